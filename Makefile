@@ -1,0 +1,291 @@
+# sealinit: the build.  `make help` lists the targets; README.md explains them.
+#
+#   make [BOARD=name defconfig] && make     sealctl, sealinit, initramfs
+#   make check                              every test; last line "N passed, N failed"
+#   make demo                               boot the demo under QEMU
+#
+# Dependencies come from Debian only: packages are installed when missing
+# (mk/debian.sh install), BearSSL and libfdt are built from Debian *source*
+# packages with the target's compiler.  Integrators who build them already
+# point the build at theirs:
+#   make BEARSSL_INC=... BEARSSL_LIB=.../libbearssl.a LIBFDT_INC=... LIBFDT_LIB=.../libfdt.a
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+TOP := $(CURDIR)
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+say = $(if $(Q),@printf '  %-7s %s\n' '$(1)' '$(2)')
+PY := /usr/bin/python3
+DEB := $(TOP)/mk/debian.sh
+
+BEARSSL_VERSION := 0.6+dfsg.1-3
+DTC_VERSION := 1.6.1-4
+# libfdt's fallback source when dtc's source files cannot be fetched:
+# U-Boot's copy of libfdt (scripts/dtc/libfdt), also from Debian.
+UBOOT_VERSION := 2023.01+dfsg-2+deb12u3
+
+# Host packages the build and the tests need (Debian 12 names).
+HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
+	device-tree-compiler u-boot-tools dt-schema libclang-rt-14-dev cpio \
+	file xz-utils zstd libzstd-dev erofs-utils cryptsetup-bin openssl \
+	qemu-system-arm kmod time
+
+# ---------------------------------------------------------------- config
+KCONFIG_CONFIG ?= .config
+export KCONFIG_CONFIG
+config_targets := defconfig menuconfig savedefconfig olddefconfig help
+only_config := $(if $(MAKECMDGOALS),$(if $(filter-out $(config_targets),$(MAKECMDGOALS)),,y))
+
+ifneq ($(only_config),y)
+-include $(KCONFIG_CONFIG)
+$(KCONFIG_CONFIG):
+	@$(MAKE) --no-print-directory defconfig
+endif
+unquote = $(patsubst "%",%,$(1))
+BOARD_CFG := $(call unquote,$(CONFIG_BOARD))
+ARCH := $(call unquote,$(CONFIG_ARCH))
+
+.PHONY: defconfig menuconfig savedefconfig olddefconfig kconfiglib
+kconfiglib:
+	@$(DEB) install python3-kconfiglib
+
+defconfig: kconfiglib
+	@b=$${BOARD:-qemu-aarch64}; \
+	 [[ -f board/$$b/defconfig ]] || { echo "no board '$$b': boards are $$(ls board | tr '\n' ' ')" >&2; exit 2; }; \
+	 $(PY) -m defconfig --kconfig Kconfig board/$$b/defconfig && \
+	 grep -q "^CONFIG_BOARD=\"$$b\"" $(KCONFIG_CONFIG) || \
+	 { echo "board/$$b/defconfig does not set CONFIG_BOARD=\"$$b\"" >&2; exit 2; }
+
+menuconfig: kconfiglib
+	$(PY) -m menuconfig Kconfig
+
+olddefconfig: kconfiglib
+	$(PY) -m olddefconfig Kconfig
+
+savedefconfig: kconfiglib
+	$(PY) -m savedefconfig --kconfig Kconfig --out defconfig
+	@echo "wrote defconfig; copy it to board/<name>/defconfig"
+
+BUILD := build
+B := $(BUILD)/$(BOARD_CFG)
+AUTOCONF := $(B)/include/autoconf.h
+
+# Regenerated when .config changes; rewritten only when different, so a
+# `make` with the same configuration rebuilds nothing.
+$(AUTOCONF): $(KCONFIG_CONFIG) Kconfig | kconfiglib
+	@mkdir -p $(dir $@)
+	$(Q)$(PY) -m genconfig --header-path $@.tmp Kconfig >/dev/null
+	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; touch $@; else mv $@.tmp $@; fi
+
+# ---------------------------------------------------------------- sources
+# Each module's module.mk adds to these lists:
+#   LIB_SRCS      pure library code: runs in sealinit, sealctl, tests, fuzzers
+#   INIT_SRCS     code only PID 1 runs (init/, mount/, module loading)
+#   SEALCTL_SRCS  the host tool's own code (may allocate, may use libzstd)
+#   UNIT_TESTS    tests/unit/test_*.c, each a program using tests/unit/t.h
+#   FUZZ_TARGETS  tests/fuzz/fuzz_*.c; corpus in tests/fuzz/corpus/<name>/
+#   HOST_LDLIBS   extra libraries for host programs
+LIB_SRCS :=
+INIT_SRCS :=
+SEALCTL_SRCS :=
+UNIT_TESTS :=
+FUZZ_TARGETS :=
+HOST_LDLIBS := -lpthread
+BENCH_TARGETS :=
+include $(sort $(wildcard */module.mk))
+
+# ---------------------------------------------------------------- deps
+DEPS := $(BUILD)/deps
+BEARSSL_SRC := $(DEPS)/src/bearssl
+LIBFDT_SRC_DIR := $(DEPS)/src/libfdt
+
+$(BEARSSL_SRC)/.unpacked:
+	$(call say,SOURCE,bearssl $(BEARSSL_VERSION))
+	$(Q)$(DEB) install dpkg-dev
+	$(Q)$(DEB) source bearssl $(BEARSSL_VERSION) $(BEARSSL_SRC)
+
+# libfdt: dtc's source package as pinned; if its files cannot be fetched,
+# U-Boot's copy of libfdt from Debian, and the build says so.
+$(LIBFDT_SRC_DIR)/.unpacked:
+	$(call say,SOURCE,libfdt (device-tree-compiler $(DTC_VERSION)))
+	$(Q)$(DEB) install dpkg-dev
+	$(Q)rm -rf $(LIBFDT_SRC_DIR); \
+	if $(DEB) source device-tree-compiler $(DTC_VERSION) $(DEPS)/src/dtc 2>$(DEPS)/dtc-source.log; then \
+		ln -sfn dtc/libfdt $(LIBFDT_SRC_DIR); \
+	else \
+		echo "  NOTE    device-tree-compiler $(DTC_VERSION) source not reachable (see $(DEPS)/dtc-source.log);" \
+		     "using libfdt from Debian's u-boot $(UBOOT_VERSION) source" >&2; \
+		$(DEB) source u-boot $(UBOOT_VERSION) $(DEPS)/src/u-boot && \
+		ln -sfn u-boot/scripts/dtc/libfdt $(LIBFDT_SRC_DIR); \
+	fi
+	$(Q)touch $@
+
+# deps_rule(variant, CC, CFLAGS, AR): build/deps/<variant>/lib{bearssl,fdt}.a
+DEP_CFLAGS := -O2 -fno-strict-aliasing -ffunction-sections -fdata-sections -w
+define deps_rule
+$(DEPS)/$(1)/libbearssl.a: $(BEARSSL_SRC)/.unpacked $(3)
+	+$(Q)$$(MAKE) --no-print-directory -f mk/lib.mk LIB=bearssl SRC=$(BEARSSL_SRC) OUT=$(DEPS)/$(1) CC="$(2)" CFLAGS="$(4)" AR="$(5)"
+$(DEPS)/$(1)/libfdt.a: $(LIBFDT_SRC_DIR)/.unpacked $(3)
+	+$(Q)$$(MAKE) --no-print-directory -f mk/lib.mk LIB=fdt SRC=$(LIBFDT_SRC_DIR)/ OUT=$(DEPS)/$(1) CC="$(2)" CFLAGS="$(4)" AR="$(5)"
+endef
+
+# ---------------------------------------------------------------- host
+HOST_CC ?= cc
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wvla -Wformat=2 -Wno-unused-parameter
+BEARSSL_INC ?= $(BEARSSL_SRC)/inc
+LIBFDT_INC ?= $(LIBFDT_SRC_DIR)
+HOST_LIBS := $(DEPS)/host/libbearssl.a $(DEPS)/host/libfdt.a
+$(eval $(call deps_rule,host,$(HOST_CC),,$(DEP_CFLAGS),ar))
+HOST_INC := -I. -I$(B)/include -I$(BEARSSL_INC) -I$(LIBFDT_INC) -include $(AUTOCONF)
+HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -pthread $(HOST_INC)
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+HB := $(BUILD)/host
+AB := $(BUILD)/host-asan
+FB := $(BUILD)/fuzz
+deps_ready := $(BEARSSL_SRC)/.unpacked $(LIBFDT_SRC_DIR)/.unpacked $(AUTOCONF)
+
+host_obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
+
+$(HB)/obj/%.o: %.c $(deps_ready)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(AB)/obj/%.o: %.c $(deps_ready)
+	@mkdir -p $(dir $@)
+	$(call say,CC-ASAN,$<)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -O1 $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(FB)/obj/%.o: %.c $(deps_ready)
+	@mkdir -p $(dir $@)
+	$(call say,CC-FUZZ,$<)
+	$(Q)clang $(HOST_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -MMD -MP -c $< -o $@
+
+SEALCTL := $(HB)/sealctl
+$(SEALCTL): $(call host_obj,$(HB),$(LIB_SRCS) $(SEALCTL_SRCS)) $(HOST_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(HOST_CC) -pthread -o $@ $^ $(HOST_LDLIBS)
+
+UNIT_BINS := $(patsubst tests/unit/%.c,$(AB)/tests/%,$(UNIT_TESTS))
+$(AB)/tests/%: $(AB)/obj/tests/unit/%.o $(call host_obj,$(AB),$(LIB_SRCS) $(filter-out tools/sealctl.c,$(SEALCTL_SRCS))) $(HOST_LIBS)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(HOST_CC) $(ASAN_FLAGS) -pthread -o $@ $^ $(HOST_LDLIBS)
+
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_TARGETS))
+$(FB)/%: $(FB)/obj/tests/fuzz/%.o $(call host_obj,$(FB),$(LIB_SRCS)) $(HOST_LIBS)
+	$(call say,LD,$@)
+	$(Q)clang -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(HOST_LDLIBS)
+
+# ---------------------------------------------------------------- target
+SYSROOT := $(BUILD)/sysroot/$(ARCH)
+ifeq ($(ARCH),arm64)
+TRIPLE := aarch64-linux-musl
+TARGET_CC := clang --target=$(TRIPLE) -nostdinc -isystem $(SYSROOT)/usr/include/$(TRIPLE) \
+	-isystem $(SYSROOT)/kinc -isystem $(shell clang -print-resource-dir 2>/dev/null)/include
+TARGET_AR := llvm-ar
+TARGET_STRIP := llvm-strip
+TARGET_LINK = ld.lld -static --gc-sections -o $(1) $(SYSROOT)/usr/lib/$(TRIPLE)/crt1.o \
+	$(SYSROOT)/usr/lib/$(TRIPLE)/crti.o $(2) $(SYSROOT)/usr/lib/$(TRIPLE)/libc.a \
+	$(SYSROOT)/usr/lib/gcc/aarch64-linux-gnu/12/libgcc.a $(SYSROOT)/usr/lib/$(TRIPLE)/crtn.o
+SYSROOT_DEBS := musl-dev libgcc-12-dev linux-libc-dev
+$(SYSROOT)/.unpacked:
+	$(call say,SYSROOT,$(SYSROOT) (Debian arm64 $(SYSROOT_DEBS)))
+	$(Q)rm -rf $(SYSROOT) && mkdir -p $(SYSROOT)/debs $(SYSROOT)/kinc
+	$(Q)$(DEB) debs arm64 $(SYSROOT)/debs $(SYSROOT_DEBS)
+	$(Q)for d in $(SYSROOT)/debs/*.deb; do dpkg-deb -x $$d $(SYSROOT); done
+	$(Q)ln -sfn ../usr/include/linux $(SYSROOT)/kinc/linux; \
+	    ln -sfn ../usr/include/asm-generic $(SYSROOT)/kinc/asm-generic; \
+	    ln -sfn ../usr/include/aarch64-linux-gnu/asm $(SYSROOT)/kinc/asm
+	$(Q)touch $@
+else ifeq ($(ARCH),x86_64)
+TRIPLE := x86_64-linux-musl
+TARGET_CC := musl-gcc -isystem $(SYSROOT)/kinc
+TARGET_AR := ar
+TARGET_STRIP := strip
+TARGET_LINK = musl-gcc -static -Wl,--gc-sections -o $(1) $(2)
+$(SYSROOT)/.unpacked:
+	$(Q)$(DEB) install musl-tools linux-libc-dev
+	$(Q)mkdir -p $(SYSROOT)/kinc
+	$(Q)ln -sfn /usr/include/linux $(SYSROOT)/kinc/linux; \
+	    ln -sfn /usr/include/asm-generic $(SYSROOT)/kinc/asm-generic; \
+	    ln -sfn /usr/include/x86_64-linux-gnu/asm $(SYSROOT)/kinc/asm
+	$(Q)touch $@
+endif
+
+TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -Os -g $(WARN) -ffunction-sections -fdata-sections \
+	-fno-strict-aliasing -fstack-protector-strong -I. -I$(B)/include -I$(BEARSSL_INC) \
+	-I$(LIBFDT_INC) -include $(AUTOCONF)
+TB := $(B)
+TARGET_LIBS := $(DEPS)/$(TRIPLE)/libbearssl.a $(DEPS)/$(TRIPLE)/libfdt.a
+ifneq ($(TRIPLE),)
+$(eval $(call deps_rule,$(TRIPLE),$(TARGET_CC),$(SYSROOT)/.unpacked,$(DEP_CFLAGS) -Os,$(TARGET_AR)))
+endif
+
+$(TB)/obj/%.o: %.c $(deps_ready) $(SYSROOT)/.unpacked
+	@mkdir -p $(dir $@)
+	$(call say,CC,$< [$(ARCH)])
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -MMD -MP -c $< -o $@
+
+SEALINIT := $(TB)/sealinit
+$(SEALINIT): $(call host_obj,$(TB),$(LIB_SRCS) $(INIT_SRCS)) $(TARGET_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(call TARGET_LINK,$@.debug,$^)
+	$(Q)$(TARGET_STRIP) -o $@ $@.debug
+	@printf '  %-7s %s: %s bytes stripped\n' SIZE $@ $$(stat -c %s $@)
+
+INITRAMFS := $(TB)/initramfs.cpio.gz
+$(INITRAMFS): $(SEALINIT) board/$(BOARD_CFG)/modules qemu/mkinitramfs $(KCONFIG_CONFIG)
+	$(call say,CPIO,$@)
+	$(Q)qemu/mkinitramfs --board $(BOARD_CFG) --arch $(ARCH) --sealinit $(SEALINIT) -o $@
+
+# ---------------------------------------------------------------- goals
+.PHONY: all deps host sealctl sealinit initramfs tests fuzz-build check unit fuzz-replay \
+	qemu-tests demo fuzz clean distclean help hostpkgs
+hostpkgs:
+	@$(DEB) install $(HOST_PKGS)
+
+all: sealctl sealinit initramfs
+sealctl: $(SEALCTL)
+sealinit: $(SEALINIT)
+initramfs: $(INITRAMFS)
+tests: $(UNIT_BINS) $(SEALCTL)
+fuzz-build: $(FUZZ_BINS)
+
+# `make check`: everything, both boards, every test; the last line is the total.
+check: hostpkgs
+	@tests/run-all
+
+unit: $(UNIT_BINS)
+	@tests/run-unit $(UNIT_BINS)
+
+fuzz-replay: $(FUZZ_BINS)
+	@tests/run-fuzz replay $(FUZZ_BINS)
+
+FUZZ_SECONDS ?= 600
+fuzz: $(FUZZ_BINS)
+	@tests/run-fuzz run $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+qemu-tests: all
+	@qemu/scenario --all
+
+demo: hostpkgs all
+	@qemu/demo
+
+clean:
+	rm -rf $(HB) $(AB) $(FB) $(TB)
+
+distclean:
+	rm -rf $(BUILD) $(KCONFIG_CONFIG) $(KCONFIG_CONFIG).old
+
+help:
+	@sed -n '2,6p' Makefile | sed 's/^# //'
+	@echo "  make menuconfig | savedefconfig | olddefconfig   configuration (kconfiglib)"
+	@echo "  make unit | fuzz-replay | qemu-tests             parts of make check"
+	@echo "  make fuzz FUZZ_SECONDS=600                       run every fuzz target"
+	@echo "  make bench | bench-patch                         benchmarks -> docs/benchmarks.md"
+	@echo "  make V=1                                         show the commands"
+
+-include $(shell find $(BUILD) -path '*/obj/*' -name '*.d' -not -path '$(DEPS)/*' 2>/dev/null)

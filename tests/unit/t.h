@@ -1,0 +1,60 @@
+/* sealinit: the unit-test harness.  Table-driven tests call T_EQ/T_OK/T_ERR;
+ * each failed check prints file:line and the values; the program's exit
+ * status is the number of failed checks (capped), and its last line is
+ * "<test>: N passed, N failed" which `make check` adds up. */
+#ifndef SEALINIT_TESTS_T_H
+#define SEALINIT_TESTS_T_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/err.h"
+
+static int t_pass, t_fail;
+
+#define T_CHECK(cond, ...)                                                   \
+	do {                                                                 \
+		if (cond) {                                                  \
+			t_pass++;                                            \
+		} else {                                                     \
+			t_fail++;                                            \
+			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                        \
+			fputc('\n', stderr);                                 \
+		}                                                            \
+	} while (0)
+
+#define T_EQ(a, b)                                                            \
+	do {                                                                  \
+		long long t_a_ = (long long)(a), t_b_ = (long long)(b);       \
+		T_CHECK(t_a_ == t_b_, "%s == %s: %lld != %lld", #a, #b, t_a_, \
+			t_b_);                                                \
+	} while (0)
+
+/* Asserts an exact sealinit error code and names both on failure. */
+#define T_ERR(expr, want)                                                    \
+	do {                                                                 \
+		int t_r_ = (expr), t_w_ = (want);                            \
+		T_CHECK(t_r_ == t_w_, "%s: got %s (%d), want %s (%d)", #expr, \
+			si_err_name(t_r_), t_r_, si_err_name(t_w_), t_w_);  \
+	} while (0)
+
+#define T_OK(expr) T_ERR(expr, 0)
+
+#define T_STREQ(a, b)                                                       \
+	do {                                                                \
+		const char *t_a_ = (a), *t_b_ = (b);                        \
+		T_CHECK(t_a_ && t_b_ && strcmp(t_a_, t_b_) == 0,            \
+			"%s == %s: \"%s\" != \"%s\"", #a, #b,                \
+			t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)");    \
+	} while (0)
+
+#define T_MEMEQ(a, b, n) T_CHECK(memcmp((a), (b), (n)) == 0, "%s == %s (%zu bytes)", #a, #b, (size_t)(n))
+
+static inline int t_done(const char *name)
+{
+	printf("%s: %d passed, %d failed\n", name, t_pass, t_fail);
+	return t_fail ? 1 : 0;
+}
+
+#endif

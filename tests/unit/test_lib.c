@@ -1,0 +1,104 @@
+/* Unit tests for lib/: strict numbers, escaping, hex, the error table. */
+#include <string.h>
+
+#include "lib/err.h"
+#include "lib/str.h"
+#include "tests/unit/t.h"
+
+static void test_parse_u64(void)
+{
+	static const struct {
+		const char *s;
+		uint64_t min, max;
+		int err;
+		uint64_t want;
+	} cases[] = {
+		{ "0", 0, 10, 0, 0 },
+		{ "10", 0, 10, 0, 10 },
+		{ "11", 0, 10, SI_E_RANGE, 0 },
+		{ "0x1f", 0, 100, 0, 31 },
+		{ "0X1F", 0, 100, 0, 31 },
+		{ "", 0, 10, SI_E_SYNTAX, 0 },
+		{ "0x", 0, 10, SI_E_SYNTAX, 0 },
+		{ "010", 0, 100, SI_E_SYNTAX, 0 },
+		{ "1 ", 0, 10, SI_E_SYNTAX, 0 },
+		{ "-1", 0, 10, SI_E_SYNTAX, 0 },
+		{ "+1", 0, 10, SI_E_SYNTAX, 0 },
+		{ "18446744073709551615", 0, UINT64_MAX, 0, UINT64_MAX },
+		{ "18446744073709551616", 0, UINT64_MAX, SI_E_RANGE, 0 },
+		{ "0x10000000000000000", 0, UINT64_MAX, SI_E_RANGE, 0 },
+		{ "5", 6, 10, SI_E_RANGE, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < SI_ARRAY_SIZE(cases); i++) {
+		uint64_t v = 12345;
+		int r = si_parse_u64(cases[i].s, strlen(cases[i].s), cases[i].min,
+				     cases[i].max, &v);
+		T_CHECK(r == cases[i].err, "parse '%s': got %s want %s", cases[i].s,
+			si_err_name(r), si_err_name(cases[i].err));
+		T_CHECK(v == (r ? 12345u : cases[i].want), "parse '%s': value %llu", cases[i].s,
+			(unsigned long long)v);
+	}
+}
+
+static void test_escape(void)
+{
+	char out[16];
+
+	si_escape(out, sizeof out, "abc", 3);
+	T_STREQ(out, "abc");
+	si_escape(out, sizeof out, "a\nb\0c", 5);
+	T_STREQ(out, "a\\x0ab\\x00c");
+	si_escape(out, sizeof out, "0123456789abcdefghij", 20);
+	T_STREQ(out, "0123456789ab...");
+	T_EQ(strlen(out), 15);
+	si_escape(out, 4, "abcdef", 6);
+	T_STREQ(out, "...");
+}
+
+static void test_hex(void)
+{
+	uint8_t b[3] = { 0x00, 0xab, 0xff }, back[3];
+	char h[7], abbrev[8];
+
+	si_hex(h, b, 3);
+	T_STREQ(h, "00abff");
+	T_OK(si_unhex(back, 3, "00ABff", 6));
+	T_MEMEQ(back, b, 3);
+	T_ERR(si_unhex(back, 3, "00abf", 5), SI_E_SYNTAX);
+	T_ERR(si_unhex(back, 3, "00abfg", 6), SI_E_SYNTAX);
+	si_hex_abbrev(abbrev, sizeof abbrev, b, 3);
+	T_STREQ(abbrev, "00abff");
+	si_hex_abbrev(abbrev, 6, b, 3);
+	T_STREQ(abbrev, "00...");
+}
+
+static void test_err_table(void)
+{
+	struct si_diag d;
+	char line[200];
+
+	T_STREQ(si_err_name(SI_E_SHORT), "SI_E_SHORT");
+	T_STREQ(si_err_name(-99999), "SI_E_UNKNOWN");
+	T_EQ(si_err_cause(SI_E_ANCHOR_MISSING), SI_CAUSE_INPUT);
+	si_diag_clear(&d);
+	si_diag_field(&d, "footer.magic");
+	si_diag_offset(&d, 4096);
+	si_diag_text(&d, "SEAL", "XXXX");
+	si_diag_format(&d, SI_E_SHORT, line, sizeof line);
+	T_STREQ(line, "input ends early (field footer.magic at offset 4096: expected SEAL, found XXXX)");
+	si_diag_clear(&d);
+	si_diag_values(&d, 65, 64);
+	si_diag_format(&d, SI_E_ANCHOR_KEYLEN, line, sizeof line);
+	T_STREQ(line, "public key has the wrong length for its algorithm (expected 65, found 64)");
+}
+
+int main(void)
+{
+	test_parse_u64();
+	test_escape();
+	test_hex();
+	test_err_table();
+	return t_done("test_lib");
+}

@@ -1,0 +1,1 @@
+SEALCTL_SRCS += tools/sealctl.c tools/util.c
