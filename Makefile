@@ -79,7 +79,7 @@ $(AUTOCONF): $(KCONFIG_CONFIG) Kconfig | kconfiglib
 	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; touch $@; else mv $@.tmp $@; fi
 
 # ---------------------------------------------------------------- sources
-# Each module's module.mk adds to these lists:
+# Each module's module*.mk (one per owner: verify/module.mk, verify/module-hash.mk) adds:
 #   LIB_SRCS      pure library code: runs in sealinit, sealctl, tests, fuzzers
 #   INIT_SRCS     code only PID 1 runs (init/, mount/, module loading)
 #   SEALCTL_SRCS  the host tool's own code (may allocate, may use libzstd)
@@ -93,7 +93,7 @@ UNIT_TESTS :=
 FUZZ_TARGETS :=
 HOST_LDLIBS := -lpthread
 BENCH_TARGETS :=
-include $(sort $(wildcard */module.mk))
+include $(sort $(wildcard */module*.mk))
 
 # ---------------------------------------------------------------- deps
 DEPS := $(BUILD)/deps
