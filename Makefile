@@ -12,6 +12,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
+.SECONDARY:
 TOP := $(CURDIR)
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)

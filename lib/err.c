@@ -81,6 +81,12 @@ void si_diag_field(struct si_diag *d, const char *field)
 		d->field = field;
 }
 
+void si_diag_where(struct si_diag *d, const char *where, size_t len)
+{
+	if (d)
+		si_escape(d->where, sizeof d->where, where, len);
+}
+
 void si_diag_offset(struct si_diag *d, uint64_t off)
 {
 	if (d) {
@@ -130,35 +136,46 @@ void si_diag_bytes(struct si_diag *d, const uint8_t *expected,
 size_t si_diag_format(const struct si_diag *d, int err, char *buf, size_t n)
 {
 	struct si_buf b;
+	const char *sep = " (";
+	int loc = 0;
 
 	si_buf_init(&b, buf, n);
 	si_buf_puts(&b, si_err_meaning(err));
-	if (d && (d->field || d->flags)) {
-		const char *sep = " (";
-		if (d->field) {
-			si_buf_printf(&b, "%sfield %s", sep, d->field);
-			sep = ", ";
-		}
-		if (d->flags & SI_DIAG_OFFSET) {
-			si_buf_printf(&b, "%sat offset %llu", d->field ? " " : sep,
-				      (unsigned long long)d->offset);
-			sep = ", ";
-		}
-		if (d->flags & SI_DIAG_VALUES) {
-			si_buf_printf(&b, "%sexpected %llu, found %llu", d->field || (d->flags & SI_DIAG_OFFSET) ? ": " : sep,
-				      (unsigned long long)d->expected,
-				      (unsigned long long)d->found);
-			sep = "; ";
-		} else if (d->flags & SI_DIAG_TEXT) {
-			si_buf_printf(&b, "%sexpected %s, found %s", d->field || (d->flags & SI_DIAG_OFFSET) ? ": " : sep,
-				      d->expected_s, d->found_s);
-			sep = "; ";
-		}
-		if (d->flags & SI_DIAG_ERRNO) {
-			si_buf_printf(&b, "%s%s", sep, "errno ");
-			si_buf_printf(&b, "%d (%s)", d->sys_errno, si_strerror(d->sys_errno));
-		}
-		si_buf_puts(&b, ")");
+	if (!d)
+		return b.len;
+	if (d->field) {
+		si_buf_printf(&b, "%sfield %s", sep, d->field);
+		sep = " ";
+		loc = 1;
 	}
+	if (d->where[0]) {
+		si_buf_printf(&b, "%sin %s", loc ? " " : sep, d->where);
+		sep = " ";
+		loc = 1;
+	}
+	if (d->flags & SI_DIAG_OFFSET) {
+		si_buf_printf(&b, "%sat offset %llu", loc ? " " : sep,
+			      (unsigned long long)d->offset);
+		loc = 1;
+	}
+	if (loc)
+		sep = ": ";
+	if (d->flags & SI_DIAG_VALUES) {
+		si_buf_printf(&b, "%sexpected %llu, found %llu", sep,
+			      (unsigned long long)d->expected,
+			      (unsigned long long)d->found);
+		sep = "; ";
+	} else if (d->flags & SI_DIAG_TEXT) {
+		si_buf_printf(&b, "%sexpected %s, found %s", sep, d->expected_s,
+			      d->found_s);
+		sep = "; ";
+	}
+	if (d->flags & SI_DIAG_ERRNO) {
+		si_buf_printf(&b, "%serrno %d (%s)", sep, d->sys_errno,
+			      si_strerror(d->sys_errno));
+		sep = "; ";
+	}
+	if (strcmp(sep, " (") != 0)
+		si_buf_puts(&b, ")");
 	return b.len;
 }

@@ -68,6 +68,7 @@ enum {
 struct si_diag {
 	unsigned flags;
 	const char *field;   /* static: "footer.magic", "manifest.root_hash" */
+	char where[SI_DIAG_STR]; /* the object: node path, image name (escaped) */
 	uint64_t offset;     /* byte offset in the object */
 	uint64_t expected;
 	uint64_t found;
@@ -79,6 +80,8 @@ struct si_diag {
 /* All helpers accept d == NULL, so callers that do not care pass NULL. */
 void si_diag_clear(struct si_diag *d);
 void si_diag_field(struct si_diag *d, const char *field);
+/* Copies (escaped, capped) the object's name: "/sealinit/key-a", "os". */
+void si_diag_where(struct si_diag *d, const char *where, size_t len);
 void si_diag_offset(struct si_diag *d, uint64_t off);
 void si_diag_values(struct si_diag *d, uint64_t expected, uint64_t found);
 void si_diag_errno(struct si_diag *d, int e);
@@ -87,7 +90,7 @@ void si_diag_text(struct si_diag *d, const char *expected, const char *found);
 void si_diag_bytes(struct si_diag *d, const uint8_t *expected,
 		   const uint8_t *found, size_t n);
 
-/* Formats "NAME: meaning (field F at offset O: expected E, found F;
+/* Formats "meaning (field F in W at offset O: expected E, found F;
  * errno N)" into buf, always NUL-terminated; returns strlen. */
 size_t si_diag_format(const struct si_diag *d, int err, char *buf, size_t n);
 
