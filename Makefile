@@ -22,9 +22,12 @@ DEB := $(TOP)/mk/debian.sh
 
 BEARSSL_VERSION := 0.6+dfsg.1-3
 DTC_VERSION := 1.6.1-4
-# libfdt's fallback source when dtc's source files cannot be fetched:
-# U-Boot's copy of libfdt (scripts/dtc/libfdt), also from Debian.
-UBOOT_VERSION := 2023.01+dfsg-2+deb12u3
+# libfdt's fallback when bookworm's dtc source cannot be fetched: the
+# upstream tarball of Debian trixie's device-tree-compiler source package.
+# (Not U-Boot's older copy of libfdt: its fdt_check_full() dereferences
+# NULL on a crafted blob, which our fuzzer found in seconds.)
+DTC_FALLBACK_VERSION := 1.7.2-2
+DTC_FALLBACK_SUITE := trixie
 
 # Host packages the build and the tests need (Debian 12 names).
 HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
@@ -107,18 +110,18 @@ $(BEARSSL_SRC)/.unpacked:
 	$(Q)$(DEB) source bearssl $(BEARSSL_VERSION) $(BEARSSL_SRC)
 
 # libfdt: dtc's source package as pinned; if its files cannot be fetched,
-# U-Boot's copy of libfdt from Debian, and the build says so.
+# the fallback above, and the build says so.
 $(LIBFDT_SRC_DIR)/.unpacked:
 	$(call say,SOURCE,libfdt (device-tree-compiler $(DTC_VERSION)))
 	$(Q)$(DEB) install dpkg-dev
-	$(Q)rm -rf $(LIBFDT_SRC_DIR); \
+	$(Q)mkdir -p $(DEPS)/src && rm -rf $(LIBFDT_SRC_DIR); \
 	if $(DEB) source device-tree-compiler $(DTC_VERSION) $(DEPS)/src/dtc 2>$(DEPS)/dtc-source.log; then \
 		ln -sfn dtc/libfdt $(LIBFDT_SRC_DIR); \
 	else \
 		echo "  NOTE    device-tree-compiler $(DTC_VERSION) source not reachable (see $(DEPS)/dtc-source.log);" \
-		     "using libfdt from Debian's u-boot $(UBOOT_VERSION) source" >&2; \
-		$(DEB) source u-boot $(UBOOT_VERSION) $(DEPS)/src/u-boot && \
-		ln -sfn u-boot/scripts/dtc/libfdt $(LIBFDT_SRC_DIR); \
+		     "using device-tree-compiler $(DTC_FALLBACK_VERSION) ($(DTC_FALLBACK_SUITE)) upstream source" >&2; \
+		$(DEB) orig device-tree-compiler $(DTC_FALLBACK_VERSION) $(DTC_FALLBACK_SUITE) $(DEPS)/src/dtc-$(DTC_FALLBACK_VERSION) && \
+		ln -sfn dtc-$(DTC_FALLBACK_VERSION)/libfdt $(LIBFDT_SRC_DIR); \
 	fi
 	$(Q)touch $@
 

@@ -3,6 +3,9 @@
 #
 #   mk/debian.sh install PKG...               install missing host packages (root)
 #   mk/debian.sh source PKG VERSION DEST      unpack a source package into DEST
+#   mk/debian.sh orig PKG VERSION SUITE DEST  unpack only the upstream tarball of a
+#                                             source package from SUITE (apt checks
+#                                             its hash against the signed index)
 #   mk/debian.sh debs ARCH DEST PKG[=VER]...  download binary .debs of ARCH into DEST
 #   mk/debian.sh newest ARCH REGEX            newest package name of ARCH matching REGEX
 #
@@ -38,9 +41,10 @@ mirrors() {
 	done
 }
 
-# Sets up build/apt/<name> for architecture $2 and runs apt-get update once.
+# Sets up build/apt/<name> for architecture $2 (and, optionally, suite $3
+# instead of the machine's own) and runs apt-get update once.
 local_apt() {
-	local name=$1 arch=$2 d=$aptdir/$1
+	local name=$1 arch=$2 suite=${3:-} d=$aptdir/$1
 	APT_OPTS=(-o "Dir::Etc::SourceList=$d/sources.list" -o "Dir::Etc::SourceParts=$d/none"
 		-o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache"
 		-o "Dir::State::status=$d/status" -o "APT::Architecture=$arch"
@@ -52,6 +56,9 @@ local_apt() {
 	local list
 	list=$(mirrors | sort -u)
 	[[ -n $list ]] || die "no Debian bookworm mirror in /etc/apt/sources.list*; add one"
+	if [[ -n $suite ]]; then
+		list=$(awk -v s="$suite" '$1 !~ /security/ { print $1, s; exit }' <<< "$list")
+	fi
 	: > "$d/sources.list"
 	while read -r uri suite; do
 		echo "deb [arch=$arch] $uri $suite main" >> "$d/sources.list"
@@ -88,6 +95,20 @@ source)
 		die "apt-get source $pkg=$ver failed (is that version still in the archive?)"
 	rm -rf "$dest"; mkdir -p "$(dirname "$dest")"
 	dpkg-source --no-check -x "$dl"/*.dsc "$dest" >/dev/null || die "dpkg-source -x $pkg failed"
+	touch "$dest/.unpacked"
+	;;
+orig)
+	pkg=$1 ver=$2 suite=$3 dest=$4
+	[[ -e $dest/.unpacked ]] && exit 0
+	local_apt "src-$suite" amd64 "$suite"
+	dl=$aptdir/src-$suite/dl/$pkg-$ver
+	rm -rf "$dl" && mkdir -p "$dl"
+	# Only the upstream tarball is wanted: a missing Debian part does not matter.
+	(cd "$dl" && apt-get "${APT_OPTS[@]}" source --download-only -qq "$pkg=$ver" >/dev/null 2>&1) || true
+	tarball=$(ls "$dl"/*.orig.tar.* 2>/dev/null | head -n 1)
+	[[ -n $tarball ]] || die "upstream tarball of $pkg=$ver ($suite) not reachable"
+	rm -rf "$dest" && mkdir -p "$dest"
+	tar -xf "$tarball" -C "$dest" --strip-components=1 || die "cannot unpack $tarball"
 	touch "$dest/.unpacked"
 	;;
 debs)
