@@ -9,6 +9,8 @@
 
 static const struct sealctl_cmd sealctl_cmds[] = {
 	{ "version", "print sealctl's version", sealctl_cmd_version },
+	{ "diff", "make a delta patch from one image to the next", sealctl_cmd_diff },
+	{ "apply", "apply a delta patch out of place", sealctl_cmd_apply },
 };
 
 static void sealctl_usage(FILE *f)

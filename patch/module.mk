@@ -1,0 +1,15 @@
+# patch/: the delta format (issue 5).  The format parser, the segment
+# interpreter and the apply driver are library code (sealinit applies staged
+# patches); making patches and the zstd decoder are host-only for now,
+# because the targets have no zstd build yet (sealinit can apply stored-codec
+# patches; see docs/formats.md "Delta patches").
+LIB_SRCS += patch/format.c patch/apply.c patch/hash.c
+SEALCTL_SRCS += patch/diff.c tools/cmd_diff.c tools/cmd_apply.c
+UNIT_TESTS += tests/unit/test_patch.c
+FUZZ_TARGETS += tests/fuzz/fuzz_patch.c
+HOST_LDLIBS += -lzstd -ldivsufsort
+BENCH_TARGETS += bench-patch
+
+.PHONY: bench-patch
+bench-patch: $(SEALCTL)
+	@tests/bench/bench-patch $(SEALCTL)

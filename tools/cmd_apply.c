@@ -1,0 +1,140 @@
+/* sealctl apply: apply a patch made by sealctl diff, out of place. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/str.h"
+#include "patch/diff.h"
+#include "patch/patch.h"
+#include "tools/sealctl.h"
+
+static void apply_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sealctl apply OLD PATCH -o NEW [options]\n\n"
+		"Applies PATCH (made by sealctl diff) to image OLD and writes NEW out of place:\n"
+		"NEW.part is written, every segment's digest checked, then renamed to NEW.\n"
+		"A patch made for another base image is refused before anything is written.\n\n"
+		"options:\n"
+		"  -o, --output NEW      the patched image (required)\n"
+		"  --threads N           worker threads (default: all cores, within --memory-mib)\n"
+		"  --memory-mib N        memory for segment buffers (default 24)\n"
+		"  --checkpoint FILE     journal completed segments in FILE; after an\n"
+		"                        interruption the same command resumes\n"
+		"  --progress            show progress on stderr (default when it is a terminal)\n");
+}
+
+static void show_progress(void *ctx, const struct patch_progress *p)
+{
+	(void)ctx;
+	fprintf(stderr, "\rsealctl: apply: segment %u/%u (%u%%)", p->done, p->total,
+		p->total ? (unsigned)((uint64_t)p->done * 100 / p->total) : 100);
+	if (p->done == p->total)
+		fputc('\n', stderr);
+}
+
+int sealctl_cmd_apply(int argc, char **argv)
+{
+	const char *pos[2] = { NULL, NULL }, *out = NULL, *ckpt = NULL;
+	struct patch_apply_args a;
+	struct patch_info info;
+	struct si_diag d;
+	uint8_t prefix[PATCH_HDR_LEN];
+	uint64_t mem_mib = 24, v;
+	unsigned threads = 0;
+	int npos = 0, prog = isatty(2), i, r, fd;
+	size_t meta, wm, want;
+	long nc = sysconf(_SC_NPROCESSORS_ONLN);
+	ssize_t got;
+
+	for (i = 1; i < argc; i++) {
+		const char *s = argv[i];
+
+		if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+			apply_usage(stdout);
+			return SEALCTL_OK;
+		} else if ((!strcmp(s, "-o") || !strcmp(s, "--output")) && i + 1 < argc) {
+			out = argv[++i];
+		} else if (!strcmp(s, "--checkpoint") && i + 1 < argc) {
+			ckpt = argv[++i];
+		} else if (!strcmp(s, "--threads") && i + 1 < argc) {
+			if (si_parse_u64(argv[i + 1], strlen(argv[i + 1]), 1, 64, &v) != 0) {
+				sealctl_msg("apply", "--threads: expected 1..64, found '%s'", argv[i + 1]);
+				return SEALCTL_USAGE;
+			}
+			threads = (unsigned)v;
+			i++;
+		} else if (!strcmp(s, "--memory-mib") && i + 1 < argc) {
+			if (si_parse_u64(argv[i + 1], strlen(argv[i + 1]), 1, 1u << 20, &mem_mib) != 0) {
+				sealctl_msg("apply", "--memory-mib: expected 1..1048576, found '%s'",
+					    argv[i + 1]);
+				return SEALCTL_USAGE;
+			}
+			i++;
+		} else if (!strcmp(s, "--progress")) {
+			prog = 1;
+		} else if (s[0] == '-' && s[1]) {
+			sealctl_msg("apply", "unknown option or missing value: '%s' (see sealctl apply --help)", s);
+			return SEALCTL_USAGE;
+		} else if (npos < 2) {
+			pos[npos++] = s;
+		} else {
+			sealctl_msg("apply", "unexpected argument '%s'", s);
+			return SEALCTL_USAGE;
+		}
+	}
+	if (npos != 2 || !out) {
+		apply_usage(stderr);
+		return SEALCTL_USAGE;
+	}
+	if (!threads)
+		threads = nc > 0 ? (unsigned)nc : 1;
+
+	/* Size the work memory from the header. */
+	si_diag_clear(&d);
+	fd = open(pos[1], O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		si_diag_errno(&d, errno);
+		si_diag_field(&d, pos[1]);
+		return sealctl_report("apply", "reading PATCH", SI_E_OPEN, &d);
+	}
+	got = read(fd, prefix, sizeof prefix);
+	close(fd);
+	r = patch_header_parse(prefix, got > 0 ? (size_t)got : 0, &info, &d);
+	if (r != 0)
+		return sealctl_report("apply", pos[1], r, &d);
+	meta = info.header_len + info.nseg +
+	       (size_t)(info.old_size / info.seg_size + 1) * PATCH_HASH_LEN + 64;
+	wm = patch_worker_mem(info.seg_size);
+	want = (size_t)mem_mib << 20;
+	if (want < meta + wm)
+		want = meta + wm; /* one worker always */
+	if (want > meta + (size_t)threads * wm)
+		want = meta + (size_t)threads * wm;
+
+	memset(&a, 0, sizeof a);
+	a.old_path = pos[0];
+	a.patch_path = pos[1];
+	a.out_path = out;
+	a.checkpoint_path = ckpt;
+	a.threads = threads;
+	a.work_len = want;
+	a.work = malloc(want);
+	a.decode = patch_decode_zstd;
+	a.progress = prog ? show_progress : NULL;
+	if (!a.work) {
+		si_diag_values(&d, want, 0);
+		return sealctl_report("apply", "work memory", SI_E_NOMEM, &d);
+	}
+	r = patch_apply_file(&a, &d);
+	free(a.work);
+	if (r != 0) {
+		if (prog)
+			fputc('\n', stderr);
+		return sealctl_report("apply", pos[1], r, &d);
+	}
+	return SEALCTL_OK;
+}
