@@ -1,0 +1,13 @@
+# mount/: pure parts (dm table and ioctl buffer, overlay options, uevent
+# parser) are library code; loop, dm ioctls, mounts, the sysfs scan and
+# switch_root only run in PID 1.
+LIB_SRCS += mount/dm_table.c mount/fs_opts.c mount/uevent.c
+INIT_SRCS += mount/node.c mount/loop.c mount/dm.c mount/fs.c mount/part.c
+UNIT_TESTS += tests/unit/test_mount.c
+FUZZ_TARGETS += tests/fuzz/fuzz_uevent.c
+
+# test_mount attaches real loop devices and scans a fake sysfs tree: it also
+# links those INIT_SRCS objects.  The path is $(AB)/tests/test_mount; the
+# Makefile defines AB only after including this fragment.
+MOUNT_TEST_SYS := mount/node.c mount/loop.c mount/part.c
+build/host-asan/tests/test_mount: $(patsubst %.c,build/host-asan/obj/%.o,$(MOUNT_TEST_SYS))

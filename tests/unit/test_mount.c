@@ -1,0 +1,553 @@
+/* Unit tests for mount/: the dm-verity table line and ioctl buffer, overlay
+ * options, the uevent parser and partition lookup (on a fake sysfs tree),
+ * device nodes, and real loop devices when the host has /dev/loop-control
+ * (otherwise a SKIP line, not counted as passed). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <linux/fs.h>
+#include <linux/loop.h>
+
+#include "lib/err.h"
+#include "lib/str.h"
+#include "mount/mount.h"
+#include "tests/unit/t.h"
+
+static const char *ROOT_HEX =
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+static void spec_default(struct dm_verity_spec *s)
+{
+	size_t i;
+
+	memset(s, 0, sizeof *s);
+	strcpy(s->data_dev, "/dev/loop0");
+	strcpy(s->hash_dev, "/dev/loop0");
+	s->data_block_size = 4096;
+	s->hash_block_size = 4096;
+	s->data_blocks = 1024;
+	s->hash_start_block = 1024;
+	for (i = 0; i < sizeof s->root_hash; i++)
+		s->root_hash[i] = (uint8_t)i;
+}
+
+static void test_verity_params(void)
+{
+	struct dm_verity_spec s;
+	struct si_diag d;
+	char out[DM_PARAMS_MAX], want[DM_PARAMS_MAX];
+	uint64_t sectors = 0;
+
+	spec_default(&s);
+	T_OK(dm_verity_params(&s, out, sizeof out, NULL));
+	snprintf(want, sizeof want, "1 /dev/loop0 /dev/loop0 4096 4096 1024 1024 sha256 %s -", ROOT_HEX);
+	T_STREQ(out, want);
+	T_OK(dm_verity_sectors(&s, &sectors, NULL));
+	T_EQ(sectors, 8192);
+
+	s.salt_len = 4;
+	memcpy(s.salt, "\xde\xad\xbe\xef", 4);
+	s.on_error = DM_VERITY_RESTART;
+	strcpy(s.hash_dev, "254:3");
+	s.hash_block_size = 512;
+	s.hash_start_block = 0;
+	T_OK(dm_verity_params(&s, out, sizeof out, NULL));
+	snprintf(want, sizeof want,
+		 "1 /dev/loop0 254:3 4096 512 1024 0 sha256 %s deadbeef 1 restart_on_corruption", ROOT_HEX);
+	T_STREQ(out, want);
+
+	s.on_error = DM_VERITY_PANIC;
+	T_OK(dm_verity_params(&s, out, sizeof out, NULL));
+	snprintf(want, sizeof want,
+		 "1 /dev/loop0 254:3 4096 512 1024 0 sha256 %s deadbeef 1 panic_on_corruption", ROOT_HEX);
+	T_STREQ(out, want);
+
+	/* A 256-byte salt (the kernel's maximum) still fits. */
+	s.salt_len = DM_SALT_MAX;
+	T_OK(dm_verity_params(&s, out, sizeof out, NULL));
+	T_EQ(strlen(out), strlen(want) + 2 * (DM_SALT_MAX - 4));
+
+	/* Negative cases: each names its field. */
+	{
+		static const struct {
+			const char *field;
+			int err;
+		} neg[] = {
+			{ "verity.data_block_size", SI_E_DM_PARAMS },
+			{ "verity.data_block_size", SI_E_DM_PARAMS },
+			{ "verity.hash_block_size", SI_E_DM_PARAMS },
+			{ "verity.data_blocks", SI_E_DM_PARAMS },
+			{ "verity.data_blocks", SI_E_DM_PARAMS },
+			{ "verity.hash_start_block", SI_E_DM_PARAMS },
+			{ "verity.data_dev", SI_E_DM_PARAMS },
+			{ "verity.hash_dev", SI_E_DM_PARAMS },
+			{ "verity.salt", SI_E_DM_PARAMS },
+			{ "verity.on_error", SI_E_DM_PARAMS },
+			{ "verity.params", SI_E_DM_BUF },
+		};
+		size_t i;
+
+		for (i = 0; i < SI_ARRAY_SIZE(neg); i++) {
+			size_t outn = sizeof out;
+
+			spec_default(&s);
+			switch (i) {
+			case 0: s.data_block_size = 1000; break;
+			case 1: s.data_block_size = 256; break;
+			case 2: s.hash_block_size = 131072; break;
+			case 3: s.data_blocks = 0; break;
+			case 4: s.data_blocks = UINT64_MAX / 2; break;
+			case 5: s.hash_start_block = UINT64_MAX / 1024; break;
+			case 6: strcpy(s.data_dev, "/dev/a b"); break;
+			case 7: s.hash_dev[0] = '\0'; break;
+			case 8: s.salt_len = DM_SALT_MAX + 1; break;
+			case 9: s.on_error = (enum dm_verity_on_error)7; break;
+			case 10: outn = 100; break;
+			}
+			si_diag_clear(&d);
+			strcpy(out, "unchanged");
+			T_ERR(dm_verity_params(&s, out, outn, &d), neg[i].err);
+			T_STREQ(d.field, neg[i].field);
+		}
+	}
+	/* Device paths fill their arrays: refused, not truncated. */
+	spec_default(&s);
+	memset(s.data_dev, 'a', sizeof s.data_dev);
+	T_ERR(dm_verity_params(&s, out, sizeof out, NULL), SI_E_DM_PARAMS);
+}
+
+static void test_dm_ioc(void)
+{
+	static struct dm_ioc io;
+	struct dm_target_spec spec;
+	const char *params = "1 /dev/loop0 /dev/loop0 4096 4096 1 1 sha256 00 -";
+	char name[DM_NAME_LEN + 1];
+	struct si_diag d;
+	size_t off;
+
+	T_OK(dm_ioc_init(&io, "sealinit-os", "SEALINIT-os", DM_READONLY_FLAG, NULL));
+	T_EQ(io.u.hdr.version[0], 4);
+	T_EQ(io.u.hdr.version[1], 0);
+	T_EQ(io.u.hdr.data_start, sizeof(struct dm_ioctl));
+	T_EQ(sizeof(struct dm_ioctl) % 8, 0);
+	T_EQ(io.u.hdr.data_size, DM_IOC_SIZE);
+	T_EQ(io.u.hdr.flags, DM_READONLY_FLAG);
+	T_STREQ(io.u.hdr.name, "sealinit-os");
+	T_STREQ(io.u.hdr.uuid, "SEALINIT-os");
+	T_EQ(io.u.hdr.target_count, 0);
+
+	T_OK(dm_ioc_add_target(&io, 0, 8, "verity", params, NULL));
+	T_EQ(io.u.hdr.target_count, 1);
+	off = io.u.hdr.data_start;
+	memcpy(&spec, io.u.bytes + off, sizeof spec);
+	T_EQ(spec.sector_start, 0);
+	T_EQ(spec.length, 8);
+	T_EQ(spec.next, (sizeof spec + strlen(params) + 1 + 7) / 8 * 8);
+	T_EQ(spec.next % 8, 0);
+	T_STREQ(spec.target_type, "verity");
+	T_STREQ((const char *)io.u.bytes + off + sizeof spec, params);
+
+	/* A second target goes `next` bytes after the first. */
+	T_OK(dm_ioc_add_target(&io, 8, 16, "linear", "7:0 0", NULL));
+	T_EQ(io.u.hdr.target_count, 2);
+	memcpy(&spec, io.u.bytes + off + ((sizeof spec + strlen(params) + 1 + 7) & ~(size_t)7), sizeof spec);
+	T_EQ(spec.sector_start, 8);
+	T_EQ(spec.length, 16);
+	T_STREQ(spec.target_type, "linear");
+
+	/* Names: plain, non-empty, shorter than DM_NAME_LEN. */
+	T_ERR(dm_ioc_init(&io, "", NULL, 0, NULL), SI_E_DM_PARAMS);
+	T_ERR(dm_ioc_init(&io, "a b", NULL, 0, NULL), SI_E_DM_PARAMS);
+	T_ERR(dm_ioc_init(&io, "a/b", NULL, 0, NULL), SI_E_DM_PARAMS);
+	T_ERR(dm_ioc_init(&io, "..", NULL, 0, NULL), SI_E_DM_PARAMS);
+	memset(name, 'n', sizeof name);
+	name[DM_NAME_LEN - 1] = '\0';
+	T_OK(dm_ioc_init(&io, name, NULL, 0, NULL));
+	name[DM_NAME_LEN - 1] = 'n';
+	name[DM_NAME_LEN] = '\0';
+	si_diag_clear(&d);
+	T_ERR(dm_ioc_init(&io, name, NULL, 0, &d), SI_E_DM_PARAMS);
+	T_STREQ(d.field, "dm.name");
+	T_ERR(dm_ioc_init(&io, "x", "bad uuid", 0, NULL), SI_E_DM_PARAMS);
+
+	/* Targets: a type and a length; params that do not fit are refused. */
+	T_OK(dm_ioc_init(&io, "x", NULL, 0, NULL));
+	T_ERR(dm_ioc_add_target(&io, 0, 0, "verity", "p", NULL), SI_E_DM_PARAMS);
+	T_ERR(dm_ioc_add_target(&io, 0, 1, "", "p", NULL), SI_E_DM_PARAMS);
+	T_ERR(dm_ioc_add_target(&io, 0, 1, "verity-target-name-too-long", "p", NULL), SI_E_DM_PARAMS);
+	{
+		static char big[DM_IOC_SIZE];
+
+		memset(big, 'p', sizeof big - 1);
+		big[sizeof big - 1] = '\0';
+		T_ERR(dm_ioc_add_target(&io, 0, 1, "verity", big, NULL), SI_E_DM_BUF);
+		T_EQ(io.u.hdr.target_count, 0);
+		/* The largest that fits, exactly. */
+		big[DM_IOC_SIZE - sizeof(struct dm_ioctl) - sizeof(struct dm_target_spec) - 1] = '\0';
+		T_OK(dm_ioc_add_target(&io, 0, 1, "verity", big, NULL));
+		T_ERR(dm_ioc_add_target(&io, 0, 1, "verity", "", NULL), SI_E_DM_BUF);
+	}
+}
+
+static void test_overlay_opts(void)
+{
+	const char *two[] = { "/run/sealinit/cx/os", "/run/sealinit/cx/app" };
+	const char *many[FS_LAYERS_MAX + 1];
+	char out[FS_OVERLAY_OPTS_MAX];
+	struct si_diag d;
+	size_t i;
+
+	T_OK(fs_overlay_opts(two, 1, "/newroot/usr", out, sizeof out, NULL));
+	T_STREQ(out, "lowerdir=/run/sealinit/cx/os:/newroot/usr");
+	T_OK(fs_overlay_opts(two, 2, "/newroot/usr", out, sizeof out, NULL));
+	T_STREQ(out, "lowerdir=/run/sealinit/cx/os:/run/sealinit/cx/app:/newroot/usr");
+
+	for (i = 0; i < SI_ARRAY_SIZE(many); i++)
+		many[i] = "/l";
+	T_OK(fs_overlay_opts(many, FS_LAYERS_MAX, "/b", out, sizeof out, NULL));
+	T_ERR(fs_overlay_opts(many, FS_LAYERS_MAX + 1, "/b", out, sizeof out, NULL), SI_E_TOO_BIG);
+	T_ERR(fs_overlay_opts(two, 0, "/b", out, sizeof out, NULL), SI_E_OVERLAY);
+	T_ERR(fs_overlay_opts(two, 2, "/b", out, 20, NULL), SI_E_TOO_BIG);
+
+	{
+		static const char *const bad[] = {
+			"relative", "/a:b", "/a,b", "/a\\b", "/a b", "/a/../b", "/a/..",
+			"/./a", "/a/.", "", "/a\tb",
+		};
+
+		for (i = 0; i < SI_ARRAY_SIZE(bad); i++) {
+			const char *l[1] = { bad[i] };
+
+			si_diag_clear(&d);
+			T_ERR(fs_overlay_opts(l, 1, "/b", out, sizeof out, &d), SI_E_OVERLAY);
+			T_STREQ(d.field, "overlay.lowerdir");
+			T_ERR(fs_overlay_opts(two, 1, bad[i], out, sizeof out, NULL), SI_E_OVERLAY);
+		}
+	}
+	/* Names that merely start with dots are fine. */
+	{
+		const char *l[1] = { "/a/..b/.c" };
+
+		T_OK(fs_overlay_opts(l, 1, "/b", out, sizeof out, NULL));
+	}
+}
+
+#define UE(s) (const uint8_t *)(s), sizeof(s) - 1
+
+static void test_uevent(void)
+{
+	struct uevent u;
+	struct si_diag d;
+	static uint8_t big[UEVENT_MAX + 1];
+
+	T_OK(uevent_parse(UE("MAJOR=254\nMINOR=2\nDEVNAME=vda2\nDEVTYPE=partition\nDISKSEQ=1\nPARTN=2\nPARTNAME=system\n"), &u, NULL));
+	T_EQ(u.major, 254);
+	T_EQ(u.minor, 2);
+	T_EQ(u.is_partition, 1);
+	T_EQ(u.has_dev, 1);
+	T_EQ(u.has_partname, 1);
+	T_STREQ(u.devname, "vda2");
+	T_STREQ(u.partname, "system");
+
+	T_OK(uevent_parse(UE("MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\nDISKSEQ=1\n"), &u, NULL));
+	T_EQ(u.is_partition, 0);
+	T_EQ(u.has_partname, 0);
+	T_OK(uevent_parse(UE("MAJOR=259\nMINOR=1048575\nDEVNAME=cciss/c0d0p1\nPARTNAME=a b (c)\n"), &u, NULL));
+	T_STREQ(u.devname, "cciss/c0d0p1");
+	T_STREQ(u.partname, "a b (c)");
+	T_EQ(u.minor, 1048575);
+	T_OK(uevent_parse(UE("PARTNAME=\n"), &u, NULL));
+	T_EQ(u.has_dev, 0);
+	T_OK(uevent_parse(NULL, 0, &u, NULL));
+
+	{
+		static const struct {
+			const char *s;
+			int err;
+			const char *field;
+			uint64_t off;
+		} neg[] = {
+			{ "MAJOR=254", SI_E_UEVENT, "uevent.newline", 0 },
+			{ "MAJOR=254\nMINOR=1", SI_E_UEVENT, "uevent.newline", 10 },
+			{ "\n", SI_E_UEVENT, "uevent.key", 0 },
+			{ "=x\n", SI_E_UEVENT, "uevent.key", 0 },
+			{ "major=1\n", SI_E_UEVENT, "uevent.key", 0 },
+			{ "MAJOR\n", SI_E_UEVENT, "uevent.key", 0 },
+			{ "MA JOR=1\n", SI_E_UEVENT, "uevent.key", 0 },
+			{ "MAJOR=1\nMAJOR=1\n", SI_E_UEVENT, "uevent.duplicate", 8 },
+			{ "PARTNAME=a\nPARTNAME=b\n", SI_E_UEVENT, "uevent.duplicate", 11 },
+			{ "MAJOR=\n", SI_E_UEVENT, "uevent.MAJOR", 0 },
+			{ "MAJOR=x\n", SI_E_UEVENT, "uevent.MAJOR", 0 },
+			{ "MAJOR=4096\n", SI_E_UEVENT, "uevent.MAJOR", 0 },
+			{ "MAJOR=-1\n", SI_E_UEVENT, "uevent.MAJOR", 0 },
+			{ "MAJOR=08\n", SI_E_UEVENT, "uevent.MAJOR", 0 },
+			{ "MINOR=1048576\n", SI_E_UEVENT, "uevent.MINOR", 0 },
+			{ "DEVNAME=../sda\n", SI_E_UEVENT, "uevent.DEVNAME", 0 },
+			{ "DEVNAME=a/../b\n", SI_E_UEVENT, "uevent.DEVNAME", 0 },
+			{ "DEVNAME=/dev/sda\n", SI_E_UEVENT, "uevent.DEVNAME", 0 },
+			{ "DEVNAME=a//b\n", SI_E_UEVENT, "uevent.DEVNAME", 0 },
+			{ "DEVNAME=a/\n", SI_E_UEVENT, "uevent.DEVNAME", 0 },
+			{ "DEVNAME=.\n", SI_E_UEVENT, "uevent.DEVNAME", 0 },
+			{ "DEVNAME=\n", SI_E_UEVENT, "uevent.DEVNAME", 0 },
+			{ "DEVNAME=a b\n", SI_E_UEVENT, "uevent.DEVNAME", 0 },
+			{ "DEVNAME=0123456789012345678901234567890123\n", SI_E_TOO_BIG, "uevent.DEVNAME", 0 },
+			{ "PARTNAME=0123456789012345678901234567890123456789012345678901234567890123456789012\n", SI_E_TOO_BIG, "uevent.PARTNAME", 0 },
+			{ "PARTNAME=\x1b[2J\n", SI_E_UEVENT, "uevent.value", 0 },
+			{ "PARTNAME=\xc3\xa9\n", SI_E_UEVENT, "uevent.value", 0 },
+		};
+		size_t i;
+
+		for (i = 0; i < SI_ARRAY_SIZE(neg); i++) {
+			si_diag_clear(&d);
+			T_CHECK(uevent_parse((const uint8_t *)neg[i].s, strlen(neg[i].s), &u, &d) == neg[i].err,
+				"uevent case %zu '%s'", i, neg[i].s);
+			T_STREQ(d.field, neg[i].field);
+			T_EQ(d.offset, neg[i].off);
+		}
+	}
+	/* A NUL inside a value. */
+	T_ERR(uevent_parse((const uint8_t *)"PARTNAME=a\0b\n", 13, &u, NULL), SI_E_UEVENT);
+	/* Long values and files. */
+	memset(big, 'A', sizeof big);
+	memcpy(big, "X=", 2);
+	big[300] = '\n';
+	T_ERR(uevent_parse(big, 301, &u, NULL), SI_E_TOO_BIG);
+	T_ERR(uevent_parse(big, sizeof big, &u, NULL), SI_E_TOO_BIG);
+}
+
+static void test_part_find(void)
+{
+	static struct part_table t;
+	struct si_diag d;
+	size_t i = 99;
+
+	memset(&t, 0, sizeof t);
+	T_OK(uevent_parse(UE("MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\n"), &t.p[0], NULL));
+	T_OK(uevent_parse(UE("MAJOR=254\nMINOR=1\nDEVNAME=vda1\nDEVTYPE=partition\nPARTNAME=preboot\n"), &t.p[1], NULL));
+	T_OK(uevent_parse(UE("MAJOR=254\nMINOR=2\nDEVNAME=vda2\nDEVTYPE=partition\nPARTNAME=system\n"), &t.p[2], NULL));
+	T_OK(uevent_parse(UE("MAJOR=254\nMINOR=3\nDEVNAME=vda3\nDEVTYPE=partition\n"), &t.p[3], NULL));
+	t.n = 4;
+	T_OK(part_table_find(&t, "system", &i, NULL));
+	T_EQ(i, 2);
+	T_OK(part_table_find(&t, "preboot", &i, NULL));
+	T_EQ(i, 1);
+	si_diag_clear(&d);
+	T_ERR(part_table_find(&t, "data", &i, &d), SI_E_PART_NOTFOUND);
+	T_STREQ(d.where, "data");
+	T_ERR(part_table_find(&t, "", &i, NULL), SI_E_PART_NOTFOUND);
+	T_ERR(part_table_find(&t, "System", &i, NULL), SI_E_PART_NOTFOUND);
+
+	T_OK(uevent_parse(UE("MAJOR=8\nMINOR=1\nDEVNAME=sda1\nDEVTYPE=partition\nPARTNAME=system\n"), &t.p[4], NULL));
+	t.n = 5;
+	si_diag_clear(&d);
+	T_ERR(part_table_find(&t, "system", &i, &d), SI_E_PART_DUP);
+	T_STREQ(d.expected_s, "vda2");
+	T_STREQ(d.found_s, "sda1");
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+static void test_part_scan(void)
+{
+	static struct part_table t;
+	char dir[] = "/tmp/sealinit-sys-XXXXXX", p[256];
+	static const struct {
+		const char *name, *uevent;
+	} devs[] = {
+		{ "vda", "MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\n" },
+		{ "vda1", "MAJOR=254\nMINOR=1\nDEVNAME=vda1\nDEVTYPE=partition\nPARTN=1\nPARTNAME=preboot\n" },
+		{ "vda2", "MAJOR=254\nMINOR=2\nDEVNAME=vda2\nDEVTYPE=partition\nPARTN=2\nPARTNAME=system\n" },
+		{ "power", NULL }, /* a directory without uevent: skipped */
+	};
+	struct si_diag d;
+	size_t i, k = 0;
+
+	if (!mkdtemp(dir)) {
+		T_CHECK(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < SI_ARRAY_SIZE(devs); i++) {
+		snprintf(p, sizeof p, "%s/%s", dir, devs[i].name);
+		T_EQ(mkdir(p, 0755), 0);
+		if (!devs[i].uevent)
+			continue;
+		snprintf(p, sizeof p, "%s/%s/uevent", dir, devs[i].name);
+		T_EQ(write_file(p, devs[i].uevent), 0);
+	}
+	T_OK(part_table_scan(dir, &t, NULL));
+	T_EQ(t.n, 3);
+	T_OK(part_table_find(&t, "system", &k, NULL));
+	T_STREQ(t.p[k].devname, "vda2");
+	T_EQ(t.p[k].minor, 2);
+
+	/* A malformed uevent stops the scan and names the entry. */
+	snprintf(p, sizeof p, "%s/vda2/uevent", dir);
+	T_EQ(write_file(p, "MAJOR=254\nMAJOR=254\n"), 0);
+	si_diag_clear(&d);
+	T_ERR(part_table_scan(dir, &t, &d), SI_E_UEVENT);
+	T_STREQ(d.where, "vda2");
+	T_ERR(part_table_scan("/nonexistent-sealinit", &t, NULL), SI_E_OPEN);
+
+	for (i = 0; i < SI_ARRAY_SIZE(devs); i++) {
+		snprintf(p, sizeof p, "%s/%s/uevent", dir, devs[i].name);
+		unlink(p);
+		snprintf(p, sizeof p, "%s/%s", dir, devs[i].name);
+		rmdir(p);
+	}
+	rmdir(dir);
+}
+
+static void test_node(void)
+{
+	char dir[] = "/tmp/sealinit-node-XXXXXX", p[256];
+	struct si_diag d;
+	struct stat st;
+
+	if (!mkdtemp(dir)) {
+		T_CHECK(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	snprintf(p, sizeof p, "%s/file", dir);
+	T_EQ(write_file(p, "x"), 0);
+	si_diag_clear(&d);
+	T_ERR(blk_node_ensure(p, 1, 3, 1, &d), SI_E_NODE);
+	T_STREQ(d.field, "node.rdev");
+	unlink(p);
+
+	snprintf(p, sizeof p, "%s/sub/null", dir);
+	si_diag_clear(&d);
+	if (blk_node_ensure(p, 1, 3, 1, &d) != 0 && d.sys_errno == EPERM) {
+		printf("test_mount: SKIP node: mknod not permitted here\n");
+	} else {
+		T_EQ(stat(p, &st), 0);
+		T_CHECK(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3), "node is char 1:3");
+		T_OK(blk_node_ensure(p, 1, 3, 1, NULL));       /* exists: fine */
+		T_ERR(blk_node_ensure(p, 1, 5, 1, NULL), SI_E_NODE); /* other number */
+		T_ERR(blk_node_ensure(p, 1, 3, 0, NULL), SI_E_NODE); /* not a block dev */
+		unlink(p);
+	}
+	snprintf(p, sizeof p, "%s/sub", dir);
+	rmdir(p);
+	rmdir(dir);
+	T_ERR(blk_node_ensure("relative", 1, 3, 1, NULL), SI_E_ARG);
+}
+
+static void test_loop(void)
+{
+	char path[] = "/tmp/sealinit-loop-XXXXXX", sys[96], buf[4096], want[4096];
+	struct loop_dev lo;
+	struct si_diag d;
+	uint64_t size = 0;
+	int fd, ro = 0, i, r, dio_flags;
+	unsigned minor;
+
+	if (access("/dev/loop-control", F_OK) != 0) {
+		printf("test_mount: SKIP loop: no /dev/loop-control on this host\n");
+		return;
+	}
+	fd = mkstemp(path);
+	if (fd < 0) {
+		T_CHECK(0, "mkstemp: %s", strerror(errno));
+		return;
+	}
+	/* Three 4 KiB blocks 'A', 'B', 'C'; the loop device shows the middle one. */
+	for (i = 0; i < 3; i++) {
+		memset(buf, 'A' + i, sizeof buf);
+		T_EQ(write(fd, buf, sizeof buf), (ssize_t)sizeof buf);
+	}
+	close(fd);
+	memset(want, 'B', sizeof want);
+
+	for (dio_flags = 0; dio_flags <= LOOP_ATTACH_DIRECT_IO; dio_flags += LOOP_ATTACH_DIRECT_IO) {
+		si_diag_clear(&d);
+		r = loop_dev_attach(path, 4096, 4096, (unsigned)dio_flags, &lo, &d);
+		if (r != 0) {
+			char msg[256];
+
+			si_diag_format(&d, r, msg, sizeof msg);
+			if (d.sys_errno == EPERM || d.sys_errno == EACCES || d.sys_errno == ENXIO) {
+				printf("test_mount: SKIP loop: %s\n", msg);
+				break;
+			}
+			T_CHECK(0, "loop_dev_attach: %s: %s", si_err_name(r), msg);
+			break;
+		}
+		T_CHECK(strncmp(lo.path, "/dev/loop", 9) == 0, "path %s", lo.path);
+		T_CHECK(lo.fd >= 0, "fd open");
+		T_CHECK((fcntl(lo.fd, F_GETFD) & FD_CLOEXEC) != 0, "loop fd is O_CLOEXEC");
+		T_EQ(ioctl(lo.fd, BLKGETSIZE64, &size), 0);
+		T_EQ(size, 4096);
+		T_EQ(ioctl(lo.fd, BLKROGET, &ro), 0);
+		T_EQ(ro, 1);
+		T_EQ(pread(lo.fd, buf, sizeof buf, 0), (ssize_t)sizeof buf);
+		T_MEMEQ(buf, want, sizeof buf);
+		errno = 0;
+		T_CHECK(pwrite(lo.fd, buf, 512, 0) < 0 && (errno == EPERM || errno == EROFS || errno == EBADF),
+			"write to a read-only loop device fails (errno %d)", errno);
+		snprintf(sys, sizeof sys, "/sys/block/loop%u/loop/autoclear", lo.minor);
+		fd = open(sys, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			char c = 0;
+
+			T_EQ(read(fd, &c, 1), 1);
+			T_EQ(c, '1');
+			close(fd);
+		}
+		if (dio_flags)
+			printf("test_mount: loop direct I/O %s on this host's /tmp\n",
+			       lo.direct_io ? "took effect" : "not available");
+		minor = lo.minor;
+		snprintf(sys, sizeof sys, "/sys/block/loop%u/loop/backing_file", minor);
+		if (dio_flags) {
+			/* Autoclear: closing the last opener detaches. */
+			loop_dev_close(&lo);
+		} else {
+			T_OK(loop_dev_detach(&lo, NULL));
+		}
+		T_EQ(lo.fd, -1);
+		for (i = 0; i < 100 && access(sys, F_OK) == 0; i++)
+			usleep(10000);
+		T_CHECK(access(sys, F_OK) != 0, "loop%u detached (%s gone)", minor, sys);
+	}
+
+	/* Whole file (size 0 = to the end). */
+	if (loop_dev_attach(path, 0, 0, 0, &lo, NULL) == 0) {
+		T_EQ(ioctl(lo.fd, BLKGETSIZE64, &size), 0);
+		T_EQ(size, 3 * 4096);
+		loop_dev_close(&lo);
+	}
+	si_diag_clear(&d);
+	T_ERR(loop_dev_attach("/nonexistent-sealinit", 0, 0, 0, &lo, &d), SI_E_OPEN);
+	T_EQ(d.sys_errno, ENOENT);
+	T_ERR(loop_dev_attach(path, 0, 0, 0x80, &lo, NULL), SI_E_ARG);
+	unlink(path);
+}
+
+int main(void)
+{
+	test_verity_params();
+	test_dm_ioc();
+	test_overlay_opts();
+	test_uevent();
+	test_part_find();
+	test_part_scan();
+	test_node();
+	test_loop();
+	return t_done("test_mount");
+}
