@@ -2,3 +2,15 @@
 # dm-verity hash tree.
 LIB_SRCS += verify/sha256.c verify/sha256_x86.c verify/sha256_arm64.c verify/hashtree.c
 UNIT_TESTS += tests/unit/test_sha256.c tests/unit/test_hashtree.c
+
+# vt-bench: the tree over plain files, for `make bench` and
+# tests/interop/veritysetup.sh (sealctl-free, so both run before sealctl
+# can seal).
+# (Included before the Makefile defines HB: spell the paths out.)
+VT_BENCH := $(BUILD)/host/vt-bench
+VT_BENCH_OBJS := $(patsubst %.c,$(BUILD)/host/obj/%.o,tests/bench/vt-bench.c \
+	verify/sha256.c verify/sha256_x86.c verify/sha256_arm64.c verify/hashtree.c \
+	lib/err.c lib/str.c)
+$(VT_BENCH): $(VT_BENCH_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(HOST_CC) -pthread -o $@ $^ $(HOST_LDLIBS)
