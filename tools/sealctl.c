@@ -9,6 +9,11 @@
 
 static const struct sealctl_cmd sealctl_cmds[] = {
 	{ "version", "print sealctl's version", sealctl_cmd_version },
+	{ "keygen", "make a signing key (PEM)", sealctl_cmd_keygen },
+	{ "seal", "seal a directory or file-system image", sealctl_cmd_seal },
+	{ "verify", "check a sealed image: signature, usage, rollback, whole tree", sealctl_cmd_verify },
+	{ "inspect", "print a sealed image's manifest (--json)", sealctl_cmd_inspect },
+	{ "anchor", "put a public key into the device tree's trust anchor", sealctl_cmd_anchor },
 	{ "diff", "make a delta patch from one image to the next", sealctl_cmd_diff },
 	{ "apply", "apply a delta patch out of place", sealctl_cmd_apply },
 };

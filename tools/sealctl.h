@@ -37,6 +37,11 @@ int sealctl_write_file(const char *path, const void *data, size_t len);
 
 /* Commands, one per file. */
 int sealctl_cmd_version(int argc, char **argv);
+int sealctl_cmd_keygen(int argc, char **argv);
+int sealctl_cmd_seal(int argc, char **argv);
+int sealctl_cmd_verify(int argc, char **argv);
+int sealctl_cmd_inspect(int argc, char **argv);
+int sealctl_cmd_anchor(int argc, char **argv);
 int sealctl_cmd_diff(int argc, char **argv);
 int sealctl_cmd_apply(int argc, char **argv);
 

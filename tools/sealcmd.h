@@ -1,0 +1,41 @@
+/* sealctl: helpers the seal commands share (keygen, seal, verify, inspect,
+ * anchor): option parsing, mapped images, keys and anchors from files. */
+#ifndef SEALINIT_TOOLS_SEALCMD_H
+#define SEALINIT_TOOLS_SEALCMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "verify/anchor.h"
+#include "verify/key.h"
+#include "verify/seal.h"
+
+/* A read-only mapping of a whole file or block device. */
+struct sealcmd_image {
+	int fd;
+	const uint8_t *map;
+	size_t len;
+};
+
+/* Returns 0 or a sealctl exit code (after reporting). */
+int sealcmd_image_open(const char *cmd, const char *path, struct sealcmd_image *img);
+void sealcmd_image_close(struct sealcmd_image *img);
+/* An si_io reading from the mapping. */
+void sealcmd_image_io(const struct sealcmd_image *img, struct si_io *io);
+
+/* Load keys and anchors; 0 or an exit code (after reporting). */
+int sealcmd_load_pub(const char *cmd, const char *path, struct si_key *k);
+int sealcmd_load_priv(const char *cmd, const char *path, struct si_privkey *k);
+int sealcmd_load_anchor(const char *cmd, const char *path, struct si_anchor *a);
+
+/* "--name value" or "--name=value" at argv[*i]; advances *i past it.
+ * Returns 1 when matched (value in *val), 0 when not, -1 when the value is
+ * missing (after reporting). */
+int sealcmd_opt(const char *cmd, int argc, char **argv, int *i,
+		const char *name, const char **val);
+int sealcmd_is_help(const char *arg);
+
+/* Strict u64 from an option; 0 or SEALCTL_USAGE after reporting. */
+int sealcmd_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,4 @@
+# verify/: sealed images (footer, manifest), signatures, keys, rollback.
+LIB_SRCS += verify/seal.c verify/sig.c verify/key.c verify/rollback.c
+SEALCTL_SRCS += tools/sealcmd.c tools/cmd_keygen.c tools/cmd_seal.c \
+	tools/cmd_verify.c tools/cmd_inspect.c tools/cmd_anchor.c
