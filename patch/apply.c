@@ -49,6 +49,10 @@ struct apply_ctx {
 	struct si_diag diag;
 };
 
+/* The old image is read with pread, one call per op, into the output
+ * buffer: measured on the os pair, mapping it instead saved 30 ms of 130
+ * but added the touched pages of old to the resident set (30 MB with two
+ * workers) and a SIGBUS if the image shrinks underneath PID 1. */
 struct worker {
 	struct apply_ctx *c;
 	uint8_t *mem;
@@ -92,10 +96,9 @@ static int write_full(int fd, uint64_t off, const uint8_t *buf, size_t len)
 
 static int old_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 {
-	struct apply_ctx *c = ctx;
-	int r = read_full(c->old_fd, off, buf, len);
+	struct worker *w = ctx;
 
-	return r == 0 ? 0 : SI_E_IO;
+	return read_full(w->c->old_fd, off, buf, len) == 0 ? 0 : SI_E_IO;
 }
 
 /* Records the first error only; every worker then stops taking work. */
@@ -188,7 +191,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		return;
 	}
 	r = patch_seg_apply(&c->info, &s, i, w->mem, w->mem_len, c->a->decode, c->a->dctx,
-			    old_read, c, &d);
+			    old_read, w, &d);
 	if (r != 0) {
 		if (!(d.flags & SI_DIAG_OFFSET))
 			si_diag_offset(&d, out_off);
@@ -330,6 +333,19 @@ static int fsync_dir_of(const char *path)
 	return r;
 }
 
+static size_t apply_meta(const struct patch_info *info)
+{
+	uint64_t nchunks = info->old_size / info->seg_size + (info->old_size % info->seg_size != 0);
+
+	return ((size_t)info->header_len + info->nseg + (size_t)nchunks * PATCH_HASH_LEN + 63) &
+	       ~(size_t)63;
+}
+
+size_t patch_apply_mem(const struct patch_info *info, unsigned threads)
+{
+	return apply_meta(info) + (size_t)threads * patch_worker_mem(info->seg_size);
+}
+
 int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 {
 	struct apply_ctx c0;
@@ -384,8 +400,7 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 
 	/* Carve the caller's memory: index, done bytes, chunk hashes, workers. */
 	nchunks = c->info.old_size / c->info.seg_size + (c->info.old_size % c->info.seg_size != 0);
-	meta = c->info.header_len + c->info.nseg + (size_t)nchunks * PATCH_HASH_LEN;
-	meta = (meta + 63) & ~(size_t)63;
+	meta = apply_meta(&c->info);
 	wm = patch_worker_mem(c->info.seg_size);
 	if (nchunks > CONFIG_PATCH_MAX_SEGMENTS || a->work_len < meta + wm) {
 		si_diag_values(d, meta + wm, a->work_len);

@@ -163,7 +163,7 @@ struct patch_apply_args {
 	const char *old_path, *patch_path, *out_path;
 	const char *checkpoint_path; /* NULL: no journal */
 	unsigned threads;            /* wanted workers; capped by work memory */
-	uint8_t *work;               /* caller's memory: threads * patch_worker_mem */
+	uint8_t *work;               /* caller's memory: patch_apply_mem(info, threads) */
 	size_t work_len;
 	patch_decode_fn decode;
 	void *dctx;
@@ -175,6 +175,10 @@ struct patch_apply_args {
 };
 
 int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d) SI_WUR;
+
+/* work_len that patch_apply_file needs for `threads` workers (a valid
+ * header's info): index, per-segment state, base digests, worker buffers. */
+size_t patch_apply_mem(const struct patch_info *info, unsigned threads);
 
 /* Stored codec only (the boot code's fallback and the tests'). */
 int patch_decode_stored(void *ctx, int codec, const uint8_t *src, size_t slen,

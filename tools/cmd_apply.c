@@ -46,7 +46,7 @@ int sealctl_cmd_apply(int argc, char **argv)
 	uint64_t mem_mib = 24, v;
 	unsigned threads = 0;
 	int npos = 0, prog = isatty(2), i, r, fd;
-	size_t meta, wm, want;
+	size_t want;
 	long nc = sysconf(_SC_NPROCESSORS_ONLN);
 	ssize_t got;
 
@@ -106,14 +106,11 @@ int sealctl_cmd_apply(int argc, char **argv)
 	r = patch_header_parse(prefix, got > 0 ? (size_t)got : 0, &info, &d);
 	if (r != 0)
 		return sealctl_report("apply", pos[1], r, &d);
-	meta = info.header_len + info.nseg +
-	       (size_t)(info.old_size / info.seg_size + 1) * PATCH_HASH_LEN + 64;
-	wm = patch_worker_mem(info.seg_size);
 	want = (size_t)mem_mib << 20;
-	if (want < meta + wm)
-		want = meta + wm; /* one worker always */
-	if (want > meta + (size_t)threads * wm)
-		want = meta + (size_t)threads * wm;
+	if (want < patch_apply_mem(&info, 1))
+		want = patch_apply_mem(&info, 1); /* one worker always */
+	if (want > patch_apply_mem(&info, threads))
+		want = patch_apply_mem(&info, threads);
 
 	memset(&a, 0, sizeof a);
 	a.old_path = pos[0];
