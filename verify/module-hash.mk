@@ -14,3 +14,11 @@ VT_BENCH_OBJS := $(patsubst %.c,$(BUILD)/host/obj/%.o,tests/bench/vt-bench.c \
 $(VT_BENCH): $(VT_BENCH_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(HOST_CC) -pthread -o $@ $^ $(HOST_LDLIBS)
+
+# make bench: sealctl verify against veritysetup verify on a 1 GiB image;
+# writes the "Seal verification" section of docs/benchmarks.md.
+BENCH_TARGETS += bench-verify
+.PHONY: bench bench-verify
+bench: bench-verify
+bench-verify: $(VT_BENCH)
+	@tests/bench/bench-verify
