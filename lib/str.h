@@ -21,7 +21,8 @@ void si_buf_puts(struct si_buf *b, const char *s);
 void si_buf_putn(struct si_buf *b, const char *s, size_t n);
 void si_buf_printf(struct si_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void si_buf_vprintf(struct si_buf *b, const char *fmt, va_list ap);
+void si_buf_vprintf(struct si_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* Copies untrusted bytes for display: printable ASCII stays, the rest
  * becomes \xNN; output longer than `n` ends in "...".  Returns strlen. */
