@@ -631,8 +631,10 @@ static int seal_check(struct si_seal *s, struct si_diag *d)
 		si_diag_values(d, s->padded_size, s->hash_offset);
 		return SI_E_SEAL_OVERLAP;
 	}
+	/* A tree that starts past the end is out of bounds; one that starts
+	 * inside but runs into the manifest (or further) overlaps it. */
 	if (si_add_u64(s->hash_offset, s->hash_size, &hash_end) ||
-	    hash_end > s->image_size - SI_FOOTER_SIZE) {
+	    s->hash_offset >= s->image_size - SI_FOOTER_SIZE) {
 		si_diag_field(d, "manifest.hash_offset");
 		si_diag_values(d, s->image_size - SI_FOOTER_SIZE, s->hash_offset);
 		return SI_E_SEAL_BOUNDS;
