@@ -16,6 +16,7 @@
 
 #include "lib/str.h"
 #include "mount/mount.h"
+#include "verify/seal.h"
 
 static int dm_fail(struct si_diag *d, int err, const char *field)
 {
@@ -197,5 +198,49 @@ int dm_ioc_add_target(struct dm_ioc *io, uint64_t start, uint64_t sectors,
 	memcpy(io->u.bytes + off, &spec, sizeof spec);
 	memcpy(io->u.bytes + off + sizeof spec, params, plen + 1);
 	io->u.hdr.target_count++;
+	return 0;
+}
+
+int dm_verity_spec_from_seal(const struct si_seal *seal, const char *data_dev,
+			     const char *hash_dev, enum dm_verity_on_error on_error,
+			     struct dm_verity_spec *out, struct si_diag *d)
+{
+	struct dm_verity_spec s;
+	size_t dl, hl;
+
+	if (!seal || !data_dev || !hash_dev || !out)
+		return SI_E_ARG;
+	memset(&s, 0, sizeof s);
+	dl = strnlen(data_dev, sizeof s.data_dev);
+	hl = strnlen(hash_dev, sizeof s.hash_dev);
+	if (dl == sizeof s.data_dev)
+		return dm_fail(d, SI_E_DM_PARAMS, "verity.data_dev");
+	if (hl == sizeof s.hash_dev)
+		return dm_fail(d, SI_E_DM_PARAMS, "verity.hash_dev");
+	memcpy(s.data_dev, data_dev, dl);
+	memcpy(s.hash_dev, hash_dev, hl);
+	if (seal->hash_algo != SI_HASH_SHA256) {
+		si_diag_values(d, SI_HASH_SHA256, (uint64_t)seal->hash_algo);
+		return dm_fail(d, SI_E_DM_PARAMS, "verity.hash_algo");
+	}
+	if (seal->root_hash_len != sizeof s.root_hash) {
+		si_diag_values(d, sizeof s.root_hash, seal->root_hash_len);
+		return dm_fail(d, SI_E_DM_PARAMS, "verity.root_hash");
+	}
+	if (seal->salt_len > DM_SALT_MAX || seal->salt_len > sizeof seal->salt)
+		return dm_fail(d, SI_E_DM_PARAMS, "verity.salt");
+	if (seal->hash_block_size == 0 || seal->hash_offset % seal->hash_block_size != 0) {
+		si_diag_values(d, seal->hash_block_size, seal->hash_offset);
+		return dm_fail(d, SI_E_DM_PARAMS, "verity.hash_offset");
+	}
+	s.data_block_size = seal->data_block_size;
+	s.hash_block_size = seal->hash_block_size;
+	s.data_blocks = seal->data_blocks;
+	s.hash_start_block = seal->hash_offset / seal->hash_block_size;
+	memcpy(s.root_hash, seal->root_hash, sizeof s.root_hash);
+	memcpy(s.salt, seal->salt, seal->salt_len);
+	s.salt_len = seal->salt_len;
+	s.on_error = on_error;
+	*out = s;
 	return 0;
 }

@@ -105,6 +105,18 @@ struct dm_verity_spec {
 int dm_verity_params(const struct dm_verity_spec *s, char *out, size_t n,
 		     struct si_diag *d) SI_WUR;
 
+struct si_seal;
+
+/* Fills the table for a sealed image (verify/seal.h) whose data starts at
+ * byte 0 of data_dev and whose hash tree is at seal->hash_offset of
+ * hash_dev (both the same loop device or partition for a sealed file).
+ * Only what si_seal_open() returned may come in here.
+ * Errors: SI_E_DM_PARAMS (hash algorithm, root hash length, hash offset not
+ * a whole number of hash blocks, salt, device paths). */
+int dm_verity_spec_from_seal(const struct si_seal *seal, const char *data_dev,
+			     const char *hash_dev, enum dm_verity_on_error on_error,
+			     struct dm_verity_spec *out, struct si_diag *d) SI_WUR;
+
 /* Length of the verity device in 512-byte sectors.  Errors: SI_E_DM_PARAMS. */
 int dm_verity_sectors(const struct dm_verity_spec *s, uint64_t *sectors,
 		      struct si_diag *d) SI_WUR;

@@ -18,6 +18,7 @@
 #include "lib/str.h"
 #include "mount/mount.h"
 #include "tests/unit/t.h"
+#include "verify/seal.h"
 
 static const char *ROOT_HEX =
 	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -120,6 +121,43 @@ static void test_verity_params(void)
 	spec_default(&s);
 	memset(s.data_dev, 'a', sizeof s.data_dev);
 	T_ERR(dm_verity_params(&s, out, sizeof out, NULL), SI_E_DM_PARAMS);
+}
+
+static void test_spec_from_seal(void)
+{
+	static struct si_seal seal;
+	struct dm_verity_spec s;
+	struct si_diag d;
+	char out[DM_PARAMS_MAX], want[DM_PARAMS_MAX];
+	size_t i;
+
+	memset(&seal, 0, sizeof seal);
+	seal.hash_algo = SI_HASH_SHA256;
+	seal.data_block_size = 4096;
+	seal.hash_block_size = 4096;
+	seal.data_blocks = 300;
+	seal.hash_offset = 300 * 4096;
+	seal.root_hash_len = 32;
+	for (i = 0; i < 32; i++)
+		seal.root_hash[i] = (uint8_t)i;
+	seal.salt_len = 2;
+	seal.salt[0] = 0xab;
+	seal.salt[1] = 0xcd;
+	T_OK(dm_verity_spec_from_seal(&seal, "/dev/loop1", "/dev/loop1", DM_VERITY_EIO, &s, NULL));
+	T_OK(dm_verity_params(&s, out, sizeof out, NULL));
+	snprintf(want, sizeof want, "1 /dev/loop1 /dev/loop1 4096 4096 300 300 sha256 %s abcd", ROOT_HEX);
+	T_STREQ(out, want);
+
+	seal.hash_offset = 300 * 4096 + 512;
+	si_diag_clear(&d);
+	T_ERR(dm_verity_spec_from_seal(&seal, "/dev/loop1", "/dev/loop1", DM_VERITY_EIO, &s, &d), SI_E_DM_PARAMS);
+	T_STREQ(d.field, "verity.hash_offset");
+	seal.hash_offset = 300 * 4096;
+	seal.root_hash_len = 64;
+	T_ERR(dm_verity_spec_from_seal(&seal, "/dev/loop1", "/dev/loop1", DM_VERITY_EIO, &s, NULL), SI_E_DM_PARAMS);
+	seal.root_hash_len = 32;
+	seal.hash_algo = (enum si_hash_algo)2;
+	T_ERR(dm_verity_spec_from_seal(&seal, "/dev/loop1", "/dev/loop1", DM_VERITY_EIO, &s, NULL), SI_E_DM_PARAMS);
 }
 
 static void test_dm_ioc(void)
@@ -542,6 +580,7 @@ static void test_loop(void)
 int main(void)
 {
 	test_verity_params();
+	test_spec_from_seal();
 	test_dm_ioc();
 	test_overlay_opts();
 	test_uevent();
