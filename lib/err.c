@@ -17,6 +17,7 @@ static const struct si_err_row si_err_rows[] = {
 #include "verify/err.def"
 #include "mount/err.def"
 #include "kc/err.def"
+#include "kc/coll_err.def"
 #include "patch/err.def"
 #include "init/err.def"
 #undef SI_ERR

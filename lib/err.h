@@ -12,6 +12,7 @@
  *   300..399  verify/    keys and signatures
  *   400..499  mount/     loop, device-mapper, mounts, handoff
  *   500..599  kc/        kernel collections and module loading
+ *             (550..569: the collection archive, kc/coll_err.def)
  *   600..699  patch/     delta format, apply, bundles, journal
  *   700..799  init/      command line, stage policy
  *
@@ -40,6 +41,7 @@ enum si_err {
 #include "verify/err.def"
 #include "mount/err.def"
 #include "kc/err.def"
+#include "kc/coll_err.def"
 #include "patch/err.def"
 #include "init/err.def"
 #undef SI_ERR
