@@ -232,16 +232,21 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 		  uint64_t old_size, patch_read_fn read, void *rctx, uint8_t *out,
 		  size_t out_len, struct si_diag *d)
 {
-	size_t cp = 0, dp = 0, lp = 0, op = 0;
-	uint64_t cursor = seg_off;
+	size_t cp = 0, sp, hdr_end, dp = 0, lp = 0, op = 0;
+	uint64_t cursor = seg_off, hl;
 	int r;
 
-	while (cp < ctrl_len) {
+	/* varint H, then H bytes of op headers, then the source deltas */
+	if (varint(ctrl, ctrl_len, &cp, &hl) != 0 || hl > ctrl_len - cp)
+		return fail(d, SI_E_PATCH_OP, "segment.ctrl.header_len", 0);
+	hdr_end = cp + (size_t)hl;
+	sp = hdr_end;
+	while (cp < hdr_end) {
 		uint64_t h, len, z, src;
 		size_t at = cp;
 		unsigned kind;
 
-		if (varint(ctrl, ctrl_len, &cp, &h) != 0)
+		if (varint(ctrl, hdr_end, &cp, &h) != 0)
 			return fail(d, SI_E_PATCH_OP, "segment.ctrl", at);
 		kind = (unsigned)(h & 3);
 		len = h >> 2;
@@ -253,8 +258,8 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 		switch ((enum patch_op)kind) {
 		case PATCH_OP_COPY:
 		case PATCH_OP_ADD:
-			if (varint(ctrl, ctrl_len, &cp, &z) != 0)
-				return fail(d, SI_E_PATCH_OP, "segment.ctrl.src", at);
+			if (varint(ctrl, ctrl_len, &sp, &z) != 0)
+				return fail(d, SI_E_PATCH_OP, "segment.ctrl.src", sp);
 			/* zig-zag: even is +z/2, odd is -(z+1)/2, modulo 2^64 */
 			src = cursor + ((z & 1) ? ~(z >> 1) : (z >> 1));
 			if (!si_span_ok(src, len, old_size))
@@ -287,6 +292,8 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 	}
 	if (op != out_len)
 		return fail_v(d, SI_E_PATCH_OP, "segment.length", cp, out_len, op);
+	if (sp != ctrl_len)
+		return fail_v(d, SI_E_PATCH_OP, "segment.ctrl.unused_bytes", sp, ctrl_len, sp);
 	if (dp != diff_len || lp != lit_len)
 		return fail_v(d, SI_E_PATCH_OP, "segment.unused_bytes", cp, diff_len + lit_len,
 			      dp + lp);

@@ -225,9 +225,9 @@ static void test_seg_run(void)
 	static const uint8_t old[16] = "0123456789abcdef";
 	uint8_t out[16];
 	struct si_diag d;
-	/* COPY 4 from 8 (delta +8 -> zz 16), ADD 2 from 0 (delta -12 -> zz 23),
-	 * LIT 3, ZERO 7 */
-	static const uint8_t ok[] = { 4 << 2 | 0, 16, 2 << 2 | 1, 23, 3 << 2 | 2, 7 << 2 | 3 };
+	/* headers: COPY 4, ADD 2, LIT 3, ZERO 7; deltas: +8 (zig-zag 16) to
+	 * copy from 8, -12 (zig-zag 23) to add from 0 */
+	static const uint8_t ok[] = { 4, 4 << 2 | 0, 2 << 2 | 1, 3 << 2 | 2, 7 << 2 | 3, 16, 23 };
 	static const uint8_t diff[2] = { 1, 0xff }, lit[3] = "xyz";
 
 	si_diag_clear(&d);
@@ -242,34 +242,44 @@ static void test_seg_run(void)
 			    NULL),
 	      SI_E_PATCH_OVERRUN);
 	{
-		static const uint8_t big[] = { 0xfc, 0xff, 0xff, 0xff, 0x0f }; /* ZERO 2^32-1 */
+		static const uint8_t big[] = { 5, 0xfc, 0xff, 0xff, 0xff, 0x0f }; /* ZERO 2^32-1 */
 		T_ERR(patch_seg_run(big, sizeof big, NULL, 0, NULL, 0, 0, 16, mem_read,
 				    (void *)old, out, 16, NULL),
 		      SI_E_PATCH_OVERRUN);
 	}
 	{
-		static const uint8_t src_out[] = { 4 << 2 | 0, 26 }; /* COPY 4 from 13 */
+		static const uint8_t src_out[] = { 1, 4 << 2 | 0, 26 }; /* COPY 4 from 13 */
 		T_ERR(patch_seg_run(src_out, sizeof src_out, NULL, 0, NULL, 0, 0, 16, mem_read,
 				    (void *)old, out, 4, NULL),
 		      SI_E_PATCH_OP);
 	}
 	{
-		static const uint8_t neg[] = { 4 << 2 | 0, 1 }; /* COPY 4 from -1 */
+		static const uint8_t neg[] = { 1, 4 << 2 | 0, 1 }; /* COPY 4 from -1 */
 		T_ERR(patch_seg_run(neg, sizeof neg, NULL, 0, NULL, 0, 0, 16, mem_read,
 				    (void *)old, out, 4, NULL),
 		      SI_E_PATCH_OP);
 	}
 	{
-		static const uint8_t zlen[] = { 0 << 2 | 3 };
-		static const uint8_t trunc[] = { 4 << 2 | 0 };
-		static const uint8_t longv[] = { 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+		static const uint8_t zlen[] = { 1, 0 << 2 | 3 };
+		static const uint8_t trunc[] = { 1, 4 << 2 | 0 };
+		static const uint8_t longv[] = { 11, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
 						 0x80, 0x80, 0x80, 0x80, 0x01 };
-		T_ERR(patch_seg_run(zlen, 1, NULL, 0, NULL, 0, 0, 16, mem_read, (void *)old, out,
-				    4, NULL),
+		static const uint8_t hlen[] = { 3, 4 << 2 | 3 };
+		static const uint8_t extra[] = { 1, 4 << 2 | 3, 0 };
+		T_ERR(patch_seg_run(zlen, sizeof zlen, NULL, 0, NULL, 0, 0, 16, mem_read,
+				    (void *)old, out, 4, NULL),
 		      SI_E_PATCH_OP);
-		T_ERR(patch_seg_run(trunc, 1, NULL, 0, NULL, 0, 0, 16, mem_read, (void *)old, out,
-				    4, NULL),
+		T_ERR(patch_seg_run(trunc, sizeof trunc, NULL, 0, NULL, 0, 0, 16, mem_read,
+				    (void *)old, out, 4, NULL),
 		      SI_E_PATCH_OP);
+		T_ERR(patch_seg_run(hlen, sizeof hlen, NULL, 0, NULL, 0, 0, 16, mem_read,
+				    (void *)old, out, 4, NULL),
+		      SI_E_PATCH_OP);
+		T_ERR(patch_seg_run(extra, sizeof extra, NULL, 0, NULL, 0, 0, 16, mem_read,
+				    (void *)old, out, 4, NULL),
+		      SI_E_PATCH_OP);
+		T_OK(patch_seg_run(extra, sizeof extra - 1, NULL, 0, NULL, 0, 0, 16, mem_read,
+				   (void *)old, out, 4, NULL));
 		T_ERR(patch_seg_run(longv, sizeof longv, NULL, 0, NULL, 0, 0, 16, mem_read,
 				    (void *)old, out, 4, NULL),
 		      SI_E_PATCH_OP);
