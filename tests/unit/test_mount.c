@@ -6,7 +6,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -577,6 +580,164 @@ static void test_loop(void)
 	unlink(path);
 }
 
+/* The child's checks, reported through its exit status: 0 all good, 77
+ * skip (no mount namespace here), 10+n check n failed. */
+static int switch_root_child(const char *base)
+{
+	char p[256];
+	struct stat st;
+	int old, fd;
+
+	if (unshare(CLONE_NEWNS) != 0)
+		return 77;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		return 77;
+	/* A tmpfs playing the initramfs, with files to delete, a second tmpfs
+	 * as the new root, and a proc mount to carry over. */
+	if (mount("tmpfs", base, "tmpfs", 0, "mode=0755") != 0)
+		return 77;
+	snprintf(p, sizeof p, "%s/init", base);
+	if (write_file(p, "x") != 0)
+		return 11;
+	snprintf(p, sizeof p, "%s/lib", base);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/lib/modules", base);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/lib/modules/a.ko", base);
+	if (write_file(p, "x") != 0)
+		return 12;
+	snprintf(p, sizeof p, "%s/lib/link", base);
+	if (symlink("/newroot/keep", p) != 0)
+		return 13;
+	snprintf(p, sizeof p, "%s/proc", base);
+	mkdir(p, 0755);
+	if (mount("proc", p, "proc", 0, NULL) != 0)
+		return 77;
+	snprintf(p, sizeof p, "%s/newroot", base);
+	mkdir(p, 0755);
+	if (mount("tmpfs", p, "tmpfs", 0, "mode=0755") != 0)
+		return 77;
+	snprintf(p, sizeof p, "%s/newroot/keep", base);
+	if (write_file(p, "kept") != 0)
+		return 14;
+	snprintf(p, sizeof p, "%s/newroot/proc", base);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/newroot/sbin", base);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/newroot/sbin/tool", base);
+	if (write_file(p, "base") != 0)
+		return 22;
+	snprintf(p, sizeof p, "%s/newroot/sbin/base", base);
+	if (write_file(p, "base") != 0)
+		return 22;
+	snprintf(p, sizeof p, "%s/newroot/run", base);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/run", base);
+	mkdir(p, 0755);
+	if (mount("tmpfs", p, "tmpfs", 0, "mode=0755") != 0)
+		return 77;
+	/* Two cryptexes for /sbin: a above b above the base. */
+	snprintf(p, sizeof p, "%s/run/a", base);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/run/b", base);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/run/a/tool", base);
+	if (write_file(p, "a") != 0)
+		return 22;
+	snprintf(p, sizeof p, "%s/run/b/tool", base);
+	if (write_file(p, "b") != 0)
+		return 22;
+	snprintf(p, sizeof p, "%s/run/b/only-b", base);
+	if (write_file(p, "b") != 0)
+		return 22;
+	if (chroot(base) != 0 || chdir("/") != 0)
+		return 77;
+	{
+		static struct fs_layer layers[2];
+
+		strcpy(layers[0].root, "/run/a");
+		strcpy(layers[0].target, "/sbin");
+		strcpy(layers[1].root, "/run/b");
+		strcpy(layers[1].target, "/sbin");
+		if (fs_overlay_apply("/newroot", layers, 2, NULL) != 0)
+			return 77; /* no overlayfs here */
+	}
+	old = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (old < 0)
+		return 15;
+	/* Not a mount point: refused before anything is touched. */
+	if (fs_switch_root("/lib", NULL) != SI_E_NOT_MOUNTPOINT)
+		return 16;
+	if (fstatat(old, "init", &st, 0) != 0)
+		return 17;
+	if (fs_switch_root("/newroot", NULL) != 0)
+		return 18;
+	/* The new root is "/", proc came along, the old files are gone. */
+	if (stat("/keep", &st) != 0 || stat("/proc/self/mountinfo", &st) != 0)
+		return 19;
+	if (fstatat(old, "init", &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    fstatat(old, "lib", &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 20;
+	fd = open("/keep", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 21;
+	close(fd);
+	/* The overlay and /run came along; a's file wins, b's and the
+	 * base's show through where a has none. */
+	{
+		static const char *const want[][2] = {
+			{ "/sbin/tool", "a" }, { "/sbin/only-b", "b" }, { "/sbin/base", "base" },
+			{ "/run/b/only-b", "b" },
+		};
+		char buf[8];
+		size_t i;
+		ssize_t n;
+
+		for (i = 0; i < SI_ARRAY_SIZE(want); i++) {
+			fd = open(want[i][0], O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				return 30 + (int)i;
+			n = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			if (n < 0)
+				return 30 + (int)i;
+			buf[n] = '\0';
+			if (strcmp(buf, want[i][1]) != 0)
+				return 30 + (int)i;
+		}
+		/* Read-only overlay. */
+		if (open("/sbin/new", O_WRONLY | O_CREAT | O_CLOEXEC, 0644) >= 0)
+			return 40;
+	}
+	return 0;
+}
+
+static void test_switch_root(void)
+{
+	char base[] = "/tmp/sealinit-sr-XXXXXX";
+	int st = 0;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		printf("test_mount: SKIP switch_root: not root\n");
+		return;
+	}
+	if (!mkdtemp(base)) {
+		T_CHECK(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid == 0)
+		_exit(switch_root_child(base));
+	T_CHECK(pid > 0 && waitpid(pid, &st, 0) == pid, "fork/wait");
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+		printf("test_mount: SKIP switch_root: no private mount namespace here\n");
+	else
+		T_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "switch_root child: status %d (check %d)",
+			st, WIFEXITED(st) ? WEXITSTATUS(st) - 10 : -1);
+	rmdir(base);
+}
+
 int main(void)
 {
 	test_verity_params();
@@ -588,5 +749,6 @@ int main(void)
 	test_part_scan();
 	test_node();
 	test_loop();
+	test_switch_root();
 	return t_done("test_mount");
 }
