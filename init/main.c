@@ -142,7 +142,8 @@ static void __attribute__((noreturn)) fail_boot(struct boot *b)
 #else
 		si_log(SI_LOG_ERR, "sealinit: no rescue shell in this build; rebooting");
 #endif
-		/* fall through: after the shell, or without one, reboot */
+		/* After the shell, or without one: reboot. */
+		__attribute__((fallthrough));
 	case SI_FAILURE_DEFAULT:
 	case SI_FAILURE_REBOOT:
 		reboot(RB_AUTOBOOT);

@@ -16,6 +16,7 @@ static const struct sealctl_cmd sealctl_cmds[] = {
 	{ "anchor", "put a public key into the device tree's trust anchor", sealctl_cmd_anchor },
 	{ "diff", "make a delta patch from one image to the next", sealctl_cmd_diff },
 	{ "apply", "apply a delta patch out of place", sealctl_cmd_apply },
+	{ "kc", "build a sealed kernel collection from a kernel package", sealctl_cmd_kc },
 };
 
 static void sealctl_usage(FILE *f)

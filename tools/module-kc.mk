@@ -1,0 +1,1 @@
+SEALCTL_SRCS += tools/cmd_kc.c
