@@ -313,6 +313,38 @@ static void stage1(void)
 	loop_dev_close(&lo); /* dm-verity holds it now */
 	if (r)
 		power_off();
+	/* A table larger than its device: DM_TABLE_LOAD refuses it and the
+	 * half-made device is removed again (a second remove finds nothing). */
+	{
+		struct dm_verity_spec hs;
+		struct dm_dev hd;
+
+		si_diag_clear(&d);
+		r = loop_dev_attach("/img/cx.img", 0, 0, 0, &lo, &d);
+		if (r == 0 && spec_for("cx-os", lo.path, &hs) == 0) {
+			hs.data_blocks = 1u << 20;
+			si_diag_clear(&d);
+			r = dm_verity_create("cx-huge", &hs, &io, &hd, &d);
+			if (r == SI_E_DM && d.field && strcmp(d.field, "DM_TABLE_LOAD") == 0) {
+				char msg[256];
+
+				si_diag_format(&d, r, msg, sizeof msg);
+				printf("smoke: oversized table refused: %s\n", msg);
+			} else {
+				printf("smoke: FAIL oversized table: %s\n", si_err_name(r));
+				failures++;
+			}
+			r = dm_dev_remove("cx-huge", &io, NULL);
+			if (r == SI_E_DM)
+				printf("smoke: cx-huge was removed on failure\n");
+			else {
+				printf("smoke: FAIL cx-huge left behind\n");
+				failures++;
+			}
+		}
+		if (r == 0 || lo.fd >= 0)
+			loop_dev_close(&lo);
+	}
 	memset(&layer, 0, sizeof layer);
 	strcpy(layer.root, "/run/cx/os");
 	strcpy(layer.target, "/usr");
