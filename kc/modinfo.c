@@ -122,7 +122,7 @@ int kc_modinfo_parse(const uint8_t *img, size_t len, struct kc_modinfo *out,
 {
 	enum { HAVE_NAME = 1, HAVE_DEPENDS = 2, HAVE_VERMAGIC = 4 };
 	struct kc_modinfo m;
-	uint64_t off, size, pos = 0;
+	uint64_t off = 0, size = 0, pos = 0;
 	unsigned have = 0;
 	const uint8_t *sec;
 	int r;
