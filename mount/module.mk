@@ -2,7 +2,7 @@
 # parser) are library code; loop, dm ioctls, mounts, the sysfs scan and
 # switch_root only run in PID 1.
 LIB_SRCS += mount/dm_table.c mount/fs_opts.c mount/uevent.c
-INIT_SRCS += mount/node.c mount/loop.c mount/dm.c mount/fs.c mount/part.c
+INIT_SRCS += mount/node.c mount/loop.c mount/dm.c mount/fs.c mount/part.c mount/sealed.c
 UNIT_TESTS += tests/unit/test_mount.c
 FUZZ_TARGETS += tests/fuzz/fuzz_uevent.c
 

@@ -164,6 +164,35 @@ int dm_verity_create(const char *name, const struct dm_verity_spec *s,
 /* DM_DEV_REMOVE.  Errors: SI_E_DM_PARAMS, SI_E_OPEN, SI_E_DM. */
 int dm_dev_remove(const char *name, struct dm_ioc *io, struct si_diag *d) SI_WUR;
 
+/* ------------------------------------------------------------ sealed images (sealed.c) */
+
+enum {
+	FS_SEALED_FILE = 1u << 0, /* path is a file: attach it to a loop device */
+};
+
+/* What fs_sealed_mount set up (for status and for teardown). */
+struct fs_sealed {
+	struct dm_dev dm;
+	int has_loop;
+	unsigned loop_minor;
+	char loop_path[LOOP_PATH_MAX];
+};
+
+/* The whole chain for one sealed image whose seal si_seal_open() verified:
+ * [read-only loop device over the file (FS_SEALED_FILE), direct I/O where
+ * it works] -> dm-verity device `dm_name` built from the seal -> read-only
+ * mount of the seal's file system on `mnt` (mnt NULL: no mount, e.g. a raw
+ * image read through the dm device).  Data and hash tree are on the same
+ * device, the tree at seal->hash_offset.  On failure everything made here
+ * is undone (the loop device goes with its last user: it is autoclear).
+ * Errors: those of loop_dev_attach, dm_verity_spec_from_seal,
+ * dm_verity_create and fs_mount_ro; SI_E_ARG (a raw seal with a mount
+ * point, or an unknown fs type). */
+int fs_sealed_mount(const char *path, unsigned flags, const struct si_seal *seal,
+		    const char *dm_name, enum dm_verity_on_error on_error,
+		    const char *mnt, struct dm_ioc *io, struct fs_sealed *out,
+		    struct si_diag *d) SI_WUR;
+
 /* ------------------------------------------------------------ mounts (fs.c, fs_opts.c) */
 
 #define FS_PATH_MAX 256

@@ -1,0 +1,59 @@
+/* sealinit mount/: one sealed image from device (or file) to mounted,
+ * read-only tree, the way init/ needs it for the system volume and for
+ * every cryptex.  The seal must come from si_seal_open(): everything that
+ * reaches the dm-verity table is inside its signed manifest. */
+#include <string.h>
+
+#include "mount/mount.h"
+#include "verify/seal.h"
+
+int fs_sealed_mount(const char *path, unsigned flags, const struct si_seal *seal,
+		    const char *dm_name, enum dm_verity_on_error on_error,
+		    const char *mnt, struct dm_ioc *io, struct fs_sealed *out,
+		    struct si_diag *d)
+{
+	struct dm_verity_spec spec;
+	struct loop_dev lo;
+	struct fs_sealed res;
+	const char *fstype = NULL, *dev = path;
+	int r, created = 0;
+
+	if (!path || !seal || !dm_name || !io || !out || (flags & ~(unsigned)FS_SEALED_FILE))
+		return SI_E_ARG;
+	memset(&res, 0, sizeof res);
+	lo.fd = -1;
+	if (mnt) {
+		if (seal->fs_type == SI_FS_RAW)
+			return SI_E_ARG;
+		fstype = si_seal_fstype_name(seal->fs_type);
+		if (!fstype)
+			return SI_E_ARG;
+	}
+	if (flags & FS_SEALED_FILE) {
+		r = loop_dev_attach(path, 0, 0, LOOP_ATTACH_DIRECT_IO, &lo, d);
+		if (r)
+			return r;
+		res.has_loop = 1;
+		res.loop_minor = lo.minor;
+		memcpy(res.loop_path, lo.path, sizeof res.loop_path);
+		dev = lo.path;
+	}
+	r = dm_verity_spec_from_seal(seal, dev, dev, on_error, &spec, d);
+	if (r)
+		goto out;
+	r = dm_verity_create(dm_name, &spec, io, &res.dm, d);
+	if (r)
+		goto out;
+	created = 1;
+	if (mnt)
+		r = fs_mount_ro(res.dm.path, mnt, fstype, d);
+out:
+	/* The dm table holds the loop device now (or nothing does and it
+	 * detaches): our fd is no longer needed either way. */
+	loop_dev_close(&lo);
+	if (r && created)
+		(void)dm_dev_remove(dm_name, io, NULL); /* keep the first error */
+	if (!r)
+		*out = res;
+	return r;
+}
