@@ -1,4 +1,5 @@
 /* sealinit: the kernel command line's sealinit.* options. */
+#include <stddef.h>
 #include <string.h>
 
 #include "init/cmdline.h"
@@ -26,13 +27,38 @@ static int eq(const char *s, size_t n, const char *lit)
 	return strlen(lit) == n && memcmp(s, lit, n) == 0;
 }
 
+/* A partition label as sealinit accepts it: 1..36 of [A-Za-z0-9_.-]. */
+static int label_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > SI_CMDLINE_LABEL_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
 /* One option "key[=value]" with quotes already removed from the value. */
 static void option(struct si_cmdline *c, unsigned *seen, const char *tok,
 		   size_t toklen, const char *key, size_t klen,
 		   const char *val, size_t vlen, int has_val)
 {
-	enum { SEEN_TEST = 1, SEEN_FAILURE = 2, SEEN_LOGLEVEL = 4, SEEN_INIT = 8 };
+	enum { SEEN_TEST = 1, SEEN_FAILURE = 2, SEEN_LOGLEVEL = 4, SEEN_INIT = 8,
+	       SEEN_PREBOOT = 16, SEEN_SYSTEM = 32, SEEN_DATA = 64 };
+	static const struct {
+		const char *key;
+		unsigned seen;
+		size_t off;
+	} labels[] = {
+		{ "preboot", SEEN_PREBOOT, offsetof(struct si_cmdline, preboot) },
+		{ "system", SEEN_SYSTEM, offsetof(struct si_cmdline, system) },
+		{ "data", SEEN_DATA, offsetof(struct si_cmdline, data) },
+	};
 	uint64_t n;
+	size_t i;
 
 	if (eq(key, klen, "init")) {
 		if (*seen & SEEN_INIT) {
@@ -88,6 +114,24 @@ static void option(struct si_cmdline *c, unsigned *seen, const char *tok,
 		else
 			problem(c, SI_E_CMDLINE_VALUE, tok, toklen);
 	} else {
+		for (i = 0; i < SI_ARRAY_SIZE(labels); i++) {
+			char *dst = (char *)c + labels[i].off;
+
+			if (!eq(key, klen, labels[i].key))
+				continue;
+			if (*seen & labels[i].seen) {
+				problem(c, SI_E_CMDLINE_DUP, tok, toklen);
+				return;
+			}
+			*seen |= labels[i].seen;
+			if (!has_val || !label_ok(val, vlen)) {
+				problem(c, SI_E_CMDLINE_VALUE, tok, toklen);
+				return;
+			}
+			memcpy(dst, val, vlen);
+			dst[vlen] = '\0';
+			return;
+		}
 		problem(c, SI_E_CMDLINE_UNKNOWN, tok, toklen);
 	}
 }

@@ -8,6 +8,9 @@
  *                                 CONFIG_TEST_HOOKS; refused otherwise)
  *   sealinit.failure=panic|reboot|rescue   override the failure action
  *   sealinit.loglevel=3..7        console verbosity
+ *   sealinit.preboot=LABEL        GPT label of the preboot volume
+ *   sealinit.system=LABEL         GPT label of the system volume
+ *   sealinit.data=LABEL|none      GPT label of the data volume, or none
  *   init=/path                    the real init (the kernel's own option)
  *
  * Unknown sealinit.* options and bad values are collected, not ignored:
@@ -25,6 +28,7 @@
 #define SI_CMDLINE_MAX 4096   /* the kernel's COMMAND_LINE_SIZE on arm64 */
 #define SI_CMDLINE_PATH_MAX 256
 #define SI_CMDLINE_MAX_PROBLEMS 8
+#define SI_CMDLINE_LABEL_MAX 36  /* a GPT name: 36 UTF-16 units */
 
 enum si_failure {
 	SI_FAILURE_DEFAULT = 0, /* Kconfig's choice */
@@ -48,6 +52,10 @@ struct si_cmdline {
 	enum si_failure failure;
 	int loglevel;            /* 0 = Kconfig's */
 	char init[SI_CMDLINE_PATH_MAX]; /* "" = Kconfig's */
+	/* Partition labels, "" = Kconfig's; [A-Za-z0-9_.-]; data may be "none". */
+	char preboot[SI_CMDLINE_LABEL_MAX + 1];
+	char system[SI_CMDLINE_LABEL_MAX + 1];
+	char data[SI_CMDLINE_LABEL_MAX + 1];
 	unsigned n_problems;
 	unsigned problems_dropped;
 	struct si_cmdline_problem problems[SI_CMDLINE_MAX_PROBLEMS];

@@ -5,7 +5,13 @@
  *   1. mounts    /proc, /sys, /dev (devtmpfs), /run (tmpfs); then the log
  *   2. cmdline   sealinit.* options from /proc/cmdline
  *   3. anchor    the trust anchor from /sys/firmware/fdt
- *   4. handoff   (sealinit.test=poweroff powers off here)
+ *   4. storage   the initramfs's storage modules; the preboot volume
+ *   5. kc        the boot kernel collection, verified in memory; its modules
+ *   6. system    the sealed system volume through dm-verity on /newroot
+ *   7. cryptex   each cryptex through dm-verity, overlaid on its target
+ *   8. data      the writable data volume on /newroot/data
+ *   9. handoff   status.json; switch_root; exec the real init
+ *                (sealinit.test=poweroff powers off here instead)
  *
  * Any required step that fails ends in the failure action (Kconfig, or
  * sealinit.failure=): sealinit never goes on with unverified data.
@@ -22,25 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "init/boot.h"
 #include "init/cmdline.h"
 #include "init/log.h"
 #include "lib/str.h"
 #include "verify/anchor.h"
-
-#define MAX_STAGES 12
-
-struct boot {
-	struct timespec t0, stage_t0;
-	const char *stage;
-	unsigned n_stages;
-	struct {
-		const char *name;
-		unsigned us;
-	} timing[MAX_STAGES];
-	struct si_cmdline cmdline;
-	enum si_failure failure;
-	struct si_anchor anchor;
-};
 
 /* The blob from the firmware, read whole before it is parsed. */
 static uint8_t fdt_buf[CONFIG_MAX_FDT_KB * 1024] __attribute__((aligned(8)));
@@ -62,7 +54,7 @@ static void stage_begin(struct boot *b, const char *name)
 
 static void stage_end(struct boot *b)
 {
-	if (b->n_stages < MAX_STAGES) {
+	if (b->n_stages < BOOT_MAX_STAGES) {
 		b->timing[b->n_stages].name = b->stage;
 		b->timing[b->n_stages].us = elapsed_us(&b->stage_t0);
 		b->n_stages++;
@@ -83,9 +75,9 @@ static void timing_summary(const struct boot *b)
 	       elapsed_us(&b->t0) / 1000, elapsed_us(&b->t0) % 1000);
 }
 
-static const char *failure_name(enum si_failure f)
+static const char *failure_name(int failure)
 {
-	switch (f) {
+	switch ((enum si_failure)failure) {
 	case SI_FAILURE_DEFAULT: break;
 	case SI_FAILURE_PANIC: return "panic";
 	case SI_FAILURE_REBOOT: return "reboot";
@@ -118,7 +110,7 @@ static void __attribute__((noreturn)) fail_boot(struct boot *b)
 	stage_end(b);
 	timing_summary(b);
 	sync();
-	switch (b->failure) {
+	switch ((enum si_failure)b->failure) {
 	case SI_FAILURE_RESCUE:
 #ifdef CONFIG_RESCUE_SHELL
 	{
@@ -301,12 +293,71 @@ static int stage_anchor(struct boot *b)
 	return 0;
 }
 
+/* The handoff: the status for the OS, then switch_root and exec. */
+static void __attribute__((noreturn)) handoff(struct boot *b, char **argv)
+{
+	const char *init = b->cmdline.init[0] ? b->cmdline.init : CONFIG_REAL_INIT;
+	char path[SI_CMDLINE_PATH_MAX + sizeof NEWROOT];
+	struct si_diag d;
+	struct stat st;
+	int r;
+
+	snprintf(path, sizeof path, "%s%s", NEWROOT, init);
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
+		si_diag_clear(&d);
+		si_diag_where(&d, init, strlen(init));
+		si_diag_errno(&d, errno);
+		si_log_error("handoff", "real init", SI_E_INIT_MISSING, &d);
+		fail_boot(b);
+	}
+	stage_end(b);
+	(void)stage_status(b, elapsed_us(&b->t0));
+	if (b->cmdline.test == SI_TEST_POWEROFF) {
+		si_log(SI_LOG_NOTICE, "sealinit: test: powering off where the handoff would be (sealinit.test=poweroff)");
+		timing_summary(b);
+		sync();
+		reboot(RB_POWER_OFF);
+		rest_forever();
+	}
+	stage_begin(b, "switch_root");
+	r = fs_switch_root(NEWROOT, &d);
+	if (r) {
+		si_log_error("handoff", "switch_root", r, &d);
+		fail_boot(b);
+	}
+	stage_end(b);
+	timing_summary(b);
+	si_log(SI_LOG_NOTICE, "sealinit: handoff: exec %s after %u.%03u ms", init,
+	       elapsed_us(&b->t0) / 1000, elapsed_us(&b->t0) % 1000);
+	/* The kernel passed init's arguments to us: hand them on. */
+	argv[0] = (char *)init;
+	execv(init, argv);
+	si_diag_clear(&d);
+	si_diag_where(&d, init, strlen(init));
+	si_diag_errno(&d, errno);
+	si_log_error("handoff", "real init", SI_E_EXEC, &d);
+	fail_boot(b);
+}
+
+/* One required stage: on failure, the failure action. */
+static void run_stage(struct boot *b, const char *name, int (*fn)(struct boot *))
+{
+	stage_begin(b, name);
+	if (fn(b) != 0)
+		fail_boot(b);
+	stage_end(b);
+}
+
+static const char *label(const char *cmdline, const char *config)
+{
+	return cmdline[0] ? cmdline : config;
+}
+
 int main(int argc, char **argv)
 {
 	static struct boot b;
 
 	(void)argc;
-	(void)argv;
 	if (getpid() != 1) {
 		fprintf(stderr, "sealinit: runs only as PID 1 (the initramfs's /init); "
 				"on a host, use sealctl\n");
@@ -328,22 +379,17 @@ int main(int argc, char **argv)
 
 	stage_begin(&b, "cmdline");
 	stage_cmdline(&b);
+	b.preboot_label = label(b.cmdline.preboot, CONFIG_PREBOOT_LABEL);
+	b.system_label = label(b.cmdline.system, CONFIG_SYSTEM_LABEL);
+	b.data_label = label(b.cmdline.data, CONFIG_DATA_LABEL);
 	stage_end(&b);
 
-	stage_begin(&b, "anchor");
-	if (stage_anchor(&b) != 0)
-		fail_boot(&b);
-	stage_end(&b);
-
+	run_stage(&b, "anchor", stage_anchor);
+	run_stage(&b, "storage", stage_storage);
+	run_stage(&b, "kc", stage_kc);
+	run_stage(&b, "system", stage_system);
+	run_stage(&b, "cryptex", stage_cryptexes);
+	run_stage(&b, "data", stage_data);
 	stage_begin(&b, "handoff");
-	if (b.cmdline.test == SI_TEST_POWEROFF) {
-		si_log(SI_LOG_NOTICE, "sealinit: test: powering off where the handoff would be (sealinit.test=poweroff)");
-		stage_end(&b);
-		timing_summary(&b);
-		sync();
-		reboot(RB_POWER_OFF);
-		rest_forever();
-	}
-	si_log(SI_LOG_ERR, "sealinit: handoff: no system volume is configured in this build; nothing verified to hand off to");
-	fail_boot(&b);
+	handoff(&b, argv);
 }

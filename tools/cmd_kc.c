@@ -260,7 +260,7 @@ int sealctl_cmd_kc(int argc, char **argv)
 			fclose(f);
 			return SEALCTL_FAIL;
 		}
-		snprintf(listed[n_listed++], KC_NAME_MAX, "%s", s);
+		memcpy(listed[n_listed++], s, strlen(s) + 1);
 	}
 	fclose(f);
 	if (n_listed == 0) {

@@ -28,6 +28,11 @@ static void test_options(void)
 	T_OK(parse("", &c));
 	T_EQ(c.n_problems, 0);
 	T_EQ(c.test, SI_TEST_NONE);
+	T_OK(parse("sealinit.preboot=boot_a sealinit.system=sys-b sealinit.data=none", &c));
+	T_STREQ(c.preboot, "boot_a");
+	T_STREQ(c.system, "sys-b");
+	T_STREQ(c.data, "none");
+	T_EQ(c.n_problems, 0);
 	/* Other modules' parameters are not ours to judge. */
 	T_OK(parse("dm_verity.foo=1 sealinitx.y=2 sealinit=1", &c));
 	T_EQ(c.n_problems, 0);
@@ -50,6 +55,10 @@ static void test_problems(void)
 		{ "init=sbin/init", SI_E_CMDLINE_VALUE, "init=sbin/init" },
 		{ "sealinit.test=\"poweroff", SI_E_CMDLINE_VALUE, "sealinit.test=\"poweroff" },
 		{ "sealinit.x=\x01\xff", SI_E_CMDLINE_UNKNOWN, "sealinit.x=\\x01\\xff" },
+		{ "sealinit.system=a/b", SI_E_CMDLINE_VALUE, "sealinit.system=a/b" },
+		{ "sealinit.preboot=", SI_E_CMDLINE_VALUE, "sealinit.preboot=" },
+		{ "sealinit.data=0123456789012345678901234567890123456", SI_E_CMDLINE_VALUE, "sealinit.data=0123456789012345678901234567890123456" },
+		{ "sealinit.system=a sealinit.system=b", SI_E_CMDLINE_DUP, "sealinit.system=b" },
 	};
 	struct si_cmdline c;
 	size_t i;

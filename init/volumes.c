@@ -1,0 +1,774 @@
+/* sealinit: the volume stages of PID 1 -- storage, the boot kernel
+ * collection, the system volume, the cryptexes and the data volume.
+ *
+ * Every image is authenticated by si_seal_open() before anything in it is
+ * used: its dm-verity table, its file system and (for the kernel
+ * collection, verified whole in memory) its modules.  Every error is logged
+ * here, once, with the image, the field, expected and found values.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "init/boot.h"
+#include "init/log.h"
+#include "kc/collection.h"
+#include "kc/kc.h"
+#include "lib/str.h"
+
+/* ---------------------------------------------------------------- I/O */
+
+struct fd_io {
+	int fd;
+};
+
+static int fd_read_at(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	const struct fd_io *f = ctx;
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t r = pread(f->fd, p, len, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return SI_E_IO;
+		if (r == 0)
+			return SI_E_SHORT;
+		p += r;
+		off += (uint64_t)r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+struct mem_io {
+	const uint8_t *p;
+	size_t n;
+};
+
+static int mem_read_at(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	const struct mem_io *m = ctx;
+
+	if (!si_span_ok(off, len, m->n))
+		return SI_E_SHORT;
+	memcpy(buf, m->p + off, len);
+	return 0;
+}
+
+/* Size of a regular file or block device open on fd. */
+static int fd_size(int fd, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, size) == 0 ? 0 : -1;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static void mkdirs(const char *path)
+{
+	char p[FS_PATH_MAX];
+	size_t i;
+
+	snprintf(p, sizeof p, "%s", path);
+	for (i = 1; p[i]; i++)
+		if (p[i] == '/') {
+			p[i] = '\0';
+			mkdir(p, 0755);
+			p[i] = '/';
+		}
+	mkdir(p, 0755);
+}
+
+/* ---------------------------------------------------------------- reports */
+
+static void record_image(struct boot *b, const struct si_seal *s, const char *on)
+{
+	struct boot_image *im;
+	const struct si_key *k = &b->anchor.keys[s->key_index];
+
+	if (b->n_images >= BOOT_MAX_IMAGES)
+		return;
+	im = &b->images[b->n_images++];
+	memcpy(im->name, s->name, sizeof im->name);
+	im->kind = si_seal_kind_name(s->kind);
+	memcpy(im->version, s->version, sizeof im->version);
+	si_hex(im->root_hash, s->root_hash, s->root_hash_len);
+	memcpy(im->key_id, k->id, sizeof im->key_id);
+	im->rollback_index = s->rollback_index;
+	snprintf(im->mounted_on, sizeof im->mounted_on, "%s", on);
+}
+
+/* "sealinit: verified cryptex 'os' 13.3.1 (rollback 1) sha256,ecdsa-p256:platform root 3fa2... OK" */
+static void log_verified(const struct boot *b, const char *stage, const struct si_seal *s)
+{
+	char root[17];
+
+	si_hex(root, s->root_hash, 8);
+	si_log(SI_LOG_NOTICE, "sealinit: %s: verified %s '%s' %s (rollback %llu) %s,%s:%s root %s... OK",
+	       stage, si_seal_kind_name(s->kind), s->name, s->version,
+	       (unsigned long long)s->rollback_index, si_seal_hash_name(s->hash_algo),
+	       si_algo_name(s->sig_algo), b->anchor.keys[s->key_index].id, root);
+}
+
+/* The line an integrator reads when an image fails: which image, what. */
+static void log_image_error(const char *stage, const char *kind, const char *name,
+			    int err, struct si_diag *d)
+{
+	char what[160];
+
+	snprintf(what, sizeof what, "%s '%s'", kind, name);
+	si_log_error(stage, what, err, d);
+}
+
+/* After an unknown-key error: which keys the anchor holds. */
+static void hint_keys(const struct boot *b, const uint8_t *want)
+{
+	char line[400], fp[17];
+	struct si_buf sb;
+	unsigned i;
+
+	si_buf_init(&sb, line, sizeof line);
+	for (i = 0; i < b->anchor.n_keys; i++) {
+		si_hex(fp, b->anchor.keys[i].fingerprint, 8);
+		si_buf_printf(&sb, "%s%s (%s)", i ? ", " : "", b->anchor.keys[i].id, fp);
+	}
+	si_hex(fp, want, 8);
+	si_log(SI_LOG_ERR, "sealinit: hint: the image is signed by key %s...; the anchor holds %s", fp, line);
+}
+
+/* Opens and authenticates a sealed image; logs any failure. */
+static int open_seal(struct boot *b, const char *stage, const char *kind_label,
+		     const char *name, const struct si_io *io, uint32_t usage,
+		     struct si_seal *s)
+{
+	struct si_diag d;
+	int r;
+
+	r = si_seal_open(io, &b->anchor, usage, 0, s, &d);
+	if (r == 0)
+		return 0;
+	log_image_error(stage, kind_label, name, r, &d);
+	if (r == SI_E_SEAL_KEY_UNKNOWN) {
+		struct si_seal u;
+		struct si_diag ud;
+
+		if (si_seal_open_unverified(io, &u, &ud) == 0)
+			hint_keys(b, u.key_id);
+	}
+	return r;
+}
+
+/* ---------------------------------------------------------------- storage */
+
+/* Waits for a partition to appear (the disk is probed asynchronously). */
+static int wait_partition(const char *stage, const char *label, char *path, size_t n)
+{
+	static struct part_table t;
+	struct timespec start, now, nap = { 0, 10 * 1000 * 1000 };
+	struct si_diag d;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		r = part_find_by_label(label, &t, path, n, &d);
+		if (r != SI_E_PART_NOTFOUND)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+		    CONFIG_DEVICE_WAIT_MS)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	if (r == 0)
+		return 0;
+	si_log_error(stage, label, r, &d);
+	if (r == SI_E_PART_NOTFOUND) {
+		char line[400];
+		struct si_buf sb;
+		size_t i;
+
+		/* As the kernel lists partitions when root= is wrong. */
+		si_buf_init(&sb, line, sizeof line);
+		for (i = 0; i < t.n; i++)
+			si_buf_printf(&sb, "%s%s%s%s%s", i ? ", " : "", t.p[i].devname,
+				      t.p[i].has_partname ? " (" : "",
+				      t.p[i].has_partname ? t.p[i].partname : "",
+				      t.p[i].has_partname ? ")" : "");
+		si_log(SI_LOG_ERR, "sealinit: hint: waited %d ms; block devices: %s", CONFIG_DEVICE_WAIT_MS,
+		       t.n ? line : "none");
+	}
+	return r;
+}
+
+/* Storage drivers and the preboot volume's file system come from the
+ * initramfs (verified with it by the boot loader); then the preboot
+ * volume is mounted. */
+int stage_storage(struct boot *b)
+{
+	static char list[4096];
+	char dev[64], path[300];
+	struct si_diag d;
+	unsigned n = 0;
+	size_t len = 0;
+	char *line, *save;
+	int fd, r;
+
+	fd = open("/lib/modules/order", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t got = read(fd, list, sizeof list - 1);
+		close(fd);
+		len = got > 0 ? (size_t)got : 0;
+	}
+	list[len] = '\0';
+	for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		snprintf(path, sizeof path, "/lib/modules/%s", line);
+		r = kc_module_load_file(path, NULL, &d);
+		if (r) {
+			si_log_error("storage", path, r, &d);
+			return r;
+		}
+		n++;
+	}
+	si_log(SI_LOG_INFO, "sealinit: storage: %u initramfs modules loaded", n);
+
+	r = wait_partition("storage", b->preboot_label, dev, sizeof dev);
+	if (r)
+		return r;
+	mkdirs(PREBOOT_MNT);
+	/* Read-only until the update stages need to write (staged patches). */
+	if (mount(dev, PREBOOT_MNT, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+		si_diag_clear(&d);
+		si_diag_where(&d, dev, strlen(dev));
+		si_diag_errno(&d, errno);
+		si_log_error("storage", "preboot volume", SI_E_MOUNT, &d);
+		return SI_E_MOUNT;
+	}
+	si_log(SI_LOG_INFO, "sealinit: storage: preboot volume '%s' (%s) mounted", b->preboot_label, dev);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- kc */
+
+static uint8_t kc_buf[CONFIG_KC_BOOT_MAX_KB * 1024] __attribute__((aligned(64)));
+
+int stage_kc(struct boot *b)
+{
+	static struct kc_collection coll;
+	const char *path = PREBOOT_MNT "/" CONFIG_KC_BOOT_PATH;
+	struct mem_io mio;
+	struct si_io io;
+	struct si_seal s;
+	struct si_diag d;
+	uint64_t size = 0;
+	unsigned i;
+	int fd, r;
+
+	si_diag_clear(&d);
+	si_diag_where(&d, path, strlen(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		si_diag_errno(&d, errno);
+		si_log_error("kc", "boot kernel collection", errno == ENOENT ? SI_E_REQUIRED_MISSING : SI_E_OPEN, &d);
+		return SI_E_OPEN;
+	}
+	if (fd_size(fd, &size) != 0 || size > sizeof kc_buf) {
+		si_diag_values(&d, sizeof kc_buf, size);
+		close(fd);
+		si_log_error("kc", "boot kernel collection", SI_E_TOO_BIG, &d);
+		return SI_E_TOO_BIG;
+	}
+	/* Read whole, then verify and use these bytes only: no window between
+	 * the check and the use. */
+	{
+		struct fd_io fio = { fd };
+		r = fd_read_at(&fio, 0, kc_buf, (size_t)size);
+	}
+	close(fd);
+	if (r) {
+		si_diag_errno(&d, errno);
+		si_log_error("kc", "boot kernel collection", r, &d);
+		return r;
+	}
+	mio.p = kc_buf;
+	mio.n = (size_t)size;
+	io.ctx = &mio;
+	io.size = size;
+	io.read_at = mem_read_at;
+	r = open_seal(b, "kc", "kc-boot", path, &io, SI_USAGE_KC_BOOT, &s);
+	if (r)
+		return r;
+	if (s.fs_type != SI_FS_RAW) {
+		si_diag_clear(&d);
+		si_diag_text(&d, "raw", si_seal_fstype_name(s.fs_type));
+		log_image_error("kc", "kc-boot", s.name, SI_E_IMAGE_KIND, &d);
+		return SI_E_IMAGE_KIND;
+	}
+	r = si_seal_verify_tree(&s, kc_buf, (size_t)size, 0, &d);
+	if (r) {
+		log_image_error("kc", "kc-boot", s.name, r, &d);
+		return r;
+	}
+	/* Validation of the collection's bytes ends here: signed manifest,
+	 * then every data block against the root hash. */
+	r = kc_coll_parse(kc_buf, (size_t)s.data_size, &coll, &d);
+	if (r) {
+		log_image_error("kc", "kc-boot", s.name, r, &d);
+		return r;
+	}
+	r = kc_uname_release(b->kernel_release, sizeof b->kernel_release, &d);
+	if (r == 0)
+		r = kc_release_check(coll.release, b->kernel_release, &d);
+	if (r) {
+		log_image_error("kc", "kc-boot", s.name, r, &d);
+		return r;
+	}
+	log_verified(b, "kc", &s);
+	for (i = 0; i < coll.count; i++) {
+		r = kc_module_load(kc_buf + coll.mods[i].offset, (size_t)coll.mods[i].size, NULL, &d);
+		if (r) {
+			char what[120];
+			snprintf(what, sizeof what, "module '%s' of kc-boot '%s'", coll.mods[i].name, s.name);
+			si_log_error("kc", what, r, &d);
+			return r;
+		}
+		si_log(SI_LOG_DEBUG, "sealinit: kc: loaded %s", coll.mods[i].name);
+	}
+	si_log(SI_LOG_INFO, "sealinit: kc: %u modules loaded from verified memory for %s",
+	       coll.count, coll.release);
+	record_image(b, &s, "(memory)");
+	return 0;
+}
+
+/* ---------------------------------------------------------------- verity */
+
+static enum dm_verity_on_error verity_mode(void)
+{
+	if (IS_ENABLED(CONFIG_VERITY_RESTART))
+		return DM_VERITY_RESTART;
+	if (IS_ENABLED(CONFIG_VERITY_PANIC))
+		return DM_VERITY_PANIC;
+	return DM_VERITY_EIO;
+}
+
+/* The dm-verity device for a verified seal whose data and tree are on
+ * `dev`, mounted read-only on `target`. */
+static int verity_mount(const char *stage, const char *kind, const struct si_seal *s,
+			const char *dmname, const char *dev, const char *target,
+			struct dm_dev *out)
+{
+	static struct dm_ioc ioc;
+	struct dm_verity_spec spec;
+	struct si_diag d;
+	const char *fstype;
+	int r;
+
+	si_diag_clear(&d);
+	switch (s->fs_type) {
+	case SI_FS_EROFS: fstype = "erofs"; break;
+	case SI_FS_EXT4: fstype = "ext4"; break;
+	case SI_FS_SQUASHFS: fstype = "squashfs"; break;
+	case SI_FS_RAW:
+	default:
+		si_diag_text(&d, "erofs|ext4|squashfs", si_seal_fstype_name(s->fs_type));
+		log_image_error(stage, kind, s->name, SI_E_IMAGE_KIND, &d);
+		return SI_E_IMAGE_KIND;
+	}
+	memset(&spec, 0, sizeof spec);
+	if (s->root_hash_len != sizeof spec.root_hash || s->salt_len > sizeof spec.salt ||
+	    s->hash_offset % s->hash_block_size != 0) {
+		si_diag_field(&d, "manifest.hash_offset");
+		si_diag_values(&d, 0, s->hash_offset % s->hash_block_size);
+		log_image_error(stage, kind, s->name, SI_E_SEAL_GEOMETRY, &d);
+		return SI_E_SEAL_GEOMETRY;
+	}
+	snprintf(spec.data_dev, sizeof spec.data_dev, "%s", dev);
+	snprintf(spec.hash_dev, sizeof spec.hash_dev, "%s", dev);
+	spec.data_block_size = s->data_block_size;
+	spec.hash_block_size = s->hash_block_size;
+	spec.data_blocks = s->data_blocks;
+	spec.hash_start_block = s->hash_offset / s->hash_block_size;
+	memcpy(spec.root_hash, s->root_hash, sizeof spec.root_hash);
+	memcpy(spec.salt, s->salt, s->salt_len);
+	spec.salt_len = s->salt_len;
+	spec.on_error = verity_mode();
+	r = dm_verity_create(dmname, &spec, &ioc, out, &d);
+	if (r) {
+		log_image_error(stage, kind, s->name, r, &d);
+		return r;
+	}
+	mkdirs(target);
+	r = fs_mount_ro(out->path, target, fstype, &d);
+	if (r) {
+		log_image_error(stage, kind, s->name, r, &d);
+		if (dm_dev_remove(dmname, &ioc, NULL) != 0)
+			si_log(SI_LOG_WARN, "sealinit: %s: could not remove %s", stage, dmname);
+		return r;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- system */
+
+int stage_system(struct boot *b)
+{
+	char dev[64];
+	struct fd_io fio;
+	struct si_io io;
+	struct si_seal s;
+	struct dm_dev dm;
+	int r;
+
+	r = wait_partition("system", b->system_label, dev, sizeof dev);
+	if (r)
+		return r;
+	fio.fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fio.fd < 0 || fd_size(fio.fd, &io.size) != 0) {
+		struct si_diag d;
+
+		si_diag_clear(&d);
+		si_diag_where(&d, dev, strlen(dev));
+		si_diag_errno(&d, errno);
+		si_log_error("system", "system volume", SI_E_OPEN, &d);
+		if (fio.fd >= 0)
+			close(fio.fd);
+		return SI_E_OPEN;
+	}
+	io.ctx = &fio;
+	io.read_at = fd_read_at;
+	r = open_seal(b, "system", "system volume", dev, &io, SI_USAGE_SYSTEM, &s);
+	close(fio.fd);
+	if (r)
+		return r;
+	r = verity_mount("system", "system", &s, "sealinit-system", dev, NEWROOT, &dm);
+	if (r)
+		return r;
+	log_verified(b, "system", &s);
+	record_image(b, &s, "/");
+	return 0;
+}
+
+/* ---------------------------------------------------------------- cryptexes */
+
+static int is_required(const char *name)
+{
+	const char *p = CONFIG_REQUIRED_CRYPTEXES;
+	size_t n = strlen(name);
+
+	while (*p) {
+		size_t w;
+
+		while (*p == ' ')
+			p++;
+		w = strcspn(p, " ");
+		if (w == n && !memcmp(p, name, n))
+			return 1;
+		p += w;
+	}
+	return 0;
+}
+
+static void skip(struct boot *b, const char *name, int err, const struct si_diag *d)
+{
+	struct boot_skip *k;
+	size_t n;
+
+	si_log(SI_LOG_WARN, "sealinit: cryptex: skipping optional cryptex '%s'; the boot goes on without it", name);
+	if (b->n_skipped >= BOOT_MAX_SKIPPED)
+		return;
+	k = &b->skipped[b->n_skipped++];
+	n = strnlen(name, sizeof k->name - 1);
+	memcpy(k->name, name, n);
+	k->name[n] = '\0';
+	si_diag_format(d, err, k->reason, sizeof k->reason);
+}
+
+/* One cryptex file: authenticate, loop, dm-verity, mount; on success adds
+ * its overlay layer.  Logs its own errors. */
+static int one_cryptex(struct boot *b, const char *name, struct si_diag *d)
+{
+	char path[1024], target[FS_PATH_MAX], dmname[80], tdir[2 * FS_PATH_MAX];
+	struct loop_dev lo;
+	struct fd_io fio;
+	struct si_io io;
+	struct si_seal s;
+	struct dm_dev dm;
+	struct stat st;
+	int r;
+
+	si_diag_clear(d);
+	snprintf(path, sizeof path, "%s/%s/%s.cryptex", PREBOOT_MNT, CONFIG_CRYPTEX_DIR, name);
+	fio.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fio.fd < 0 || fd_size(fio.fd, &io.size) != 0) {
+		si_diag_where(d, path, strlen(path));
+		si_diag_errno(d, errno);
+		si_log_error("cryptex", name, SI_E_OPEN, d);
+		if (fio.fd >= 0)
+			close(fio.fd);
+		return SI_E_OPEN;
+	}
+	io.ctx = &fio;
+	io.read_at = fd_read_at;
+	r = si_seal_open(&io, &b->anchor, SI_USAGE_CRYPTEX, 0, &s, d);
+	if (r) {
+		log_image_error("cryptex", "cryptex", name, r, d);
+		if (r == SI_E_SEAL_KEY_UNKNOWN) {
+			struct si_seal u;
+			if (si_seal_open_unverified(&io, &u, NULL) == 0)
+				hint_keys(b, u.key_id);
+		}
+		close(fio.fd);
+		return r;
+	}
+	close(fio.fd);
+	/* The file name chooses nothing: the signed name must match it. */
+	if (strcmp(s.name, name) != 0) {
+		si_diag_field(d, "manifest.name");
+		si_diag_text(d, name, s.name);
+		log_image_error("cryptex", "cryptex", name, SI_E_CRYPTEX_NAME, d);
+		return SI_E_CRYPTEX_NAME;
+	}
+	if (!s.has_overlay) {
+		si_diag_field(d, "manifest.overlay");
+		log_image_error("cryptex", "cryptex", name, SI_E_MANIFEST_MISSING, d);
+		return SI_E_MANIFEST_MISSING;
+	}
+	snprintf(tdir, sizeof tdir, "%s%s", NEWROOT, s.overlay);
+	if (stat(tdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		si_diag_field(d, "manifest.overlay");
+		si_diag_where(d, s.overlay, strlen(s.overlay));
+		log_image_error("cryptex", "cryptex", name, SI_E_OVERLAY_TARGET, d);
+		return SI_E_OVERLAY_TARGET;
+	}
+	r = loop_dev_attach(path, 0, 0, LOOP_ATTACH_DIRECT_IO, &lo, d);
+	if (r) {
+		log_image_error("cryptex", "cryptex", name, r, d);
+		return r;
+	}
+	snprintf(dmname, sizeof dmname, "sealinit-cx-%s", s.name);
+	snprintf(target, sizeof target, "%s/%s", CRYPTEX_MNT, s.name);
+	r = verity_mount("cryptex", "cryptex", &s, dmname, lo.path, target, &dm);
+	/* The dm table (or nothing) holds the loop device now; AUTOCLEAR
+	 * detaches it when the last user goes. */
+	loop_dev_close(&lo);
+	if (r)
+		return r;
+	if (b->n_layers < CONFIG_MAX_CRYPTEXES) {
+		snprintf(b->layers[b->n_layers].root, FS_PATH_MAX, "%s", target);
+		snprintf(b->layers[b->n_layers].target, FS_PATH_MAX, "%s", s.overlay);
+		b->n_layers++;
+	}
+	log_verified(b, "cryptex", &s);
+	record_image(b, &s, s.overlay);
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int stage_cryptexes(struct boot *b)
+{
+	static char names[CONFIG_MAX_CRYPTEXES][SI_SEAL_NAME_MAX + 1];
+	char dir[FS_PATH_MAX];
+	struct si_diag d;
+	struct dirent *de;
+	unsigned n = 0, i;
+	const char *p;
+	DIR *dp;
+	int r;
+
+	snprintf(dir, sizeof dir, "%s/%s", PREBOOT_MNT, CONFIG_CRYPTEX_DIR);
+	dp = opendir(dir);
+	while (dp && (de = readdir(dp))) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len <= 8 || strcmp(de->d_name + len - 8, ".cryptex"))
+			continue;
+		if (len - 8 > SI_SEAL_NAME_MAX || n >= CONFIG_MAX_CRYPTEXES) {
+			si_diag_clear(&d);
+			si_diag_where(&d, de->d_name, len);
+			si_diag_values(&d, CONFIG_MAX_CRYPTEXES, n + 1);
+			si_log_error("cryptex", dir, SI_E_TOO_BIG, &d);
+			closedir(dp);
+			return SI_E_TOO_BIG;
+		}
+		memcpy(names[n], de->d_name, len - 8);
+		names[n][len - 8] = '\0';
+		n++;
+	}
+	if (dp)
+		closedir(dp);
+	qsort(names, n, sizeof names[0], cmp_name);
+
+	/* Every required cryptex must be there. */
+	for (p = CONFIG_REQUIRED_CRYPTEXES; *p;) {
+		char want[SI_SEAL_NAME_MAX + 1];
+		size_t w;
+
+		while (*p == ' ')
+			p++;
+		w = strcspn(p, " ");
+		if (!w)
+			break;
+		snprintf(want, sizeof want, "%.*s", (int)w, p);
+		p += w;
+		for (i = 0; i < n && strcmp(names[i], want); i++)
+			;
+		if (i == n) {
+			char path[512];
+
+			snprintf(path, sizeof path, "%s/%s.cryptex", dir, want);
+			si_diag_clear(&d);
+			si_diag_where(&d, path, strlen(path));
+			log_image_error("cryptex", "required cryptex", want, SI_E_REQUIRED_MISSING, &d);
+			return SI_E_REQUIRED_MISSING;
+		}
+	}
+
+	for (i = 0; i < n; i++) {
+		r = one_cryptex(b, names[i], &d);
+		if (r == 0)
+			continue;
+		if (is_required(names[i]))
+			return r;
+		skip(b, names[i], r, &d);
+	}
+	if (b->n_layers) {
+		r = fs_overlay_apply(NEWROOT, b->layers, b->n_layers, &d);
+		if (r) {
+			si_log_error("cryptex", "overlays", r, &d);
+			return r;
+		}
+	}
+	si_log(SI_LOG_INFO, "sealinit: cryptex: %u overlaid, %u skipped", b->n_layers, b->n_skipped);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- data */
+
+int stage_data(struct boot *b)
+{
+	char dev[64], target[FS_PATH_MAX];
+	static struct part_table t;
+	struct si_diag d;
+	int r;
+
+	if (!b->data_label[0] || !strcmp(b->data_label, "none")) {
+		si_log(SI_LOG_INFO, "sealinit: data: no data volume configured");
+		return 0;
+	}
+	/* The disk is up by now: no waiting for an optional volume. */
+	r = part_find_by_label(b->data_label, &t, dev, sizeof dev, &d);
+	snprintf(target, sizeof target, "%s/data", NEWROOT);
+	if (r == 0 && mount(dev, target, "ext4", MS_NOSUID | MS_NODEV, NULL) != 0) {
+		si_diag_clear(&d);
+		si_diag_where(&d, dev, strlen(dev));
+		si_diag_errno(&d, errno);
+		r = SI_E_MOUNT;
+	}
+	if (r) {
+		si_log_error("data", b->data_label, r, &d);
+		si_log(SI_LOG_WARN, "sealinit: data: going on without the data volume");
+		return 0;
+	}
+	snprintf(b->data_dev, sizeof b->data_dev, "%s", dev);
+	si_log(SI_LOG_INFO, "sealinit: data: '%s' (%s) mounted on /data", b->data_label, dev);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- status */
+
+static void json_str(struct si_buf *sb, const char *s)
+{
+	si_buf_puts(sb, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			si_buf_printf(sb, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			si_buf_printf(sb, "\\u%04x", c);
+		else
+			si_buf_putn(sb, (const char *)&c, 1);
+	}
+	si_buf_puts(sb, "\"");
+}
+
+/* /run/sealinit/status.json: what was verified, what was skipped and
+ * why, and each stage's time, for the OS to read (it moves with /run). */
+int stage_status(const struct boot *b, unsigned elapsed_us)
+{
+	static char out[16384];
+	struct si_buf sb;
+	unsigned i;
+	int fd, r = 0;
+
+	si_buf_init(&sb, out, sizeof out);
+	si_buf_puts(&sb, "{\n  \"board\": ");
+	json_str(&sb, CONFIG_BOARD);
+	si_buf_puts(&sb, ",\n  \"kernel_release\": ");
+	json_str(&sb, b->kernel_release);
+	si_buf_puts(&sb, ",\n  \"verified\": [");
+	for (i = 0; i < b->n_images; i++) {
+		const struct boot_image *im = &b->images[i];
+
+		si_buf_printf(&sb, "%s\n    {\"name\": ", i ? "," : "");
+		json_str(&sb, im->name);
+		si_buf_puts(&sb, ", \"kind\": ");
+		json_str(&sb, im->kind);
+		si_buf_puts(&sb, ", \"version\": ");
+		json_str(&sb, im->version);
+		si_buf_printf(&sb, ", \"rollback_index\": %llu, \"root_hash\": \"%s\", \"key_id\": ",
+			      (unsigned long long)im->rollback_index, im->root_hash);
+		json_str(&sb, im->key_id);
+		si_buf_puts(&sb, ", \"mounted_on\": ");
+		json_str(&sb, im->mounted_on);
+		si_buf_puts(&sb, "}");
+	}
+	si_buf_puts(&sb, "\n  ],\n  \"skipped\": [");
+	for (i = 0; i < b->n_skipped; i++) {
+		si_buf_printf(&sb, "%s\n    {\"name\": ", i ? "," : "");
+		json_str(&sb, b->skipped[i].name);
+		si_buf_puts(&sb, ", \"reason\": ");
+		json_str(&sb, b->skipped[i].reason);
+		si_buf_puts(&sb, "}");
+	}
+	si_buf_puts(&sb, "\n  ],\n  \"timing_us\": {");
+	for (i = 0; i < b->n_stages; i++)
+		si_buf_printf(&sb, "%s\"%s\": %u", i ? ", " : "", b->timing[i].name, b->timing[i].us);
+	si_buf_printf(&sb, "%s\"total\": %u}\n}\n", b->n_stages ? ", " : "", elapsed_us);
+	if (sb.truncated)
+		si_log(SI_LOG_WARN, "sealinit: status: status.json truncated at %zu bytes", sb.len);
+
+	mkdirs(RUNDIR);
+	fd = open(RUNDIR "/status.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, out, sb.len) != (ssize_t)sb.len)
+		r = SI_E_IO;
+	if (fd >= 0)
+		close(fd);
+	if (r) {
+		struct si_diag d;
+
+		si_diag_clear(&d);
+		si_diag_where(&d, RUNDIR "/status.json", strlen(RUNDIR "/status.json"));
+		si_diag_errno(&d, errno);
+		si_log_error("status", "status.json", r, &d);
+	}
+	return r;
+}
