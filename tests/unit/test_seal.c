@@ -631,6 +631,28 @@ static void test_flips(void)
 	free(img);
 }
 
+/* Written raw to a partition larger than the image: the footer moves to the
+ * partition's end, the gap before it is zero, everything else unchanged. */
+static void test_partition(void)
+{
+	struct si_seal_params p = params(SI_KIND_SYSTEM, 3 * 4096);
+	struct si_anchor a = anchor_for(&key_ec, SI_USAGE_ALL);
+	struct si_seal s;
+	struct si_diag d;
+	size_t len, plen;
+	uint8_t *img = build(&p, &key_ec, &len), *part;
+
+	plen = len + 1024 * 1024;
+	part = calloc(1, plen);
+	memcpy(part, img, len - SI_FOOTER_SIZE);
+	memcpy(part + plen - SI_FOOTER_SIZE, img + len - SI_FOOTER_SIZE, SI_FOOTER_SIZE);
+	T_OK(open_img(part, plen, &a, 0, 0, &s, &d));
+	T_EQ(s.image_size, plen);
+	T_OK(si_seal_verify_tree(&s, part, plen, 1, &d));
+	free(part);
+	free(img);
+}
+
 static void test_vectors(void)
 {
 	static const char *const files[] = {
@@ -661,6 +683,7 @@ int main(void)
 	test_trust();
 	test_fields();
 	test_flips();
+	test_partition();
 	test_vectors();
 	return t_done("test_seal");
 }
