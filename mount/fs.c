@@ -43,6 +43,8 @@ int fs_mount_ro(const char *dev, const char *target, const char *fstype,
 {
 	const char *data = NULL;
 
+	/* No MS_NODEV/MS_NOSUID: the system volume and the cryptexes are
+	 * verified and carry the OS's own setuid programs. */
 	if (!dev || !target || !fstype)
 		return SI_E_ARG;
 	if (strcmp(fstype, "ext4") == 0)
@@ -50,6 +52,21 @@ int fs_mount_ro(const char *dev, const char *target, const char *fstype,
 	else if (strcmp(fstype, "erofs") != 0 && strcmp(fstype, "squashfs") != 0)
 		return SI_E_ARG;
 	if (mount(dev, target, fstype, MS_RDONLY, data) != 0)
+		return fs_mount_fail(d, target, fstype, errno);
+	return 0;
+}
+
+int fs_mount_data(const char *dev, const char *target, const char *fstype,
+		  struct si_diag *d)
+{
+	const char *c;
+
+	if (!dev || !target || !fstype || !*fstype)
+		return SI_E_ARG;
+	for (c = fstype; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+			return SI_E_ARG;
+	if (mount(dev, target, fstype, MS_NODEV | MS_NOSUID, NULL) != 0)
 		return fs_mount_fail(d, target, fstype, errno);
 	return 0;
 }

@@ -205,6 +205,14 @@ int fs_sealed_mount(const char *path, unsigned flags, const struct si_seal *seal
 int fs_mount_ro(const char *dev, const char *target, const char *fstype,
 		struct si_diag *d) SI_WUR;
 
+/* Mounts the writable data volume (not verified: it holds only state) on
+ * `target` with MS_NODEV | MS_NOSUID, so nothing on it can carry device
+ * nodes or setuid programs into the verified system.  fstype "ext4" (or
+ * another the kernel knows; checked against [a-z0-9]).  Errors: SI_E_ARG,
+ * SI_E_MOUNT. */
+int fs_mount_data(const char *dev, const char *target, const char *fstype,
+		  struct si_diag *d) SI_WUR;
+
 /* Pure: "lowerdir=L0:L1:...:BASE" for a read-only overlay where lowers[0]
  * is the topmost layer (its files win) and `base` the lowest.  Each path is
  * absolute, without ':' ',' '\\' or whitespace and without ".." components.
@@ -286,6 +294,13 @@ int part_table_scan(const char *sysdir, struct part_table *t,
  * Errors: SI_E_PART_NOTFOUND, SI_E_PART_DUP (found: both device names). */
 int part_table_find(const struct part_table *t, const char *label,
 		    size_t *index, struct si_diag *d) SI_WUR;
+
+/* Pure: the "hint:" text listing the partitions of t, for when a label is
+ * missing: `vda1 "preboot" (254:1), vda3 (254:3)` (names escaped; unnamed
+ * partitions without quotes; whole disks left out; "none" when there are no
+ * partitions).  Always NUL-terminated; ends in "..." when out is too short.
+ * Returns strlen(out). */
+size_t part_table_hint(const struct part_table *t, char *out, size_t n);
 
 /* Scans /sys/class/block, finds the label, makes sure the node exists and
  * writes "/dev/<devname>" to path[n].  The table is the caller's scratch

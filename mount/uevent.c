@@ -168,3 +168,33 @@ int part_table_find(const struct part_table *t, const char *label,
 	*index = at;
 	return 0;
 }
+
+size_t part_table_hint(const struct part_table *t, char *out, size_t n)
+{
+	char name[4 * PART_NAME_MAX + 4];
+	struct si_buf b;
+	const char *sep = "";
+	size_t i;
+
+	if (!out || n == 0)
+		return 0;
+	si_buf_init(&b, out, n);
+	for (i = 0; t && i < t->n && i < PART_MAX; i++) {
+		const struct uevent *p = &t->p[i];
+
+		if (!p->is_partition || !p->has_dev)
+			continue;
+		si_buf_printf(&b, "%s%s", sep, p->devname);
+		if (p->has_partname) {
+			si_escape(name, sizeof name, p->partname, strlen(p->partname));
+			si_buf_printf(&b, " \"%s\"", name);
+		}
+		si_buf_printf(&b, " (%u:%u)", p->major, p->minor);
+		sep = ", ";
+	}
+	if (!*sep)
+		si_buf_puts(&b, "none");
+	if (b.truncated && n >= 4)
+		memcpy(out + n - 4, "...", 4);
+	return strlen(out);
+}

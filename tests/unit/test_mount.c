@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -384,6 +385,22 @@ static void test_part_find(void)
 	T_ERR(part_table_find(&t, "", &i, NULL), SI_E_PART_NOTFOUND);
 	T_ERR(part_table_find(&t, "System", &i, NULL), SI_E_PART_NOTFOUND);
 
+	{
+		char hint[256], tiny[16];
+
+		T_EQ(part_table_hint(&t, hint, sizeof hint), strlen(hint));
+		T_STREQ(hint, "vda1 \"preboot\" (254:1), vda2 \"system\" (254:2), vda3 (254:3)");
+		part_table_hint(&t, tiny, sizeof tiny);
+		T_STREQ(tiny, "vda1 \"preboo...");
+		t.n = 1;
+		part_table_hint(&t, hint, sizeof hint);
+		T_STREQ(hint, "none");
+		t.n = 4;
+		T_OK(uevent_parse(UE("MAJOR=8\nMINOR=9\nDEVNAME=sdb1\nDEVTYPE=partition\nPARTNAME=a\"b\n"), &t.p[4], NULL));
+		t.n = 5;
+		part_table_hint(&t, hint, sizeof hint);
+		T_STREQ(hint, "vda1 \"preboot\" (254:1), vda2 \"system\" (254:2), vda3 (254:3), sdb1 \"a\"b\" (8:9)");
+	}
 	T_OK(uevent_parse(UE("MAJOR=8\nMINOR=1\nDEVNAME=sda1\nDEVTYPE=partition\nPARTNAME=system\n"), &t.p[4], NULL));
 	t.n = 5;
 	si_diag_clear(&d);
@@ -617,6 +634,19 @@ static int switch_root_child(const char *base)
 	mkdir(p, 0755);
 	if (mount("tmpfs", p, "tmpfs", 0, "mode=0755") != 0)
 		return 77;
+	/* The data volume: writable, but nodev and nosuid. */
+	{
+		struct statvfs sv;
+
+		snprintf(p, sizeof p, "%s/newroot/data", base);
+		mkdir(p, 0755);
+		if (fs_mount_data("tmpfs", p, "tmpfs", NULL) != 0 || statvfs(p, &sv) != 0 ||
+		    !(sv.f_flag & ST_NODEV) || !(sv.f_flag & ST_NOSUID) || (sv.f_flag & ST_RDONLY))
+			return 23;
+		if (fs_mount_data("tmpfs", p, "tmp,fs", NULL) != SI_E_ARG ||
+		    fs_mount_data("tmpfs", p, "", NULL) != SI_E_ARG)
+			return 24;
+	}
 	snprintf(p, sizeof p, "%s/newroot/keep", base);
 	if (write_file(p, "kept") != 0)
 		return 14;
@@ -675,6 +705,10 @@ static int switch_root_child(const char *base)
 	/* The new root is "/", proc came along, the old files are gone. */
 	if (stat("/keep", &st) != 0 || stat("/proc/self/mountinfo", &st) != 0)
 		return 19;
+	fd = open("/data/state", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return 25;
+	close(fd);
 	if (fstatat(old, "init", &st, AT_SYMLINK_NOFOLLOW) == 0 ||
 	    fstatat(old, "lib", &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 20;
