@@ -112,6 +112,11 @@ int fs_overlay_apply(const char *newroot, const struct fs_layer *layers,
 		if (strnlen(layers[i].target, FS_PATH_MAX) == FS_PATH_MAX ||
 		    strnlen(layers[i].root, FS_PATH_MAX) == FS_PATH_MAX)
 			return SI_E_ARG;
+		if (layers[i].target[0] != '/') {
+			si_diag_field(d, "overlay.target");
+			si_diag_where(d, layers[i].target, strlen(layers[i].target));
+			return SI_E_OVERLAY;
+		}
 		depth = path_depth(layers[i].target);
 		if (depth > maxdepth)
 			maxdepth = depth;

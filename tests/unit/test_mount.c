@@ -689,6 +689,10 @@ static int switch_root_child(const char *base)
 		strcpy(layers[0].target, "/sbin");
 		strcpy(layers[1].root, "/run/b");
 		strcpy(layers[1].target, "/sbin");
+		strcpy(layers[1].target, "sbin");
+		if (fs_overlay_apply("/newroot", layers, 2, NULL) != SI_E_OVERLAY)
+			return 26; /* relative target */
+		strcpy(layers[1].target, "/sbin");
 		if (fs_overlay_apply("/newroot", layers, 2, NULL) != 0)
 			return 77; /* no overlayfs here */
 	}
