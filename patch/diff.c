@@ -80,18 +80,23 @@ static size_t matchlen(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 	return i;
 }
 
-/* Longest match of nw[0..nn) among old's suffixes; binary search on sa. */
+/* Longest match of nw[0..nn) among old's suffixes; binary search on sa.
+ * The search compares at most SEARCH_CAP bytes: beyond that any suffix in
+ * the range is as good (the final matchlen measures the real length), and
+ * uncapped compares made the scan quadratic in long repeated regions. */
+#define SEARCH_CAP 4096
+
 static size_t sa_longest(const int32_t *sa, const uint8_t *old, size_t on, const uint8_t *nw,
 			size_t nn, size_t *pos)
 {
-	size_t lo = 0, hi = on - 1, x, y;
+	size_t lo = 0, hi = on - 1, x, y, cap = nn < SEARCH_CAP ? nn : SEARCH_CAP;
 
 	while (hi - lo >= 2) {
 		size_t mid = lo + (hi - lo) / 2, s = (size_t)sa[mid];
-		size_t n = on - s < nn ? on - s : nn;
+		size_t n = on - s < cap ? on - s : cap;
 		int c = memcmp(old + s, nw, n);
 
-		if (c < 0 || (c == 0 && on - s < nn))
+		if (c < 0 || (c == 0 && on - s < cap))
 			lo = mid;
 		else
 			hi = mid;
@@ -106,8 +111,8 @@ static size_t sa_longest(const int32_t *sa, const uint8_t *old, size_t on, const
 	return y;
 }
 
-static uint64_t COPY_MIN = 512; /* exact runs at least this long leave ADD for COPY */
-static uint64_t ZERO_MIN = 64; /* zero runs at least this long leave LIT for ZERO */
+#define COPY_MIN 512 /* exact runs at least this long leave ADD for COPY */
+#define ZERO_MIN 64 /* zero runs at least this long leave LIT for ZERO */
 
 /* An approximate match: ADD, with long exact runs as COPY. */
 static int emit_add(struct ops *o, const uint8_t *old, const uint8_t *nw, uint64_t dst,
@@ -475,8 +480,6 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	int r = 0;
 
 	memset(&e, 0, sizeof e);
-	if (getenv("COPY_MIN")) COPY_MIN = strtoull(getenv("COPY_MIN"), 0, 10);
-	if (getenv("ZERO_MIN")) ZERO_MIN = strtoull(getenv("ZERO_MIN"), 0, 10);
 	if (seg < PATCH_SEG_MIN || seg > PATCH_SEG_MAX || (seg & (seg - 1)))
 		return SI_E_ARG;
 	if (on >= INT32_MAX || nn / seg >= CONFIG_PATCH_MAX_SEGMENTS ||
