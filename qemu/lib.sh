@@ -8,3 +8,32 @@ board_conf() { # board -> sources board/<board>/board.conf
 	# shellcheck disable=SC1090
 	source "$QTOP/board/$1/board.conf"
 }
+
+# ---- scenario helpers: variants of the demo system (qemu/mksystem) ----
+# variant NAME: a fresh copy of the default preboot tree and system image in
+# $V (build/qemu/variants/NAME); scenarios change them, then variant_disk.
+variant() {
+	S=$QBUILD/system/${board:-qemu-aarch64}
+	V=$QBUILD/variants/$1
+	rm -rf "$V" && mkdir -p "$V"
+	cp -a "$S/preboot" "$V/preboot"
+	cp "$S/system.img" "$V/system.img"
+}
+variant_disk() { "$QTOP/qemu/mkdisk" "$V/disk.img" "$V/preboot" "$V/system.img" >/dev/null; disk=$V/disk.img; }
+# flip_byte FILE OFFSET: inverts the lowest bit of one byte.
+flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+# offset_of FILE STRING: byte offset of the first occurrence of STRING.
+offset_of() { grep -obUa -m1 -F -- "$2" "$1" | head -n 1 | cut -d: -f1; }
+# json_field IMAGE KEY: a number from `sealctl inspect --json`.
+json_field() { "$QTOP/build/host/sealctl" inspect --json "$1" | sed -n "s/^  \"$2\": \\([0-9]*\\),*$/\\1/p"; }
+# reseal NAME KIND DIR KEY OUT [ARGS]: seal a tree of the demo with another key.
+reseal() {
+	local name=$1 kind=$2 dir=$3 key=$4 out=$5
+	shift 5
+	"$QTOP/build/host/sealctl" seal --dir "$S/trees/$dir" --kind "$kind" --name "$name" \
+		--version 13.3.1 --rollback-index 1 --key "$S/keys/$key.pem" "$@" -o "$out" >/dev/null
+}
