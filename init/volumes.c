@@ -159,6 +159,7 @@ static int open_seal(struct boot *b, const char *stage, const char *kind_label,
 	struct si_diag d;
 	int r;
 
+	si_diag_clear(&d);
 	r = si_seal_open(io, &b->anchor, usage, 0, s, &d);
 	if (r == 0)
 		return 0;
@@ -309,7 +310,7 @@ int stage_kc(struct boot *b)
 	io.ctx = &mio;
 	io.size = size;
 	io.read_at = mem_read_at;
-	r = open_seal(b, "kc", "kc-boot", path, &io, SI_USAGE_KC_BOOT, &s);
+	r = open_seal(b, "kc", "kc-boot", CONFIG_KC_BOOT_PATH, &io, SI_USAGE_KC_BOOT, &s);
 	if (r)
 		return r;
 	if (s.fs_type != SI_FS_RAW) {

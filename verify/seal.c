@@ -751,6 +751,7 @@ int si_seal_open(const struct si_io *io, const struct si_anchor *anchor,
 		 uint32_t required_usage, uint64_t recorded_floor,
 		 struct si_seal *out, struct si_diag *d)
 {
+	si_diag_clear(d);
 	if (!anchor)
 		return SI_E_ARG;
 	return seal_open(io, anchor, required_usage, recorded_floor, out, d);
@@ -759,6 +760,7 @@ int si_seal_open(const struct si_io *io, const struct si_anchor *anchor,
 int si_seal_open_unverified(const struct si_io *io, struct si_seal *out,
 			    struct si_diag *d)
 {
+	si_diag_clear(d);
 	return seal_open(io, NULL, 0, 0, out, d);
 }
 
