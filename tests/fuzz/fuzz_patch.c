@@ -4,7 +4,11 @@
  * header, index (hash, tiling, caps), then every segment through the
  * decoder (stored, or zstd via libzstd as sealctl does) and the
  * interpreter, with the old image in memory.  Segments larger than 256 KiB
- * are skipped to keep runs fast; the caps are the same code either way. */
+ * are skipped to keep runs fast; the caps are the same code either way.
+ * When the top bit of the u32 old_len is set, the target rewrites
+ * new_digest and the index hash to match the (mutated) index before the
+ * checks, so that mutations of header and index fields reach the checks
+ * behind the hash (STYLE: fuzzers may bypass the authentication). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct si_diag d;
 	const uint8_t *old, *p;
 	size_t old_len, plen, wm;
-	uint8_t *work;
+	uint8_t *work, *fixed = NULL;
 	char line[512];
 	uint32_t i;
 	int r;
@@ -60,15 +64,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	si_diag_format(&d, r, line, sizeof line);
 	if (r != 0 || info.seg_size > (256u << 10))
 		return 0;
+	if ((data[3] & 0x80) && plen >= info.header_len) {
+		struct patch_hash nh;
+
+		fixed = malloc(plen);
+		if (!fixed)
+			return 0;
+		memcpy(fixed, p, plen);
+		patch_hash_init(&nh);
+		for (i = 0; i < info.nseg; i++)
+			patch_hash_update(&nh, fixed + PATCH_HDR_LEN + (size_t)i * PATCH_ENTRY_LEN + 40,
+					  PATCH_HASH_LEN);
+		patch_hash_final(&nh, fixed + 80);
+		memcpy(info.new_digest, fixed + 80, PATCH_HASH_LEN);
+		patch_hash(fixed, info.header_len - PATCH_HASH_LEN,
+			   fixed + info.header_len - PATCH_HASH_LEN);
+		p = fixed;
+	}
 	r = patch_index_check(p, plen, &info, plen, &d);
 	si_diag_format(&d, r, line, sizeof line);
-	if (r != 0 || info.old_size != old_len)
+	if (r != 0 || info.old_size != old_len) {
+		free(fixed);
 		return 0;
+	}
 	/* Validated: the index is trusted structurally from here. */
 	wm = patch_worker_mem(info.seg_size);
 	work = malloc(wm);
-	if (!work)
+	if (!work) {
+		free(fixed);
 		return 0;
+	}
 	for (i = 0; i < info.nseg; i++) {
 		struct patch_seg s;
 		size_t clen;
@@ -83,5 +108,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	free(work);
+	free(fixed);
 	return 0;
 }
