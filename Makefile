@@ -33,7 +33,7 @@ DTC_FALLBACK_SUITE := trixie
 HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
 	device-tree-compiler u-boot-tools dt-schema libclang-rt-14-dev cpio \
 	file xz-utils zstd libzstd-dev erofs-utils cryptsetup-bin openssl \
-	qemu-system-arm kmod time hyperfine qemu-user-static
+	qemu-system-arm kmod time hyperfine qemu-user-static libdivsufsort-dev bsdiff xdelta3
 
 # ---------------------------------------------------------------- config
 KCONFIG_CONFIG ?= .config
