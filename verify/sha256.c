@@ -153,6 +153,19 @@ static void sha256_blocks_x2(int impl, uint32_t ha[8], const uint8_t *pa,
 	si_sha256_blocks_portable(hb, pb, n);
 }
 
+/* arm64 stays at two chains: four are untested for speed there. */
+static void sha256_blocks_x4(int impl, uint32_t *h[4], const uint8_t *const p[4], size_t n)
+{
+	if (!n)
+		return;
+	if (impl == IMPL_SHANI) {
+		si_sha256_blocks_shani_x4(h, p, n);
+		return;
+	}
+	sha256_blocks_x2(impl, h[0], p[0], h[1], p[1], n);
+	sha256_blocks_x2(impl, h[2], p[2], h[3], p[3], n);
+}
+
 /* ------------------------------------------------------------ streaming */
 void si_sha256_init(struct si_sha256 *c)
 {
@@ -239,7 +252,8 @@ void si_sha256(const void *data, size_t len, uint8_t out[SI_SHA256_LEN])
  * Every message is prefix || msg with the same lengths, so each splits the
  * same way: a head block (the prefix's buffered bytes + the first bytes of
  * msg), whole blocks read in place, and one or two padded tail blocks.
- * Two messages go through the compression function together. */
+ * Four (then two, then one) messages go through the compression function
+ * together. */
 struct sha256_lane {
 	uint32_t h[8];
 	uint8_t head[SI_SHA256_BLOCK];
@@ -280,6 +294,31 @@ void si_sha256_many(const struct si_sha256 *prefix, const uint8_t *base,
 	body = (msg_len - take) / SI_SHA256_BLOCK * SI_SHA256_BLOCK;
 	nb = msg_len - take - body + 9 > SI_SHA256_BLOCK ? 2 : 1;
 
+	for (; i + 4 <= n; i += 4) {
+		struct sha256_lane l[4];
+		uint32_t *h[4];
+		const uint8_t *m[4], *q[4];
+		unsigned k;
+
+		for (k = 0; k < 4; k++) {
+			m[k] = base + (i + k) * stride;
+			sha256_lane_start(&l[k], prefix, used, m[k], take, body, msg_len, total);
+			h[k] = l[k].h;
+		}
+		if (used) {
+			for (k = 0; k < 4; k++)
+				q[k] = l[k].head;
+			sha256_blocks_x4(impl, h, q, 1);
+		}
+		for (k = 0; k < 4; k++)
+			q[k] = m[k] + take;
+		sha256_blocks_x4(impl, h, q, body / SI_SHA256_BLOCK);
+		for (k = 0; k < 4; k++)
+			q[k] = l[k].tail;
+		sha256_blocks_x4(impl, h, q, nb);
+		for (k = 0; k < 4; k++)
+			sha256_out(l[k].h, out + (i + k) * SI_SHA256_LEN);
+	}
 	for (; i + 2 <= n; i += 2) {
 		struct sha256_lane a, b;
 		const uint8_t *ma = base + i * stride, *mb = ma + stride;
