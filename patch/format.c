@@ -227,12 +227,37 @@ static void add_bytes(uint8_t *restrict out, const uint8_t *restrict diff, size_
 		out[i] = (uint8_t)(out[i] + diff[i]);
 }
 
+/* Length of the run of COPY/ADD ops that starts with the current one (len
+ * bytes from src) and continues with zero source deltas: those ops read
+ * old and write out contiguously, so one read serves them all (a read per
+ * op was most of the apply's system time).  cp/sp point after the current
+ * op's header and delta.  Only a hint: each op is validated again when it
+ * runs; the run stays inside out_room and the old image. */
+static uint64_t chain_len(const uint8_t *ctrl, size_t hdr_end, size_t ctrl_len, size_t cp,
+			  size_t sp, uint64_t src, uint64_t len, uint64_t out_room,
+			  uint64_t old_size)
+{
+	uint64_t h, z, n;
+
+	while (cp < hdr_end) {
+		if (varint(ctrl, hdr_end, &cp, &h) != 0 || (h & 3) > PATCH_OP_ADD)
+			break;
+		if (varint(ctrl, ctrl_len, &sp, &z) != 0 || z != 0)
+			break;
+		n = h >> 2;
+		if (n == 0 || n > out_room - len || !si_span_ok(src, len + n, old_size))
+			break;
+		len += n;
+	}
+	return len;
+}
+
 int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 		  size_t diff_len, const uint8_t *lit, size_t lit_len, uint64_t seg_off,
 		  uint64_t old_size, patch_read_fn read, void *rctx, uint8_t *out,
 		  size_t out_len, struct si_diag *d)
 {
-	size_t cp = 0, sp, hdr_end, dp = 0, lp = 0, op = 0;
+	size_t cp = 0, sp, hdr_end, dp = 0, lp = 0, op = 0, have_end = 0;
 	uint64_t cursor = seg_off, hl;
 	int r;
 
@@ -265,9 +290,15 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 			if (!si_span_ok(src, len, old_size))
 				return fail_v(d, SI_E_PATCH_OP, "segment.ctrl.src", at,
 					      old_size, src);
-			r = read(rctx, src, out + op, (size_t)len);
-			if (r != 0)
-				return r;
+			if (op + len > have_end || src != cursor) {
+				uint64_t n = chain_len(ctrl, hdr_end, ctrl_len, cp, sp, src, len,
+						       out_len - op, old_size);
+
+				r = read(rctx, src, out + op, (size_t)n);
+				if (r != 0)
+					return r;
+				have_end = op + (size_t)n;
+			}
 			if (kind == PATCH_OP_ADD) {
 				if (len > diff_len - dp)
 					return fail_v(d, SI_E_PATCH_OP, "segment.diff", at,
