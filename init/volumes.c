@@ -200,18 +200,12 @@ static int wait_partition(const char *stage, const char *label, char *path, size
 	si_log_error(stage, label, r, &d);
 	if (r == SI_E_PART_NOTFOUND) {
 		char line[400];
-		struct si_buf sb;
-		size_t i;
 
 		/* As the kernel lists partitions when root= is wrong. */
-		si_buf_init(&sb, line, sizeof line);
-		for (i = 0; i < t.n; i++)
-			si_buf_printf(&sb, "%s%s%s%s%s", i ? ", " : "", t.p[i].devname,
-				      t.p[i].has_partname ? " (" : "",
-				      t.p[i].has_partname ? t.p[i].partname : "",
-				      t.p[i].has_partname ? ")" : "");
-		si_log(SI_LOG_ERR, "sealinit: hint: waited %d ms; block devices: %s", CONFIG_DEVICE_WAIT_MS,
-		       t.n ? line : "none");
+		if (!part_table_hint(&t, line, sizeof line))
+			snprintf(line, sizeof line, "none");
+		si_log(SI_LOG_ERR, "sealinit: hint: waited %d ms; block devices: %s",
+		       CONFIG_DEVICE_WAIT_MS, line);
 	}
 	return r;
 }
@@ -366,61 +360,30 @@ static enum dm_verity_on_error verity_mode(void)
 	return DM_VERITY_EIO;
 }
 
-/* The dm-verity device for a verified seal whose data and tree are on
- * `dev`, mounted read-only on `target`. */
+/* The dm-verity device for a verified seal (its data and tree on `path`, a
+ * partition, or a file when `is_file`), mounted read-only on `target`. */
 static int verity_mount(const char *stage, const char *kind, const struct si_seal *s,
-			const char *dmname, const char *dev, const char *target,
-			struct dm_dev *out)
+			const char *dmname, const char *path, int is_file,
+			const char *target)
 {
 	static struct dm_ioc ioc;
-	struct dm_verity_spec spec;
+	struct fs_sealed out;
 	struct si_diag d;
-	const char *fstype;
 	int r;
 
 	si_diag_clear(&d);
-	switch (s->fs_type) {
-	case SI_FS_EROFS: fstype = "erofs"; break;
-	case SI_FS_EXT4: fstype = "ext4"; break;
-	case SI_FS_SQUASHFS: fstype = "squashfs"; break;
-	case SI_FS_RAW:
-	default:
+	if (s->fs_type != SI_FS_EROFS && s->fs_type != SI_FS_EXT4 &&
+	    s->fs_type != SI_FS_SQUASHFS) {
 		si_diag_text(&d, "erofs|ext4|squashfs", si_seal_fstype_name(s->fs_type));
 		log_image_error(stage, kind, s->name, SI_E_IMAGE_KIND, &d);
 		return SI_E_IMAGE_KIND;
 	}
-	memset(&spec, 0, sizeof spec);
-	if (s->root_hash_len != sizeof spec.root_hash || s->salt_len > sizeof spec.salt ||
-	    s->hash_offset % s->hash_block_size != 0) {
-		si_diag_field(&d, "manifest.hash_offset");
-		si_diag_values(&d, 0, s->hash_offset % s->hash_block_size);
-		log_image_error(stage, kind, s->name, SI_E_SEAL_GEOMETRY, &d);
-		return SI_E_SEAL_GEOMETRY;
-	}
-	snprintf(spec.data_dev, sizeof spec.data_dev, "%s", dev);
-	snprintf(spec.hash_dev, sizeof spec.hash_dev, "%s", dev);
-	spec.data_block_size = s->data_block_size;
-	spec.hash_block_size = s->hash_block_size;
-	spec.data_blocks = s->data_blocks;
-	spec.hash_start_block = s->hash_offset / s->hash_block_size;
-	memcpy(spec.root_hash, s->root_hash, sizeof spec.root_hash);
-	memcpy(spec.salt, s->salt, s->salt_len);
-	spec.salt_len = s->salt_len;
-	spec.on_error = verity_mode();
-	r = dm_verity_create(dmname, &spec, &ioc, out, &d);
-	if (r) {
-		log_image_error(stage, kind, s->name, r, &d);
-		return r;
-	}
 	mkdirs(target);
-	r = fs_mount_ro(out->path, target, fstype, &d);
-	if (r) {
+	r = fs_sealed_mount(path, is_file ? FS_SEALED_FILE : 0, s, dmname, verity_mode(),
+			    target, &ioc, &out, &d);
+	if (r)
 		log_image_error(stage, kind, s->name, r, &d);
-		if (dm_dev_remove(dmname, &ioc, NULL) != 0)
-			si_log(SI_LOG_WARN, "sealinit: %s: could not remove %s", stage, dmname);
-		return r;
-	}
-	return 0;
+	return r;
 }
 
 /* ---------------------------------------------------------------- system */
@@ -431,7 +394,6 @@ int stage_system(struct boot *b)
 	struct fd_io fio;
 	struct si_io io;
 	struct si_seal s;
-	struct dm_dev dm;
 	int r;
 
 	r = wait_partition("system", b->system_label, dev, sizeof dev);
@@ -455,7 +417,7 @@ int stage_system(struct boot *b)
 	close(fio.fd);
 	if (r)
 		return r;
-	r = verity_mount("system", "system", &s, "sealinit-system", dev, NEWROOT, &dm);
+	r = verity_mount("system", "system", &s, "sealinit-system", dev, 0, NEWROOT);
 	if (r)
 		return r;
 	log_verified(b, "system", &s);
@@ -503,11 +465,9 @@ static void skip(struct boot *b, const char *name, int err, const struct si_diag
 static int one_cryptex(struct boot *b, const char *name, struct si_diag *d)
 {
 	char path[1024], target[FS_PATH_MAX], dmname[80], tdir[2 * FS_PATH_MAX];
-	struct loop_dev lo;
 	struct fd_io fio;
 	struct si_io io;
 	struct si_seal s;
-	struct dm_dev dm;
 	struct stat st;
 	int r;
 
@@ -555,17 +515,9 @@ static int one_cryptex(struct boot *b, const char *name, struct si_diag *d)
 		log_image_error("cryptex", "cryptex", name, SI_E_OVERLAY_TARGET, d);
 		return SI_E_OVERLAY_TARGET;
 	}
-	r = loop_dev_attach(path, 0, 0, LOOP_ATTACH_DIRECT_IO, &lo, d);
-	if (r) {
-		log_image_error("cryptex", "cryptex", name, r, d);
-		return r;
-	}
 	snprintf(dmname, sizeof dmname, "sealinit-cx-%s", s.name);
 	snprintf(target, sizeof target, "%s/%s", CRYPTEX_MNT, s.name);
-	r = verity_mount("cryptex", "cryptex", &s, dmname, lo.path, target, &dm);
-	/* The dm table (or nothing) holds the loop device now; AUTOCLEAR
-	 * detaches it when the last user goes. */
-	loop_dev_close(&lo);
+	r = verity_mount("cryptex", "cryptex", &s, dmname, path, 1, target);
 	if (r)
 		return r;
 	if (b->n_layers < CONFIG_MAX_CRYPTEXES) {
@@ -677,12 +629,8 @@ int stage_data(struct boot *b)
 	/* The disk is up by now: no waiting for an optional volume. */
 	r = part_find_by_label(b->data_label, &t, dev, sizeof dev, &d);
 	snprintf(target, sizeof target, "%s/data", NEWROOT);
-	if (r == 0 && mount(dev, target, "ext4", MS_NOSUID | MS_NODEV, NULL) != 0) {
-		si_diag_clear(&d);
-		si_diag_where(&d, dev, strlen(dev));
-		si_diag_errno(&d, errno);
-		r = SI_E_MOUNT;
-	}
+	if (r == 0)
+		r = fs_mount_data(dev, target, "ext4", &d);
 	if (r) {
 		si_log_error("data", b->data_label, r, &d);
 		si_log(SI_LOG_WARN, "sealinit: data: going on without the data volume");

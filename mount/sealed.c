@@ -51,8 +51,11 @@ out:
 	/* The dm table holds the loop device now (or nothing does and it
 	 * detaches): our fd is no longer needed either way. */
 	loop_dev_close(&lo);
-	if (r && created)
-		(void)dm_dev_remove(dm_name, io, NULL); /* keep the first error */
+	if (r && created) {
+		/* Undo the device; the first error stays the one reported. */
+		int undo = dm_dev_remove(dm_name, io, NULL);
+		(void)undo;
+	}
 	if (!r)
 		*out = res;
 	return r;
