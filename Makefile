@@ -29,7 +29,10 @@ DTC_VERSION := 1.6.1-4
 DTC_FALLBACK_VERSION := 1.7.2-2
 DTC_FALLBACK_SUITE := trixie
 
-# Host packages the build and the tests need (Debian 12 names).
+# Debian 12 packages: BUILD_PKGS for `make`, HOST_PKGS for the tests and
+# the demo as well.  Both are installed when missing (root, apt-get).
+BUILD_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
+	xz-utils cpio erofs-utils libzstd-dev file
 HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
 	device-tree-compiler u-boot-tools dt-schema libclang-rt-14-dev cpio \
 	file xz-utils zstd libzstd-dev erofs-utils cryptsetup-bin openssl \
@@ -128,9 +131,9 @@ $(LIBFDT_SRC_DIR)/.unpacked:
 # deps_rule(variant, CC, CFLAGS, AR): build/deps/<variant>/lib{bearssl,fdt}.a
 DEP_CFLAGS := -O2 -fno-strict-aliasing -ffunction-sections -fdata-sections -w
 define deps_rule
-$(DEPS)/$(1)/libbearssl.a: $(BEARSSL_SRC)/.unpacked $(3)
+$(DEPS)/$(1)/libbearssl.a: $(BEARSSL_SRC)/.unpacked $(3) | buildpkgs
 	+$(Q)$$(MAKE) --no-print-directory -f mk/lib.mk LIB=bearssl SRC=$(BEARSSL_SRC) OUT=$(DEPS)/$(1) CC="$(2)" CFLAGS="$(4)" AR="$(5)"
-$(DEPS)/$(1)/libfdt.a: $(LIBFDT_SRC_DIR)/.unpacked $(3)
+$(DEPS)/$(1)/libfdt.a: $(LIBFDT_SRC_DIR)/.unpacked $(3) | buildpkgs
 	+$(Q)$$(MAKE) --no-print-directory -f mk/lib.mk LIB=fdt SRC=$(LIBFDT_SRC_DIR)/ OUT=$(DEPS)/$(1) CC="$(2)" CFLAGS="$(4)" AR="$(5)"
 endef
 
@@ -138,17 +141,19 @@ endef
 HOST_CC ?= cc
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wvla -Wformat=2 -Wno-unused-parameter
-BEARSSL_INC ?= $(BEARSSL_SRC)/inc
-LIBFDT_INC ?= $(LIBFDT_SRC_DIR)
+# The host tool always uses the Debian sources above; the target may use an
+# integrator's own builds (BEARSSL_INC/BEARSSL_LIB, LIBFDT_INC/LIBFDT_LIB).
+HOST_BEARSSL_INC := $(BEARSSL_SRC)/inc
+HOST_LIBFDT_INC := $(LIBFDT_SRC_DIR)
 HOST_LIBS := $(DEPS)/host/libbearssl.a $(DEPS)/host/libfdt.a
 $(eval $(call deps_rule,host,$(HOST_CC),,$(DEP_CFLAGS),ar))
-HOST_INC := -I. -I$(B)/include -I$(BEARSSL_INC) -I$(LIBFDT_INC) -include $(AUTOCONF)
+HOST_INC := -I. -I$(B)/include -I$(HOST_BEARSSL_INC) -I$(HOST_LIBFDT_INC) -include $(AUTOCONF)
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -pthread $(HOST_INC)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 HB := $(BUILD)/host
 AB := $(BUILD)/host-asan
 FB := $(BUILD)/fuzz
-deps_ready := $(BEARSSL_SRC)/.unpacked $(LIBFDT_SRC_DIR)/.unpacked $(AUTOCONF)
+deps_ready := $(BEARSSL_SRC)/.unpacked $(LIBFDT_SRC_DIR)/.unpacked $(AUTOCONF) | buildpkgs
 
 host_obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
@@ -220,15 +225,19 @@ $(SYSROOT)/.unpacked:
 endif
 
 TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -Os -g $(WARN) -ffunction-sections -fdata-sections \
-	-fno-strict-aliasing -fstack-protector-strong -I. -I$(B)/include -I$(BEARSSL_INC) \
-	-I$(LIBFDT_INC) -include $(AUTOCONF)
+	-fno-strict-aliasing -fstack-protector-strong -I. -I$(B)/include \
+	-I$(or $(BEARSSL_INC),$(HOST_BEARSSL_INC)) -I$(or $(LIBFDT_INC),$(HOST_LIBFDT_INC)) \
+	-include $(AUTOCONF)
 TB := $(B)
-TARGET_LIBS := $(DEPS)/$(TRIPLE)/libbearssl.a $(DEPS)/$(TRIPLE)/libfdt.a
+TARGET_LIBS := $(or $(BEARSSL_LIB),$(DEPS)/$(TRIPLE)/libbearssl.a) \
+	$(or $(LIBFDT_LIB),$(DEPS)/$(TRIPLE)/libfdt.a)
+target_deps_ready := $(if $(BEARSSL_LIB),,$(BEARSSL_SRC)/.unpacked) \
+	$(if $(LIBFDT_LIB),,$(LIBFDT_SRC_DIR)/.unpacked) $(AUTOCONF) | buildpkgs
 ifneq ($(TRIPLE),)
 $(eval $(call deps_rule,$(TRIPLE),$(TARGET_CC),$(SYSROOT)/.unpacked,$(DEP_CFLAGS) -Os,$(TARGET_AR)))
 endif
 
-$(TB)/obj/%.o: %.c $(deps_ready) $(SYSROOT)/.unpacked
+$(TB)/obj/%.o: %.c $(target_deps_ready) $(SYSROOT)/.unpacked
 	@mkdir -p $(dir $@)
 	$(call say,CC,$< [$(ARCH)])
 	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -MMD -MP -c $< -o $@
@@ -247,9 +256,11 @@ $(INITRAMFS): $(SEALINIT) board/$(BOARD_CFG)/modules qemu/mkinitramfs $(KCONFIG_
 
 # ---------------------------------------------------------------- goals
 .PHONY: all deps host sealctl sealinit initramfs tests fuzz-build check unit fuzz-replay \
-	qemu-tests demo fuzz clean distclean help hostpkgs
+	qemu-tests demo fuzz clean distclean help hostpkgs buildpkgs
 hostpkgs:
 	@$(DEB) install $(HOST_PKGS)
+buildpkgs:
+	@$(DEB) install $(BUILD_PKGS)
 
 all: sealctl sealinit initramfs
 sealctl: $(SEALCTL)
