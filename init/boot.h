@@ -55,6 +55,10 @@ struct boot {
 	char data_dev[64];
 };
 
+/* Reads a whole small file into buf; 0, -errno, or -EFBIG when it does
+ * not fit in cap bytes (a full buffer is an error, never a truncation). */
+int boot_read_file(const char *path, char *buf, size_t cap, size_t *len);
+
 /* Each stage logs its own errors (once) and returns 0 or the error. */
 int stage_storage(struct boot *b);
 int stage_kc(struct boot *b);

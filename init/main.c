@@ -180,7 +180,8 @@ static int stage_mounts(void)
 	return r;
 }
 
-static int read_file(const char *path, char *buf, size_t cap, size_t *len)
+/* Reads a whole small file; -errno, or -EFBIG when it does not fit in cap. */
+int boot_read_file(const char *path, char *buf, size_t cap, size_t *len)
 {
 	size_t got = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -216,7 +217,7 @@ static void stage_cmdline(struct boot *b)
 	unsigned i;
 	int r;
 
-	r = read_file("/proc/cmdline", buf, sizeof buf, &len);
+	r = boot_read_file("/proc/cmdline", buf, sizeof buf, &len);
 	if (r != 0) {
 		struct si_diag d;
 
@@ -257,7 +258,7 @@ static int stage_anchor(struct boot *b)
 	int r;
 
 	si_diag_clear(&d);
-	r = read_file("/sys/firmware/fdt", (char *)fdt_buf, sizeof fdt_buf, &len);
+	r = boot_read_file("/sys/firmware/fdt", (char *)fdt_buf, sizeof fdt_buf, &len);
 	if (r == -EFBIG) {
 		si_diag_where(&d, "/sys/firmware/fdt", 17);
 		si_diag_values(&d, sizeof fdt_buf, sizeof fdt_buf + 1);

@@ -221,16 +221,28 @@ int stage_storage(struct boot *b)
 	unsigned n = 0;
 	size_t len = 0;
 	char *line, *save;
-	int fd, r;
+	int r;
 
-	fd = open("/lib/modules/order", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t got = read(fd, list, sizeof list - 1);
-		close(fd);
-		len = got > 0 ? (size_t)got : 0;
+	/* The initramfs is verified with the kernel by the boot loader; the
+	 * list is still read with bounds: one plain file name a line. */
+	r = boot_read_file("/lib/modules/order", list, sizeof list - 1, &len);
+	if (r == -ENOENT) {
+		len = 0;
+	} else if (r) {
+		si_diag_clear(&d);
+		si_diag_where(&d, "/lib/modules/order", 18);
+		si_diag_errno(&d, r == -EFBIG ? EFBIG : -r);
+		si_log_error("storage", "initramfs module list", r == -EFBIG ? SI_E_TOO_BIG : SI_E_IO, &d);
+		return r == -EFBIG ? SI_E_TOO_BIG : SI_E_IO;
 	}
 	list[len] = '\0';
 	for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strchr(line, '/') || line[0] == '.' || n >= CONFIG_MAX_MODULES) {
+			si_diag_clear(&d);
+			si_diag_where(&d, line, strlen(line));
+			si_log_error("storage", "/lib/modules/order", SI_E_MODLIST, &d);
+			return SI_E_MODLIST;
+		}
 		snprintf(path, sizeof path, "/lib/modules/%s", line);
 		r = kc_module_load_file(path, NULL, &d);
 		if (r) {
