@@ -216,48 +216,22 @@ static int write_dtb(const char *in, const char *out, const struct si_key *k,
 int sealctl_cmd_anchor(int argc, char **argv)
 {
 	const char *keyp = NULL, *id = NULL, *usages_s = NULL, *floor_s = NULL,
-		   *dtb = NULL, *out = NULL, *v;
-	int dtsi = 0, overlay = 0, i = 1, m, r;
+		   *dtb = NULL, *out = NULL;
+	int dtsi = 0, overlay = 0, m, r;
 	uint64_t floor = 0;
 	uint32_t usages;
 	struct si_key k;
 	FILE *f = stdout;
 
-	while (i < argc) {
-		static const char *const names[] = {
-			"--key", "--id", "--usages", "--rollback-floor", "--dtb", "-o",
+	{
+		const struct sealcmd_optdef defs[] = {
+			{ "--key", &keyp, NULL }, { "--id", &id, NULL }, { "--usages", &usages_s, NULL },
+			{ "--rollback-floor", &floor_s, NULL }, { "--dtb", &dtb, NULL },
+			{ "-o", &out, NULL }, { "--dtsi", NULL, &dtsi }, { "--overlay", NULL, &overlay },
 		};
-		const char **dst[] = { &keyp, &id, &usages_s, &floor_s, &dtb, &out };
-		size_t n;
-
-		if (sealcmd_is_help(argv[i])) {
-			usage(stdout);
-			return SEALCTL_OK;
-		}
-		if (!strcmp(argv[i], "--dtsi")) {
-			dtsi = 1;
-			i++;
-			continue;
-		}
-		if (!strcmp(argv[i], "--overlay")) {
-			overlay = 1;
-			i++;
-			continue;
-		}
-		for (n = 0; n < SI_ARRAY_SIZE(names); n++) {
-			m = sealcmd_opt(CMD, argc, argv, &i, names[n], &v);
-			if (m < 0)
-				return SEALCTL_USAGE;
-			if (m > 0) {
-				*dst[n] = v;
-				break;
-			}
-		}
-		if (n == SI_ARRAY_SIZE(names)) {
-			sealctl_msg(CMD, "unexpected argument '%s'", argv[i]);
-			usage(stderr);
-			return SEALCTL_USAGE;
-		}
+		m = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, usage);
+		if (m)
+			return m == SEALCMD_HELP ? SEALCTL_OK : m;
 	}
 	if (!keyp || !id || !usages_s || (!!dtb + dtsi + overlay) != 1 || (dtb && !out)) {
 		sealctl_msg(CMD, "--key, --id, --usages and one of --dtb IN -o OUT, --dtsi, --overlay are required");

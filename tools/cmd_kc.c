@@ -161,7 +161,7 @@ static int add_module(const char *name, const char *release, const char *why)
 int sealctl_cmd_kc(int argc, char **argv)
 {
 	const char *root = NULL, *list = NULL, *keyp = NULL, *name = NULL, *version = NULL,
-		   *rb = NULL, *kind = "kc-boot", *release = NULL, *force = NULL, *out = NULL, *v;
+		   *rb = NULL, *kind = "kc-boot", *release = NULL, *force = NULL, *out = NULL;
 	static struct kc_modinfo infos[CONFIG_MAX_MODULES];
 	static struct kc_edge edges[CONFIG_MAX_MODULES];
 	static struct kc_order_ctx octx;
@@ -175,35 +175,19 @@ int sealctl_cmd_kc(int argc, char **argv)
 	uint8_t *arch = NULL;
 	uint64_t alen;
 	FILE *f;
-	int m, r, ret = SEALCTL_SYSTEM, k = 1;
+	int m, r, ret = SEALCTL_SYSTEM;
 
-	while (k < argc) {
-		static const char *const opts[] = {
-			"--kernel-root", "--modules", "--key", "--name", "--version",
-			"--rollback-index", "--kind", "--release", "--force-release", "-o",
+	{
+		const struct sealcmd_optdef defs[] = {
+			{ "--kernel-root", &root, NULL }, { "--modules", &list, NULL },
+			{ "--key", &keyp, NULL }, { "--name", &name, NULL },
+			{ "--version", &version, NULL }, { "--rollback-index", &rb, NULL },
+			{ "--kind", &kind, NULL }, { "--release", &release, NULL },
+			{ "--force-release", &force, NULL }, { "-o", &out, NULL },
 		};
-		const char **dst[] = { &root, &list, &keyp, &name, &version, &rb, &kind,
-				       &release, &force, &out };
-		size_t j;
-
-		if (sealcmd_is_help(argv[k])) {
-			usage(stdout);
-			return SEALCTL_OK;
-		}
-		for (j = 0; j < SI_ARRAY_SIZE(opts); j++) {
-			m = sealcmd_opt(CMD, argc, argv, &k, opts[j], &v);
-			if (m < 0)
-				return SEALCTL_USAGE;
-			if (m > 0) {
-				*dst[j] = v;
-				break;
-			}
-		}
-		if (j == SI_ARRAY_SIZE(opts)) {
-			sealctl_msg(CMD, "unexpected argument '%s'", argv[k]);
-			usage(stderr);
-			return SEALCTL_USAGE;
-		}
+		m = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, usage);
+		if (m)
+			return m == SEALCMD_HELP ? SEALCTL_OK : m;
 	}
 	if (!root || !list || !keyp || !name || !version || !rb || !out) {
 		sealctl_msg(CMD, "--kernel-root, --modules, --key, --name, --version, --rollback-index and -o are required");

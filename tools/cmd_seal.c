@@ -104,7 +104,7 @@ int sealctl_cmd_seal(int argc, char **argv)
 {
 	const char *dir = NULL, *image = NULL, *name = NULL, *kind = NULL,
 		   *version = NULL, *rb = NULL, *keyp = NULL, *overlay = NULL,
-		   *fstype = NULL, *salthex = NULL, *out = NULL, *v;
+		   *fstype = NULL, *salthex = NULL, *out = NULL;
 	static struct si_privkey key;
 	struct si_seal_params p;
 	struct si_seal_layout l;
@@ -113,35 +113,19 @@ int sealctl_cmd_seal(int argc, char **argv)
 	char fstmp[4096], tmp[4096];
 	uint8_t salt[SI_SEAL_SALT_MAX];
 	uint8_t *map;
-	int i = 1, m, r, fd, ret = SEALCTL_SYSTEM;
+	int m, r, fd, ret = SEALCTL_SYSTEM;
 
-	while (i < argc) {
-		static const char *const names[] = {
-			"--dir", "--image", "--name", "--kind", "--version", "--rollback-index",
-			"--key", "--overlay", "--fs-type", "--salt", "-o",
+	{
+		const struct sealcmd_optdef defs[] = {
+			{ "--dir", &dir, NULL }, { "--image", &image, NULL }, { "--name", &name, NULL },
+			{ "--kind", &kind, NULL }, { "--version", &version, NULL },
+			{ "--rollback-index", &rb, NULL }, { "--key", &keyp, NULL },
+			{ "--overlay", &overlay, NULL }, { "--fs-type", &fstype, NULL },
+			{ "--salt", &salthex, NULL }, { "-o", &out, NULL },
 		};
-		const char **dst[] = { &dir, &image, &name, &kind, &version, &rb, &keyp,
-				       &overlay, &fstype, &salthex, &out };
-		size_t k;
-
-		if (sealcmd_is_help(argv[i])) {
-			usage(stdout);
-			return SEALCTL_OK;
-		}
-		for (k = 0; k < SI_ARRAY_SIZE(names); k++) {
-			m = sealcmd_opt(CMD, argc, argv, &i, names[k], &v);
-			if (m < 0)
-				return SEALCTL_USAGE;
-			if (m > 0) {
-				*dst[k] = v;
-				break;
-			}
-		}
-		if (k == SI_ARRAY_SIZE(names)) {
-			sealctl_msg(CMD, "unexpected argument '%s'", argv[i]);
-			usage(stderr);
-			return SEALCTL_USAGE;
-		}
+		m = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, usage);
+		if (m)
+			return m == SEALCMD_HELP ? SEALCTL_OK : m;
 	}
 	if (!!dir == !!image) {
 		sealctl_msg(CMD, "exactly one of --dir and --image is required");

@@ -29,7 +29,7 @@ static void usage(FILE *f)
 int sealctl_cmd_verify(int argc, char **argv)
 {
 	const char *anchor_path = NULL, *key_path = NULL, *kind = NULL,
-		   *floor_s = NULL, *threads_s = NULL, *path = NULL, *v;
+		   *floor_s = NULL, *threads_s = NULL, *path = NULL;
 	static struct si_anchor anchor;
 	struct sealcmd_image img = { -1, NULL, 0 };
 	struct si_seal s;
@@ -39,36 +39,17 @@ int sealctl_cmd_verify(int argc, char **argv)
 	uint32_t usage_req = 0;
 	struct timespec t0, t1;
 	char hex[65];
-	int i = 1, m, r;
+	int m, r;
 
-	while (i < argc) {
-		static const char *const names[] = {
-			"--anchor", "--key", "--kind", "--recorded-floor", "--threads",
+	{
+		const struct sealcmd_optdef defs[] = {
+			{ "--anchor", &anchor_path, NULL }, { "--key", &key_path, NULL },
+			{ "--kind", &kind, NULL }, { "--recorded-floor", &floor_s, NULL },
+			{ "--threads", &threads_s, NULL },
 		};
-		const char **dst[] = { &anchor_path, &key_path, &kind, &floor_s, &threads_s };
-		size_t k;
-
-		if (sealcmd_is_help(argv[i])) {
-			usage(stdout);
-			return SEALCTL_OK;
-		}
-		for (k = 0; k < SI_ARRAY_SIZE(names); k++) {
-			m = sealcmd_opt(CMD, argc, argv, &i, names[k], &v);
-			if (m < 0)
-				return SEALCTL_USAGE;
-			if (m > 0) {
-				*dst[k] = v;
-				break;
-			}
-		}
-		if (k < SI_ARRAY_SIZE(names))
-			continue;
-		if (argv[i][0] == '-' || path) {
-			sealctl_msg(CMD, "unexpected argument '%s'", argv[i]);
-			usage(stderr);
-			return SEALCTL_USAGE;
-		}
-		path = argv[i++];
+		m = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), &path, 1, usage);
+		if (m)
+			return m == SEALCMD_HELP ? SEALCTL_OK : m;
 	}
 	if (!path || !!anchor_path == !!key_path) {
 		sealctl_msg(CMD, "an IMAGE and exactly one of --anchor and --key are required");

@@ -43,6 +43,48 @@ int sealcmd_opt(const char *cmd, int argc, char **argv, int *i,
 	return 1;
 }
 
+int sealcmd_parse(const char *cmd, int argc, char **argv,
+		  const struct sealcmd_optdef *defs, size_t ndefs,
+		  const char **positional, size_t npos, void (*usage)(FILE *f))
+{
+	size_t k, got = 0;
+	const char *v;
+	int i = 1, m;
+
+	while (i < argc) {
+		if (sealcmd_is_help(argv[i])) {
+			usage(stdout);
+			return SEALCMD_HELP;
+		}
+		for (k = 0; k < ndefs; k++) {
+			if (!defs[k].value) {
+				if (!strcmp(argv[i], defs[k].name)) {
+					*defs[k].flag = 1;
+					i++;
+					break;
+				}
+				continue;
+			}
+			m = sealcmd_opt(cmd, argc, argv, &i, defs[k].name, &v);
+			if (m < 0)
+				return SEALCTL_USAGE;
+			if (m > 0) {
+				*defs[k].value = v;
+				break;
+			}
+		}
+		if (k < ndefs)
+			continue;
+		if (argv[i][0] == '-' || got == npos) {
+			sealctl_msg(cmd, "unexpected argument '%s'", argv[i]);
+			usage(stderr);
+			return SEALCTL_USAGE;
+		}
+		positional[got++] = argv[i++];
+	}
+	return 0;
+}
+
 int sealcmd_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
 {
 	if (si_parse_u64(s, strlen(s), 0, UINT64_MAX, out) != 0) {

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "verify/anchor.h"
 #include "verify/key.h"
@@ -34,6 +35,25 @@ int sealcmd_load_anchor(const char *cmd, const char *path, struct si_anchor *a);
 int sealcmd_opt(const char *cmd, int argc, char **argv, int *i,
 		const char *name, const char **val);
 int sealcmd_is_help(const char *arg);
+
+/* One option of a command: "--name VALUE" (or "--name=VALUE") into *value,
+ * or, when value is NULL, a flag "--name" that sets *flag to 1. */
+struct sealcmd_optdef {
+	const char *name;
+	const char **value;
+	int *flag;
+};
+
+#define SEALCMD_HELP (-1)
+
+/* Parses argv[1..argc): the table's options anywhere, the other arguments
+ * into positional[0..npos) in order.  Returns 0; SEALCMD_HELP after
+ * printing usage(stdout) for --help (the caller returns SEALCTL_OK); or
+ * SEALCTL_USAGE after reporting an unknown option, a missing value or one
+ * positional argument too many (with usage(stderr)). */
+int sealcmd_parse(const char *cmd, int argc, char **argv,
+		  const struct sealcmd_optdef *defs, size_t ndefs,
+		  const char **positional, size_t npos, void (*usage)(FILE *f));
 
 /* Strict u64 from an option; 0 or SEALCTL_USAGE after reporting. */
 int sealcmd_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
