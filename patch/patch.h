@@ -29,9 +29,10 @@
  *   [32] SHA-256 of header and index
  *   payload: per segment ctrl || diff || lit, encoded with the codec
  *
- * Control stream: a sequence of ops, each varint(len << 2 | kind), then for
- * COPY and ADD a zig-zag varint source delta: src = cursor + delta, where the
- * cursor starts at the segment's output offset and moves to src + len.
+ * Control stream: varint H, H bytes of op headers varint(len << 2 | kind),
+ * then the source deltas, one zig-zag varint per COPY/ADD in order:
+ * src = cursor + delta, where the cursor starts at the segment's output
+ * offset and moves to src + len.
  *   COPY 0  out = old[src, src+len)
  *   ADD  1  out = old[src, src+len) + diff[next len bytes]  (bytewise mod 256)
  *   LIT  2  out = lit[next len bytes]
