@@ -50,7 +50,14 @@ local_apt() {
 		-o "Dir::State::status=$d/status" -o "APT::Architecture=$arch"
 		-o "APT::Architectures::=$arch" -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root"
 		-o "APT::Get::AllowUnauthenticated=false")
+	# One apt user per configuration at a time: `make -j` fetches two
+	# sources at once, and a half-written sources.list or list directory
+	# must never be seen by the other.  The lock is held until exit.
+	mkdir -p "$aptdir"
+	exec {lockfd}>"$aptdir/$name.lock"
+	flock "$lockfd"
 	[[ -e $d/updated ]] && return 0
+	rm -rf "$d"
 	mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/none"
 	: > "$d/status"
 	local list
@@ -59,11 +66,10 @@ local_apt() {
 	if [[ -n $suite ]]; then
 		list=$(awk -v s="$suite" '$1 !~ /security/ { print $1, s; exit }' <<< "$list")
 	fi
-	: > "$d/sources.list"
 	while read -r uri suite; do
-		echo "deb [arch=$arch] $uri $suite main" >> "$d/sources.list"
-		echo "deb-src $uri $suite main" >> "$d/sources.list"
-	done <<< "$list"
+		echo "deb [arch=$arch] $uri $suite main"
+		echo "deb-src $uri $suite main"
+	done <<< "$list" > "$d/sources.list"
 	apt-get "${APT_OPTS[@]}" update -qq >&2 || die "apt-get update for $name failed"
 	touch "$d/updated"
 }
