@@ -547,7 +547,8 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	if (r != 0)
 		goto out;
 
-	hl = PATCH_HDR_LEN + (size_t)e.nseg * PATCH_ENTRY_LEN + PATCH_HASH_LEN;
+	hl = PATCH_HDR_LEN + (size_t)e.nseg * PATCH_ENTRY_LEN +
+	     (opt->seals ? PATCH_SEALS_LEN : 0) + PATCH_HASH_LEN;
 	total = hl;
 	for (k = 0; k < e.nseg; k++)
 		total += (size_t)e.segs[k].ctrl_clen + e.segs[k].diff_clen + e.segs[k].lit_clen;
@@ -559,6 +560,15 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	memcpy(p, PATCH_MAGIC, 8);
 	si_put_le32(p + 8, PATCH_VERSION);
 	si_put_le32(p + 12, (uint32_t)hl);
+	if (opt->seals) {
+		uint8_t *q = p + PATCH_HDR_LEN + (size_t)e.nseg * PATCH_ENTRY_LEN;
+
+		si_put_le32(p + 16, PATCH_FLAG_SEALS);
+		memcpy(q, opt->seals->base_manifest, 32);
+		memcpy(q + 32, opt->seals->base_root, 32);
+		memcpy(q + 64, opt->seals->target_manifest, 32);
+		memcpy(q + 96, opt->seals->target_root, 32);
+	}
 	si_put_le32(p + 20, seg);
 	si_put_le32(p + 24, e.nseg);
 	si_put_le64(p + 32, on);

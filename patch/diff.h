@@ -14,6 +14,7 @@ struct patch_diff_opts {
 	uint32_t seg_size; /* power of two, PATCH_SEG_MIN..PATCH_SEG_MAX */
 	int level;         /* zstd level for every stream */
 	unsigned threads;  /* compression workers */
+	const struct patch_seals *seals; /* NULL: raw images */
 };
 
 /* What the diff found, for `sealctl diff --verbose` and tuning. */

@@ -67,8 +67,9 @@ int patch_header_parse(const uint8_t *buf, size_t len, struct patch_info *out,
 	memcpy(in.new_digest, buf + 80, PATCH_HASH_LEN);
 	in.payload_len = si_le64(buf + 112);
 
-	if (flags != 0)
-		return fail_v(d, SI_E_PATCH_FIELD, "patch.flags", 16, 0, flags);
+	if (flags & ~PATCH_FLAG_SEALS)
+		return fail_v(d, SI_E_PATCH_FIELD, "patch.flags", 16, PATCH_FLAG_SEALS, flags);
+	in.has_seals = (flags & PATCH_FLAG_SEALS) != 0;
 	if (si_le32(buf + 28) != 0 || si_le64(buf + 120) != 0)
 		return fail(d, SI_E_PATCH_FIELD, "patch.reserved", 28);
 	if (in.seg_size < PATCH_SEG_MIN || (in.seg_size & (in.seg_size - 1)) != 0)
@@ -82,11 +83,23 @@ int patch_header_parse(const uint8_t *buf, size_t len, struct patch_info *out,
 	if (in.nseg > CONFIG_PATCH_MAX_SEGMENTS)
 		return fail_v(d, SI_E_PATCH_LIMIT, "patch.nseg", 24, CONFIG_PATCH_MAX_SEGMENTS,
 			      in.nseg);
-	hl = PATCH_HDR_LEN + (uint64_t)in.nseg * PATCH_ENTRY_LEN + PATCH_HASH_LEN;
+	hl = PATCH_HDR_LEN + (uint64_t)in.nseg * PATCH_ENTRY_LEN +
+	     (in.has_seals ? PATCH_SEALS_LEN : 0) + PATCH_HASH_LEN;
 	if (hl != in.header_len)
 		return fail_v(d, SI_E_PATCH_FIELD, "patch.header_len", 12, hl, in.header_len);
 	*out = in;
 	return 0;
+}
+
+void patch_seals_get(const uint8_t *hdr, const struct patch_info *info,
+		     struct patch_seals *out)
+{
+	const uint8_t *p = hdr + PATCH_HDR_LEN + (size_t)info->nseg * PATCH_ENTRY_LEN;
+
+	memcpy(out->base_manifest, p, 32);
+	memcpy(out->base_root, p + 32, 32);
+	memcpy(out->target_manifest, p + 64, 32);
+	memcpy(out->target_root, p + 96, 32);
 }
 
 void patch_index_entry(const uint8_t *hdr, uint32_t i, struct patch_seg *out)

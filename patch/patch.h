@@ -8,8 +8,8 @@
  *   header, 128 bytes
  *     0   magic "SIPATCH1"
  *     8   u32 version (1)
- *     12  u32 header_len: 128 + nseg * 80 + 32 (the index hash)
- *     16  u32 flags (0; unknown bits refused)
+ *     12  u32 header_len: 128 + nseg * 80 (+ 128 with seals) + 32 (the hash)
+ *     16  u32 flags (bit 0: seals section; other bits refused)
  *     20  u32 seg_size: power of two, PATCH_SEG_MIN..PATCH_SEG_MAX
  *     24  u32 nseg = ceil(new_size / seg_size)
  *     28  u32 reserved (0)
@@ -26,7 +26,12 @@
  *     28  u32 ctrl_clen, u32 diff_clen, u32 lit_clen (encoded sizes)
  *     40  [32] SHA-256 of the segment's output
  *     72  u64 reserved (0)
- *   [32] SHA-256 of header and index
+ *   seals, 128 bytes, only with flag 1 (PATCH_FLAG_SEALS): the sealed images
+ *     0   [32] base manifest digest: SHA-256 of the old image's signed manifest
+ *     32  [32] base root hash (sha256 dm-verity)
+ *     64  [32] target manifest digest
+ *     96  [32] target root hash
+ *   [32] SHA-256 of header, index and seals
  *   payload: per segment ctrl || diff || lit, encoded with the codec
  *
  * Control stream: varint H, H bytes of op headers varint(len << 2 | kind),
@@ -54,6 +59,14 @@
 #define PATCH_HDR_LEN 128u
 #define PATCH_ENTRY_LEN 80u
 #define PATCH_HASH_LEN 32u
+#define PATCH_FLAG_SEALS 1u
+#define PATCH_SEALS_LEN 128u
+
+/* Which sealed images a patch goes from and to (flag PATCH_FLAG_SEALS). */
+struct patch_seals {
+	uint8_t base_manifest[32], base_root[32];
+	uint8_t target_manifest[32], target_root[32];
+};
 
 /* Caps (a Kconfig home for them is a follow-up): a segment is at most
  * 8 MiB of output, its control stream at most a quarter of that, and a
@@ -83,6 +96,7 @@ struct patch_seg {
  * entry by entry with patch_index_entry(). */
 struct patch_info {
 	uint32_t header_len, seg_size, nseg;
+	int has_seals;
 	uint64_t old_size, new_size, payload_len;
 	uint8_t old_digest[PATCH_HASH_LEN], new_digest[PATCH_HASH_LEN];
 };
@@ -102,6 +116,11 @@ int patch_header_parse(const uint8_t *buf, size_t len, struct patch_info *out,
  * trailing).  Below this call the index is trusted structurally. */
 int patch_index_check(const uint8_t *buf, size_t len, const struct patch_info *info,
 		      uint64_t total_len, struct si_diag *d) SI_WUR;
+
+/* The seals section of a checked header (patch_index_check first; only
+ * when info->has_seals). */
+void patch_seals_get(const uint8_t *hdr, const struct patch_info *info,
+		     struct patch_seals *out);
 
 /* Entry i of a checked index (no checks: call patch_index_check first). */
 void patch_index_entry(const uint8_t *hdr, uint32_t i, struct patch_seg *out);

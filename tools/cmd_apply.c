@@ -14,6 +14,7 @@
 #include "verify/seal.h"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 static void apply_usage(FILE *f)
 {
@@ -41,6 +42,9 @@ static void apply_usage(FILE *f)
  * hash.  (Mapped whole here; sealinit will hash the leaves as it writes.) */
 struct seal_check {
 	struct si_anchor anchor;
+	int have_keys;               /* --anchor or --key: check the signature */
+	int has_seals;               /* the patch names base and target seals */
+	struct patch_seals seals;
 	char line[600];
 };
 
@@ -63,15 +67,88 @@ static int check_sealed(void *ctx, int fd, uint64_t size, struct si_diag *d)
 		return SI_E_IO;
 	}
 	sealcmd_image_io(&img, &io);
-	r = si_seal_open(&io, &sc->anchor, 0, 0, &s, d);
+	if (sc->have_keys)
+		r = si_seal_open(&io, &sc->anchor, 0, 0, &s, d);
+	else
+		r = si_seal_open_unverified(&io, &s, d);
 	if (r == 0)
 		r = si_seal_verify_tree(&s, img.map, img.len, 0, d);
+	if (r == 0 && sc->has_seals) {
+		uint8_t md[32];
+		struct si_seal t;
+
+		/* The result must be exactly the seal the patch names. */
+		r = sealcmd_seal_id(img.map, img.len, &t, md);
+		if (r == 0 && si_ct_memcmp(md, sc->seals.target_manifest, 32) != 0) {
+			si_diag_field(d, "patch.seals.target_manifest");
+			si_diag_bytes(d, sc->seals.target_manifest, md, 32);
+			r = SI_E_PATCH_TARGET;
+		} else if (r == 0 && si_ct_memcmp(t.root_hash, sc->seals.target_root, 32) != 0) {
+			si_diag_field(d, "patch.seals.target_root");
+			si_diag_bytes(d, sc->seals.target_root, t.root_hash, 32);
+			r = SI_E_PATCH_TARGET;
+		}
+	}
 	munmap((void *)img.map, img.len);
 	if (r != 0)
 		return r;
 	si_hex(hex, s.root_hash, s.root_hash_len);
 	snprintf(sc->line, sizeof sc->line, "verified %s '%s' %s root %s", si_seal_kind_name(s.kind),
 		 s.name, s.version, hex);
+	return 0;
+}
+
+/* A patch that names its seals: read them (checked with the index), and
+ * refuse a base that is not the named seal before anything is written. */
+static int base_seal_check(const char *old, const char *patch, const struct patch_info *info,
+			   struct seal_check *sc)
+{
+	struct sealcmd_image img;
+	struct si_diag d;
+	struct si_seal s;
+	uint8_t md[32];
+	uint8_t *hdr;
+	struct stat st;
+	int fd, r;
+
+	si_diag_clear(&d);
+	hdr = malloc(info->header_len);
+	fd = open(patch, O_RDONLY | O_CLOEXEC);
+	if (!hdr || fd < 0 || fstat(fd, &st) != 0 ||
+	    pread(fd, hdr, info->header_len, 0) != (ssize_t)info->header_len) {
+		si_diag_errno(&d, errno);
+		if (fd >= 0)
+			close(fd);
+		free(hdr);
+		return sealctl_report("apply", patch, SI_E_IO, &d);
+	}
+	close(fd);
+	r = patch_index_check(hdr, info->header_len, info, (uint64_t)st.st_size, &d);
+	if (r == 0)
+		patch_seals_get(hdr, info, &sc->seals);
+	free(hdr);
+	if (r)
+		return sealctl_report("apply", patch, r, &d);
+	sc->has_seals = 1;
+	r = sealcmd_image_open("apply", old, &img);
+	if (r)
+		return r;
+	r = sealcmd_seal_id(img.map, img.len, &s, md);
+	sealcmd_image_close(&img);
+	if (r) {
+		si_diag_field(&d, "OLD");
+		return sealctl_report("apply", "the patch is for a sealed image; OLD is not one", r, &d);
+	}
+	if (si_ct_memcmp(md, sc->seals.base_manifest, 32) != 0) {
+		si_diag_field(&d, "patch.seals.base_manifest");
+		si_diag_bytes(&d, sc->seals.base_manifest, md, 32);
+		return sealctl_report("apply", old, SI_E_PATCH_BASE_HASH, &d);
+	}
+	if (si_ct_memcmp(s.root_hash, sc->seals.base_root, 32) != 0) {
+		si_diag_field(&d, "patch.seals.base_root");
+		si_diag_bytes(&d, sc->seals.base_root, s.root_hash, 32);
+		return sealctl_report("apply", old, SI_E_PATCH_BASE_HASH, &d);
+	}
 	return 0;
 }
 
@@ -174,6 +251,12 @@ int sealctl_cmd_apply(int argc, char **argv)
 	r = patch_header_parse(prefix, got > 0 ? (size_t)got : 0, &info, &d);
 	if (r != 0)
 		return sealctl_report("apply", pos[1], r, &d);
+	sc.have_keys = anchor || key;
+	if (info.has_seals) {
+		r = base_seal_check(pos[0], pos[1], &info, &sc);
+		if (r)
+			return r;
+	}
 	want = (size_t)mem_mib << 20;
 	if (want < patch_apply_mem(&info, 1))
 		want = patch_apply_mem(&info, 1); /* one worker always */
@@ -190,7 +273,7 @@ int sealctl_cmd_apply(int argc, char **argv)
 	a.work = malloc(want);
 	a.decode = patch_decode_zstd;
 	a.progress = prog ? show_progress : NULL;
-	if (anchor || key) {
+	if (anchor || key || info.has_seals) {
 		a.final_check = check_sealed;
 		a.fctx = &sc;
 	}

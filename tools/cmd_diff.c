@@ -7,6 +7,7 @@
 #include "lib/str.h"
 #include "patch/diff.h"
 #include "patch/patch.h"
+#include "tools/sealcmd.h"
 #include "tools/sealctl.h"
 
 static void diff_usage(FILE *f)
@@ -61,7 +62,7 @@ static int diff_one(const char *what, const uint8_t *a, size_t an, const uint8_t
 int sealctl_cmd_diff(int argc, char **argv)
 {
 	const char *pos[2] = { NULL, NULL }, *out = NULL, *rev = NULL;
-	struct patch_diff_opts o = { 4u << 20, 22, 0 };
+	struct patch_diff_opts o = { .seg_size = 4u << 20, .level = 22 };
 	uint8_t *a = NULL, *b = NULL;
 	size_t an = 0, bn = 0;
 	int npos = 0, verbose = 0, i, r;
@@ -129,9 +130,30 @@ int sealctl_cmd_diff(int argc, char **argv)
 			return sealctl_report("diff", i ? "reading NEW" : "reading OLD", r, &d);
 		}
 	}
-	r = diff_one("forward patch", a, an, b, bn, &o, out, verbose);
-	if (r == SEALCTL_OK && rev)
-		r = diff_one("reverse patch", b, bn, a, an, &o, rev, verbose);
+	/* Two sealed images: the patch names both seals, so apply can refuse
+	 * another base by name and check the result against the target's. */
+	{
+		static struct si_seal sa, sb;
+		static struct patch_seals fwd, back;
+		int sealed = sealcmd_seal_id(a, an, &sa, fwd.base_manifest) == 0 &&
+			     sealcmd_seal_id(b, bn, &sb, fwd.target_manifest) == 0;
+
+		if (sealed) {
+			memcpy(fwd.base_root, sa.root_hash, 32);
+			memcpy(fwd.target_root, sb.root_hash, 32);
+			memcpy(back.base_manifest, fwd.target_manifest, 32);
+			memcpy(back.base_root, fwd.target_root, 32);
+			memcpy(back.target_manifest, fwd.base_manifest, 32);
+			memcpy(back.target_root, fwd.base_root, 32);
+			fprintf(stderr, "sealctl: diff: sealed images: %s '%s' %s -> %s\n",
+				si_seal_kind_name(sb.kind), sb.name, sa.version, sb.version);
+		}
+		o.seals = sealed ? &fwd : NULL;
+		r = diff_one("forward patch", a, an, b, bn, &o, out, verbose);
+		o.seals = sealed ? &back : NULL;
+		if (r == SEALCTL_OK && rev)
+			r = diff_one("reverse patch", b, bn, a, an, &o, rev, verbose);
+	}
 	free(a);
 	free(b);
 	return r;

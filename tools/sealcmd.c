@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 
 #include "lib/str.h"
+#include "verify/sha256.h"
 #include "tools/sealcmd.h"
 #include "tools/sealctl.h"
 
@@ -82,6 +83,37 @@ int sealcmd_parse(const char *cmd, int argc, char **argv,
 		}
 		positional[got++] = argv[i++];
 	}
+	return 0;
+}
+
+struct mem_ctx {
+	const uint8_t *p;
+	size_t n;
+};
+
+static int mem_read_at(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	const struct mem_ctx *m = ctx;
+
+	if (!si_span_ok(off, len, m->n))
+		return SI_E_SHORT;
+	memcpy(buf, m->p + off, len);
+	return 0;
+}
+
+int sealcmd_seal_id(const uint8_t *img, size_t len, struct si_seal *s,
+		    uint8_t manifest_digest[32])
+{
+	struct mem_ctx m = { img, len };
+	struct si_io io = { &m, len, mem_read_at };
+	int r;
+
+	r = si_seal_open_unverified(&io, s, NULL);
+	if (r)
+		return r;
+	if (s->root_hash_len != 32 || !si_span_ok(s->manifest_offset, s->manifest_size, len))
+		return SI_E_SEAL_GEOMETRY;
+	si_sha256(img + s->manifest_offset, s->manifest_size, manifest_digest);
 	return 0;
 }
 

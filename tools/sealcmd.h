@@ -24,6 +24,12 @@ void sealcmd_image_close(struct sealcmd_image *img);
 /* An si_io reading from the mapping. */
 void sealcmd_image_io(const struct sealcmd_image *img, struct si_io *io);
 
+/* Which sealed image img[0..len) is: its (unverified) seal and the SHA-256
+ * of its signed manifest.  0 when it is a sealed image with a SHA-256 root
+ * hash; an error code (nothing reported) otherwise. */
+int sealcmd_seal_id(const uint8_t *img, size_t len, struct si_seal *s,
+		    uint8_t manifest_digest[32]);
+
 /* Load keys and anchors; 0 or an exit code (after reporting). */
 int sealcmd_load_pub(const char *cmd, const char *path, struct si_key *k);
 int sealcmd_load_priv(const char *cmd, const char *path, struct si_privkey *k);

@@ -108,7 +108,7 @@ static int apply(const char *old, const char *patch, const char *ckpt, unsigned 
 static uint8_t *mk_patch(const uint8_t *a, size_t an, const uint8_t *b, size_t bn,
 			 uint32_t seg, size_t *pn)
 {
-	struct patch_diff_opts o = { seg, 3, 2 };
+	struct patch_diff_opts o = { .seg_size = seg, .level = 3, .threads = 2 };
 	uint8_t *p = NULL;
 	int r = patch_diff(a, an, b, bn, &o, &p, pn, NULL, NULL);
 
@@ -212,6 +212,50 @@ static void test_header(void)
 	MUT(si_put_le64(b + 40, UINT64_MAX), SI_E_PATCH_FIELD);
 #undef MUT
 	free(p);
+}
+
+/* A patch that names its seals: the section is covered by the index hash
+ * and read back exactly; unknown flag bits are refused. */
+static void test_seals(void)
+{
+	struct patch_diff_opts o = { .seg_size = 65536, .level = 3, .threads = 1 };
+	struct patch_seals want, got;
+	struct patch_info info;
+	struct si_diag d;
+	uint8_t *p = NULL, *q = NULL;
+	size_t pn = 0, qn = 0;
+	size_t i;
+
+	for (i = 0; i < 32; i++) {
+		want.base_manifest[i] = (uint8_t)i;
+		want.base_root[i] = (uint8_t)(0x40 + i);
+		want.target_manifest[i] = (uint8_t)(0x80 + i);
+		want.target_root[i] = (uint8_t)(0xc0 + i);
+	}
+	o.seals = &want;
+	T_OK(patch_diff(old_img, OLD_N, new_img, new_n, &o, &p, &pn, NULL, NULL));
+	o.seals = NULL;
+	T_OK(patch_diff(old_img, OLD_N, new_img, new_n, &o, &q, &qn, NULL, NULL));
+	T_EQ(pn, qn + PATCH_SEALS_LEN);
+	T_OK(patch_header_parse(p, pn, &info, NULL));
+	T_EQ(info.has_seals, 1);
+	T_OK(patch_index_check(p, pn, &info, pn, NULL));
+	patch_seals_get(p, &info, &got);
+	T_MEMEQ(&got, &want, sizeof want);
+	/* The seals are inside the hashed header: one flipped bit is caught. */
+	p[PATCH_HDR_LEN + (size_t)info.nseg * PATCH_ENTRY_LEN + 70] ^= 1;
+	T_ERR(patch_index_check(p, pn, &info, pn, NULL), SI_E_PATCH_CORRUPT);
+	/* A raw patch: no section; a patch claiming one it lacks is refused. */
+	T_OK(patch_header_parse(q, qn, &info, NULL));
+	T_EQ(info.has_seals, 0);
+	si_put_le32(q + 16, PATCH_FLAG_SEALS);
+	T_ERR(patch_header_parse(q, qn, &info, &d), SI_E_PATCH_FIELD);
+	T_STREQ(d.field, "patch.header_len");
+	si_put_le32(q + 16, 2);
+	T_ERR(patch_header_parse(q, qn, &info, &d), SI_E_PATCH_FIELD);
+	T_STREQ(d.field, "patch.flags");
+	free(p);
+	free(q);
 }
 
 static int mem_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
@@ -429,6 +473,7 @@ int main(void)
 	work = malloc(work_len);
 	make_images();
 	test_header();
+	test_seals();
 	test_seg_run();
 	test_roundtrip();
 	test_refusals();
