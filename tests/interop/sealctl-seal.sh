@@ -7,20 +7,7 @@
 # Needs: openssl, mkfs.erofs, dtc, python3, build/host/sealctl.
 # Last line: "sealctl-seal: N passed, N failed"; exit status 1 on failure.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-S=$top/build/host/sealctl
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "  PASS $*"; }
-ko() { fail=$((fail + 1)); echo "  FAIL $*"; }
-expect() { # name want-exit want-text command...
-	local name=$1 want=$2 text=$3 out st
-	shift 3
-	out=$("$@" 2>&1); st=$?
-	if [[ $st -eq $want && $out == *"$text"* ]]; then ok "$name"; else ko "$name: exit $st (want $want): $(tail -n 2 <<< "$out")"; fi
-}
+source "$(dirname "$0")/lib.bash"
 [[ -x $S ]] || { echo "sealctl-seal: $S missing (make sealctl)"; echo "sealctl-seal: 0 passed, 1 failed"; exit 1; }
 
 # --help everywhere, exit 0

@@ -5,22 +5,7 @@
 # before the rename.  Forward and reverse round trips, byte for byte.
 # Needs: mkfs.erofs, build/host/sealctl.  Last line: "sealed-patch: N passed, N failed".
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-S=$top/build/host/sealctl
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "  PASS $*"; }
-ko() { fail=$((fail + 1)); echo "  FAIL $*"; }
-expect() { # name want-exit want-text command...
-	local name=$1 want=$2 text=$3 out st
-	shift 3
-	out=$("$@" 2>&1); st=$?
-	if [[ $st -eq $want && $out == *"$text"* ]]; then ok "$name"; else ko "$name: exit $st (want $want): $(tail -n 2 <<< "$out")"; fi
-}
-same() { if cmp -s "$2" "$3"; then ok "$1"; else ko "$1: $2 and $3 differ"; fi; }
-absent() { if [[ ! -e $2 ]]; then ok "$1"; else ko "$1: $2 exists"; fi; }
+source "$(dirname "$0")/lib.bash"
 [[ -x $S ]] || { echo "sealed-patch: 0 passed, 1 failed"; exit 1; }
 
 "$S" keygen --algo ecdsa-p256 -o k.pem --pub k.pub >/dev/null

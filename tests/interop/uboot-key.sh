@@ -11,20 +11,7 @@
 # Needs: openssl, mkimage, dtc, build/host/sealctl (make sealctl).
 # Last line: "uboot-key: N passed, N failed"; exit status 1 on any failure.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-S=$top/build/host/sealctl
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "  PASS $*"; }
-ko() { fail=$((fail + 1)); echo "  FAIL $*"; }
-expect() { # name want-exit want-text command...
-	local name=$1 want=$2 text=$3 out st
-	shift 3
-	out=$("$@" 2>&1); st=$?
-	if [[ $st -eq $want && $out == *"$text"* ]]; then ok "$name"; else ko "$name: exit $st: $out"; fi
-}
+source "$(dirname "$0")/lib.bash"
 for t in openssl mkimage dtc; do
 	command -v $t >/dev/null || { echo "uboot-key: $t missing"; echo "uboot-key: 0 passed, 1 failed"; exit 1; }
 done
