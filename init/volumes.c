@@ -51,21 +51,6 @@ static int fd_read_at(void *ctx, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
-struct mem_io {
-	const uint8_t *p;
-	size_t n;
-};
-
-static int mem_read_at(void *ctx, uint64_t off, void *buf, size_t len)
-{
-	const struct mem_io *m = ctx;
-
-	if (!si_span_ok(off, len, m->n))
-		return SI_E_SHORT;
-	memcpy(buf, m->p + off, len);
-	return 0;
-}
-
 /* Size of a regular file or block device open on fd. */
 static int fd_size(int fd, uint64_t *size)
 {
@@ -277,7 +262,7 @@ int stage_kc(struct boot *b)
 {
 	static struct kc_collection coll;
 	const char *path = PREBOOT_MNT "/" CONFIG_KC_BOOT_PATH;
-	struct mem_io mio;
+	struct si_mem_io mio;
 	struct si_io io;
 	struct si_seal s;
 	struct si_diag d;
@@ -311,11 +296,7 @@ int stage_kc(struct boot *b)
 		si_log_error("kc", "boot kernel collection", r, &d);
 		return r;
 	}
-	mio.p = kc_buf;
-	mio.n = (size_t)size;
-	io.ctx = &mio;
-	io.size = size;
-	io.read_at = mem_read_at;
+	si_io_mem(&io, &mio, kc_buf, (size_t)size);
 	r = open_seal(b, "kc", "kc-boot", CONFIG_KC_BOOT_PATH, &io, SI_USAGE_KC_BOOT, &s);
 	if (r)
 		return r;

@@ -53,6 +53,7 @@ static int check_sealed(void *ctx, int fd, uint64_t size, struct si_diag *d)
 	struct seal_check *sc = ctx;
 	struct sealcmd_image img;
 	struct si_io io;
+	struct si_mem_io mem;
 	struct si_seal s;
 	char hex[2 * SI_SEAL_DIGEST_MAX + 1];
 	int r;
@@ -66,7 +67,7 @@ static int check_sealed(void *ctx, int fd, uint64_t size, struct si_diag *d)
 		si_diag_errno(d, errno);
 		return SI_E_IO;
 	}
-	sealcmd_image_io(&img, &io);
+	si_io_mem(&io, &mem, img.map, img.len);
 	if (sc->have_keys)
 		r = si_seal_open(&io, &sc->anchor, 0, 0, &s, d);
 	else

@@ -45,6 +45,7 @@ int sealctl_cmd_inspect(int argc, char **argv)
 	struct sealcmd_image img = { -1, NULL, 0 };
 	struct si_seal s;
 	struct si_io io;
+	struct si_mem_io mem;
 	struct si_diag d;
 	char salt[2 * SI_SEAL_SALT_MAX + 1], root[2 * SI_SEAL_DIGEST_MAX + 1], kid[65];
 	int json = 0, i, r;
@@ -72,7 +73,7 @@ int sealctl_cmd_inspect(int argc, char **argv)
 	r = sealcmd_image_open(CMD, path, &img);
 	if (r)
 		return r;
-	sealcmd_image_io(&img, &io);
+	si_io_mem(&io, &mem, img.map, img.len);
 	si_diag_clear(&d);
 	r = si_seal_open_unverified(&io, &s, &d);
 	sealcmd_image_close(&img);

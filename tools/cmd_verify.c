@@ -34,6 +34,7 @@ int sealctl_cmd_verify(int argc, char **argv)
 	struct sealcmd_image img = { -1, NULL, 0 };
 	struct si_seal s;
 	struct si_io io;
+	struct si_mem_io mem;
 	struct si_diag d;
 	uint64_t floor = 0, threads = 0;
 	uint32_t usage_req = 0;
@@ -82,7 +83,7 @@ int sealctl_cmd_verify(int argc, char **argv)
 	r = sealcmd_image_open(CMD, path, &img);
 	if (r)
 		return r;
-	sealcmd_image_io(&img, &io);
+	si_io_mem(&io, &mem, img.map, img.len);
 	si_diag_clear(&d);
 	r = si_seal_open(&io, &anchor, usage_req, floor, &s, &d);
 	if (r) {

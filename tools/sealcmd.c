@@ -86,28 +86,14 @@ int sealcmd_parse(const char *cmd, int argc, char **argv,
 	return 0;
 }
 
-struct mem_ctx {
-	const uint8_t *p;
-	size_t n;
-};
-
-static int mem_read_at(void *ctx, uint64_t off, void *buf, size_t len)
-{
-	const struct mem_ctx *m = ctx;
-
-	if (!si_span_ok(off, len, m->n))
-		return SI_E_SHORT;
-	memcpy(buf, m->p + off, len);
-	return 0;
-}
-
 int sealcmd_seal_id(const uint8_t *img, size_t len, struct si_seal *s,
 		    uint8_t manifest_digest[32])
 {
-	struct mem_ctx m = { img, len };
-	struct si_io io = { &m, len, mem_read_at };
+	struct si_mem_io m;
+	struct si_io io;
 	int r;
 
+	si_io_mem(&io, &m, img, len);
 	r = si_seal_open_unverified(&io, s, NULL);
 	if (r)
 		return r;
@@ -185,23 +171,6 @@ void sealcmd_image_close(struct sealcmd_image *img)
 		close(img->fd);
 	img->map = NULL;
 	img->fd = -1;
-}
-
-static int image_read_at(void *ctx, uint64_t off, void *buf, size_t len)
-{
-	const struct sealcmd_image *img = ctx;
-
-	if (!si_span_ok(off, len, img->len))
-		return SI_E_SHORT;
-	memcpy(buf, img->map + off, len);
-	return 0;
-}
-
-void sealcmd_image_io(const struct sealcmd_image *img, struct si_io *io)
-{
-	io->ctx = (void *)img;
-	io->size = img->len;
-	io->read_at = image_read_at;
 }
 
 static int read_small(const char *cmd, const char *path, size_t max, uint8_t **buf,

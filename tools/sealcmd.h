@@ -21,8 +21,6 @@ struct sealcmd_image {
 /* Returns 0 or a sealctl exit code (after reporting). */
 int sealcmd_image_open(const char *cmd, const char *path, struct sealcmd_image *img);
 void sealcmd_image_close(struct sealcmd_image *img);
-/* An si_io reading from the mapping. */
-void sealcmd_image_io(const struct sealcmd_image *img, struct si_io *io);
 
 /* Which sealed image img[0..len) is: its (unverified) seal and the SHA-256
  * of its signed manifest.  0 when it is a sealed image with a SHA-256 root

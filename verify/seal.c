@@ -948,19 +948,23 @@ int si_seal_layout(const struct si_seal_params *p, enum si_algo sig_algo,
 	return 0;
 }
 
-struct mem_io {
-	const uint8_t *p;
-	size_t len;
-};
-
 static int mem_read_at(void *ctx, uint64_t off, void *buf, size_t len)
 {
-	const struct mem_io *m = ctx;
+	const struct si_mem_io *m = ctx;
 
 	if (!si_span_ok(off, len, m->len))
 		return SI_E_SHORT;
 	memcpy(buf, m->p + off, len);
 	return 0;
+}
+
+void si_io_mem(struct si_io *io, struct si_mem_io *m, const uint8_t *p, size_t len)
+{
+	m->p = p;
+	m->len = len;
+	io->ctx = m;
+	io->size = len;
+	io->read_at = mem_read_at;
 }
 
 int si_seal_build(const struct si_seal_params *p, const struct si_privkey *key,
@@ -971,7 +975,7 @@ int si_seal_build(const struct si_seal_params *p, const struct si_privkey *key,
 	struct vt_geom g;
 	struct si_anchor a;
 	struct si_seal check;
-	struct mem_io mio;
+	struct si_mem_io mio;
 	struct si_io io;
 	uint8_t root[VT_DIGEST];
 	uint8_t *m, *f;
@@ -1033,10 +1037,6 @@ int si_seal_build(const struct si_seal_params *p, const struct si_privkey *key,
 	a.n_keys = 1;
 	a.keys[0] = key->pub;
 	a.keys[0].usages = SI_USAGE_ALL;
-	mio.p = img;
-	mio.len = img_len;
-	io.ctx = &mio;
-	io.size = img_len;
-	io.read_at = mem_read_at;
+	si_io_mem(&io, &mio, img, img_len);
 	return si_seal_open(&io, &a, 0, 0, &check, d);
 }

@@ -98,6 +98,15 @@ struct si_io {
 	int (*read_at)(void *ctx, uint64_t off, void *buf, size_t len);
 };
 
+/* An si_io over bytes already in memory (the boot KC read whole, a mapped
+ * file, a test buffer): reads past len return SI_E_SHORT. */
+struct si_mem_io {
+	const uint8_t *p;
+	size_t len;
+};
+
+void si_io_mem(struct si_io *io, struct si_mem_io *m, const uint8_t *p, size_t len);
+
 /* The validated contents of a sealed image.  Every field comes from the
  * signed manifest, except manifest_offset/manifest_size/image_size, which
  * come from the footer and the I/O size and have been checked against it. */

@@ -12,21 +12,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct mem {
-	const uint8_t *p;
-	size_t len;
-};
-
-static int mem_read(void *ctx, uint64_t off, void *buf, size_t len)
-{
-	const struct mem *m = ctx;
-
-	if (!si_span_ok(off, len, m->len))
-		return SI_E_SHORT;
-	memcpy(buf, m->p + off, len);
-	return 0;
-}
-
 /* The public key of tests/vectors/seal/ec-pkcs8.pem, which signed the
  * ECDSA seeds; a PEM in the binary would tie the target to a file path. */
 static const char seed_pub[] =
@@ -38,13 +23,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct si_anchor a;
 	static int init;
-	struct mem m = { data, size };
-	struct si_io io = { &m, size, mem_read };
+	struct si_mem_io m;
+	struct si_io io;
 	struct si_seal s;
 	struct si_diag d;
 	char line[512];
 	int r;
 
+	si_io_mem(&io, &m, data, size);
 	if (!init) {
 		memset(&a, 0, sizeof a);
 		if (si_key_parse_public((const uint8_t *)seed_pub, sizeof seed_pub - 1,

@@ -51,21 +51,6 @@ static void load_key(const char *path, struct si_privkey *k)
 
 /* ---------------------------------------------------------------- I/O */
 
-struct mem {
-	const uint8_t *p;
-	size_t len;
-};
-
-static int mem_read(void *ctx, uint64_t off, void *buf, size_t len)
-{
-	const struct mem *m = ctx;
-
-	if (!si_span_ok(off, len, m->len))
-		return SI_E_SHORT;
-	memcpy(buf, m->p + off, len);
-	return 0;
-}
-
 static struct si_anchor anchor_for(const struct si_privkey *k, uint32_t usages)
 {
 	struct si_anchor a;
@@ -81,9 +66,10 @@ static struct si_anchor anchor_for(const struct si_privkey *k, uint32_t usages)
 static int open_img(const uint8_t *img, size_t len, const struct si_anchor *a,
 		    uint32_t req, uint64_t floor, struct si_seal *s, struct si_diag *d)
 {
-	struct mem m = { img, len };
-	struct si_io io = { &m, len, mem_read };
+	struct si_mem_io m;
+	struct si_io io;
 
+	si_io_mem(&io, &m, img, len);
 	si_diag_clear(d);
 	return si_seal_open(&io, a, req, floor, s, d);
 }
@@ -262,7 +248,13 @@ static void test_roundtrip(void)
 	T_EQ(img[3 * 4096 + 100], 0);
 	T_EQ(img[4 * 4096 - 1], 0);
 	T_OK(si_seal_verify_tree(&s, img, len, 2, &d));
-	T_OK(si_seal_open_unverified(&(struct si_io){ &(struct mem){ img, len }, len, mem_read }, &s, NULL));
+	{
+		struct si_mem_io m;
+		struct si_io io;
+
+		si_io_mem(&io, &m, img, len);
+		T_OK(si_seal_open_unverified(&io, &s, NULL));
+	}
 	free(img);
 
 	/* RSA, one data block: no tree levels at all */
@@ -662,10 +654,11 @@ static void test_vectors(void)
 
 	for (i = 0; i < SI_ARRAY_SIZE(files); i++) {
 		uint8_t *img = slurp(files[i], &len);
-		struct mem m = { img, len };
-		struct si_io io = { &m, len, mem_read };
+		struct si_mem_io m;
+		struct si_io io;
 		struct si_seal s;
 
+		si_io_mem(&io, &m, img, len);
 		T_OK(si_seal_open_unverified(&io, &s, NULL));
 		T_OK(si_seal_verify_tree(&s, img, len, 1, NULL));
 		free(img);
