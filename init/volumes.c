@@ -136,19 +136,18 @@ static void hint_keys(const struct boot *b, const uint8_t *want)
 	si_log(SI_LOG_ERR, "sealinit: hint: the image is signed by key %s...; the anchor holds %s", fp, line);
 }
 
-/* Opens and authenticates a sealed image; logs any failure. */
+/* Opens and authenticates a sealed image; logs any failure (and leaves
+ * its diagnostic in *d for the caller's records). */
 static int open_seal(struct boot *b, const char *stage, const char *kind_label,
 		     const char *name, const struct si_io *io, uint32_t usage,
-		     struct si_seal *s)
+		     struct si_seal *s, struct si_diag *d)
 {
-	struct si_diag d;
 	int r;
 
-	si_diag_clear(&d);
-	r = si_seal_open(io, &b->anchor, usage, 0, s, &d);
+	r = si_seal_open(io, &b->anchor, usage, 0, s, d);
 	if (r == 0)
 		return 0;
-	log_image_error(stage, kind_label, name, r, &d);
+	log_image_error(stage, kind_label, name, r, d);
 	if (r == SI_E_SEAL_KEY_UNKNOWN) {
 		struct si_seal u;
 		struct si_diag ud;
@@ -297,7 +296,7 @@ int stage_kc(struct boot *b)
 		return r;
 	}
 	si_io_mem(&io, &mio, kc_buf, (size_t)size);
-	r = open_seal(b, "kc", "kc-boot", CONFIG_KC_BOOT_PATH, &io, SI_USAGE_KC_BOOT, &s);
+	r = open_seal(b, "kc", "kc-boot", CONFIG_KC_BOOT_PATH, &io, SI_USAGE_KC_BOOT, &s, &d);
 	if (r)
 		return r;
 	if (s.fs_type != SI_FS_RAW) {
@@ -387,6 +386,7 @@ int stage_system(struct boot *b)
 	struct fd_io fio;
 	struct si_io io;
 	struct si_seal s;
+	struct si_diag d;
 	int r;
 
 	r = wait_partition("system", b->system_label, dev, sizeof dev);
@@ -394,8 +394,6 @@ int stage_system(struct boot *b)
 		return r;
 	fio.fd = open(dev, O_RDONLY | O_CLOEXEC);
 	if (fio.fd < 0 || fd_size(fio.fd, &io.size) != 0) {
-		struct si_diag d;
-
 		si_diag_clear(&d);
 		si_diag_where(&d, dev, strlen(dev));
 		si_diag_errno(&d, errno);
@@ -406,7 +404,7 @@ int stage_system(struct boot *b)
 	}
 	io.ctx = &fio;
 	io.read_at = fd_read_at;
-	r = open_seal(b, "system", "system volume", dev, &io, SI_USAGE_SYSTEM, &s);
+	r = open_seal(b, "system", "system volume", dev, &io, SI_USAGE_SYSTEM, &s, &d);
 	close(fio.fd);
 	if (r)
 		return r;
@@ -477,18 +475,10 @@ static int one_cryptex(struct boot *b, const char *name, struct si_diag *d)
 	}
 	io.ctx = &fio;
 	io.read_at = fd_read_at;
-	r = si_seal_open(&io, &b->anchor, SI_USAGE_CRYPTEX, 0, &s, d);
-	if (r) {
-		log_image_error("cryptex", "cryptex", name, r, d);
-		if (r == SI_E_SEAL_KEY_UNKNOWN) {
-			struct si_seal u;
-			if (si_seal_open_unverified(&io, &u, NULL) == 0)
-				hint_keys(b, u.key_id);
-		}
-		close(fio.fd);
-		return r;
-	}
+	r = open_seal(b, "cryptex", "cryptex", name, &io, SI_USAGE_CRYPTEX, &s, d);
 	close(fio.fd);
+	if (r)
+		return r;
 	/* The file name chooses nothing: the signed name must match it. */
 	if (strcmp(s.name, name) != 0) {
 		si_diag_field(d, "manifest.name");
