@@ -117,6 +117,53 @@ static int elf_find_modinfo(const uint8_t *img, size_t len, uint64_t *off,
 	return 0;
 }
 
+/* Appends the "pre:" names of one softdep= value v[0..n) to pre (comma
+ * separated); "post:" names are checked and skipped (they load after). */
+static int softdep_add(const uint8_t *v, size_t n, char *pre, size_t cap,
+		       struct si_diag *d, uint64_t off)
+{
+	enum { NONE, PRE, POST } where = NONE;
+	size_t i = 0, used = strlen(pre);
+
+	while (i < n) {
+		size_t start, tl, k;
+
+		while (i < n && v[i] == ' ')
+			i++;
+		start = i;
+		while (i < n && v[i] != ' ')
+			i++;
+		tl = i - start;
+		if (tl == 0)
+			break;
+		if (tl == 4 && memcmp(v + start, "pre:", 4) == 0) {
+			where = PRE;
+			continue;
+		}
+		if (tl == 5 && memcmp(v + start, "post:", 5) == 0) {
+			where = POST;
+			continue;
+		}
+		for (k = 0; k < tl; k++)
+			if (!name_char(v[start + k]))
+				return mi_fail(d, SI_E_MODINFO, "modinfo.softdep", off);
+		if (where == NONE)
+			return mi_fail(d, SI_E_MODINFO, "modinfo.softdep", off);
+		if (where == POST)
+			continue;
+		if (used + (used != 0) + tl >= cap) {
+			si_diag_values(d, cap - 1, used + (used != 0) + tl);
+			return mi_fail(d, SI_E_TOO_BIG, "modinfo.softdep", off);
+		}
+		if (used)
+			pre[used++] = ',';
+		memcpy(pre + used, v + start, tl);
+		used += tl;
+		pre[used] = '\0';
+	}
+	return 0;
+}
+
 int kc_modinfo_parse(const uint8_t *img, size_t len, struct kc_modinfo *out,
 		     struct si_diag *d)
 {
@@ -167,6 +214,12 @@ int kc_modinfo_parse(const uint8_t *img, size_t len, struct kc_modinfo *out,
 			bit = HAVE_VERMAGIC;
 			dst = m.vermagic;
 			cap = sizeof m.vermagic;
+		} else if (klen == 7 && memcmp(s, "softdep", 7) == 0) {
+			r = softdep_add(eq + 1, vlen, m.pre, sizeof m.pre, d, off + pos);
+			if (r)
+				return r;
+			pos += slen + 1;
+			continue;
 		} else {
 			pos += slen + 1;
 			continue;
@@ -198,5 +251,40 @@ int kc_modinfo_parse(const uint8_t *img, size_t len, struct kc_modinfo *out,
 	if (!(have & HAVE_NAME) || m.name[0] == '\0')
 		return mi_fail(d, SI_E_MODINFO, "modinfo.name", off);
 	*out = m;
+	return 0;
+}
+
+int kc_modinfo_has_alias(const uint8_t *img, size_t len, const char *alias,
+			 struct si_diag *d)
+{
+	uint64_t off = 0, size = 0, pos = 0;
+	uint16_t machine;
+	size_t alen;
+	const uint8_t *sec;
+	int r;
+
+	if ((!img && len) || !alias)
+		return SI_E_ARG;
+	r = elf_find_modinfo(img, len, &off, &size, &machine, d);
+	if (r)
+		return r;
+	sec = img + off;
+	alen = strlen(alias);
+	while (pos < size) {
+		const uint8_t *s = sec + pos, *nul;
+		size_t slen;
+
+		if (*s == '\0') {
+			pos++;
+			continue;
+		}
+		nul = memchr(s, '\0', (size_t)(size - pos));
+		if (!nul)
+			return mi_fail(d, SI_E_MODINFO, "modinfo.unterminated", off + pos);
+		slen = (size_t)(nul - s);
+		if (slen == 6 + alen && memcmp(s, "alias=", 6) == 0 && memcmp(s + 6, alias, alen) == 0)
+			return 1;
+		pos += slen + 1;
+	}
 	return 0;
 }

@@ -245,6 +245,75 @@ static void test_modinfo_content_errors(void)
 	}
 }
 
+/* softdep= "pre:" names (as modprobe reads them) and alias= lookups. */
+static void test_modinfo_softdep_alias(void)
+{
+	static struct elf e;
+	struct kc_modinfo m;
+	struct si_diag d;
+	static const struct {
+		const char *mi;
+		size_t len;
+		int err;
+		const char *pre_or_field;
+	} cases[] = {
+		{ MI("name=libcrc32c\0softdep=pre: crc32c\0"), 0, "crc32c" },
+		{ MI("name=a\0softdep=pre: b  c post: d\0softdep=post: e pre: crypto-f\0"), 0, "b,c,crypto-f" },
+		{ MI("name=a\0softdep=post: d\0"), 0, "" },
+		{ MI("name=a\0softdep=\0"), 0, "" },
+		{ MI("name=a\0softdep=crc32c\0"), SI_E_MODINFO, "modinfo.softdep" },
+		{ MI("name=a\0softdep=pre: a*b\0"), SI_E_MODINFO, "modinfo.softdep" },
+		{ MI("name=a\0softdep=post: a,b\0"), SI_E_MODINFO, "modinfo.softdep" },
+		{ MI("name=a\0softdep=pre:b\0"), SI_E_MODINFO, "modinfo.softdep" },
+	};
+	size_t i;
+
+	for (i = 0; i < SI_ARRAY_SIZE(cases); i++) {
+		mk_elf(&e, cases[i].mi, cases[i].len, 183);
+		si_diag_clear(&d);
+		T_CHECK(kc_modinfo_parse(e.b, e.len, &m, &d) == cases[i].err, "softdep case %zu", i);
+		if (cases[i].err == 0)
+			T_STREQ(m.pre, cases[i].pre_or_field);
+		else
+			T_STREQ(d.field, cases[i].pre_or_field);
+	}
+	/* Over-long pre: list, across two entries: a limit, not a truncation. */
+	{
+		static char mi[KC_DEPENDS_MAX + 64];
+		size_t n = 0;
+
+		memcpy(mi, "name=a\0softdep=pre: ", 20);
+		n = 20;
+		memset(mi + n, 'b', KC_DEPENDS_MAX / 2);
+		n += KC_DEPENDS_MAX / 2;
+		memcpy(mi + n, "\0softdep=pre: ", 14);
+		n += 14;
+		memset(mi + n, 'c', KC_DEPENDS_MAX / 2);
+		n += KC_DEPENDS_MAX / 2;
+		mi[n++] = '\0';
+		mk_elf(&e, mi, n, 183);
+		si_diag_clear(&d);
+		T_ERR(kc_modinfo_parse(e.b, e.len, &m, &d), SI_E_TOO_BIG);
+		T_STREQ(d.field, "modinfo.softdep");
+	}
+
+	mk_elf(&e, MI(GOOD), 183);
+	T_EQ(kc_modinfo_has_alias(e.b, e.len, "dm-verity", NULL), 1);
+	T_EQ(kc_modinfo_has_alias(e.b, e.len, "dm-verit", NULL), 0);
+	T_EQ(kc_modinfo_has_alias(e.b, e.len, "dm-verity2", NULL), 0);
+	T_EQ(kc_modinfo_has_alias(e.b, e.len, "dm_verity", NULL), 0); /* a name, not an alias */
+	mk_elf(&e, MI("name=crc32c_generic\0alias=crypto-crc32c\0alias=crc32c\0"), 183);
+	T_EQ(kc_modinfo_has_alias(e.b, e.len, "crc32c", NULL), 1);
+	T_EQ(kc_modinfo_has_alias(e.b, e.len, "crypto-crc32c", NULL), 1);
+	mk_elf(&e, MI("name=a\0alias=x"), 183);
+	si_diag_clear(&d);
+	T_ERR(kc_modinfo_has_alias(e.b, e.len, "y", &d), SI_E_MODINFO);
+	T_STREQ(d.field, "modinfo.unterminated");
+	e.b[0] = 0;
+	T_ERR(kc_modinfo_has_alias(e.b, e.len, "x", NULL), SI_E_ELF);
+	T_ERR(kc_modinfo_has_alias(e.b, e.len, NULL, NULL), SI_E_ARG);
+}
+
 /* ------------------------------------------------------------ order */
 
 static struct kc_order_ctx ctx;
@@ -453,6 +522,7 @@ int main(void)
 	test_modinfo_good();
 	test_modinfo_elf_errors();
 	test_modinfo_content_errors();
+	test_modinfo_softdep_alias();
 	test_names();
 	test_order();
 	test_release();
