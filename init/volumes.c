@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -194,17 +195,105 @@ static int wait_partition(const char *stage, const char *label, char *path, size
 	return r;
 }
 
+/* ---------------------------------------------------------------- modules */
+
+/* A set of modules for kc_load_graph: their bytes (the verified memory of
+ * a kernel collection, or an initramfs file mapped read-only) and, for
+ * files, the path finit_module(2) loads. */
+struct modset {
+	unsigned n;
+	const uint8_t *img[CONFIG_MAX_MODULES];
+	size_t len[CONFIG_MAX_MODULES];
+	char path[CONFIG_MAX_MODULES][80]; /* "": init_module(img) */
+	struct kc_modinfo info[CONFIG_MAX_MODULES];
+};
+
+static int modset_alias(void *ctx, size_t i, const char *alias, struct si_diag *d)
+{
+	const struct modset *m = ctx;
+
+	return kc_modinfo_has_alias(m->img[i], m->len[i], alias, d);
+}
+
+static int modset_load(void *ctx, size_t i, struct si_diag *d)
+{
+	const struct modset *m = ctx;
+
+	if (m->path[i][0])
+		return kc_module_load_file(m->path[i], NULL, d);
+	return kc_module_load(m->img[i], m->len[i], NULL, d);
+}
+
+static unsigned load_threads(void)
+{
+	long n;
+
+	if (CONFIG_MODULE_LOAD_THREADS > 0)
+		return CONFIG_MODULE_LOAD_THREADS;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 2 ? 2 : n > 16 ? 16 : (unsigned)n;
+}
+
+/* Loads m, each module once the modules it needs are in, on several
+ * threads; logs the first error once: "module 'NAME' of OWNER" (the file
+ * when its .modinfo does not parse).  0 or the error. */
+static int modset_run(struct modset *m, const char *stage, const char *owner)
+{
+	static struct kc_graph g;
+	static struct kc_load_run run;
+	const struct kc_load_ops ops = { modset_load, m };
+	struct si_diag d;
+	char what[200];
+	size_t bad = 0;
+	unsigned i, threads = load_threads();
+	int r;
+
+	for (i = 0; i < m->n; i++) {
+		si_diag_clear(&d);
+		r = kc_modinfo_parse(m->img[i], m->len[i], &m->info[i], &d);
+		if (r) {
+			if (m->path[i][0])
+				snprintf(what, sizeof what, "module %s of %s", m->path[i], owner);
+			else
+				snprintf(what, sizeof what, "module #%u of %s", i + 1, owner);
+			si_log_error(stage, what, r, &d);
+			return r;
+		}
+	}
+	si_diag_clear(&d);
+	r = kc_graph_build(m->info, m->n, modset_alias, m, &g, &d);
+	if (r) {
+		snprintf(what, sizeof what, "module dependencies of %s", owner);
+		si_log_error(stage, what, r, &d);
+		return r;
+	}
+	si_diag_clear(&d);
+	r = kc_load_graph(&g, &ops, threads, &run, &bad, &d);
+	for (i = 0; i < m->n; i++)
+		if (run.state[i] == KC_LOAD_DONE)
+			si_log(SI_LOG_DEBUG, "sealinit: %s: loaded %s (%u.%03u ms)", stage,
+			       m->info[i].name, run.us[i] / 1000, run.us[i] % 1000);
+	if (r) {
+		snprintf(what, sizeof what, "module '%s' of %s", m->info[bad].name, owner);
+		si_log_error(stage, what, r, &d);
+		return r;
+	}
+	si_log(SI_LOG_DEBUG, "sealinit: %s: %u modules on %u threads", stage, m->n, threads);
+	return 0;
+}
+
 /* Storage drivers and the preboot volume's file system come from the
  * initramfs (verified with it by the boot loader); then the preboot
  * volume is mounted. */
 int stage_storage(struct boot *b)
 {
 	static char list[4096];
-	char dev[64], path[300];
+	static struct modset m;
+	char dev[64];
 	struct si_diag d;
-	unsigned n = 0;
 	size_t len = 0;
 	char *line, *save;
+	unsigned i;
 	int r;
 
 	/* The initramfs is verified with the kernel by the boot loader; the
@@ -220,22 +309,52 @@ int stage_storage(struct boot *b)
 		return r == -EFBIG ? SI_E_TOO_BIG : SI_E_IO;
 	}
 	list[len] = '\0';
+	m.n = 0;
 	for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (strchr(line, '/') || line[0] == '.' || n >= CONFIG_MAX_MODULES) {
+		struct stat st;
+		void *p = MAP_FAILED;
+		int fd, e = 0;
+
+		if (strchr(line, '/') || line[0] == '.' || m.n >= CONFIG_MAX_MODULES ||
+		    strlen(line) + sizeof "/lib/modules/" > sizeof m.path[0]) {
 			si_diag_clear(&d);
 			si_diag_where(&d, line, strlen(line));
 			si_log_error("storage", "/lib/modules/order", SI_E_MODLIST, &d);
-			return SI_E_MODLIST;
+			r = SI_E_MODLIST;
+			goto unmap;
 		}
-		snprintf(path, sizeof path, "/lib/modules/%s", line);
-		r = kc_module_load_file(path, NULL, &d);
-		if (r) {
-			si_log_error("storage", path, r, &d);
-			return r;
+		snprintf(m.path[m.n], sizeof m.path[0], "/lib/modules/%s", line);
+		/* Mapped to read its .modinfo (dependencies); finit_module(2)
+		 * loads the file itself. */
+		fd = open(m.path[m.n], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) != 0)
+			e = errno;
+		else if (st.st_size <= 0)
+			e = ENODATA;
+		else if ((p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+			e = errno;
+		if (e) {
+			si_diag_clear(&d);
+			si_diag_where(&d, m.path[m.n], strlen(m.path[m.n]));
+			si_diag_errno(&d, e);
+			if (fd >= 0)
+				close(fd);
+			si_log_error("storage", "initramfs module", SI_E_OPEN, &d);
+			r = SI_E_OPEN;
+			goto unmap;
 		}
-		n++;
+		close(fd);
+		m.img[m.n] = p;
+		m.len[m.n] = (size_t)st.st_size;
+		m.n++;
 	}
-	si_log(SI_LOG_INFO, "sealinit: storage: %u initramfs modules loaded", n);
+	r = modset_run(&m, "storage", "the initramfs");
+unmap:
+	for (i = 0; i < m.n; i++)
+		munmap((void *)m.img[i], m.len[i]);
+	if (r)
+		return r;
+	si_log(SI_LOG_INFO, "sealinit: storage: %u initramfs modules loaded", m.n);
 
 	r = wait_partition("storage", b->preboot_label, dev, sizeof dev);
 	if (r)
@@ -260,7 +379,9 @@ static uint8_t kc_buf[CONFIG_KC_BOOT_MAX_KB * 1024] __attribute__((aligned(64)))
 int stage_kc(struct boot *b)
 {
 	static struct kc_collection coll;
+	static struct modset mods;
 	const char *path = PREBOOT_MNT "/" CONFIG_KC_BOOT_PATH;
+	char owner[SI_SEAL_NAME_MAX + 16];
 	struct si_mem_io mio;
 	struct si_io io;
 	struct si_seal s;
@@ -325,16 +446,16 @@ int stage_kc(struct boot *b)
 		return r;
 	}
 	log_verified(b, "kc", &s);
+	mods.n = coll.count;
 	for (i = 0; i < coll.count; i++) {
-		r = kc_module_load(kc_buf + coll.mods[i].offset, (size_t)coll.mods[i].size, NULL, &d);
-		if (r) {
-			char what[120];
-			snprintf(what, sizeof what, "module '%s' of kc-boot '%s'", coll.mods[i].name, s.name);
-			si_log_error("kc", what, r, &d);
-			return r;
-		}
-		si_log(SI_LOG_DEBUG, "sealinit: kc: loaded %s", coll.mods[i].name);
+		mods.img[i] = kc_buf + coll.mods[i].offset;
+		mods.len[i] = (size_t)coll.mods[i].size;
+		mods.path[i][0] = '\0';
 	}
+	snprintf(owner, sizeof owner, "kc-boot '%s'", s.name);
+	r = modset_run(&mods, "kc", owner);
+	if (r)
+		return r;
 	si_log(SI_LOG_INFO, "sealinit: kc: %u modules loaded from verified memory for %s",
 	       coll.count, coll.release);
 	record_image(b, &s, "(memory)");
