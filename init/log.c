@@ -12,6 +12,14 @@
 static int log_level = CONFIG_LOG_LEVEL;
 static int console_fd = -1, kmsg_fd = -1, opened;
 
+/* The kernel rate-limits each /dev/kmsg opener to 10 lines per 5 s while
+ * the sysctl printk_devkmsg is "ratelimit" (its default), so most of a
+ * boot's lines would be missing from dmesg.  While sealinit runs it is "on";
+ * si_log_handoff() puts "ratelimit" back.  Kept open from si_log_open() to
+ * then, so the restore does not depend on where /proc is after
+ * switch_root; -1 when sealinit changed nothing. */
+static int devkmsg_fd = -1;
+
 /* Lines kept until /dev/kmsg opens: "<L>text\n" records back to back. */
 static char early[CONFIG_LOG_BUFFER_KB * 1024];
 static size_t early_len;
@@ -70,6 +78,48 @@ static void emit(int level, const char *text, size_t n)
 	kmsg_line(level, text, n);
 }
 
+/* 0 or an errno.  The sysctl takes a whole value at offset 0, newline
+ * included (the kernel refuses "on" without it).  EINVAL when
+ * printk.devkmsg= on the command line locked it: the integrator chose, so
+ * sealinit leaves it and prints nothing. */
+static int devkmsg_write(const char *val)
+{
+	size_t n = strlen(val);
+	ssize_t w = pwrite(devkmsg_fd, val, n, 0);
+
+	return w == (ssize_t)n ? 0 : w < 0 ? errno : EIO;
+}
+
+static void devkmsg_on(void)
+{
+	static const char rl[] = "ratelimit\n";
+	char cur[sizeof rl];
+	ssize_t n;
+
+	devkmsg_fd = open("/proc/sys/kernel/printk_devkmsg", O_RDWR | O_CLOEXEC);
+	if (devkmsg_fd < 0)
+		return;
+	n = pread(devkmsg_fd, cur, sizeof cur, 0);
+	if (n != (ssize_t)sizeof rl - 1 || memcmp(cur, rl, sizeof rl - 1) != 0 ||
+	    devkmsg_write("on\n") != 0) {
+		close(devkmsg_fd);
+		devkmsg_fd = -1;
+	}
+}
+
+void si_log_handoff(void)
+{
+	int e;
+
+	if (devkmsg_fd < 0)
+		return;
+	e = devkmsg_write("ratelimit\n");
+	close(devkmsg_fd);
+	devkmsg_fd = -1;
+	if (e)
+		si_log(SI_LOG_WARN, "sealinit: log: could not set printk_devkmsg back to 'ratelimit' (errno %d)", e);
+}
+
 void si_log_open(const char *console)
 {
 	size_t i, start;
@@ -81,6 +131,8 @@ void si_log_open(const char *console)
 	kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	if (kmsg_fd < 0)
 		return;
+	/* Before the replay: the buffered lines count against the limit too. */
+	devkmsg_on();
 	for (i = start = 0; i < early_len; i++)
 		if (early[i] == '\n') {
 			write_all(kmsg_fd, early + start, i - start);

@@ -114,7 +114,11 @@ static void __attribute__((noreturn)) fail_boot(struct boot *b)
 	case SI_FAILURE_RESCUE:
 #ifdef CONFIG_RESCUE_SHELL
 	{
-		pid_t pid = fork();
+		pid_t pid;
+
+		/* The shell's own /dev/kmsg writes get the kernel's default. */
+		si_log_handoff();
+		pid = fork();
 
 		if (pid == 0) {
 			char *const argv[] = { (char *)CONFIG_RESCUE_SHELL, NULL };
@@ -332,6 +336,8 @@ static void __attribute__((noreturn)) handoff(struct boot *b, char **argv)
 	       elapsed_us(&b->t0) / 1000, elapsed_us(&b->t0) % 1000);
 	/* The kernel passed init's arguments to us: hand them on. */
 	argv[0] = (char *)init;
+	/* After the last line, so all of sealinit's reach the kernel log. */
+	si_log_handoff();
 	execv(init, argv);
 	si_diag_clear(&d);
 	si_diag_where(&d, init, strlen(init));
