@@ -231,7 +231,7 @@ static unsigned load_threads(void)
 	if (CONFIG_MODULE_LOAD_THREADS > 0)
 		return CONFIG_MODULE_LOAD_THREADS;
 	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 2 ? 2 : n > 16 ? 16 : (unsigned)n;
+	return n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
 }
 
 /* Loads m, each module once the modules it needs are in, on several
