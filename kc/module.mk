@@ -9,3 +9,20 @@ FUZZ_TARGETS += tests/fuzz/fuzz_modinfo.c
 # anything into the host's kernel): link kc/load.c into it.  The path is
 # $(AB)/tests/test_kc; the Makefile defines AB after including this fragment.
 build/host-asan/tests/test_kc: build/host-asan/obj/kc/load.o
+
+# make unit-tsan: the concurrent loader's tests under ThreadSanitizer
+# (make check runs it): a data race in kc/loadset.c fails the run.
+TB := $(BUILD)/host-tsan
+$(TB)/obj/%.o: %.c $(BUILD)/deps/src/bearssl/.unpacked $(BUILD)/deps/src/libfdt/.unpacked $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	$(call say,CC-TSAN,$<)
+	$(Q)clang $(HOST_CFLAGS) -O1 -fsanitize=thread -MMD -MP -c $< -o $@
+$(TB)/tests/test_loadset: $(patsubst %.c,$(TB)/obj/%.o,tests/unit/test_loadset.c kc/loadset.c kc/order.c lib/err.c lib/str.c)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)clang -fsanitize=thread -pthread -o $@ $^
+.PHONY: unit-tsan
+unit-tsan: $(TB)/tests/test_loadset
+	@out=$$(TSAN_OPTIONS=halt_on_error=1:exitcode=66 $< 2>&1); st=$$?; \
+	 printf '%s\n' "$$out" | grep -E 'WARNING: ThreadSanitizer|FAIL' | head -n 20; \
+	 printf '%s\n' "$$out" | tail -n 1 | sed 's/^test_loadset:/test_loadset-tsan:/'; exit $$st
