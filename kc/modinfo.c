@@ -117,6 +117,28 @@ static int elf_find_modinfo(const uint8_t *img, size_t len, uint64_t *off,
 	return 0;
 }
 
+/* The next "key=value" string of .modinfo sec[0..size) at or after *pos
+ * (NUL padding skipped): 1 with *str and *slen set and *pos past it, 0 at
+ * the end, or SI_E_MODINFO for a string with no NUL before the end.  off is
+ * the section's offset in the file, for the diagnostic. */
+static int modinfo_next(const uint8_t *sec, uint64_t size, uint64_t off, uint64_t *pos,
+			const uint8_t **str, size_t *slen, struct si_diag *d)
+{
+	const uint8_t *nul;
+
+	while (*pos < size && sec[*pos] == '\0')
+		(*pos)++;
+	if (*pos == size)
+		return 0;
+	nul = memchr(sec + *pos, '\0', (size_t)(size - *pos));
+	if (!nul)
+		return mi_fail(d, SI_E_MODINFO, "modinfo.unterminated", off + *pos);
+	*str = sec + *pos;
+	*slen = (size_t)(nul - *str);
+	*pos += *slen + 1;
+	return 1;
+}
+
 /* Appends the "pre:" names of one softdep= value v[0..n) to pre (comma
  * separated); "post:" names are checked and skipped (they load after). */
 static int softdep_add(const uint8_t *v, size_t n, char *pre, size_t cap,
@@ -182,24 +204,23 @@ int kc_modinfo_parse(const uint8_t *img, size_t len, struct kc_modinfo *out,
 		return r;
 	sec = img + off;
 	/* Validation of the section's bounds ends here: sec[0..size) is in img. */
-	while (pos < size) {
-		const uint8_t *s = sec + pos, *nul, *eq;
+	for (;;) {
+		const uint8_t *s, *eq;
 		size_t slen, klen, vlen, i;
+		uint64_t at;
 		unsigned bit;
 		char *dst;
 		size_t cap;
 
-		if (*s == '\0') { /* alignment padding */
-			pos++;
-			continue;
-		}
-		nul = memchr(s, '\0', (size_t)(size - pos));
-		if (!nul)
-			return mi_fail(d, SI_E_MODINFO, "modinfo.unterminated", off + pos);
-		slen = (size_t)(nul - s);
+		r = modinfo_next(sec, size, off, &pos, &s, &slen, d);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		at = pos - slen - 1; /* the entry's offset in the section */
 		eq = memchr(s, '=', slen);
 		if (!eq || eq == s)
-			return mi_fail(d, SI_E_MODINFO, "modinfo.entry", off + pos);
+			return mi_fail(d, SI_E_MODINFO, "modinfo.entry", off + at);
 		klen = (size_t)(eq - s);
 		vlen = slen - klen - 1;
 		if (klen == 4 && memcmp(s, "name", 4) == 0) {
@@ -215,23 +236,21 @@ int kc_modinfo_parse(const uint8_t *img, size_t len, struct kc_modinfo *out,
 			dst = m.vermagic;
 			cap = sizeof m.vermagic;
 		} else if (klen == 7 && memcmp(s, "softdep", 7) == 0) {
-			r = softdep_add(eq + 1, vlen, m.pre, sizeof m.pre, d, off + pos);
+			r = softdep_add(eq + 1, vlen, m.pre, sizeof m.pre, d, off + at);
 			if (r)
 				return r;
-			pos += slen + 1;
 			continue;
 		} else {
-			pos += slen + 1;
 			continue;
 		}
 		if (have & bit)
-			return mi_fail(d, SI_E_MODINFO, "modinfo.duplicate", off + pos);
+			return mi_fail(d, SI_E_MODINFO, "modinfo.duplicate", off + at);
 		have |= bit;
 		if (vlen >= cap) {
 			si_diag_values(d, cap - 1, vlen);
 			return mi_fail(d, SI_E_TOO_BIG, bit == HAVE_NAME ? "modinfo.name" :
 				       bit == HAVE_DEPENDS ? "modinfo.depends" : "modinfo.vermagic",
-				       off + pos);
+				       off + at);
 		}
 		for (i = 0; i < vlen; i++) {
 			uint8_t c = eq[1 + i];
@@ -242,11 +261,10 @@ int kc_modinfo_parse(const uint8_t *img, size_t len, struct kc_modinfo *out,
 			if (!ok)
 				return mi_fail(d, SI_E_MODINFO, bit == HAVE_NAME ? "modinfo.name" :
 					       bit == HAVE_DEPENDS ? "modinfo.depends" : "modinfo.vermagic",
-					       off + pos);
+					       off + at);
 		}
 		memcpy(dst, eq + 1, vlen);
 		dst[vlen] = '\0';
-		pos += slen + 1;
 	}
 	if (!(have & HAVE_NAME) || m.name[0] == '\0')
 		return mi_fail(d, SI_E_MODINFO, "modinfo.name", off);
@@ -270,21 +288,14 @@ int kc_modinfo_has_alias(const uint8_t *img, size_t len, const char *alias,
 		return r;
 	sec = img + off;
 	alen = strlen(alias);
-	while (pos < size) {
-		const uint8_t *s = sec + pos, *nul;
+	for (;;) {
+		const uint8_t *s;
 		size_t slen;
 
-		if (*s == '\0') {
-			pos++;
-			continue;
-		}
-		nul = memchr(s, '\0', (size_t)(size - pos));
-		if (!nul)
-			return mi_fail(d, SI_E_MODINFO, "modinfo.unterminated", off + pos);
-		slen = (size_t)(nul - s);
+		r = modinfo_next(sec, size, off, &pos, &s, &slen, d);
+		if (r <= 0)
+			return r;
 		if (slen == 6 + alen && memcmp(s, "alias=", 6) == 0 && memcmp(s + 6, alias, alen) == 0)
 			return 1;
-		pos += slen + 1;
 	}
-	return 0;
 }
