@@ -234,6 +234,33 @@ static unsigned load_threads(void)
 	return n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
 }
 
+/* init_module's ENOENT is the kernel's "Unknown symbol": name what the
+ * module's depends= lists that the kernel does not have (/sys/module). */
+static void hint_missing_deps(const struct kc_modinfo *mi)
+{
+	char deps[KC_DEPENDS_MAX], missing[KC_DEPENDS_MAX] = "", path[KC_NAME_MAX + 16];
+	char *tok, *save, *c;
+	size_t used = 0;
+	struct stat st;
+
+	memcpy(deps, mi->depends, sizeof deps);
+	for (tok = strtok_r(deps, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		snprintf(path, sizeof path, "/sys/module/%s", tok);
+		for (c = path + 12; *c; c++) /* /sys/module names have '_' */
+			if (*c == '-')
+				*c = '_';
+		if (stat(path, &st) == 0)
+			continue;
+		used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%s",
+					 used ? "," : "", tok);
+		if (used >= sizeof missing)
+			break;
+	}
+	if (missing[0])
+		si_log(SI_LOG_ERR, "sealinit: hint: %s needs %s (depends=); not loaded: %s",
+		       mi->name, mi->depends, missing);
+}
+
 /* Loads m, each module once the modules it needs are in, on several
  * threads; logs the first error once: "module 'NAME' of OWNER" (the file
  * when its .modinfo does not parse).  0 or the error. */
@@ -276,6 +303,8 @@ static int modset_run(struct modset *m, const char *stage, const char *owner)
 	if (r) {
 		snprintf(what, sizeof what, "module '%s' of %s", m->info[bad].name, owner);
 		si_log_error(stage, what, r, &d);
+		if (r == SI_E_MODULE_LOAD && d.sys_errno == ENOENT)
+			hint_missing_deps(&m->info[bad]);
 		return r;
 	}
 	si_log(SI_LOG_DEBUG, "sealinit: %s: %u modules on %u threads", stage, m->n, threads);

@@ -19,6 +19,18 @@ variant() {
 	cp -a "$S/preboot" "$V/preboot"
 	cp "$S/system.img" "$V/system.img"
 }
+# initramfs_variant NAME: unpacks the board's initramfs into $R (edit it,
+# then initramfs_pack) for a scenario's setup.
+initramfs_variant() {
+	R=$QBUILD/variants/$1-initramfs
+	rm -rf "$R" && mkdir -p "$R"
+	(cd "$R" && zcat "$QTOP/build/${board:-qemu-aarch64}/initramfs.cpio.gz" | cpio -id --quiet)
+}
+# initramfs_pack: $R back into a cpio; the scenario boots it.
+initramfs_pack() {
+	(cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$R.cpio.gz"
+	initrd=$R.cpio.gz
+}
 variant_disk() { "$QTOP/qemu/mkdisk" "$V/disk.img" "$V/preboot" "$V/system.img" >/dev/null; disk=$V/disk.img; }
 # flip_byte FILE OFFSET: inverts the lowest bit of one byte.
 flip_byte() {
