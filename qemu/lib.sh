@@ -19,6 +19,23 @@ variant() {
 	cp -a "$S/preboot" "$V/preboot"
 	cp "$S/system.img" "$V/system.img"
 }
+# anchor_dtb_smp N OUT: the demo system's anchor.dtb for N guest CPUs
+# (QEMU's tree lists one CPU node per CPU: a tree dumped for one CPU keeps
+# the guest on one).  Needs S (the demo system: its keys).
+anchor_dtb_smp() {
+	local n=$1 out=$2 base=$QBUILD/${board:-qemu-aarch64}-base-smp$1.dtb
+	board_conf "${board:-qemu-aarch64}"
+	if [[ ! -s $base ]]; then
+		# shellcheck disable=SC2086
+		$QEMU ${QEMU_MACHINE/-M virt/-M virt,dumpdtb=$base.tmp} -smp "$n" -nographic -nic none >/dev/null 2>&1 || true
+		[[ -s $base.tmp ]] || die "$QEMU could not dump its device tree"
+		mv "$base.tmp" "$base"
+	fi
+	"$QTOP/build/host/sealctl" anchor --key "$S/keys/platform.pub.pem" --id platform \
+		--usages system,cryptex,kc-boot,kc-system,update --dtb "$base" -o "$out.tmp" >/dev/null &&
+	"$QTOP/build/host/sealctl" anchor --key "$S/keys/integrator.pub.pem" --id integrator \
+		--usages kc-aux --dtb "$out.tmp" -o "$out" >/dev/null && rm -f "$out.tmp"
+}
 # initramfs_variant NAME: unpacks the board's initramfs into $R (edit it,
 # then initramfs_pack) for a scenario's setup.
 initramfs_variant() {
