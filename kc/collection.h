@@ -4,7 +4,8 @@
  * data (fs type "raw") is this archive: the kernel release it was built for
  * and its modules, in load order.  sealctl kc computes the order at build
  * time from each module's depends= and the board's list; sealinit loads
- * the modules in table order from the verified bytes.
+ * the modules from the verified bytes, each once the modules its depends=
+ * and softdep pre: name are in (kc_load_graph), table order breaking ties.
  *
  *   offset  size  field                       (little-endian)
  *   0       8     magic "SIKCOLL\0"
