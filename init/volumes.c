@@ -215,10 +215,25 @@ static int modset_alias(void *ctx, size_t i, const char *alias, struct si_diag *
 	return kc_modinfo_has_alias(m->img[i], m->len[i], alias, d);
 }
 
+/* 1 when the kernel has a loadable module of that name already (an
+ * earlier set loaded it): /sys/module/NAME/initstate exists only for
+ * those.  init_module(2) would say EEXIST, but only after checking the
+ * module's signature and laying it out. */
+static int module_loaded(const char *name)
+{
+	char path[KC_NAME_MAX + 32];
+	struct stat st;
+
+	snprintf(path, sizeof path, "/sys/module/%s/initstate", name);
+	return stat(path, &st) == 0;
+}
+
 static int modset_load(void *ctx, size_t i, struct si_diag *d)
 {
 	const struct modset *m = ctx;
 
+	if (module_loaded(m->info[i].name))
+		return 0;
 	if (m->path[i][0])
 		return kc_module_load_file(m->path[i], NULL, d);
 	return kc_module_load(m->img[i], m->len[i], NULL, d);
