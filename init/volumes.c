@@ -24,6 +24,7 @@
 #include "init/log.h"
 #include "kc/collection.h"
 #include "kc/kc.h"
+#include "lib/fdio.h"
 #include "lib/str.h"
 
 /* ---------------------------------------------------------------- I/O */
@@ -35,21 +36,9 @@ struct fd_io {
 static int fd_read_at(void *ctx, uint64_t off, void *buf, size_t len)
 {
 	const struct fd_io *f = ctx;
-	uint8_t *p = buf;
+	int r = si_pread_full(f->fd, off, buf, len);
 
-	while (len) {
-		ssize_t r = pread(f->fd, p, len, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return SI_E_IO;
-		if (r == 0)
-			return SI_E_SHORT;
-		p += r;
-		off += (uint64_t)r;
-		len -= (size_t)r;
-	}
-	return 0;
+	return r < 0 ? SI_E_IO : r;
 }
 
 /* Size of a regular file or block device open on fd. */

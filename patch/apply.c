@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "lib/bytes.h"
+#include "lib/fdio.h"
 #include "patch/patch.h"
 
 #define JREC_LEN 40u
@@ -60,45 +61,11 @@ struct worker {
 	pthread_t tid;
 };
 
-static int read_full(int fd, uint64_t off, uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = pread(fd, buf, len > (1u << 30) ? (1u << 30) : len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return SI_E_SHORT;
-		buf += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, uint64_t off, const uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = pwrite(fd, buf, len > (1u << 30) ? (1u << 30) : len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int old_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 {
 	struct worker *w = ctx;
 
-	return read_full(w->c->old_fd, off, buf, len) == 0 ? 0 : SI_E_IO;
+	return si_pread_full(w->c->old_fd, off, buf, len) == 0 ? 0 : SI_E_IO;
 }
 
 /* Records the first error only; every worker then stops taking work. */
@@ -150,7 +117,7 @@ static void do_chunk_hash(struct apply_ctx *c, struct worker *w, uint32_t k)
 	uint64_t off = (uint64_t)k * c->info.seg_size;
 	uint64_t rest = c->info.old_size - off;
 	size_t n = rest < c->info.seg_size ? (size_t)rest : c->info.seg_size;
-	int r = read_full(c->old_fd, off, w->mem, n);
+	int r = si_pread_full(c->old_fd, off, w->mem, n);
 
 	if (r != 0) {
 		set_err(c, SI_E_IO, NULL, r < 0 ? -r : 0, "old");
@@ -173,7 +140,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		/* Resumed: the journal says this segment is complete; check it. */
 		uint8_t h[PATCH_HASH_LEN];
 
-		r = read_full(c->out_fd, out_off, w->mem, out_len);
+		r = si_pread_full(c->out_fd, out_off, w->mem, out_len);
 		if (r == 0) {
 			patch_hash(w->mem, out_len, h);
 			if (si_ct_memcmp(h, s.sha256, PATCH_HASH_LEN) == 0) {
@@ -183,7 +150,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		}
 		c->done[i] = 0; /* only this worker touches entry i */
 	}
-	r = read_full(c->patch_fd, c->info.header_len + s.payload_off, w->mem,
+	r = si_pread_full(c->patch_fd, c->info.header_len + s.payload_off, w->mem,
 		      (size_t)s.ctrl_clen + s.diff_clen + s.lit_clen);
 	if (r != 0) {
 		set_err(c, r == SI_E_SHORT ? SI_E_PATCH_TRUNCATED : SI_E_IO, NULL,
@@ -198,7 +165,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		set_err(c, r, &d, 0, NULL);
 		return;
 	}
-	r = write_full(c->out_fd, out_off, w->mem, out_len);
+	r = si_pwrite_full(c->out_fd, out_off, w->mem, out_len);
 	if (r != 0) {
 		set_err(c, SI_E_IO, NULL, -r, "output");
 		return;
@@ -214,7 +181,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		pthread_mutex_lock(&c->lock);
 		c->j_seq++;
 		jrec_make(c, c->j_seq, i, rec);
-		jr = write_full(c->j_fd, (uint64_t)(c->j_seq - 1) * JREC_LEN, rec, JREC_LEN);
+		jr = si_pwrite_full(c->j_fd, (uint64_t)(c->j_seq - 1) * JREC_LEN, rec, JREC_LEN);
 		if (jr == 0 && fdatasync(c->j_fd) != 0)
 			jr = -errno;
 		pthread_mutex_unlock(&c->lock);
@@ -276,7 +243,7 @@ static int journal_load(struct apply_ctx *c, struct si_diag *d)
 	uint32_t seq = 0, seg;
 
 	for (;;) {
-		if (read_full(c->j_fd, (uint64_t)seq * JREC_LEN, rec, JREC_LEN) != 0)
+		if (si_pread_full(c->j_fd, (uint64_t)seq * JREC_LEN, rec, JREC_LEN) != 0)
 			break;
 		if (memcmp(rec, "SIJ1", 4) != 0)
 			break;
@@ -382,7 +349,7 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		r = SI_E_IO;
 		goto out;
 	}
-	r = read_full(c->patch_fd, 0, prefix, sizeof prefix);
+	r = si_pread_full(c->patch_fd, 0, prefix, sizeof prefix);
 	if (r == SI_E_SHORT) {
 		si_diag_values(d, PATCH_HDR_LEN, (uint64_t)st.st_size);
 		si_diag_field(d, "patch.header");
@@ -424,7 +391,7 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		w[i].mem_len = wm;
 		used += wm;
 	}
-	r = read_full(c->patch_fd, 0, a->work, c->info.header_len);
+	r = si_pread_full(c->patch_fd, 0, a->work, c->info.header_len);
 	if (r != 0) {
 		if (r == SI_E_SHORT) {
 			si_diag_values(d, c->info.header_len, (uint64_t)st.st_size);

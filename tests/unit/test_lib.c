@@ -1,7 +1,13 @@
-/* Unit tests for lib/: strict numbers, escaping, hex, the error table. */
+/* Unit tests for lib/: strict numbers, escaping, hex, the error table,
+ * whole reads and writes at an offset. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/fdio.h"
 #include "lib/str.h"
 #include "tests/unit/t.h"
 
@@ -94,8 +100,39 @@ static void test_err_table(void)
 	T_STREQ(line, "public key has the wrong length for its algorithm (expected 65, found 64)");
 }
 
+static void test_fdio(void)
+{
+	char path[] = "/tmp/sealinit-test-fdio-XXXXXX";
+	uint8_t in[5000], out[5000];
+	size_t i;
+	int fd = mkstemp(path);
+
+	T_CHECK(fd >= 0, "mkstemp: %s", strerror(errno));
+	if (fd < 0)
+		return;
+	unlink(path);
+	for (i = 0; i < sizeof in; i++)
+		in[i] = (uint8_t)(i * 7 + 1);
+	T_OK(si_pwrite_full(fd, 100, in, sizeof in));   /* a hole, then data */
+	T_OK(si_pread_full(fd, 100, out, sizeof out));
+	T_MEMEQ(in, out, sizeof in);
+	memset(out, 0xff, sizeof out);
+	T_OK(si_pread_full(fd, 0, out, 100));
+	T_EQ(out[0], 0);
+	T_EQ(out[99], 0);
+	T_OK(si_pread_full(fd, 5099, out, 1));           /* the last byte */
+	T_EQ(out[0], in[4999]);
+	T_ERR(si_pread_full(fd, 5099, out, 2), SI_E_SHORT); /* one byte short */
+	T_ERR(si_pread_full(fd, 5100, out, 1), SI_E_SHORT);
+	T_OK(si_pread_full(fd, 5100, out, 0));
+	close(fd);
+	T_EQ(si_pread_full(fd, 0, out, 1), -EBADF);
+	T_EQ(si_pwrite_full(fd, 0, in, 1), -EBADF);
+}
+
 int main(void)
 {
+	test_fdio();
 	test_parse_u64();
 	test_escape();
 	test_hex();
