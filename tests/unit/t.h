@@ -5,7 +5,9 @@
 #ifndef SEALINIT_TESTS_T_H
 #define SEALINIT_TESTS_T_H
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/err.h"
@@ -50,6 +52,29 @@ static int t_pass, t_fail;
 	} while (0)
 
 #define T_MEMEQ(a, b, n) T_CHECK(memcmp((a), (b), (n)) == 0, "%s == %s (%zu bytes)", #a, #b, (size_t)(n))
+
+/* A test vector read whole (run from the top directory); exits 2 when it
+ * cannot be read.  The caller frees it. */
+static inline uint8_t *t_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *b;
+	long n;
+
+	if (!f) {
+		fprintf(stderr, "cannot open %s (run from the top directory)\n", path);
+		exit(2);
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+	if (!b || fread(b, 1, (size_t)n, f) != (size_t)n)
+		exit(2);
+	fclose(f);
+	*len = (size_t)n;
+	return b;
+}
 
 static inline int t_done(const char *name)
 {

@@ -9,27 +9,6 @@
 
 #define VEC "tests/vectors/seal/"
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *b;
-	long n;
-
-	if (!f) {
-		fprintf(stderr, "cannot open %s (run from the top directory)\n", path);
-		exit(2);
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	b = malloc((size_t)n + 1);
-	if (!b || fread(b, 1, (size_t)n, f) != (size_t)n)
-		exit(2);
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
-
 static int pub_file(const char *name, struct si_key *k)
 {
 	char path[256];
@@ -38,7 +17,7 @@ static int pub_file(const char *name, struct si_key *k)
 	int r;
 
 	snprintf(path, sizeof path, VEC "%s", name);
-	b = slurp(path, &n);
+	b = t_slurp(path, &n);
 	r = si_key_parse_public(b, n, k, NULL);
 	free(b);
 	return r;
@@ -52,7 +31,7 @@ static int priv_file(const char *name, struct si_privkey *k)
 	int r;
 
 	snprintf(path, sizeof path, VEC "%s", name);
-	b = slurp(path, &n);
+	b = t_slurp(path, &n);
 	r = si_key_parse_private(b, n, k, NULL);
 	free(b);
 	return r;
@@ -90,7 +69,7 @@ static void test_good(void)
 		T_MEMEQ(pp.fingerprint, sk.pub.fingerprint, 32);
 		/* raw DER; and our SPKI encoder gives openssl's bytes */
 		snprintf(name, sizeof name, VEC "%s.pub.der", keys[i].base);
-		der = slurp(name, &dlen);
+		der = t_slurp(name, &dlen);
 		T_OK(si_key_parse_spki(der, dlen, &pd, NULL));
 		T_MEMEQ(pd.fingerprint, pk.fingerprint, 32);
 		T_OK(si_key_parse_public(der, dlen, &pd, NULL));
@@ -152,12 +131,12 @@ static void test_bad(void)
 		T_ERR(si_key_parse_public((const uint8_t *)empty, strlen(empty), &k, NULL), SI_E_KEY_DER);
 	}
 	/* a point off the curve: change Y */
-	b = slurp(VEC "ec-pkcs8.pub.der", &n);
+	b = t_slurp(VEC "ec-pkcs8.pub.der", &n);
 	b[n - 1] ^= 1;
 	T_ERR(si_key_parse_spki(b, n, &k, NULL), SI_E_KEY_VALUE);
 	free(b);
 	/* an even RSA modulus */
-	b = slurp(VEC "rsa2048-pkcs1.pub.der", &n);
+	b = t_slurp(VEC "rsa2048-pkcs1.pub.der", &n);
 	b[n - 6] ^= 1; /* last modulus byte: ... n 02 03 01 00 01 */
 	T_ERR(si_key_parse_spki(b, n, &k, NULL), SI_E_KEY_VALUE);
 	free(b);

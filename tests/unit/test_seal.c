@@ -16,31 +16,10 @@
 
 static struct si_privkey key_ec, key_other, key_rsa;
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *b;
-	long n;
-
-	if (!f) {
-		fprintf(stderr, "cannot open %s (run from the top directory)\n", path);
-		exit(2);
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	b = malloc((size_t)n + 1);
-	if (!b || fread(b, 1, (size_t)n, f) != (size_t)n)
-		exit(2);
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
-
 static void load_key(const char *path, struct si_privkey *k)
 {
 	size_t n;
-	uint8_t *b = slurp(path, &n);
+	uint8_t *b = t_slurp(path, &n);
 
 	if (si_key_parse_private(b, n, k, NULL) != 0) {
 		fprintf(stderr, "%s: not a usable private key\n", path);
@@ -653,7 +632,7 @@ static void test_vectors(void)
 	size_t i, len;
 
 	for (i = 0; i < SI_ARRAY_SIZE(files); i++) {
-		uint8_t *img = slurp(files[i], &len);
+		uint8_t *img = t_slurp(files[i], &len);
 		struct si_mem_io m;
 		struct si_io io;
 		struct si_seal s;
