@@ -66,23 +66,7 @@ ARMCE static inline uint32x4_t ce_su1(uint32x4_t t, uint32x4_t w2, uint32x4_t w3
 /* a = W_{g-4} becomes W_g from b = W_{g-3}, c = W_{g-2}, d = W_{g-1}. */
 #define SCHED(a, b, c, d) (a = ce_su1(ce_su0(a, b), c, d))
 
-#define ROUNDS64(s0, s1, w0, w1, w2, w3)                                 \
-	do {                                                             \
-		RND4(s0, s1, w0, 0); RND4(s0, s1, w1, 1);                \
-		RND4(s0, s1, w2, 2); RND4(s0, s1, w3, 3);                \
-		SCHED(w0, w1, w2, w3); RND4(s0, s1, w0, 4);              \
-		SCHED(w1, w2, w3, w0); RND4(s0, s1, w1, 5);              \
-		SCHED(w2, w3, w0, w1); RND4(s0, s1, w2, 6);              \
-		SCHED(w3, w0, w1, w2); RND4(s0, s1, w3, 7);              \
-		SCHED(w0, w1, w2, w3); RND4(s0, s1, w0, 8);              \
-		SCHED(w1, w2, w3, w0); RND4(s0, s1, w1, 9);              \
-		SCHED(w2, w3, w0, w1); RND4(s0, s1, w2, 10);             \
-		SCHED(w3, w0, w1, w2); RND4(s0, s1, w3, 11);             \
-		SCHED(w0, w1, w2, w3); RND4(s0, s1, w0, 12);             \
-		SCHED(w1, w2, w3, w0); RND4(s0, s1, w1, 13);             \
-		SCHED(w2, w3, w0, w1); RND4(s0, s1, w2, 14);             \
-		SCHED(w3, w0, w1, w2); RND4(s0, s1, w3, 15);             \
-	} while (0)
+#include "verify/sha256_rounds.h"
 
 ARMCE void si_sha256_blocks_armce(uint32_t h[8], const uint8_t *p, size_t n)
 {

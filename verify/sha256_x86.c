@@ -71,24 +71,7 @@ SHANI static inline void shani_store(uint32_t h[8], __m128i abef, __m128i cdgh)
 
 #define LOADW(p, i) _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)((p) + 16 * (i))), BSWAP_MASK)
 
-/* The 16 groups of four rounds; w0..w3 rotate through the schedule. */
-#define ROUNDS64(s0, s1, w0, w1, w2, w3)                                         \
-	do {                                                                     \
-		RND4(s0, s1, w0, 0); RND4(s0, s1, w1, 1);                        \
-		RND4(s0, s1, w2, 2); RND4(s0, s1, w3, 3);                        \
-		SCHED(w0, w1, w2, w3); RND4(s0, s1, w0, 4);                      \
-		SCHED(w1, w2, w3, w0); RND4(s0, s1, w1, 5);                      \
-		SCHED(w2, w3, w0, w1); RND4(s0, s1, w2, 6);                      \
-		SCHED(w3, w0, w1, w2); RND4(s0, s1, w3, 7);                      \
-		SCHED(w0, w1, w2, w3); RND4(s0, s1, w0, 8);                      \
-		SCHED(w1, w2, w3, w0); RND4(s0, s1, w1, 9);                      \
-		SCHED(w2, w3, w0, w1); RND4(s0, s1, w2, 10);                     \
-		SCHED(w3, w0, w1, w2); RND4(s0, s1, w3, 11);                     \
-		SCHED(w0, w1, w2, w3); RND4(s0, s1, w0, 12);                     \
-		SCHED(w1, w2, w3, w0); RND4(s0, s1, w1, 13);                     \
-		SCHED(w2, w3, w0, w1); RND4(s0, s1, w2, 14);                     \
-		SCHED(w3, w0, w1, w2); RND4(s0, s1, w3, 15);                     \
-	} while (0)
+#include "verify/sha256_rounds.h"
 
 SHANI void si_sha256_blocks_shani(uint32_t h[8], const uint8_t *p, size_t n)
 {
