@@ -1,8 +1,9 @@
 /* sealinit kc/: kernel collections — module metadata, load order, the
  * release check, and loading modules from verified memory.
  *
- *   pure (LIB_SRCS)    kc_modinfo_parse, kc_order, kc_release_check,
- *                      kc_vermagic_check, kc_name_eq
+ *   pure (LIB_SRCS)    kc_modinfo_parse, kc_modinfo_has_alias, kc_order, kc_release_check,
+ *                      kc_vermagic_check, kc_name_eq, kc_find, kc_graph_build,
+ *                      kc_load_graph (threads; its loader is the caller's)
  *   system (INIT_SRCS) kc_module_load, kc_module_load_file, kc_uname_release
  *
  * Nothing here prints, exits or allocates.  Every fallible function returns
@@ -56,6 +57,11 @@ int kc_modinfo_has_alias(const uint8_t *img, size_t len, const char *alias,
 /* Module names compare with '-' and '_' equal, as the kernel does
  * (depends= keeps the file name's dashes, name= has underscores). */
 int kc_name_eq(const char *a, const char *b);
+
+/* 1 and *at when mods[0..n) has a module named name[0..len) ('-' and '_'
+ * alike), else 0. */
+int kc_find(const struct kc_modinfo *mods, size_t n, const char *name, size_t len,
+	    size_t *at);
 
 /* "a before b": an ordering need that is not a depends= (erofs needs
  * crc32c_generic loaded before libcrc32c, found at run time by name). */

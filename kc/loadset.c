@@ -12,19 +12,6 @@
 
 #include "kc/kc.h"
 
-static int graph_find(const struct kc_modinfo *mods, size_t n, const char *name,
-		      size_t from, size_t *at)
-{
-	size_t i;
-
-	for (i = from; i < n; i++)
-		if (kc_name_eq(mods[i].name, name)) {
-			*at = i;
-			return 1;
-		}
-	return 0;
-}
-
 static int graph_edge(struct kc_graph *g, const struct kc_modinfo *mods, size_t i,
 		      size_t j, struct si_diag *d)
 {
@@ -63,7 +50,7 @@ static int graph_list(struct kc_graph *g, const struct kc_modinfo *mods, size_t 
 		memcpy(tok, p, len);
 		tok[len] = '\0';
 		p += len + (p[len] == ',');
-		if (graph_find(mods, n, tok, 0, &j)) {
+		if (kc_find(mods, n, tok, len, &j)) {
 			if (j == i) {
 				if (soft)
 					continue;
@@ -117,7 +104,7 @@ int kc_graph_build(const struct kc_modinfo *mods, size_t n, kc_alias_fn has_alia
 		    strnlen(mods[i].depends, KC_DEPENDS_MAX) == KC_DEPENDS_MAX ||
 		    strnlen(mods[i].pre, KC_DEPENDS_MAX) == KC_DEPENDS_MAX)
 			return SI_E_ARG;
-		if (graph_find(mods, i, mods[i].name, 0, &j)) {
+		if (kc_find(mods, i, mods[i].name, strlen(mods[i].name), &j)) {
 			si_diag_field(d, "name");
 			si_diag_text(d, NULL, mods[i].name);
 			return SI_E_MOD_DUP;
@@ -131,7 +118,6 @@ int kc_graph_build(const struct kc_modinfo *mods, size_t n, kc_alias_fn has_alia
 			return r;
 	}
 	/* Kahn: every module must become ready, or there is a cycle. */
-	memset(indeg, 0, sizeof indeg);
 	for (i = 0; i < n; i++)
 		indeg[i] = g->n_before[i];
 	for (i = 0; i < n; i++)

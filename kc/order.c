@@ -35,8 +35,8 @@ int kc_name_eq(const char *a, const char *b)
 	return kc_name_eqn(a, b, strlen(b));
 }
 
-static int kc_find(const struct kc_modinfo *mods, size_t n, const char *name,
-		   size_t len, size_t *at)
+int kc_find(const struct kc_modinfo *mods, size_t n, const char *name, size_t len,
+	    size_t *at)
 {
 	size_t i;
 
