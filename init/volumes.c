@@ -204,16 +204,20 @@ static int modset_alias(void *ctx, size_t i, const char *alias, struct si_diag *
 	return kc_modinfo_has_alias(m->img[i], m->len[i], alias, d);
 }
 
-/* 1 when the kernel has a loadable module of that name already (an
- * earlier set loaded it): /sys/module/NAME/initstate exists only for
- * those.  init_module(2) would say EEXIST, but only after checking the
- * module's signature and laying it out. */
+/* 1 when the kernel has a loadable module of that name (name= or a
+ * depends= entry: '-' is '_' there): /sys/module/NAME/initstate exists
+ * only for those.  init_module(2) would say EEXIST, but only after
+ * checking the module's signature and laying it out. */
 static int module_loaded(const char *name)
 {
 	char path[KC_NAME_MAX + 32];
 	struct stat st;
+	char *c;
 
 	snprintf(path, sizeof path, "/sys/module/%s/initstate", name);
+	for (c = path + 12; *c && *c != '/'; c++)
+		if (*c == '-')
+			*c = '_';
 	return stat(path, &st) == 0;
 }
 
@@ -239,21 +243,17 @@ static unsigned load_threads(void)
 }
 
 /* init_module's ENOENT is the kernel's "Unknown symbol": name what the
- * module's depends= lists that the kernel does not have (/sys/module). */
+ * module's depends= lists that the kernel does not have (depends= names
+ * only loadable modules, never built-in code). */
 static void hint_missing_deps(const struct kc_modinfo *mi)
 {
-	char deps[KC_DEPENDS_MAX], missing[KC_DEPENDS_MAX] = "", path[KC_NAME_MAX + 16];
-	char *tok, *save, *c;
+	char deps[KC_DEPENDS_MAX], missing[KC_DEPENDS_MAX] = "";
+	char *tok, *save;
 	size_t used = 0;
-	struct stat st;
 
 	memcpy(deps, mi->depends, sizeof deps);
 	for (tok = strtok_r(deps, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		snprintf(path, sizeof path, "/sys/module/%s", tok);
-		for (c = path + 12; *c; c++) /* /sys/module names have '_' */
-			if (*c == '-')
-				*c = '_';
-		if (stat(path, &st) == 0)
+		if (module_loaded(tok))
 			continue;
 		used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%s",
 					 used ? "," : "", tok);
