@@ -19,22 +19,34 @@ variant() {
 	cp -a "$S/preboot" "$V/preboot"
 	cp "$S/system.img" "$V/system.img"
 }
-# anchor_dtb_smp N OUT: the demo system's anchor.dtb for N guest CPUs
-# (QEMU's tree lists one CPU node per CPU: a tree dumped for one CPU keeps
-# the guest on one).  Needs S (the demo system: its keys).
-anchor_dtb_smp() {
-	local n=$1 out=$2 base=$QBUILD/${board:-qemu-aarch64}-base-smp$1.dtb
-	board_conf "${board:-qemu-aarch64}"
+# qemu_base_dtb N: prints the path of QEMU's own device tree for the board
+# (board_conf done) with N guest CPUs -- one CPU node each, so a tree
+# dumped for one CPU keeps the guest on one.  Cached in build/qemu/.
+qemu_base_dtb() {
+	local n=$1 base=$QBUILD/$board-base.dtb
+	[[ $n == 1 ]] || base=$QBUILD/$board-base-smp$n.dtb
 	if [[ ! -s $base ]]; then
+		mkdir -p "$QBUILD"
 		# shellcheck disable=SC2086
 		$QEMU ${QEMU_MACHINE/-M virt/-M virt,dumpdtb=$base.tmp} -smp "$n" -nographic -nic none >/dev/null 2>&1 || true
 		[[ -s $base.tmp ]] || die "$QEMU could not dump its device tree"
 		mv "$base.tmp" "$base"
 	fi
+	echo "$base"
+}
+# demo_anchor_dtb BASE OUT: BASE plus the demo system's trust anchor (S:
+# its keys): 'platform' for the OS's images, 'integrator' for kc-aux.
+demo_anchor_dtb() {
 	"$QTOP/build/host/sealctl" anchor --key "$S/keys/platform.pub.pem" --id platform \
-		--usages system,cryptex,kc-boot,kc-system,update --dtb "$base" -o "$out.tmp" >/dev/null &&
+		--usages system,cryptex,kc-boot,kc-system,update --dtb "$1" -o "$2.tmp" >/dev/null &&
 	"$QTOP/build/host/sealctl" anchor --key "$S/keys/integrator.pub.pem" --id integrator \
-		--usages kc-aux --dtb "$out.tmp" -o "$out" >/dev/null && rm -f "$out.tmp"
+		--usages kc-aux --dtb "$2.tmp" -o "$2" >/dev/null && rm -f "$2.tmp"
+}
+# anchor_dtb_smp N OUT: the demo system's anchor.dtb for N guest CPUs
+# (board set).
+anchor_dtb_smp() {
+	board_conf "$board"
+	demo_anchor_dtb "$(qemu_base_dtb "$1")" "$2"
 }
 # initramfs_variant NAME: unpacks the board's initramfs into $R (edit it,
 # then initramfs_pack) for a scenario's setup.
