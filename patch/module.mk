@@ -11,5 +11,7 @@ HOST_LDLIBS += -lzstd -ldivsufsort
 BENCH_TARGETS += bench-patch
 
 .PHONY: bench-patch
+# HDIFFZ=/HPATCHZ=: HDiffPatch, the peer (see tests/bench/bench-patch);
+# PAIRS=: a subset of tests/bench/pairs.sh's pairs.
 bench-patch: $(SEALCTL)
-	@tests/bench/bench-patch $(SEALCTL)
+	@HDIFFZ="$(HDIFFZ)" HPATCHZ="$(HPATCHZ)" tests/bench/bench-patch $(SEALCTL) $(PAIRS)
