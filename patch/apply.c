@@ -3,6 +3,13 @@
  * threads that are joined before return, every segment hash checked, then
  * fsync, the whole-result hook (seal check), rename, fsync of the directory.
  *
+ * Phases: (0) the old image's digest, checked before anything is written;
+ * with expansions, (1) each old member decompressed into the scratch file
+ * (<out>.scratch), (2) the expansions' segments, which make the new members
+ * decompressed in the scratch, (3) each new member compressed again into
+ * its place in <out>.part; then (4) the image's segments (KEEP reads back
+ * what (3) wrote).  The scratch file is removed whatever happens.
+ *
  * Memory is the caller's: `work` holds the index, the bitmap, the base
  * digest table and one patch_worker_mem() slice per worker, so the peak is
  * a constant chosen by the caller, whatever the image size.  The old image
@@ -28,6 +35,7 @@
 
 #include "lib/bytes.h"
 #include "lib/fdio.h"
+#include "patch/gz.h"
 #include "patch/patch.h"
 
 #define JREC_LEN 40u
@@ -38,14 +46,18 @@ struct apply_ctx {
 	const uint8_t *hdr;
 	uint8_t *done;       /* one byte per segment: 1 = output present and checked */
 	uint8_t *chunk_hash; /* base digest: one SHA-256 per seg_size chunk of old */
-	int old_fd, patch_fd, out_fd, j_fd;
+	struct patch_exp *exps;
+	struct patch_map_piece *pieces;
+	struct patch_map map;
+	void *gz;            /* the expansions' inflate / deflate state */
+	int old_fd, patch_fd, out_fd, j_fd, scratch_fd;
 	uint32_t j_seq;
 	atomic_uint next;
 	atomic_uint applied;
 	atomic_int stop;
 	pthread_mutex_t lock;
 	uint32_t ndone;
-	int phase; /* 0 base digest, 1 segments */
+	int phase; /* 0 base digest, 1 expansions' segments, 2 image segments */
 	int err;
 	struct si_diag diag;
 };
@@ -61,11 +73,59 @@ struct worker {
 	pthread_t tid;
 };
 
+/* The source space: the old image, then the old members in the scratch. */
+static int src_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+	const struct apply_ctx *c = ctx;
+	uint64_t os = c->info.old_size;
+
+	if (off < os) {
+		size_t n = os - off < len ? (size_t)(os - off) : len;
+
+		if (si_pread_full(c->old_fd, off, buf, n) != 0)
+			return SI_E_IO;
+		off += n;
+		buf += n;
+		len -= n;
+	}
+	if (len && si_pread_full(c->scratch_fd, off - os, buf, len) != 0)
+		return SI_E_IO;
+	return 0;
+}
+
+static int fd_read(int fd, uint64_t off, uint8_t *buf, size_t len)
+{
+	int r = si_pread_full(fd, off, buf, len);
+
+	return r == 0 ? 0 : r == SI_E_SHORT ? SI_E_PATCH_EXPAND : SI_E_IO;
+}
+
 static int old_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 {
-	struct worker *w = ctx;
+	return fd_read(((const struct apply_ctx *)ctx)->old_fd, off, buf, len);
+}
 
-	return si_pread_full(w->c->old_fd, off, buf, len) == 0 ? 0 : SI_E_IO;
+static int out_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+	return fd_read(((const struct apply_ctx *)ctx)->out_fd, off, buf, len);
+}
+
+static int scratch_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+	return fd_read(((const struct apply_ctx *)ctx)->scratch_fd, off, buf, len);
+}
+
+static int scratch_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
+{
+	return si_pwrite_full(((const struct apply_ctx *)ctx)->scratch_fd, off, buf, len) == 0
+		       ? 0
+		       : SI_E_IO;
+}
+
+static int out_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
+{
+	return si_pwrite_full(((const struct apply_ctx *)ctx)->out_fd, off, buf, len) == 0 ? 0
+											 : SI_E_IO;
 }
 
 /* Records the first error only; every worker then stops taking work. */
@@ -129,20 +189,25 @@ static void do_chunk_hash(struct apply_ctx *c, struct worker *w, uint32_t k)
 static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 {
 	struct patch_seg s;
+	struct patch_seg_env env;
 	struct si_diag d;
-	uint32_t out_len = patch_seg_len(&c->info, i);
-	uint64_t out_off = (uint64_t)i * c->info.seg_size;
-	int r;
+	int r, image = i < c->info.nseg_image;
 
 	si_diag_clear(&d);
 	patch_index_entry(c->hdr, i, &s);
-	if (c->done[i]) {
+	patch_seg_place(&c->info, c->exps, i, &env);
+	env.map = &c->map;
+	env.read = src_read;
+	env.rctx = c;
+	env.read_out = out_read;
+	env.octx = c;
+	if (image && c->done[i]) {
 		/* Resumed: the journal says this segment is complete; check it. */
 		uint8_t h[PATCH_HASH_LEN];
 
-		r = si_pread_full(c->out_fd, out_off, w->mem, out_len);
+		r = si_pread_full(c->out_fd, env.out_off, w->mem, env.len);
 		if (r == 0) {
-			patch_hash(w->mem, out_len, h);
+			patch_hash(w->mem, env.len, h);
 			if (si_ct_memcmp(h, s.sha256, PATCH_HASH_LEN) == 0) {
 				progress(c);
 				return;
@@ -158,19 +223,23 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		return;
 	}
 	r = patch_seg_apply(&c->info, &s, i, w->mem, w->mem_len, c->a->decode, c->a->dctx,
-			    old_read, w, &d);
+			    &env, &d);
 	if (r != 0) {
 		if (!(d.flags & SI_DIAG_OFFSET))
-			si_diag_offset(&d, out_off);
+			si_diag_offset(&d, env.out_off);
 		set_err(c, r, &d, 0, NULL);
 		return;
 	}
-	r = si_pwrite_full(c->out_fd, out_off, w->mem, out_len);
+	if (image)
+		r = si_pwrite_full(c->out_fd, env.out_off, w->mem, env.len);
+	else
+		r = si_pwrite_full(c->scratch_fd, c->exps[env.exp].scratch_new + env.out_off, w->mem,
+				   env.len);
 	if (r != 0) {
-		set_err(c, SI_E_IO, NULL, -r, "output");
+		set_err(c, SI_E_IO, NULL, -r, image ? "output" : "scratch");
 		return;
 	}
-	if (c->j_fd >= 0) {
+	if (image && c->j_fd >= 0) {
 		uint8_t rec[JREC_LEN];
 		int jr = 0;
 
@@ -190,7 +259,8 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 			return;
 		}
 	}
-	c->done[i] = 1;
+	if (image)
+		c->done[i] = 1;
 	progress(c);
 	if (c->a->stop_after &&
 	    atomic_fetch_add(&c->applied, 1) + 1 >= c->a->stop_after)
@@ -201,10 +271,10 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct apply_ctx *c = w->c;
-	uint32_t n = c->phase == 0
-		? (uint32_t)(c->info.old_size / c->info.seg_size +
-			     (c->info.old_size % c->info.seg_size != 0))
-		: c->info.nseg;
+	uint32_t n = c->phase == 0 ? (uint32_t)(c->info.old_size / c->info.seg_size +
+						 (c->info.old_size % c->info.seg_size != 0))
+		     : c->phase == 1 ? c->info.nseg - c->info.nseg_image
+				     : c->info.nseg_image;
 
 	while (!atomic_load(&c->stop)) {
 		uint32_t i = atomic_fetch_add(&c->next, 1);
@@ -213,6 +283,8 @@ static void *worker_main(void *arg)
 			break;
 		if (c->phase == 0)
 			do_chunk_hash(c, w, i);
+		else if (c->phase == 1)
+			do_segment(c, w, c->info.nseg_image + i);
 		else
 			do_segment(c, w, i);
 	}
@@ -258,7 +330,7 @@ static int journal_load(struct apply_ctx *c, struct si_diag *d)
 			return SI_E_PATCH_JOURNAL;
 		}
 		seg = si_le32(rec + 8);
-		if (si_le32(rec + 4) != seq + 1 || seg >= c->info.nseg)
+		if (si_le32(rec + 4) != seq + 1 || seg >= c->info.nseg_image)
 			break;
 		c->done[seg] = 1;
 		seq++;
@@ -270,6 +342,68 @@ static int journal_load(struct apply_ctx *c, struct si_diag *d)
 		return SI_E_IO;
 	}
 	return 0;
+}
+
+/* The target map: its encoded stream read into worker 0's input area,
+ * decoded into the output area, parsed into the pieces. */
+static int map_load(struct apply_ctx *c, struct worker *w0, struct si_diag *d)
+{
+	const struct patch_info *in = &c->info;
+	size_t io_len = (size_t)in->seg_size + PATCH_CTRL_MAX(in->seg_size);
+	uint8_t *enc = w0->mem, *raw = w0->mem + io_len;
+	int r;
+
+	c->map.v = c->pieces;
+	c->map.n = in->map_count;
+	if (in->map_count == 0)
+		return 0;
+	r = si_pread_full(c->patch_fd, in->header_len, enc, in->map_clen);
+	if (r != 0) {
+		si_diag_field(d, "patch.map");
+		return r == SI_E_SHORT ? SI_E_PATCH_TRUNCATED : SI_E_IO;
+	}
+	r = c->a->decode(c->a->dctx, in->map_codec, enc, in->map_clen, raw, in->map_len);
+	if (r != 0) {
+		si_diag_field(d, "patch.map");
+		return r;
+	}
+	return patch_map_parse(raw, in->map_len, in, c->pieces, d);
+}
+
+/* Phases 1-3: the old members into the scratch, the expansions'
+ * segments, the new members into the output. */
+static int expansions(struct apply_ctx *c, struct worker *w, unsigned nw, struct si_diag *d)
+{
+	uint32_t k;
+	int r;
+
+	if (c->info.nexp == 0)
+		return 0;
+	for (k = 0; k < c->info.nexp; k++) {
+		r = patch_exp_expand(&c->exps[k], c->gz, old_read, c, scratch_write, c, d);
+		if (r != 0)
+			return r;
+	}
+	c->phase = 1;
+	run_phase(c, w, nw);
+	if (c->err) {
+		*d = c->diag;
+		return c->err;
+	}
+	for (k = 0; k < c->info.nexp; k++) {
+		r = patch_exp_make(&c->exps[k], c->gz, scratch_read, c, out_write, c, d);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A system call's failure: errno and the field into the diagnostic. */
+static int sys_fail(struct si_diag *d, int err, const char *field)
+{
+	si_diag_errno(d, errno);
+	si_diag_field(d, field);
+	return err;
 }
 
 static int fsync_dir_of(const char *path)
@@ -300,12 +434,32 @@ static int fsync_dir_of(const char *path)
 	return r;
 }
 
-static size_t apply_meta(const struct patch_info *info)
+#define ALIGN64(n) (((n) + 63) & ~(size_t)63)
+
+/* The work memory's layout before the workers' slices: header, done bytes,
+ * chunk digests, expansions, map pieces, the expansions' codec state. */
+struct meta_layout {
+	size_t done, chunks, exps, pieces, gz, end;
+};
+
+static void meta_layout(const struct patch_info *info, struct meta_layout *l)
 {
 	uint64_t nchunks = info->old_size / info->seg_size + (info->old_size % info->seg_size != 0);
 
-	return ((size_t)info->header_len + info->nseg + (size_t)nchunks * PATCH_HASH_LEN + 63) &
-	       ~(size_t)63;
+	l->done = ALIGN64((size_t)info->header_len);
+	l->chunks = ALIGN64(l->done + info->nseg);
+	l->exps = ALIGN64(l->chunks + (size_t)nchunks * PATCH_HASH_LEN);
+	l->pieces = ALIGN64(l->exps + (size_t)info->nexp * sizeof(struct patch_exp));
+	l->gz = ALIGN64(l->pieces + (size_t)info->map_count * sizeof(struct patch_map_piece));
+	l->end = ALIGN64(l->gz + (info->nexp ? patch_exp_state_size() : 0));
+}
+
+static size_t apply_meta(const struct patch_info *info)
+{
+	struct meta_layout l;
+
+	meta_layout(info, &l);
+	return l.end;
 }
 
 size_t patch_apply_mem(const struct patch_info *info, unsigned threads)
@@ -318,7 +472,7 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	struct apply_ctx c0;
 	struct apply_ctx *c = &c0;
 	struct worker w[64];
-	char part[PATH_MAX];
+	char part[PATH_MAX], scratch[PATH_MAX];
 	uint8_t prefix[PATCH_HDR_LEN];
 	uint8_t digest[PATCH_HASH_LEN];
 	struct stat st;
@@ -332,9 +486,15 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		return SI_E_ARG;
 	if ((size_t)snprintf(part, sizeof part, "%s.part", a->out_path) >= sizeof part)
 		return SI_E_ARG;
+	if (a->scratch_path ? strlen(a->scratch_path) >= sizeof scratch
+			    : (size_t)snprintf(scratch, sizeof scratch, "%s.scratch", a->out_path) >=
+				      sizeof scratch)
+		return SI_E_ARG;
+	if (a->scratch_path)
+		memcpy(scratch, a->scratch_path, strlen(a->scratch_path) + 1);
 	memset(c, 0, sizeof *c);
 	c->a = a;
-	c->old_fd = c->patch_fd = c->out_fd = c->j_fd = -1;
+	c->old_fd = c->patch_fd = c->out_fd = c->j_fd = c->scratch_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 
 	c->patch_fd = open(a->patch_path, O_RDONLY | O_CLOEXEC);
@@ -380,9 +540,17 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		nw = SI_ARRAY_SIZE(w);
 	if (nw > (a->work_len - meta) / wm)
 		nw = (unsigned)((a->work_len - meta) / wm);
-	c->hdr = a->work;
-	c->done = a->work + c->info.header_len;
-	c->chunk_hash = c->done + c->info.nseg;
+	{
+		struct meta_layout l;
+
+		meta_layout(&c->info, &l);
+		c->hdr = a->work;
+		c->done = a->work + l.done;
+		c->chunk_hash = a->work + l.chunks;
+		c->exps = (struct patch_exp *)(void *)(a->work + l.exps);
+		c->pieces = (struct patch_map_piece *)(void *)(a->work + l.pieces);
+		c->gz = a->work + l.gz;
+	}
 	memset(c->done, 0, c->info.nseg);
 	used = meta;
 	for (i = 0; i < nw; i++) {
@@ -406,8 +574,14 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	r = patch_index_check(a->work, c->info.header_len, &c->info, (uint64_t)st.st_size, d);
 	if (r != 0)
 		goto out;
-	/* Validation of the patch ends here: below, the index is trusted
-	 * structurally (the payload is checked segment by segment). */
+	patch_info_complete(a->work, &c->info);
+	for (i = 0; i < c->info.nexp; i++)
+		patch_exp_get(a->work, &c->info, i, &c->exps[i]);
+	r = map_load(c, &w[0], d);
+	if (r != 0)
+		goto out;
+	/* Validation of the patch ends here: below, the index and the map are
+	 * trusted structurally (the payload is checked segment by segment). */
 
 	c->old_fd = open(a->old_path, O_RDONLY | O_CLOEXEC);
 	if (c->old_fd < 0) {
@@ -473,18 +647,26 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		c->out_fd = open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	}
 	if (c->out_fd < 0) {
-		si_diag_errno(d, errno);
-		si_diag_field(d, "output");
-		r = SI_E_OPEN;
+		r = sys_fail(d, SI_E_OPEN, "output");
 		goto out;
 	}
 	if (ftruncate(c->out_fd, (off_t)c->info.new_size) != 0) {
-		si_diag_errno(d, errno);
-		si_diag_field(d, "output");
-		r = SI_E_IO;
+		r = sys_fail(d, SI_E_IO, "output");
 		goto remove_part;
 	}
-	c->phase = 1;
+	if (c->info.nexp) {
+		c->scratch_fd = open(scratch, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (c->scratch_fd < 0) {
+			r = sys_fail(d, SI_E_OPEN, "scratch");
+			goto remove_part;
+		}
+	}
+	r = expansions(c, w, nw, d);
+	if (r != 0) {
+		keep_part = c->j_fd >= 0 && si_err_cause(r) == SI_CAUSE_SYSTEM;
+		goto remove_part;
+	}
+	c->phase = 2;
 	run_phase(c, w, nw);
 	if (c->err) {
 		r = c->err;
@@ -527,6 +709,10 @@ remove_part:
 			unlink(a->checkpoint_path);
 	}
 out:
+	if (c->scratch_fd >= 0) {
+		close(c->scratch_fd);
+		unlink(scratch);
+	}
 	if (c->old_fd >= 0)
 		close(c->old_fd);
 	if (c->patch_fd >= 0)

@@ -3,11 +3,11 @@
 # patches); making patches and the zstd decoder are host-only for now,
 # because the targets have no zstd build yet (sealinit can apply stored-codec
 # patches; see docs/formats.md "Delta patches").
-LIB_SRCS += patch/format.c patch/apply.c patch/hash.c
-SEALCTL_SRCS += patch/diff.c tools/cmd_diff.c tools/cmd_apply.c
+LIB_SRCS += patch/format.c patch/apply.c patch/hash.c patch/refs.c patch/gz.c
+SEALCTL_SRCS += patch/diff.c patch/match.c patch/plan.c tools/cmd_diff.c tools/cmd_apply.c
 UNIT_TESTS += tests/unit/test_patch.c
 FUZZ_TARGETS += tests/fuzz/fuzz_patch.c
-HOST_LDLIBS += -lzstd -ldivsufsort
+HOST_LDLIBS += -lzstd
 BENCH_TARGETS += bench-patch
 
 .PHONY: bench-patch

@@ -1,0 +1,75 @@
+/* sealinit patch/: what the build side's files share (diff.c, match.c). */
+#ifndef SEALINIT_PATCH_DIFF_INT_H
+#define SEALINIT_PATCH_DIFF_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+#include "patch/patch.h"
+
+/* One operation before encoding: new[dst, dst+len) from old[src, ...). */
+struct op {
+	uint8_t kind;
+	uint64_t dst, src, len;
+};
+
+struct ops {
+	struct op *v;
+	size_t n, cap;
+};
+
+int ops_push(struct ops *o, uint8_t kind, uint64_t dst, uint64_t src, uint64_t len) SI_WUR;
+
+/* Makes room for one more element in *v (n used of *cap), doubling from
+ * first; 0 or SI_E_NOMEM (then *v is unchanged). */
+int diff_grow(void *v, size_t n, size_t *cap, size_t elem, size_t first) SI_WUR;
+
+/* Equal leading bytes of a[0..an) and b[0..bn). */
+size_t match_len(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
+
+/* A cover new[dst, dst+len) from old[dst+d, ...): ADD, with long exact runs
+ * as COPY. */
+int emit_cover(struct ops *o, const uint8_t *old, const uint8_t *nw, uint64_t dst,
+	       uint64_t len, int64_t d) SI_WUR;
+/* Literal new[dst, dst+len), with long zero runs as ZERO. */
+int emit_lit(struct ops *o, const uint8_t *nw, uint64_t dst, uint64_t len) SI_WUR;
+
+/* Cover selection (see match.c): a new alignment is taken when its match,
+ * judged with the `window` bytes after it when shorter than `big`, beats
+ * the current alignment by `k` bytes and reaches `min`; chains are walked
+ * to `depth` candidates. */
+struct match_tune {
+	long k, big, window, min, depth;
+};
+
+/* Covers of nw[0..nn) against old[0..on), appended to o with dst + dst0
+ * and src + src0 (the spaces' offsets). */
+int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
+	      const struct match_tune *t, struct ops *o) SI_WUR;
+
+/* Development knobs: SI_TUNE_<name> in the environment, else def. */
+long diff_tune(const char *name, long def);
+
+/* A gzip member of the new image diffed decompressed (plan.c). */
+struct diff_exp {
+	struct patch_ext old_ext[2], new_ext[2];
+	uint8_t n_old, n_new, hdr_len;
+	uint8_t hdr[32];
+	uint8_t *u_old, *u_new;  /* decompressed members (malloc'd) */
+	uint64_t u_old_len, u_new_len;
+	uint64_t src_base;       /* u_old's place in the source space */
+};
+
+/* What the diff knows about the images before matching (plan.c). */
+struct diff_plan {
+	int arch;          /* enum patch_arch of the executables inside */
+	uint32_t nexp;
+	struct diff_exp *exp;
+};
+
+int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
+		   struct diff_plan *p) SI_WUR;
+void diff_plan_free(struct diff_plan *p);
+
+#endif
