@@ -32,11 +32,11 @@ DTC_FALLBACK_SUITE := trixie
 # Debian 12 packages: BUILD_PKGS for `make`, HOST_PKGS for the tests and
 # the demo as well.  Both are installed when missing (root, apt-get).
 BUILD_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
-	xz-utils cpio erofs-utils libzstd-dev file
+	xz-utils cpio erofs-utils libzstd-dev libdivsufsort-dev file
 HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
 	device-tree-compiler u-boot-tools dt-schema libclang-rt-14-dev cpio \
 	file xz-utils zstd libzstd-dev erofs-utils cryptsetup-bin openssl \
-	qemu-system-arm kmod time hyperfine qemu-user-static bsdiff xdelta3 \
+	qemu-system-arm kmod time hyperfine qemu-user-static libdivsufsort-dev bsdiff xdelta3 \
 	fdisk e2fsprogs binutils
 
 # ---------------------------------------------------------------- config

@@ -423,7 +423,7 @@ static int map_encode(const struct patch_map_piece *v, uint32_t n, struct buf *b
 struct seg_out {
 	uint8_t *payload; /* ctrl || diff || lit, encoded */
 	uint32_t ctrl_len, diff_len, lit_len, ctrl_clen, diff_clen, lit_clen;
-	uint8_t codec, arch;
+	uint8_t codec, arch, diff_mode;
 	uint8_t sha256[PATCH_HASH_LEN];
 };
 
@@ -532,9 +532,48 @@ static int encode_segment(struct enc *e, uint32_t k, ZSTD_CCtx *cc)
 		r = buf_put(&ctrl, hdr.p, hdr.n);
 	if (r == 0 && dlt.n)
 		r = buf_put(&ctrl, dlt.p, dlt.n);
+	/* The difference bytes as runs: zstd then sees the nonzero tenth
+	 * (faster, and 3% smaller on the os pair) and the apply skips the
+	 * zeros; bytes stay when runs would not fit the apply's buffer. */
+	so->diff_mode = PATCH_DIFF_BYTES;
+	if (r == 0 && diff.n) {
+		struct buf runs = { 0 }, nz = { 0 }, all = { 0 };
+		size_t q = 0;
+
+		while (r == 0 && q < diff.n) {
+			size_t z0 = q, n0;
+
+			while (q < diff.n && diff.p[q] == 0)
+				q++;
+			n0 = q;
+			while (q < diff.n && diff.p[q] != 0)
+				q++;
+			r = buf_varint(&runs, z0 == n0 ? 0 : n0 - z0);
+			if (r == 0)
+				r = buf_varint(&runs, q - n0);
+			if (r == 0 && q > n0)
+				r = buf_put(&nz, diff.p + n0, q - n0);
+		}
+		if (r == 0)
+			r = buf_varint(&all, runs.n);
+		if (r == 0 && runs.n)
+			r = buf_put(&all, runs.p, runs.n);
+		if (r == 0 && nz.n)
+			r = buf_put(&all, nz.p, nz.n);
+		if (r == 0 && all.n + lit.n <= s1 - s0) {
+			free(diff.p);
+			diff = all;
+			all.p = NULL;
+			so->diff_mode = PATCH_DIFF_RUNS;
+		}
+		free(runs.p);
+		free(nz.p);
+		free(all.p);
+	}
 	if (r == 0 && ctrl.n > PATCH_CTRL_MAX(e->seg_size)) {
 		/* Too fragmented for the apply's control cap: one literal. */
 		ctrl.n = diff.n = lit.n = hdr.n = 0;
+		so->diff_mode = PATCH_DIFF_BYTES;
 		r = buf_varint(&hdr, (s1 - s0) << 3 | PATCH_OP_LIT);
 		if (r == 0)
 			r = buf_varint(&ctrl, hdr.n);
@@ -739,7 +778,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	sp.on = on;
 	sp.plan = &plan;
 
-	r = match_run(old, on, nw, nn, &mt, &raw);
+	r = match_run(old, on, nw, nn, plan.pairs, plan.npairs, &mt, &raw);
 	if (r == 0)
 		r = predict(&raw, old, on, nw, plan.arch, &pieces, &npieces, st);
 	map.v = pieces;
@@ -767,7 +806,10 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		/* the member against its old member; ops in source-space terms */
 		struct ops lc = { 0 };
 
-		r = match_run(x->u_old, x->u_old_len, x->u_new, x->u_new_len, &mt, &lc);
+		struct match_pair whole = { 0, x->u_new_len, 0, x->u_old_len };
+
+		r = match_run(x->u_old, x->u_old_len, x->u_new, x->u_new_len, &whole,
+			      x->u_old_len >= 64 ? 1 : 0, &mt, &lc);
 		if (r == 0) {
 			struct space xs = { x->u_old, x->u_old_len, NULL };
 
@@ -955,6 +997,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		si_put_le64(en, pos);
 		en[8] = so->codec;
 		en[9] = so->arch;
+		en[10] = so->diff_mode;
 		si_put_le32(en + 16, so->ctrl_len);
 		si_put_le32(en + 20, so->diff_len);
 		si_put_le32(en + 24, so->lit_len);

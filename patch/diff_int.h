@@ -43,10 +43,16 @@ struct match_tune {
 	long k, big, window, min, depth;
 };
 
-/* Covers of nw[0..nn) against old[0..on), appended to o with dst + dst0
- * and src + src0 (the spaces' offsets). */
+/* A new range matched first against an old range: a file and its old
+ * version (sorted by new_lo, disjoint). */
+struct match_pair {
+	uint64_t new_lo, new_hi, old_lo, old_hi;
+};
+
+/* Covers of nw[0..nn) against old[0..on), appended to o. */
 int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
-	      const struct match_tune *t, struct ops *o) SI_WUR;
+	      const struct match_pair *pairs, size_t npairs, const struct match_tune *t,
+	      struct ops *o) SI_WUR;
 
 /* Development knobs: SI_TUNE_<name> in the environment, else def. */
 long diff_tune(const char *name, long def);
@@ -66,6 +72,8 @@ struct diff_plan {
 	int arch;          /* enum patch_arch of the executables inside */
 	uint32_t nexp;
 	struct diff_exp *exp;
+	struct match_pair *pairs; /* changed files and their old versions */
+	size_t npairs;
 };
 
 int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,

@@ -157,6 +157,7 @@ void patch_index_entry(const uint8_t *hdr, uint32_t i, struct patch_seg *out)
 	out->payload_off = si_le64(e);
 	out->codec = e[8];
 	out->arch = e[9];
+	out->diff_mode = e[10];
 	out->ctrl_len = si_le32(e + 16);
 	out->diff_len = si_le32(e + 20);
 	out->lit_len = si_le32(e + 24);
@@ -383,8 +384,11 @@ int patch_index_check(const uint8_t *buf, size_t len, const struct patch_info *i
 			left -= seg_len;
 		}
 		patch_index_entry(buf, i, &s);
-		if (!all_zero(e + 10, 6) || !all_zero(e + 72, 8))
-			return fail(d, SI_E_PATCH_FIELD, "patch.index.reserved", eoff + 10);
+		if (!all_zero(e + 11, 5) || !all_zero(e + 72, 8))
+			return fail(d, SI_E_PATCH_FIELD, "patch.index.reserved", eoff + 11);
+		if (s.diff_mode > PATCH_DIFF_RUNS)
+			return fail_v(d, SI_E_PATCH_FIELD, "patch.index.diff_mode", eoff + 10,
+				      PATCH_DIFF_RUNS, s.diff_mode);
 		if (s.codec != PATCH_CODEC_STORED && s.codec != PATCH_CODEC_ZSTD)
 			return fail_v(d, SI_E_PATCH_CODEC, "patch.index.codec", eoff + 8,
 				      PATCH_CODEC_ZSTD, s.codec);
@@ -506,6 +510,82 @@ static uint64_t chain_len(const uint8_t *ctrl, size_t hdr_end, size_t ctrl_len, 
 	return len;
 }
 
+/* The difference bytes of a segment's ops, in order: bytes (mode 0), or
+ * runs (mode 1: a column of (zeros, nonzero) varint pairs, then the
+ * nonzero bytes). */
+struct diff_src {
+	const uint8_t *p;
+	size_t len, pos;           /* bytes: all of them; runs: the nonzero bytes */
+	const uint8_t *runs;
+	size_t runs_len, rpos;
+	uint64_t zleft, nleft;
+	int runs_mode;
+};
+
+static int diff_init(struct diff_src *s, const uint8_t *p, size_t len, int mode)
+{
+	uint64_t r;
+
+	memset(s, 0, sizeof *s);
+	s->runs_mode = mode == PATCH_DIFF_RUNS;
+	if (!s->runs_mode) {
+		s->p = p;
+		s->len = len;
+		return 0;
+	}
+	if (len == 0)
+		return 0;
+	if (varint(p, len, &s->pos, &r) != 0 || r > len - s->pos)
+		return -1;
+	s->runs = p + s->pos;
+	s->runs_len = (size_t)r;
+	s->p = p + s->pos + r;
+	s->len = len - s->pos - (size_t)r;
+	s->pos = 0;
+	return 0;
+}
+
+/* Adds the next n difference bytes to out; -1 when the stream ends. */
+static int diff_add(struct diff_src *s, uint8_t *out, size_t n)
+{
+	if (!s->runs_mode) {
+		if (n > s->len - s->pos)
+			return -1;
+		add_bytes(out, s->p + s->pos, n);
+		s->pos += n;
+		return 0;
+	}
+	while (n) {
+		uint64_t k;
+
+		if (s->zleft) {
+			k = s->zleft < n ? s->zleft : n;
+			s->zleft -= k;
+		} else if (s->nleft) {
+			k = s->nleft < n ? s->nleft : n;
+			if (k > s->len - s->pos)
+				return -1;
+			add_bytes(out, s->p + s->pos, (size_t)k);
+			s->pos += (size_t)k;
+			s->nleft -= k;
+		} else {
+			if (varint(s->runs, s->runs_len, &s->rpos, &s->zleft) != 0 ||
+			    varint(s->runs, s->runs_len, &s->rpos, &s->nleft) != 0)
+				return -1;
+			continue;
+		}
+		out += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Everything used, nothing left over. */
+static int diff_done(const struct diff_src *s)
+{
+	return s->pos == s->len && s->zleft == 0 && s->nleft == 0 && s->rpos == s->runs_len;
+}
+
 void patch_seg_place(const struct patch_info *info, const struct patch_exp *exps, uint32_t i,
 		     struct patch_seg_env *env)
 {
@@ -544,10 +624,13 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 		  size_t diff_len, const uint8_t *lit, size_t lit_len,
 		  const struct patch_seg_env *env, uint8_t *out, struct si_diag *d)
 {
-	size_t cp = 0, sp, hdr_end, dp = 0, lp = 0, op = 0, have_end = 0, out_len = env->len;
+	size_t cp = 0, sp, hdr_end, lp = 0, op = 0, have_end = 0, out_len = env->len;
 	uint64_t cursor = env->cursor, hl;
+	struct diff_src ds;
 	int r;
 
+	if (diff_init(&ds, diff, diff_len, env->diff_mode) != 0)
+		return fail(d, SI_E_PATCH_OP, "segment.diff.runs", 0);
 	/* varint H, then H bytes of op headers, then the source deltas */
 	if (varint(ctrl, ctrl_len, &cp, &hl) != 0 || hl > ctrl_len - cp)
 		return fail(d, SI_E_PATCH_OP, "segment.ctrl.header_len", 0);
@@ -597,13 +680,8 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 			if (kind == PATCH_OP_XADD)
 				patch_refs_predict(env->arch, out + op, (size_t)len, src,
 						   env->out_off + op, env->old_size, env->map);
-			if (kind != PATCH_OP_COPY) {
-				if (len > diff_len - dp)
-					return fail_v(d, SI_E_PATCH_OP, "segment.diff", at,
-						      diff_len - dp, len);
-				add_bytes(out + op, diff + dp, (size_t)len);
-				dp += (size_t)len;
-			}
+			if (kind != PATCH_OP_COPY && diff_add(&ds, out + op, (size_t)len) != 0)
+				return fail_v(d, SI_E_PATCH_OP, "segment.diff", at, diff_len, len);
 			cursor = src + len;
 			break;
 		case PATCH_OP_LIT:
@@ -630,9 +708,9 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 		return fail_v(d, SI_E_PATCH_OP, "segment.length", cp, out_len, op);
 	if (sp != ctrl_len)
 		return fail_v(d, SI_E_PATCH_OP, "segment.ctrl.unused_bytes", sp, ctrl_len, sp);
-	if (dp != diff_len || lp != lit_len)
+	if (!diff_done(&ds) || lp != lit_len)
 		return fail_v(d, SI_E_PATCH_OP, "segment.unused_bytes", cp, diff_len + lit_len,
-			      dp + lp);
+			      ds.pos + lp);
 	return 0;
 }
 
@@ -662,6 +740,7 @@ int patch_seg_apply(const struct patch_info *info, const struct patch_seg *seg,
 	if (work_len < patch_worker_mem(info->seg_size))
 		return SI_E_ARG;
 	e.arch = seg->arch;
+	e.diff_mode = seg->diff_mode;
 	/* Decode ctrl and diff+lit out of io, then io becomes the output. */
 	r = decode(dctx, seg->codec, in, seg->ctrl_clen, ctrl, seg->ctrl_len);
 	if (r == 0)

@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <divsufsort.h>
+
 #include "patch/diff_int.h"
 
 #define IDX_STEP 4u /* indexed old positions */
@@ -138,6 +140,104 @@ static size_t midx_best(const struct midx *x, const uint8_t *nw, size_t nn, size
 	return best;
 }
 
+/* ------------------------------------------------- the paired file's SA */
+/* A suffix array of the old version of the file being scanned finds the
+ * longest match however repetitive the data (a kernel module's BTF type
+ * records defeat a chain walk of any sane depth); one file at a time, so
+ * its memory is four bytes per byte of the largest changed file. */
+struct local {
+	const struct match_pair *v;
+	size_t n, cur;
+	int32_t *sa;
+	size_t sa_cap;
+	int built; /* sa holds pair cur */
+};
+
+#define SEARCH_CAP 4096
+
+/* Longest match of nw[0..nn) among the suffixes of b[0..bn), and among
+ * the neighbours as long as it the one nearest `prefer` (its delta is the
+ * cheapest).  Binary search that skips the prefix both bounds share. */
+static size_t sa_best(const int32_t *sa, const uint8_t *b, size_t bn, const uint8_t *nw,
+		      size_t nn, size_t prefer, size_t *pos)
+{
+	size_t lo = 0, hi = bn - 1, cap = nn < SEARCH_CAP ? nn : SEARCH_CAP;
+	size_t llo, lhi, best, bl, k, bd;
+
+	llo = match_len(b + sa[lo], bn - (size_t)sa[lo], nw, cap);
+	lhi = match_len(b + sa[hi], bn - (size_t)sa[hi], nw, cap);
+	while (hi - lo >= 2) {
+		size_t mid = lo + (hi - lo) / 2, q = (size_t)sa[mid];
+		size_t m = llo < lhi ? llo : lhi, l;
+
+		l = m + match_len(b + q + m, bn - q - m, nw + m, cap - m);
+		if (l == cap || q + l == bn || b[q + l] < nw[l]) {
+			lo = mid;
+			llo = l;
+		} else {
+			hi = mid;
+			lhi = l;
+		}
+	}
+	best = llo >= lhi ? lo : hi;
+	bl = llo >= lhi ? llo : lhi;
+	*pos = (size_t)sa[best];
+	bd = *pos > prefer ? *pos - prefer : prefer - *pos;
+	/* A long match amortizes its delta; short ones are where a near source
+	 * pays, and cheap to compare. */
+	for (k = 1; k <= 8 && bl < 64; k++) { /* both sides of best */
+		int side;
+
+		for (side = -1; side <= 1; side += 2) {
+			size_t j = side < 0 ? best - k : best + k, q, d;
+
+			if ((side < 0 && best < k) || (side > 0 && j >= bn))
+				continue;
+			q = (size_t)sa[j];
+			if (match_len(b + q, bn - q, nw, bl) < bl)
+				continue;
+			d = q > prefer ? q - prefer : prefer - q;
+			if (d < bd) {
+				bd = d;
+				*pos = q;
+			}
+		}
+	}
+	if (bl == cap)
+		bl = match_len(b + *pos, bn - *pos, nw, nn);
+	return bl;
+}
+
+/* The pair that holds new position i, its SA built; NULL outside pairs. */
+static const struct match_pair *local_at(struct local *l, const uint8_t *old, size_t i)
+{
+	const struct match_pair *pr;
+
+	while (l->cur < l->n && l->v[l->cur].new_hi <= i) {
+		l->cur++;
+		l->built = 0;
+	}
+	if (l->cur >= l->n || l->v[l->cur].new_lo > i)
+		return NULL;
+	pr = &l->v[l->cur];
+	if (!l->built) {
+		size_t n = (size_t)(pr->old_hi - pr->old_lo);
+
+		if (n > l->sa_cap) {
+			int32_t *ns = realloc(l->sa, n * sizeof *ns);
+
+			if (!ns)
+				return NULL; /* no memory for it: the global index alone */
+			l->sa = ns;
+			l->sa_cap = n;
+		}
+		if (divsufsort(old + pr->old_lo, l->sa, (int32_t)n) != 0)
+			return NULL;
+		l->built = 1;
+	}
+	return pr;
+}
+
 /* Most agreeing minus disagreeing bytes over a prefix of new[i, i+w) under
  * alignment old = new + d. */
 static size_t fwd_net(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn, size_t i,
@@ -158,6 +258,28 @@ static size_t fwd_net(const uint8_t *old, size_t on, const uint8_t *nw, size_t n
 	return (size_t)best;
 }
 
+/* When the alignment old = new + d matches at least 10 of the 16 bytes
+ * from i and 4 in a row again within them: the distance to that run, else
+ * 0. */
+static size_t resumes(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn, size_t i,
+		      int64_t d)
+{
+	int64_t o = (int64_t)i + d;
+	size_t k, eq = 0, run = 0, at = 0;
+
+	if (o < 0 || (uint64_t)o + 16 > on || nn - i < 16)
+		return 0;
+	for (k = 0; k < 16; k++) {
+		int e = old[o + (int64_t)k] == nw[i + k];
+
+		eq += e;
+		run = e ? run + 1 : 0;
+		if (run == 4 && !at)
+			at = k - 3;
+	}
+	return eq >= (size_t)diff_tune("RES", 12) && at ? at : 0;
+}
+
 static int eq_at(const uint8_t *old, size_t on, const uint8_t *nw, size_t i, int64_t d)
 {
 	int64_t o = (int64_t)i + d;
@@ -166,8 +288,10 @@ static int eq_at(const uint8_t *old, size_t on, const uint8_t *nw, size_t i, int
 }
 
 int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
-	      const struct match_tune *t, struct ops *o)
+	      const struct match_pair *pairs, size_t npairs, const struct match_tune *t,
+	      struct ops *o)
 {
+	struct local loc = { pairs, npairs, 0, NULL, 0, 0 };
 	struct midx x;
 	size_t sc = 0, len = 0, pos = 0, lastscan = 0, lastpos = 0;
 	int64_t lastoffset = 0, xw = diff_tune("EXTW", 1);
@@ -181,16 +305,42 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	while (sc < nn) {
 		size_t oldscore = 0, scsc;
 
-		for (scsc = sc += len; sc < nn; sc++) {
+		size_t step = 1, misses = 0;
+
+		for (scsc = sc += len; sc < nn; sc += step) {
 			int64_t cs = (int64_t)sc + lastoffset;
+
+			size_t skip = 0;
 
 			/* the cruise: the current alignment matches here */
 			if (sc > lastscan && cs >= 0 && (uint64_t)cs + 4 <= on && nn - sc >= 4 &&
 			    memcmp(old + cs, nw + sc, 4) == 0) {
 				len = match_len(old + cs, on - (size_t)cs, nw + sc, nn - sc);
 				pos = (size_t)cs;
+			} else if (sc > lastscan && (skip = resumes(old, on, nw, nn, sc, lastoffset))) {
+				/* a few changed bytes (an address) in a cover that
+				 * goes on: no probe until it matches again */
+				len = 0;
 			} else {
-				len = midx_best(&x, nw, nn, sc, lastscan, (uint64_t)(sc + lastoffset), &pos);
+				const struct match_pair *pr = local_at(&loc, old, sc);
+				uint64_t want = (uint64_t)((int64_t)sc + lastoffset);
+
+				len = 0;
+				if (pr) {
+					size_t lp = 0, pb = (size_t)pr->old_lo;
+
+					len = sa_best(loc.sa, old + pb, (size_t)(pr->old_hi - pb), nw + sc,
+						      nn - sc, want > pb ? (size_t)(want - pb) : 0, &lp);
+					pos = lp + pb;
+				}
+				if (len < 32 && (!pr || misses < 16)) {
+					size_t gp = 0, gl = midx_best(&x, nw, nn, sc, lastscan, want, &gp);
+
+					if (gl > len) {
+						len = gl;
+						pos = gp;
+					}
+				}
 			}
 			for (; scsc < sc + len; scsc++)
 				oldscore += eq_at(old, on, nw, scsc, lastoffset);
@@ -208,8 +358,21 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 				if (val > oval + (size_t)t->k && val >= (size_t)t->min)
 					break;
 			}
-			if (eq_at(old, on, nw, sc, lastoffset))
-				oldscore--;
+			/* Nothing here: after a run of misses (new bytes), probe every
+			 * second, then every fourth position; a match found late is
+			 * recovered by the backward extension. */
+			misses = len < 8 && !skip ? misses + 1 : 0;
+			step = skip ? skip : misses < 32 ? 1 : misses < 128 ? 2 : 4;
+			{
+				size_t q, e = sc + step < scsc ? sc + step : scsc;
+
+				for (q = sc; q < e; q++)
+					oldscore -= eq_at(old, on, nw, q, lastoffset);
+				if (scsc < sc + step)
+					scsc = sc + step;
+			}
+			if (sc + step > nn)
+				step = nn - sc;
 		}
 		if (len != oldscore || sc == nn) {
 			int64_t s = 0, sf = 0, sb, ss;
@@ -265,5 +428,6 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		}
 	}
 	midx_free(&x);
+	free(loc.sa);
 	return r;
 }

@@ -7,7 +7,7 @@ LIB_SRCS += patch/format.c patch/apply.c patch/hash.c patch/refs.c patch/gz.c
 SEALCTL_SRCS += patch/diff.c patch/match.c patch/plan.c tools/cmd_diff.c tools/cmd_apply.c
 UNIT_TESTS += tests/unit/test_patch.c
 FUZZ_TARGETS += tests/fuzz/fuzz_patch.c
-HOST_LDLIBS += -lzstd
+HOST_LDLIBS += -lzstd -ldivsufsort
 BENCH_TARGETS += bench-patch
 
 .PHONY: bench-patch

@@ -27,7 +27,8 @@
  *     0   u64 payload_off (from the end of the header), segments in order,
  *         tiling the payload after the map stream
  *     8   u8 codec (0 stored, 1 zstd), u8 arch (0 none, 1 x86-64,
- *         2 aarch64: XADD's reference finder), [6] reserved (0)
+ *         2 aarch64: XADD's reference finder), u8 diff_mode (0 bytes,
+ *         1 runs), [5] reserved (0)
  *     16  u32 ctrl_len, u32 diff_len, u32 lit_len (decoded sizes)
  *     28  u32 ctrl_clen, u32 diff_clen, u32 lit_clen (encoded sizes)
  *     40  [32] SHA-256 of the segment's output
@@ -74,6 +75,11 @@
  *           that an expansion wrote)
  * The ops must produce exactly the segment's length and consume the diff and
  * literal streams exactly.
+ *
+ * Difference stream, diff_mode 1 (runs): varint R, R bytes of run pairs
+ * varint(zeros) varint(nonzero), then the nonzero bytes: the difference
+ * bytes of the segment's ADD/XADD ops in order, zero runs left out (mostly
+ * zeros, so zstd gets a tenth of the bytes and the apply skips them).
  */
 #ifndef SEALINIT_PATCH_PATCH_H
 #define SEALINIT_PATCH_PATCH_H
@@ -139,9 +145,11 @@ enum patch_op {
 enum patch_arch { PATCH_ARCH_NONE = 0, PATCH_ARCH_X86_64 = 1, PATCH_ARCH_AARCH64 = 2 };
 enum patch_exp_kind { PATCH_EXP_GZIP = 1 };
 
+enum patch_diff_mode { PATCH_DIFF_BYTES = 0, PATCH_DIFF_RUNS = 1 };
+
 struct patch_seg {
 	uint64_t payload_off;
-	uint8_t codec, arch;
+	uint8_t codec, arch, diff_mode;
 	uint32_t ctrl_len, diff_len, lit_len;
 	uint32_t ctrl_clen, diff_clen, lit_clen;
 	uint8_t sha256[PATCH_HASH_LEN];
@@ -254,6 +262,7 @@ struct patch_seg_env {
 	uint64_t out_off;       /* KEEP reads the output here */
 	uint32_t len;           /* the segment's output length */
 	int arch, keep_ok;      /* keep_ok: an image segment */
+	int diff_mode;          /* enum patch_diff_mode */
 	int32_t exp;            /* its expansion, or -1 */
 	const struct patch_map *map;
 	patch_read_fn read;     /* the source space */

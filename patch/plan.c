@@ -26,9 +26,12 @@
 #define EROFS_SB_OFF 1024u
 #define EROFS_MAX_FILES (1u << 20)
 #define EROFS_MAX_DEPTH 64
+/* Raw images (no file system the plan reads): one suffix array of the
+ * whole old image, up to this size (4 bytes of memory per byte). */
+#define RAW_SA_MAX (256u << 20)
 
 struct efile {
-	char *path;
+	char *path, *shape; /* shape: the path with runs of digits as '#' */
 	uint64_t size;
 	struct patch_ext ext[2];
 	unsigned n_ext;
@@ -102,6 +105,24 @@ static int erofs_inode(const struct erofs *fs, uint64_t nid, uint16_t *mode, uin
 	return 0;
 }
 
+/* A path with each run of digits as '#': a kernel's files carry its
+ * version in their paths. */
+static void path_shape(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	while (*s && o + 1 < cap) {
+		if (*s >= '0' && *s <= '9') {
+			out[o++] = '#';
+			while (*s >= '0' && *s <= '9')
+				s++;
+		} else {
+			out[o++] = *s++;
+		}
+	}
+	out[o] = 0;
+}
+
 static int files_push(struct efiles *f, const char *path, size_t plen, uint64_t size,
 		      const struct patch_ext *ext, unsigned n_ext)
 {
@@ -112,11 +133,13 @@ static int files_push(struct efiles *f, const char *path, size_t plen, uint64_t 
 	if (diff_grow(&f->v, f->n, &f->cap, sizeof *f->v, 256))
 		return SI_E_NOMEM;
 	e = &f->v[f->n];
-	e->path = malloc(plen + 1);
+	e->path = malloc(2 * plen + 2);
 	if (!e->path)
 		return SI_E_NOMEM;
 	memcpy(e->path, path, plen);
 	e->path[plen] = 0;
+	e->shape = e->path + plen + 1;
+	path_shape(e->path, e->shape, plen + 1);
 	e->size = size;
 	e->n_ext = n_ext;
 	memcpy(e->ext, ext, sizeof e->ext);
@@ -354,43 +377,66 @@ static int gz_reproduces(const uint8_t *b, size_t n, size_t hl, const uint8_t *u
 	return ok;
 }
 
-/* A path with each run of digits as '#': a kernel's files carry its
- * version in their paths. */
-static void path_shape(const char *s, char *out, size_t cap)
-{
-	size_t o = 0;
+/* The old files sorted by path and by shape, for the twin lookups. */
+struct twins {
+	const struct efile **by_path, **by_shape;
+	size_t n;
+};
 
-	while (*s && o + 1 < cap) {
-		if (*s >= '0' && *s <= '9') {
-			out[o++] = '#';
-			while (*s >= '0' && *s <= '9')
-				s++;
-		} else {
-			out[o++] = *s++;
-		}
-	}
-	out[o] = 0;
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp((*(const struct efile *const *)a)->path, (*(const struct efile *const *)b)->path);
 }
 
-static const struct efile *old_twin(const struct efiles *of, const char *path)
+static int cmp_shape(const void *a, const void *b)
 {
-	char a[4096], b[4096];
-	const struct efile *hit = NULL;
+	return strcmp((*(const struct efile *const *)a)->shape,
+		      (*(const struct efile *const *)b)->shape);
+}
+
+static int twins_init(struct twins *t, const struct efiles *of)
+{
 	size_t i;
 
-	for (i = 0; i < of->n; i++)
-		if (strcmp(of->v[i].path, path) == 0)
-			return &of->v[i];
-	path_shape(path, a, sizeof a);
-	for (i = 0; i < of->n; i++) {
-		path_shape(of->v[i].path, b, sizeof b);
-		if (strcmp(a, b) == 0) {
-			if (hit)
-				return NULL; /* ambiguous */
-			hit = &of->v[i];
-		}
+	t->n = of->n;
+	t->by_path = malloc((of->n + 1) * sizeof *t->by_path);
+	t->by_shape = malloc((of->n + 1) * sizeof *t->by_shape);
+	if (!t->by_path || !t->by_shape) {
+		free(t->by_path);
+		free(t->by_shape);
+		return SI_E_NOMEM;
 	}
-	return hit;
+	for (i = 0; i < of->n; i++)
+		t->by_path[i] = t->by_shape[i] = &of->v[i];
+	qsort(t->by_path, of->n, sizeof *t->by_path, cmp_path);
+	qsort(t->by_shape, of->n, sizeof *t->by_shape, cmp_shape);
+	return 0;
+}
+
+static void twins_free(struct twins *t)
+{
+	free(t->by_path);
+	free(t->by_shape);
+}
+
+/* A new file's old version: the same path, else the one old file with the
+ * same shape (a kernel's files carry its version in their paths). */
+static const struct efile *old_twin(const struct twins *t, const struct efile *f)
+{
+	const struct efile key = { f->path, f->shape, 0, { { 0, 0 }, { 0, 0 } }, 0 }, *kp = &key;
+	const struct efile *const *hit;
+
+	hit = bsearch(&kp, t->by_path, t->n, sizeof *t->by_path, cmp_path);
+	if (hit)
+		return *hit;
+	hit = bsearch(&kp, t->by_shape, t->n, sizeof *t->by_shape, cmp_shape);
+	if (!hit)
+		return NULL;
+	/* ambiguous shapes have no twin */
+	if ((hit > t->by_shape && strcmp((*(hit - 1))->shape, f->shape) == 0) ||
+	    (hit + 1 < t->by_shape + t->n && strcmp((*(hit + 1))->shape, f->shape) == 0))
+		return NULL;
+	return *hit;
 }
 
 static int exp_cmp(const void *a, const void *b)
@@ -400,7 +446,7 @@ static int exp_cmp(const void *a, const void *b)
 	return x->new_ext[0].off < y->new_ext[0].off ? -1 : x->new_ext[0].off > y->new_ext[0].off;
 }
 
-static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct efiles *of,
+static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct twins *tw,
 			   const struct efiles *nf, struct diff_plan *p)
 {
 	size_t i, cap = 0;
@@ -414,7 +460,7 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct e
 		if (f->size < 18 || f->n_ext == 0 || f->ext[0].len < 2 || nw[f->ext[0].off] != 0x1f ||
 		    nw[f->ext[0].off + 1] != 0x8b)
 			continue;
-		g = old_twin(of, f->path);
+		g = old_twin(tw, f);
 		if (!g || g->size < 18 || g->n_ext == 0)
 			continue;
 		nb = file_bytes(nw, f);
@@ -458,6 +504,49 @@ next:
 	return 0;
 }
 
+/* The main extent of a file: its blocks (the inline tail is small). */
+static const struct patch_ext *main_ext(const struct efile *f)
+{
+	return f->n_ext == 2 && f->ext[1].len > f->ext[0].len ? &f->ext[1] : &f->ext[0];
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct match_pair *x = a, *y = b;
+
+	return x->new_lo < y->new_lo ? -1 : x->new_lo > y->new_lo;
+}
+
+/* Each changed file of the new image and its old version: the matcher
+ * looks there first. */
+static int plan_pairs(const uint8_t *old, const uint8_t *nw, const struct twins *tw,
+		      const struct efiles *nf, struct diff_plan *p)
+{
+	size_t i, cap = 0;
+
+	for (i = 0; i < nf->n; i++) {
+		const struct efile *f = &nf->v[i], *g;
+		const struct patch_ext *a, *b;
+
+		if (f->n_ext == 0 || !(g = old_twin(tw, f)) || g->n_ext == 0)
+			continue;
+		a = main_ext(f);
+		b = main_ext(g);
+		if (a->len < 64 || b->len < 64 || b->len >= INT32_MAX ||
+		    (a->len == b->len && memcmp(nw + a->off, old + b->off, a->len) == 0))
+			continue;
+		if (diff_grow(&p->pairs, p->npairs, &cap, sizeof *p->pairs, 256))
+			return SI_E_NOMEM;
+		p->pairs[p->npairs].new_lo = a->off;
+		p->pairs[p->npairs].new_hi = a->off + a->len;
+		p->pairs[p->npairs].old_lo = b->off;
+		p->pairs[p->npairs].old_hi = b->off + b->len;
+		p->npairs++;
+	}
+	qsort(p->pairs, p->npairs, sizeof *p->pairs, pair_cmp);
+	return 0;
+}
+
 /* ------------------------------------------------------ architecture */
 /* The executables' architecture: ELF headers (x86-64 62, aarch64 183) and
  * arm64 kernel Images ("ARM\x64" at 56) at block starts, by majority.
@@ -498,8 +587,28 @@ int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	if (r)
 		return r;
 	r = erofs_files(nw, nn, &nf);
-	if (r == 0 && of.n && nf.n && diff_tune("EXPAND", 1))
-		r = plan_expansions(old, nw, &of, &nf, p);
+	if (r == 0 && of.n && nf.n) {
+		struct twins tw;
+
+		r = twins_init(&tw, &of);
+		if (r == 0 && diff_tune("EXPAND", 1))
+			r = plan_expansions(old, nw, &tw, &nf, p);
+		if (r == 0)
+			r = plan_pairs(old, nw, &tw, &nf, p);
+		twins_free(&tw);
+	} else if (r == 0 && on >= 64 && on <= RAW_SA_MAX) {
+		/* not erofs: the whole images are the one pair */
+		p->pairs = malloc(sizeof *p->pairs);
+		if (!p->pairs)
+			r = SI_E_NOMEM;
+		else {
+			p->pairs[0].new_lo = 0;
+			p->pairs[0].new_hi = nn;
+			p->pairs[0].old_lo = 0;
+			p->pairs[0].old_hi = on;
+			p->npairs = 1;
+		}
+	}
 	files_free(&of);
 	files_free(&nf);
 	if (r)
@@ -516,5 +625,6 @@ void diff_plan_free(struct diff_plan *p)
 		free(p->exp[k].u_new);
 	}
 	free(p->exp);
+	free(p->pairs);
 	memset(p, 0, sizeof *p);
 }

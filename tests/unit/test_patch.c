@@ -272,12 +272,15 @@ static int mem_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 static uint8_t seg_out[32];
 static const uint8_t seg_old[24] = "0123456789abcdefMEMBER!!";
 
+static int seg_mode;
+
 static int seg(const uint8_t *ctrl, size_t cl, const uint8_t *diff, size_t dl, const uint8_t *lit,
 	       size_t ll, uint32_t out_len, int arch, int keep_ok, struct si_diag *d)
 {
 	struct patch_seg_env env;
 
 	memset(&env, 0, sizeof env);
+	env.diff_mode = seg_mode;
 	env.src_size = 24;
 	env.old_size = 16;
 	env.len = out_len;
@@ -366,6 +369,36 @@ static void test_seg_run(void)
 		si_diag_clear(&d);
 		T_ERR(seg(keep, sizeof keep, NULL, 0, NULL, 0, 6, 0, 0, &d), SI_E_PATCH_OP);
 		T_STREQ(d.field, "segment.ctrl.keep");
+	}
+	{
+		/* the difference bytes as runs: ADD 2 + ADD 6 from 0, diff
+		 * bytes 1 0 | 0 0 0 0 0 2 as pairs (0,1) (6,1): R=4, runs, 1 2 */
+		static const uint8_t adds[] = { 2, 2 << 3 | 1, 6 << 3 | 1, 0, 0 };
+		static const uint8_t runs[] = { 4, 0, 1, 6, 1, 1, 2 };
+		static const uint8_t short_runs[] = { 2, 0, 1, 1 };      /* 7 bytes missing */
+		static const uint8_t more_runs[] = { 6, 0, 1, 6, 1, 0, 1, 1, 2, 3 };
+		static const uint8_t spare_nz[] = { 4, 0, 1, 6, 1, 1, 2, 9 };
+		static const uint8_t bad_r[] = { 9, 0, 1 };
+
+		seg_mode = PATCH_DIFF_RUNS;
+		T_OK(seg(adds, sizeof adds, runs, sizeof runs, NULL, 0, 8, 0, 1, NULL));
+		T_MEMEQ(seg_out, "11234569", 8);
+		si_diag_clear(&d);
+		T_ERR(seg(adds, sizeof adds, short_runs, sizeof short_runs, NULL, 0, 8, 0, 1, &d),
+		      SI_E_PATCH_OP);
+		T_STREQ(d.field, "segment.diff");
+		si_diag_clear(&d);
+		T_ERR(seg(adds, sizeof adds, more_runs, sizeof more_runs, NULL, 0, 8, 0, 1, &d),
+		      SI_E_PATCH_OP);
+		T_STREQ(d.field, "segment.unused_bytes");
+		si_diag_clear(&d);
+		T_ERR(seg(adds, sizeof adds, spare_nz, sizeof spare_nz, NULL, 0, 8, 0, 1, &d),
+		      SI_E_PATCH_OP);
+		T_STREQ(d.field, "segment.unused_bytes");
+		si_diag_clear(&d);
+		T_ERR(seg(adds, sizeof adds, bad_r, sizeof bad_r, NULL, 0, 8, 0, 1, &d), SI_E_PATCH_OP);
+		T_STREQ(d.field, "segment.diff.runs");
+		seg_mode = PATCH_DIFF_BYTES;
 	}
 	/* diff or literal bytes missing, or left over */
 	T_ERR(seg(ok, sizeof ok, diff, 1, lit, 3, 16, 0, 1, NULL), SI_E_PATCH_OP);
