@@ -328,7 +328,7 @@ static int predict(struct ops *o, const uint8_t *old, size_t on, const uint8_t *
 		   struct patch_map_piece **pieces, uint32_t *npieces, struct patch_diff_stats *st)
 {
 	struct patch_map_piece *v = NULL;
-	uint32_t n = 0, *hits = NULL, k, j;
+	uint32_t n = 0, *hits = NULL, *blk = NULL, k, j;
 	struct patch_map m;
 	uint8_t *tmp = NULL;
 	size_t cap = 0, i;
@@ -346,9 +346,15 @@ static int predict(struct ops *o, const uint8_t *old, size_t on, const uint8_t *
 		free(v);
 		return SI_E_NOMEM;
 	}
+	memset(&m, 0, sizeof m);
 	m.v = v;
 	m.n = n;
-	m.hits = NULL;
+	blk = malloc(patch_map_index_len(on) * sizeof *blk);
+	if (!blk) {
+		r = SI_E_NOMEM;
+		goto out;
+	}
+	patch_map_index(&m, on, blk);
 	for (i = 0; i < o->n; i++) {
 		struct op *p = &o->v[i];
 		size_t plain, pred;
@@ -397,6 +403,7 @@ out:
 	free(v);
 	free(hits);
 	free(tmp);
+	free(blk);
 	return r;
 }
 
@@ -738,6 +745,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	struct patch_map_piece *pieces = NULL;
 	uint32_t npieces = 0;
 	struct patch_map map = { 0 };
+	uint32_t *mapblk = NULL;
 	struct space sp;
 	struct enc e;
 	struct buf mapb = { 0 }, mapz = { 0 };
@@ -783,6 +791,13 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		r = predict(&raw, old, on, nw, plan.arch, &pieces, &npieces, st);
 	map.v = pieces;
 	map.n = npieces;
+	if (r == 0 && npieces) {
+		mapblk = malloc(patch_map_index_len(on) * sizeof *mapblk);
+		if (!mapblk)
+			r = SI_E_NOMEM;
+		else
+			patch_map_index(&map, on, mapblk);
+	}
 	if (r == 0)
 		r = split_copies(&raw, &sp, nw, plan.arch, &map, &img);
 	free(raw.v);
@@ -841,7 +856,10 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 			break;
 		npieces /= 2; /* rare: keep the first half */
 	}
-	map.n = npieces;
+	if (map.n != npieces) { /* cut: the index again */
+		map.n = npieces;
+		patch_map_index(&map, on, mapblk);
+	}
 	if (mapb.n) {
 		ZSTD_CCtx *cc = ZSTD_createCCtx();
 		uint32_t zl = 0;
@@ -1031,6 +1049,7 @@ out:
 	free(img.v);
 	free(raw.v);
 	free(pieces);
+	free(mapblk);
 	free(mapb.p);
 	free(mapz.p);
 	free(p);

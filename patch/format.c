@@ -303,13 +303,12 @@ static int exps_check(const uint8_t *buf, const struct patch_info *info, struct 
 		if (e.kind != PATCH_EXP_GZIP)
 			return fail_v(d, SI_E_PATCH_FIELD, "patch.exp.kind", off, PATCH_EXP_GZIP,
 				      e.kind);
-		if (si_le32(raw + 4) != 0 || si_le64(raw + 120) != 0 ||
-		    !all_zero(e.hdr + (e.hdr_len <= 32 ? e.hdr_len : 32),
-			      32 - (e.hdr_len <= 32 ? e.hdr_len : 32)))
-			return fail(d, SI_E_PATCH_FIELD, "patch.exp.reserved", off + 4);
 		if (e.hdr_len < 10 || e.hdr_len > 32 || e.hdr[0] != 0x1f || e.hdr[1] != 0x8b ||
 		    e.hdr[2] != 8)
 			return fail_v(d, SI_E_PATCH_FIELD, "patch.exp.hdr", off + 3, 10, e.hdr_len);
+		if (si_le32(raw + 4) != 0 || si_le64(raw + 120) != 0 ||
+		    !all_zero(e.hdr + e.hdr_len, 32u - e.hdr_len))
+			return fail(d, SI_E_PATCH_FIELD, "patch.exp.reserved", off + 4);
 		if (ext_check(e.old_ext, e.n_old, info->old_size, &old_tot) != 0)
 			return fail(d, SI_E_PATCH_FIELD, "patch.exp.old_ext", off + 24);
 		if (ext_check(e.new_ext, e.n_new, info->new_size, &new_tot) != 0)
@@ -483,31 +482,45 @@ static void add_bytes(uint8_t *restrict out, const uint8_t *restrict diff, size_
 		out[i] = (uint8_t)(out[i] + diff[i]);
 }
 
-/* Length of the run of COPY/ADD/XADD ops that starts with the current one
- * (len bytes from src) and continues with zero source deltas: those ops
- * read the source and write out contiguously, so one read serves them all
- * (a read per op was most of the apply's system time).  cp/sp point after
- * the current op's header and delta.  Only a hint: each op is validated
- * again when it runs; the run stays inside out_room and the source. */
+/* Length of the read that serves the current COPY/ADD/XADD op (len bytes
+ * from src) and the ops after it as long as they keep its alignment: a
+ * following COPY/ADD/XADD whose source continues where the op's output
+ * continues (src - out constant), LIT/ZERO/KEEP ops in between being read
+ * over and then overwritten by their own bytes.  One read then serves
+ * what bsdiff-style covers cut into many ops (a read per op was most of
+ * the apply's system time).  cp/sp point after the current op's header and
+ * delta.  Only a hint: each op is validated again when it runs; the read
+ * stays inside out_room and the source, and ends with a source op. */
 static uint64_t chain_len(const uint8_t *ctrl, size_t hdr_end, size_t ctrl_len, size_t cp,
 			  size_t sp, uint64_t src, uint64_t len, uint64_t out_room,
 			  uint64_t src_size)
 {
-	uint64_t h, z, n;
+	uint64_t h, z, n, end = len, at = len; /* end: the read's length; at: output so far */
 
 	while (cp < hdr_end) {
+		unsigned kind;
+
 		if (varint(ctrl, hdr_end, &cp, &h) != 0)
 			break;
-		if ((h & 7) != PATCH_OP_COPY && (h & 7) != PATCH_OP_ADD && (h & 7) != PATCH_OP_XADD)
-			break;
-		if (varint(ctrl, ctrl_len, &sp, &z) != 0 || z != 0)
-			break;
+		kind = (unsigned)(h & 7);
 		n = h >> 3;
-		if (n == 0 || n > out_room - len || !si_span_ok(src, len + n, src_size))
+		if (n == 0 || n > out_room - at || !si_span_ok(src, at + n, src_size))
 			break;
-		len += n;
+		if (kind == PATCH_OP_LIT || kind == PATCH_OP_ZERO || kind == PATCH_OP_KEEP) {
+			at += n;
+			continue;
+		}
+		if (kind != PATCH_OP_COPY && kind != PATCH_OP_ADD && kind != PATCH_OP_XADD)
+			break;
+		/* its source is cursor + delta, the cursor being where the
+		 * previous source op ended: it continues the alignment when the
+		 * delta equals the output skipped since */
+		if (varint(ctrl, ctrl_len, &sp, &z) != 0 || z != (at - end) << 1)
+			break;
+		at += n;
+		end = at;
 	}
-	return len;
+	return end;
 }
 
 /* The difference bytes of a segment's ops, in order: bytes (mode 0), or
@@ -625,7 +638,7 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 		  const struct patch_seg_env *env, uint8_t *out, struct si_diag *d)
 {
 	size_t cp = 0, sp, hdr_end, lp = 0, op = 0, have_end = 0, out_len = env->len;
-	uint64_t cursor = env->cursor, hl;
+	uint64_t cursor = env->cursor, hl, have_align = 0;
 	struct diff_src ds;
 	int r;
 
@@ -668,7 +681,8 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 			    (env->arch == PATCH_ARCH_NONE || !si_span_ok(src, len, env->old_size)))
 				return fail_v(d, SI_E_PATCH_OP, "segment.ctrl.xadd", at,
 					      env->old_size, src);
-			if (op + len > have_end || src != cursor) {
+			/* read, unless an earlier read of this alignment covered it */
+			if (op + len > have_end || src - op != have_align) {
 				uint64_t n = chain_len(ctrl, hdr_end, ctrl_len, cp, sp, src, len,
 						       out_len - op, env->src_size);
 
@@ -676,6 +690,7 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 				if (r != 0)
 					return r;
 				have_end = op + (size_t)n;
+				have_align = src - op;
 			}
 			if (kind == PATCH_OP_XADD)
 				patch_refs_predict(env->arch, out + op, (size_t)len, src,

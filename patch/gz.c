@@ -704,10 +704,24 @@ static unsigned longest_match(struct patch_gzenc *z, unsigned cur_match)
 		    match[0] != scan[0] || match[1] != scan[1])
 			continue;
 		/* scan[2] == match[2] follows from the hash of 3 bytes and is
-		 * not compared; the rest is, up to MAX_MATCH */
+		 * not compared; the rest is, up to MAX_MATCH, eight bytes at a
+		 * time (the window has room: the scan never starts within 262
+		 * bytes of its end) */
 		len = 3;
+		while (len + 8 <= MAX_MATCH) {
+			uint64_t a, b;
+
+			memcpy(&a, scan + len, 8);
+			memcpy(&b, match + len, 8);
+			if (a != b) {
+				len += __builtin_ctzll(a ^ b) >> 3;
+				goto measured;
+			}
+			len += 8;
+		}
 		while (len < MAX_MATCH && scan[len] == match[len])
 			len++;
+measured:
 		if (len > best_len) {
 			z->match_start = cur_match;
 			best_len = len;
@@ -897,6 +911,24 @@ static int huff_build(struct gz_huff *h, const uint8_t *lens, unsigned n)
 		if (lens[i])
 			h->symbol[offs[lens[i]]++] = (uint16_t)i;
 	h->count[0] = 0;
+	/* The fast table: canonical codes in order, each written at its
+	 * bit-reversed value and every value sharing its low bits. */
+	memset(h->fast, 0, sizeof h->fast);
+	{
+		unsigned code = 0, idx = 0;
+
+		for (len = 1; len <= GZ_FAST_BITS; len++) {
+			for (i = 0; i < h->count[len]; i++, code++, idx++) {
+				unsigned rev = 0, b, f;
+
+				for (b = 0; b < len; b++)
+					rev |= ((code >> b) & 1) << (len - 1 - b);
+				for (f = rev; f < (1u << GZ_FAST_BITS); f += 1u << len)
+					h->fast[f] = (uint16_t)(h->symbol[idx] << 4 | len);
+			}
+			code <<= 1;
+		}
+	}
 	return 0;
 }
 
@@ -905,6 +937,17 @@ static int huff_decode(struct patch_inflate *s, const struct gz_huff *h, unsigne
 	int code = 0, first = 0, index = 0, count;
 	unsigned len, bit;
 
+	/* a short code: one lookup (when the input still holds the bits) */
+	if (need_bits(s, GZ_FAST_BITS) == 0) {
+		uint16_t f = h->fast[s->bitbuf & ((1u << GZ_FAST_BITS) - 1)];
+
+		if (f) {
+			*sym = f >> 4;
+			s->bitbuf >>= f & 15;
+			s->bitcnt -= f & 15;
+			return 0;
+		}
+	}
 	for (len = 1; len < 16; len++) {
 		int r = get_bits(s, 1, &bit);
 

@@ -66,9 +66,13 @@ struct patch_gzenc {
 int patch_gzenc_run(struct patch_gzenc *z, patch_read_fn read, void *rctx, uint64_t in_base,
 		    uint64_t in_len, patch_write_fn write, void *wctx, uint32_t *crc) SI_WUR;
 
+#define GZ_FAST_BITS 9
 struct gz_huff {
 	uint16_t count[16];
 	uint16_t symbol[288];
+	/* the codes of at most GZ_FAST_BITS bits by their next bits (as read,
+	 * low first): symbol << 4 | length, 0 for a longer code */
+	uint16_t fast[1u << GZ_FAST_BITS];
 };
 
 struct patch_inflate {

@@ -198,7 +198,21 @@ struct patch_map {
 	const struct patch_map_piece *v;
 	uint32_t n;
 	uint32_t *hits; /* the diff's count of rewrites per piece; NULL in the apply */
+	/* optional (patch_map_index): per block of 2^shift old bytes, the
+	 * first piece ending after its start */
+	const uint32_t *blk;
+	uint32_t nblk;
+	unsigned shift;
 };
+
+/* Entries patch_map_index needs for an old image of old_size bytes (at
+ * most 65537: 256 KiB of memory). */
+uint32_t patch_map_index_len(uint64_t old_size);
+
+/* Builds the block index of m in blk[0..patch_map_index_len(old_size))
+ * and points m at it: a reference's piece is then found in the few
+ * pieces of its block, not by a search of them all. */
+void patch_map_index(struct patch_map *m, uint64_t old_size, uint32_t *blk);
 
 /* Bytes of header needed before patch_header_parse can size the rest. */
 #define PATCH_PREFIX_LEN PATCH_HDR_LEN

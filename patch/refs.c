@@ -71,6 +71,37 @@ static const uint8_t rip_op2[256] = {
 
 /* The piece of the map holding old offset t, or NULL.  *hint keeps the
  * last piece found: references cluster, so most lookups hit it. */
+static unsigned index_shift(uint64_t old_size)
+{
+	unsigned sh = 16;
+
+	while (sh < 63 && (old_size >> sh) >= 65536)
+		sh++;
+	return sh;
+}
+
+uint32_t patch_map_index_len(uint64_t old_size)
+{
+	return (uint32_t)(old_size >> index_shift(old_size)) + 2;
+}
+
+void patch_map_index(struct patch_map *m, uint64_t old_size, uint32_t *blk)
+{
+	unsigned sh = index_shift(old_size);
+	uint32_t nb = patch_map_index_len(old_size), b, i = 0;
+
+	for (b = 0; b < nb; b++) {
+		uint64_t start = (uint64_t)b << sh;
+
+		while (i < m->n && m->v[i].end <= start)
+			i++;
+		blk[b] = i;
+	}
+	m->blk = blk;
+	m->nblk = nb;
+	m->shift = sh;
+}
+
 static const struct patch_map_piece *map_find(const struct patch_map *m, uint64_t t,
 					      uint32_t *hint)
 {
@@ -78,13 +109,19 @@ static const struct patch_map_piece *map_find(const struct patch_map *m, uint64_
 
 	if (m->n == 0)
 		return NULL;
-	if (*hint < m->n && m->v[*hint].start <= t) {
+	if (m->blk) {
+		uint64_t b = t >> m->shift;
+
+		if (b + 1 >= m->nblk)
+			return NULL;
+		lo = m->blk[b];
+		hi = m->blk[b + 1] + 1 < m->n ? m->blk[b + 1] + 1 : m->n;
+		if (lo >= m->n)
+			return NULL;
+	}
+	if (*hint >= lo && *hint < hi && m->v[*hint].start <= t) {
 		if (t < m->v[*hint].end)
 			return &m->v[*hint];
-		if (*hint + 1 < m->n && m->v[*hint + 1].start <= t && t < m->v[*hint + 1].end) {
-			(*hint)++;
-			return &m->v[*hint];
-		}
 		lo = *hint;
 	}
 	while (hi - lo > 1) {
@@ -102,29 +139,49 @@ static const struct patch_map_piece *map_find(const struct patch_map *m, uint64_
 	return NULL;
 }
 
-/* x86-64: the field offset of a reference starting at b[i], or 0. */
-static size_t x86_field(const uint8_t *b, size_t i, size_t len)
+/* What a byte can start, for the x86-64 scan: 1 rel32 branch (E8, E9),
+ * 2 escape (0F: jcc rel32 or a two-byte opcode), 3 REX, 4 a one-byte
+ * opcode with a ModRM operand.  Most bytes start nothing and are skipped
+ * by one table load. */
+static uint8_t x86_first(uint8_t c)
 {
-	uint8_t c = b[i];
-	size_t j = i;
-
 	if (c == 0xE8 || c == 0xE9)
+		return 1;
+	if (c == 0x0F)
+		return 2;
+	if ((c & 0xF0) == 0x40)
+		return 3;
+	return rip_op1[c] ? 4 : 0;
+}
+
+/* x86-64: the field offset of a reference starting at b[i] (class cls),
+ * or 0.  The caller keeps i + 5 <= len. */
+static size_t x86_field(const uint8_t *b, size_t i, size_t len, uint8_t cls)
+{
+	size_t j = i;
+	uint8_t c;
+
+	if (cls == 1)
 		return i + 1;
-	if (i + 1 >= len)
+	if (cls == 2) {
+		if ((b[i + 1] & 0xF0) == 0x80)
+			return i + 2;
+		if (i + 3 < len && rip_op2[b[i + 1]] && (b[i + 2] & 0xC7) == 0x05)
+			return i + 3;
 		return 0;
-	if (c == 0x0F && (b[i + 1] & 0xF0) == 0x80)
-		return i + 2;
-	if ((c & 0xF0) == 0x40) { /* REX */
+	}
+	if (cls == 3) { /* REX, then a one-byte or 0F opcode */
 		j = i + 1;
 		c = b[j];
-	}
-	if (j + 2 >= len)
+		if (j + 2 >= len)
+			return 0;
+		if (rip_op1[c])
+			return (b[j + 1] & 0xC7) == 0x05 ? j + 2 : 0;
+		if (c == 0x0F && j + 3 < len && rip_op2[b[j + 1]] && (b[j + 2] & 0xC7) == 0x05)
+			return j + 3;
 		return 0;
-	if (rip_op1[c] && (b[j + 1] & 0xC7) == 0x05)
-		return j + 2;
-	if (c == 0x0F && j + 3 < len && rip_op2[b[j + 1]] && (b[j + 2] & 0xC7) == 0x05)
-		return j + 3;
-	return 0;
+	}
+	return (b[i + 1] & 0xC7) == 0x05 ? i + 2 : 0;
 }
 
 static size_t refs_x86(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uint64_t old_size,
@@ -132,13 +189,23 @@ static size_t refs_x86(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uin
 {
 	size_t i = 0, n = 0;
 	uint32_t hint = 0;
+	uint8_t cls[256];
+	unsigned k;
 
+	for (k = 0; k < 256; k++)
+		cls[k] = x86_first((uint8_t)k);
 	while (i + 5 <= len) {
-		size_t f = x86_field(buf, i, len);
+		size_t f;
 		int32_t disp;
 		uint64_t t;
 		const struct patch_map_piece *pc;
+		uint8_t c = cls[buf[i]];
 
+		if (!c) {
+			i++;
+			continue;
+		}
+		f = x86_field(buf, i, len, c);
 		if (f == 0 || f + 4 > len) {
 			i++;
 			continue;

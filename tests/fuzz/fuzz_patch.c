@@ -132,7 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *work = NULL, *fixed = NULL;
 	struct patch_exp *exps = NULL;
 	struct patch_map_piece *pieces = NULL;
-	struct patch_map map = { NULL, 0, NULL };
+	struct patch_map map = { NULL, 0, NULL, NULL, 0, 0 };
+	uint32_t *blk = NULL;
 	struct mem out = { NULL, 0 }, scratch = { NULL, 0 };
 	struct space sp;
 	char line[512];
@@ -203,6 +204,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			goto out;
 		map.v = pieces;
 		map.n = info.map_count;
+		blk = malloc(patch_map_index_len(info.old_size) * sizeof *blk);
+		if (!blk)
+			goto out;
+		patch_map_index(&map, info.old_size, blk);
 	}
 	sp.old = old;
 	sp.old_len = old_len;
@@ -235,6 +240,7 @@ out:
 	free(work);
 	free(exps);
 	free(pieces);
+	free(blk);
 	free(out.p);
 	free(scratch.p);
 	free(fixed);

@@ -415,7 +415,7 @@ static void test_seg_run(void)
 static void test_refs(void)
 {
 	struct patch_map_piece pc[2] = { { 0, 0x100, 0 }, { 0x100, 0x200, 0x40 } };
-	struct patch_map m = { pc, 2, NULL };
+	struct patch_map m = { pc, 2, NULL, NULL, 0, 0 };
 	uint8_t b[32];
 
 	/* x86-64: call rel32 at old 0x10 to old 0x120; the target moved by
@@ -563,6 +563,156 @@ static void test_refusals(void)
 	free(p);
 }
 
+static void system_rm_tree(void);
+
+/* Two erofs images (mkfs.erofs, a build dependency) whose gzip file
+ * changed: the diff carries the member decompressed (an expansion), the
+ * apply compresses it again into place.  Then the tables' and expansions'
+ * refusals, each with its exact code, and a resume across them. */
+static char p_tree[256];
+
+static uint8_t *mk_erofs(const char *side, const char *top_line, size_t *n)
+{
+	char cmd[4096], img[300];
+	uint8_t *b;
+
+	snprintf(img, sizeof img, "%s/%s.img", dir, side);
+	snprintf(cmd, sizeof cmd,
+		 "rm -rf %s && mkdir -p %s/doc && { %s seq 1 3000; } > %s/doc/changelog && "
+		 "gzip -9n %s/doc/changelog && printf 'same\\n' > %s/doc/README && "
+		 "mkfs.erofs --quiet -T0 --all-root -U 00000000-0000-0000-0000-000000000000 %s %s",
+		 p_tree, p_tree, top_line, p_tree, p_tree, p_tree, img, p_tree);
+	if (system(cmd) != 0)
+		return NULL;
+	b = get_file(img, n);
+	unlink(img);
+	return b;
+}
+
+/* Re-makes the header hash after a test changed a header field. */
+static void rehash(uint8_t *p, const struct patch_info *info)
+{
+	patch_hash(p, info->header_len - PATCH_HASH_LEN, p + info->header_len - PATCH_HASH_LEN);
+}
+
+static void test_expansions(void)
+{
+	struct patch_diff_opts o = { .seg_size = 4096, .level = 3, .threads = 2 };
+	struct patch_diff_stats st;
+	struct patch_info info;
+	struct si_diag d;
+	uint8_t *a, *b, *p = NULL, *q;
+	size_t an = 0, bn = 0, pn = 0, toff, eoff;
+	char scratch[300];
+
+	snprintf(p_tree, sizeof p_tree, "%s/tree", dir);
+	snprintf(scratch, sizeof scratch, "%s.scratch", p_out);
+	a = mk_erofs("a", "", &an);
+	b = mk_erofs("b", "echo 'a new entry at the top';", &bn);
+	T_CHECK(a && b, "mkfs.erofs or gzip failed");
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return;
+	}
+	put_file(p_old, a, an);
+	put_file(p_new, b, bn);
+	T_OK(patch_diff(a, an, b, bn, &o, &p, &pn, &st, NULL));
+	T_EQ(st.nexp, 1);
+	T_CHECK(st.ops[PATCH_OP_KEEP] > 0, "no KEEP ops");
+	put_file(p_patch, p, pn);
+	unlink(p_out);
+	T_OK(apply(p_old, p_patch, NULL, 2, 0));
+	check_out_is(b, bn);
+	T_CHECK(!exists(scratch), "scratch file left behind");
+	/* interrupted after two segments, resumed: the members are made again */
+	unlink(p_out);
+	unlink(p_ckpt);
+	T_ERR(apply(p_old, p_patch, p_ckpt, 1, 2), SI_E_PATCH_STOPPED);
+	T_CHECK(!exists(scratch), "scratch file left behind after a stop");
+	T_OK(apply(p_old, p_patch, p_ckpt, 2, 0));
+	check_out_is(b, bn);
+	unlink(p_out);
+
+	T_OK(patch_header_parse(p, pn, &info, NULL));
+	T_EQ(info.nexp, 1);
+	toff = PATCH_HDR_LEN + (size_t)info.nseg * PATCH_ENTRY_LEN;
+	eoff = toff + PATCH_TABLES_LEN;
+	q = malloc(pn);
+#define EXPMUT(stmt, err, fld)                                                   \
+	do {                                                                     \
+		memcpy(q, p, pn);                                                \
+		stmt;                                                            \
+		rehash(q, &info);                                                \
+		si_diag_clear(&d);                                               \
+		T_ERR(patch_index_check(q, pn, &info, pn, &d), err);             \
+		T_STREQ(d.field, fld);                                           \
+	} while (0)
+	EXPMUT(q[eoff] = 2, SI_E_PATCH_FIELD, "patch.exp.kind");
+	EXPMUT(q[eoff + 4] = 1, SI_E_PATCH_FIELD, "patch.exp.reserved");
+	EXPMUT(q[eoff + 120] = 1, SI_E_PATCH_FIELD, "patch.exp.reserved");
+	EXPMUT(q[eoff + 88 + 31] = 1, SI_E_PATCH_FIELD, "patch.exp.reserved"); /* past hdr_len */
+	EXPMUT(q[eoff + 3] = 9, SI_E_PATCH_FIELD, "patch.exp.hdr");
+	EXPMUT(q[eoff + 3] = 33, SI_E_PATCH_FIELD, "patch.exp.hdr");
+	EXPMUT(q[eoff + 88] = 0, SI_E_PATCH_FIELD, "patch.exp.hdr");
+	EXPMUT(q[eoff + 1] = 3, SI_E_PATCH_FIELD, "patch.exp.old_ext");
+	EXPMUT(q[eoff + 2] = 0, SI_E_PATCH_FIELD, "patch.exp.new_ext");
+	EXPMUT(si_put_le64(q + eoff + 24, info.old_size), SI_E_PATCH_FIELD, "patch.exp.old_ext");
+	EXPMUT(si_put_le64(q + eoff + 64, 0), SI_E_PATCH_FIELD, "patch.exp.new_ext");
+	EXPMUT((si_put_le64(q + eoff + 32, 4), si_put_le64(q + eoff + 40, 0),
+		si_put_le64(q + eoff + 48, 0), q[eoff + 1] = 1),
+	       SI_E_PATCH_FIELD, "patch.exp.ext_len");
+	EXPMUT(si_put_le64(q + eoff + 16, PATCH_EXPAND_MAX + 1), SI_E_PATCH_LIMIT, "patch.exp.u_len");
+	EXPMUT(si_put_le64(q + eoff + 16, si_le64(p + eoff + 16) + 4096), SI_E_PATCH_FIELD,
+	       "patch.nseg");
+	/* the tables and the index entries' new bytes */
+	EXPMUT(q[toff + 4] = 2, SI_E_PATCH_CODEC, "patch.tables.map_codec");
+	EXPMUT(q[toff + 31] = 1, SI_E_PATCH_FIELD, "patch.tables.reserved");
+	EXPMUT(q[PATCH_HDR_LEN + 9] = 3, SI_E_PATCH_FIELD, "patch.index.arch");
+	EXPMUT(q[PATCH_HDR_LEN + 10] = 2, SI_E_PATCH_FIELD, "patch.index.diff_mode");
+	EXPMUT(q[PATCH_HDR_LEN + 11] = 1, SI_E_PATCH_FIELD, "patch.index.reserved");
+	/* the member's place or size changed: found when it is made or
+	 * expanded, nothing published */
+	memcpy(q, p, pn);
+	si_put_le64(q + eoff + 8, si_le64(p + eoff + 8) + 1); /* u_old_len */
+	rehash(q, &info);
+	put_file(p_patch, q, pn);
+	T_ERR(apply(p_old, p_patch, NULL, 2, 0), SI_E_PATCH_EXPAND);
+	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after a bad member");
+	memcpy(q, p, pn);
+	q[eoff + 88 + 3] ^= 0x10; /* the new member's gzip header: another flag */
+	rehash(q, &info);
+	put_file(p_patch, q, pn);
+	T_ERR(apply(p_old, p_patch, NULL, 2, 0), SI_E_PATCH_SEG_HASH);
+	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after a bad header");
+#undef EXPMUT
+	free(q);
+	/* the reverse patch */
+	free(p);
+	p = NULL;
+	T_OK(patch_diff(b, bn, a, an, &o, &p, &pn, &st, NULL));
+	T_EQ(st.nexp, 1);
+	put_file(p_patch, p, pn);
+	T_OK(apply(p_new, p_patch, NULL, 2, 0));
+	check_out_is(a, an);
+	unlink(p_out);
+	free(p);
+	free(a);
+	free(b);
+	put_file(p_old, old_img, OLD_N);
+	put_file(p_new, new_img, new_n);
+	system_rm_tree();
+}
+
+static void system_rm_tree(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof cmd, "rm -rf %s", p_tree);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", p_tree);
+}
+
 static void test_resume(void)
 {
 	size_t pn, jn;
@@ -630,6 +780,7 @@ int main(void)
 	test_roundtrip();
 	test_refusals();
 	test_resume();
+	test_expansions();
 	free(work);
 	free(old_img);
 	free(new_img);
