@@ -63,23 +63,6 @@ int diff_grow(void *v, size_t n, size_t *cap, size_t elem, size_t first)
 	return 0;
 }
 
-size_t match_len(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-	size_t i, n = an < bn ? an : bn;
-
-	for (i = 0; i + 8 <= n; i += 8) {
-		uint64_t x, y;
-
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		if (x != y)
-			return i + (size_t)(__builtin_ctzll(x ^ y) >> 3);
-	}
-	for (; i < n && a[i] == b[i]; i++)
-		;
-	return i;
-}
-
 #define COPY_MIN 512 /* exact runs at least this long leave ADD for COPY */
 #define ZERO_MIN 64  /* zero runs at least this long leave LIT for ZERO */
 
@@ -756,8 +739,10 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	uint64_t src_base;
 	uint8_t *p = NULL;
 	int r = 0;
-	struct match_tune mt = { diff_tune("K", 8), diff_tune("BIG", 32), diff_tune("W", 128),
-				 diff_tune("AMIN", 20), diff_tune("DEPTH", 16) };
+	struct match_tune mt = { diff_tune("K", 8),	 diff_tune("BIG", 32),
+				 diff_tune("W", 128),	 diff_tune("AMIN", 20),
+				 diff_tune("DEPTH", 16), diff_tune("AMINS", 48),
+				 diff_tune("EXTW", 1),	 diff_tune("EXTWS", 2) };
 
 	memset(&e, 0, sizeof e);
 	memset(&plan, 0, sizeof plan);
@@ -786,7 +771,8 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	sp.on = on;
 	sp.plan = &plan;
 
-	r = match_run(old, on, nw, nn, plan.pairs, plan.npairs, &mt, &raw);
+	r = match_run(old, on, nw, nn, plan.pairs, plan.npairs, plan.btf, plan.nbtf, &mt, nthreads,
+		      &raw);
 	if (r == 0)
 		r = predict(&raw, old, on, nw, plan.arch, &pieces, &npieces, st);
 	map.v = pieces;
@@ -824,7 +810,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		struct match_pair whole = { 0, x->u_new_len, 0, x->u_old_len };
 
 		r = match_run(x->u_old, x->u_old_len, x->u_new, x->u_new_len, &whole,
-			      x->u_old_len >= 64 ? 1 : 0, &mt, &lc);
+			      x->u_old_len >= 64 ? 1 : 0, NULL, 0, &mt, 1, &lc);
 		if (r == 0) {
 			struct space xs = { x->u_old, x->u_old_len, NULL };
 

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lib/err.h"
 #include "patch/patch.h"
@@ -25,8 +26,24 @@ int ops_push(struct ops *o, uint8_t kind, uint64_t dst, uint64_t src, uint64_t l
  * first; 0 or SI_E_NOMEM (then *v is unchanged). */
 int diff_grow(void *v, size_t n, size_t *cap, size_t elem, size_t first) SI_WUR;
 
-/* Equal leading bytes of a[0..an) and b[0..bn). */
-size_t match_len(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
+/* Equal leading bytes of a[0..an) and b[0..bn) (inline: the matcher calls
+ * it hundreds of millions of times on a large image). */
+static inline size_t match_len(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	size_t i, n = an < bn ? an : bn;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return i + (size_t)(__builtin_ctzll(x ^ y) >> 3);
+	}
+	for (; i < n && a[i] == b[i]; i++)
+		;
+	return i;
+}
 
 /* A cover new[dst, dst+len) from old[dst+d, ...): ADD, with long exact runs
  * as COPY. */
@@ -37,10 +54,11 @@ int emit_lit(struct ops *o, const uint8_t *nw, uint64_t dst, uint64_t len) SI_WU
 
 /* Cover selection (see match.c): a new alignment is taken when its match,
  * judged with the `window` bytes after it when shorter than `big`, beats
- * the current alignment by `k` bytes and reaches `min`; chains are walked
- * to `depth` candidates. */
+ * the current alignment by `k` bytes and reaches `min` (`min_strict` in the
+ * strict ranges); covers extend while w-times more bytes agree than not
+ * (`w_strict` in the strict ranges); chains are walked to `depth`. */
 struct match_tune {
-	long k, big, window, min, depth;
+	long k, big, window, min, depth, min_strict, w, w_strict;
 };
 
 /* A new range matched first against an old range: a file and its old
@@ -51,7 +69,8 @@ struct match_pair {
 
 /* Covers of nw[0..nn) against old[0..on), appended to o. */
 int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
-	      const struct match_pair *pairs, size_t npairs, const struct match_tune *t,
+	      const struct match_pair *pairs, size_t npairs, const struct patch_ext *strict,
+	      size_t nstrict, const struct match_tune *t, unsigned threads,
 	      struct ops *o) SI_WUR;
 
 /* Development knobs: SI_TUNE_<name> in the environment, else def. */
@@ -74,6 +93,8 @@ struct diff_plan {
 	struct diff_exp *exp;
 	struct match_pair *pairs; /* changed files and their old versions */
 	size_t npairs;
+	struct patch_ext *btf;    /* BTF sections in the new image, sorted */
+	size_t nbtf;
 };
 
 int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,

@@ -30,6 +30,7 @@
  * while more bytes agree than not, the overlap split where it scores best
  * (bsdiff's lenf/lenb), and what lies between is literal.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +152,10 @@ struct local {
 	int32_t *sa;
 	size_t sa_cap;
 	int built; /* sa holds pair cur */
+	/* a pair split between two threads: its array, built before them */
+	const struct match_pair *shared;
+	const int32_t *shared_sa;
+	const int32_t *use; /* the array of the current pair */
 };
 
 #define SEARCH_CAP 4096
@@ -208,34 +213,46 @@ static size_t sa_best(const int32_t *sa, const uint8_t *b, size_t bn, const uint
 	return bl;
 }
 
-/* The pair that holds new position i, its SA built; NULL outside pairs. */
-static const struct match_pair *local_at(struct local *l, const uint8_t *old, size_t i)
+/* The pair that holds new position i; NULL outside pairs. */
+static const struct match_pair *pair_at(struct local *l, size_t i)
 {
-	const struct match_pair *pr;
-
 	while (l->cur < l->n && l->v[l->cur].new_hi <= i) {
 		l->cur++;
 		l->built = 0;
 	}
 	if (l->cur >= l->n || l->v[l->cur].new_lo > i)
 		return NULL;
-	pr = &l->v[l->cur];
-	if (!l->built) {
-		size_t n = (size_t)(pr->old_hi - pr->old_lo);
+	return &l->v[l->cur];
+}
 
-		if (n > l->sa_cap) {
-			int32_t *ns = realloc(l->sa, n * sizeof *ns);
+/* The current pair's suffix array, built the first time it is needed: a
+ * file whose changes the global index explains (a kernel module whose
+ * signature changed) never needs one.  0, or -1 without memory for it. */
+static int local_sa(struct local *l, const uint8_t *old)
+{
+	const struct match_pair *pr = &l->v[l->cur];
+	size_t n = (size_t)(pr->old_hi - pr->old_lo);
 
-			if (!ns)
-				return NULL; /* no memory for it: the global index alone */
-			l->sa = ns;
-			l->sa_cap = n;
-		}
-		if (divsufsort(old + pr->old_lo, l->sa, (int32_t)n) != 0)
-			return NULL;
+	if (l->built)
+		return 0;
+	if (l->shared && pr->old_lo == l->shared->old_lo && pr->old_hi == l->shared->old_hi) {
+		l->use = l->shared_sa;
 		l->built = 1;
+		return 0;
 	}
-	return pr;
+	if (n > l->sa_cap) {
+		int32_t *ns = realloc(l->sa, n * sizeof *ns);
+
+		if (!ns)
+			return -1;
+		l->sa = ns;
+		l->sa_cap = n;
+	}
+	if (divsufsort(old + pr->old_lo, l->sa, (int32_t)n) != 0)
+		return -1;
+	l->use = l->sa;
+	l->built = 1;
+	return 0;
 }
 
 /* Most agreeing minus disagreeing bytes over a prefix of new[i, i+w) under
@@ -287,21 +304,56 @@ static int eq_at(const uint8_t *old, size_t on, const uint8_t *nw, size_t i, int
 	return o >= 0 && (uint64_t)o < on && old[o] == nw[i];
 }
 
-int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
-	      const struct match_pair *pairs, size_t npairs, const struct match_tune *t,
-	      struct ops *o)
+/* Is new position i in one of the ranges? (sorted, binary search) */
+static int in_ranges(const struct patch_ext *code, size_t n, uint64_t i)
 {
-	struct local loc = { pairs, npairs, 0, NULL, 0, 0 };
-	struct midx x;
-	size_t sc = 0, len = 0, pos = 0, lastscan = 0, lastpos = 0;
-	int64_t lastoffset = 0, xw = diff_tune("EXTW", 1);
-	int r;
+	size_t lo = 0, hi = n;
 
-	if (on < IDX_KEY)
-		return emit_lit(o, nw, 0, nn);
-	r = midx_build(&x, old, on, (unsigned)t->depth);
-	if (r)
-		return r;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (code[mid].off + code[mid].len <= i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && code[lo].off <= i;
+}
+
+/* One chunk of new, scanned on its own (new positions relative to the
+ * chunk; pairs and strict ranges translated to it). */
+struct chunk {
+	const uint8_t *old, *nw;
+	size_t on, nn;
+	const struct midx *x;
+	struct match_pair *pairs;
+	size_t npairs;
+	struct patch_ext *strict;
+	size_t nstrict;
+	const struct match_pair *shared;
+	const int32_t *shared_sa;
+	const struct match_tune *t;
+	struct ops o;
+	int r;
+	pthread_t tid;
+};
+
+static int scan_chunk(struct chunk *ch)
+{
+	const uint8_t *old = ch->old, *nw = ch->nw;
+	size_t on = ch->on, nn = ch->nn;
+	const struct match_pair *pairs = ch->pairs;
+	size_t npairs = ch->npairs;
+	const struct patch_ext *strict = ch->strict;
+	size_t nstrict = ch->nstrict;
+	const struct match_tune *t = ch->t;
+	const struct midx *xp = ch->x;
+	struct ops *o = &ch->o;
+	struct local loc = { pairs, npairs, 0, NULL, 0, 0, ch->shared, ch->shared_sa, NULL };
+	size_t sc = 0, len = 0, pos = 0, lastscan = 0, lastpos = 0;
+	int64_t lastoffset = 0, xw;
+	int r = 0;
+
 	while (sc < nn) {
 		size_t oldscore = 0, scsc;
 
@@ -322,19 +374,31 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 				 * goes on: no probe until it matches again */
 				len = 0;
 			} else {
-				const struct match_pair *pr = local_at(&loc, old, sc);
+				const struct match_pair *pr = pair_at(&loc, sc);
 				uint64_t want = (uint64_t)((int64_t)sc + lastoffset);
 
-				len = 0;
-				if (pr) {
-					size_t lp = 0, pb = (size_t)pr->old_lo;
+				/* Until the file's suffix array exists, the global index
+				 * first: long matches are found there without it (a kernel
+				 * module whose signature changed never needs one); once
+				 * built, the array first (its searches cost less than
+				 * the chain walks). */
+				int global_first = !pr || !loc.built;
 
-					len = sa_best(loc.sa, old + pb, (size_t)(pr->old_hi - pb), nw + sc,
-						      nn - sc, want > pb ? (size_t)(want - pb) : 0, &lp);
-					pos = lp + pb;
+				len = 0;
+				if (global_first && (!pr || misses < 16))
+					len = midx_best(xp, nw, nn, sc, lastscan, want, &pos);
+				if (len < 32 && pr && local_sa(&loc, old) == 0) {
+					size_t lp = 0, pb = (size_t)pr->old_lo, ll;
+
+					ll = sa_best(loc.use, old + pb, (size_t)(pr->old_hi - pb), nw + sc,
+						     nn - sc, want > pb ? (size_t)(want - pb) : 0, &lp);
+					if (ll > len) {
+						len = ll;
+						pos = lp + pb;
+					}
 				}
-				if (len < 32 && (!pr || misses < 16)) {
-					size_t gp = 0, gl = midx_best(&x, nw, nn, sc, lastscan, want, &gp);
+				if (!global_first && len < 32 && misses < 16) {
+					size_t gp = 0, gl = midx_best(xp, nw, nn, sc, lastscan, want, &gp);
 
 					if (gl > len) {
 						len = gl;
@@ -355,14 +419,17 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 					oval += fwd_net(old, on, nw, nn, sc + len, lastoffset,
 							(size_t)t->window);
 				}
-				if (val > oval + (size_t)t->k && val >= (size_t)t->min)
+				if (val > oval + (size_t)t->k &&
+				    val >= (size_t)(in_ranges(strict, nstrict, sc) ? t->min_strict : t->min))
 					break;
 			}
 			/* Nothing here: after a run of misses (new bytes), probe every
-			 * second, then every fourth position; a match found late is
-			 * recovered by the backward extension. */
+			 * second, fourth, then eighth position (a search in a large
+			 * file's suffix array costs microseconds of cache misses); a
+			 * match found late is recovered by the backward extension, and
+			 * one shorter than the step would not be taken anyway. */
 			misses = len < 8 && !skip ? misses + 1 : 0;
-			step = skip ? skip : misses < 32 ? 1 : misses < 128 ? 2 : 4;
+			step = skip ? skip : misses < 8 ? 1 : misses < 32 ? 2 : misses < 128 ? 4 : 8;
 			{
 				size_t q, e = sc + step < scsc ? sc + step : scsc;
 
@@ -378,6 +445,8 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 			int64_t s = 0, sf = 0, sb, ss;
 			size_t lenf = 0, lenb = 0, i;
 
+			/* in the strict ranges a cover must agree more */
+			xw = in_ranges(strict, nstrict, lastscan) ? t->w_strict : t->w;
 			for (i = 0; lastscan + i < sc && lastpos + i < on;) {
 				if (old[lastpos + i] == nw[lastscan + i])
 					s++;
@@ -427,7 +496,138 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 			lastoffset = (int64_t)pos - (int64_t)sc;
 		}
 	}
-	midx_free(&x);
 	free(loc.sa);
+	return r;
+}
+
+static void *chunk_main(void *arg)
+{
+	struct chunk *ch = arg;
+
+	ch->r = scan_chunk(ch);
+	return NULL;
+}
+
+/* The chunks' share of pairs and strict ranges, in chunk coordinates. */
+static int chunk_clip(struct chunk *ch, size_t lo, size_t hi, const struct match_pair *pairs,
+		      size_t npairs, const struct patch_ext *strict, size_t nstrict)
+{
+	size_t i;
+
+	ch->pairs = malloc((npairs + 1) * sizeof *ch->pairs);
+	ch->strict = malloc((nstrict + 1) * sizeof *ch->strict);
+	if (!ch->pairs || !ch->strict)
+		return SI_E_NOMEM;
+	for (i = 0; i < npairs; i++) {
+		const struct match_pair *p = &pairs[i];
+		uint64_t a = p->new_lo > lo ? p->new_lo : lo, b = p->new_hi < hi ? p->new_hi : hi;
+
+		if (a < b) {
+			ch->pairs[ch->npairs] = *p;
+			ch->pairs[ch->npairs].new_lo = a - lo;
+			ch->pairs[ch->npairs].new_hi = b - lo;
+			ch->npairs++;
+		}
+	}
+	for (i = 0; i < nstrict; i++) {
+		const struct patch_ext *x = &strict[i];
+		uint64_t a = x->off > lo ? x->off : lo, b = x->off + x->len < hi ? x->off + x->len : hi;
+
+		if (a < b) {
+			ch->strict[ch->nstrict].off = a - lo;
+			ch->strict[ch->nstrict].len = b - a;
+			ch->nstrict++;
+		}
+	}
+	return 0;
+}
+
+/* The scan in `threads` chunks of new of about equal size, in parallel,
+ * their ops concatenated (a cover does not cross a chunk's end, which costs
+ * an op or two).  A pair a cut falls in is shared: its suffix array is
+ * built once, before the threads. */
+int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
+	      const struct match_pair *pairs, size_t npairs, const struct patch_ext *strict,
+	      size_t nstrict, const struct match_tune *t, unsigned threads, struct ops *o)
+{
+	struct chunk ch[8];
+	struct midx x;
+	const struct match_pair *shared = NULL;
+	int32_t *shared_sa = NULL;
+	size_t cut[9], i, k;
+	unsigned n = threads < 1 ? 1 : threads > 8 ? 8 : threads;
+	int r;
+
+	if (on < IDX_KEY)
+		return emit_lit(o, nw, 0, nn);
+	if (nn < ((size_t)n << 20))
+		n = 1; /* not worth a thread */
+	r = midx_build(&x, old, on, (unsigned)t->depth);
+	if (r)
+		return r;
+	cut[0] = 0;
+	cut[n] = nn;
+	for (k = 1; k < n; k++) {
+		cut[k] = nn / n * k;
+		for (i = 0; i < npairs; i++)
+			if (pairs[i].new_lo < cut[k] && cut[k] < pairs[i].new_hi) {
+				/* one split pair at most; others cut at its edge */
+				if (!shared)
+					shared = &pairs[i];
+				else if (shared != &pairs[i])
+					cut[k] = (size_t)pairs[i].new_lo;
+			}
+		if (cut[k] < cut[k - 1])
+			cut[k] = cut[k - 1];
+	}
+	if (shared) {
+		size_t sn = (size_t)(shared->old_hi - shared->old_lo);
+
+		shared_sa = malloc(sn * sizeof *shared_sa);
+		if (!shared_sa || divsufsort(old + shared->old_lo, shared_sa, (int32_t)sn) != 0) {
+			free(shared_sa);
+			shared_sa = NULL;
+			shared = NULL; /* each thread builds its own, if memory allows */
+		}
+	}
+	memset(ch, 0, sizeof ch);
+	for (k = 0; k < n && r == 0; k++) {
+		ch[k].old = old;
+		ch[k].on = on;
+		ch[k].nw = nw + cut[k];
+		ch[k].nn = cut[k + 1] - cut[k];
+		ch[k].x = &x;
+		ch[k].t = t;
+		ch[k].shared = shared;
+		ch[k].shared_sa = shared_sa;
+		r = chunk_clip(&ch[k], cut[k], cut[k + 1], pairs, npairs, strict, nstrict);
+	}
+	if (r == 0) {
+		for (k = 1; k < n; k++)
+			if (pthread_create(&ch[k].tid, NULL, chunk_main, &ch[k]) != 0)
+				ch[k].r = -1; /* run it here below */
+		ch[0].r = scan_chunk(&ch[0]);
+		for (k = 1; k < n; k++) {
+			if (ch[k].r == -1)
+				ch[k].r = scan_chunk(&ch[k]);
+			else
+				pthread_join(ch[k].tid, NULL);
+		}
+		for (k = 0; k < n && r == 0; k++) {
+			r = ch[k].r;
+			for (i = 0; r == 0 && i < ch[k].o.n; i++) {
+				const struct op *p = &ch[k].o.v[i];
+
+				r = ops_push(o, p->kind, p->dst + cut[k], p->src, p->len);
+			}
+		}
+	}
+	for (k = 0; k < n; k++) {
+		free(ch[k].pairs);
+		free(ch[k].strict);
+		free(ch[k].o.v);
+	}
+	free(shared_sa);
+	midx_free(&x);
 	return r;
 }

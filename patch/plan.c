@@ -500,7 +500,8 @@ next:
 		free(uo);
 	}
 	/* the format wants them in the order of their new extents */
-	qsort(p->exp, p->nexp, sizeof *p->exp, exp_cmp);
+	if (p->nexp)
+		qsort(p->exp, p->nexp, sizeof *p->exp, exp_cmp);
 	return 0;
 }
 
@@ -543,7 +544,119 @@ static int plan_pairs(const uint8_t *old, const uint8_t *nw, const struct twins 
 		p->pairs[p->npairs].old_hi = b->off + b->len;
 		p->npairs++;
 	}
-	qsort(p->pairs, p->npairs, sizeof *p->pairs, pair_cmp);
+	if (p->npairs)
+		qsort(p->pairs, p->npairs, sizeof *p->pairs, pair_cmp);
+	return 0;
+}
+
+/* --------------------------------------------------------- BTF data */
+/* Bytes of file f at offset off (through its extents), n <= 64; 0 or -1. */
+static int file_read(const uint8_t *img, const struct efile *f, uint64_t off, uint8_t *b,
+		     size_t n)
+{
+	unsigned j;
+
+	if (!si_span_ok(off, n, f->size))
+		return -1;
+	for (j = 0; j < f->n_ext && n; j++) {
+		if (off >= f->ext[j].len) {
+			off -= f->ext[j].len;
+			continue;
+		}
+		while (n && off < f->ext[j].len) {
+			*b++ = img[f->ext[j].off + off++];
+			n--;
+		}
+		off = 0;
+	}
+	return n ? -1 : 0;
+}
+
+/* File range [lo, hi) as image ranges, appended to the plan's BTF list. */
+static int code_push(struct diff_plan *p, size_t *cap, const struct efile *f, uint64_t lo,
+		     uint64_t hi)
+{
+	uint64_t at = 0;
+	unsigned j;
+
+	for (j = 0; j < f->n_ext; j++) {
+		uint64_t a = lo > at ? lo : at, b = hi < at + f->ext[j].len ? hi : at + f->ext[j].len;
+
+		if (a < b) {
+			if (diff_grow(&p->btf, p->nbtf, cap, sizeof *p->btf, 256))
+				return SI_E_NOMEM;
+			p->btf[p->nbtf].off = f->ext[j].off + (a - at);
+			p->btf[p->nbtf].len = b - a;
+			p->nbtf++;
+		}
+		at += f->ext[j].len;
+	}
+	return 0;
+}
+
+static int ext_off_cmp(const void *a, const void *b)
+{
+	const struct patch_ext *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Where the new image holds type information that builds renumber and
+ * reorder wholesale: the .BTF sections of ELF files (every kernel module
+ * has one, 15% of a kernel collection).  There a cover that agrees only
+ * half the time is noise that costs more than the literal bytes, so the
+ * matcher asks more of covers (measured on the kc64 pair's modules: their
+ * BTF costs 6% less). */
+static int plan_btf(const uint8_t *nw, const struct efiles *nf, struct diff_plan *p)
+{
+	size_t i, cap = 0;
+	int r;
+
+	for (i = 0; i < nf->n; i++) {
+		const struct efile *f = &nf->v[i];
+		uint8_t h[64];
+		uint64_t shoff;
+		unsigned shent, shnum, k;
+
+		if (f->size < 64 || file_read(nw, f, 0, h, 64) != 0)
+			continue;
+		if (memcmp(h, "\x7f" "ELF\x02\x01", 6) != 0)
+			continue;
+		shoff = si_le64(h + 0x28);
+		shent = si_le16(h + 0x3A);
+		shnum = si_le16(h + 0x3C);
+		if (shent < 64 || shnum == 0)
+			continue;
+		{
+			uint8_t sh[64];
+			uint64_t stroff, strsz;
+			unsigned strndx = si_le16(h + 0x3E);
+
+			if (strndx >= shnum ||
+			    file_read(nw, f, shoff + (uint64_t)strndx * shent, sh, 64) != 0)
+				continue;
+			stroff = si_le64(sh + 0x18);
+			strsz = si_le64(sh + 0x20);
+			for (k = 0; k < shnum; k++) {
+				uint64_t off, sz, nm;
+				uint8_t name[5];
+
+				if (file_read(nw, f, shoff + (uint64_t)k * shent, sh, 64) != 0)
+					break;
+				off = si_le64(sh + 0x18);
+				sz = si_le64(sh + 0x20);
+				nm = si_le32(sh);
+				if (si_le32(sh + 4) != 1 || !si_span_ok(off, sz, f->size) || nm + 5 > strsz ||
+				    file_read(nw, f, stroff + nm, name, 5) != 0 ||
+				    memcmp(name, ".BTF", 5) != 0)
+					continue;
+				if ((r = code_push(p, &cap, f, off, off + sz)))
+					return r;
+			}
+		}
+	}
+	if (p->nbtf)
+		qsort(p->btf, p->nbtf, sizeof *p->btf, ext_off_cmp);
 	return 0;
 }
 
@@ -595,6 +708,8 @@ int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 			r = plan_expansions(old, nw, &tw, &nf, p);
 		if (r == 0)
 			r = plan_pairs(old, nw, &tw, &nf, p);
+		if (r == 0)
+			r = plan_btf(nw, &nf, p);
 		twins_free(&tw);
 	} else if (r == 0 && on >= 64 && on <= RAW_SA_MAX) {
 		/* not erofs: the whole images are the one pair */
@@ -609,6 +724,7 @@ int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 			p->npairs = 1;
 		}
 	}
+
 	files_free(&of);
 	files_free(&nf);
 	if (r)
@@ -626,5 +742,6 @@ void diff_plan_free(struct diff_plan *p)
 	}
 	free(p->exp);
 	free(p->pairs);
+	free(p->btf);
 	memset(p, 0, sizeof *p);
 }
