@@ -150,6 +150,34 @@ static void test_roundtrip(void)
 		check_out_is(new_img, new_n);
 		free(p);
 	}
+	/* An image large enough that the diff matches it in two chunks on two
+	 * threads (the one pair split, its suffix array shared) */
+	{
+		size_t bn = 5u << 20, k;
+		uint8_t *a = malloc(bn), *b = malloc(bn);
+		struct patch_diff_opts o = { .seg_size = 1u << 20, .level = 1, .threads = 2 };
+		uint8_t *q = NULL;
+		size_t qn = 0;
+
+		for (k = 0; k < bn; k++)
+			a[k] = (uint8_t)((k * 2654435761u) >> 13) & 0x7f;
+		memcpy(b, a, bn);
+		for (k = 0; k < bn; k += 4099)
+			b[k] ^= 0x40; /* edits all over, across the cut */
+		memmove(b + (2u << 20) + 17, b + (2u << 20), bn - (2u << 20) - 17);
+		T_OK(patch_diff(a, bn, b, bn, &o, &q, &qn, NULL, NULL));
+		T_CHECK(qn < bn / 8, "two-chunk patch too large: %zu", qn);
+		put_file(p_old, a, bn);
+		put_file(p_patch, q, qn);
+		unlink(p_out);
+		T_OK(apply(p_old, p_patch, NULL, 2, 0));
+		check_out_is(b, bn);
+		unlink(p_out);
+		free(q);
+		free(a);
+		free(b);
+		put_file(p_old, old_img, OLD_N);
+	}
 	/* reverse */
 	p = mk_patch(new_img, new_n, old_img, OLD_N, 65536, &pn);
 	put_file(p_patch, p, pn);
