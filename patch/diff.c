@@ -101,16 +101,6 @@ int emit_lit(struct ops *o, const uint8_t *nw, uint64_t dst, uint64_t len)
 	return ops_push(o, PATCH_OP_LIT, dst + start, 0, len - start);
 }
 
-long diff_tune(const char *name, long def)
-{
-	char env[64];
-	const char *v;
-
-	snprintf(env, sizeof env, "SI_TUNE_%s", name);
-	v = getenv(env);
-	return v ? strtol(v, NULL, 10) : def;
-}
-
 /* ------------------------------------------------------------ buffers */
 struct buf {
 	uint8_t *p;
@@ -573,25 +563,6 @@ static int encode_segment(struct enc *e, uint32_t k, ZSTD_CCtx *cc)
 			r = buf_put(&lit, j->nw + s0, (size_t)(s1 - s0));
 		has_xadd = 0;
 	}
-	if (getenv("SI_DUMP")) {
-		static pthread_mutex_t dl = PTHREAD_MUTEX_INITIALIZER;
-		char fn[256];
-		FILE *f;
-
-		pthread_mutex_lock(&dl);
-		snprintf(fn, sizeof fn, "%s.%06u", getenv("SI_DUMP"), k);
-		f = fopen(fn, "wb");
-		if (f) {
-			fwrite(&ctrl.n, 8, 1, f);
-			fwrite(&diff.n, 8, 1, f);
-			fwrite(&lit.n, 8, 1, f);
-			fwrite(ctrl.p, 1, ctrl.n, f);
-			fwrite(diff.p, 1, diff.n, f);
-			fwrite(lit.p, 1, lit.n, f);
-			fclose(f);
-		}
-		pthread_mutex_unlock(&dl);
-	}
 	if (r == 0)
 		r = zcompress(cc, e->level, &ctrl, &pay, &so->ctrl_clen);
 	if (r == 0)
@@ -739,10 +710,11 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	uint64_t src_base;
 	uint8_t *p = NULL;
 	int r = 0;
-	struct match_tune mt = { diff_tune("K", 8),	 diff_tune("BIG", 32),
-				 diff_tune("W", 128),	 diff_tune("AMIN", 20),
-				 diff_tune("DEPTH", 16), diff_tune("AMINS", 48),
-				 diff_tune("EXTW", 1),	 diff_tune("EXTWS", 2) };
+	/* measured on the os, lib and kc64 pairs and 16 MB of the app pair's
+	 * code (see docs/formats.md, "Diff") */
+	static const struct match_tune mt = { .k = 8, .big = 32, .window = 128, .min = 20,
+					      .depth = 16, .min_strict = 48, .w = 1,
+					      .w_strict = 2 };
 
 	memset(&e, 0, sizeof e);
 	memset(&plan, 0, sizeof plan);

@@ -73,9 +73,6 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	      size_t nstrict, const struct match_tune *t, unsigned threads,
 	      struct ops *o) SI_WUR;
 
-/* Development knobs: SI_TUNE_<name> in the environment, else def. */
-long diff_tune(const char *name, long def);
-
 /* A gzip member of the new image diffed decompressed (plan.c). */
 struct diff_exp {
 	struct patch_ext old_ext[2], new_ext[2];

@@ -294,7 +294,7 @@ static size_t resumes(const uint8_t *old, size_t on, const uint8_t *nw, size_t n
 		if (run == 4 && !at)
 			at = k - 3;
 	}
-	return eq >= (size_t)diff_tune("RES", 12) && at ? at : 0;
+	return eq >= 12 && at ? at : 0;
 }
 
 static int eq_at(const uint8_t *old, size_t on, const uint8_t *nw, size_t i, int64_t d)

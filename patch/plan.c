@@ -695,7 +695,7 @@ int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	int r;
 
 	memset(p, 0, sizeof *p);
-	p->arch = (int)diff_tune("ARCH", arch_of(nw, nn));
+	p->arch = arch_of(nw, nn);
 	r = erofs_files(old, on, &of);
 	if (r)
 		return r;
@@ -704,7 +704,7 @@ int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		struct twins tw;
 
 		r = twins_init(&tw, &of);
-		if (r == 0 && diff_tune("EXPAND", 1))
+		if (r == 0)
 			r = plan_expansions(old, nw, &tw, &nf, p);
 		if (r == 0)
 			r = plan_pairs(old, nw, &tw, &nf, p);
