@@ -458,16 +458,59 @@ static int zcompress(ZSTD_CCtx *cc, int level, const struct buf *in, struct buf 
 	return 0;
 }
 
+/* A segment's streams as they are built. */
+struct seg_bufs {
+	struct buf hdr, dlt, diff, lit, tmp;
+	uint64_t cursor;
+	int has_xadd;
+};
+
+/* One op piece new[a, a+len) into the streams. */
+static int emit_piece(struct enc *e, const struct seg_job *j, struct seg_bufs *sb, uint8_t kind,
+		      uint64_t a, uint64_t len, uint64_t src)
+{
+	int r = buf_varint(&sb->hdr, len << 3 | kind);
+
+	if (r == 0 && (kind == PATCH_OP_COPY || kind == PATCH_OP_ADD || kind == PATCH_OP_XADD)) {
+		r = buf_varint(&sb->dlt, zigzag((int64_t)(src - sb->cursor)));
+		sb->cursor = src + len;
+	}
+	if (r == 0 && (kind == PATCH_OP_ADD || kind == PATCH_OP_XADD)) {
+		const uint8_t *from = src_ptr(e->sp, src);
+		size_t at = sb->diff.n;
+
+		if (kind == PATCH_OP_XADD) {
+			/* exactly what the apply computes for this piece */
+			sb->tmp.n = 0;
+			r = buf_put(&sb->tmp, from, (size_t)len);
+			if (r == 0)
+				patch_refs_predict(j->arch, sb->tmp.p, (size_t)len, src, a, e->sp->on,
+						   e->map);
+			from = sb->tmp.p;
+			sb->has_xadd = 1;
+		}
+		if (r == 0)
+			r = buf_put(&sb->diff, j->nw + a, (size_t)len);
+		for (uint64_t q = 0; r == 0 && q < len; q++)
+			sb->diff.p[at + q] = (uint8_t)(j->nw[a + q] - from[q]);
+	}
+	if (r == 0 && kind == PATCH_OP_LIT)
+		r = buf_put(&sb->lit, j->nw + a, (size_t)len);
+	return r;
+}
+
 static int encode_segment(struct enc *e, uint32_t k, ZSTD_CCtx *cc)
 {
 	const struct seg_job *j = &e->jobs[k];
-	uint64_t s0 = j->s0, s1 = j->s1, cursor = j->cursor;
-	struct buf hdr = { 0 }, dlt = { 0 }, ctrl = { 0 }, diff = { 0 }, lit = { 0 }, pay = { 0 };
-	struct buf tmp = { 0 };
 	struct seg_out *so = &e->segs[k];
-	int has_xadd = 0, r = 0;
+	uint64_t s0 = j->s0, s1 = j->s1;
+	struct seg_bufs sb;
+	struct buf ctrl = { 0 }, pay = { 0 };
+	int r = 0;
 	size_t i;
 
+	memset(&sb, 0, sizeof sb);
+	sb.cursor = j->cursor;
 	for (i = j->first_op; i < j->o->n && j->o->v[i].dst < s1 && r == 0; i++) {
 		const struct op *op = &j->o->v[i];
 		uint64_t a = op->dst > s0 ? op->dst : s0;
@@ -476,63 +519,37 @@ static int encode_segment(struct enc *e, uint32_t k, ZSTD_CCtx *cc)
 
 		if (b <= a)
 			continue;
-		r = buf_varint(&hdr, len << 3 | op->kind);
-		if (r == 0 && (op->kind == PATCH_OP_COPY || op->kind == PATCH_OP_ADD ||
-			       op->kind == PATCH_OP_XADD)) {
-			r = buf_varint(&dlt, zigzag((int64_t)(src - cursor)));
-			cursor = src + len;
-		}
-		if (r == 0 && (op->kind == PATCH_OP_ADD || op->kind == PATCH_OP_XADD)) {
-			const uint8_t *from = src_ptr(e->sp, src);
-			size_t at = diff.n;
-
-			if (op->kind == PATCH_OP_XADD) {
-				/* exactly what the apply computes for this piece */
-				tmp.n = 0;
-				r = buf_put(&tmp, from, (size_t)len);
-				if (r == 0)
-					patch_refs_predict(j->arch, tmp.p, (size_t)len, src, a,
-							   e->sp->on, e->map);
-				from = tmp.p;
-				has_xadd = 1;
-			}
-			if (r == 0)
-				r = buf_put(&diff, j->nw + a, (size_t)len);
-			for (uint64_t q = 0; r == 0 && q < len; q++)
-				diff.p[at + q] = (uint8_t)(j->nw[a + q] - from[q]);
-		}
-		if (r == 0 && op->kind == PATCH_OP_LIT)
-			r = buf_put(&lit, j->nw + a, (size_t)len);
+		r = emit_piece(e, j, &sb, op->kind, a, len, src);
 	}
 	/* The control stream: header column length, headers, deltas (two
 	 * columns compress better than interleaved fields: 3% of the patch). */
 	if (r == 0)
-		r = buf_varint(&ctrl, hdr.n);
-	if (r == 0 && hdr.n)
-		r = buf_put(&ctrl, hdr.p, hdr.n);
-	if (r == 0 && dlt.n)
-		r = buf_put(&ctrl, dlt.p, dlt.n);
+		r = buf_varint(&ctrl, sb.hdr.n);
+	if (r == 0 && sb.hdr.n)
+		r = buf_put(&ctrl, sb.hdr.p, sb.hdr.n);
+	if (r == 0 && sb.dlt.n)
+		r = buf_put(&ctrl, sb.dlt.p, sb.dlt.n);
 	/* The difference bytes as runs: zstd then sees the nonzero tenth
 	 * (faster, and 3% smaller on the os pair) and the apply skips the
 	 * zeros; bytes stay when runs would not fit the apply's buffer. */
 	so->diff_mode = PATCH_DIFF_BYTES;
-	if (r == 0 && diff.n) {
+	if (r == 0 && sb.diff.n) {
 		struct buf runs = { 0 }, nz = { 0 }, all = { 0 };
 		size_t q = 0;
 
-		while (r == 0 && q < diff.n) {
+		while (r == 0 && q < sb.diff.n) {
 			size_t z0 = q, n0;
 
-			while (q < diff.n && diff.p[q] == 0)
+			while (q < sb.diff.n && sb.diff.p[q] == 0)
 				q++;
 			n0 = q;
-			while (q < diff.n && diff.p[q] != 0)
+			while (q < sb.diff.n && sb.diff.p[q] != 0)
 				q++;
 			r = buf_varint(&runs, z0 == n0 ? 0 : n0 - z0);
 			if (r == 0)
 				r = buf_varint(&runs, q - n0);
 			if (r == 0 && q > n0)
-				r = buf_put(&nz, diff.p + n0, q - n0);
+				r = buf_put(&nz, sb.diff.p + n0, q - n0);
 		}
 		if (r == 0)
 			r = buf_varint(&all, runs.n);
@@ -540,9 +557,9 @@ static int encode_segment(struct enc *e, uint32_t k, ZSTD_CCtx *cc)
 			r = buf_put(&all, runs.p, runs.n);
 		if (r == 0 && nz.n)
 			r = buf_put(&all, nz.p, nz.n);
-		if (r == 0 && all.n + lit.n <= s1 - s0) {
-			free(diff.p);
-			diff = all;
+		if (r == 0 && all.n + sb.lit.n <= s1 - s0) {
+			free(sb.diff.p);
+			sb.diff = all;
 			all.p = NULL;
 			so->diff_mode = PATCH_DIFF_RUNS;
 		}
@@ -552,34 +569,34 @@ static int encode_segment(struct enc *e, uint32_t k, ZSTD_CCtx *cc)
 	}
 	if (r == 0 && ctrl.n > PATCH_CTRL_MAX(e->seg_size)) {
 		/* Too fragmented for the apply's control cap: one literal. */
-		ctrl.n = diff.n = lit.n = hdr.n = 0;
+		ctrl.n = sb.diff.n = sb.lit.n = sb.hdr.n = 0;
 		so->diff_mode = PATCH_DIFF_BYTES;
-		r = buf_varint(&hdr, (s1 - s0) << 3 | PATCH_OP_LIT);
+		r = buf_varint(&sb.hdr, (s1 - s0) << 3 | PATCH_OP_LIT);
 		if (r == 0)
-			r = buf_varint(&ctrl, hdr.n);
+			r = buf_varint(&ctrl, sb.hdr.n);
 		if (r == 0)
-			r = buf_put(&ctrl, hdr.p, hdr.n);
+			r = buf_put(&ctrl, sb.hdr.p, sb.hdr.n);
 		if (r == 0)
-			r = buf_put(&lit, j->nw + s0, (size_t)(s1 - s0));
-		has_xadd = 0;
+			r = buf_put(&sb.lit, j->nw + s0, (size_t)(s1 - s0));
+		sb.has_xadd = 0;
 	}
 	if (r == 0)
 		r = zcompress(cc, e->level, &ctrl, &pay, &so->ctrl_clen);
 	if (r == 0)
-		r = zcompress(cc, e->level, &diff, &pay, &so->diff_clen);
+		r = zcompress(cc, e->level, &sb.diff, &pay, &so->diff_clen);
 	if (r == 0)
-		r = zcompress(cc, e->level, &lit, &pay, &so->lit_clen);
+		r = zcompress(cc, e->level, &sb.lit, &pay, &so->lit_clen);
 	so->codec = PATCH_CODEC_ZSTD;
-	so->arch = has_xadd ? (uint8_t)j->arch : PATCH_ARCH_NONE;
+	so->arch = sb.has_xadd ? (uint8_t)j->arch : PATCH_ARCH_NONE;
 	so->ctrl_len = (uint32_t)ctrl.n;
-	so->diff_len = (uint32_t)diff.n;
-	so->lit_len = (uint32_t)lit.n;
+	so->diff_len = (uint32_t)sb.diff.n;
+	so->lit_len = (uint32_t)sb.lit.n;
 	if (r == 0 && pay.n > (size_t)e->seg_size + PATCH_CTRL_MAX(e->seg_size)) {
 		/* Incompressible beyond the apply's buffer: store the streams. */
 		struct buf sto = { 0 };
 
-		if ((r = buf_put(&sto, ctrl.p, ctrl.n)) == 0 && (r = buf_put(&sto, diff.p, diff.n)) == 0)
-			r = buf_put(&sto, lit.p, lit.n);
+		if ((r = buf_put(&sto, ctrl.p, ctrl.n)) == 0 && (r = buf_put(&sto, sb.diff.p, sb.diff.n)) == 0)
+			r = buf_put(&sto, sb.lit.p, sb.lit.n);
 		free(pay.p);
 		pay = sto;
 		so->codec = PATCH_CODEC_STORED;
@@ -589,12 +606,12 @@ static int encode_segment(struct enc *e, uint32_t k, ZSTD_CCtx *cc)
 	}
 	patch_hash(j->nw + s0, (size_t)(s1 - s0), so->sha256);
 	so->payload = pay.p;
-	free(hdr.p);
-	free(dlt.p);
+	free(sb.hdr.p);
+	free(sb.dlt.p);
 	free(ctrl.p);
-	free(diff.p);
-	free(lit.p);
-	free(tmp.p);
+	free(sb.diff.p);
+	free(sb.lit.p);
+	free(sb.tmp.p);
 	return r;
 }
 
@@ -714,7 +731,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	 * code (see docs/formats.md, "Diff") */
 	static const struct match_tune mt = { .k = 8, .big = 32, .window = 128, .min = 20,
 					      .depth = 16, .min_strict = 48, .w = 1,
-					      .w_strict = 2 };
+					      .w_strict = 2, .far = 12, .far_elf = 4 };
 
 	memset(&e, 0, sizeof e);
 	memset(&plan, 0, sizeof plan);
@@ -743,8 +760,8 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	sp.on = on;
 	sp.plan = &plan;
 
-	r = match_run(old, on, nw, nn, plan.pairs, plan.npairs, plan.btf, plan.nbtf, &mt, nthreads,
-		      &raw);
+	r = match_run(old, on, nw, nn, plan.pairs, plan.npairs, plan.btf, plan.nbtf, plan.elf,
+		      plan.nelf, &mt, nthreads, &raw);
 	if (r == 0)
 		r = predict(&raw, old, on, nw, plan.arch, &pieces, &npieces, st);
 	map.v = pieces;
@@ -782,7 +799,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		struct match_pair whole = { 0, x->u_new_len, 0, x->u_old_len };
 
 		r = match_run(x->u_old, x->u_old_len, x->u_new, x->u_new_len, &whole,
-			      x->u_old_len >= 64 ? 1 : 0, NULL, 0, &mt, 1, &lc);
+			      x->u_old_len >= 64 ? 1 : 0, NULL, 0, NULL, 0, &mt, 1, &lc);
 		if (r == 0) {
 			struct space xs = { x->u_old, x->u_old_len, NULL };
 

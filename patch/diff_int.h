@@ -59,6 +59,7 @@ int emit_lit(struct ops *o, const uint8_t *nw, uint64_t dst, uint64_t len) SI_WU
  * (`w_strict` in the strict ranges); chains are walked to `depth`. */
 struct match_tune {
 	long k, big, window, min, depth, min_strict, w, w_strict;
+	long far, far_elf; /* per byte of a far source delta, outside / inside ELF files */
 };
 
 /* A new range matched first against an old range: a file and its old
@@ -70,8 +71,8 @@ struct match_pair {
 /* Covers of nw[0..nn) against old[0..on), appended to o. */
 int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	      const struct match_pair *pairs, size_t npairs, const struct patch_ext *strict,
-	      size_t nstrict, const struct match_tune *t, unsigned threads,
-	      struct ops *o) SI_WUR;
+	      size_t nstrict, const struct patch_ext *elf, size_t nelf,
+	      const struct match_tune *t, unsigned threads, struct ops *o) SI_WUR;
 
 /* A gzip member of the new image diffed decompressed (plan.c). */
 struct diff_exp {
@@ -92,6 +93,8 @@ struct diff_plan {
 	size_t npairs;
 	struct patch_ext *btf;    /* BTF sections in the new image, sorted */
 	size_t nbtf;
+	struct patch_ext *elf;    /* ELF files in the new image, sorted */
+	size_t nelf;
 };
 
 int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,

@@ -304,6 +304,35 @@ static int eq_at(const uint8_t *old, size_t on, const uint8_t *nw, size_t i, int
 	return o >= 0 && (uint64_t)o < on && old[o] == nw[i];
 }
 
+/* What a source far from the current one costs more: each byte of the
+ * delta's varint past the first is high-entropy patch. */
+static size_t far_cost(size_t pos, size_t want, long penalty)
+{
+	uint64_t d = pos > want ? pos - want : want - pos, z = d << 1;
+	size_t n = 0;
+
+	while (z >= 128) {
+		z >>= 7;
+		n++;
+	}
+	return n * (size_t)penalty;
+}
+
+/* A candidate's far cost: from the current alignment's source, or from
+ * the same offset in the file's old version, whichever is nearer (a new
+ * file's first match is not far just because the last one was another
+ * file's). */
+static size_t far_penalty(struct local *l, size_t sc, size_t pos, size_t want, long penalty)
+{
+	const struct match_pair *pr = pair_at(l, sc);
+	size_t a = far_cost(pos, want, penalty), b;
+
+	if (!pr)
+		return a;
+	b = far_cost(pos, (size_t)(pr->old_lo + (sc - pr->new_lo)), penalty);
+	return a < b ? a : b;
+}
+
 /* Is new position i in one of the ranges? (sorted, binary search) */
 static int in_ranges(const struct patch_ext *code, size_t n, uint64_t i)
 {
@@ -328,8 +357,8 @@ struct chunk {
 	const struct midx *x;
 	struct match_pair *pairs;
 	size_t npairs;
-	struct patch_ext *strict;
-	size_t nstrict;
+	struct patch_ext *strict, *elf;
+	size_t nstrict, nelf;
 	const struct match_pair *shared;
 	const int32_t *shared_sa;
 	const struct match_tune *t;
@@ -346,6 +375,8 @@ static int scan_chunk(struct chunk *ch)
 	size_t npairs = ch->npairs;
 	const struct patch_ext *strict = ch->strict;
 	size_t nstrict = ch->nstrict;
+	const struct patch_ext *elf = ch->elf;
+	size_t nelf = ch->nelf;
 	const struct match_tune *t = ch->t;
 	const struct midx *xp = ch->x;
 	struct ops *o = &ch->o;
@@ -420,7 +451,9 @@ static int scan_chunk(struct chunk *ch)
 							(size_t)t->window);
 				}
 				if (val > oval + (size_t)t->k &&
-				    val >= (size_t)(in_ranges(strict, nstrict, sc) ? t->min_strict : t->min))
+				    val >= (size_t)(in_ranges(strict, nstrict, sc) ? t->min_strict : t->min) +
+						   far_penalty(&loc, sc, pos, lastpos + (sc - lastscan),
+							       in_ranges(elf, nelf, sc) ? t->far_elf : t->far))
 					break;
 			}
 			/* Nothing here: after a run of misses (new bytes), probe every
@@ -509,15 +542,37 @@ static void *chunk_main(void *arg)
 }
 
 /* The chunks' share of pairs and strict ranges, in chunk coordinates. */
+static size_t ranges_clip(const struct patch_ext *in, size_t n, size_t lo, size_t hi,
+			  struct patch_ext *out)
+{
+	size_t i, m = 0;
+
+	for (i = 0; i < n; i++) {
+		uint64_t a = in[i].off > lo ? in[i].off : lo;
+		uint64_t b = in[i].off + in[i].len < hi ? in[i].off + in[i].len : hi;
+
+		if (a < b) {
+			out[m].off = a - lo;
+			out[m].len = b - a;
+			m++;
+		}
+	}
+	return m;
+}
+
 static int chunk_clip(struct chunk *ch, size_t lo, size_t hi, const struct match_pair *pairs,
-		      size_t npairs, const struct patch_ext *strict, size_t nstrict)
+		      size_t npairs, const struct patch_ext *strict, size_t nstrict,
+		      const struct patch_ext *elf, size_t nelf)
 {
 	size_t i;
 
 	ch->pairs = malloc((npairs + 1) * sizeof *ch->pairs);
 	ch->strict = malloc((nstrict + 1) * sizeof *ch->strict);
-	if (!ch->pairs || !ch->strict)
+	ch->elf = malloc((nelf + 1) * sizeof *ch->elf);
+	if (!ch->pairs || !ch->strict || !ch->elf)
 		return SI_E_NOMEM;
+	ch->nstrict = ranges_clip(strict, nstrict, lo, hi, ch->strict);
+	ch->nelf = ranges_clip(elf, nelf, lo, hi, ch->elf);
 	for (i = 0; i < npairs; i++) {
 		const struct match_pair *p = &pairs[i];
 		uint64_t a = p->new_lo > lo ? p->new_lo : lo, b = p->new_hi < hi ? p->new_hi : hi;
@@ -529,16 +584,6 @@ static int chunk_clip(struct chunk *ch, size_t lo, size_t hi, const struct match
 			ch->npairs++;
 		}
 	}
-	for (i = 0; i < nstrict; i++) {
-		const struct patch_ext *x = &strict[i];
-		uint64_t a = x->off > lo ? x->off : lo, b = x->off + x->len < hi ? x->off + x->len : hi;
-
-		if (a < b) {
-			ch->strict[ch->nstrict].off = a - lo;
-			ch->strict[ch->nstrict].len = b - a;
-			ch->nstrict++;
-		}
-	}
 	return 0;
 }
 
@@ -548,7 +593,8 @@ static int chunk_clip(struct chunk *ch, size_t lo, size_t hi, const struct match
  * built once, before the threads. */
 int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	      const struct match_pair *pairs, size_t npairs, const struct patch_ext *strict,
-	      size_t nstrict, const struct match_tune *t, unsigned threads, struct ops *o)
+	      size_t nstrict, const struct patch_ext *elf, size_t nelf,
+	      const struct match_tune *t, unsigned threads, struct ops *o)
 {
 	struct chunk ch[8];
 	struct midx x;
@@ -600,7 +646,7 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		ch[k].t = t;
 		ch[k].shared = shared;
 		ch[k].shared_sa = shared_sa;
-		r = chunk_clip(&ch[k], cut[k], cut[k + 1], pairs, npairs, strict, nstrict);
+		r = chunk_clip(&ch[k], cut[k], cut[k + 1], pairs, npairs, strict, nstrict, elf, nelf);
 	}
 	if (r == 0) {
 		for (k = 1; k < n; k++)
@@ -625,6 +671,7 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	for (k = 0; k < n; k++) {
 		free(ch[k].pairs);
 		free(ch[k].strict);
+		free(ch[k].elf);
 		free(ch[k].o.v);
 	}
 	free(shared_sa);

@@ -606,10 +606,11 @@ static int ext_off_cmp(const void *a, const void *b)
  * has one, 15% of a kernel collection).  There a cover that agrees only
  * half the time is noise that costs more than the literal bytes, so the
  * matcher asks more of covers (measured on the kc64 pair's modules: their
- * BTF costs 6% less). */
+ * BTF costs 6% less).  Also notes where the ELF files are: outside them a
+ * far source must be longer to pay (text snippets found anywhere). */
 static int plan_btf(const uint8_t *nw, const struct efiles *nf, struct diff_plan *p)
 {
-	size_t i, cap = 0;
+	size_t i, cap = 0, ecap = 0;
 	int r;
 
 	for (i = 0; i < nf->n; i++) {
@@ -622,6 +623,15 @@ static int plan_btf(const uint8_t *nw, const struct efiles *nf, struct diff_plan
 			continue;
 		if (memcmp(h, "\x7f" "ELF\x02\x01", 6) != 0)
 			continue;
+		{
+			unsigned j;
+
+			for (j = 0; j < f->n_ext; j++) {
+				if (diff_grow(&p->elf, p->nelf, &ecap, sizeof *p->elf, 256))
+					return SI_E_NOMEM;
+				p->elf[p->nelf++] = f->ext[j];
+			}
+		}
 		shoff = si_le64(h + 0x28);
 		shent = si_le16(h + 0x3A);
 		shnum = si_le16(h + 0x3C);
@@ -657,6 +667,8 @@ static int plan_btf(const uint8_t *nw, const struct efiles *nf, struct diff_plan
 	}
 	if (p->nbtf)
 		qsort(p->btf, p->nbtf, sizeof *p->btf, ext_off_cmp);
+	if (p->nelf)
+		qsort(p->elf, p->nelf, sizeof *p->elf, ext_off_cmp);
 	return 0;
 }
 
@@ -743,5 +755,6 @@ void diff_plan_free(struct diff_plan *p)
 	free(p->exp);
 	free(p->pairs);
 	free(p->btf);
+	free(p->elf);
 	memset(p, 0, sizeof *p);
 }
