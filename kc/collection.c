@@ -35,7 +35,7 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 		  struct si_diag *d)
 {
 	struct kc_collection c;
-	uint64_t size, table_end, prev_end;
+	uint64_t size, table_end, prev_end, want, pad;
 	uint32_t version, count, rlen, flags;
 	size_t n;
 	unsigned i, j;
@@ -110,13 +110,25 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 				return coll_fail(d, SI_E_KC_FIELD, "kc.module.reserved", eoff + j);
 		if (sz == 0)
 			return coll_fail(d, SI_E_KC_FIELD, "kc.module.size", eoff + 64);
-		if (off % 8 != 0)
-			return coll_fail(d, SI_E_KC_FIELD, "kc.module.offset", eoff + 56);
-		/* In order, after the table and the previous module, inside. */
-		if (off < prev_end) {
-			si_diag_values(d, prev_end, off);
+		/* Exactly where the writer puts it: the previous module's end
+		 * (the table's, for the first) rounded up to 8 bytes.  A gap
+		 * would be bytes the seal covers but nothing checks or uses:
+		 * room to smuggle data past every later reader. */
+		want = (prev_end + 7) & ~(uint64_t)7;
+		if (off != want) {
+			si_diag_values(d, want, off);
+			return coll_fail(d, off < prev_end ? SI_E_KC_BOUNDS : SI_E_KC_FIELD,
+					 "kc.module.offset", eoff + 56);
+		}
+		if (!si_span_ok(off, 0, len)) {
+			si_diag_values(d, len, off);
 			return coll_fail(d, SI_E_KC_BOUNDS, "kc.module.offset", eoff + 56);
 		}
+		for (pad = prev_end; pad < off; pad++)
+			if (buf[pad] != 0) {
+				si_diag_values(d, 0, buf[pad]);
+				return coll_fail(d, SI_E_KC_FIELD, "kc.padding", pad);
+			}
 		if (!si_span_ok(off, sz, len)) {
 			si_diag_values(d, len, off);
 			return coll_fail(d, SI_E_KC_BOUNDS, "kc.module.size", eoff + 64);
