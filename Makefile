@@ -86,23 +86,6 @@ $(AUTOCONF): $(KCONFIG_CONFIG) Kconfig | kconfiglib
 	$(Q)$(PY) -m genconfig --header-path $@.tmp Kconfig >/dev/null
 	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; touch $@; else mv $@.tmp $@; fi
 
-# ---------------------------------------------------------------- sources
-# Each module's module*.mk (one per owner: verify/module.mk, verify/module-hash.mk) adds:
-#   LIB_SRCS      pure library code: runs in sealinit, sealctl, tests, fuzzers
-#   INIT_SRCS     code only PID 1 runs (init/, mount/, module loading)
-#   SEALCTL_SRCS  the host tool's own code (may allocate, may use libzstd)
-#   UNIT_TESTS    tests/unit/test_*.c, each a program using tests/unit/t.h
-#   FUZZ_TARGETS  tests/fuzz/fuzz_*.c; corpus in tests/fuzz/corpus/<name>/
-#   HOST_LDLIBS   extra libraries for host programs
-LIB_SRCS :=
-INIT_SRCS :=
-SEALCTL_SRCS :=
-UNIT_TESTS :=
-FUZZ_TARGETS :=
-HOST_LDLIBS := -lpthread
-BENCH_TARGETS :=
-include $(sort $(wildcard */module*.mk))
-
 # ---------------------------------------------------------------- deps
 DEPS := $(BUILD)/deps
 BEARSSL_SRC := $(DEPS)/src/bearssl
@@ -173,22 +156,6 @@ $(FB)/obj/%.o: %.c $(deps_ready)
 	$(call say,CC-FUZZ,$<)
 	$(Q)clang $(HOST_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -MMD -MP -c $< -o $@
 
-SEALCTL := $(HB)/sealctl
-$(SEALCTL): $(call host_obj,$(HB),$(LIB_SRCS) $(SEALCTL_SRCS)) $(HOST_LIBS)
-	$(call say,LD,$@)
-	$(Q)$(HOST_CC) -pthread -o $@ $^ $(HOST_LDLIBS)
-
-UNIT_BINS := $(patsubst tests/unit/%.c,$(AB)/tests/%,$(UNIT_TESTS))
-$(AB)/tests/%: $(AB)/obj/tests/unit/%.o $(call host_obj,$(AB),$(LIB_SRCS) $(filter-out tools/sealctl.c,$(SEALCTL_SRCS))) $(HOST_LIBS)
-	@mkdir -p $(dir $@)
-	$(call say,LD,$@)
-	$(Q)$(HOST_CC) $(ASAN_FLAGS) -pthread -o $@ $^ $(HOST_LDLIBS)
-
-FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_TARGETS))
-$(FB)/%: $(FB)/obj/tests/fuzz/%.o $(call host_obj,$(FB),$(LIB_SRCS)) $(HOST_LIBS)
-	$(call say,LD,$@)
-	$(Q)clang -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(HOST_LDLIBS)
-
 # ---------------------------------------------------------------- target
 SYSROOT := $(BUILD)/sysroot/$(ARCH)
 ifeq ($(ARCH),arm64)
@@ -242,6 +209,41 @@ $(TB)/obj/%.o: %.c $(target_deps_ready) $(SYSROOT)/.unpacked
 	@mkdir -p $(dir $@)
 	$(call say,CC,$< [$(ARCH)])
 	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -MMD -MP -c $< -o $@
+
+# ---------------------------------------------------------------- sources
+# Each directory's module.mk (one per directory, read after every build
+# variable above is set, so fragments may use $(HB), $(AB), $(TB), ...) adds:
+#   LIB_SRCS      pure library code: runs in sealinit, sealctl, tests, fuzzers
+#   INIT_SRCS     code only PID 1 runs (init/, mount/, module loading)
+#   SEALCTL_SRCS  the host tool's own code (may allocate, may use libzstd)
+#   UNIT_TESTS    tests/unit/test_*.c, each a program using tests/unit/t.h
+#   FUZZ_TARGETS  tests/fuzz/fuzz_*.c; corpus in tests/fuzz/corpus/<name>/
+#   HOST_LDLIBS   extra libraries for host programs
+LIB_SRCS :=
+INIT_SRCS :=
+SEALCTL_SRCS :=
+UNIT_TESTS :=
+FUZZ_TARGETS :=
+HOST_LDLIBS := -lpthread
+BENCH_TARGETS :=
+include $(sort $(wildcard */module.mk))
+
+
+SEALCTL := $(HB)/sealctl
+$(SEALCTL): $(call host_obj,$(HB),$(LIB_SRCS) $(SEALCTL_SRCS)) $(HOST_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(HOST_CC) -pthread -o $@ $^ $(HOST_LDLIBS)
+
+UNIT_BINS := $(patsubst tests/unit/%.c,$(AB)/tests/%,$(UNIT_TESTS))
+$(AB)/tests/%: $(AB)/obj/tests/unit/%.o $(call host_obj,$(AB),$(LIB_SRCS) $(filter-out tools/sealctl.c,$(SEALCTL_SRCS))) $(HOST_LIBS)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(HOST_CC) $(ASAN_FLAGS) -pthread -o $@ $^ $(HOST_LDLIBS)
+
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_TARGETS))
+$(FB)/%: $(FB)/obj/tests/fuzz/%.o $(call host_obj,$(FB),$(LIB_SRCS)) $(HOST_LIBS)
+	$(call say,LD,$@)
+	$(Q)clang -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(HOST_LDLIBS)
 
 SEALINIT := $(TB)/sealinit
 $(SEALINIT): $(call host_obj,$(TB),$(LIB_SRCS) $(INIT_SRCS)) $(TARGET_LIBS)

@@ -36,9 +36,7 @@ struct fd_io {
 static int fd_read_at(void *ctx, uint64_t off, void *buf, size_t len)
 {
 	const struct fd_io *f = ctx;
-	int r = si_pread_full(f->fd, off, buf, len);
-
-	return r < 0 ? SI_E_IO : r;
+	return si_pread_full(f->fd, off, buf, len, NULL);
 }
 
 /* Size of a regular file or block device open on fd. */
@@ -79,12 +77,12 @@ static void record_image(struct boot *b, const struct si_seal *s, const char *on
 	if (b->n_images >= BOOT_MAX_IMAGES)
 		return;
 	im = &b->images[b->n_images++];
-	memcpy(im->name, s->name, sizeof im->name);
-	im->kind = si_seal_kind_name(s->kind);
-	memcpy(im->version, s->version, sizeof im->version);
-	si_hex(im->root_hash, s->root_hash, s->root_hash_len);
+	memcpy(im->name, s->m.name, sizeof im->name);
+	im->kind = si_seal_kind_name(s->m.kind);
+	memcpy(im->version, s->m.version, sizeof im->version);
+	si_hex(im->root_hash, s->m.root_hash, s->m.root_hash_len);
 	memcpy(im->key_id, k->id, sizeof im->key_id);
-	im->rollback_index = s->rollback_index;
+	im->rollback_index = s->m.rollback_index;
 	snprintf(im->mounted_on, sizeof im->mounted_on, "%s", on);
 }
 
@@ -93,11 +91,11 @@ static void log_verified(const struct boot *b, const char *stage, const struct s
 {
 	char root[17];
 
-	si_hex(root, s->root_hash, 8);
+	si_hex(root, s->m.root_hash, 8);
 	si_log(SI_LOG_NOTICE, "sealinit: %s: verified %s '%s' %s (rollback %llu) %s,%s:%s root %s... OK",
-	       stage, si_seal_kind_name(s->kind), s->name, s->version,
-	       (unsigned long long)s->rollback_index, si_seal_hash_name(s->hash_algo),
-	       si_algo_name(s->sig_algo), b->anchor.keys[s->key_index].id, root);
+	       stage, si_seal_kind_name(s->m.kind), s->m.name, s->m.version,
+	       (unsigned long long)s->m.rollback_index, si_seal_hash_name(s->m.hash_algo),
+	       si_algo_name(s->m.sig_algo), b->anchor.keys[s->key_index].id, root);
 }
 
 /* The line an integrator reads when an image fails: which image, what. */
@@ -139,11 +137,11 @@ static int open_seal(struct boot *b, const char *stage, const char *kind_label,
 		return 0;
 	log_image_error(stage, kind_label, name, r, d);
 	if (r == SI_E_SEAL_KEY_UNKNOWN) {
-		struct si_seal u;
+		struct si_seal_unverified u;
 		struct si_diag ud;
 
 		if (si_seal_open_unverified(io, &u, &ud) == 0)
-			hint_keys(b, u.key_id);
+			hint_keys(b, u.m.key_id);
 	}
 	return r;
 }
@@ -453,29 +451,29 @@ int stage_kc(struct boot *b)
 	r = open_seal(b, "kc", "kc-boot", CONFIG_KC_BOOT_PATH, &io, SI_USAGE_KC_BOOT, &s, &d);
 	if (r)
 		return r;
-	if (s.fs_type != SI_FS_RAW) {
+	if (s.m.fs_type != SI_FS_RAW) {
 		si_diag_clear(&d);
-		si_diag_text(&d, "raw", si_seal_fstype_name(s.fs_type));
-		log_image_error("kc", "kc-boot", s.name, SI_E_IMAGE_KIND, &d);
+		si_diag_text(&d, "raw", si_seal_fstype_name(s.m.fs_type));
+		log_image_error("kc", "kc-boot", s.m.name, SI_E_IMAGE_KIND, &d);
 		return SI_E_IMAGE_KIND;
 	}
-	r = si_seal_verify_tree(&s, kc_buf, (size_t)size, 0, &d);
+	r = si_seal_verify_tree(&s.m, kc_buf, (size_t)size, 0, &d);
 	if (r) {
-		log_image_error("kc", "kc-boot", s.name, r, &d);
+		log_image_error("kc", "kc-boot", s.m.name, r, &d);
 		return r;
 	}
 	/* Validation of the collection's bytes ends here: signed manifest,
 	 * then every data block against the root hash. */
-	r = kc_coll_parse(kc_buf, (size_t)s.data_size, &coll, &d);
+	r = kc_coll_parse(kc_buf, (size_t)s.m.data_size, &coll, &d);
 	if (r) {
-		log_image_error("kc", "kc-boot", s.name, r, &d);
+		log_image_error("kc", "kc-boot", s.m.name, r, &d);
 		return r;
 	}
 	r = kc_uname_release(b->kernel_release, sizeof b->kernel_release, &d);
 	if (r == 0)
 		r = kc_release_check(coll.release, b->kernel_release, &d);
 	if (r) {
-		log_image_error("kc", "kc-boot", s.name, r, &d);
+		log_image_error("kc", "kc-boot", s.m.name, r, &d);
 		return r;
 	}
 	log_verified(b, "kc", &s);
@@ -485,7 +483,7 @@ int stage_kc(struct boot *b)
 		mods.len[i] = (size_t)coll.mods[i].size;
 		mods.path[i][0] = '\0';
 	}
-	snprintf(owner, sizeof owner, "kc-boot '%s'", s.name);
+	snprintf(owner, sizeof owner, "kc-boot '%s'", s.m.name);
 	r = modset_run(&mods, "kc", owner);
 	if (r)
 		return r;
@@ -518,17 +516,17 @@ static int verity_mount(const char *stage, const char *kind, const struct si_sea
 	int r;
 
 	si_diag_clear(&d);
-	if (s->fs_type != SI_FS_EROFS && s->fs_type != SI_FS_EXT4 &&
-	    s->fs_type != SI_FS_SQUASHFS) {
-		si_diag_text(&d, "erofs|ext4|squashfs", si_seal_fstype_name(s->fs_type));
-		log_image_error(stage, kind, s->name, SI_E_IMAGE_KIND, &d);
+	if (s->m.fs_type != SI_FS_EROFS && s->m.fs_type != SI_FS_EXT4 &&
+	    s->m.fs_type != SI_FS_SQUASHFS) {
+		si_diag_text(&d, "erofs|ext4|squashfs", si_seal_fstype_name(s->m.fs_type));
+		log_image_error(stage, kind, s->m.name, SI_E_IMAGE_KIND, &d);
 		return SI_E_IMAGE_KIND;
 	}
 	mkdirs(target);
 	r = fs_sealed_mount(path, is_file ? FS_SEALED_FILE : 0, s, dmname, verity_mode(),
 			    target, &ioc, &out, &d);
 	if (r)
-		log_image_error(stage, kind, s->name, r, &d);
+		log_image_error(stage, kind, s->m.name, r, &d);
 	return r;
 }
 
@@ -634,36 +632,36 @@ static int one_cryptex(struct boot *b, const char *name, struct si_diag *d)
 	if (r)
 		return r;
 	/* The file name chooses nothing: the signed name must match it. */
-	if (strcmp(s.name, name) != 0) {
+	if (strcmp(s.m.name, name) != 0) {
 		si_diag_field(d, "manifest.name");
-		si_diag_text(d, name, s.name);
+		si_diag_text(d, name, s.m.name);
 		log_image_error("cryptex", "cryptex", name, SI_E_CRYPTEX_NAME, d);
 		return SI_E_CRYPTEX_NAME;
 	}
-	if (!s.has_overlay) {
+	if (!s.m.has_overlay) {
 		si_diag_field(d, "manifest.overlay");
 		log_image_error("cryptex", "cryptex", name, SI_E_MANIFEST_MISSING, d);
 		return SI_E_MANIFEST_MISSING;
 	}
-	snprintf(tdir, sizeof tdir, "%s%s", NEWROOT, s.overlay);
+	snprintf(tdir, sizeof tdir, "%s%s", NEWROOT, s.m.overlay);
 	if (stat(tdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		si_diag_field(d, "manifest.overlay");
-		si_diag_where(d, s.overlay, strlen(s.overlay));
+		si_diag_where(d, s.m.overlay, strlen(s.m.overlay));
 		log_image_error("cryptex", "cryptex", name, SI_E_OVERLAY_TARGET, d);
 		return SI_E_OVERLAY_TARGET;
 	}
-	snprintf(dmname, sizeof dmname, "sealinit-cx-%s", s.name);
-	snprintf(target, sizeof target, "%s/%s", CRYPTEX_MNT, s.name);
+	snprintf(dmname, sizeof dmname, "sealinit-cx-%s", s.m.name);
+	snprintf(target, sizeof target, "%s/%s", CRYPTEX_MNT, s.m.name);
 	r = verity_mount("cryptex", "cryptex", &s, dmname, path, 1, target);
 	if (r)
 		return r;
 	if (b->n_layers < CONFIG_MAX_CRYPTEXES) {
 		snprintf(b->layers[b->n_layers].root, FS_PATH_MAX, "%s", target);
-		snprintf(b->layers[b->n_layers].target, FS_PATH_MAX, "%s", s.overlay);
+		snprintf(b->layers[b->n_layers].target, FS_PATH_MAX, "%s", s.m.overlay);
 		b->n_layers++;
 	}
 	log_verified(b, "cryptex", &s);
-	record_image(b, &s, s.overlay);
+	record_image(b, &s, s.m.overlay);
 	return 0;
 }
 

@@ -105,6 +105,29 @@ void si_diag_values(struct si_diag *d, uint64_t expected, uint64_t found)
 	}
 }
 
+int si_diag_at(struct si_diag *d, int err, const char *field, uint64_t off)
+{
+	si_diag_field(d, field);
+	si_diag_offset(d, off);
+	return err;
+}
+
+int si_diag_want(struct si_diag *d, int err, const char *field,
+		 uint64_t expected, uint64_t found)
+{
+	si_diag_field(d, field);
+	si_diag_values(d, expected, found);
+	return err;
+}
+
+int si_diag_sys(struct si_diag *d, int err, const char *where, int e)
+{
+	if (where)
+		si_diag_where(d, where, strlen(where));
+	si_diag_errno(d, e);
+	return err;
+}
+
 void si_diag_errno(struct si_diag *d, int e)
 {
 	if (d) {

@@ -92,6 +92,17 @@ void si_diag_text(struct si_diag *d, const char *expected, const char *found);
 void si_diag_bytes(struct si_diag *d, const uint8_t *expected,
 		   const uint8_t *found, size_t n);
 
+/* The usual tails of a refusal, each returning err so a parser can write
+ * "return si_diag_at(d, SI_E_X, "hdr.magic", off);":
+ *   si_diag_at    the field and the byte offset where it is;
+ *   si_diag_want  the field and the expected and found numbers;
+ *   si_diag_sys   the object (escaped, capped) and errno: a system call
+ *                 failed on it. */
+int si_diag_at(struct si_diag *d, int err, const char *field, uint64_t off);
+int si_diag_want(struct si_diag *d, int err, const char *field,
+		 uint64_t expected, uint64_t found);
+int si_diag_sys(struct si_diag *d, int err, const char *where, int e);
+
 /* Formats "meaning (field F in W at offset O: expected E, found F;
  * errno N)" into buf, always NUL-terminated; returns strlen. */
 size_t si_diag_format(const struct si_diag *d, int err, char *buf, size_t n);

@@ -8,7 +8,6 @@ FUZZ_TARGETS += tests/fuzz/fuzz_uevent.c
 
 # test_mount attaches real loop devices, scans a fake sysfs tree and runs
 # switch_root in a private mount namespace: it also
-# links those INIT_SRCS objects.  The path is $(AB)/tests/test_mount; the
-# Makefile defines AB only after including this fragment.
+# links those INIT_SRCS objects.
 MOUNT_TEST_SYS := mount/node.c mount/loop.c mount/part.c mount/fs.c
-build/host-asan/tests/test_mount: $(patsubst %.c,build/host-asan/obj/%.o,$(MOUNT_TEST_SYS))
+$(AB)/tests/test_mount: $(patsubst %.c,$(AB)/obj/%.o,$(MOUNT_TEST_SYS))

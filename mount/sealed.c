@@ -23,9 +23,9 @@ int fs_sealed_mount(const char *path, unsigned flags, const struct si_seal *seal
 	memset(&res, 0, sizeof res);
 	lo.fd = -1;
 	if (mnt) {
-		if (seal->fs_type == SI_FS_RAW)
+		if (seal->m.fs_type == SI_FS_RAW)
 			return SI_E_ARG;
-		fstype = si_seal_fstype_name(seal->fs_type);
+		fstype = si_seal_fstype_name(seal->m.fs_type);
 		if (!fstype)
 			return SI_E_ARG;
 	}

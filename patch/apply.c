@@ -65,7 +65,7 @@ static int old_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 {
 	struct worker *w = ctx;
 
-	return si_pread_full(w->c->old_fd, off, buf, len) == 0 ? 0 : SI_E_IO;
+	return si_pread_full(w->c->old_fd, off, buf, len, NULL) == 0 ? 0 : SI_E_IO;
 }
 
 /* Records the first error only; every worker then stops taking work. */
@@ -117,10 +117,13 @@ static void do_chunk_hash(struct apply_ctx *c, struct worker *w, uint32_t k)
 	uint64_t off = (uint64_t)k * c->info.seg_size;
 	uint64_t rest = c->info.old_size - off;
 	size_t n = rest < c->info.seg_size ? (size_t)rest : c->info.seg_size;
-	int r = si_pread_full(c->old_fd, off, w->mem, n);
+	struct si_diag d;
+	int r;
 
+	si_diag_clear(&d);
+	r = si_pread_full(c->old_fd, off, w->mem, n, &d);
 	if (r != 0) {
-		set_err(c, SI_E_IO, NULL, r < 0 ? -r : 0, "old");
+		set_err(c, SI_E_IO, NULL, d.sys_errno, "old");
 		return;
 	}
 	patch_hash(w->mem, n, c->chunk_hash + (size_t)k * PATCH_HASH_LEN);
@@ -140,7 +143,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		/* Resumed: the journal says this segment is complete; check it. */
 		uint8_t h[PATCH_HASH_LEN];
 
-		r = si_pread_full(c->out_fd, out_off, w->mem, out_len);
+		r = si_pread_full(c->out_fd, out_off, w->mem, out_len, NULL);
 		if (r == 0) {
 			patch_hash(w->mem, out_len, h);
 			if (si_ct_memcmp(h, s.sha256, PATCH_HASH_LEN) == 0) {
@@ -151,10 +154,10 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		c->done[i] = 0; /* only this worker touches entry i */
 	}
 	r = si_pread_full(c->patch_fd, c->info.header_len + s.payload_off, w->mem,
-		      (size_t)s.ctrl_clen + s.diff_clen + s.lit_clen);
+			  (size_t)s.ctrl_clen + s.diff_clen + s.lit_clen, &d);
 	if (r != 0) {
 		set_err(c, r == SI_E_SHORT ? SI_E_PATCH_TRUNCATED : SI_E_IO, NULL,
-			r < 0 && r != SI_E_SHORT ? -r : 0, "patch.payload");
+			d.sys_errno, "patch.payload");
 		return;
 	}
 	r = patch_seg_apply(&c->info, &s, i, w->mem, w->mem_len, c->a->decode, c->a->dctx,
@@ -165,9 +168,9 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		set_err(c, r, &d, 0, NULL);
 		return;
 	}
-	r = si_pwrite_full(c->out_fd, out_off, w->mem, out_len);
+	r = si_pwrite_full(c->out_fd, out_off, w->mem, out_len, &d);
 	if (r != 0) {
-		set_err(c, SI_E_IO, NULL, -r, "output");
+		set_err(c, SI_E_IO, NULL, d.sys_errno, "output");
 		return;
 	}
 	if (c->j_fd >= 0) {
@@ -181,12 +184,12 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		pthread_mutex_lock(&c->lock);
 		c->j_seq++;
 		jrec_make(c, c->j_seq, i, rec);
-		jr = si_pwrite_full(c->j_fd, (uint64_t)(c->j_seq - 1) * JREC_LEN, rec, JREC_LEN);
+		jr = si_pwrite_full(c->j_fd, (uint64_t)(c->j_seq - 1) * JREC_LEN, rec, JREC_LEN, &d);
 		if (jr == 0 && fdatasync(c->j_fd) != 0)
-			jr = -errno;
+			jr = si_diag_sys(&d, SI_E_IO, NULL, errno);
 		pthread_mutex_unlock(&c->lock);
 		if (jr != 0) {
-			set_err(c, SI_E_IO, NULL, -jr, "checkpoint");
+			set_err(c, SI_E_IO, NULL, d.sys_errno, "checkpoint");
 			return;
 		}
 	}
@@ -243,7 +246,7 @@ static int journal_load(struct apply_ctx *c, struct si_diag *d)
 	uint32_t seq = 0, seg;
 
 	for (;;) {
-		if (si_pread_full(c->j_fd, (uint64_t)seq * JREC_LEN, rec, JREC_LEN) != 0)
+		if (si_pread_full(c->j_fd, (uint64_t)seq * JREC_LEN, rec, JREC_LEN, NULL) != 0)
 			break;
 		if (memcmp(rec, "SIJ1", 4) != 0)
 			break;
@@ -349,18 +352,15 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		r = SI_E_IO;
 		goto out;
 	}
-	r = si_pread_full(c->patch_fd, 0, prefix, sizeof prefix);
+	r = si_pread_full(c->patch_fd, 0, prefix, sizeof prefix, d);
 	if (r == SI_E_SHORT) {
 		si_diag_values(d, PATCH_HDR_LEN, (uint64_t)st.st_size);
 		si_diag_field(d, "patch.header");
 		r = SI_E_PATCH_TRUNCATED;
 		goto out;
 	}
-	if (r != 0) {
-		si_diag_errno(d, -r);
-		r = SI_E_IO;
+	if (r != 0)
 		goto out;
-	}
 	r = patch_header_parse(prefix, sizeof prefix, &c->info, d);
 	if (r != 0)
 		goto out;
@@ -391,15 +391,12 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		w[i].mem_len = wm;
 		used += wm;
 	}
-	r = si_pread_full(c->patch_fd, 0, a->work, c->info.header_len);
+	r = si_pread_full(c->patch_fd, 0, a->work, c->info.header_len, d);
 	if (r != 0) {
 		if (r == SI_E_SHORT) {
 			si_diag_values(d, c->info.header_len, (uint64_t)st.st_size);
 			si_diag_field(d, "patch.index");
 			r = SI_E_PATCH_TRUNCATED;
-		} else {
-			si_diag_errno(d, -r);
-			r = SI_E_IO;
 		}
 		goto out;
 	}

@@ -55,6 +55,8 @@ static int check_sealed(void *ctx, int fd, uint64_t size, struct si_diag *d)
 	struct si_io io;
 	struct si_mem_io mem;
 	struct si_seal s;
+	struct si_seal_unverified u;
+	const struct si_manifest *m = sc->have_keys ? &s.m : &u.m;
 	char hex[2 * SI_SEAL_DIGEST_MAX + 1];
 	int r;
 
@@ -71,31 +73,28 @@ static int check_sealed(void *ctx, int fd, uint64_t size, struct si_diag *d)
 	if (sc->have_keys)
 		r = si_seal_open(&io, &sc->anchor, 0, 0, &s, d);
 	else
-		r = si_seal_open_unverified(&io, &s, d);
+		r = si_seal_open_unverified(&io, &u, d);
 	if (r == 0)
-		r = si_seal_verify_tree(&s, img.map, img.len, 0, d);
+		r = si_seal_verify_tree(m, img.map, img.len, 0, d);
 	if (r == 0 && sc->has_seals) {
-		uint8_t md[32];
-		struct si_seal t;
-
 		/* The result must be exactly the seal the patch names. */
-		r = sealcmd_seal_id(img.map, img.len, &t, md);
-		if (r == 0 && si_ct_memcmp(md, sc->seals.target_manifest, 32) != 0) {
+		if (m->root_hash_len != 32 ||
+		    si_ct_memcmp(m->digest, sc->seals.target_manifest, 32) != 0) {
 			si_diag_field(d, "patch.seals.target_manifest");
-			si_diag_bytes(d, sc->seals.target_manifest, md, 32);
+			si_diag_bytes(d, sc->seals.target_manifest, m->digest, 32);
 			r = SI_E_PATCH_TARGET;
-		} else if (r == 0 && si_ct_memcmp(t.root_hash, sc->seals.target_root, 32) != 0) {
+		} else if (si_ct_memcmp(m->root_hash, sc->seals.target_root, 32) != 0) {
 			si_diag_field(d, "patch.seals.target_root");
-			si_diag_bytes(d, sc->seals.target_root, t.root_hash, 32);
+			si_diag_bytes(d, sc->seals.target_root, m->root_hash, 32);
 			r = SI_E_PATCH_TARGET;
 		}
 	}
 	munmap((void *)img.map, img.len);
 	if (r != 0)
 		return r;
-	si_hex(hex, s.root_hash, s.root_hash_len);
-	snprintf(sc->line, sizeof sc->line, "verified %s '%s' %s root %s", si_seal_kind_name(s.kind),
-		 s.name, s.version, hex);
+	si_hex(hex, m->root_hash, m->root_hash_len);
+	snprintf(sc->line, sizeof sc->line, "verified %s '%s' %s root %s", si_seal_kind_name(m->kind),
+		 m->name, m->version, hex);
 	return 0;
 }
 
@@ -106,7 +105,7 @@ static int base_seal_check(const char *old, const char *patch, const struct patc
 {
 	struct sealcmd_image img;
 	struct si_diag d;
-	struct si_seal s;
+	struct si_seal_unverified s;
 	uint8_t md[32];
 	uint8_t *hdr;
 	struct stat st;
@@ -145,9 +144,9 @@ static int base_seal_check(const char *old, const char *patch, const struct patc
 		si_diag_bytes(&d, sc->seals.base_manifest, md, 32);
 		return sealctl_report("apply", old, SI_E_PATCH_BASE_HASH, &d);
 	}
-	if (si_ct_memcmp(s.root_hash, sc->seals.base_root, 32) != 0) {
+	if (si_ct_memcmp(s.m.root_hash, sc->seals.base_root, 32) != 0) {
 		si_diag_field(&d, "patch.seals.base_root");
-		si_diag_bytes(&d, sc->seals.base_root, s.root_hash, 32);
+		si_diag_bytes(&d, sc->seals.base_root, s.m.root_hash, 32);
 		return sealctl_report("apply", old, SI_E_PATCH_BASE_HASH, &d);
 	}
 	return 0;

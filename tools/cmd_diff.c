@@ -133,20 +133,20 @@ int sealctl_cmd_diff(int argc, char **argv)
 	/* Two sealed images: the patch names both seals, so apply can refuse
 	 * another base by name and check the result against the target's. */
 	{
-		static struct si_seal sa, sb;
+		static struct si_seal_unverified sa, sb;
 		static struct patch_seals fwd, back;
 		int sealed = sealcmd_seal_id(a, an, &sa, fwd.base_manifest) == 0 &&
 			     sealcmd_seal_id(b, bn, &sb, fwd.target_manifest) == 0;
 
 		if (sealed) {
-			memcpy(fwd.base_root, sa.root_hash, 32);
-			memcpy(fwd.target_root, sb.root_hash, 32);
+			memcpy(fwd.base_root, sa.m.root_hash, 32);
+			memcpy(fwd.target_root, sb.m.root_hash, 32);
 			memcpy(back.base_manifest, fwd.target_manifest, 32);
 			memcpy(back.base_root, fwd.target_root, 32);
 			memcpy(back.target_manifest, fwd.base_manifest, 32);
 			memcpy(back.target_root, fwd.base_root, 32);
 			fprintf(stderr, "sealctl: diff: sealed images: %s '%s' %s -> %s\n",
-				si_seal_kind_name(sb.kind), sb.name, sa.version, sb.version);
+				si_seal_kind_name(sb.m.kind), sb.m.name, sa.m.version, sb.m.version);
 		}
 		o.seals = sealed ? &fwd : NULL;
 		r = diff_one("forward patch", a, an, b, bn, &o, out, verbose);

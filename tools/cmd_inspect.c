@@ -43,7 +43,7 @@ int sealctl_cmd_inspect(int argc, char **argv)
 {
 	const char *path = NULL;
 	struct sealcmd_image img = { -1, NULL, 0 };
-	struct si_seal s;
+	struct si_seal_unverified s;
 	struct si_io io;
 	struct si_mem_io mem;
 	struct si_diag d;
@@ -79,58 +79,58 @@ int sealctl_cmd_inspect(int argc, char **argv)
 	sealcmd_image_close(&img);
 	if (r)
 		return sealctl_report(CMD, path, r, &d);
-	si_hex(salt, s.salt, s.salt_len);
-	si_hex(root, s.root_hash, s.root_hash_len);
-	si_hex(kid, s.key_id, 32);
+	si_hex(salt, s.m.salt, s.m.salt_len);
+	si_hex(root, s.m.root_hash, s.m.root_hash_len);
+	si_hex(kid, s.m.key_id, 32);
 	if (json) {
 		printf("{\n  \"name\": ");
-		json_str(s.name);
-		printf(",\n  \"kind\": \"%s\",\n  \"version\": ", si_seal_kind_name(s.kind));
-		json_str(s.version);
-		printf(",\n  \"rollback_index\": %llu,\n", (unsigned long long)s.rollback_index);
-		printf("  \"fs_type\": \"%s\",\n", si_seal_fstype_name(s.fs_type));
-		printf("  \"data_size\": %llu,\n", (unsigned long long)s.data_size);
-		printf("  \"padded_size\": %llu,\n", (unsigned long long)s.padded_size);
-		printf("  \"data_blocks\": %llu,\n", (unsigned long long)s.data_blocks);
-		printf("  \"data_block_size\": %u,\n", s.data_block_size);
-		printf("  \"hash_block_size\": %u,\n", s.hash_block_size);
-		printf("  \"hash_algorithm\": \"%s\",\n", si_seal_hash_name(s.hash_algo));
+		json_str(s.m.name);
+		printf(",\n  \"kind\": \"%s\",\n  \"version\": ", si_seal_kind_name(s.m.kind));
+		json_str(s.m.version);
+		printf(",\n  \"rollback_index\": %llu,\n", (unsigned long long)s.m.rollback_index);
+		printf("  \"fs_type\": \"%s\",\n", si_seal_fstype_name(s.m.fs_type));
+		printf("  \"data_size\": %llu,\n", (unsigned long long)s.m.data_size);
+		printf("  \"padded_size\": %llu,\n", (unsigned long long)s.m.padded_size);
+		printf("  \"data_blocks\": %llu,\n", (unsigned long long)s.m.data_blocks);
+		printf("  \"data_block_size\": %u,\n", s.m.data_block_size);
+		printf("  \"hash_block_size\": %u,\n", s.m.hash_block_size);
+		printf("  \"hash_algorithm\": \"%s\",\n", si_seal_hash_name(s.m.hash_algo));
 		printf("  \"salt\": \"%s\",\n", salt);
 		printf("  \"root_hash\": \"%s\",\n", root);
-		printf("  \"hash_offset\": %llu,\n", (unsigned long long)s.hash_offset);
-		printf("  \"hash_size\": %llu,\n", (unsigned long long)s.hash_size);
+		printf("  \"hash_offset\": %llu,\n", (unsigned long long)s.m.hash_offset);
+		printf("  \"hash_size\": %llu,\n", (unsigned long long)s.m.hash_size);
 		printf("  \"overlay\": ");
-		if (s.has_overlay)
-			json_str(s.overlay);
+		if (s.m.has_overlay)
+			json_str(s.m.overlay);
 		else
 			printf("null");
 		printf(",\n  \"key_id\": \"%s\",\n", kid);
-		printf("  \"signature_algorithm\": \"%s\",\n", si_algo_name(s.sig_algo));
-		printf("  \"manifest_offset\": %llu,\n", (unsigned long long)s.manifest_offset);
-		printf("  \"manifest_size\": %u,\n", s.manifest_size);
-		printf("  \"image_size\": %llu,\n", (unsigned long long)s.image_size);
+		printf("  \"signature_algorithm\": \"%s\",\n", si_algo_name(s.m.sig_algo));
+		printf("  \"manifest_offset\": %llu,\n", (unsigned long long)s.m.manifest_offset);
+		printf("  \"manifest_size\": %u,\n", s.m.manifest_size);
+		printf("  \"image_size\": %llu,\n", (unsigned long long)s.m.image_size);
 		printf("  \"signature_checked\": false\n}\n");
 		return SEALCTL_OK;
 	}
 	printf("%s: sealed image (signature not checked; use sealctl verify)\n", path);
-	printf("  kind             %s\n", si_seal_kind_name(s.kind));
-	printf("  name             %s\n", s.name);
-	printf("  version          %s\n", s.version);
-	printf("  rollback index   %llu\n", (unsigned long long)s.rollback_index);
-	printf("  fs type          %s\n", si_seal_fstype_name(s.fs_type));
-	if (s.has_overlay)
-		printf("  overlay          %s\n", s.overlay);
+	printf("  kind             %s\n", si_seal_kind_name(s.m.kind));
+	printf("  name             %s\n", s.m.name);
+	printf("  version          %s\n", s.m.version);
+	printf("  rollback index   %llu\n", (unsigned long long)s.m.rollback_index);
+	printf("  fs type          %s\n", si_seal_fstype_name(s.m.fs_type));
+	if (s.m.has_overlay)
+		printf("  overlay          %s\n", s.m.overlay);
 	printf("  data             %llu bytes, padded to %llu (%llu blocks of %u)\n",
-	       (unsigned long long)s.data_size, (unsigned long long)s.padded_size,
-	       (unsigned long long)s.data_blocks, s.data_block_size);
+	       (unsigned long long)s.m.data_size, (unsigned long long)s.m.padded_size,
+	       (unsigned long long)s.m.data_blocks, s.m.data_block_size);
 	printf("  hash tree        %s, %u-byte blocks, %llu bytes at offset %llu\n",
-	       si_seal_hash_name(s.hash_algo), s.hash_block_size,
-	       (unsigned long long)s.hash_size, (unsigned long long)s.hash_offset);
+	       si_seal_hash_name(s.m.hash_algo), s.m.hash_block_size,
+	       (unsigned long long)s.m.hash_size, (unsigned long long)s.m.hash_offset);
 	printf("  salt             %s\n", salt);
 	printf("  root hash        %s\n", root);
-	printf("  signature        %s by key %s\n", si_algo_name(s.sig_algo), kid);
+	printf("  signature        %s by key %s\n", si_algo_name(s.m.sig_algo), kid);
 	printf("  manifest         %u bytes at offset %llu; image %llu bytes\n",
-	       s.manifest_size, (unsigned long long)s.manifest_offset,
-	       (unsigned long long)s.image_size);
+	       s.m.manifest_size, (unsigned long long)s.m.manifest_offset,
+	       (unsigned long long)s.m.image_size);
 	return SEALCTL_OK;
 }

@@ -92,17 +92,17 @@ int sealctl_cmd_verify(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	si_diag_clear(&d);
-	r = si_seal_verify_tree(&s, img.map, img.len, (unsigned)threads, &d);
+	r = si_seal_verify_tree(&s.m, img.map, img.len, (unsigned)threads, &d);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	sealcmd_image_close(&img);
 	if (r)
 		return sealctl_report(CMD, path, r, &d);
-	si_hex(hex, s.root_hash, s.root_hash_len);
+	si_hex(hex, s.m.root_hash, s.m.root_hash_len);
 	printf("%s: verified %s '%s' %s (rollback %llu) %s,%s:%s root %s, %llu blocks in %.3f s\n",
-	       path, si_seal_kind_name(s.kind), s.name, s.version,
-	       (unsigned long long)s.rollback_index, si_seal_hash_name(s.hash_algo),
-	       si_algo_name(s.sig_algo), anchor.keys[s.key_index].id, hex,
-	       (unsigned long long)s.data_blocks,
+	       path, si_seal_kind_name(s.m.kind), s.m.name, s.m.version,
+	       (unsigned long long)s.m.rollback_index, si_seal_hash_name(s.m.hash_algo),
+	       si_algo_name(s.m.sig_algo), anchor.keys[s.key_index].id, hex,
+	       (unsigned long long)s.m.data_blocks,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return SEALCTL_OK;
 }

@@ -86,7 +86,7 @@ int sealcmd_parse(const char *cmd, int argc, char **argv,
 	return 0;
 }
 
-int sealcmd_seal_id(const uint8_t *img, size_t len, struct si_seal *s,
+int sealcmd_seal_id(const uint8_t *img, size_t len, struct si_seal_unverified *s,
 		    uint8_t manifest_digest[32])
 {
 	struct si_mem_io m;
@@ -97,9 +97,9 @@ int sealcmd_seal_id(const uint8_t *img, size_t len, struct si_seal *s,
 	r = si_seal_open_unverified(&io, s, NULL);
 	if (r)
 		return r;
-	if (s->root_hash_len != 32 || !si_span_ok(s->manifest_offset, s->manifest_size, len))
+	if (s->m.root_hash_len != 32)
 		return SI_E_SEAL_GEOMETRY;
-	si_sha256(img + s->manifest_offset, s->manifest_size, manifest_digest);
+	memcpy(manifest_digest, s->m.digest, 32);
 	return 0;
 }
 

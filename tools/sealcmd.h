@@ -25,7 +25,7 @@ void sealcmd_image_close(struct sealcmd_image *img);
 /* Which sealed image img[0..len) is: its (unverified) seal and the SHA-256
  * of its signed manifest.  0 when it is a sealed image with a SHA-256 root
  * hash; an error code (nothing reported) otherwise. */
-int sealcmd_seal_id(const uint8_t *img, size_t len, struct si_seal *s,
+int sealcmd_seal_id(const uint8_t *img, size_t len, struct si_seal_unverified *s,
 		    uint8_t manifest_digest[32]);
 
 /* Load keys and anchors; 0 or an exit code (after reporting). */

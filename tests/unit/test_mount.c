@@ -136,31 +136,31 @@ static void test_spec_from_seal(void)
 	size_t i;
 
 	memset(&seal, 0, sizeof seal);
-	seal.hash_algo = SI_HASH_SHA256;
-	seal.data_block_size = 4096;
-	seal.hash_block_size = 4096;
-	seal.data_blocks = 300;
-	seal.hash_offset = 300 * 4096;
-	seal.root_hash_len = 32;
+	seal.m.hash_algo = SI_HASH_SHA256;
+	seal.m.data_block_size = 4096;
+	seal.m.hash_block_size = 4096;
+	seal.m.data_blocks = 300;
+	seal.m.hash_offset = 300 * 4096;
+	seal.m.root_hash_len = 32;
 	for (i = 0; i < 32; i++)
-		seal.root_hash[i] = (uint8_t)i;
-	seal.salt_len = 2;
-	seal.salt[0] = 0xab;
-	seal.salt[1] = 0xcd;
+		seal.m.root_hash[i] = (uint8_t)i;
+	seal.m.salt_len = 2;
+	seal.m.salt[0] = 0xab;
+	seal.m.salt[1] = 0xcd;
 	T_OK(dm_verity_spec_from_seal(&seal, "/dev/loop1", "/dev/loop1", DM_VERITY_EIO, &s, NULL));
 	T_OK(dm_verity_params(&s, out, sizeof out, NULL));
 	snprintf(want, sizeof want, "1 /dev/loop1 /dev/loop1 4096 4096 300 300 sha256 %s abcd", ROOT_HEX);
 	T_STREQ(out, want);
 
-	seal.hash_offset = 300 * 4096 + 512;
+	seal.m.hash_offset = 300 * 4096 + 512;
 	si_diag_clear(&d);
 	T_ERR(dm_verity_spec_from_seal(&seal, "/dev/loop1", "/dev/loop1", DM_VERITY_EIO, &s, &d), SI_E_DM_PARAMS);
 	T_STREQ(d.field, "verity.hash_offset");
-	seal.hash_offset = 300 * 4096;
-	seal.root_hash_len = 64;
+	seal.m.hash_offset = 300 * 4096;
+	seal.m.root_hash_len = 64;
 	T_ERR(dm_verity_spec_from_seal(&seal, "/dev/loop1", "/dev/loop1", DM_VERITY_EIO, &s, NULL), SI_E_DM_PARAMS);
-	seal.root_hash_len = 32;
-	seal.hash_algo = (enum si_hash_algo)2;
+	seal.m.root_hash_len = 32;
+	seal.m.hash_algo = (enum si_hash_algo)2;
 	T_ERR(dm_verity_spec_from_seal(&seal, "/dev/loop1", "/dev/loop1", DM_VERITY_EIO, &s, NULL), SI_E_DM_PARAMS);
 }
 

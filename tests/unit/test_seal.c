@@ -208,31 +208,35 @@ static void test_roundtrip(void)
 	uint8_t *img = build(&p, &key_ec, &len);
 
 	T_OK(open_img(img, len, &a, SI_USAGE_CRYPTEX, 5, &s, &d));
-	T_STREQ(s.name, "os");
-	T_STREQ(s.version, "13.3.1 (a)");
-	T_STREQ(s.overlay, "/usr");
-	T_EQ(s.kind, SI_KIND_CRYPTEX);
-	T_EQ(s.data_size, 3 * 4096 + 100);
-	T_EQ(s.padded_size, 4 * 4096);
-	T_EQ(s.data_blocks, 4);
-	T_EQ(s.hash_offset, 4 * 4096);
-	T_EQ(s.hash_size, 4096);
-	T_EQ(s.rollback_index, 5);
-	T_EQ(s.salt_len, 32);
-	T_EQ(s.root_hash_len, 32);
-	T_EQ(s.image_size, len);
-	T_EQ(s.sig_algo, SI_ALGO_ECDSA_P256);
-	T_MEMEQ(s.key_id, key_ec.pub.fingerprint, 32);
+	T_STREQ(s.m.name, "os");
+	T_STREQ(s.m.version, "13.3.1 (a)");
+	T_STREQ(s.m.overlay, "/usr");
+	T_EQ(s.m.kind, SI_KIND_CRYPTEX);
+	T_EQ(s.m.data_size, 3 * 4096 + 100);
+	T_EQ(s.m.padded_size, 4 * 4096);
+	T_EQ(s.m.data_blocks, 4);
+	T_EQ(s.m.hash_offset, 4 * 4096);
+	T_EQ(s.m.hash_size, 4096);
+	T_EQ(s.m.rollback_index, 5);
+	T_EQ(s.m.salt_len, 32);
+	T_EQ(s.m.root_hash_len, 32);
+	T_EQ(s.m.image_size, len);
+	T_EQ(s.m.sig_algo, SI_ALGO_ECDSA_P256);
+	T_MEMEQ(s.m.key_id, key_ec.pub.fingerprint, 32);
 	/* sealctl zero-pads the partial last block */
 	T_EQ(img[3 * 4096 + 100], 0);
 	T_EQ(img[4 * 4096 - 1], 0);
-	T_OK(si_seal_verify_tree(&s, img, len, 2, &d));
+	T_OK(si_seal_verify_tree(&s.m, img, len, 2, &d));
 	{
 		struct si_mem_io m;
 		struct si_io io;
 
+		struct si_seal_unverified u;
+
 		si_io_mem(&io, &m, img, len);
-		T_OK(si_seal_open_unverified(&io, &s, NULL));
+		T_OK(si_seal_open_unverified(&io, &u, NULL));
+		/* The same fields whether or not the signature was checked. */
+		T_MEMEQ(&u.m, &s.m, sizeof u.m);
 	}
 	free(img);
 
@@ -241,11 +245,11 @@ static void test_roundtrip(void)
 	a = anchor_for(&key_rsa, SI_USAGE_SYSTEM);
 	img = build(&p, &key_rsa, &len);
 	T_OK(open_img(img, len, &a, SI_USAGE_SYSTEM, 0, &s, &d));
-	T_EQ(s.hash_size, 0);
-	T_EQ(s.sig_algo, SI_ALGO_RSA2048);
-	T_OK(si_seal_verify_tree(&s, img, len, 1, &d));
+	T_EQ(s.m.hash_size, 0);
+	T_EQ(s.m.sig_algo, SI_ALGO_RSA2048);
+	T_OK(si_seal_verify_tree(&s.m, img, len, 1, &d));
 	img[10] ^= 1;
-	T_ERR(si_seal_verify_tree(&s, img, len, 1, &d), SI_E_SEAL_ROOT_MISMATCH);
+	T_ERR(si_seal_verify_tree(&s.m, img, len, 1, &d), SI_E_SEAL_ROOT_MISMATCH);
 	free(img);
 }
 
@@ -566,19 +570,19 @@ static void test_flips(void)
 	uint8_t *img = build(&p, &key_ec, &len);
 
 	T_OK(open_img(img, len, &a, 0, 0, &s, &d));
-	T_EQ(s.hash_size, 3 * 4096);
-	for (off = 0; off < s.hash_offset + s.hash_size; off += 997) {
+	T_EQ(s.m.hash_size, 3 * 4096);
+	for (off = 0; off < s.m.hash_offset + s.m.hash_size; off += 997) {
 		int r, want;
 		size_t o = off;
 
 		img[o] ^= (uint8_t)(1u << (o % 8));
-		r = si_seal_verify_tree(&s, img, len, 2, &d);
+		r = si_seal_verify_tree(&s.m, img, len, 2, &d);
 		img[o] ^= (uint8_t)(1u << (o % 8));
-		if (o < s.padded_size) {
+		if (o < s.m.padded_size) {
 			want = SI_E_SEAL_DATA_CORRUPT;
 			n_data++;
 		} else {
-			want = o < s.hash_offset + 4096 ? SI_E_SEAL_ROOT_MISMATCH
+			want = o < s.m.hash_offset + 4096 ? SI_E_SEAL_ROOT_MISMATCH
 							: SI_E_SEAL_TREE_CORRUPT;
 			n_tree++;
 		}
@@ -587,18 +591,18 @@ static void test_flips(void)
 	}
 	/* and the edges: first/last byte of data, padding, tree */
 	{
-		size_t edges[] = { 0, s.data_size - 1, s.data_size, s.padded_size - 1,
-				   s.hash_offset, s.hash_offset + 4095, s.hash_offset + 4096,
-				   s.hash_offset + s.hash_size - 1 };
+		size_t edges[] = { 0, s.m.data_size - 1, s.m.data_size, s.m.padded_size - 1,
+				   s.m.hash_offset, s.m.hash_offset + 4095, s.m.hash_offset + 4096,
+				   s.m.hash_offset + s.m.hash_size - 1 };
 		size_t i;
 		for (i = 0; i < SI_ARRAY_SIZE(edges); i++) {
 			img[edges[i]] ^= 0x80;
-			T_CHECK(si_seal_verify_tree(&s, img, len, 2, &d) != 0, "flip at %zu missed", edges[i]);
+			T_CHECK(si_seal_verify_tree(&s.m, img, len, 2, &d) != 0, "flip at %zu missed", edges[i]);
 			img[edges[i]] ^= 0x80;
 		}
 	}
 	T_CHECK(n_data > 100 && n_tree > 5, "%zu data, %zu tree positions", n_data, n_tree);
-	T_OK(si_seal_verify_tree(&s, img, len, 2, &d));
+	T_OK(si_seal_verify_tree(&s.m, img, len, 2, &d));
 	free(img);
 }
 
@@ -618,8 +622,8 @@ static void test_partition(void)
 	memcpy(part, img, len - SI_FOOTER_SIZE);
 	memcpy(part + plen - SI_FOOTER_SIZE, img + len - SI_FOOTER_SIZE, SI_FOOTER_SIZE);
 	T_OK(open_img(part, plen, &a, 0, 0, &s, &d));
-	T_EQ(s.image_size, plen);
-	T_OK(si_seal_verify_tree(&s, part, plen, 1, &d));
+	T_EQ(s.m.image_size, plen);
+	T_OK(si_seal_verify_tree(&s.m, part, plen, 1, &d));
 	free(part);
 	free(img);
 }
@@ -635,11 +639,11 @@ static void test_vectors(void)
 		uint8_t *img = t_slurp(files[i], &len);
 		struct si_mem_io m;
 		struct si_io io;
-		struct si_seal s;
+		struct si_seal_unverified s;
 
 		si_io_mem(&io, &m, img, len);
 		T_OK(si_seal_open_unverified(&io, &s, NULL));
-		T_OK(si_seal_verify_tree(&s, img, len, 1, NULL));
+		T_OK(si_seal_verify_tree(&s.m, img, len, 1, NULL));
 		free(img);
 	}
 }
