@@ -2,12 +2,13 @@
 # parser) are library code; loop, dm ioctls, mounts, the sysfs scan and
 # switch_root only run in PID 1.
 LIB_SRCS += mount/dm_table.c mount/fs_opts.c mount/uevent.c
-INIT_SRCS += mount/node.c mount/loop.c mount/dm.c mount/fs.c mount/part.c mount/sealed.c
+INIT_SRCS += mount/node.c mount/loop.c mount/dm.c mount/fs.c mount/part.c mount/sealed.c \
+	mount/resolve.c
 UNIT_TESTS += tests/unit/test_mount.c
 FUZZ_TARGETS += tests/fuzz/fuzz_uevent.c
 
 # test_mount attaches real loop devices, scans a fake sysfs tree and runs
 # switch_root in a private mount namespace: it also
 # links those INIT_SRCS objects.
-MOUNT_TEST_SYS := mount/node.c mount/loop.c mount/part.c mount/fs.c
+MOUNT_TEST_SYS := mount/node.c mount/loop.c mount/part.c mount/fs.c mount/resolve.c
 $(AB)/tests/test_mount: $(patsubst %.c,$(AB)/obj/%.o,$(MOUNT_TEST_SYS))

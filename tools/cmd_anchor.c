@@ -19,7 +19,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sealctl anchor --key PUB.pem --id ID --usages U1,U2,...\n"
-		"                      [--rollback-floor N]\n"
+		"                      [--overlay-targets P1,P2,...] [--rollback-floor N]\n"
 		"                      (--dtb IN.dtb -o OUT.dtb | --dtsi [-o F] | --overlay [-o F])\n\n"
 		"Adds key-ID to the trust-anchor node (compatible \"sealinit,trust-anchor\",\n"
 		"created as /sealinit when the tree has none) of IN.dtb, writing OUT.dtb;\n"
@@ -28,6 +28,9 @@ static void usage(FILE *f)
 		"  --id ID           1..32 of [a-z0-9-]\n"
 		"  --usages LIST     what the key may sign: system, cryptex, kc-boot,\n"
 		"                    kc-system, kc-aux, update, or all\n"
+		"  --overlay-targets LIST  absolute paths where this key's cryptexes may be\n"
+		"                    overlaid (a cryptex's target must be one of them or\n"
+		"                    below one); without it, none\n"
 		"  --rollback-floor N  images with a lower rollback index are refused\n\n"
 		"exit codes: 0 written; 1 invalid input (key, DTB, duplicate id);\n"
 		"            2 wrong arguments; 3 system error (I/O)\n");
@@ -72,9 +75,35 @@ static int parse_usages(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* "--overlay-targets /usr,/opt" into the property's bytes: NUL-separated
+ * absolute normalised paths, each once.  Returns the length, 0 if bad. */
+static size_t parse_targets(const char *s, char *out, size_t cap)
+{
+	size_t n = 0, k = 0;
+
+	while (*s) {
+		const char *c = strchr(s, ',');
+		size_t w = c ? (size_t)(c - s) : strlen(s), i;
+
+		if (!si_path_ok((const uint8_t *)s, w) || n + w + 1 > cap || ++k > SI_KEY_TARGETS_MAX)
+			return 0;
+		for (i = 0; i < n; i += strlen(out + i) + 1)
+			if (strlen(out + i) == w && !memcmp(out + i, s, w))
+				return 0;
+		memcpy(out + n, s, w);
+		out[n + w] = '\0';
+		n += w + 1;
+		s += w;
+		if (*s == ',')
+			s++;
+	}
+	return n;
+}
+
 /* The node's body as DTS source, indented by `ind` tabs. */
 static void print_node(FILE *f, const char *ind, const struct si_key *k,
-		       const char *id, uint32_t usages, int has_floor, uint64_t floor)
+		       const char *id, uint32_t usages, const char *targets, size_t tlen,
+		       int has_floor, uint64_t floor)
 {
 	unsigned i, first = 1;
 
@@ -92,6 +121,13 @@ static void print_node(FILE *f, const char *ind, const struct si_key *k,
 				si_usage_name((enum si_usage)(1u << i)));
 			first = 0;
 		}
+	if (tlen) {
+		size_t j;
+
+		fprintf(f, ";\n%s\t\toverlay-targets = ", ind);
+		for (j = 0; j < tlen; j += strlen(targets + j) + 1)
+			fprintf(f, "%s\"%s\"", j ? ", " : "", targets + j);
+	}
 	fprintf(f, ";\n%s\t\tpublic-key = [", ind);
 	for (i = 0; i < k->pub_len; i++)
 		fprintf(f, "%s%02x", i == 0 ? "" : (i % 16 == 0 ? "\n\t\t\t" : " "), k->pub[i]);
@@ -115,7 +151,8 @@ static int fdt_fail(const char *what, int err)
 }
 
 static int write_dtb(const char *in, const char *out, const struct si_key *k,
-		     const char *id, uint32_t usages, int has_floor, uint64_t floor)
+		     const char *id, uint32_t usages, const char *targets, size_t tlen,
+		     int has_floor, uint64_t floor)
 {
 	uint8_t *buf, *fdt;
 	size_t len, cap;
@@ -133,7 +170,7 @@ static int write_dtb(const char *in, const char *out, const struct si_key *k,
 		free(buf);
 		return sealctl_report(CMD, in, SI_E_FDT_BAD, NULL);
 	}
-	cap = len + 4096 + k->pub_len;
+	cap = len + 4096 + k->pub_len + tlen;
 	fdt = malloc(cap);
 	if (!fdt) {
 		free(buf);
@@ -187,6 +224,8 @@ static int write_dtb(const char *in, const char *out, const struct si_key *k,
 			}
 		r = fdt_setprop(fdt, key, "usages", list, (int)n);
 	}
+	if (!r && tlen)
+		r = fdt_setprop(fdt, key, "overlay-targets", targets, (int)tlen);
 	if (!r)
 		r = fdt_setprop(fdt, key, "public-key", k->pub, k->pub_len);
 	if (!r && k->algo != SI_ALGO_ECDSA_P256) {
@@ -216,7 +255,9 @@ static int write_dtb(const char *in, const char *out, const struct si_key *k,
 int sealctl_cmd_anchor(int argc, char **argv)
 {
 	const char *keyp = NULL, *id = NULL, *usages_s = NULL, *floor_s = NULL,
-		   *dtb = NULL, *out = NULL;
+		   *dtb = NULL, *out = NULL, *targets_s = NULL;
+	char targets[SI_KEY_TARGETS_BYTES];
+	size_t tlen = 0;
 	int dtsi = 0, overlay = 0, m, r;
 	uint64_t floor = 0;
 	uint32_t usages;
@@ -227,6 +268,7 @@ int sealctl_cmd_anchor(int argc, char **argv)
 		const struct sealcmd_optdef defs[] = {
 			{ "--key", &keyp, NULL }, { "--id", &id, NULL }, { "--usages", &usages_s, NULL },
 			{ "--rollback-floor", &floor_s, NULL }, { "--dtb", &dtb, NULL },
+			{ "--overlay-targets", &targets_s, NULL },
 			{ "-o", &out, NULL }, { "--dtsi", NULL, &dtsi }, { "--overlay", NULL, &overlay },
 		};
 		m = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, usage);
@@ -248,11 +290,16 @@ int sealctl_cmd_anchor(int argc, char **argv)
 	}
 	if (floor_s && sealcmd_u64(CMD, "--rollback-floor", floor_s, &floor))
 		return SEALCTL_USAGE;
+	if (targets_s && !(tlen = parse_targets(targets_s, targets, sizeof targets))) {
+		sealctl_msg(CMD, "--overlay-targets: expected 1..%d distinct absolute paths separated by commas (no ., .. or empty parts), found '%s'",
+			    SI_KEY_TARGETS_MAX, targets_s);
+		return SEALCTL_USAGE;
+	}
 	r = sealcmd_load_pub(CMD, keyp, &k);
 	if (r)
 		return r;
 	if (dtb) {
-		r = write_dtb(dtb, out, &k, id, usages, !!floor_s, floor);
+		r = write_dtb(dtb, out, &k, id, usages, targets, tlen, !!floor_s, floor);
 		if (r)
 			return r;
 		printf("%s: key-%s (%s) for %s\n", out, id, si_algo_name(k.algo), usages_s);
@@ -269,11 +316,11 @@ int sealctl_cmd_anchor(int argc, char **argv)
 	}
 	if (overlay) {
 		fprintf(f, "/dts-v1/;\n/plugin/;\n\n/* sealinit trust anchor: compile with dtc -@ -I dts -O dtb */\n&{/} {\n");
-		print_node(f, "\t", &k, id, usages, !!floor_s, floor);
+		print_node(f, "\t", &k, id, usages, targets, tlen, !!floor_s, floor);
 		fprintf(f, "};\n");
 	} else {
 		fprintf(f, "/* sealinit trust anchor (docs/bindings/sealinit,trust-anchor.yaml) */\n/ {\n");
-		print_node(f, "\t", &k, id, usages, !!floor_s, floor);
+		print_node(f, "\t", &k, id, usages, targets, tlen, !!floor_s, floor);
 		fprintf(f, "};\n");
 	}
 	if (out && fclose(f) != 0)

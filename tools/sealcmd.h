@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "plan/plan.h"
 #include "verify/anchor.h"
 #include "verify/key.h"
 #include "verify/seal.h"
@@ -27,6 +28,10 @@ void sealcmd_image_close(struct sealcmd_image *img);
  * hash; an error code (nothing reported) otherwise. */
 int sealcmd_seal_id(const uint8_t *img, size_t len, struct si_seal_unverified *s,
 		    uint8_t manifest_digest[32]);
+
+/* The board this sealctl was built for (its Kconfig): the policy doctor
+ * and verify apply, and what U-Boot keys may sign by default. */
+const struct plan_board *sealcmd_board(void);
 
 /* Load keys and anchors; 0 or an exit code (after reporting). */
 int sealcmd_load_pub(const char *cmd, const char *path, struct si_key *k);
