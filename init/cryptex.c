@@ -41,12 +41,6 @@ static int mount_one_overlay(struct boot *b, unsigned k)
 			return 0;
 		si_diag_clear(&d);
 		r = fs_resolve(b->newroot_fd, o->target, FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS, &fd, &d);
-		if (r == SI_E_NOTFOUND || r == SI_E_FILE_TYPE) {
-			si_diag_field(&d, "manifest.overlay");
-			si_diag_text(&d, "a directory of the system volume",
-				     r == SI_E_NOTFOUND ? "nothing" : "a path through a non-directory");
-			r = SI_E_OVERLAY_TARGET;
-		}
 		if (r == 0) {
 			for (i = 0; i < o->n; i++)
 				lowers[i] = p->cx[o->layer[i]].mnt;
@@ -57,9 +51,11 @@ static int mount_one_overlay(struct boot *b, unsigned k)
 				b->n_overlaid += o->n;
 				return 0;
 			}
+			r = plan_overlay_fail(p, k, r, &d, &b->ops);
+		} else {
+			r = plan_overlay_resolved(p, k, r, &d, &b->ops);
 		}
 		/* Optional layers are dropped and the rest tried again. */
-		r = plan_overlay_fail(p, k, r, &d, &b->ops);
 		if (r)
 			return r;
 	}

@@ -15,12 +15,11 @@
 
 int stage_handoff_check(struct boot *b, int *init_fd, char *resolved, size_t n)
 {
-	char proc[40], real[PLAN_PATH_MAX + sizeof PLAN_NEWROOT];
-	const char *rel = NULL;
+	char real[PLAN_PATH_MAX];
+	const char *rel;
 	enum plan_init_mount on = PLAN_INIT_ON_OTHER;
 	struct si_diag d;
 	struct stat st;
-	ssize_t k;
 	int fd = -1, r, is_exec = 0;
 
 	si_diag_clear(&d);
@@ -33,14 +32,9 @@ int stage_handoff_check(struct boot *b, int *init_fd, char *resolved, size_t n)
 			on = PLAN_INIT_ON_SYSTEM;
 	}
 	/* Where it resolved to: the kernel's own name for the descriptor. */
-	boot_fd_path(fd, proc, sizeof proc);
-	k = readlink(proc, real, sizeof real - 1);
-	if (k > 0) {
-		real[k] = '\0';
-		if (!strncmp(real, PLAN_NEWROOT "/", sizeof PLAN_NEWROOT))
-			rel = real + sizeof PLAN_NEWROOT - 1;
-	}
-	if (!rel) {
+	if (fs_fd_path_in(fd, PLAN_NEWROOT, real, sizeof real) == 0) {
+		rel = real;
+	} else {
 		rel = "(outside the new root)";
 		on = PLAN_INIT_ON_OTHER;
 	}

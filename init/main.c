@@ -207,7 +207,6 @@ static int stage_anchor(struct boot *b)
 {
 	struct si_diag d;
 	size_t len = 0;
-	unsigned i;
 	int r;
 
 	si_diag_clear(&d);
@@ -223,32 +222,7 @@ static int stage_anchor(struct boot *b)
 		si_log_error("anchor", "trust anchor", r, &d);
 		return r;
 	}
-	for (i = 0; i < b->anchor.n_keys; i++) {
-		const struct si_key *k = &b->anchor.keys[i];
-		char usages[96], fp[17], targets[SI_KEY_TARGETS_BYTES];
-		const char *t = k->targets;
-		struct si_buf tb;
-		unsigned j;
-
-		si_usages_format(k->usages, usages, sizeof usages);
-		si_hex(fp, k->fingerprint, 8);
-		si_log(SI_LOG_INFO, "sealinit: anchor: key '%s' %s%s may sign %s%s (fingerprint %s)",
-		       k->id, si_algo_name(k->algo),
-		       k->source == SI_KEY_UBOOT ? " from U-Boot /signature" : "", usages,
-		       k->source == SI_KEY_UBOOT && !k->has_usages ? " by default" : "", fp);
-		if (!k->n_targets)
-			continue;
-		si_buf_init(&tb, targets, sizeof targets);
-		for (j = 0; j < k->n_targets; j++, t += strlen(t) + 1)
-			si_buf_printf(&tb, "%s%s", j ? ", " : "", t);
-		si_log(SI_LOG_INFO, "sealinit: anchor: key '%s' may overlay cryptexes on %s", k->id,
-		       targets);
-	}
-	if (b->anchor.has_floor)
-		si_log(SI_LOG_INFO, "sealinit: anchor: rollback floor %llu",
-		       (unsigned long long)b->anchor.rollback_floor);
-	si_log(SI_LOG_NOTICE, "sealinit: anchor: %u key%s OK", b->anchor.n_keys,
-	       b->anchor.n_keys == 1 ? "" : "s");
+	plan_anchor_report(&b->anchor, &b->ops);
 	return 0;
 }
 

@@ -56,99 +56,18 @@ void boot_fd_path(int fd, char *out, size_t n)
 	snprintf(out, n, "/proc/self/fd/%d", fd);
 }
 
-/* "/" + rel: fs_resolve takes absolute paths inside the root. */
-static int resolve(const char *rel, unsigned flags, int *fd, struct si_diag *d)
-{
-	char path[PLAN_PATH_MAX + PLAN_NAME_MAX + 16];
-	int r;
-
-	if (preboot_fd < 0)
-		return si_diag_sys(d, SI_E_OPEN, rel, EBADF);
-	snprintf(path, sizeof path, "/%s", rel);
-	r = fs_resolve(preboot_fd, path, flags | FS_RESOLVE_NO_SYMLINKS, fd, d);
-	if (r == SI_E_NOTFOUND)
-		r = SI_E_OPEN; /* d holds ENOENT: the plan_ops contract */
-	if (r)
-		si_diag_where(d, rel, strlen(rel));
-	return r;
-}
-
-struct linux_dirent64 {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
-
 static int ops_list(void *ctx, const char *dir,
 		    void (*each)(void *arg, const char *name, size_t len), void *arg,
 		    struct si_diag *d)
 {
-	/* getdents64 directly: opendir/readdir would malloc. */
-	static uint64_t buf[4096 / 8];
-	int pfd, dfd, r;
-
 	(void)ctx;
-	r = resolve(dir, FS_RESOLVE_DIR, &pfd, d);
-	if (r)
-		return r;
-	dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	close(pfd);
-	if (dfd < 0)
-		return si_diag_sys(d, SI_E_OPEN, dir, errno);
-	for (;;) {
-		long n = syscall(SYS_getdents64, dfd, buf, sizeof buf), pos;
-
-		if (n < 0) {
-			r = si_diag_sys(d, SI_E_IO, dir, errno);
-			break;
-		}
-		if (n == 0)
-			break;
-		for (pos = 0; pos < n;) {
-			const struct linux_dirent64 *e = (const void *)((const char *)buf + pos);
-
-			if (e->reclen == 0 || e->reclen > n - pos)
-				break;
-			pos += e->reclen;
-			each(arg, e->name, strnlen(e->name, e->reclen - offsetof(struct linux_dirent64, name)));
-		}
-	}
-	close(dfd);
-	return r;
+	return fs_tree_list(preboot_fd, dir, each, arg, d);
 }
 
 static int ops_open(void *ctx, const char *path, int *h, uint64_t *size, struct si_diag *d)
 {
-	char proc[40];
-	struct stat st;
-	int pfd, fd, r;
-
 	(void)ctx;
-	/* O_PATH first: its type is known before anything is opened for
-	 * reading (a device node, a FIFO, a socket never is). */
-	r = resolve(path, FS_RESOLVE_PATH, &pfd, d);
-	if (r)
-		return r;
-	if (fstat(pfd, &st) != 0) {
-		close(pfd);
-		return si_diag_sys(d, SI_E_IO, path, errno);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(pfd);
-		si_diag_where(d, path, strlen(path));
-		si_diag_text(d, "a regular file", si_file_type_name(st.st_mode));
-		return SI_E_FILE_TYPE;
-	}
-	boot_fd_path(pfd, proc, sizeof proc);
-	fd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	close(pfd);
-	if (fd < 0)
-		return si_diag_sys(d, SI_E_OPEN, path, errno);
-	*h = fd;
-	*size = (uint64_t)st.st_size;
-	return 0;
+	return fs_tree_open(preboot_fd, path, h, size, d);
 }
 
 int boot_wait_partition(const char *label, char *path, size_t n, char *hint,

@@ -320,6 +320,25 @@ enum {
 int fs_resolve(int root_fd, const char *path, unsigned flags, int *out,
 	       struct si_diag *d) SI_WUR;
 
+/* A tree reached through root_fd -- the preboot volume -- whose files are
+ * named by relative paths ("kc/boot.kc"), no symbolic link followed on
+ * the way.  fs_tree_list calls each(arg, name, len) for every entry of
+ * directory `dir`; fs_tree_open opens a regular file (its type checked on
+ * an O_PATH descriptor before it is opened to read, without blocking) and
+ * gives its size.  Errors: SI_E_OPEN (errno ENOENT: missing),
+ * SI_E_PATH_SYMLINK, SI_E_FILE_TYPE (found_s names the type), SI_E_IO;
+ * d->where is `rel`. */
+int fs_tree_list(int root_fd, const char *dir,
+		 void (*each)(void *arg, const char *name, size_t len), void *arg,
+		 struct si_diag *d) SI_WUR;
+int fs_tree_open(int root_fd, const char *rel, int *out, uint64_t *size,
+		 struct si_diag *d) SI_WUR;
+
+/* Where fd leads, relative to directory `root` (an absolute path as the
+ * kernel names it): "/newroot/bin/busybox" -> "/bin/busybox".
+ * Errors: SI_E_IO, SI_E_NOTFOUND (outside root), SI_E_TOO_BIG. */
+int fs_fd_path_in(int fd, const char *root, char *out, size_t n) SI_WUR;
+
 /* ------------------------------------------------------------ partitions (uevent.c pure, part.c sysfs) */
 
 #define UEVENT_MAX 4096       /* a sysfs attribute is at most one page */

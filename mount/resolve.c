@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,6 +22,7 @@
 
 #include <linux/openat2.h>
 
+#include "lib/fdio.h"
 #include "lib/str.h"
 #include "mount/mount.h"
 
@@ -153,4 +155,117 @@ int fs_resolve(int root_fd, const char *path, unsigned flags, int *out, struct s
 		return SI_E_FILE_TYPE;
 	}
 	return SI_E_OPEN;
+}
+
+/* ------------------------------------------------------------ trees */
+
+/* rel ("kc/boot.kc") as the absolute path fs_resolve takes, where in d. */
+static int tree_resolve(int root_fd, const char *rel, unsigned flags, int *fd, struct si_diag *d)
+{
+	char path[FS_PATH_MAX * 2];
+	int r;
+
+	if (snprintf(path, sizeof path, "/%s", rel) >= (int)sizeof path)
+		return si_diag_want(d, SI_E_TOO_BIG, "path", sizeof path - 2, strlen(rel));
+	r = fs_resolve(root_fd, path, flags | FS_RESOLVE_NO_SYMLINKS, fd, d);
+	if (r == SI_E_NOTFOUND)
+		r = SI_E_OPEN; /* d holds ENOENT */
+	if (r)
+		si_diag_where(d, rel, strlen(rel));
+	return r;
+}
+
+struct linux_dirent64 {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+int fs_tree_list(int root_fd, const char *dir,
+		 void (*each)(void *arg, const char *name, size_t len), void *arg,
+		 struct si_diag *d)
+{
+	/* getdents64 directly: opendir/readdir would malloc. */
+	uint64_t buf[4096 / 8];
+	int pfd, dfd, r;
+
+	r = tree_resolve(root_fd, dir, FS_RESOLVE_DIR, &pfd, d);
+	if (r)
+		return r;
+	dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(pfd);
+	if (dfd < 0)
+		return si_diag_sys(d, SI_E_OPEN, dir, errno);
+	for (;;) {
+		long n = syscall(SYS_getdents64, dfd, buf, sizeof buf), pos;
+
+		if (n < 0) {
+			r = si_diag_sys(d, SI_E_IO, dir, errno);
+			break;
+		}
+		if (n == 0)
+			break;
+		for (pos = 0; pos < n;) {
+			const struct linux_dirent64 *e = (const void *)((const char *)buf + pos);
+
+			if (e->reclen <= offsetof(struct linux_dirent64, name) || e->reclen > n - pos)
+				break;
+			pos += e->reclen;
+			each(arg, e->name,
+			     strnlen(e->name, e->reclen - offsetof(struct linux_dirent64, name)));
+		}
+	}
+	close(dfd);
+	return r;
+}
+
+int fs_tree_open(int root_fd, const char *rel, int *out, uint64_t *size, struct si_diag *d)
+{
+	char proc[40];
+	struct stat st;
+	int pfd, fd, r;
+
+	/* O_PATH first: the type is known before anything is opened for
+	 * reading (a device node, a FIFO, a socket never is). */
+	r = tree_resolve(root_fd, rel, FS_RESOLVE_PATH, &pfd, d);
+	if (r)
+		return r;
+	if (fstat(pfd, &st) != 0) {
+		close(pfd);
+		return si_diag_sys(d, SI_E_IO, rel, errno);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(pfd);
+		si_diag_where(d, rel, strlen(rel));
+		si_diag_text(d, "a regular file", si_file_type_name(st.st_mode));
+		return SI_E_FILE_TYPE;
+	}
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	close(pfd);
+	if (fd < 0)
+		return si_diag_sys(d, SI_E_OPEN, rel, errno);
+	*out = fd;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+int fs_fd_path_in(int fd, const char *root, char *out, size_t n)
+{
+	char proc[40], real[FS_PATH_MAX * 4];
+	size_t rl = strlen(root);
+	ssize_t k;
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	k = readlink(proc, real, sizeof real - 1);
+	if (k <= 0)
+		return SI_E_IO;
+	real[k] = '\0';
+	if (strncmp(real, root, rl) != 0 || real[rl] != '/')
+		return SI_E_NOTFOUND;
+	if (snprintf(out, n, "%s", real + rl) >= (int)n)
+		return SI_E_TOO_BIG;
+	return 0;
 }

@@ -728,6 +728,20 @@ int plan_cryptex_fail(struct plan *p, unsigned i, int err, const struct si_diag 
 	return 0;
 }
 
+int plan_overlay_resolved(struct plan *p, unsigned ov, int r, struct si_diag *d,
+			  const struct plan_ops *ops)
+{
+	if (r == 0)
+		return 0;
+	if (r == SI_E_NOTFOUND || r == SI_E_FILE_TYPE) {
+		si_diag_field(d, "manifest.overlay");
+		si_diag_text(d, "a directory of the system volume",
+			     r == SI_E_NOTFOUND ? "nothing" : "a path through a non-directory");
+		r = SI_E_OVERLAY_TARGET;
+	}
+	return plan_overlay_fail(p, ov, r, d, ops);
+}
+
 int plan_overlay_fail(struct plan *p, unsigned ov, int err, const struct si_diag *d,
 		      const struct plan_ops *ops)
 {

@@ -280,6 +280,13 @@ int plan_cryptex_fail(struct plan *p, unsigned i, int err, const struct si_diag 
 int plan_overlay_fail(struct plan *p, unsigned ov, int err, const struct si_diag *d,
 		      const struct plan_ops *ops) SI_WUR;
 
+/* At execution, overlay ov's target was resolved inside the new root
+ * (fs_resolve with FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS): r is its
+ * result.  0 goes on; a missing or non-directory target becomes
+ * SI_E_OVERLAY_TARGET, and every failure goes to plan_overlay_fail. */
+int plan_overlay_resolved(struct plan *p, unsigned ov, int r, struct si_diag *d,
+			  const struct plan_ops *ops) SI_WUR;
+
 /* Where the real init resolved to, inside the new root: the path of the
  * file (symbolic links resolved, relative to the new root) and which mount
  * holds it.  It must be a regular executable file of the system volume
@@ -298,6 +305,10 @@ int plan_init_check(const struct plan *p, const char *resolved, int is_exec_file
  * by the caller. */
 void plan_log_error(const struct plan_ops *ops, const char *stage, const char *what,
 		    int err, const struct si_diag *d);
+/* The anchor's keys as the boot lists them: id, algorithm, source, what
+ * each may sign and where its cryptexes may go, the floor, "N keys OK". */
+void plan_anchor_report(const struct si_anchor *a, const struct plan_ops *ops);
+
 /* printf-style line at `level` through ops->log. */
 void plan_log(const struct plan_ops *ops, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

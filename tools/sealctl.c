@@ -17,6 +17,7 @@ static const struct sealctl_cmd sealctl_cmds[] = {
 	{ "diff", "make a delta patch from one image to the next", sealctl_cmd_diff },
 	{ "apply", "apply a delta patch out of place", sealctl_cmd_apply },
 	{ "kc", "build a sealed kernel collection from a kernel package", sealctl_cmd_kc },
+	{ "doctor", "predict a boot: sealinit's planner on a disk image and device tree", sealctl_cmd_doctor },
 };
 
 static void sealctl_usage(FILE *f)

@@ -45,5 +45,6 @@ int sealctl_cmd_anchor(int argc, char **argv);
 int sealctl_cmd_diff(int argc, char **argv);
 int sealctl_cmd_apply(int argc, char **argv);
 int sealctl_cmd_kc(int argc, char **argv);
+int sealctl_cmd_doctor(int argc, char **argv);
 
 #endif
