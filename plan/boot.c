@@ -161,12 +161,10 @@ static int plan_kc(const struct plan_inputs *in, const struct plan_ops *ops, str
 	if (r)
 		return r;
 	what_of(what, sizeof what, "kc-boot", im->seal.m.name);
-	if (im->seal.m.fs_type != SI_FS_RAW) {
-		si_diag_clear(&d);
-		si_diag_field(&d, "manifest.fs_type");
-		si_diag_text(&d, "raw", si_seal_fstype_name(im->seal.m.fs_type));
-		plan_log_error(ops, "kc", what, SI_E_IMAGE_KIND, &d);
-		return SI_E_IMAGE_KIND;
+	r = plan_seal_check(&p->policy, &im->seal, NULL, &d);
+	if (r) {
+		plan_log_error(ops, "kc", what, r, &d);
+		return r;
 	}
 	r = si_seal_verify_tree(&im->seal.m, in->kc_buf, (size_t)size, 0, &d);
 	if (r) {
@@ -229,20 +227,10 @@ static int plan_system(const struct plan_inputs *in, const struct plan_ops *ops,
 	r = open_seal(in, ops, "system", what, &io, SI_USAGE_SYSTEM, &im->seal, &d);
 	if (r)
 		return r;
-	/* A validly signed image made for another role is not the system. */
-	if (strcmp(im->seal.m.name, in->board->system_name) != 0) {
-		si_diag_clear(&d);
-		si_diag_field(&d, "manifest.name");
-		si_diag_text(&d, in->board->system_name, im->seal.m.name);
-		plan_log_error(ops, "system", what, SI_E_SYSTEM_NAME, &d);
-		return SI_E_SYSTEM_NAME;
-	}
-	if (!fs_mountable(im->seal.m.fs_type)) {
-		si_diag_clear(&d);
-		si_diag_field(&d, "manifest.fs_type");
-		si_diag_text(&d, "erofs|ext4|squashfs", si_seal_fstype_name(im->seal.m.fs_type));
-		plan_log_error(ops, "system", what, SI_E_IMAGE_KIND, &d);
-		return SI_E_IMAGE_KIND;
+	r = plan_seal_check(&p->policy, &im->seal, NULL, &d);
+	if (r) {
+		plan_log_error(ops, "system", what, r, &d);
+		return r;
 	}
 	verified_line(ops, in->anchor, "system", &im->seal);
 	copy(p->sys_mnt, sizeof p->sys_mnt, PLAN_NEWROOT);
@@ -354,7 +342,7 @@ static int board_pin_check(const struct plan_board *b, const char *name, const c
 }
 
 /* Targets no cryptex may cover, whoever signed it. */
-static int target_forbidden(const struct plan *p, const char *target, struct si_diag *d)
+static int target_forbidden(const struct plan_policy *pol, const char *target, struct si_diag *d)
 {
 	static const char *const api[] = { "/dev", "/proc", "/sys", "/run" };
 	const char *why = NULL;
@@ -362,10 +350,10 @@ static int target_forbidden(const struct plan *p, const char *target, struct si_
 
 	if (!strcmp(target, "/"))
 		why = "/ (the whole root)";
-	else if (si_path_under(p->init, target))
+	else if (si_path_under(pol->init, target))
 		why = "a directory holding the real init";
-	else if (p->has_data && (si_path_under(p->data_mnt, target) ||
-				 si_path_under(target, p->data_mnt)))
+	else if (pol->data_mnt && (si_path_under(pol->data_mnt, target) ||
+				   si_path_under(target, pol->data_mnt)))
 		why = "the data volume mount point, or above or below it";
 	for (i = 0; !why && i < SI_ARRAY_SIZE(api); i++)
 		if (si_path_under(api[i], target) || si_path_under(target, api[i]))
@@ -375,6 +363,77 @@ static int target_forbidden(const struct plan *p, const char *target, struct si_
 	si_diag_field(d, "manifest.overlay");
 	si_diag_text(d, why, target);
 	return SI_E_OVERLAY_FORBIDDEN;
+}
+
+int plan_seal_check(const struct plan_policy *pol, const struct si_seal *s,
+		    const char *name, struct si_diag *d)
+{
+	const struct si_manifest *m = &s->m;
+	const struct si_key *k = &pol->anchor->keys[s->key_index];
+	int r;
+
+	si_diag_clear(d);
+	switch (m->kind) {
+	case SI_KIND_KC_BOOT:
+		if (m->fs_type != SI_FS_RAW) {
+			si_diag_field(d, "manifest.fs_type");
+			si_diag_text(d, "raw", si_seal_fstype_name(m->fs_type));
+			return SI_E_IMAGE_KIND;
+		}
+		return 0;
+	case SI_KIND_SYSTEM:
+		/* A validly signed image made for another role is not the
+		 * system. */
+		if (strcmp(m->name, pol->board->system_name) != 0) {
+			si_diag_field(d, "manifest.name");
+			si_diag_text(d, pol->board->system_name, m->name);
+			return SI_E_SYSTEM_NAME;
+		}
+		break;
+	case SI_KIND_CRYPTEX:
+		/* The file name chooses nothing: the signed name must match. */
+		if (name && strcmp(m->name, name) != 0) {
+			si_diag_field(d, "manifest.name");
+			si_diag_text(d, name, m->name);
+			return SI_E_CRYPTEX_NAME;
+		}
+		if (!m->has_overlay) {
+			si_diag_field(d, "manifest.overlay");
+			return SI_E_MANIFEST_MISSING;
+		}
+		break;
+	case SI_KIND_KC_SYSTEM:
+	case SI_KIND_KC_AUX:
+	case SI_KIND_UPDATE:
+		return 0;
+	}
+	if (!fs_mountable(m->fs_type)) {
+		si_diag_field(d, "manifest.fs_type");
+		si_diag_text(d, "erofs|ext4|squashfs", si_seal_fstype_name(m->fs_type));
+		return SI_E_IMAGE_KIND;
+	}
+	if (m->kind != SI_KIND_CRYPTEX)
+		return 0;
+	/* Authorised, not only signed: the key's overlay-targets, then the
+	 * board's pins for this name, then what nobody may cover. */
+	if (!si_key_allows_target(k, m->overlay)) {
+		char have[SI_KEY_TARGETS_BYTES], *t;
+		unsigned j;
+
+		memcpy(have, k->targets, sizeof have);
+		for (j = 0, t = have; j + 1 < k->n_targets; j++) {
+			t += strlen(t);
+			*t++ = '|';
+		}
+		si_diag_field(d, "manifest.overlay (anchor key overlay-targets)");
+		si_diag_where(d, k->id, strlen(k->id));
+		si_diag_text(d, k->n_targets ? have : "none (the key overlays nothing)", m->overlay);
+		return SI_E_OVERLAY_DENIED;
+	}
+	r = board_pin_check(pol->board, m->name, m->overlay, d);
+	if (!r)
+		r = target_forbidden(pol, m->overlay, d);
+	return r;
 }
 
 /* Refuses optional cryptex i: a required one fails the boot instead. */
@@ -403,7 +462,6 @@ static int plan_one_cryptex(const struct plan_inputs *in, const struct plan_ops 
 			    struct plan *p, unsigned i)
 {
 	struct plan_cryptex *c = &p->cx[i];
-	const struct si_key *k;
 	struct si_diag d;
 	struct hio x;
 	struct si_io io;
@@ -426,47 +484,8 @@ static int plan_one_cryptex(const struct plan_inputs *in, const struct plan_ops 
 	r = open_seal(in, ops, "cryptex", what, &io, SI_USAGE_CRYPTEX, &c->img.seal, &d);
 	if (r)
 		return refuse(p, i, r, &d, ops);
-	/* The file name chooses nothing: the signed name must match it. */
-	si_diag_clear(&d);
-	if (strcmp(c->img.seal.m.name, c->name) != 0) {
-		si_diag_field(&d, "manifest.name");
-		si_diag_text(&d, c->name, c->img.seal.m.name);
-		r = SI_E_CRYPTEX_NAME;
-	} else if (!c->img.seal.m.has_overlay) {
-		si_diag_field(&d, "manifest.overlay");
-		r = SI_E_MANIFEST_MISSING;
-	} else if (!fs_mountable(c->img.seal.m.fs_type)) {
-		si_diag_field(&d, "manifest.fs_type");
-		si_diag_text(&d, "erofs|ext4|squashfs", si_seal_fstype_name(c->img.seal.m.fs_type));
-		r = SI_E_IMAGE_KIND;
-	}
-	if (r) {
-		plan_log_error(ops, "cryptex", what, r, &d);
-		return refuse(p, i, r, &d, ops);
-	}
-	/* Authorised, not only signed: the key's overlay-targets, then the
-	 * board's pins for this name, then what nobody may cover. */
-	k = &in->anchor->keys[c->img.seal.key_index];
 	copy(c->target, sizeof c->target, c->img.seal.m.overlay);
-	if (!si_key_allows_target(k, c->target)) {
-		char have[SI_KEY_TARGETS_BYTES], *t;
-		unsigned j;
-
-		memcpy(have, k->targets, sizeof have);
-		for (j = 0, t = have; j + 1 < k->n_targets; j++) {
-			t += strlen(t);
-			*t++ = '|';
-		}
-		si_diag_field(&d, "manifest.overlay (anchor key overlay-targets)");
-		si_diag_where(&d, k->id, strlen(k->id));
-		si_diag_text(&d, k->n_targets ? have : "none (the key overlays nothing)",
-			     c->target);
-		r = SI_E_OVERLAY_DENIED;
-	}
-	if (!r)
-		r = board_pin_check(in->board, c->name, c->target, &d);
-	if (!r)
-		r = target_forbidden(p, c->target, &d);
+	r = plan_seal_check(&p->policy, &c->img.seal, c->name, &d);
 	if (r) {
 		plan_log_error(ops, "cryptex", what, r, &d);
 		return refuse(p, i, r, &d, ops);
@@ -651,6 +670,10 @@ int plan_boot(const struct plan_inputs *in, const struct plan_ops *ops, struct p
 	copy(p->data_label, sizeof p->data_label, set->data_label);
 	copy(p->data_mnt, sizeof p->data_mnt, in->board->data_mount);
 	p->data_noexec = in->board->data_noexec;
+	p->policy.board = in->board;
+	p->policy.anchor = in->anchor;
+	p->policy.init = p->init;
+	p->policy.data_mnt = p->has_data ? p->data_mnt : NULL;
 	if (p->has_data && (!si_path_ok((const uint8_t *)p->data_mnt, strlen(p->data_mnt)) ||
 			    !strcmp(p->data_mnt, "/"))) {
 		si_diag_clear(&d);

@@ -212,6 +212,27 @@ struct plan_overlay {
 	int dropped;                           /* every layer dropped: not mounted */
 };
 
+/* What a seal is checked against besides its signature: the board, the
+ * anchor (the signing key's overlay targets), and the paths no cryptex
+ * may cover.  data_mnt NULL: no data volume. */
+struct plan_policy {
+	const struct plan_board *board;
+	const struct si_anchor *anchor;
+	const char *init;
+	const char *data_mnt;
+};
+
+/* What sealinit requires of an authenticated image of its kind, beyond
+ * the signature and the key's usage: kc-boot raw; system named as the
+ * board says; a cryptex signed with the name `name` (NULL: not checked),
+ * with an overlay target its key and the board allow and nobody forbids;
+ * system and cryptexes of a file system sealinit mounts.  sealctl verify
+ * applies the same.  Errors: SI_E_IMAGE_KIND, SI_E_SYSTEM_NAME,
+ * SI_E_CRYPTEX_NAME, SI_E_MANIFEST_MISSING, SI_E_OVERLAY_DENIED,
+ * SI_E_OVERLAY_FORBIDDEN. */
+int plan_seal_check(const struct plan_policy *pol, const struct si_seal *s,
+		    const char *name, struct si_diag *d) SI_WUR;
+
 struct plan_inputs {
 	const struct plan_board *board;
 	const struct plan_settings *set;
@@ -224,6 +245,7 @@ struct plan_inputs {
 
 struct plan {
 	const char *stage;            /* of the failure, or of the last step */
+	struct plan_policy policy;
 	/* boot kernel collection: verified whole in memory */
 	struct plan_image kc;
 	const uint8_t *kc_bytes;

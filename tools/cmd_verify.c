@@ -15,15 +15,20 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sealctl verify IMAGE (--anchor DTB | --key PUB.pem) [--kind KIND]\n"
-		"                      [--recorded-floor N] [--threads N]\n\n"
+		"                      [--recorded-floor N] [--threads N] [--image-only]\n\n"
 		"Checks a sealed image the way sealinit does -- footer, manifest, signature\n"
-		"by a key of the anchor (or PUB.pem, which may then sign every kind), the\n"
-		"key's usage, rollback -- then recomputes the whole dm-verity tree and the\n"
-		"root hash.  --kind requires the image to be of that kind;\n"
+		"by a key of the anchor (or PUB.pem, which may then sign every kind and\n"
+		"overlay anywhere), the key's usage, rollback, and what sealinit requires\n"
+		"of its kind on this board (%s): a kc-boot is raw, the system volume\n"
+		"carries the configured name, a cryptex has an overlay target its key\n"
+		"allows and nobody forbids and, when the file is NAME.cryptex, the signed\n"
+		"name NAME -- then recomputes the whole dm-verity tree and the root hash.\n"
+		"--image-only checks the seal alone (signature, usage, rollback, tree), not\n"
+		"what sealinit requires of its kind; --kind requires that kind;\n"
 		"--recorded-floor N refuses rollback indexes below N; --threads 0 (the\n"
 		"default) uses every online CPU.\n\n"
 		"exit codes: 0 verified; 1 the image fails a check or is malformed;\n"
-		"            2 wrong arguments; 3 system error (I/O)\n");
+		"            2 wrong arguments; 3 system error (I/O)\n", CONFIG_BOARD);
 }
 
 int sealctl_cmd_verify(int argc, char **argv)
@@ -38,6 +43,7 @@ int sealctl_cmd_verify(int argc, char **argv)
 	struct si_diag d;
 	uint64_t floor = 0, threads = 0;
 	uint32_t usage_req = 0;
+	int image_only = 0;
 	struct timespec t0, t1;
 	char hex[65];
 	int m, r;
@@ -46,7 +52,7 @@ int sealctl_cmd_verify(int argc, char **argv)
 		const struct sealcmd_optdef defs[] = {
 			{ "--anchor", &anchor_path, NULL }, { "--key", &key_path, NULL },
 			{ "--kind", &kind, NULL }, { "--recorded-floor", &floor_s, NULL },
-			{ "--threads", &threads_s, NULL },
+			{ "--threads", &threads_s, NULL }, { "--image-only", NULL, &image_only },
 		};
 		m = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), &path, 1, usage);
 		if (m)
@@ -76,6 +82,9 @@ int sealctl_cmd_verify(int argc, char **argv)
 	} else {
 		anchor.n_keys = 1;
 		r = sealcmd_load_pub(CMD, key_path, &anchor.keys[0]);
+		/* One key given by hand may overlay anywhere nobody forbids. */
+		anchor.keys[0].n_targets = 1;
+		strcpy(anchor.keys[0].targets, "/");
 	}
 	if (r)
 		return r;
@@ -89,6 +98,26 @@ int sealctl_cmd_verify(int argc, char **argv)
 	if (r) {
 		sealcmd_image_close(&img);
 		return sealctl_report(CMD, path, r, &d);
+	}
+	if (!image_only) {
+		/* What sealinit requires of this kind of image on this board. */
+		const struct plan_board *b = sealcmd_board();
+		struct plan_policy pol = { b, &anchor, b->real_init,
+					   b->data_label[0] && strcmp(b->data_label, "none") ? b->data_mount : NULL };
+		const char *base = strrchr(path, '/');
+		char name[SI_SEAL_NAME_MAX + 1];
+		size_t n;
+
+		base = base ? base + 1 : path;
+		n = strlen(base);
+		name[0] = '\0';
+		if (n > 8 && n - 8 <= SI_SEAL_NAME_MAX && !strcmp(base + n - 8, ".cryptex"))
+			snprintf(name, sizeof name, "%.*s", (int)(n - 8), base);
+		r = plan_seal_check(&pol, &s, name[0] ? name : NULL, &d);
+		if (r) {
+			sealcmd_image_close(&img);
+			return sealctl_report(CMD, path, r, &d);
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	si_diag_clear(&d);
