@@ -2,10 +2,10 @@
  * signature (use verify for that): human-readable or JSON.
  *
  * Which reader applies is decided by content, one row per format:
- *   "SIPATCH1" at 0         a delta patch (patch/patch.h): header, index, seals
- *   "SIKCOLL\0" at 0        a bare kernel-collection archive (kc/collection.h)
  *   a footer in the last 64 bytes: a sealed image (file or partition); a
  *                           kernel collection's modules are listed too
+ *   "SIPATCH1" at 0         a delta patch (patch/patch.h): header, index, seals
+ *   "SIKCOLL\0" at 0        a bare kernel-collection archive (kc/collection.h)
  * The update bundles of the update lifecycle add their row here. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,7 +261,12 @@ int sealctl_cmd_inspect(int argc, char **argv)
 	r = sealcmd_image_open(CMD, path, &img);
 	if (r)
 		return r;
-	if (img.len >= 8 && !memcmp(img.map, PATCH_MAGIC, 8))
+	/* A sealed collection starts with the archive's magic too: the
+	 * footer decides first. */
+	if (img.len >= SI_FOOTER_SIZE &&
+	    !memcmp(img.map + img.len - SI_FOOTER_SIZE, SI_FOOTER_MAGIC, 8))
+		r = inspect_sealed(path, img.map, img.len, json);
+	else if (img.len >= 8 && !memcmp(img.map, PATCH_MAGIC, 8))
 		r = inspect_patch(path, img.map, img.len, json);
 	else if (img.len >= 8 && !memcmp(img.map, KC_COLL_MAGIC, 8))
 		r = inspect_collection(path, img.map, img.len, json);
