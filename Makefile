@@ -37,7 +37,7 @@ HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
 	device-tree-compiler u-boot-tools dt-schema libclang-rt-14-dev cpio \
 	file xz-utils zstd libzstd-dev erofs-utils cryptsetup-bin openssl \
 	qemu-system-arm kmod time hyperfine qemu-user-static libdivsufsort-dev bsdiff xdelta3 \
-	fdisk e2fsprogs binutils
+	fdisk e2fsprogs binutils man-db groff-base bsdextrautils mount
 
 # ---------------------------------------------------------------- config
 KCONFIG_CONFIG ?= .config
@@ -304,6 +304,8 @@ help:
 	@echo "  make unit | fuzz-replay | qemu-tests             parts of make check"
 	@echo "  make fuzz FUZZ_SECONDS=600                       run every fuzz target"
 	@echo "  make bench | bench-patch                         benchmarks -> docs/benchmarks.md"
+	@echo "  make man | completion                            sealctl(1), sealinit(7), bash completion"
+	@echo "  make install DESTDIR= PREFIX=/usr/local          sealctl, the man pages, the completion"
 	@echo "  make V=1                                         show the commands"
 
 -include $(shell find $(BUILD) -path '*/obj/*' -name '*.d' -not -path '$(DEPS)/*' 2>/dev/null)
