@@ -5,7 +5,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # SEALCTL=path runs a test against another build (e.g. main's, to see it fail).
 S=${SEALCTL:-$top/build/host/sealctl}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[[ -n ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "  PASS $*"; }
