@@ -19,7 +19,7 @@ static const struct si_err_row si_err_rows[] = {
 #include "kc/err.def"
 #include "kc/coll_err.def"
 #include "patch/err.def"
-#include "init/err.def"
+#include "plan/err.def"
 #undef SI_ERR
 };
 
@@ -201,5 +201,17 @@ size_t si_diag_format(const struct si_diag *d, int err, char *buf, size_t n)
 	}
 	if (strcmp(sep, " (") != 0)
 		si_buf_puts(&b, ")");
+	return b.len;
+}
+
+size_t si_error_line(char *buf, size_t n, const char *stage, const char *what,
+		     int err, const struct si_diag *d)
+{
+	char msg[512];
+	struct si_buf b;
+
+	si_diag_format(d, err, msg, sizeof msg);
+	si_buf_init(&b, buf, n);
+	si_buf_printf(&b, "sealinit: %s: %s: %s [%s]", stage, what, msg, si_err_name(err));
 	return b.len;
 }

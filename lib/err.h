@@ -14,7 +14,7 @@
  *   500..599  kc/        kernel collections and module loading
  *             (550..569: the collection archive, kc/coll_err.def)
  *   600..699  patch/     delta format, apply, bundles, journal
- *   700..799  init/      command line, stage policy
+ *   700..799  plan/      command line, boot policy
  *
  * Each entry: SI_ERR(NAME, number, cause, "meaning", "what to check").
  * The cause groups codes for policy and for humans.
@@ -43,7 +43,7 @@ enum si_err {
 #include "kc/err.def"
 #include "kc/coll_err.def"
 #include "patch/err.def"
-#include "init/err.def"
+#include "plan/err.def"
 #undef SI_ERR
 };
 
@@ -102,6 +102,12 @@ int si_diag_at(struct si_diag *d, int err, const char *field, uint64_t off);
 int si_diag_want(struct si_diag *d, int err, const char *field,
 		 uint64_t expected, uint64_t found);
 int si_diag_sys(struct si_diag *d, int err, const char *where, int e);
+
+/* The boot's error line, "sealinit: <stage>: <what>: <meaning (details)>
+ * [CODE]", into buf (always NUL-terminated); returns strlen.  PID 1 and
+ * sealctl doctor print exactly this. */
+size_t si_error_line(char *buf, size_t n, const char *stage, const char *what,
+		     int err, const struct si_diag *d);
 
 /* Formats "meaning (field F in W at offset O: expected E, found F;
  * errno N)" into buf, always NUL-terminated; returns strlen. */

@@ -189,3 +189,44 @@ const char *si_strerror(int e)
 {
 	return strerror(e);
 }
+
+#define SI_PATH_MAX 255
+
+int si_path_ok(const uint8_t *s, size_t n)
+{
+	size_t i, start;
+
+	if (n == 0 || n > SI_PATH_MAX || s[0] != '/')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return 0;
+	if (n == 1)
+		return 1;
+	start = 1;
+	for (i = 1; i <= n; i++) {
+		if (i == n || s[i] == '/') {
+			size_t len = i - start;
+			if (len == 0)
+				return 0;
+			if (len == 1 && s[start] == '.')
+				return 0;
+			if (len == 2 && s[start] == '.' && s[start + 1] == '.')
+				return 0;
+			start = i + 1;
+		} else if (s[i] == ' ') {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int si_path_under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (n == 1 && prefix[0] == '/')
+		return path[0] == '/';
+	return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+

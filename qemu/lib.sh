@@ -35,10 +35,12 @@ qemu_base_dtb() {
 	echo "$base"
 }
 # demo_anchor_dtb BASE OUT: BASE plus the demo system's trust anchor (S:
-# its keys): 'platform' for the OS's images, 'integrator' for kc-aux.
+# its keys): 'platform' for the OS's images (its cryptexes may go on /usr
+# and /opt), 'integrator' for kc-aux.
 demo_anchor_dtb() {
 	"$QTOP/build/host/sealctl" anchor --key "$S/keys/platform.pub.pem" --id platform \
-		--usages system,cryptex,kc-boot,kc-system,update --dtb "$1" -o "$2.tmp" >/dev/null &&
+		--usages system,cryptex,kc-boot,kc-system,update --overlay-targets /usr,/opt \
+		--dtb "$1" -o "$2.tmp" >/dev/null &&
 	"$QTOP/build/host/sealctl" anchor --key "$S/keys/integrator.pub.pem" --id integrator \
 		--usages kc-aux --dtb "$2.tmp" -o "$2" >/dev/null && rm -f "$2.tmp"
 }

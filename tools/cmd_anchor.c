@@ -63,6 +63,31 @@ static int parse_usages(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* "--overlay-targets /usr,/opt" into the property's bytes: NUL-separated
+ * absolute normalised paths, each once.  Returns the length, 0 if bad. */
+static size_t parse_targets(const char *s, char *out, size_t cap)
+{
+	size_t n = 0, k = 0;
+
+	while (*s) {
+		const char *c = strchr(s, ',');
+		size_t w = c ? (size_t)(c - s) : strlen(s), i;
+
+		if (!si_path_ok((const uint8_t *)s, w) || n + w + 1 > cap || ++k > SI_KEY_TARGETS_MAX)
+			return 0;
+		for (i = 0; i < n; i += strlen(out + i) + 1)
+			if (strlen(out + i) == w && !memcmp(out + i, s, w))
+				return 0;
+		memcpy(out + n, s, w);
+		out[n + w] = '\0';
+		n += w + 1;
+		s += w;
+		if (*s == ',')
+			s++;
+	}
+	return n;
+}
+
 /* The usages as a device-tree string list ("a\0b\0"); returns its length. */
 static int usages_list(uint32_t usages, char list[128])
 {
@@ -94,6 +119,7 @@ static void print_list(const char *path, const struct si_anchor *a, int json)
 {
 	char us[128], id[SEALCTL_KEYID_SHORT + 1];
 	unsigned i, b;
+	size_t t;
 
 	if (json) {
 		struct json j;
@@ -118,6 +144,10 @@ static void print_list(const char *path, const struct si_anchor *a, int json)
 				if (k->usages & (1u << b))
 					json_str(&j, NULL, si_usage_name((enum si_usage)(1u << b)));
 			json_arr_end(&j);
+			json_arr_begin(&j, "overlay_targets");
+			for (t = 0, b = 0; b < k->n_targets; b++, t += strlen(k->targets + t) + 1)
+				json_str(&j, NULL, k->targets + t);
+			json_arr_end(&j);
 			json_obj_end(&j);
 		}
 		json_arr_end(&j);
@@ -134,15 +164,19 @@ static void print_list(const char *path, const struct si_anchor *a, int json)
 
 		si_usages_format(k->usages, us, sizeof us);
 		sealctl_keyid_short(id, k->fingerprint);
-		printf("  key-%-20s %-8s %-10s %s  %s\n", k->id,
+		printf("  key-%-20s %-8s %-10s %s  %s", k->id,
 		       k->source == SI_KEY_UBOOT ? "u-boot" : "sealinit", si_algo_name(k->algo), id,
 		       us);
+		for (t = 0, b = 0; b < k->n_targets; b++, t += strlen(k->targets + t) + 1)
+			printf("%s%s", b ? "," : "; overlay targets ", k->targets + t);
+		printf("\n");
 	}
 }
 
 /* ------------------------------------------------------ the DTS printers */
 static void print_node(FILE *f, const char *ind, const struct si_key *k, const char *id,
-		       uint32_t usages, int has_floor, uint64_t floor)
+		       uint32_t usages, const char *targets, size_t tlen, int has_floor,
+		       uint64_t floor)
 {
 	unsigned i, first = 1;
 
@@ -160,6 +194,13 @@ static void print_node(FILE *f, const char *ind, const struct si_key *k, const c
 				si_usage_name((enum si_usage)(1u << i)));
 			first = 0;
 		}
+	if (tlen) {
+		size_t j;
+
+		fprintf(f, ";\n%s\t\toverlay-targets = ", ind);
+		for (j = 0; j < tlen; j += strlen(targets + j) + 1)
+			fprintf(f, "%s\"%s\"", j ? ", " : "", targets + j);
+	}
 	fprintf(f, ";\n%s\t\tpublic-key = [", ind);
 	for (i = 0; i < k->pub_len; i++)
 		fprintf(f, "%s%02x", i == 0 ? "" : (i % 16 == 0 ? "\n\t\t\t" : " "), k->pub[i]);
@@ -170,7 +211,8 @@ static void print_node(FILE *f, const char *ind, const struct si_key *k, const c
 }
 
 static int print_source(const char *out, int overlay, const struct si_key *k, const char *id,
-			uint32_t usages, int has_floor, uint64_t floor)
+			uint32_t usages, const char *targets, size_t tlen, int has_floor,
+			uint64_t floor)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -185,7 +227,7 @@ static int print_source(const char *out, int overlay, const struct si_key *k, co
 	else
 		fprintf(f, "/* sealinit trust anchor (docs/bindings/sealinit,trust-anchor.yaml) */\n"
 			   "/ {\n");
-	print_node(f, "\t", k, id, usages, has_floor, floor);
+	print_node(f, "\t", k, id, usages, targets, tlen, has_floor, floor);
 	fprintf(f, "};\n");
 	fclose(f);
 	if (out)
@@ -204,6 +246,8 @@ struct edit {
 	const char *uboot;        /* --uboot-key NAME */
 	const char *remove;       /* --remove-key ID */
 	uint32_t usages;
+	const char *targets;      /* --overlay-targets, NUL-separated */
+	size_t tlen;
 	int has_floor, force;
 	uint64_t floor;
 };
@@ -218,14 +262,17 @@ static int fdt_fail(const char *file, const char *what, int err)
 	return sealctl_report(CMD, file, SI_E_FDT_BAD, &d);
 }
 
-static int set_key(void *fdt, int node, const struct si_key *k, uint32_t usages)
+/* Properties that are not given are kept (an update changes what it names). */
+static int set_key(void *fdt, int node, const struct si_key *k, const struct edit *e)
 {
 	char list[128];
 	int r;
 
 	r = fdt_setprop_string(fdt, node, "algorithm", si_algo_name(k->algo));
 	if (!r)
-		r = fdt_setprop(fdt, node, "usages", list, usages_list(usages, list));
+		r = fdt_setprop(fdt, node, "usages", list, usages_list(e->usages, list));
+	if (!r && e->tlen)
+		r = fdt_setprop(fdt, node, "overlay-targets", e->targets, (int)e->tlen);
 	if (!r)
 		r = fdt_setprop(fdt, node, "public-key", k->pub, k->pub_len);
 	if (!r && k->algo != SI_ALGO_ECDSA_P256)
@@ -272,9 +319,9 @@ static int edit_dtb(const char *in, const char *out, const struct edit *e, int j
 	/* What the anchor holds now (a tree without one holds nothing yet;
 	 * a malformed one is edited all the same -- the result is checked). */
 	si_diag_clear(&d);
-	r = si_anchor_parse(buf, len, &before, &d);
+	r = si_anchor_parse(buf, len, sealcmd_board()->uboot_usages, &before, &d);
 	have_before = r == 0;
-	cap = len + 8192 + 2 * SI_KEY_PUB_MAX;
+	cap = len + 8192 + 2 * SI_KEY_PUB_MAX + SI_KEY_TARGETS_BYTES;
 	fdt = malloc(cap);
 	if (!fdt) {
 		free(buf);
@@ -304,6 +351,9 @@ static int edit_dtb(const char *in, const char *out, const struct edit *e, int j
 			key = fdt_path_offset(fdt, name);
 			r = key < 0 ? key : fdt_setprop(fdt, key, "sealinit,usages", list,
 							 usages_list(e->usages, list));
+			if (!r && e->tlen)
+				r = fdt_setprop(fdt, key, "sealinit,overlay-targets", e->targets,
+						(int)e->tlen);
 			if (r) {
 				free(fdt);
 				return fdt_fail(in, name, r);
@@ -329,7 +379,7 @@ static int edit_dtb(const char *in, const char *out, const struct edit *e, int j
 				 si_algo_name(e->key->algo), kid, us);
 			if (key < 0)
 				key = fdt_add_subnode(fdt, node, name);
-			r = key < 0 ? key : set_key(fdt, key, e->key, e->usages);
+			r = key < 0 ? key : set_key(fdt, key, e->key, e);
 			if (r) {
 				free(fdt);
 				return fdt_fail(in, name, r);
@@ -347,6 +397,8 @@ static int edit_dtb(const char *in, const char *out, const struct edit *e, int j
 			return sealctl_report(CMD, in, SI_E_NOTFOUND, &d);
 		}
 		r = fdt_setprop(fdt, key, "sealinit,usages", list, usages_list(e->usages, list));
+		if (!r && e->tlen)
+			r = fdt_setprop(fdt, key, "sealinit,overlay-targets", e->targets, (int)e->tlen);
 		if (r) {
 			free(fdt);
 			return fdt_fail(in, name, r);
@@ -410,7 +462,7 @@ static int edit_dtb(const char *in, const char *out, const struct edit *e, int j
 	}
 	/* The tree as sealinit will read it, before it is kept. */
 	si_diag_clear(&d);
-	r = si_anchor_parse(fdt, fdt_totalsize(fdt), &after, &d);
+	r = si_anchor_parse(fdt, fdt_totalsize(fdt), sealcmd_board()->uboot_usages, &after, &d);
 	if (r) {
 		free(fdt);
 		r = sealctl_report(CMD, out, r, &d);
@@ -432,7 +484,8 @@ static int edit_dtb(const char *in, const char *out, const struct edit *e, int j
 int sealctl_cmd_anchor(int argc, char **argv)
 {
 	const char *keyp = NULL, *id = NULL, *usages_s = NULL, *floor_s = NULL, *dtb = NULL,
-		   *out = NULL, *list = NULL, *uboot = NULL, *remove = NULL;
+		   *out = NULL, *list = NULL, *uboot = NULL, *remove = NULL, *targets_s = NULL;
+	static char targets[SI_KEY_TARGETS_BYTES];
 	int dtsi = 0, overlay = 0, force = 0, json = 0, r;
 	struct edit e;
 	struct si_key k;
@@ -440,6 +493,7 @@ int sealctl_cmd_anchor(int argc, char **argv)
 		{ "--list", NULL, &list, NULL }, { "--dtb", NULL, &dtb, NULL },
 		{ "--output", "-o", &out, NULL }, { "--key", NULL, &keyp, NULL },
 		{ "--id", NULL, &id, NULL }, { "--usages", NULL, &usages_s, NULL },
+		{ "--overlay-targets", NULL, &targets_s, NULL },
 		{ "--uboot-key", NULL, &uboot, NULL }, { "--remove-key", NULL, &remove, NULL },
 		{ "--rollback-floor", NULL, &floor_s, NULL }, { "--force", NULL, NULL, &force },
 		{ "--dtsi", NULL, NULL, &dtsi }, { "--overlay", NULL, NULL, &overlay },
@@ -453,7 +507,7 @@ int sealctl_cmd_anchor(int argc, char **argv)
 		static struct si_anchor a;
 
 		if (dtb || out || keyp || id || usages_s || uboot || remove || floor_s || dtsi ||
-		    overlay || force)
+		    overlay || force || targets_s)
 			return sealctl_usage_error(CMD, "--list DTB takes no other option but --json");
 		r = sealcmd_load_anchor(CMD, list, &a);
 		if (r)
@@ -473,8 +527,14 @@ int sealctl_cmd_anchor(int argc, char **argv)
 		return sealctl_usage_error(CMD, "%s needs --usages", keyp ? "--key" : "--uboot-key");
 	if (keyp && !id)
 		return sealctl_usage_error(CMD, "--key needs --id");
-	if ((id && !keyp) || (usages_s && !keyp && !uboot))
-		return sealctl_usage_error(CMD, "--id and --usages go with --key (or --uboot-key)");
+	if ((id && !keyp) || ((usages_s || targets_s) && !keyp && !uboot))
+		return sealctl_usage_error(CMD, "--id, --usages and --overlay-targets go with --key "
+					   "(or --uboot-key)");
+	if (targets_s && !(e.tlen = parse_targets(targets_s, targets, sizeof targets)))
+		return sealctl_usage_error(CMD, "--overlay-targets: expected 1..%d distinct absolute "
+					   "paths separated by commas (no ., .. or empty parts), "
+					   "found '%s'", SI_KEY_TARGETS_MAX, targets_s);
+	e.targets = targets;
 	if ((dtsi || overlay) && (!keyp || uboot || remove))
 		return sealctl_usage_error(CMD, "--dtsi and --overlay print a new anchor: --key, --id "
 					   "and --usages are required");
@@ -516,5 +576,6 @@ int sealctl_cmd_anchor(int argc, char **argv)
 		e.force = force;
 		return edit_dtb(dtb, out, &e, json);
 	}
-	return print_source(out, overlay, &k, id, e.usages, e.has_floor, e.floor);
+	return print_source(out, overlay, &k, id, e.usages, e.targets, e.tlen, e.has_floor,
+			    e.floor);
 }

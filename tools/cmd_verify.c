@@ -26,6 +26,7 @@ int sealctl_cmd_verify(int argc, char **argv)
 	uint64_t floor = 0;
 	uint32_t usage_req = 0;
 	unsigned threads;
+	int image_only = 0;
 	struct timespec t0, t1;
 	char hex[65], id[SEALCTL_KEYID_SHORT + 1];
 	size_t npos = 0;
@@ -34,7 +35,8 @@ int sealctl_cmd_verify(int argc, char **argv)
 	const struct sealcmd_optdef defs[] = {
 		{ "--anchor", NULL, &anchor_path, NULL }, { "--key", NULL, &key_path, NULL },
 		{ "--kind", NULL, &kind, NULL }, { "--recorded-floor", NULL, &floor_s, NULL },
-		{ "--threads", NULL, &threads_s, NULL }, { "--json", NULL, NULL, &json },
+		{ "--threads", NULL, &threads_s, NULL }, { "--image-only", NULL, NULL, &image_only },
+		{ "--json", NULL, NULL, &json },
 	};
 
 	r = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), &path, 1, &npos);
@@ -62,6 +64,9 @@ int sealctl_cmd_verify(int argc, char **argv)
 	} else {
 		anchor.n_keys = 1;
 		r = sealcmd_load_pub(CMD, key_path, &anchor.keys[0]);
+		/* One key given by hand may overlay anywhere nobody forbids. */
+		anchor.keys[0].n_targets = 1;
+		strcpy(anchor.keys[0].targets, "/");
 	}
 	if (r)
 		return r;
@@ -75,6 +80,26 @@ int sealctl_cmd_verify(int argc, char **argv)
 	if (r) {
 		sealcmd_image_close(&img);
 		return sealctl_report(CMD, path, r, &d);
+	}
+	if (!image_only) {
+		/* What sealinit requires of this kind of image on this board. */
+		const struct plan_board *b = sealcmd_board();
+		struct plan_policy pol = { b, &anchor, b->real_init,
+					   b->data_label[0] && strcmp(b->data_label, "none") ? b->data_mount : NULL };
+		const char *base = strrchr(path, '/');
+		char name[SI_SEAL_NAME_MAX + 1];
+		size_t n;
+
+		base = base ? base + 1 : path;
+		n = strlen(base);
+		name[0] = '\0';
+		if (n > 8 && n - 8 <= SI_SEAL_NAME_MAX && !strcmp(base + n - 8, ".cryptex"))
+			snprintf(name, sizeof name, "%.*s", (int)(n - 8), base);
+		r = plan_seal_check(&pol, &s, name[0] ? name : NULL, &d);
+		if (r) {
+			sealcmd_image_close(&img);
+			return sealctl_report(CMD, path, r, &d);
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	si_diag_clear(&d);

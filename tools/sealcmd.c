@@ -286,6 +286,18 @@ int sealcmd_load_priv(const char *cmd, const char *path, struct si_privkey *k)
 	return 0;
 }
 
+const struct plan_board *sealcmd_board(void)
+{
+	static struct plan_board b;
+	static int init;
+
+	if (!init) {
+		plan_board_kconfig(&b);
+		init = 1;
+	}
+	return &b;
+}
+
 int sealcmd_load_anchor(const char *cmd, const char *path, struct si_anchor *a)
 {
 	struct si_diag d;
@@ -296,7 +308,7 @@ int sealcmd_load_anchor(const char *cmd, const char *path, struct si_anchor *a)
 	if (r)
 		return r;
 	si_diag_clear(&d);
-	r = si_anchor_parse(buf, len, a, &d);
+	r = si_anchor_parse(buf, len, sealcmd_board()->uboot_usages, a, &d);
 	free(buf);
 	if (r)
 		return sealctl_report(cmd, path, r, &d);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "plan/plan.h"
 #include "verify/anchor.h"
 #include "verify/key.h"
 #include "verify/seal.h"
@@ -41,6 +42,10 @@ struct sealcmd_canon {
 };
 uint64_t sealcmd_canon_size(const struct sealcmd_canon *c);
 int sealcmd_canon_read(void *ctx, uint64_t off, uint8_t *buf, size_t len);
+
+/* The board this sealctl was built for (its Kconfig): the policy doctor
+ * and verify apply, and what U-Boot keys may sign by default. */
+const struct plan_board *sealcmd_board(void);
 
 /* Load keys and anchors; 0 or an exit code (after reporting).  A public
  * key file may also be a private key: its public half is used. */

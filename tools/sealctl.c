@@ -25,6 +25,7 @@ static const struct sealctl_cmd sealctl_cmds[] = {
 	{ "diff", sealctl_cmd_diff },
 	{ "apply", sealctl_cmd_apply },
 	{ "kc", sealctl_cmd_kc },
+	{ "doctor", sealctl_cmd_doctor },
 };
 
 static void sealctl_usage(FILE *f)

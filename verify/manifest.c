@@ -155,34 +155,6 @@ int si_manifest_printable_ok(const uint8_t *s, size_t n)
 	return 1;
 }
 
-/* Absolute, normalised path: "/", or "/a/b" with no empty, "." or ".."
- * components and no trailing slash. */
-int si_path_ok(const uint8_t *s, size_t n)
-{
-	size_t i, start;
-
-	if (n == 0 || n > SI_SEAL_OVERLAY_MAX || s[0] != '/' || !si_manifest_printable_ok(s, n))
-		return 0;
-	if (n == 1)
-		return 1;
-	start = 1;
-	for (i = 1; i <= n; i++) {
-		if (i == n || s[i] == '/') {
-			size_t len = i - start;
-			if (len == 0)
-				return 0;
-			if (len == 1 && s[start] == '.')
-				return 0;
-			if (len == 2 && s[start] == '.' && s[start + 1] == '.')
-				return 0;
-			start = i + 1;
-		} else if (s[i] == ' ') {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 int si_block_size_ok(uint32_t b)
 {
 	return b >= 512 && b <= 65536 && (b & (b - 1)) == 0;

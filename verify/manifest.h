@@ -53,9 +53,6 @@ int si_manifest_parse(const struct si_envelope *env, const uint8_t *m,
 /* Field syntax, shared with the builder and the anchor's path lists. */
 int si_manifest_name_ok(const uint8_t *s, size_t n);     /* 1..64 [A-Za-z0-9._+-], first alnum */
 int si_manifest_printable_ok(const uint8_t *s, size_t n); /* 0x20..0x7e */
-/* An absolute normalised path: "/", or "/a/b" with no empty, "." or ".."
- * components, no trailing slash, printable, no spaces, 1..255 bytes. */
-int si_path_ok(const uint8_t *s, size_t n);
 int si_block_size_ok(uint32_t b);
 
 #endif

@@ -18,7 +18,7 @@ trap '[[ -n $mnt ]] && umount "$mnt" 2>/dev/null; rm -rf "$tmp"' EXIT
 
 "$S" keygen --algo ecdsa-p256 -o k.pem --pub k.pub >/dev/null
 mkdir -p tree && seq 1 20000 > tree/numbers && head -c 50000 /dev/urandom > fs.img
-common=(--kind system --name s --version 1 --rollback-index 1 --key k.pem)
+common=(--kind system --name system --version 1 --rollback-index 1 --key k.pem)
 
 # ---- the same cause, the same exit code
 expect "seal --dir MISSING: 3, named, errno 2" 3 "sealctl: seal: /nope/tree: cannot open file (errno 2 (No such file or directory)) [SI_E_OPEN]" \
@@ -38,7 +38,7 @@ absent "nothing written by the refused commands" x.img
 
 # ---- messages: the real errno, the file concerned, the right hint
 "$S" seal --image fs.img "${common[@]}" -o a.img >/dev/null
-"$S" seal --image tree/numbers --kind system --name s --version 2 --rollback-index 1 --key k.pem -o b.img >/dev/null
+"$S" seal --image tree/numbers --kind system --name system --version 2 --rollback-index 1 --key k.pem -o b.img >/dev/null
 "$S" diff a.img b.img -o ab.patch 2>/dev/null
 out=$("$S" apply /nope/old.img ab.patch -o n.img 2>&1); st=$?
 [[ $st -eq 3 && $out == *"apply: /nope/old.img: cannot open file"*"errno 2 (No such file or directory)"* ]] &&
@@ -58,23 +58,23 @@ all=$( { "$S" seal --dir /nope "${common[@]}" -o x; "$S" apply /nope ab.patch -o
 
 # ---- "--" and names that start with "-"
 mkdir -- -tree && cp tree/numbers ./-tree/
-expect "seal --dir -tree (a directory named like an option)" 0 "sealed system 's'" \
+expect "seal --dir -tree (a directory named like an option)" 0 "sealed system 'system'" \
 	"$S" seal --dir -tree "${common[@]}" -o -out.img
 [[ -f ./-out.img ]] && ok "-o -out.img wrote ./-out.img" || ko "no ./-out.img"
 expect "inspect -out.img: an unknown option" 2 "unknown option '-out.img'" "$S" inspect -out.img
 expect "inspect -- -out.img" 0 "sealed image" "$S" inspect -- -out.img
 expect "verify -- -out.img --key: options after -- are arguments" 2 "unexpected argument '--key'" "$S" verify -- -out.img --key k.pub
-expect "verify --key k.pub -- -out.img" 0 "verified system" "$S" verify --key k.pub -- -out.img
+expect "verify --key k.pub -- -out.img" 0 "verified system" "$S" verify --key k.pub --image-only -- -out.img
 
 # ---- --threads 0: every online CPU, in every command
-expect "verify --threads 0" 0 "verified" "$S" verify a.img --key k.pub --threads 0
+expect "verify --threads 0" 0 "verified" "$S" verify a.img --key k.pub --threads 0 --image-only
 expect "seal --threads 0" 0 "sealed" "$S" seal --image fs.img "${common[@]}" --threads 0 -o t.img
 expect "diff --threads 0" 0 "" "$S" diff a.img b.img -o t.patch --threads 0
 expect "apply --threads 0" 0 "verified" "$S" apply a.img t.patch -o t2.img --threads 0
 fake_kernel kroot 6.1.0-test && printf 'foo\n' > kc.list
 expect "kc --threads 0" 0 "2 modules: bar foo" "$S" kc --kernel-root kroot --modules kc.list --key k.pem \
 	--name boot --version 6.1.0-test --rollback-index 1 --threads 0 -o boot.kc
-for c in "verify a.img --key k.pub" "diff a.img b.img -o t3.patch" "apply a.img t.patch -o t3.img" \
+for c in "verify a.img --key k.pub --image-only" "diff a.img b.img -o t3.patch" "apply a.img t.patch -o t3.img" \
 	"seal --image fs.img ${common[*]} -o t3.img"; do
 	expect "${c%% *} --threads 65: 2, the same message" 2 "--threads: expected 0..64 (0: every online CPU), found '65'" "$S" $c --threads 65
 done
@@ -90,12 +90,12 @@ openssl pkey -in j.pem -pubout -outform DER -out j.der 2>/dev/null
 expect "key id of openssl's DER: the same id" 0 "key $short" "$S" key id j.der
 "$S" key id j.pub --json > keyid.json
 json_check "key id --json: the full id" keyid.json "j['key_id'] == '$full'" "j['algorithm'] == 'ecdsa-p256'"
-expect "seal prints the short id" 0 "with ecdsa-p256 key $short" "$S" seal --image fs.img --kind system --name s --version 1 --rollback-index 1 --key j.pem -o j.img
+expect "seal prints the short id" 0 "with ecdsa-p256 key $short" "$S" seal --image fs.img --kind system --name system --version 1 --rollback-index 1 --key j.pem -o j.img
 expect "inspect prints the short id" 0 "ecdsa-p256 by key $short" "$S" inspect j.img
-expect "verify prints the short id" 0 ":key $short root" "$S" verify j.img --key j.pub
+expect "verify prints the short id" 0 ":key $short root" "$S" verify j.img --key j.pub --image-only
 "$S" inspect j.img --json > inspect.json
-"$S" verify j.img --key j.pub --json > verify.json
-"$S" seal --image fs.img --kind system --name s --version 1 --rollback-index 1 --key j.pem -o j2.img --json > seal.json
+"$S" verify j.img --key j.pub --image-only --json > verify.json
+"$S" seal --image fs.img --kind system --name system --version 1 --rollback-index 1 --key j.pem -o j2.img --json > seal.json
 for f in inspect verify seal; do
 	json_check "$f --json: the full id" $f.json "j['key_id'] == '$full'" "j['command'] == '$f'" "j['ok'] is True"
 done

@@ -35,9 +35,9 @@ done
 [[ -x $D/usr/bin/sealctl && $(stat -c %a "$D/usr/bin/sealctl") == 755 ]] && ok "sealctl is mode 0755" || ko "sealctl mode"
 expect "the installed sealctl runs" 0 "sealctl " "$D/usr/bin/sealctl" --version
 "$D/usr/bin/sealctl" keygen --algo ecdsa-p256 -o k.pem --pub k.pub >/dev/null 2>&1 &&
-	head -c 9000 /dev/urandom > d && "$D/usr/bin/sealctl" seal --image d --kind system --name s --version 1 \
+	head -c 9000 /dev/urandom > d && "$D/usr/bin/sealctl" seal --image d --kind system --name system --version 1 \
 	--rollback-index 1 --key k.pem -o s.img >/dev/null 2>&1 &&
-	"$D/usr/bin/sealctl" verify s.img --key k.pub >/dev/null 2>&1 && ok "the installed sealctl seals and verifies" ||
+	"$D/usr/bin/sealctl" verify s.img --key k.pub --image-only >/dev/null 2>&1 && ok "the installed sealctl seals and verifies" ||
 	ko "the installed sealctl does not work"
 make -C "$top" --no-print-directory KCONFIG_CONFIG="$cfg" install DESTDIR="$tmp/dest2" PREFIX=/opt/si >/dev/null 2>&1 &&
 	[[ -x $tmp/dest2/opt/si/bin/sealctl && -s $tmp/dest2/opt/si/share/man/man7/sealinit.7 ]] &&

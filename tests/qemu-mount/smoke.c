@@ -289,8 +289,11 @@ static void sealed_cryptex(void)
 	}
 	mkdir("/run/cx/app", 0755);
 	si_diag_clear(&d);
-	r = fs_sealed_mount("/img/app.img", FS_SEALED_FILE, &seal, "cx-app", DM_VERITY_EIO,
-			    "/run/cx/app", &io, &fsd, &d);
+	fd = open("/img/app.img", O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? SI_E_OPEN : fs_sealed_mount(fd, "/img/app.img", FS_SEALED_FILE, &seal, "cx-app",
+						 DM_VERITY_EIO, "/run/cx/app", &io, &fsd, &d);
+	if (fd >= 0)
+		close(fd);
 	if (r) {
 		say_err("fs_sealed_mount", r, &d);
 		return;

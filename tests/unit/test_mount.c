@@ -640,11 +640,11 @@ static int switch_root_child(const char *base)
 
 		snprintf(p, sizeof p, "%s/newroot/data", base);
 		mkdir(p, 0755);
-		if (fs_mount_data("tmpfs", p, "tmpfs", NULL) != 0 || statvfs(p, &sv) != 0 ||
+		if (fs_mount_data("tmpfs", p, "tmpfs", 0, NULL) != 0 || statvfs(p, &sv) != 0 ||
 		    !(sv.f_flag & ST_NODEV) || !(sv.f_flag & ST_NOSUID) || (sv.f_flag & ST_RDONLY))
 			return 23;
-		if (fs_mount_data("tmpfs", p, "tmp,fs", NULL) != SI_E_ARG ||
-		    fs_mount_data("tmpfs", p, "", NULL) != SI_E_ARG)
+		if (fs_mount_data("tmpfs", p, "tmp,fs", 0, NULL) != SI_E_ARG ||
+		    fs_mount_data("tmpfs", p, "", 0, NULL) != SI_E_ARG)
 			return 24;
 	}
 	snprintf(p, sizeof p, "%s/newroot/keep", base);

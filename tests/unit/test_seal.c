@@ -7,6 +7,7 @@
 
 #include "lib/bytes.h"
 #include "tests/unit/t.h"
+#include "tests/unit/t_key.h"
 #include "verify/hashtree.h"
 #include "verify/rollback.h"
 #include "verify/seal.h"
@@ -15,18 +16,6 @@
 #define VEC "tests/vectors/seal/"
 
 static struct si_privkey key_ec, key_other, key_rsa;
-
-static void load_key(const char *path, struct si_privkey *k)
-{
-	size_t n;
-	uint8_t *b = t_slurp(path, &n);
-
-	if (si_key_parse_private(b, n, k, NULL) != 0) {
-		fprintf(stderr, "%s: not a usable private key\n", path);
-		exit(2);
-	}
-	free(b);
-}
 
 /* ---------------------------------------------------------------- I/O */
 
@@ -650,9 +639,9 @@ static void test_vectors(void)
 
 int main(void)
 {
-	load_key(VEC "ec-pkcs8.pem", &key_ec);
-	load_key(VEC "ec-sec1.pem", &key_other);
-	load_key(VEC "rsa2048-pkcs1.pem", &key_rsa);
+	t_load_key(VEC "ec-pkcs8.pem", &key_ec);
+	t_load_key(VEC "ec-sec1.pem", &key_other);
+	t_load_key(VEC "rsa2048-pkcs1.pem", &key_rsa);
 	test_roundtrip();
 	test_footer();
 	test_manifest_header();

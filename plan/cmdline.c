@@ -2,7 +2,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "init/cmdline.h"
+#include "plan/cmdline.h"
 #include "lib/str.h"
 
 static void problem(struct si_cmdline *c, int err, const char *opt, size_t len)
@@ -166,6 +166,11 @@ int si_cmdline_parse(const char *buf, size_t len, struct si_cmdline *out)
 			i++;
 		}
 		end = i;
+		/* "--" ends the kernel's options: what follows is init's
+		 * arguments (the kernel hands them to init, never parses
+		 * them), so it is not ours either. */
+		if (end - start == 2 && buf[start] == '-' && buf[start + 1] == '-')
+			break;
 		if (quoted) {
 			problem(&c, SI_E_CMDLINE_VALUE, buf + start, end - start);
 			continue;

@@ -14,7 +14,8 @@
  *   init=/path                    the real init (the kernel's own option)
  *
  * Unknown sealinit.* options and bad values are collected, not ignored:
- * init/ reports each one.
+ * plan_settings reports each one.  A lone "--" ends the options, as it
+ * ends the kernel's: what follows is init's arguments.
  */
 #ifndef SEALINIT_INIT_CMDLINE_H
 #define SEALINIT_INIT_CMDLINE_H
