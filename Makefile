@@ -9,6 +9,11 @@
 # packages with the target's compiler.  Integrators who build them already
 # point the build at theirs:
 #   make BEARSSL_INC=... BEARSSL_LIB=.../libbearssl.a LIBFDT_INC=... LIBFDT_LIB=.../libfdt.a
+# and a build system with its own toolchain (Buildroot, Yocto: contrib/)
+# gives it and turns apt off:
+#   make NO_APT=1 TARGET_CC=... TARGET_AR=... TARGET_STRIP=... [TARGET_LDFLAGS=...]
+#   make NO_APT=1 HOST_BEARSSL_INC=... HOST_BEARSSL_LIB=... HOST_LIBFDT_INC=... \
+#        HOST_LIBFDT_LIB=... [HOST_EXTRA_CFLAGS=... HOST_EXTRA_LDFLAGS=...] sealctl
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
@@ -19,6 +24,9 @@ Q := $(if $(filter 1,$(V)),,@)
 say = $(if $(Q),@printf '  %-7s %s\n' '$(1)' '$(2)')
 PY := /usr/bin/python3
 DEB := $(TOP)/mk/debian.sh
+# NO_APT=1: never install Debian packages (a Buildroot or Yocto build
+# provides every tool and library itself).
+DEB_INSTALL = $(if $(NO_APT),:,$(DEB) install)
 
 BEARSSL_VERSION := 0.6+dfsg.1-3
 DTC_VERSION := 1.6.1-4
@@ -37,7 +45,7 @@ HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
 	device-tree-compiler u-boot-tools dt-schema libclang-rt-14-dev cpio \
 	file xz-utils zstd libzstd-dev erofs-utils cryptsetup-bin openssl \
 	qemu-system-arm kmod time hyperfine qemu-user-static libdivsufsort-dev bsdiff xdelta3 \
-	fdisk e2fsprogs binutils
+	fdisk e2fsprogs binutils man-db groff-base bsdextrautils mount
 
 # ---------------------------------------------------------------- config
 KCONFIG_CONFIG ?= .config
@@ -56,7 +64,7 @@ ARCH := $(call unquote,$(CONFIG_ARCH))
 
 .PHONY: defconfig menuconfig savedefconfig olddefconfig kconfiglib
 kconfiglib:
-	@$(DEB) install python3-kconfiglib
+	@$(DEB_INSTALL) python3-kconfiglib
 
 # make BOARD=b defconfig: board/b/defconfig (development: test hooks);
 # make BOARD=b production_defconfig: board/b/production_defconfig (no
@@ -136,19 +144,22 @@ endef
 HOST_CC ?= cc
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wvla -Wformat=2 -Wno-unused-parameter
-# The host tool always uses the Debian sources above; the target may use an
-# integrator's own builds (BEARSSL_INC/BEARSSL_LIB, LIBFDT_INC/LIBFDT_LIB).
+# Both the host tool and the target use the Debian sources above unless an
+# integrator gives its own builds: HOST_BEARSSL_INC/HOST_BEARSSL_LIB and
+# HOST_LIBFDT_INC/HOST_LIBFDT_LIB for the host, BEARSSL_INC/BEARSSL_LIB and
+# LIBFDT_INC/LIBFDT_LIB for the target.
 HOST_BEARSSL_INC := $(BEARSSL_SRC)/inc
 HOST_LIBFDT_INC := $(LIBFDT_SRC_DIR)
-HOST_LIBS := $(DEPS)/host/libbearssl.a $(DEPS)/host/libfdt.a
+HOST_LIBS := $(or $(HOST_BEARSSL_LIB),$(DEPS)/host/libbearssl.a) $(or $(HOST_LIBFDT_LIB),$(DEPS)/host/libfdt.a)
 $(eval $(call deps_rule,host,$(HOST_CC),,$(DEP_CFLAGS),ar))
 HOST_INC := -I. -I$(B)/include -I$(HOST_BEARSSL_INC) -I$(HOST_LIBFDT_INC) -include $(AUTOCONF)
-HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -pthread $(HOST_INC)
+HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -pthread $(HOST_INC) $(HOST_EXTRA_CFLAGS)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 HB := $(BUILD)/host
 AB := $(BUILD)/host-asan
 FB := $(BUILD)/fuzz
-deps_ready := $(BEARSSL_SRC)/.unpacked $(LIBFDT_SRC_DIR)/.unpacked $(AUTOCONF) | buildpkgs
+deps_ready := $(if $(HOST_BEARSSL_LIB),,$(BEARSSL_SRC)/.unpacked) \
+	$(if $(HOST_LIBFDT_LIB),,$(LIBFDT_SRC_DIR)/.unpacked) $(AUTOCONF) | buildpkgs
 
 host_obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
@@ -195,7 +206,7 @@ TARGET_AR := ar
 TARGET_STRIP := strip
 TARGET_LINK = musl-gcc -static -Wl,--gc-sections -o $(1) $(2)
 $(SYSROOT)/.unpacked:
-	$(Q)$(DEB) install musl-tools linux-libc-dev
+	$(Q)$(DEB_INSTALL) musl-tools linux-libc-dev
 	$(Q)mkdir -p $(SYSROOT)/kinc
 	$(Q)ln -sfn /usr/include/linux $(SYSROOT)/kinc/linux; \
 	    ln -sfn /usr/include/asm-generic $(SYSROOT)/kinc/asm-generic; \
@@ -203,20 +214,31 @@ $(SYSROOT)/.unpacked:
 	$(Q)touch $@
 endif
 
+# An integrator's toolchain (TARGET_CC on the command line): no Debian
+# sysroot, and the compiler driver links.
+ifeq ($(origin TARGET_CC),command line)
+TARGET_SYSROOT_DEP :=
+ifneq ($(origin TARGET_LINK),command line)
+TARGET_LINK = $(TARGET_CC) -static -Wl,--gc-sections $(TARGET_LDFLAGS) -o $(1) $(2)
+endif
+else
+TARGET_SYSROOT_DEP := $(SYSROOT)/.unpacked
+endif
+
 TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -Os -g $(WARN) -ffunction-sections -fdata-sections \
 	-fno-strict-aliasing -fstack-protector-strong -I. -I$(B)/include \
 	-I$(or $(BEARSSL_INC),$(HOST_BEARSSL_INC)) -I$(or $(LIBFDT_INC),$(HOST_LIBFDT_INC)) \
-	-include $(AUTOCONF)
+	-include $(AUTOCONF) $(TARGET_EXTRA_CFLAGS)
 TB := $(B)
 TARGET_LIBS := $(or $(BEARSSL_LIB),$(DEPS)/$(TRIPLE)/libbearssl.a) \
 	$(or $(LIBFDT_LIB),$(DEPS)/$(TRIPLE)/libfdt.a)
 target_deps_ready := $(if $(BEARSSL_LIB),,$(BEARSSL_SRC)/.unpacked) \
 	$(if $(LIBFDT_LIB),,$(LIBFDT_SRC_DIR)/.unpacked) $(AUTOCONF) | buildpkgs
 ifneq ($(TRIPLE),)
-$(eval $(call deps_rule,$(TRIPLE),$(TARGET_CC),$(SYSROOT)/.unpacked,$(DEP_CFLAGS) -Os,$(TARGET_AR)))
+$(eval $(call deps_rule,$(TRIPLE),$(TARGET_CC),$(TARGET_SYSROOT_DEP),$(DEP_CFLAGS) -Os,$(TARGET_AR)))
 endif
 
-$(TB)/obj/%.o: %.c $(target_deps_ready) $(SYSROOT)/.unpacked
+$(TB)/obj/%.o: %.c $(target_deps_ready) $(TARGET_SYSROOT_DEP)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$< [$(ARCH)])
 	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -MMD -MP -c $< -o $@
@@ -243,7 +265,7 @@ include $(sort $(wildcard */module.mk))
 SEALCTL := $(HB)/sealctl
 $(SEALCTL): $(call host_obj,$(HB),$(LIB_SRCS) $(SEALCTL_SRCS)) $(HOST_LIBS)
 	$(call say,LD,$@)
-	$(Q)$(HOST_CC) -pthread -o $@ $^ $(HOST_LDLIBS)
+	$(Q)$(HOST_CC) -pthread -o $@ $^ $(HOST_LDLIBS) $(HOST_EXTRA_LDFLAGS)
 
 UNIT_BINS := $(patsubst tests/unit/%.c,$(AB)/tests/%,$(UNIT_TESTS))
 $(AB)/tests/%: $(AB)/obj/tests/unit/%.o $(call host_obj,$(AB),$(LIB_SRCS) $(filter-out tools/sealctl.c,$(SEALCTL_SRCS))) $(HOST_LIBS)
@@ -270,11 +292,11 @@ $(INITRAMFS): $(SEALINIT) board/$(BOARD_CFG)/modules qemu/mkinitramfs $(KCONFIG_
 
 # ---------------------------------------------------------------- goals
 .PHONY: all deps host sealctl sealinit initramfs tests fuzz-build check unit fuzz-replay \
-	qemu-tests demo fuzz clean distclean help hostpkgs buildpkgs
+	qemu-tests demo fuzz clean distclean help hostpkgs buildpkgs print-sealinit
 hostpkgs:
-	@$(DEB) install $(HOST_PKGS)
+	@$(DEB_INSTALL) $(HOST_PKGS)
 buildpkgs:
-	@$(DEB) install $(BUILD_PKGS)
+	@$(DEB_INSTALL) $(BUILD_PKGS)
 
 all: sealctl sealinit initramfs
 sealctl: $(SEALCTL)
@@ -303,6 +325,11 @@ qemu-tests: all
 demo: hostpkgs all
 	@qemu/demo
 
+# Where this configuration's sealinit is (build/<board>[-production]/):
+# for packaging recipes that install it.
+print-sealinit:
+	@echo $(abspath $(SEALINIT))
+
 clean:
 	rm -rf $(HB) $(AB) $(FB) $(TB)
 
@@ -315,6 +342,8 @@ help:
 	@echo "  make unit | fuzz-replay | qemu-tests             parts of make check"
 	@echo "  make fuzz FUZZ_SECONDS=600                       run every fuzz target"
 	@echo "  make bench | bench-patch                         benchmarks -> docs/benchmarks.md"
+	@echo "  make man | completion                            sealctl(1), sealinit(7), bash completion"
+	@echo "  make install DESTDIR= PREFIX=/usr/local          sealctl, the man pages, the completion"
 	@echo "  make V=1                                         show the commands"
 
 -include $(shell find $(BUILD) -path '*/obj/*' -name '*.d' -not -path '$(DEPS)/*' 2>/dev/null)

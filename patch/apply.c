@@ -23,8 +23,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/fs.h>
 
 #include "lib/bytes.h"
 #include "lib/fdio.h"
@@ -46,6 +48,7 @@ struct apply_ctx {
 	pthread_mutex_t lock;
 	uint32_t ndone;
 	int phase; /* 0 base digest, 1 segments */
+	uint32_t resumed, resume_at; /* what the journal held at the start */
 	int err;
 	struct si_diag diag;
 };
@@ -61,11 +64,19 @@ struct worker {
 	pthread_t tid;
 };
 
+static int old_pread(struct apply_ctx *c, uint64_t off, uint8_t *buf, size_t len,
+		     struct si_diag *d)
+{
+	if (c->a->old_read)
+		return c->a->old_read(c->a->old_rctx, off, buf, len);
+	return si_pread_full(c->old_fd, off, buf, len, d);
+}
+
 static int old_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 {
 	struct worker *w = ctx;
 
-	return si_pread_full(w->c->old_fd, off, buf, len, NULL) == 0 ? 0 : SI_E_IO;
+	return old_pread(w->c, off, buf, len, NULL) == 0 ? 0 : SI_E_IO;
 }
 
 /* Records the first error only; every worker then stops taking work. */
@@ -105,8 +116,13 @@ static void progress(struct apply_ctx *c)
 
 	pthread_mutex_lock(&c->lock);
 	c->ndone++;
+	p.phase = c->phase ? PATCH_PHASE_SEGMENTS : PATCH_PHASE_BASE;
 	p.done = c->ndone;
-	p.total = c->info.nseg;
+	p.total = c->phase ? c->info.nseg
+			   : (uint32_t)(c->info.old_size / c->info.seg_size +
+					(c->info.old_size % c->info.seg_size != 0));
+	p.resumed = c->resumed;
+	p.resume_at = c->resume_at;
 	if (c->a->progress)
 		c->a->progress(c->a->pctx, &p);
 	pthread_mutex_unlock(&c->lock);
@@ -121,12 +137,13 @@ static void do_chunk_hash(struct apply_ctx *c, struct worker *w, uint32_t k)
 	int r;
 
 	si_diag_clear(&d);
-	r = si_pread_full(c->old_fd, off, w->mem, n, &d);
+	r = old_pread(c, off, w->mem, n, &d);
 	if (r != 0) {
 		set_err(c, SI_E_IO, NULL, d.sys_errno, "old");
 		return;
 	}
 	patch_hash(w->mem, n, c->chunk_hash + (size_t)k * PATCH_HASH_LEN);
+	progress(c);
 }
 
 static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
@@ -170,7 +187,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 	}
 	r = si_pwrite_full(c->out_fd, out_off, w->mem, out_len, &d);
 	if (r != 0) {
-		set_err(c, SI_E_IO, NULL, d.sys_errno, "output");
+		set_err(c, SI_E_WRITE, NULL, d.sys_errno, "output");
 		return;
 	}
 	if (c->j_fd >= 0) {
@@ -178,7 +195,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		int jr = 0;
 
 		if (fdatasync(c->out_fd) != 0) {
-			set_err(c, SI_E_IO, NULL, errno, "output");
+			set_err(c, SI_E_WRITE, NULL, errno, "output");
 			return;
 		}
 		pthread_mutex_lock(&c->lock);
@@ -267,6 +284,9 @@ static int journal_load(struct apply_ctx *c, struct si_diag *d)
 		seq++;
 	}
 	c->j_seq = seq;
+	c->resumed = seq;
+	for (c->resume_at = 0; c->resume_at < c->info.nseg && c->done[c->resume_at];)
+		c->resume_at++;
 	if (ftruncate(c->j_fd, (off_t)seq * JREC_LEN) != 0) {
 		si_diag_errno(d, errno);
 		si_diag_field(d, "checkpoint");
@@ -328,12 +348,15 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	size_t meta, wm, used;
 	uint64_t nchunks;
 	unsigned nw, i;
-	int r, resume = 0, keep_part = 0;
+	int r, resume = 0, keep_part = 0, blk;
 
 	si_diag_clear(d);
-	if (!a->old_path || !a->patch_path || !a->out_path || !a->decode || !a->work)
+	if ((!a->old_path && !a->old_read) || !a->patch_path || !a->out_path || !a->decode ||
+	    !a->work)
 		return SI_E_ARG;
-	if ((size_t)snprintf(part, sizeof part, "%s.part", a->out_path) >= sizeof part)
+	/* A partition is written in place; a file out of place. */
+	blk = stat(a->out_path, &st) == 0 && S_ISBLK(st.st_mode);
+	if ((size_t)snprintf(part, sizeof part, blk ? "%s" : "%s.part", a->out_path) >= sizeof part)
 		return SI_E_ARG;
 	memset(c, 0, sizeof *c);
 	c->a = a;
@@ -406,18 +429,22 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	/* Validation of the patch ends here: below, the index is trusted
 	 * structurally (the payload is checked segment by segment). */
 
-	c->old_fd = open(a->old_path, O_RDONLY | O_CLOEXEC);
-	if (c->old_fd < 0) {
-		si_diag_errno(d, errno);
-		si_diag_field(d, "old");
-		r = SI_E_OPEN;
-		goto out;
-	}
-	if (fstat(c->old_fd, &st) != 0) {
-		si_diag_errno(d, errno);
-		si_diag_field(d, "old");
-		r = SI_E_IO;
-		goto out;
+	if (a->old_read) {
+		st.st_size = (off_t)a->old_size;
+	} else {
+		c->old_fd = open(a->old_path, O_RDONLY | O_CLOEXEC);
+		if (c->old_fd < 0) {
+			si_diag_errno(d, errno);
+			si_diag_field(d, "old");
+			r = SI_E_OPEN;
+			goto out;
+		}
+		if (fstat(c->old_fd, &st) != 0) {
+			si_diag_errno(d, errno);
+			si_diag_field(d, "old");
+			r = SI_E_IO;
+			goto out;
+		}
 	}
 	if ((uint64_t)st.st_size != c->info.old_size) {
 		si_diag_values(d, c->info.old_size, (uint64_t)st.st_size);
@@ -467,38 +494,56 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 			r = SI_E_IO;
 			goto out;
 		}
-		c->out_fd = open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		c->out_fd = open(part, blk ? O_RDWR | O_CLOEXEC
+					   : O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	}
 	if (c->out_fd < 0) {
 		si_diag_errno(d, errno);
 		si_diag_field(d, "output");
-		r = SI_E_OPEN;
+		r = SI_E_CREATE;
 		goto out;
 	}
-	if (ftruncate(c->out_fd, (off_t)c->info.new_size) != 0) {
+	if (blk) {
+		uint64_t size = 0;
+
+		keep_part = 1; /* never removed: it is the caller's partition */
+		if (ioctl(c->out_fd, BLKGETSIZE64, &size) != 0) {
+			si_diag_errno(d, errno);
+			si_diag_field(d, "output");
+			r = SI_E_IO;
+			goto out;
+		}
+		if (size < c->info.new_size) {
+			si_diag_values(d, c->info.new_size, size);
+			si_diag_field(d, "output.size");
+			r = SI_E_TOO_BIG;
+			goto out;
+		}
+	} else if (ftruncate(c->out_fd, (off_t)c->info.new_size) != 0) {
 		si_diag_errno(d, errno);
 		si_diag_field(d, "output");
-		r = SI_E_IO;
+		r = SI_E_WRITE;
 		goto remove_part;
 	}
 	c->phase = 1;
+	c->ndone = 0;
 	run_phase(c, w, nw);
 	if (c->err) {
 		r = c->err;
 		*d = c->diag;
-		keep_part = c->j_fd >= 0 && si_err_cause(r) == SI_CAUSE_SYSTEM;
+		keep_part = blk || (c->j_fd >= 0 && si_err_cause(r) == SI_CAUSE_SYSTEM);
 		goto remove_part;
 	}
 	if (atomic_load(&c->stop)) {
 		r = SI_E_PATCH_STOPPED;
-		keep_part = c->j_fd >= 0;
+		keep_part = blk || c->j_fd >= 0;
 		goto remove_part;
 	}
 	if (fsync(c->out_fd) != 0) {
 		si_diag_errno(d, errno);
 		si_diag_field(d, "output");
-		r = SI_E_IO;
-		keep_part = c->j_fd >= 0;
+		r = SI_E_WRITE;
+		keep_part = blk || c->j_fd >= 0;
 		goto remove_part;
 	}
 	if (a->final_check) {
@@ -506,13 +551,13 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		if (r != 0)
 			goto remove_part;
 	}
-	if (rename(part, a->out_path) != 0) {
+	if (!blk && rename(part, a->out_path) != 0) {
 		si_diag_errno(d, errno);
 		si_diag_field(d, "output");
 		r = SI_E_IO;
 		goto remove_part;
 	}
-	r = fsync_dir_of(a->out_path);
+	r = blk ? 0 : fsync_dir_of(a->out_path);
 	if (r == 0 && a->checkpoint_path)
 		unlink(a->checkpoint_path);
 	goto out;

@@ -167,14 +167,19 @@ static int emit_lit(struct ops *o, const uint8_t *nw, uint64_t dst, uint64_t len
 
 /* bsdiff's scan over new, in its published form, writing ops. */
 static int scan(const int32_t *sa, const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
-		struct ops *o)
+		struct ops *o, const struct patch_diff_opts *opt)
 {
-	size_t sc = 0, len = 0, pos = 0, lastscan = 0, lastpos = 0;
+	size_t sc = 0, len = 0, pos = 0, lastscan = 0, lastpos = 0, report = 0;
 	int64_t lastoffset = 0;
 	int r;
 
 	while (sc < nn) {
 		size_t oldscore = 0, scsc;
+
+		if (opt->progress && sc >= report) {
+			opt->progress(opt->pctx, PATCH_DIFF_MATCH, sc, nn);
+			report = sc + nn / 200 + 1; /* about every half percent */
+		}
 
 		for (scsc = sc += len; sc < nn; sc++) {
 			len = on ? sa_longest(sa, old, on, nw + sc, nn - sc, &pos) : 0;
@@ -301,6 +306,9 @@ struct enc {
 	int level;
 	atomic_uint next;
 	atomic_int err;
+	const struct patch_diff_opts *opt;
+	pthread_mutex_t lock; /* serialises progress reports */
+	uint32_t ndone;
 };
 
 static int zcompress(ZSTD_CCtx *cc, int level, const struct buf *in, struct buf *out,
@@ -445,6 +453,12 @@ static void *enc_worker(void *arg)
 		r = encode_segment(e, k, cc);
 		if (r != 0)
 			atomic_store(&e->err, r);
+		if (r == 0 && e->opt->progress) {
+			pthread_mutex_lock(&e->lock);
+			e->ndone++;
+			e->opt->progress(e->opt->pctx, PATCH_DIFF_ENCODE, e->ndone, e->nseg);
+			pthread_mutex_unlock(&e->lock);
+		}
 	}
 	ZSTD_freeCCtx(cc);
 	return NULL;
@@ -480,6 +494,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	int r = 0;
 
 	memset(&e, 0, sizeof e);
+	pthread_mutex_init(&e.lock, NULL);
 	if (seg < PATCH_SEG_MIN || seg > PATCH_SEG_MAX || (seg & (seg - 1)))
 		return SI_E_ARG;
 	if (on >= INT32_MAX || nn / seg >= CONFIG_PATCH_MAX_SEGMENTS ||
@@ -494,15 +509,21 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		sa = malloc((on ? on : 1) * sizeof *sa);
 		if (!sa)
 			return SI_E_NOMEM;
+		if (opt->progress)
+			opt->progress(opt->pctx, PATCH_DIFF_SORT, 0, on);
 		if (divsufsort(old, sa, (int32_t)on) != 0) {
 			free(sa);
 			return SI_E_NOMEM;
 		}
+		if (opt->progress)
+			opt->progress(opt->pctx, PATCH_DIFF_SORT, on, on);
 	}
 	if (on > 0)
-		r = scan(sa, old, on, nw, nn, &o);
+		r = scan(sa, old, on, nw, nn, &o, opt);
 	else
 		r = emit_lit(&o, nw, 0, nn);
+	if (r == 0 && opt->progress)
+		opt->progress(opt->pctx, PATCH_DIFF_MATCH, nn, nn);
 	free(sa);
 	if (r != 0)
 		goto out;
@@ -515,6 +536,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	e.seg_size = seg;
 	e.nseg = (uint32_t)(nn / seg + (nn % seg != 0));
 	e.level = opt->level;
+	e.opt = opt;
 	e.segs = calloc(e.nseg ? e.nseg : 1, sizeof *e.segs);
 	e.first_op = calloc(e.nseg ? e.nseg : 1, sizeof *e.first_op);
 	if (!e.segs || !e.first_op) {
@@ -618,6 +640,7 @@ out:
 	free(e.first_op);
 	free(o.v);
 	free(p);
+	pthread_mutex_destroy(&e.lock);
 	return r;
 }
 

@@ -10,11 +10,25 @@
 #include "lib/bytes.h"
 #include "lib/err.h"
 
+/* The phases of a diff, in order, for progress reports. */
+enum patch_diff_phase {
+	PATCH_DIFF_SORT = 0,   /* suffix-sorting the old image (done: 0, then total) */
+	PATCH_DIFF_MATCH = 1,  /* matching the new image against it (bytes of new) */
+	PATCH_DIFF_ENCODE = 2, /* compressing the segments (segments) */
+};
+
+/* Called from the calling thread, or serialised from the compression
+ * workers; done == total ends a phase. */
+typedef void (*patch_diff_progress_fn)(void *ctx, enum patch_diff_phase phase,
+				       uint64_t done, uint64_t total);
+
 struct patch_diff_opts {
 	uint32_t seg_size; /* power of two, PATCH_SEG_MIN..PATCH_SEG_MAX */
 	int level;         /* zstd level for every stream */
 	unsigned threads;  /* compression workers */
 	const struct patch_seals *seals; /* NULL: raw images */
+	patch_diff_progress_fn progress; /* NULL: none */
+	void *pctx;
 };
 
 /* What the diff found, for `sealctl diff --verbose` and tuning. */

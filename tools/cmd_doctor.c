@@ -29,39 +29,14 @@
 #include "lib/str.h"
 #include "mount/mount.h"
 #include "plan/plan.h"
+#include "tools/json.h"
 #include "tools/sealcmd.h"
 #include "tools/sealctl.h"
 
+/* The --help text and sealctl(1)'s section: docs/man/sealctl.txt. */
 #define CMD "doctor"
 #define MAX_HANDLES 64
 #define DOC_LINES 512
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: sealctl doctor (--disk DISK.img | --preboot DIR --system SYSTEM.img)\n"
-		"                      --dtb BOARD.dtb [--cmdline \"...\"] [--kernel-release R]\n"
-		"                      [--initramfs DIR|CPIO] [--config .config] [--json]\n\n"
-		"Runs sealinit's boot planner on the host: the same decisions and the same\n"
-		"console lines as the device, before anything is flashed.  It reads the\n"
-		"GPT disk image (or the preboot tree and the sealed system image), the\n"
-		"device tree the boot loader hands the kernel (the trust anchor), the\n"
-		"kernel command line, and checks what sealinit checks: the initramfs's\n"
-		"modules (--initramfs: its directory or its cpio archive), the boot\n"
-		"kernel collection verified whole, every seal, overlay authorisation and\n"
-		"precedence, then, inside the system volume's file system, every overlay\n"
-		"target, the data volume's mount point and the real init.\n"
-		"  --kernel-release R  the kernel the device boots (uname -r): checks the\n"
-		"                      collection's and the modules' release\n"
-		"  --config FILE       another build's .config (default: the one this\n"
-		"                      sealctl was built with, board %s)\n"
-		"  --json              the lines, the plan and the verdict as JSON\n\n"
-		"Not predicted: what only the running kernel decides (a module it refuses,\n"
-		"a device that does not answer, a block dm-verity finds corrupt at read).\n\n"
-		"exit codes: 0 the boot would hand off to the real init; 1 it would fail\n"
-		"            (the lines say where); 2 wrong arguments; 3 system error\n",
-		CONFIG_BOARD);
-}
 
 /* ------------------------------------------------------------ state */
 
@@ -455,12 +430,10 @@ static int stage_anchor(struct doc *d, const char *dtb)
 	size_t len;
 	int r;
 
-	r = sealctl_read_file(dtb, (size_t)CONFIG_MAX_FDT_KB * 1024, &buf, &len);
-	if (r) {
-		si_diag_clear(&dg);
-		si_diag_where(&dg, dtb, strlen(dtb));
-		return sealctl_report(CMD, "--dtb", r, &dg);
-	}
+	si_diag_clear(&dg);
+	r = sealctl_read_file(dtb, (size_t)CONFIG_MAX_FDT_KB * 1024, &buf, &len, &dg);
+	if (r)
+		return sealctl_report(CMD, dtb, r, &dg);
 	si_diag_clear(&dg);
 	r = si_anchor_parse(buf, len, d->board.uboot_usages, &d->anchor, &dg);
 	free(buf);
@@ -516,7 +489,7 @@ static int stage_initramfs(struct doc *d, const char *path)
 			break;
 		snprintf(m->file[m->n], sizeof m->file[0], "/lib/modules/%s", line);
 		snprintf(p, sizeof p, "%s/lib/modules/%s", dir, line);
-		if (sealctl_read_file(p, 64u << 20, &img, &ilen) != 0) {
+		if (sealctl_read_file(p, 64u << 20, &img, &ilen, NULL) != 0) {
 			si_diag_clear(&dg);
 			plan_log_error(&d->ops, "storage", "initramfs module",
 				       si_diag_sys(&dg, SI_E_OPEN, m->file[m->n], ENOENT), &dg);
@@ -682,54 +655,39 @@ static int stage_inside(struct doc *d, struct plan *p)
 
 /* ------------------------------------------------------------ report */
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void print_plan(const struct doc *d, const struct plan *p, int ok)
 {
 	unsigned i, j;
 
 	if (d->json) {
-		printf("{\n  \"boots\": %s,\n  \"stage\": ", ok ? "true" : "false");
-		json_str(ok ? "handoff" : d->fail_stage ? d->fail_stage : "");
-		printf(",\n  \"verdict\": ");
-		json_str(d->verdict);
-		printf(",\n  \"lines\": [");
-		for (i = 0; i < d->n_lines; i++) {
-			printf("%s\n    ", i ? "," : "");
-			json_str(d->lines[i]);
-		}
-		printf("\n  ]");
+		struct json js;
+
+		json_begin(&js, stdout, CMD, ok);
+		json_bool(&js, "boots", ok);
+		json_str(&js, "stage", ok ? "handoff" : d->fail_stage ? d->fail_stage : "");
+		json_str(&js, "verdict", d->verdict);
+		json_arr_begin(&js, "lines");
+		for (i = 0; i < d->n_lines; i++)
+			json_str(&js, NULL, d->lines[i]);
+		json_arr_end(&js);
 		if (ok) {
-			printf(",\n  \"cryptexes\": [");
+			json_arr_begin(&js, "cryptexes");
 			for (i = 0; i < p->n_cx; i++) {
-				printf("%s\n    {\"name\": ", i ? "," : "");
-				json_str(p->cx[i].name);
-				printf(", \"required\": %s, \"state\": \"%s\", \"target\": ",
-				       p->cx[i].img.required ? "true" : "false",
-				       p->cx[i].img.state == PLAN_IMG_USE ? "use" : "skip");
-				json_str(p->cx[i].target);
-				printf(", \"reason\": ");
-				json_str(p->cx[i].img.reason);
-				printf("}");
+				json_obj_begin(&js, NULL);
+				json_str(&js, "name", p->cx[i].name);
+				json_bool(&js, "required", p->cx[i].img.required);
+				json_str(&js, "state", p->cx[i].img.state == PLAN_IMG_USE ? "use" : "skip");
+				json_str(&js, "target", p->cx[i].target);
+				json_str(&js, "reason", p->cx[i].img.reason);
+				json_obj_end(&js);
 			}
-			printf("\n  ],\n  \"init\": ");
-			json_str(p->init);
+			json_arr_end(&js);
+			json_str(&js, "init", p->init);
+		} else {
+			json_null(&js, "cryptexes");
+			json_null(&js, "init");
 		}
-		printf("\n}\n");
+		json_end(&js);
 		return;
 	}
 	printf("\nsealctl: doctor: %s\n", d->verdict);
@@ -802,29 +760,29 @@ int sealctl_cmd_doctor(int argc, char **argv)
 		d->h[i].fd = -1;
 	{
 		const struct sealcmd_optdef defs[] = {
-			{ "--disk", &disk, NULL }, { "--preboot", &preboot, NULL },
-			{ "--system", &system, NULL }, { "--dtb", &dtb, NULL },
-			{ "--cmdline", &cmdline, NULL }, { "--kernel-release", &release, NULL },
-			{ "--initramfs", &initramfs, NULL }, { "--config", &config, NULL },
-			{ "--json", NULL, &d->json },
+			{ "--disk", NULL, &disk, NULL }, { "--preboot", NULL, &preboot, NULL },
+			{ "--system", NULL, &system, NULL }, { "--dtb", NULL, &dtb, NULL },
+			{ "--cmdline", NULL, &cmdline, NULL },
+			{ "--kernel-release", NULL, &release, NULL },
+			{ "--initramfs", NULL, &initramfs, NULL }, { "--config", NULL, &config, NULL },
+			{ "--json", NULL, NULL, &d->json },
 		};
-		m = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, usage);
+		m = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, NULL);
 		if (m)
 			return m == SEALCMD_HELP ? SEALCTL_OK : m;
 	}
-	if (!dtb || !!disk == !!(preboot || system) || (!disk && (!preboot || !system))) {
-		sealctl_msg(CMD, "--dtb and either --disk or both --preboot and --system are required");
-		usage(stderr);
-		return SEALCTL_USAGE;
-	}
+	if (!dtb || !!disk == !!(preboot || system) || (!disk && (!preboot || !system)))
+		return sealctl_usage_error(CMD, "--dtb and either --disk or both --preboot and "
+					   "--system are required");
 	d->board = *sealcmd_board();
 	if (config) {
 		uint8_t *buf;
 		size_t len;
 
-		r = sealctl_read_file(config, 1u << 20, &buf, &len);
+		si_diag_clear(&dg);
+		r = sealctl_read_file(config, 1u << 20, &buf, &len, &dg);
 		if (r)
-			return sealctl_report(CMD, config, r, NULL);
+			return sealctl_report(CMD, config, r, &dg);
 		si_diag_clear(&dg);
 		r = plan_board_parse_config((const char *)buf, len, &d->board, &dg);
 		free(buf);

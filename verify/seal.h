@@ -232,6 +232,37 @@ int si_seal_build(const struct si_seal_params *p, const struct si_privkey *key,
 		  uint8_t *img, size_t img_len, unsigned threads,
 		  struct si_diag *d) SI_WUR;
 
+/* Who signs a manifest: a private key in memory (si_signer_privkey), or
+ * anything else -- an external signing helper, an HSM -- through sign().
+ * pub names the key (algorithm, fingerprint); whatever sign() returns is
+ * checked against pub before an image is built with it. */
+struct si_signer {
+	const struct si_key *pub;
+	/* Signs msg[0..len) as verify/sig.h encodes signatures for pub's
+	 * algorithm; sig holds cap bytes.  0, or an error code (SI_E_SIGN,
+	 * SI_E_SIGN_HELPER, ...) with the details in d. */
+	int (*sign)(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig,
+		    size_t cap, size_t *sig_len, struct si_diag *d);
+	void *ctx;
+};
+
+/* A signer over a private key in memory (the key must outlive it). */
+void si_signer_privkey(struct si_signer *s, const struct si_privkey *key);
+
+/* Seals data that stays where it is: data holds the layout's padded_size
+ * bytes (the file system and its zero padding) and is only read; tail
+ * (tail_len = image_size - padded_size bytes) receives everything after
+ * it: the zero gap, the hash tree, the signed manifest and the footer.
+ * The image is data || tail, read back through si_seal_open() with the
+ * signer's key before this returns, so a signer that returned a bad
+ * signature fails here (SI_E_SIG_BAD).  Lets a caller write the image with
+ * write() from a read-only mapping of its input, instead of mapping the
+ * output (which turns a full disk into SIGBUS).
+ * Errors: those of si_seal_build, SI_E_ARG (tail_len), the signer's. */
+int si_seal_build_tail(const struct si_seal_params *p, const struct si_signer *s,
+		       const uint8_t *data, uint8_t *tail, size_t tail_len,
+		       unsigned threads, struct si_diag *d) SI_WUR;
+
 /* The usage bit an image kind needs. */
 uint32_t si_seal_kind_usage(enum si_kind k);
 /* Names: "system", "erofs", "sha256"; NULL when unknown. */

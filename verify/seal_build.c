@@ -170,20 +170,133 @@ int si_seal_layout(const struct si_seal_params *p, enum si_algo sig_algo,
 	*out = l;
 	return 0;
 }
-int si_seal_build(const struct si_seal_params *p, const struct si_privkey *key,
-		  uint8_t *img, size_t img_len, unsigned threads,
-		  struct si_diag *d)
+static int privkey_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig,
+			size_t cap, size_t *sig_len, struct si_diag *d)
+{
+	return si_sig_sign(ctx, msg, len, sig, cap, sig_len, d);
+}
+
+void si_signer_privkey(struct si_signer *s, const struct si_privkey *key)
+{
+	s->pub = &key->pub;
+	s->sign = privkey_sign;
+	s->ctx = (void *)key;
+}
+
+/* The image as data || tail, for reading it back. */
+struct split_io {
+	const uint8_t *data, *tail;
+	uint64_t data_len, tail_len;
+};
+
+static int split_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	const struct split_io *s = ctx;
+	uint8_t *out = buf;
+
+	if (off > s->data_len + s->tail_len || len > s->data_len + s->tail_len - off)
+		return SI_E_SHORT;
+	while (len) {
+		const uint8_t *src = off < s->data_len ? s->data + off : s->tail + (off - s->data_len);
+		uint64_t room = off < s->data_len ? s->data_len - off : s->data_len + s->tail_len - off;
+		size_t n = room < len ? (size_t)room : len;
+
+		memcpy(out, src, n);
+		out += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int si_seal_build_tail(const struct si_seal_params *p, const struct si_signer *s,
+		       const uint8_t *data, uint8_t *tail, size_t tail_len,
+		       unsigned threads, struct si_diag *d)
 {
 	struct si_seal_layout l;
 	struct vt_geom g;
 	struct si_anchor a;
 	struct si_seal check;
-	struct si_mem_io mio;
+	struct split_io sio;
 	struct si_io io;
 	uint8_t root[VT_DIGEST];
 	uint8_t *m, *f;
 	uint32_t dbs, hbs;
 	size_t blen, slen = 0;
+	int r;
+
+	if (!s || !s->pub || !s->sign || !data || !tail)
+		return SI_E_ARG;
+	r = si_seal_layout(p, s->pub->algo, &l, d);
+	if (r)
+		return r;
+	if (tail_len != l.image_size - l.padded_size) {
+		si_diag_field(d, "image.tail");
+		si_diag_values(d, l.image_size - l.padded_size, tail_len);
+		return SI_E_ARG;
+	}
+	r = params_check(p, &dbs, &hbs, d);
+	if (r)
+		return r;
+	/* The tree goes straight into the tail; only the gap before it
+	 * (hash_offset > padded_size when the blocks differ) is zeroed. */
+	memset(tail, 0, (size_t)(l.hash_offset - l.padded_size));
+	r = vt_geom_init(l.padded_size / dbs, dbs, hbs, &g);
+	if (r)
+		return r;
+	r = vt_tree_build(&g, p->salt, p->salt_len, data,
+			  tail + (l.hash_offset - l.padded_size), root, threads);
+	if (r)
+		return r;
+	m = tail + (l.manifest_offset - l.padded_size);
+	memset(m, 0, l.manifest_size);
+	blen = body_encode(p, dbs, hbs, &l, root, m + SI_MANIFEST_HDR_SIZE,
+			   SI_MANIFEST_BODY_MAX);
+	if (!blen)
+		return SI_E_MANIFEST_TOO_BIG;
+	memcpy(m, SI_MANIFEST_MAGIC, 4);
+	si_put_le16(m + 4, SI_MANIFEST_VERSION);
+	si_put_le16(m + 6, SI_MANIFEST_HDR_SIZE);
+	si_put_le32(m + 8, (uint32_t)blen);
+	si_put_le16(m + 12, (uint16_t)s->pub->algo);
+	si_put_le16(m + 14, (uint16_t)si_sig_len(s->pub->algo));
+	memcpy(m + 16, s->pub->fingerprint, 32);
+	r = s->sign(s->ctx, m, SI_MANIFEST_HDR_SIZE + blen, m + SI_MANIFEST_HDR_SIZE + blen,
+		    si_sig_len(s->pub->algo), &slen, d);
+	if (r)
+		return r;
+	if (slen != si_sig_len(s->pub->algo))
+		return si_diag_want(d, SI_E_SIG_LEN, "manifest.signature",
+				    si_sig_len(s->pub->algo), slen);
+	f = tail + (l.image_size - SI_FOOTER_SIZE - l.padded_size);
+	memset(f, 0, SI_FOOTER_SIZE);
+	memcpy(f, SI_FOOTER_MAGIC, 8);
+	si_put_le16(f + 8, SI_FOOTER_VERSION);
+	si_put_le16(f + 10, SI_FOOTER_SIZE);
+	si_put_le64(f + 16, l.manifest_offset);
+	si_put_le32(f + 24, l.manifest_size);
+	/* Read it back the way sealinit will: a seal that does not open is
+	 * never written (and a signer's bad signature stops here). */
+	memset(&a, 0, sizeof a);
+	a.n_keys = 1;
+	a.keys[0] = *s->pub;
+	a.keys[0].usages = SI_USAGE_ALL;
+	sio.data = data;
+	sio.data_len = l.padded_size;
+	sio.tail = tail;
+	sio.tail_len = tail_len;
+	io.ctx = &sio;
+	io.size = l.image_size;
+	io.read_at = split_read;
+	return si_seal_open(&io, &a, 0, 0, &check, d);
+}
+
+int si_seal_build(const struct si_seal_params *p, const struct si_privkey *key,
+		  uint8_t *img, size_t img_len, unsigned threads,
+		  struct si_diag *d)
+{
+	struct si_seal_layout l;
+	struct si_signer s;
 	int r;
 
 	if (!key || !img)
@@ -196,50 +309,8 @@ int si_seal_build(const struct si_seal_params *p, const struct si_privkey *key,
 		si_diag_values(d, l.image_size, img_len);
 		return SI_E_ARG;
 	}
-	r = params_check(p, &dbs, &hbs, d);
-	if (r)
-		return r;
-	memset(img + p->data_size, 0, (size_t)(l.hash_offset - p->data_size));
-	r = vt_geom_init(l.padded_size / dbs, dbs, hbs, &g);
-	if (r)
-		return r;
-	r = vt_tree_build(&g, p->salt, p->salt_len, img, img + l.hash_offset, root,
-			  threads);
-	if (r)
-		return r;
-
-	m = img + l.manifest_offset;
-	memset(m, 0, l.manifest_size);
-	blen = body_encode(p, dbs, hbs, &l, root, m + SI_MANIFEST_HDR_SIZE,
-			   SI_MANIFEST_BODY_MAX);
-	if (!blen)
-		return SI_E_MANIFEST_TOO_BIG;
-	memcpy(m, SI_MANIFEST_MAGIC, 4);
-	si_put_le16(m + 4, SI_MANIFEST_VERSION);
-	si_put_le16(m + 6, SI_MANIFEST_HDR_SIZE);
-	si_put_le32(m + 8, (uint32_t)blen);
-	si_put_le16(m + 12, (uint16_t)key->algo);
-	si_put_le16(m + 14, (uint16_t)si_sig_len(key->algo));
-	memcpy(m + 16, key->pub.fingerprint, 32);
-	r = si_sig_sign(key, m, SI_MANIFEST_HDR_SIZE + blen,
-			m + SI_MANIFEST_HDR_SIZE + blen, si_sig_len(key->algo), &slen, d);
-	if (r)
-		return r;
-
-	f = img + l.image_size - SI_FOOTER_SIZE;
-	memset(f, 0, SI_FOOTER_SIZE);
-	memcpy(f, SI_FOOTER_MAGIC, 8);
-	si_put_le16(f + 8, SI_FOOTER_VERSION);
-	si_put_le16(f + 10, SI_FOOTER_SIZE);
-	si_put_le64(f + 16, l.manifest_offset);
-	si_put_le32(f + 24, l.manifest_size);
-
-	/* Read it back the way sealinit will: a seal that does not open is
-	 * never written. */
-	memset(&a, 0, sizeof a);
-	a.n_keys = 1;
-	a.keys[0] = key->pub;
-	a.keys[0].usages = SI_USAGE_ALL;
-	si_io_mem(&io, &mio, img, img_len);
-	return si_seal_open(&io, &a, 0, 0, &check, d);
+	memset(img + p->data_size, 0, (size_t)(l.padded_size - p->data_size));
+	si_signer_privkey(&s, key);
+	return si_seal_build_tail(p, &s, img, img + l.padded_size,
+				  (size_t)(l.image_size - l.padded_size), threads, d);
 }

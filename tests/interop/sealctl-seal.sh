@@ -24,7 +24,7 @@ for k in k-genpkey-ec k-ecparam k-genrsa2048 k-genrsa4096; do
 	openssl pkey -in $k.pem -pubout -out $k.pub
 done
 for a in ecdsa-p256 rsa2048; do
-	expect "keygen $a" 0 "key, id" "$S" keygen --algo $a -o k-sealctl-$a.pem --pub k-sealctl-$a.pub
+	expect "keygen $a" 0 "$a key " "$S" keygen --algo $a -o k-sealctl-$a.pem --pub k-sealctl-$a.pub
 	openssl pkey -in k-sealctl-$a.pem -noout 2>/dev/null && ok "openssl reads sealctl's $a private key" || ko "openssl cannot read k-sealctl-$a.pem"
 	openssl pkey -pubin -in k-sealctl-$a.pub -noout 2>/dev/null && ok "openssl reads sealctl's $a public key" || ko "openssl cannot read k-sealctl-$a.pub"
 	[[ $(stat -c %a k-sealctl-$a.pem) == 600 ]] && ok "private key mode 0600" || ko "private key mode $(stat -c %a k-sealctl-$a.pem)"
@@ -93,8 +93,8 @@ expect "verify a missing file" 3 SI_E_OPEN "$S" verify /nonexistent --key k-ecpa
 expect "missing key file" 3 SI_E_OPEN "$S" verify img.sealed --key /nonexistent.pem
 # invalid input: exit 1
 expect "seal with a public key as the private key" 1 SI_E_KEY_NOPEM "$S" seal --image fs.img --name x --kind system --version 1 --rollback-index 0 --key k-ecparam.pub -o x
-expect "seal --overlay on a system image" 1 SI_E_MANIFEST_VALUE "$S" seal --image fs.img --name x --kind system --version 1 --rollback-index 0 --key k-ecparam.pem --overlay /usr -o x
-expect "seal --name with a slash" 1 SI_E_MANIFEST_VALUE "$S" seal --image fs.img --name a/b --kind system --version 1 --rollback-index 0 --key k-ecparam.pem -o x
+expect "seal --overlay on a system image (a wrong argument, like --kind bogus)" 2 SI_E_MANIFEST_VALUE "$S" seal --image fs.img --name x --kind system --version 1 --rollback-index 0 --key k-ecparam.pem --overlay /usr -o x
+expect "seal --name with a slash (a wrong argument, like --kind bogus)" 2 SI_E_MANIFEST_VALUE "$S" seal --image fs.img --name a/b --kind system --version 1 --rollback-index 0 --key k-ecparam.pem -o x
 [[ ! -e x ]] && ok "nothing written on failure" || ko "x written despite failure"
 
 # anchor in a DTB; verify through it
