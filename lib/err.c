@@ -20,6 +20,7 @@ static const struct si_err_row si_err_rows[] = {
 #include "kc/coll_err.def"
 #include "patch/err.def"
 #include "plan/err.def"
+#include "update/err.def"
 #undef SI_ERR
 };
 

@@ -15,6 +15,7 @@
  *             (550..569: the collection archive, kc/coll_err.def)
  *   600..699  patch/     delta format, apply, bundles, journal
  *   700..799  plan/      command line, boot policy
+ *   800..899  update/    state records, slots, floors, bundles, the engine
  *
  * Each entry: SI_ERR(NAME, number, cause, "meaning", "what to check").
  * The cause groups codes for policy and for humans.
@@ -44,6 +45,7 @@ enum si_err {
 #include "kc/coll_err.def"
 #include "patch/err.def"
 #include "plan/err.def"
+#include "update/err.def"
 #undef SI_ERR
 };
 

@@ -14,6 +14,7 @@
 #include "lib/str.h"
 #include "plan/plan.h"
 #include "verify/manifest.h"
+#include "verify/rollback.h"
 
 #define CRYPTEX_SUFFIX ".cryptex"
 #define CRYPTEX_SUFFIX_LEN 8
@@ -82,12 +83,39 @@ static void hint_keys(const struct plan_ops *ops, const struct si_anchor *a,
 }
 
 /* Opens the seal; on failure prints the error (and the key hint). */
-static int open_seal(const struct plan_inputs *in, const struct plan_ops *ops,
-		     const char *stage, const char *what, const struct si_io *io,
-		     uint32_t usage, struct si_seal *s, struct si_diag *d)
+/* The recorded floor of an image's name (0: none). */
+static uint64_t floor_of(const struct plan_inputs *in, const char *name)
 {
-	int r = si_seal_open(io, in->anchor, usage, 0, s, d);
+	return in->floors ? up_floor_of(in->floors, name) : 0;
+}
 
+/* Opens a seal: through the active release set when there is one (the
+ * image must be the one the set names, byte for byte: no second signature
+ * check), else by its own signature.  The system volume always by its own
+ * signature (the set names it by root hash).  Rollback against the
+ * anchor's floor and the floor recorded for the image's name. */
+static int open_seal(const struct plan_inputs *in, const struct plan *p,
+		     const struct plan_ops *ops, const char *stage, const char *what,
+		     const struct si_io *io, uint32_t usage, struct si_seal *s,
+		     struct si_diag *d)
+{
+	int r;
+
+	if (p->has_set && usage != SI_USAGE_SYSTEM) {
+		struct si_seal_unverified u;
+
+		r = si_seal_open_unverified(io, &u, d);
+		if (r == 0)
+			r = si_seal_from_set(&u, &p->set, in->anchor, usage, floor_of(in, u.m.name), s, d);
+	} else {
+		r = si_seal_open(io, in->anchor, usage, 0, s, d);
+		if (r == 0 && floor_of(in, s->m.name) > s->m.rollback_index) {
+			si_diag_clear(d);
+			si_diag_where(d, s->m.name, strlen(s->m.name));
+			r = si_rollback_check(s->m.rollback_index, in->anchor,
+					      floor_of(in, s->m.name), d);
+		}
+	}
 	if (r == 0)
 		return 0;
 	plan_log_error(ops, stage, what, r, d);
@@ -157,7 +185,7 @@ static int plan_kc(const struct plan_inputs *in, const struct plan_ops *ops, str
 	im->size = size;
 	si_io_mem(&io, &mio, in->kc_buf, (size_t)size);
 	what_of(what, sizeof what, "kc-boot", path);
-	r = open_seal(in, ops, "kc", what, &io, SI_USAGE_KC_BOOT, &im->seal, &d);
+	r = open_seal(in, p, ops, "kc", what, &io, SI_USAGE_KC_BOOT, &im->seal, &d);
 	if (r)
 		return r;
 	what_of(what, sizeof what, "kc-boot", im->seal.m.name);
@@ -224,9 +252,18 @@ static int plan_system(const struct plan_inputs *in, const struct plan_ops *ops,
 	io.size = im->size;
 	io.read_at = hio_read;
 	what_of(what, sizeof what, "system volume", label);
-	r = open_seal(in, ops, "system", what, &io, SI_USAGE_SYSTEM, &im->seal, &d);
+	r = open_seal(in, p, ops, "system", what, &io, SI_USAGE_SYSTEM, &im->seal, &d);
 	if (r)
 		return r;
+	/* The release set names the system volume it runs on. */
+	if (p->has_set && si_ct_memcmp(im->seal.m.root_hash, p->set.system_root, 32) != 0) {
+		si_diag_clear(&d);
+		si_diag_field(&d, "root hash (release set)");
+		si_diag_where(&d, p->set.name, strlen(p->set.name));
+		si_diag_bytes(&d, p->set.system_root, im->seal.m.root_hash, 32);
+		plan_log_error(ops, "system", what, SI_E_SET_SYSTEM, &d);
+		return SI_E_SET_SYSTEM;
+	}
 	r = plan_seal_check(&p->policy, &im->seal, NULL, &d);
 	if (r) {
 		plan_log_error(ops, "system", what, r, &d);
@@ -405,6 +442,7 @@ int plan_seal_check(const struct plan_policy *pol, const struct si_seal *s,
 	case SI_KIND_KC_SYSTEM:
 	case SI_KIND_KC_AUX:
 	case SI_KIND_UPDATE:
+	case SI_KIND_SET:
 		return 0;
 	}
 	if (!fs_mountable(m->fs_type)) {
@@ -481,7 +519,7 @@ static int plan_one_cryptex(const struct plan_inputs *in, const struct plan_ops 
 	io.ctx = &x;
 	io.size = c->img.size;
 	io.read_at = hio_read;
-	r = open_seal(in, ops, "cryptex", what, &io, SI_USAGE_CRYPTEX, &c->img.seal, &d);
+	r = open_seal(in, p, ops, "cryptex", what, &io, SI_USAGE_CRYPTEX, &c->img.seal, &d);
 	if (r)
 		return refuse(p, i, r, &d, ops);
 	copy(c->target, sizeof c->target, c->img.seal.m.overlay);

@@ -39,8 +39,10 @@
 #include "lib/bytes.h"
 #include "lib/err.h"
 #include "plan/cmdline.h"
+#include "update/update.h"
 #include "verify/anchor.h"
 #include "verify/seal.h"
+#include "verify/set.h"
 
 #define PLAN_PATH_MAX 256      /* paths in the new root, preboot-relative paths */
 #define PLAN_LABEL_MAX SI_CMDLINE_LABEL_MAX
@@ -76,6 +78,7 @@ struct plan_board {
 	enum si_failure failure;               /* never SI_FAILURE_DEFAULT */
 	uint32_t uboot_usages;                 /* for si_anchor_parse */
 	int insecure_uboot_all;
+	int insecure_no_set;                   /* images may boot without a release set */
 	uint64_t kc_max;                       /* bytes */
 	unsigned max_cryptexes;
 };
@@ -237,6 +240,8 @@ struct plan_inputs {
 	const struct plan_board *board;
 	const struct plan_settings *set;
 	const struct si_anchor *anchor;
+	const char *slot;             /* the active slot's directory ("slots/a") */
+	const struct up_floors *floors; /* recorded rollback floors (NULL: none) */
 	const char *kernel_release;   /* NULL: not checked (doctor without one) */
 	uint8_t *kc_buf;              /* where the boot KC is read whole */
 	size_t kc_cap;
@@ -246,6 +251,10 @@ struct plan_inputs {
 struct plan {
 	const char *stage;            /* of the failure, or of the last step */
 	struct plan_policy policy;
+	/* the active release set, verified (has_set 0: none, and allowed) */
+	int has_set;
+	struct si_set set;
+	char slot[32];
 	/* boot kernel collection: verified whole in memory */
 	struct plan_image kc;
 	const uint8_t *kc_bytes;

@@ -67,7 +67,7 @@
 /* ---------------------------------------------------------------- names */
 
 static const char *const kind_names[] = {
-	NULL, "system", "cryptex", "kc-boot", "kc-system", "kc-aux", "update",
+	NULL, "system", "cryptex", "kc-boot", "kc-system", "kc-aux", "update", "set",
 };
 static const char *const fs_names[] = { NULL, "erofs", "ext4", "squashfs", "raw" };
 
@@ -115,6 +115,7 @@ uint32_t si_seal_kind_usage(enum si_kind k)
 	case SI_KIND_KC_SYSTEM: return SI_USAGE_KC_SYSTEM;
 	case SI_KIND_KC_AUX: return SI_USAGE_KC_AUX;
 	case SI_KIND_UPDATE: return SI_USAGE_UPDATE;
+	case SI_KIND_SET: return SI_USAGE_UPDATE;
 	}
 	return 0;
 }
@@ -364,42 +365,55 @@ static void copy_text(char *dst, const uint8_t *src, size_t n)
 
 /* Decodes the TLV body into s.  Structure and per-field syntax only; the
  * relations between fields are checked by seal_check(). */
+void si_tlv_init(struct si_tlv *t, const uint8_t *body, size_t len)
+{
+	t->body = body;
+	t->len = len;
+	t->pos = 0;
+	t->last = 0;
+}
+
+int si_tlv_next(struct si_tlv *t, struct si_diag *d)
+{
+	size_t pos = t->pos, len = t->len;
+
+	if (pos == len)
+		return 0;
+	t->off = SI_MANIFEST_HDR_SIZE + pos;
+	if (len - pos < 4) {
+		si_diag_offset(d, t->off);
+		return si_diag_want(d, SI_E_MANIFEST_TLV, "manifest.body", 4, len - pos);
+	}
+	t->tag = si_le16(t->body + pos);
+	t->vlen = si_le16(t->body + pos + 2);
+	if (t->vlen > len - pos - 4) {
+		si_diag_offset(d, t->off);
+		return si_diag_want(d, SI_E_MANIFEST_TLV, "manifest.body", len - pos - 4, t->vlen);
+	}
+	if (t->tag <= t->last) {
+		si_diag_offset(d, t->off);
+		return si_diag_want(d, SI_E_MANIFEST_DUP, "manifest.tag", t->last + 1, t->tag);
+	}
+	t->last = t->tag;
+	t->v = t->body + pos + 4;
+	t->pos = pos + 4 + (size_t)t->vlen;
+	return 1;
+}
+
 static int body_parse(const uint8_t *b, size_t len, struct si_manifest *s,
 		      struct si_diag *d)
 {
 	uint32_t seen = 0;
-	uint32_t last = 0; /* 0: none yet; tags are >= 1 */
-	size_t pos = 0, i;
+	struct si_tlv t;
+	size_t i;
+	int r;
 
-	while (pos < len) {
-		uint16_t tag, vlen;
-		const uint8_t *v;
-		uint64_t off = SI_MANIFEST_HDR_SIZE + pos;
+	si_tlv_init(&t, b, len);
+	while ((r = si_tlv_next(&t, d)) > 0) {
+		uint16_t tag = t.tag, vlen = t.vlen;
+		const uint8_t *v = t.v;
+		uint64_t off = t.off;
 		size_t idx;
-
-		if (len - pos < 4) {
-			si_diag_field(d, "manifest.body");
-			si_diag_offset(d, off);
-			si_diag_values(d, 4, len - pos);
-			return SI_E_MANIFEST_TLV;
-		}
-		tag = si_le16(b + pos);
-		vlen = si_le16(b + pos + 2);
-		if (vlen > len - pos - 4) {
-			si_diag_field(d, "manifest.body");
-			si_diag_offset(d, off);
-			si_diag_values(d, len - pos - 4, vlen);
-			return SI_E_MANIFEST_TLV;
-		}
-		if (tag <= last) {
-			si_diag_field(d, "manifest.tag");
-			si_diag_offset(d, off);
-			si_diag_values(d, last + 1, tag);
-			return SI_E_MANIFEST_DUP;
-		}
-		last = tag;
-		v = b + pos + 4;
-		pos += 4 + (size_t)vlen;
 
 		for (idx = 0; idx < SI_ARRAY_SIZE(tag_table); idx++)
 			if (tag_table[idx].tag == tag)
@@ -534,6 +548,8 @@ static int body_parse(const uint8_t *b, size_t len, struct si_manifest *s,
 			}
 		}
 	}
+	if (r < 0)
+		return r;
 	for (i = 0; i < SI_ARRAY_SIZE(tag_table); i++)
 		if (tag_table[i].required && !(seen & (1u << i))) {
 			si_diag_field(d, tag_table[i].field);
@@ -656,6 +672,29 @@ int si_envelope_read(const struct si_io *io, uint8_t *m, struct si_envelope *out
 	out->sig_size = h.sig_size;
 	memcpy(out->key_id, h.key_id, 32);
 	out->image_size = io->size;
+	return 0;
+}
+
+int si_envelope_parse(const uint8_t *m, size_t len, struct si_envelope *out,
+		      struct si_diag *d)
+{
+	struct mhdr h;
+	int r;
+
+	if (!m || !out)
+		return SI_E_ARG;
+	if (len > SI_MANIFEST_MAX)
+		return si_diag_want(d, SI_E_MANIFEST_TOO_BIG, "manifest", SI_MANIFEST_MAX, len);
+	r = mhdr_parse(m, len, &h, d);
+	if (r)
+		return r;
+	out->manifest_offset = 0;
+	out->manifest_size = (uint32_t)len;
+	out->body_size = h.body_size;
+	out->sig_algo = h.sig_algo;
+	out->sig_size = h.sig_size;
+	memcpy(out->key_id, h.key_id, 32);
+	out->image_size = len;
 	return 0;
 }
 

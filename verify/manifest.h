@@ -39,6 +39,28 @@ struct si_envelope {
 int si_envelope_read(const struct si_io *io, uint8_t *m, struct si_envelope *out,
 		     struct si_diag *d) SI_WUR;
 
+/* The envelope of a manifest that stands alone in a buffer (a release set
+ * file: header, body, signature, nothing else).  Errors as
+ * si_envelope_read's for the header, and SI_E_MANIFEST_TOO_BIG. */
+int si_envelope_parse(const uint8_t *m, size_t len, struct si_envelope *out,
+		      struct si_diag *d) SI_WUR;
+
+/* Walks a manifest body's TLV fields: tag (2) | length (2) | value, tags
+ * strictly ascending.  si_tlv_next: 1 with the next field in tag, vlen, v
+ * and off (offset in the manifest), 0 at the end, or SI_E_MANIFEST_TLV
+ * (a header or value past the end) or SI_E_MANIFEST_DUP (a tag repeated or
+ * out of order). */
+struct si_tlv {
+	const uint8_t *body;
+	size_t len, pos;
+	uint32_t last;
+	uint16_t tag, vlen;
+	const uint8_t *v;
+	uint64_t off;
+};
+void si_tlv_init(struct si_tlv *t, const uint8_t *body, size_t len);
+int si_tlv_next(struct si_tlv *t, struct si_diag *d) SI_WUR;
+
 /* Parses the TLV body of m (read by si_envelope_read) into out: structure
  * and each field's syntax, then the relations between fields and with the
  * image (dm-verity geometry; data < tree < manifest < footer), and the

@@ -1,13 +1,13 @@
 # verify/: the trust anchor, sealed images (footer, manifest), signatures,
 # keys, rollback, SHA-256 (run-time dispatch: SHA-NI, ARMv8 CE, portable)
 # and the dm-verity hash tree.
-LIB_SRCS += verify/anchor.c verify/manifest.c verify/seal.c verify/sig.c verify/key.c \
+LIB_SRCS += verify/anchor.c verify/manifest.c verify/seal.c verify/set.c verify/sig.c verify/key.c \
 	verify/rollback.c verify/sha256.c verify/sha256_x86.c verify/sha256_arm64.c verify/hashtree.c
 # The builder of sealed images is host-side: sealctl and the tests.
 SEALCTL_SRCS += verify/seal_build.c
 UNIT_TESTS += tests/unit/test_anchor.c tests/unit/test_seal.c tests/unit/test_key.c \
-	tests/unit/test_sig.c tests/unit/test_sha256.c tests/unit/test_hashtree.c
-FUZZ_TARGETS += tests/fuzz/fuzz_anchor.c tests/fuzz/fuzz_seal.c tests/fuzz/fuzz_key.c
+	tests/unit/test_sig.c tests/unit/test_sha256.c tests/unit/test_hashtree.c tests/unit/test_set.c
+FUZZ_TARGETS += tests/fuzz/fuzz_anchor.c tests/fuzz/fuzz_seal.c tests/fuzz/fuzz_key.c tests/fuzz/fuzz_set.c
 
 # vt-bench: the tree over plain files, for `make bench` and
 # tests/interop/veritysetup.sh (sealctl-free, so both run before sealctl

@@ -59,6 +59,7 @@ enum si_kind {
 	SI_KIND_KC_SYSTEM = 4,
 	SI_KIND_KC_AUX = 5,
 	SI_KIND_UPDATE = 6,
+	SI_KIND_SET = 7,      /* a release set manifest (verify/set.h), not an image */
 };
 
 enum si_fstype {

@@ -8,6 +8,7 @@
 #include "verify/hashtree.h"
 #include "verify/manifest.h"
 #include "verify/seal.h"
+#include "verify/set.h"
 #include "verify/sig.h"
 
 struct tlv_w {
@@ -313,4 +314,76 @@ int si_seal_build(const struct si_seal_params *p, const struct si_privkey *key,
 	si_signer_privkey(&s, key);
 	return si_seal_build_tail(p, &s, img, img + l.padded_size,
 				  (size_t)(l.image_size - l.padded_size), threads, d);
+}
+
+/* ---------------------------------------------------------------- sets */
+
+int si_set_build(const struct si_set_params *p, const struct si_privkey *key,
+		 uint8_t *out, size_t cap, size_t *len, struct si_diag *d)
+{
+	uint8_t body[SI_MANIFEST_BODY_MAX], list[SI_MANIFEST_BODY_MAX];
+	struct tlv_w w = { body, sizeof body, 0, 0 };
+	struct si_anchor a;
+	struct si_set check;
+	size_t ln = 0, slen = 0, total, sl;
+	unsigned i;
+	int r;
+
+	if (!p || !key || !out || !len || !p->name || !p->version || p->n > SI_SET_MAX_IMAGES)
+		return SI_E_ARG;
+	if (!si_manifest_name_ok((const uint8_t *)p->name, strlen(p->name)) || !*p->version ||
+	    strlen(p->version) > SI_SEAL_VERSION_MAX ||
+	    !si_manifest_printable_ok((const uint8_t *)p->version, strlen(p->version))) {
+		si_diag_field(d, "set.name/version");
+		si_diag_text(d, "a name of [A-Za-z0-9._+-] and a printable version", p->name);
+		return SI_E_MANIFEST_VALUE;
+	}
+	for (i = 0; i < p->n; i++) {
+		const struct si_set_image *e = &p->img[i];
+		size_t nl = strlen(e->name);
+
+		if (ln + 2 + nl + 40 > sizeof list)
+			return si_diag_want(d, SI_E_MANIFEST_TOO_BIG, "set.images", sizeof list, ln + 2 + nl + 40);
+		list[ln] = (uint8_t)e->kind;
+		list[ln + 1] = (uint8_t)nl;
+		memcpy(list + ln + 2, e->name, nl);
+		memcpy(list + ln + 2 + nl, e->digest, 32);
+		si_put_le64(list + ln + 2 + nl + 32, e->rollback_index);
+		ln += 2 + nl + 40;
+	}
+	tlv_u8(&w, SI_TAG_KIND, SI_KIND_SET);
+	tlv_put(&w, SI_TAG_NAME, p->name, strlen(p->name));
+	tlv_put(&w, SI_TAG_VERSION, p->version, strlen(p->version));
+	tlv_u64(&w, SI_TAG_ROLLBACK, p->rollback_index);
+	tlv_put(&w, SI_TAG_SET_SYSTEM, p->system_root, 32);
+	tlv_put(&w, SI_TAG_SET_IMAGES, list, ln);
+	if (w.over)
+		return si_diag_want(d, SI_E_MANIFEST_TOO_BIG, "set.body", SI_MANIFEST_BODY_MAX, w.len + 1);
+	sl = si_sig_len(key->algo);
+	total = SI_MANIFEST_HDR_SIZE + w.len + sl;
+	if (!sl || total > cap)
+		return SI_E_ARG;
+	memset(out, 0, total);
+	memcpy(out, SI_MANIFEST_MAGIC, 4);
+	si_put_le16(out + 4, SI_MANIFEST_VERSION);
+	si_put_le16(out + 6, SI_MANIFEST_HDR_SIZE);
+	si_put_le32(out + 8, (uint32_t)w.len);
+	si_put_le16(out + 12, (uint16_t)key->algo);
+	si_put_le16(out + 14, (uint16_t)sl);
+	memcpy(out + 16, key->pub.fingerprint, 32);
+	memcpy(out + SI_MANIFEST_HDR_SIZE, body, w.len);
+	r = si_sig_sign(key, out, SI_MANIFEST_HDR_SIZE + w.len, out + SI_MANIFEST_HDR_SIZE + w.len,
+			sl, &slen, d);
+	if (r)
+		return r;
+	/* Read it back the way sealinit will. */
+	memset(&a, 0, sizeof a);
+	a.n_keys = 1;
+	a.keys[0] = key->pub;
+	a.keys[0].usages = SI_USAGE_ALL;
+	r = si_set_open(out, total, &a, 0, &check, d);
+	if (r)
+		return r;
+	*len = total;
+	return 0;
 }
