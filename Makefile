@@ -50,7 +50,7 @@ HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
 # ---------------------------------------------------------------- config
 KCONFIG_CONFIG ?= .config
 export KCONFIG_CONFIG
-config_targets := defconfig menuconfig savedefconfig olddefconfig help
+config_targets := defconfig %_defconfig menuconfig savedefconfig olddefconfig help
 only_config := $(if $(MAKECMDGOALS),$(if $(filter-out $(config_targets),$(MAKECMDGOALS)),,y))
 
 ifneq ($(only_config),y)
@@ -66,12 +66,21 @@ ARCH := $(call unquote,$(CONFIG_ARCH))
 kconfiglib:
 	@$(DEB_INSTALL) python3-kconfiglib
 
-defconfig: kconfiglib
-	@b=$${BOARD:-qemu-aarch64}; \
-	 [[ -f board/$$b/defconfig ]] || { echo "no board '$$b': boards are $$(ls board | tr '\n' ' ')" >&2; exit 2; }; \
-	 $(PY) -m defconfig --kconfig Kconfig board/$$b/defconfig && \
+# make BOARD=b defconfig: board/b/defconfig (development: test hooks);
+# make BOARD=b production_defconfig: board/b/production_defconfig (no
+# development switches; built into build/b-production/).
+define board_defconfig
+	@b=$${BOARD:-qemu-aarch64}; f=board/$$b/$@; \
+	 [[ -d board/$$b ]] || { echo "no board '$$b': boards are $$(ls board | tr '\n' ' ')" >&2; exit 2; }; \
+	 [[ -f $$f ]] || { echo "no $$f: board $$b has $$(cd board/$$b && ls *defconfig | tr '\n' ' ')" >&2; exit 2; }; \
+	 $(PY) -m defconfig --kconfig Kconfig $$f && \
 	 grep -q "^CONFIG_BOARD=\"$$b\"" $(KCONFIG_CONFIG) || \
-	 { echo "board/$$b/defconfig does not set CONFIG_BOARD=\"$$b\"" >&2; exit 2; }
+	 { echo "$$f does not set CONFIG_BOARD=\"$$b\"" >&2; exit 2; }
+endef
+defconfig: kconfiglib
+	$(board_defconfig)
+%_defconfig: kconfiglib
+	$(board_defconfig)
 
 menuconfig: kconfiglib
 	$(PY) -m menuconfig Kconfig
@@ -84,7 +93,9 @@ savedefconfig: kconfiglib
 	@echo "wrote defconfig; copy it to board/<name>/defconfig"
 
 BUILD := build
-B := $(BUILD)/$(BOARD_CFG)
+# A build without the development switches has its own directory, so a
+# board's development and production builds live side by side.
+B := $(BUILD)/$(BOARD_CFG)$(if $(CONFIG_DEVELOPMENT),,-production)
 AUTOCONF := $(B)/include/autoconf.h
 
 # Regenerated when .config changes; rewritten only when different, so a

@@ -84,6 +84,9 @@ int stage_cryptexes(struct boot *b)
 		c->img.h = -1;
 		if (r && plan_cryptex_fail(p, i, r, &d, &b->ops))
 			return r;
+		if (r == 0)
+			si_log(SI_LOG_DEBUG, "sealinit: cryptex: '%s' on %s through %s (dm-verity over %s)",
+			       c->name, c->mnt, out.dm.path, out.dev);
 		mounted[i] = r == 0;
 	}
 	for (i = 0; i < p->n_ov; i++) {

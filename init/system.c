@@ -46,6 +46,7 @@ int stage_system(struct boot *b)
 		return SI_E_OPEN;
 	}
 	b->sys_dev = st.st_dev;
-	si_log(SI_LOG_INFO, "sealinit: system: mounted on / through %s", out.dm.path);
+	si_log(SI_LOG_INFO, "sealinit: system: mounted on / through %s (dm-verity over %s)",
+	       out.dm.path, out.dev);
 	return 0;
 }

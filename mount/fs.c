@@ -159,15 +159,16 @@ int fs_overlay_apply(const char *newroot, const struct fs_layer *layers,
 	return 0;
 }
 
+/* 0, or the errno of the failed call (never an error-table code). */
 static int is_mountpoint(const char *path, int *yes)
 {
 	char parent[FS_PATH_MAX];
 	struct stat a, b;
 
 	if (fs_join(parent, sizeof parent, path, "/..") != 0)
-		return -ENAMETOOLONG;
+		return ENAMETOOLONG;
 	if (stat(path, &a) != 0 || stat(parent, &b) != 0)
-		return -errno;
+		return errno;
 	*yes = a.st_dev != b.st_dev || a.st_ino == b.st_ino;
 	return 0;
 }
@@ -271,7 +272,7 @@ int fs_switch_root(const char *newroot, struct si_diag *d)
 	    root.st_dev == nr.st_dev) {
 		si_diag_field(d, "newroot");
 		if (r)
-			si_diag_errno(d, -r);
+			si_diag_errno(d, r);
 		return SI_E_NOT_MOUNTPOINT;
 	}
 	r = fs_move_api_mounts(newroot, d);

@@ -180,6 +180,7 @@ enum {
 /* What fs_sealed_mount set up (for status and for teardown). */
 struct fs_sealed {
 	struct dm_dev dm;
+	char dev[DM_DEV_PATH_MAX];   /* the device the table names: "254:2", "7:0" */
 	int has_loop;
 	unsigned loop_minor;
 	char loop_path[LOOP_PATH_MAX];

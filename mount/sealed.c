@@ -66,6 +66,7 @@ int fs_sealed_mount(int fd, const char *name, unsigned flags, const struct si_se
 	if (r)
 		goto out;
 	created = 1;
+	memcpy(res.dev, dev, sizeof res.dev);
 	if (mnt)
 		r = fs_mount_ro(res.dm.path, mnt, fstype, d);
 out:

@@ -491,7 +491,6 @@ static int plan_one_cryptex(const struct plan_inputs *in, const struct plan_ops 
 		return refuse(p, i, r, &d, ops);
 	}
 	c->img.state = PLAN_IMG_USE;
-	verified_line(ops, in->anchor, "cryptex", &c->img.seal);
 	return 0;
 }
 
@@ -621,6 +620,10 @@ static int plan_cryptexes(const struct plan_inputs *in, const struct plan_ops *o
 			break;
 		}
 	}
+	/* What is used, topmost first. */
+	for (i = 0; i < p->n_cx; i++)
+		if (p->cx[i].img.state == PLAN_IMG_USE)
+			verified_line(ops, in->anchor, "cryptex", &p->cx[i].img.seal);
 	/* One overlay per target, parents before the targets inside them;
 	 * layers topmost first (the cryptexes are in rank order). */
 	p->n_ov = 0;

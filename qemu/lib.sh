@@ -62,7 +62,36 @@ initramfs_pack() {
 	(cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$R.cpio.gz"
 	initrd=$R.cpio.gz
 }
-variant_disk() { "$QTOP/qemu/mkdisk" "$V/disk.img" "$V/preboot" "$V/system.img" >/dev/null; disk=$V/disk.img; }
+# variant_disk: $V's preboot tree, system image and (when $V/data exists)
+# data tree into $V/disk.img, the scenario's disk.
+variant_disk() {
+	local data=
+	[[ -d $V/data ]] && data=$V/data
+	"$QTOP/qemu/mkdisk" "$V/disk.img" "$V/preboot" "$V/system.img" $data >/dev/null; disk=$V/disk.img
+}
+# variant_anchor ARGS...: $V/anchor.dtb is the demo's anchor plus one more
+# key (sealctl anchor ARGS), and the scenario's device tree.
+variant_anchor() {
+	"$QTOP/build/host/sealctl" anchor --dtb "$S/anchor.dtb" -o "$V/anchor.dtb" "$@" >/dev/null && dtb=$V/anchor.dtb
+}
+# variant_key NAME: a new key pair in $V/keys/NAME.pem, NAME.pub.pem.
+variant_key() {
+	mkdir -p "$V/keys"
+	"$QTOP/build/host/sealctl" keygen --algo ecdsa-p256 -o "$V/keys/$1.pem" --pub "$V/keys/$1.pub.pem" >/dev/null
+}
+# variant_cryptex NAME DIR KEYFILE TARGET: DIR sealed as cryptex NAME with
+# overlay TARGET into $V's preboot tree.
+variant_cryptex() {
+	"$QTOP/build/host/sealctl" seal --dir "$2" --kind cryptex --name "$1" --version 1.0 \
+		--rollback-index 1 --key "$3" --overlay "$4" -o "$V/preboot/cryptexes/$1.cryptex" >/dev/null
+}
+# variant_system: $V/system-tree is a copy of the demo's system tree to
+# edit; variant_system_seal [NAME] seals it into $V/system.img.
+variant_system() { rm -rf "$V/system-tree" && cp -a "$S/trees/system" "$V/system-tree"; }
+variant_system_seal() {
+	"$QTOP/build/host/sealctl" seal --dir "$V/system-tree" --kind system --name "${1:-system}" \
+		--version 13.3.1 --rollback-index 1 --key "$S/keys/platform.pem" -o "$V/system.img" >/dev/null
+}
 # flip_byte FILE OFFSET: inverts the lowest bit of one byte.
 flip_byte() {
 	local b
@@ -79,4 +108,28 @@ reseal() {
 	shift 5
 	"$QTOP/build/host/sealctl" seal --dir "$S/trees/$dir" --kind "$kind" --name "$name" \
 		--version 13.3.1 --rollback-index 1 --key "$S/keys/$key.pem" "$@" -o "$out" >/dev/null
+}
+# uboot_anchor OUT [usages]: QEMU's device tree with the demo's platform
+# key only as U-Boot's /signature/key-platform (ECDSA, in U-Boot's
+# binding, as mkimage -K writes RSA keys) and the integrator key in the
+# native node; "usages" adds sealinit,usages and sealinit,overlay-targets
+# to the U-Boot node.
+uboot_anchor() {
+	local out=$1 pts x y
+	board_conf "${board:-qemu-aarch64}"
+	dtc -q -I dtb -O dtb -p 4096 -o "$out.tmp" "$(qemu_base_dtb 1)" || return 1
+	pts=$(openssl ec -pubin -in "$S/keys/platform.pub.pem" -outform DER 2>/dev/null | tail -c 64 | od -An -v -tx1 | tr -s ' \n' ' ')
+	x=$(cut -d' ' -f2-33 <<< "$pts")
+	y=$(cut -d' ' -f34-65 <<< "$pts")
+	fdtput -p -c "$out.tmp" /signature/key-platform &&
+	fdtput -t s "$out.tmp" /signature/key-platform algo sha256,ecdsa256 &&
+	fdtput -t s "$out.tmp" /signature/key-platform ecdsa,curve prime256v1 &&
+	fdtput -t bx "$out.tmp" /signature/key-platform ecdsa,x-point $x &&
+	fdtput -t bx "$out.tmp" /signature/key-platform ecdsa,y-point $y || return 1
+	if [[ ${2:-} == usages ]]; then
+		fdtput -t s "$out.tmp" /signature/key-platform sealinit,usages system cryptex kc-boot &&
+		fdtput -t s "$out.tmp" /signature/key-platform sealinit,overlay-targets /usr /opt || return 1
+	fi
+	"$QTOP/build/host/sealctl" anchor --key "$S/keys/integrator.pub.pem" --id integrator \
+		--usages kc-aux --dtb "$out.tmp" -o "$out" >/dev/null && rm -f "$out.tmp"
 }

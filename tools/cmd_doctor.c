@@ -507,33 +507,76 @@ static int stage_initramfs(struct doc *d, const char *path)
 	return 0;
 }
 
+/* Unpacks the file system of bytes [base, base + size) of fd (erofs with
+ * fsck.erofs, ext4 with debugfs) into dir.  0 when it worked. */
+static int unpack(struct doc *d, int fd, uint64_t base, uint64_t size, enum si_fstype t,
+		  const char *dir, int overwrite)
+{
+	char img[PATH_MAX + 16], opt[PATH_MAX + 32];
+
+	snprintf(img, sizeof img, "%s/unpack.img", d->tmp);
+	if (copy_out(fd, base, size, img) != 0)
+		return -1;
+	if (t == SI_FS_EROFS) {
+		char *const argv[] = { "fsck.erofs", opt, "--no-preserve",
+				       overwrite ? "--overwrite" : img, overwrite ? img : NULL, NULL };
+
+		snprintf(opt, sizeof opt, "--extract=%s", dir);
+		return run(NULL, argv, NULL, 0, NULL);
+	}
+	if (t == SI_FS_EXT4) {
+		char *const argv[] = { "debugfs", "-R", opt, img, NULL };
+
+		snprintf(opt, sizeof opt, "rdump / %s", dir);
+		return run(NULL, argv, NULL, 0, NULL);
+	}
+	return -1;
+}
+
+/* A cryptex's tree laid over target (the overlay, approximated). */
+static void unpack_over(struct doc *d, const struct plan_cryptex *c, const char *root,
+			const char *target)
+{
+	const struct handle *h = &d->h[c->img.h];
+	char dir[PATH_MAX * 2];
+
+	snprintf(dir, sizeof dir, "%s%s", root, target);
+	if (c->img.h < 0 || h->fd < 0 ||
+	    unpack(d, h->fd, h->base, c->img.seal.m.data_size, c->img.seal.m.fs_type, dir, 1) != 0)
+		fprintf(stderr, "sealctl: doctor: cryptex '%s' was not unpacked over %s: what lies below it is the system volume's\n",
+			c->name, target);
+}
+
+/* The data volume's files on its mount point (what the real init could be
+ * reached through). */
+static void unpack_data(struct doc *d, const struct plan *p, const char *root)
+{
+	const struct gpt_part *gp;
+	char dir[PATH_MAX * 2];
+	struct si_diag dg;
+
+	if (!d->have_gpt || gpt_find(&d->gpt, p->data_label, &gp, &dg) != 0)
+		return;
+	snprintf(dir, sizeof dir, "%s%s", root, p->data_mnt);
+	if (unpack(d, d->disk_fd, gp->first_lba * d->gpt.sector,
+		   (gp->last_lba - gp->first_lba + 1) * d->gpt.sector, SI_FS_EXT4, dir, 1) != 0)
+		fprintf(stderr, "sealctl: doctor: the data volume was not unpacked on %s\n", p->data_mnt);
+}
+
 /* The checks sealinit makes inside the mounted system volume, on its file
  * system unpacked here. */
 static int stage_inside(struct doc *d, struct plan *p)
 {
-	char img[PATH_MAX + 16], root[PATH_MAX + 16], opt[PATH_MAX + 32];
+	char root[PATH_MAX + 16];
 	const struct si_manifest *m = &p->sys.seal.m;
 	struct handle *h = &d->h[p->sys.h];
 	int rootfd, r = 0, fd;
 	unsigned i;
 
-	snprintf(img, sizeof img, "%s/system.img", d->tmp);
 	snprintf(root, sizeof root, "%s/system", d->tmp);
-	if (copy_out(h->fd, h->base, m->data_size, img) != 0 || mkdir(root, 0700) != 0)
+	if (mkdir(root, 0700) != 0)
 		return sealctl_report(CMD, "system volume", SI_E_IO, NULL);
-	if (m->fs_type == SI_FS_EROFS) {
-		char *const argv[] = { "fsck.erofs", opt, "--no-preserve", img, NULL };
-
-		snprintf(opt, sizeof opt, "--extract=%s", root);
-		r = run(NULL, argv, NULL, 0, NULL);
-	} else if (m->fs_type == SI_FS_EXT4) {
-		char *const argv[] = { "debugfs", "-R", opt, img, NULL };
-
-		snprintf(opt, sizeof opt, "rdump / %s", root);
-		r = run(NULL, argv, NULL, 0, NULL);
-	} else {
-		r = -1;
-	}
+	r = unpack(d, h->fd, h->base, m->data_size, m->fs_type, root, 0);
 	if (r != 0) {
 		fprintf(stderr, "sealctl: doctor: the system volume's %s file system was not unpacked: overlay targets and the real init are not checked\n",
 			si_seal_fstype_name(m->fs_type));
@@ -542,22 +585,26 @@ static int stage_inside(struct doc *d, struct plan *p)
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return SEALCTL_SYSTEM;
-	/* Overlays, parents first, as the cryptex stage mounts them.  (Their
-	 * own trees are not laid over the system volume here: a target below
-	 * another cryptex's target is resolved in the system volume.) */
+	/* Overlays, parents first, as the cryptex stage mounts them: each
+	 * target resolved in the tree as it stands, then the cryptexes'
+	 * trees unpacked over it, the topmost last (its files win). */
 	for (i = 0; i < p->n_ov; i++) {
+		struct plan_overlay *o = &p->ov[i];
 		struct si_diag dg;
+		unsigned j;
 
-		if (p->ov[i].dropped)
+		if (o->dropped)
 			continue;
 		si_diag_clear(&dg);
-		r = fs_resolve(rootfd, p->ov[i].target, FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS, &fd, &dg);
+		r = fs_resolve(rootfd, o->target, FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS, &fd, &dg);
 		if (r == 0)
 			close(fd);
 		if (plan_overlay_resolved(p, i, r, &dg, &d->ops) != 0) {
 			close(rootfd);
 			return fail(d, "cryptex");
 		}
+		for (j = o->n; r == 0 && j-- > 0;)
+			unpack_over(d, &p->cx[o->layer[j]], root, o->target);
 	}
 	{
 		unsigned used = 0, skipped = 0;
@@ -575,6 +622,7 @@ static int stage_inside(struct doc *d, struct plan *p)
 		r = fs_resolve(rootfd, p->data_mnt, FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS, &fd, &dg);
 		if (r == 0) {
 			close(fd);
+			unpack_data(d, p, root);
 		} else {
 			plan_log_error(&d->ops, "data", p->data_label, r, &dg);
 			plan_log(&d->ops, PLAN_LOG_WARN, "sealinit: data: going on without the data volume");
