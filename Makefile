@@ -292,7 +292,7 @@ $(INITRAMFS): $(SEALINIT) board/$(BOARD_CFG)/modules qemu/mkinitramfs $(KCONFIG_
 
 # ---------------------------------------------------------------- goals
 .PHONY: all deps host sealctl sealinit initramfs tests fuzz-build check unit fuzz-replay \
-	qemu-tests demo fuzz clean distclean help hostpkgs buildpkgs
+	qemu-tests demo fuzz clean distclean help hostpkgs buildpkgs sealinit-path
 hostpkgs:
 	@$(DEB_INSTALL) $(HOST_PKGS)
 buildpkgs:
@@ -301,6 +301,10 @@ buildpkgs:
 all: sealctl sealinit initramfs
 sealctl: $(SEALCTL)
 sealinit: $(SEALINIT)
+# Where this configuration's sealinit is (build/<board>[-production]/):
+# for packagers (contrib/) that install it.
+sealinit-path:
+	@echo $(abspath $(SEALINIT))
 initramfs: $(INITRAMFS)
 tests: $(UNIT_BINS) $(SEALCTL)
 fuzz-build: $(FUZZ_BINS)
