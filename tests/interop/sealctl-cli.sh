@@ -52,8 +52,14 @@ if [[ $(id -u) -eq 0 ]]; then
 	expect "an output on a read-only file system: errno 30" 3 "$mnt/p: cannot create file (errno 30 (Read-only file system)) [SI_E_CREATE]" \
 		"$S" diff a.img b.img -o "$mnt/p"
 fi
+mkdir -p adir
+expect "a directory as a key file: named, its type, exit 1" 1 "adir: not a regular file (expected regular file, found directory) [SI_E_FILE_TYPE]" \
+	"$S" anchor --key adir --id p --usages all --dtsi
+expect "a directory as a DTB: the same" 1 "adir: not a regular file (expected regular file, found directory)" \
+	"$S" anchor --key k.pub --id p --usages all --dtb adir -o o.dtb
 all=$( { "$S" seal --dir /nope "${common[@]}" -o x; "$S" apply /nope ab.patch -o x; "$S" keygen --algo rsa2048 -o /nope/x;
-	"$S" diff a.img /nope -o x; "$S" anchor --list /nope; "$S" key id /nope; } 2>&1)
+	"$S" diff a.img /nope -o x; "$S" anchor --list /nope; "$S" key id /nope; "$S" key id adir;
+	"$S" anchor --key adir --id p --usages all --dtsi; "$S" verify a.img --key adir; } 2>&1)
 [[ $all != *"errno 0"* && $all != *Success* ]] && ok "no message says errno 0 (Success)" || ko "errno 0: $(grep -m1 'errno 0' <<< "$all")"
 
 # ---- "--" and names that start with "-"
