@@ -292,7 +292,7 @@ $(INITRAMFS): $(SEALINIT) board/$(BOARD_CFG)/modules qemu/mkinitramfs $(KCONFIG_
 
 # ---------------------------------------------------------------- goals
 .PHONY: all deps host sealctl sealinit initramfs tests fuzz-build check unit fuzz-replay \
-	qemu-tests demo fuzz clean distclean help hostpkgs buildpkgs sealinit-path
+	qemu-tests demo fuzz clean distclean help hostpkgs buildpkgs print-sealinit
 hostpkgs:
 	@$(DEB_INSTALL) $(HOST_PKGS)
 buildpkgs:
@@ -301,10 +301,6 @@ buildpkgs:
 all: sealctl sealinit initramfs
 sealctl: $(SEALCTL)
 sealinit: $(SEALINIT)
-# Where this configuration's sealinit is (build/<board>[-production]/):
-# for packagers (contrib/) that install it.
-sealinit-path:
-	@echo $(abspath $(SEALINIT))
 initramfs: $(INITRAMFS)
 tests: $(UNIT_BINS) $(SEALCTL)
 fuzz-build: $(FUZZ_BINS)
@@ -328,6 +324,11 @@ qemu-tests: all
 
 demo: hostpkgs all
 	@qemu/demo
+
+# Where this configuration's sealinit is (build/<board>[-production]/):
+# for packaging recipes that install it.
+print-sealinit:
+	@echo $(abspath $(SEALINIT))
 
 clean:
 	rm -rf $(HB) $(AB) $(FB) $(TB)

@@ -25,7 +25,7 @@ int stage_system(struct boot *b)
 	struct fs_sealed out;
 	struct si_diag d;
 	struct stat st;
-	char what[PLAN_LABEL_MAX + 32];
+	char what[SI_SEAL_NAME_MAX + 32];
 	int r;
 
 	boot_mkdirs(PLAN_NEWROOT);

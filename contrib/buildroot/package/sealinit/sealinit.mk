@@ -70,11 +70,10 @@ define SEALINIT_BUILD_CMDS
 endef
 
 # build/<board>/ or, without CONFIG_DEVELOPMENT, build/<board>-production/:
-# the Makefile says which (sealinit-path).
+# the Makefile says which (print-sealinit).
 define SEALINIT_INSTALL_TARGET_CMDS
-	$(INSTALL) -D -m 0755 \
-		$$($(MAKE) -s --no-print-directory -C $(@D) $(SEALINIT_MAKE_OPTS) sealinit-path) \
-		$(TARGET_DIR)/sbin/sealinit
+	$(INSTALL) -D -m 0755 $$($(TARGET_MAKE_ENV) $(MAKE) -s --no-print-directory -C $(@D) \
+		$(SEALINIT_MAKE_OPTS) print-sealinit) $(TARGET_DIR)/sbin/sealinit
 	$(if $(BR2_PACKAGE_SEALINIT_INSTALL_AS_INIT),ln -sf sbin/sealinit $(TARGET_DIR)/init)
 endef
 

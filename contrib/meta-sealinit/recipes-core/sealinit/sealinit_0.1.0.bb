@@ -45,7 +45,7 @@ do_compile() {
 do_install() {
 	# build/<board>/ or build/<board>-production/: the Makefile says which
 	# (not oe_runmake: its NOTE line would end up in the path).
-	install -D -m 0755 $(${MAKE} ${EXTRA_OEMAKE} -s --no-print-directory sealinit-path) \
+	install -D -m 0755 $(${MAKE} ${EXTRA_OEMAKE} -s --no-print-directory print-sealinit) \
 		${D}${base_sbindir}/sealinit
 }
 
