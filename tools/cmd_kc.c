@@ -142,6 +142,7 @@ int sealctl_cmd_kc(int argc, char **argv)
 	const char *root = NULL, *list = NULL, *keyp = NULL, *name = NULL, *version = NULL,
 		   *rb = NULL, *kind = "kc-boot", *release = NULL, *force = NULL, *out = NULL,
 		   *helper = NULL, *threads_s = NULL;
+	int progress = 0;
 	static struct kc_modinfo infos[CONFIG_MAX_MODULES];
 	static struct kc_edge edges[CONFIG_MAX_MODULES];
 	static struct kc_order_ctx octx;
@@ -166,7 +167,7 @@ int sealctl_cmd_kc(int argc, char **argv)
 		{ "--rollback-index", NULL, &rb, NULL }, { "--kind", NULL, &kind, NULL },
 		{ "--release", NULL, &release, NULL }, { "--force-release", NULL, &force, NULL },
 		{ "--threads", NULL, &threads_s, NULL }, { "--output", "-o", &out, NULL },
-		{ "--json", NULL, NULL, &json },
+		{ "--progress", NULL, NULL, &progress }, { "--json", NULL, NULL, &json },
 	};
 
 	r = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, NULL);
@@ -185,6 +186,7 @@ int sealctl_cmd_kc(int argc, char **argv)
 	job.p.fs_type = SI_FS_RAW;
 	if (sealcmd_threads(CMD, threads_s, &job.threads))
 		return SEALCTL_USAGE;
+	job.progress = sealcmd_progress_wanted(progress);
 	{
 		const char *inputs[] = { root, list, keyp, helper };
 

@@ -153,7 +153,11 @@ int sealcmd_seal_write(const char *cmd, struct sealcmd_seal_job *j)
 		return sealctl_report(cmd, j->out, SI_E_NOMEM, NULL);
 	}
 	si_diag_clear(&d);
+	if (j->progress)
+		sealctl_progress(cmd, "hashing and signing", 0, 1);
 	r = si_seal_build_tail(&j->p, j->signer, j->data, tail, (size_t)tail_len, j->threads, &d);
+	if (r == 0 && j->progress)
+		sealctl_progress(cmd, "hashing and signing", 1, 1);
 	if (r) {
 		free(tail);
 		sealctl_out_abort(&o);
@@ -168,8 +172,23 @@ int sealcmd_seal_write(const char *cmd, struct sealcmd_seal_job *j)
 		goto fail;
 	if (psize != j->layout.image_size && (r = sealctl_out_size(cmd, &o, psize)) != 0)
 		goto fail;
-	if ((r = sealctl_out_write(cmd, &o, 0, j->data, (size_t)j->layout.padded_size)) != 0 ||
-	    (r = sealctl_out_write(cmd, &o, j->layout.padded_size, tail,
+	/* The data in pieces, so that a long write shows its progress. */
+	{
+		uint64_t off, step = 64u << 20;
+
+		for (off = 0; off < j->layout.padded_size; off += step) {
+			uint64_t n = j->layout.padded_size - off < step ? j->layout.padded_size - off
+								       : step;
+
+			if (j->progress)
+				sealctl_progress(cmd, "writing", off, j->layout.padded_size);
+			if ((r = sealctl_out_write(cmd, &o, off, j->data + off, (size_t)n)) != 0)
+				goto fail;
+		}
+		if (j->progress)
+			sealctl_progress(cmd, "writing", j->layout.padded_size, j->layout.padded_size);
+	}
+	if ((r = sealctl_out_write(cmd, &o, j->layout.padded_size, tail,
 				   (size_t)(mend - j->layout.padded_size))) != 0)
 		goto fail;
 	if (o.kind == SEALCTL_OUT_BLK &&
@@ -315,6 +334,7 @@ int sealctl_cmd_seal(int argc, char **argv)
 	const char *dir = NULL, *image = NULL, *name = NULL, *kind = NULL, *version = NULL,
 		   *rb = NULL, *keyp = NULL, *overlay = NULL, *fstype = NULL, *salthex = NULL,
 		   *out = NULL, *helper = NULL, *psize_s = NULL, *threads_s = NULL;
+	int progress = 0;
 	static struct sealctl_signer sg;
 	static struct sealcmd_seal_job job;
 	struct sealcmd_image in = { -1, 0, NULL, 0 };
@@ -331,7 +351,7 @@ int sealctl_cmd_seal(int argc, char **argv)
 		{ "--overlay", NULL, &overlay, NULL }, { "--fs-type", NULL, &fstype, NULL },
 		{ "--salt", NULL, &salthex, NULL }, { "--partition-size", NULL, &psize_s, NULL },
 		{ "--threads", NULL, &threads_s, NULL }, { "--output", "-o", &out, NULL },
-		{ "--json", NULL, NULL, &json },
+		{ "--progress", NULL, NULL, &progress }, { "--json", NULL, NULL, &json },
 	};
 
 	r = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, NULL);
@@ -358,6 +378,7 @@ int sealctl_cmd_seal(int argc, char **argv)
 	}
 	if (sealcmd_threads(CMD, threads_s, &job.threads))
 		return SEALCTL_USAGE;
+	job.progress = sealcmd_progress_wanted(progress);
 	{
 		const char *inputs[] = { dir, image, keyp, helper };
 
@@ -407,7 +428,11 @@ int sealctl_cmd_seal(int argc, char **argv)
 		}
 		close(fd);
 		sealctl_tmp_register(fstmp);
+		if (job.progress)
+			sealctl_progress(CMD, "making the erofs image", 0, 1);
 		r = run_mkfs(CMD, dir, name, fstmp);
+		if (r == 0 && job.progress)
+			sealctl_progress(CMD, "making the erofs image", 1, 1);
 		if (r) {
 			ret = r;
 			goto out;

@@ -26,7 +26,7 @@ int sealctl_cmd_verify(int argc, char **argv)
 	uint64_t floor = 0;
 	uint32_t usage_req = 0;
 	unsigned threads;
-	int image_only = 0;
+	int image_only = 0, progress = 0;
 	struct timespec t0, t1;
 	char hex[65], id[SEALCTL_KEYID_SHORT + 1];
 	size_t npos = 0;
@@ -36,6 +36,7 @@ int sealctl_cmd_verify(int argc, char **argv)
 		{ "--anchor", NULL, &anchor_path, NULL }, { "--key", NULL, &key_path, NULL },
 		{ "--kind", NULL, &kind, NULL }, { "--recorded-floor", NULL, &floor_s, NULL },
 		{ "--threads", NULL, &threads_s, NULL }, { "--image-only", NULL, NULL, &image_only },
+		{ "--progress", NULL, NULL, &progress },
 		{ "--json", NULL, NULL, &json },
 	};
 
@@ -101,10 +102,15 @@ int sealctl_cmd_verify(int argc, char **argv)
 			return sealctl_report(CMD, path, r, &d);
 		}
 	}
+	progress = sealcmd_progress_wanted(progress);
+	if (progress)
+		sealctl_progress(CMD, "recomputing the hash tree", 0, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	si_diag_clear(&d);
 	r = si_seal_verify_tree(&s.m, img.map, img.len, threads, &d);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (r == 0 && progress)
+		sealctl_progress(CMD, "recomputing the hash tree", 1, 1);
 	sealcmd_image_close(&img);
 	if (r)
 		return sealctl_report(CMD, path, r, &d);

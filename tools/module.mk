@@ -20,7 +20,7 @@ $(BUILD)/man/sealctl.1: docs/man/sealctl.txt tools/mkhelp
 	$(call say,GEN,$@)
 	$(Q)$(PY) tools/mkhelp man $< > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/man/sealinit.7: docs/man/sealinit.txt tools/mkhelp $(ERR_DEFS)
+$(BUILD)/man/sealinit.7: docs/man/sealinit.txt tools/mkhelp $(ERR_DEFS) docs/boot-flow.md
 	@mkdir -p $(dir $@)
 	$(call say,GEN,$@)
 	$(Q)$(PY) tools/mkhelp man $< $(ERR_DEFS) > $@.tmp && mv $@.tmp $@

@@ -293,7 +293,7 @@ int sealctl_out_commit(const char *cmd, struct sealctl_out *o)
 		o->fd = -1;
 		return 0;
 	}
-	if (fsync(o->fd) != 0 && !(o->kind == SEALCTL_OUT_CHR && errno == EINVAL))
+	if (fsync(o->fd) != 0)
 		return write_fail(cmd, o, errno);
 	if (close(o->fd) != 0) {
 		o->fd = -1;

@@ -97,6 +97,7 @@ struct sealcmd_seal_job {
 	const char *out;
 	uint64_t partition_size;   /* 0: the image's own size */
 	unsigned threads;
+	int progress;              /* phase lines on stderr */
 	/* results */
 	struct si_seal_layout layout;
 	uint64_t written_size;     /* the file's or partition's size */

@@ -52,8 +52,14 @@ if [[ $(id -u) -eq 0 ]]; then
 	expect "an output on a read-only file system: errno 30" 3 "$mnt/p: cannot create file (errno 30 (Read-only file system)) [SI_E_CREATE]" \
 		"$S" diff a.img b.img -o "$mnt/p"
 fi
+mkdir -p adir
+expect "a directory as a key file: named, its type, exit 1" 1 "adir: not a regular file (expected regular file, found directory) [SI_E_FILE_TYPE]" \
+	"$S" anchor --key adir --id p --usages all --dtsi
+expect "a directory as a DTB: the same" 1 "adir: not a regular file (expected regular file, found directory)" \
+	"$S" anchor --key k.pub --id p --usages all --dtb adir -o o.dtb
 all=$( { "$S" seal --dir /nope "${common[@]}" -o x; "$S" apply /nope ab.patch -o x; "$S" keygen --algo rsa2048 -o /nope/x;
-	"$S" diff a.img /nope -o x; "$S" anchor --list /nope; "$S" key id /nope; } 2>&1)
+	"$S" diff a.img /nope -o x; "$S" anchor --list /nope; "$S" key id /nope; "$S" key id adir;
+	"$S" anchor --key adir --id p --usages all --dtsi; "$S" verify a.img --key adir; } 2>&1)
 [[ $all != *"errno 0"* && $all != *Success* ]] && ok "no message says errno 0 (Success)" || ko "errno 0: $(grep -m1 'errno 0' <<< "$all")"
 
 # ---- "--" and names that start with "-"
@@ -152,6 +158,14 @@ for ph in "indexing the base" "matching the target" "compressing"; do
 	grep -qE "diff: forward patch: $ph: [0-9]+%" progress.txt && ok "diff --progress: '$ph' with a percentage" || ko "no '$ph' in: $(head -c 300 progress.txt)"
 done
 grep -q "compressing: 100%" progress.txt && ok "diff --progress ends at 100%" || ko "no 100%"
+"$S" seal --dir tree "${common[@]}" -o prog.img --progress 2> sprog.txt >/dev/null
+for ph in "making the erofs image: 100%" "hashing and signing: 100%" "writing: 100%"; do
+	grep -q "seal: $ph" sprog.txt && ok "seal --progress: $ph" || ko "seal --progress lacks '$ph': $(head -c 200 sprog.txt)"
+done
+"$S" verify prog.img --key k.pub --progress 2> vprog.txt >/dev/null
+grep -q "verify: recomputing the hash tree: 100%" vprog.txt && ok "verify --progress" || ko "verify --progress: $(cat vprog.txt)"
+"$S" verify prog.img --key k.pub 2> quiet.txt >/dev/null
+[[ ! -s quiet.txt ]] && ok "no progress without --progress when stderr is not a terminal" || ko "unasked progress: $(cat quiet.txt)"
 nseg=$(/usr/bin/python3 -c "print(-(-$(stat -c %s big2) // 65536))")
 expect "apply stopped after 3 segments (as an interruption)" 3 "SI_E_PATCH_STOPPED" \
 	"$S" apply big1 big.patch -o big.out --checkpoint ck --stop-after 3 --threads 1

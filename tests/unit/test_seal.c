@@ -637,6 +637,83 @@ static void test_vectors(void)
 	}
 }
 
+/* ------------------------------------------------------- external signers */
+
+/* A signer over a private key that can be told to lie. */
+struct fake_signer {
+	const struct si_privkey *key;
+	int flip;      /* flip a bit of the signature */
+	int short_by;  /* return this many bytes fewer */
+	int fail;      /* return this error */
+};
+
+static int fake_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig, size_t cap,
+		     size_t *sig_len, struct si_diag *d)
+{
+	struct fake_signer *f = ctx;
+	int r;
+
+	if (f->fail)
+		return f->fail;
+	r = si_sig_sign(f->key, msg, len, sig, cap, sig_len, d);
+	if (r == 0 && f->flip)
+		sig[3] ^= 0x10;
+	if (r == 0)
+		*sig_len -= (size_t)f->short_by;
+	return r;
+}
+
+static void test_build_tail(void)
+{
+	struct si_seal_params p = params(SI_KIND_CRYPTEX, 3 * 4096 + 100);
+	struct si_seal_layout l;
+	struct fake_signer f = { &key_rsa, 0, 0, 0 };
+	struct si_signer sg = { &key_rsa.pub, fake_sign, &f };
+	struct si_diag d;
+	uint8_t *whole, *data, *tail;
+	size_t wlen, tlen;
+
+	/* data || tail is exactly what si_seal_build makes (RSA is deterministic). */
+	whole = build(&p, &key_rsa, &wlen);
+	T_OK(si_seal_layout(&p, key_rsa.algo, &l, NULL));
+	tlen = (size_t)(l.image_size - l.padded_size);
+	data = calloc(1, (size_t)l.padded_size);
+	tail = malloc(tlen);
+	memcpy(data, whole, (size_t)p.data_size);
+	T_OK(si_seal_build_tail(&p, &sg, data, tail, tlen, 1, NULL));
+	T_CHECK(!memcmp(whole, data, (size_t)l.padded_size) &&
+		!memcmp(whole + l.padded_size, tail, tlen), "data || tail == si_seal_build's image");
+	/* A signer that returns a wrong signature: read back, refused. */
+	f.flip = 1;
+	si_diag_clear(&d);
+	T_ERR(si_seal_build_tail(&p, &sg, data, tail, tlen, 1, &d), SI_E_SIG_BAD);
+	f.flip = 0;
+	f.short_by = 1;
+	si_diag_clear(&d);
+	T_ERR(si_seal_build_tail(&p, &sg, data, tail, tlen, 1, &d), SI_E_SIG_LEN);
+	T_EQ(d.expected, 256);
+	T_EQ(d.found, 255);
+	f.short_by = 0;
+	f.fail = SI_E_SIGN_HELPER;
+	T_ERR(si_seal_build_tail(&p, &sg, data, tail, tlen, 1, NULL), SI_E_SIGN_HELPER);
+	f.fail = 0;
+	/* The manifest names pub; a signer holding another key of the same
+	 * algorithm (an HSM slot mix-up) produces a signature that fails. */
+	sg.pub = &key_ec.pub;
+	f.key = &key_ec;
+	T_OK(si_seal_build_tail(&p, &sg, data, tail, tlen - 256 + 64, 1, NULL));
+	f.key = &key_other;
+	T_ERR(si_seal_build_tail(&p, &sg, data, tail, tlen - 256 + 64, 1, NULL), SI_E_SIG_BAD);
+	sg.pub = &key_rsa.pub;
+	/* The tail's length is the layout's, exactly. */
+	f.key = &key_rsa;
+	T_ERR(si_seal_build_tail(&p, &sg, data, tail, tlen - 1, 1, NULL), SI_E_ARG);
+	T_ERR(si_seal_build_tail(&p, NULL, data, tail, tlen, 1, NULL), SI_E_ARG);
+	free(whole);
+	free(data);
+	free(tail);
+}
+
 int main(void)
 {
 	t_load_key(VEC "ec-pkcs8.pem", &key_ec);
@@ -650,5 +727,6 @@ int main(void)
 	test_flips();
 	test_partition();
 	test_vectors();
+	test_build_tail();
 	return t_done("test_seal");
 }

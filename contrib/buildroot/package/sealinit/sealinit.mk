@@ -69,6 +69,8 @@ define SEALINIT_BUILD_CMDS
 	$(TARGET_MAKE_ENV) $(MAKE) -C $(@D) $(SEALINIT_MAKE_OPTS) sealinit
 endef
 
+# build/<board>/ or, without CONFIG_DEVELOPMENT, build/<board>-production/:
+# the Makefile says which (print-sealinit).
 define SEALINIT_INSTALL_TARGET_CMDS
 	$(INSTALL) -D -m 0755 $$($(TARGET_MAKE_ENV) $(MAKE) -s --no-print-directory -C $(@D) \
 		$(SEALINIT_MAKE_OPTS) print-sealinit) $(TARGET_DIR)/sbin/sealinit

@@ -43,10 +43,12 @@ do_compile() {
 # /sbin/sealinit; an initramfs image makes it /init (see
 # docs/integrators.md: INITRAMFS_IMAGE with a postprocess command linking it).
 do_install() {
-	install -D -m 0755 $(oe_runmake -s --no-print-directory print-sealinit) ${D}${base_sbindir}/sealinit
+	# build/<board>/ or build/<board>-production/: the Makefile says which
+	# (not oe_runmake: its NOTE line would end up in the path).
+	install -D -m 0755 $(${MAKE} ${EXTRA_OEMAKE} -s --no-print-directory print-sealinit) \
+		${D}${base_sbindir}/sealinit
 }
 
 FILES:${PN} = "${base_sbindir}/sealinit"
-# sealinit's build strips it already (the unstripped one is next to it,
-# sealinit.debug; a build without CONFIG_DEVELOPMENT is in out/<board>-production/).
+# sealinit's build strips it already (the unstripped one is sealinit.debug next to it).
 INSANE_SKIP:${PN} += "already-stripped"
