@@ -31,6 +31,9 @@ struct boot {
 	struct plan_ops ops;          /* init/ops.c: PID 1's view for plan/ */
 	struct si_anchor anchor;
 	char kernel_release[65];
+	struct up_state ustate;       /* the update state (stage update) */
+	struct up_floors floors;      /* the recorded rollback floors */
+	char slot;                    /* the slot this boot uses */
 	struct plan plan;
 	int newroot_fd;               /* the system volume's root, once mounted */
 	dev_t sys_dev;                /* its device (st_dev) */
@@ -68,6 +71,7 @@ void boot_fd_path(int fd, char *out, size_t n);
 /* Each stage logs its own errors (once) and returns 0 or the error;
  * plan_boot's errors come with their lines printed and b->plan.stage set. */
 int stage_storage(struct boot *b);
+int stage_update(struct boot *b);
 int stage_plan(struct boot *b);
 int stage_kc(struct boot *b);
 int stage_system(struct boot *b);

@@ -8,14 +8,17 @@
  *   3. anchor    the trust anchor from /sys/firmware/fdt
  *   4. storage   the initramfs's storage modules, planned then loaded; the
  *                preboot volume
- *   5. plan      every decision of the boot (plan_boot): the boot KC read
+ *   5. update    the update state and floors (newest valid copies); a trial
+ *                attempt spent, a failed trial rolled back, a staged
+ *                update applied or a revert done; the slot to boot
+ *   6. plan      every decision of the boot (plan_boot): the boot KC read
  *                whole and verified, every seal opened, overlays
  *                authorised, what is skipped and why
- *   6. kc        the boot kernel collection's modules, from verified memory
- *   7. system    the system volume through dm-verity on /newroot
- *   8. cryptex   each cryptex through dm-verity, overlaid on its target
- *   9. data      the writable data volume on its mount point
- *  10. handoff   the real init checked, status.json, switch_root, exec
+ *   7. kc        the boot kernel collection's modules, from verified memory
+ *   8. system    the system volume through dm-verity on /newroot
+ *   9. cryptex   each cryptex through dm-verity, overlaid on its target
+ *  10. data      the writable data volume on its mount point
+ *  11. handoff   the real init checked, status.json, switch_root, exec
  *                (sealinit.test=poweroff powers off here instead)
  *
  * Any required step that fails ends in the failure action (Kconfig, or
@@ -313,6 +316,7 @@ int main(int argc, char **argv)
 
 	run_stage(&b, "anchor", stage_anchor);
 	run_stage(&b, "storage", stage_storage);
+	run_stage(&b, "update", stage_update);
 	run_stage(&b, "plan", stage_plan);
 	run_stage(&b, "kc", stage_kc);
 	run_stage(&b, "system", stage_system);

@@ -72,6 +72,8 @@ void plan_board_kconfig(struct plan_board *b)
 	b->failure = IS_ENABLED(CONFIG_FAILURE_PANIC) ? SI_FAILURE_PANIC :
 		     IS_ENABLED(CONFIG_FAILURE_RESCUE) ? SI_FAILURE_RESCUE : SI_FAILURE_REBOOT;
 	b->insecure_uboot_all = IS_ENABLED(CONFIG_INSECURE_UBOOT_KEYS_ALL_USAGES);
+	b->insecure_no_set = IS_ENABLED(CONFIG_INSECURE_NO_SET);
+	b->trial_boots = CONFIG_TRIAL_BOOTS;
 	if (b->insecure_uboot_all)
 		b->uboot_usages = SI_USAGE_ALL;
 	else if (usages_from_list(CONFIG_UBOOT_KEY_USAGES, strlen(CONFIG_UBOOT_KEY_USAGES),
@@ -115,12 +117,14 @@ static const struct opt opts[] = {
 	BOOL("DATA_NOEXEC", data_noexec),
 	BOOL("TEST_HOOKS", test_hooks),
 	BOOL("INSECURE_UBOOT_KEYS_ALL_USAGES", insecure_uboot_all),
+	BOOL("INSECURE_NO_SET", insecure_no_set),
 	{ "UBOOT_KEY_USAGES", OPT_STR, 0, 0, 0 },     /* parsed into uboot_usages */
 	{ "FAILURE_PANIC", OPT_BOOL, 0, 0, 0 },       /* the failure choice */
 	{ "FAILURE_REBOOT", OPT_BOOL, 0, 0, 0 },
 	{ "FAILURE_RESCUE", OPT_BOOL, 0, 0, 0 },
 	{ "KC_BOOT_MAX_KB", OPT_INT, offsetof(struct plan_board, kc_max), 0, 0 },
 	{ "MAX_CRYPTEXES", OPT_INT, offsetof(struct plan_board, max_cryptexes), 0, 0 },
+	{ "TRIAL_BOOTS", OPT_INT, offsetof(struct plan_board, trial_boots), 0, 0 },
 };
 
 static int line_fail(struct si_diag *d, size_t off, const char *line, size_t n)
@@ -218,6 +222,8 @@ static int config_line(struct plan_board *b, const char *l, size_t n, size_t off
 			return line_fail(d, off, l, n);
 		if (!strcmp(o->name, "KC_BOOT_MAX_KB"))
 			b->kc_max = v * 1024;
+		else if (!strcmp(o->name, "TRIAL_BOOTS"))
+			b->trial_boots = v > 15 ? 15 : (unsigned)v;
 		else
 			b->max_cryptexes = v > CONFIG_MAX_CRYPTEXES ? CONFIG_MAX_CRYPTEXES : (unsigned)v;
 		return 0;

@@ -82,7 +82,6 @@ static void hint_keys(const struct plan_ops *ops, const struct si_anchor *a,
 		 fp, line);
 }
 
-/* Opens the seal; on failure prints the error (and the key hint). */
 /* The recorded floor of an image's name (0: none). */
 static uint64_t floor_of(const struct plan_inputs *in, const char *name)
 {
@@ -133,16 +132,100 @@ static void what_of(char *out, size_t n, const char *kind, const char *name)
 	si_buf_printf(&b, "%s '%s'", kind, name);
 }
 
+/* A path of the active slot: "<slot>/<rel>". */
+static void in_slot(char *out, size_t n, const struct plan *p, const char *rel)
+{
+	struct si_buf b;
+
+	si_buf_init(&b, out, n);
+	si_buf_printf(&b, "%s/%s", p->slot, rel);
+}
+
 static int fs_mountable(enum si_fstype t)
 {
 	return t == SI_FS_EROFS || t == SI_FS_EXT4 || t == SI_FS_SQUASHFS;
+}
+
+/* ------------------------------------------------------------ set */
+
+/* The active slot's release set: read whole, its signature checked once,
+ * its rollback index against the anchor's floor and the recorded one.
+ * Without one, only a build with CONFIG_INSECURE_NO_SET boots, on each
+ * image's own signature. */
+static int plan_set(const struct plan_inputs *in, const struct plan_ops *ops, struct plan *p)
+{
+	static uint8_t buf[SI_MANIFEST_MAX];
+	char path[PLAN_PATH_MAX], what[PLAN_PATH_MAX + 16];
+	struct si_diag d;
+	uint64_t size = 0;
+	int h = -1, r;
+
+	p->stage = "set";
+	in_slot(path, sizeof path, p, PLAN_SET_FILE);
+	what_of(what, sizeof what, "release set", path);
+	si_diag_clear(&d);
+	r = ops->open(ops->ctx, path, &h, &size, &d);
+	if (r == SI_E_OPEN && d.sys_errno == ENOENT) {
+		if (in->board->insecure_no_set) {
+			plan_log(ops, PLAN_LOG_WARN, "sealinit: set: no release set in %s "
+				 "(CONFIG_INSECURE_NO_SET): each image on its own signature, "
+				 "no protection against mixing releases", p->slot);
+			return 0;
+		}
+		si_diag_clear(&d);
+		si_diag_where(&d, path, strlen(path));
+		r = SI_E_SET_MISSING;
+	}
+	if (r == 0 && (size == 0 || size > sizeof buf)) {
+		si_diag_clear(&d);
+		si_diag_where(&d, path, strlen(path));
+		si_diag_field(&d, "size");
+		si_diag_values(&d, sizeof buf, size);
+		r = SI_E_TOO_BIG;
+	}
+	if (r == 0) {
+		r = ops->read_at(ops->ctx, h, 0, buf, (size_t)size);
+		if (r) {
+			si_diag_clear(&d);
+			si_diag_where(&d, path, strlen(path));
+		}
+	}
+	if (h >= 0)
+		ops->close(ops->ctx, h);
+	if (r == 0)
+		r = si_set_open(buf, (size_t)size, in->anchor, floor_of(in, UP_FLOOR_SET), &p->set, &d);
+	/* The state record names the set it made active: another validly
+	 * signed set put into the slot is not it. */
+	if (r == 0 && in->active_set && si_ct_memcmp(in->active_set, p->set.digest, 32) != 0) {
+		si_diag_clear(&d);
+		si_diag_where(&d, path, strlen(path));
+		si_diag_field(&d, "set digest (state record)");
+		si_diag_bytes(&d, in->active_set, p->set.digest, 32);
+		r = SI_E_SET_DIGEST;
+	}
+	if (r) {
+		plan_log_error(ops, "set", what, r, &d);
+		return r;
+	}
+	p->has_set = 1;
+	{
+		char root[17];
+
+		si_hex(root, p->set.system_root, 8);
+		plan_log(ops, PLAN_LOG_NOTICE, "sealinit: set: verified release '%s' %s (rollback %llu, "
+			 "%u images, system root %s...) %s:%s in %s OK", p->set.name, p->set.version,
+			 (unsigned long long)p->set.rollback_index, p->set.n, root,
+			 si_algo_name(p->set.sig_algo), in->anchor->keys[p->set.key_index].id,
+			 p->slot);
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ kc */
 
 static int plan_kc(const struct plan_inputs *in, const struct plan_ops *ops, struct plan *p)
 {
-	const char *path = in->board->kc_boot_path;
+	char path[PLAN_PATH_MAX];
 	struct plan_image *im = &p->kc;
 	struct si_mem_io mio;
 	struct si_io io;
@@ -153,6 +236,7 @@ static int plan_kc(const struct plan_inputs *in, const struct plan_ops *ops, str
 	int h = -1, r;
 
 	p->stage = "kc";
+	in_slot(path, sizeof path, p, in->board->kc_boot_path);
 	img_init(im, path);
 	im->required = 1;
 	si_diag_clear(&d);
@@ -559,7 +643,7 @@ static int plan_cryptexes(const struct plan_inputs *in, const struct plan_ops *o
 	static struct names nm;
 	const struct plan_board *b = in->board;
 	const char *s;
-	char w[PLAN_NAME_MAX + 1];
+	char w[PLAN_NAME_MAX + 1], dir[PLAN_PATH_MAX];
 	struct si_diag d;
 	unsigned i, j, n_req = 0;
 	int r;
@@ -569,7 +653,8 @@ static int plan_cryptexes(const struct plan_inputs *in, const struct plan_ops *o
 	nm.ops = ops;
 	nm.max = b->max_cryptexes < CONFIG_MAX_CRYPTEXES ? b->max_cryptexes : CONFIG_MAX_CRYPTEXES;
 	si_diag_clear(&d);
-	r = ops->list(ops->ctx, b->cryptex_dir, each_name, &nm, &d);
+	in_slot(dir, sizeof dir, p, b->cryptex_dir);
+	r = ops->list(ops->ctx, dir, each_name, &nm, &d);
 	if (r && !(r == SI_E_OPEN && d.sys_errno == ENOENT)) {
 		plan_log_error(ops, "cryptex", "cryptex directory", r, &d);
 		return r;
@@ -590,7 +675,7 @@ static int plan_cryptexes(const struct plan_inputs *in, const struct plan_ops *o
 		if (i == nm.n) {
 			char path[PLAN_PATH_MAX + PLAN_NAME_MAX + 16], what[160];
 
-			snprintf(path, sizeof path, "%s/%s%s", b->cryptex_dir, w, CRYPTEX_SUFFIX);
+			snprintf(path, sizeof path, "%s/%s%s", dir, w, CRYPTEX_SUFFIX);
 			si_diag_clear(&d);
 			si_diag_where(&d, path, strlen(path));
 			what_of(what, sizeof what, "required cryptex", w);
@@ -608,7 +693,7 @@ static int plan_cryptexes(const struct plan_inputs *in, const struct plan_ops *o
 		memset(c, 0, sizeof *c);
 		copy(c->name, sizeof c->name, nm.name[i]);
 		img_init(&c->img, "");
-		snprintf(c->img.file, sizeof c->img.file, "%s/%s%s", b->cryptex_dir, nm.name[i],
+		snprintf(c->img.file, sizeof c->img.file, "%s/%s%s", dir, nm.name[i],
 			 CRYPTEX_SUFFIX);
 		c->img.required = rank >= 0;
 		c->rank = rank >= 0 ? (unsigned)rank : 1000u;
@@ -740,7 +825,10 @@ int plan_boot(const struct plan_inputs *in, const struct plan_ops *ops, struct p
 		return e;
 	}
 
-	r = plan_kc(in, ops, p);
+	copy(p->slot, sizeof p->slot, in->slot ? in->slot : PLAN_SLOT_DEFAULT);
+	r = plan_set(in, ops, p);
+	if (r == 0)
+		r = plan_kc(in, ops, p);
 	if (r == 0)
 		r = plan_system(in, ops, p);
 	if (r == 0)

@@ -44,6 +44,8 @@
 #include "verify/seal.h"
 #include "verify/set.h"
 
+#define PLAN_SLOT_DEFAULT "slots/a"   /* the factory slot */
+#define PLAN_SET_FILE "release.set"   /* in every slot */
 #define PLAN_PATH_MAX 256      /* paths in the new root, preboot-relative paths */
 #define PLAN_LABEL_MAX SI_CMDLINE_LABEL_MAX
 #define PLAN_NAME_MAX SI_SEAL_NAME_MAX
@@ -79,6 +81,7 @@ struct plan_board {
 	uint32_t uboot_usages;                 /* for si_anchor_parse */
 	int insecure_uboot_all;
 	int insecure_no_set;                   /* images may boot without a release set */
+	unsigned trial_boots;                  /* attempts of a set on trial */
 	uint64_t kc_max;                       /* bytes */
 	unsigned max_cryptexes;
 };
@@ -242,6 +245,7 @@ struct plan_inputs {
 	const struct si_anchor *anchor;
 	const char *slot;             /* the active slot's directory ("slots/a") */
 	const struct up_floors *floors; /* recorded rollback floors (NULL: none) */
+	const uint8_t *active_set;    /* the state's digest of the slot's set (NULL: any) */
 	const char *kernel_release;   /* NULL: not checked (doctor without one) */
 	uint8_t *kc_buf;              /* where the boot KC is read whole */
 	size_t kc_cap;
@@ -277,6 +281,31 @@ struct plan {
 	/* the real init, relative to the new root */
 	char init[PLAN_PATH_MAX];
 };
+
+/* ------------------------------------------------------------ update */
+
+enum plan_up_action {
+	PLAN_UP_BOOT = 0,   /* the active set; nothing written */
+	PLAN_UP_TRIAL,      /* the active set on trial: one attempt spent first */
+	PLAN_UP_ROLLBACK,   /* attempts spent: the previous set back, the failed one marked */
+	PLAN_UP_REVERT,     /* sealctl revert: the previous set back */
+	PLAN_UP_APPLY,      /* a staged bundle: checked, applied, committed, on trial */
+};
+
+struct plan_update {
+	enum plan_up_action action;
+	char slot;               /* the slot to boot unless the action changes it */
+	int write;               /* `next` is committed before the boot */
+	struct up_state next;
+};
+
+/* What this boot does about updates, from the state record and whether a
+ * bundle is staged (plan/update.c), with its console line.  In order: a
+ * trial out of attempts rolls back; a revert asked for; a staged bundle;
+ * a trial attempt spent; else the active set, writing nothing. */
+void plan_update(const struct plan_board *b, const struct up_state *st, int staged,
+		 struct plan_update *u, const struct plan_ops *ops);
+const char *plan_update_action_name(enum plan_up_action a);
 
 #define PLAN_NEWROOT "/newroot"
 #define PLAN_CRYPTEX_MNT "/run/sealinit/cryptex"

@@ -62,6 +62,14 @@ initramfs_pack() {
 	(cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$R.cpio.gz"
 	initrd=$R.cpio.gz
 }
+# variant_set [ARGS]: $V's slot a gets a release set again over its images
+# and $V/system.img (the vendor's new release; ARGS override
+# --name/--version/--rollback-index/--key).  A scenario that models an
+# attacker changes images and leaves the set as it was.
+variant_set() {
+	"$QTOP/build/host/sealctl" set create --slot "$V/preboot/slots/a" --system "$V/system.img" \
+		--key "$S/keys/platform.pem" --name 13.3.1 --version 13.3.1 --rollback-index 1 "$@" >/dev/null
+}
 # variant_disk: $V's preboot tree, system image and (when $V/data exists)
 # data tree into $V/disk.img, the scenario's disk.
 variant_disk() {
@@ -83,7 +91,7 @@ variant_key() {
 # overlay TARGET into $V's preboot tree.
 variant_cryptex() {
 	"$QTOP/build/host/sealctl" seal --dir "$2" --kind cryptex --name "$1" --version 1.0 \
-		--rollback-index 1 --key "$3" --overlay "$4" -o "$V/preboot/cryptexes/$1.cryptex" >/dev/null
+		--rollback-index 1 --key "$3" --overlay "$4" -o "$V/preboot/slots/a/cryptexes/$1.cryptex" >/dev/null
 }
 # variant_system: $V/system-tree is a copy of the demo's system tree to
 # edit; variant_system_seal [NAME] seals it into $V/system.img.
@@ -127,7 +135,7 @@ uboot_anchor() {
 	fdtput -t bx "$out.tmp" /signature/key-platform ecdsa,x-point $x &&
 	fdtput -t bx "$out.tmp" /signature/key-platform ecdsa,y-point $y || return 1
 	if [[ ${2:-} == usages ]]; then
-		fdtput -t s "$out.tmp" /signature/key-platform sealinit,usages system cryptex kc-boot &&
+		fdtput -t s "$out.tmp" /signature/key-platform sealinit,usages system cryptex kc-boot update &&
 		fdtput -t s "$out.tmp" /signature/key-platform sealinit,overlay-targets /usr /opt || return 1
 	fi
 	"$QTOP/build/host/sealctl" anchor --key "$S/keys/integrator.pub.pem" --id integrator \

@@ -242,8 +242,8 @@ static int preboot_from_disk(struct doc *d, const struct gpt_part *p)
 {
 	char img[PATH_MAX + 16], root[PATH_MAX + 16], req[PATH_MAX + 32];
 	static char listing[1 << 20];
-	const char *dirs[3];
-	unsigned i;
+	static char dirs[3 + 3 * UP_SLOTS][PLAN_PATH_MAX + 16];
+	unsigned i, ndirs;
 	int r;
 
 	snprintf(img, sizeof img, "%s/preboot.img", d->tmp);
@@ -261,18 +261,35 @@ static int preboot_from_disk(struct doc *d, const struct gpt_part *p)
 			return SEALCTL_SYSTEM;
 		}
 	}
-	dirs[0] = "";
-	dirs[1] = d->board.cryptex_dir;
-	dirs[2] = d->board.kc_boot_path;
-	for (i = 0; i < 3; i++) {
-		char dir[PATH_MAX], *slash;
+	/* rdump skips what is not a file or a directory (FIFOs, devices,
+	 * sockets, links): the directories sealinit reads are listed with
+	 * their types and those entries made again, so that the plan sees
+	 * what the boot sees. */
+	{
+		char kcdir[PLAN_PATH_MAX], *slash;
+		unsigned k;
+
+		snprintf(kcdir, sizeof kcdir, "%s", d->board.kc_boot_path);
+		slash = strrchr(kcdir, '/');
+		if (slash)
+			*slash = '\0';
+		ndirs = 0;
+		snprintf(dirs[ndirs++], sizeof dirs[0], "%s", "");
+		snprintf(dirs[ndirs++], sizeof dirs[0], "%s", "slots");
+		snprintf(dirs[ndirs++], sizeof dirs[0], "%s", UP_STAGED_DIR);
+		for (k = 0; k < UP_SLOTS; k++) {
+			snprintf(dirs[ndirs++], sizeof dirs[0], "%s", up_slot_dir((char)('a' + k)));
+			snprintf(dirs[ndirs++], sizeof dirs[0], "%s/%s", up_slot_dir((char)('a' + k)),
+				 d->board.cryptex_dir);
+			if (slash)
+				snprintf(dirs[ndirs++], sizeof dirs[0], "%s/%s",
+					 up_slot_dir((char)('a' + k)), kcdir);
+		}
+	}
+	for (i = 0; i < ndirs; i++) {
+		const char *dir = dirs[i];
 		struct special_ctx c;
 
-		snprintf(dir, sizeof dir, "%s", dirs[i]);
-		if (i == 2 && (slash = strrchr(dir, '/')) != NULL)
-			*slash = '\0';
-		else if (i == 2)
-			continue;
 		snprintf(req, sizeof req, "ls -p /%s", dir);
 		{
 			char *const argv[] = { "debugfs", "-R", req, img, NULL };
@@ -421,6 +438,49 @@ static int fail(struct doc *d, const char *stage)
 	snprintf(d->verdict, sizeof d->verdict, "the boot would fail in stage '%s' (action: %s)",
 		 stage, action);
 	return SEALCTL_FAIL;
+}
+
+/* ------------------------------------------------------------ update */
+
+/* The update stage as sealinit runs it, without its writes: the state
+ * record and floors from the preboot tree, plan_update()'s decision, the
+ * slot that boot would plan.  Applying a staged bundle or a revert is
+ * not run here: the plan is the active set's, and a line says so. */
+static int stage_update(struct doc *d, char *slot, struct up_state *st, struct up_floors *fl)
+{
+	struct up_record_info info;
+	struct plan_update u;
+	struct up_posix px;
+	struct up_fs fs;
+	struct si_diag dg;
+	enum up_ftype t = UP_FT_NONE;
+	uint64_t sz;
+	int r;
+
+	up_fs_posix(&fs, &px, d->preboot_fd);
+	si_diag_clear(&dg);
+	r = up_state_load(&fs, st, &info, &dg);
+	if (r) {
+		plan_log_error(&d->ops, "update", "state record", r, &dg);
+		return fail(d, "update");
+	}
+	si_diag_clear(&dg);
+	r = up_floors_load(&fs, fl, &info, &dg);
+	if (r) {
+		plan_log_error(&d->ops, "update", "rollback floors", r, &dg);
+		return fail(d, "update");
+	}
+	si_diag_clear(&dg);
+	plan_update(&d->board, st, fs.stat(fs.ctx, UP_STAGED_BUNDLE, &t, &sz, &dg) == 0 &&
+				   t != UP_FT_NONE, &u, &d->ops);
+	if (u.action == PLAN_UP_APPLY || u.action == PLAN_UP_REVERT)
+		plan_log(&d->ops, PLAN_LOG_NOTICE, "sealctl doctor: the boot would first %s (not "
+			 "predicted here); this plan is the active set's", u.action == PLAN_UP_APPLY ?
+			 "apply the staged update" : "revert to the previous set");
+	*slot = u.slot;
+	plan_log(&d->ops, PLAN_LOG_INFO, "sealinit: update: booting %s (%s)", up_slot_dir(u.slot),
+		 plan_update_action_name(u.action));
+	return 0;
 }
 
 static int stage_anchor(struct doc *d, const char *dtb)
@@ -746,6 +806,9 @@ static void cleanup(struct doc *d)
 
 int sealctl_cmd_doctor(int argc, char **argv)
 {
+	struct up_state ustate;
+	struct up_floors floors;
+	char slot = 'a';
 	const char *disk = NULL, *preboot = NULL, *system = NULL, *dtb = NULL, *cmdline = "",
 		   *release = NULL, *initramfs = NULL, *config = NULL;
 	static struct plan p;
@@ -858,12 +921,18 @@ int sealctl_cmd_doctor(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (r == 0)
+		r = stage_update(d, &slot, &ustate, &floors);
 	if (r == 0) {
 		struct plan_inputs in = {
 			.board = &d->board, .set = &d->set, .anchor = &d->anchor,
 			.kernel_release = release, .kc_buf = kc_buf, .kc_cap = sizeof kc_buf,
+			.slot = up_slot_dir(slot), .floors = &floors,
 		};
+		static const uint8_t zero[32];
 
+		if (memcmp(ustate.active_set, zero, 32) != 0 && slot == ustate.active)
+			in.active_set = ustate.active_set;
 		if (d->board.kc_max < in.kc_cap)
 			in.kc_cap = (size_t)d->board.kc_max;
 		r = plan_boot(&in, &d->ops, &p);

@@ -26,6 +26,7 @@ static const struct sealctl_cmd sealctl_cmds[] = {
 	{ "apply", sealctl_cmd_apply },
 	{ "kc", sealctl_cmd_kc },
 	{ "doctor", sealctl_cmd_doctor },
+	{ "set", sealctl_cmd_set },
 };
 
 static void sealctl_usage(FILE *f)

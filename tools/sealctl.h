@@ -89,6 +89,7 @@ int sealctl_cmd_diff(int argc, char **argv);
 int sealctl_cmd_apply(int argc, char **argv);
 int sealctl_cmd_kc(int argc, char **argv);
 int sealctl_cmd_doctor(int argc, char **argv);
+int sealctl_cmd_set(int argc, char **argv);
 
 /* The generated help (build/gen/help.c from docs/man/sealctl.txt). */
 struct sealctl_help {

@@ -11,8 +11,8 @@
  *   64     payload, zero-padded to the end
  *
  * State payload (version 1):
- *   0   1  active slot 'a'|'b'
- *   1   1  previous slot 'a'|'b'|0
+ *   0   1  active slot 'a'|'b'|'c'
+ *   1   1  previous slot 'a'|'b'|'c'|0
  *   2   1  trial boots left
  *   3   1  trial boots in all
  *   4   1  flags: 1 confirmed, 2 revert requested
@@ -176,9 +176,16 @@ int up_record_write(const struct up_fs *fs, const char *name, const char magic[8
 
 /* ------------------------------------------------------------ state */
 
+int up_slot_ok(char slot)
+{
+	return slot >= 'a' && slot < 'a' + UP_SLOTS;
+}
+
 const char *up_slot_dir(char slot)
 {
-	return slot == 'b' ? "slots/b" : "slots/a";
+	static const char *const dir[UP_SLOTS] = { "slots/a", "slots/b", "slots/c" };
+
+	return up_slot_ok(slot) ? dir[slot - 'a'] : dir[0];
 }
 
 size_t up_state_encode(const struct up_state *st, uint8_t *out, size_t cap)
@@ -216,9 +223,9 @@ int up_state_decode(const uint8_t *p, size_t len, struct up_state *out, struct s
 	st.trial_total = p[3];
 	st.flags = p[4];
 	st.outcome = (enum up_outcome)p[5];
-	if (st.active != 'a' && st.active != 'b')
+	if (!up_slot_ok(st.active))
 		return si_diag_want(d, SI_E_STATE, "state.active", 'a', p[0]);
-	if (st.previous && (st.previous != 'a' && st.previous != 'b'))
+	if (st.previous && !up_slot_ok(st.previous))
 		return si_diag_want(d, SI_E_STATE, "state.previous", 'b', p[1]);
 	if (st.previous == st.active)
 		return si_diag_want(d, SI_E_STATE, "state.previous", 0, p[1]);

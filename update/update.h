@@ -4,7 +4,7 @@
  *
  * Preboot layout:
  *
- *   slots/a/, slots/b/     a release each: release.set, kc/boot.kc,
+ *   slots/a/, b/, c/       a release each: release.set, kc/boot.kc,
  *                          cryptexes/<name>.cryptex, revert/ (reverse
  *                          patches back to the release it was made from)
  *   state.0, state.1       the state record, two copies
@@ -29,6 +29,8 @@
 #include "verify/seal.h"
 
 #define UP_PATH_MAX 256
+#define UP_STAGED_DIR "staged"
+#define UP_STAGED_BUNDLE "staged/bundle"
 #define UP_RECORD_SIZE 512
 #define UP_RECORD_HDR 64
 #define UP_RECORD_PAYLOAD (UP_RECORD_SIZE - UP_RECORD_HDR)
@@ -116,8 +118,8 @@ enum { UP_STATE_CONFIRMED = 1u << 0, UP_STATE_REVERT = 1u << 1 };
 
 struct up_state {
 	uint64_t seq;
-	char active;               /* 'a' or 'b' */
-	char previous;             /* 'a', 'b', or 0: none */
+	char active;               /* 'a', 'b' or 'c' */
+	char previous;             /* another slot, or 0: none */
 	uint8_t trial_left;        /* boots left before rollback (when not confirmed) */
 	uint8_t trial_total;
 	uint8_t flags;             /* UP_STATE_* */
@@ -144,7 +146,13 @@ int up_state_store(const struct up_fs *fs, struct up_state *st, struct si_diag *
 size_t up_state_encode(const struct up_state *st, uint8_t *out, size_t cap);
 int up_state_decode(const uint8_t *p, size_t len, struct up_state *out, struct si_diag *d) SI_WUR;
 
-/* "slots/a" for slot 'a'. */
+/* Slots are 'a', 'b', 'c': the active set, the previous one, and the one
+ * an update is written into (a response stacked on another reverts to the
+ * base release, so the base, the old response and the new one coexist
+ * until the commit). */
+#define UP_SLOTS 3
+int up_slot_ok(char slot);
+/* "slots/a" for slot 'a' (and for anything not a slot). */
 const char *up_slot_dir(char slot);
 
 /* ------------------------------------------------------------ floors */

@@ -260,6 +260,14 @@ void si_signer_privkey(struct si_signer *s, const struct si_privkey *key);
  * write() from a read-only mapping of its input, instead of mapping the
  * output (which turns a full disk into SIGBUS).
  * Errors: those of si_seal_build, SI_E_ARG (tail_len), the signer's. */
+/* A manifest in the signed envelope around body[0..blen) (a TLV body the
+ * caller encoded, its kind tag first), signed by sg, into out[0..cap);
+ * its length in *len.  For release sets and update bundles.  Errors:
+ * SI_E_ARG (cap too small), SI_E_MANIFEST_TOO_BIG, SI_E_SIG_LEN, the
+ * signer's. */
+int si_manifest_sign(const uint8_t *body, size_t blen, const struct si_signer *sg,
+		     uint8_t *out, size_t cap, size_t *len, struct si_diag *d) SI_WUR;
+
 int si_seal_build_tail(const struct si_seal_params *p, const struct si_signer *s,
 		       const uint8_t *data, uint8_t *tail, size_t tail_len,
 		       unsigned threads, struct si_diag *d) SI_WUR;

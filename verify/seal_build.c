@@ -318,18 +318,52 @@ int si_seal_build(const struct si_seal_params *p, const struct si_privkey *key,
 
 /* ---------------------------------------------------------------- sets */
 
-int si_set_build(const struct si_set_params *p, const struct si_privkey *key,
+int si_manifest_sign(const uint8_t *body, size_t blen, const struct si_signer *sg,
+		     uint8_t *out, size_t cap, size_t *len, struct si_diag *d)
+{
+	size_t sl, slen = 0, total;
+	int r;
+
+	if (!body || !sg || !sg->pub || !sg->sign || !out || !len)
+		return SI_E_ARG;
+	if (blen > SI_MANIFEST_BODY_MAX)
+		return si_diag_want(d, SI_E_MANIFEST_TOO_BIG, "manifest.body", SI_MANIFEST_BODY_MAX, blen);
+	sl = si_sig_len(sg->pub->algo);
+	total = SI_MANIFEST_HDR_SIZE + blen + sl;
+	if (!sl || total > cap)
+		return SI_E_ARG;
+	memset(out, 0, total);
+	memcpy(out, SI_MANIFEST_MAGIC, 4);
+	si_put_le16(out + 4, SI_MANIFEST_VERSION);
+	si_put_le16(out + 6, SI_MANIFEST_HDR_SIZE);
+	si_put_le32(out + 8, (uint32_t)blen);
+	si_put_le16(out + 12, (uint16_t)sg->pub->algo);
+	si_put_le16(out + 14, (uint16_t)sl);
+	memcpy(out + 16, sg->pub->fingerprint, 32);
+	memcpy(out + SI_MANIFEST_HDR_SIZE, body, blen);
+	r = sg->sign(sg->ctx, out, SI_MANIFEST_HDR_SIZE + blen, out + SI_MANIFEST_HDR_SIZE + blen,
+		     sl, &slen, d);
+	if (r)
+		return r;
+	if (slen != sl)
+		return si_diag_want(d, SI_E_SIG_LEN, "signature length", sl, slen);
+	*len = total;
+	return 0;
+}
+
+int si_set_build(const struct si_set_params *p, const struct si_signer *sg,
 		 uint8_t *out, size_t cap, size_t *len, struct si_diag *d)
 {
 	uint8_t body[SI_MANIFEST_BODY_MAX], list[SI_MANIFEST_BODY_MAX];
 	struct tlv_w w = { body, sizeof body, 0, 0 };
 	struct si_anchor a;
 	struct si_set check;
-	size_t ln = 0, slen = 0, total, sl;
+	size_t ln = 0, total = 0;
 	unsigned i;
 	int r;
 
-	if (!p || !key || !out || !len || !p->name || !p->version || p->n > SI_SET_MAX_IMAGES)
+	if (!p || !sg || !sg->pub || !out || !len || !p->name || !p->version ||
+	    p->n > SI_SET_MAX_IMAGES)
 		return SI_E_ARG;
 	if (!si_manifest_name_ok((const uint8_t *)p->name, strlen(p->name)) || !*p->version ||
 	    strlen(p->version) > SI_SEAL_VERSION_MAX ||
@@ -359,27 +393,13 @@ int si_set_build(const struct si_set_params *p, const struct si_privkey *key,
 	tlv_put(&w, SI_TAG_SET_IMAGES, list, ln);
 	if (w.over)
 		return si_diag_want(d, SI_E_MANIFEST_TOO_BIG, "set.body", SI_MANIFEST_BODY_MAX, w.len + 1);
-	sl = si_sig_len(key->algo);
-	total = SI_MANIFEST_HDR_SIZE + w.len + sl;
-	if (!sl || total > cap)
-		return SI_E_ARG;
-	memset(out, 0, total);
-	memcpy(out, SI_MANIFEST_MAGIC, 4);
-	si_put_le16(out + 4, SI_MANIFEST_VERSION);
-	si_put_le16(out + 6, SI_MANIFEST_HDR_SIZE);
-	si_put_le32(out + 8, (uint32_t)w.len);
-	si_put_le16(out + 12, (uint16_t)key->algo);
-	si_put_le16(out + 14, (uint16_t)sl);
-	memcpy(out + 16, key->pub.fingerprint, 32);
-	memcpy(out + SI_MANIFEST_HDR_SIZE, body, w.len);
-	r = si_sig_sign(key, out, SI_MANIFEST_HDR_SIZE + w.len, out + SI_MANIFEST_HDR_SIZE + w.len,
-			sl, &slen, d);
+	r = si_manifest_sign(body, w.len, sg, out, cap, &total, d);
 	if (r)
 		return r;
 	/* Read it back the way sealinit will. */
 	memset(&a, 0, sizeof a);
 	a.n_keys = 1;
-	a.keys[0] = key->pub;
+	a.keys[0] = *sg->pub;
 	a.keys[0].usages = SI_USAGE_ALL;
 	r = si_set_open(out, total, &a, 0, &check, d);
 	if (r)

@@ -110,9 +110,9 @@ struct si_set_params {
 
 /* Encodes and signs a set manifest into out[0..cap); its length in *len.
  * It is read back with si_set_open (the key as a one-key anchor) before it
- * is returned.  Errors: SI_E_ARG, SI_E_MANIFEST_VALUE, SI_E_MANIFEST_TOO_BIG,
+ * is returned (sg->pub as a one-key anchor).  Errors: SI_E_ARG, SI_E_MANIFEST_VALUE, SI_E_MANIFEST_TOO_BIG,
  * SI_E_SET_IMAGES, SI_E_SIGN, and si_set_open's. */
-int si_set_build(const struct si_set_params *p, const struct si_privkey *key,
+int si_set_build(const struct si_set_params *p, const struct si_signer *sg,
 		 uint8_t *out, size_t cap, size_t *len, struct si_diag *d) SI_WUR;
 
 #endif

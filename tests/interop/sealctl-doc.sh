@@ -108,7 +108,7 @@ comp() { # words...: what completing the last word offers
 	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _sealctl; printf "%s\n" "${COMPREPLY[@]}"' \
 		_ "$D/usr/share/bash-completion/completions/sealctl" "$@"
 }
-[[ $(comp sealctl se) == seal ]] && ok "completion: sealctl se -> seal" || ko "completion se: $(comp sealctl se)"
+[[ $(comp sealctl sea) == seal ]] && ok "completion: sealctl sea -> seal" || ko "completion sea: $(comp sealctl sea)"
 [[ $(comp sealctl ver | sort | tr '\n' ' ') == "verify version " ]] && ok "completion: ver -> verify version" || ko "completion ver: $(comp sealctl ver)"
 comp sealctl seal --par | grep -qx -- --partition-size && ok "completion: seal --par -> --partition-size" || ko "completion --par"
 [[ $(comp sealctl seal --kind kc- | tr '\n' ' ') == "kc-boot kc-system kc-aux " ]] && ok "completion: --kind kc- -> the kc kinds" || ko "completion --kind: $(comp sealctl seal --kind kc-)"

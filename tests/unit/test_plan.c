@@ -20,8 +20,18 @@
 
 #define VEC "tests/vectors/seal/"
 #define RELEASE "6.1.0-test-arm64"
+#define SLOT "slots/a"
 
 static struct si_privkey key_platform, key_cx, key_rsa;
+
+/* After setup(), an image put with put_sealed, put_kc or put_system is
+ * the vendor's: the release set is made again over it.  An attacker's
+ * change edits bytes in place and leaves the set as it was. */
+static int auto_set;
+static const char *run_slot = SLOT;   /* the slot the planner is given */
+static struct up_floors floors;       /* the recorded floors it is given */
+static void make_set(const char *name, uint64_t rollback);
+#define VENDOR_SET() do { if (auto_set) make_set("13.3.1t", 1); } while (0)
 
 /* ------------------------------------------------------------ the machine */
 
@@ -52,11 +62,23 @@ static void world_reset(void)
 	memset(loaded, 0, sizeof loaded);
 }
 
+/* Files of the world live in the active slot unless their path says
+ * otherwise ("slots/..."; "/x" for the preboot volume's root). */
+static void full_path(char *out, size_t n, const char *path)
+{
+	if (!strncmp(path, "slots/", 6))
+		snprintf(out, n, "%s", path);
+	else if (path[0] == '/')
+		snprintf(out, n, "%s", path + 1);
+	else
+		snprintf(out, n, "%s/%s", SLOT, path);
+}
+
 static void put_file(const char *path, enum plan_ftype type, const uint8_t *data, size_t len)
 {
 	struct file *f = &files[n_files++];
 
-	snprintf(f->path, sizeof f->path, "%s", path);
+	full_path(f->path, sizeof f->path, path);
 	f->type = type;
 	f->data = malloc(len ? len : 1);
 	if (len)
@@ -74,9 +96,18 @@ static struct file *find_file(const char *path)
 	return NULL;
 }
 
+/* find_file for a test's own (slot-relative) path. */
+static struct file *world_file(const char *path)
+{
+	char full[200];
+
+	full_path(full, sizeof full, path);
+	return find_file(full);
+}
+
 static void drop_file(const char *path)
 {
-	struct file *f = find_file(path);
+	struct file *f = world_file(path);
 
 	if (!f)
 		return;
@@ -259,6 +290,7 @@ static void put_sealed(const char *path, enum si_kind kind, const char *name,
 	img = seal_img(kind, name, fs, overlay, key, data, sizeof data, &len);
 	put_file(path, PLAN_FT_REG, img, len);
 	free(img);
+	VENDOR_SET();
 }
 
 static void put_system(const char *name, enum si_fstype fs, const struct si_privkey *key)
@@ -273,6 +305,7 @@ static void put_system(const char *name, enum si_fstype fs, const struct si_priv
 	parts[n_parts].data = img;
 	parts[n_parts].len = len;
 	n_parts++;
+	VENDOR_SET();
 }
 
 /* The boot KC: dm_mod and dm_verity (which needs dm-mod and `extra_dep`). */
@@ -304,6 +337,7 @@ static void put_kc(const char *release, const char *vermagic, const char *extra_
 	put_file("kc/boot.kc", PLAN_FT_REG, img, len);
 	free(img);
 	free(arch);
+	VENDOR_SET();
 }
 
 /* ------------------------------------------------------------ the setup */
@@ -344,6 +378,9 @@ static void setup(void)
 	struct si_cmdline c;
 
 	world_reset();
+	auto_set = 0;
+	run_slot = SLOT;
+	memset(&floors, 0, sizeof floors);
 	memset(&anchor, 0, sizeof anchor);
 	add_key(&key_platform, "platform", SI_USAGE_ALL & ~SI_USAGE_KC_AUX, plat_t);
 	add_key(&key_cx, "cx", SI_USAGE_CRYPTEX, cx_t);
@@ -364,14 +401,64 @@ static void setup(void)
 	put_system("system", SI_FS_EROFS, &key_platform);
 	put_sealed("cryptexes/os.cryptex", SI_KIND_CRYPTEX, "os", SI_FS_EROFS, "/usr", &key_platform);
 	put_sealed("cryptexes/app.cryptex", SI_KIND_CRYPTEX, "app", SI_FS_EROFS, "/opt/app", &key_cx);
+	make_set("13.3.1t", 1);
+	auto_set = 1;
 	n_lines = 0;
+}
+
+/* The release: a set over the slot's images as they are now and the
+ * system partition, signed by the platform key (`update` usage).  Tests
+ * that change an image as its vendor would call it again; tests that
+ * change one as an attacker would do not. */
+static void make_set(const char *name, uint64_t rollback)
+{
+	static uint8_t out[SI_MANIFEST_MAX];
+	struct si_set_params sp;
+	struct si_signer sg;
+	struct si_seal_unverified u;
+	struct si_mem_io mio;
+	struct si_io io;
+	size_t len = 0, pre = strlen(SLOT) + 1;
+	unsigned i;
+
+	memset(&sp, 0, sizeof sp);
+	sp.name = name;
+	sp.version = "13.3.1 (t)";
+	sp.rollback_index = rollback;
+	for (i = 0; i < n_files; i++) {
+		struct si_set_image *e;
+
+		if (strncmp(files[i].path, SLOT "/", pre) || files[i].type != PLAN_FT_REG)
+			continue;
+		si_io_mem(&io, &mio, files[i].data, files[i].len);
+		if (si_seal_open_unverified(&io, &u, NULL) != 0 || u.m.kind == SI_KIND_SYSTEM)
+			continue;
+		e = &sp.img[sp.n++];
+		e->kind = u.m.kind;
+		snprintf(e->name, sizeof e->name, "%s", u.m.name);
+		memcpy(e->digest, u.m.digest, 32);
+		e->rollback_index = u.m.rollback_index;
+	}
+	for (i = 0; i < n_parts; i++)
+		if (!strcmp(parts[i].path, "system")) {
+			si_io_mem(&io, &mio, parts[i].data, parts[i].len);
+			if (si_seal_open_unverified(&io, &u, NULL) == 0)
+				memcpy(sp.system_root, u.m.root_hash, 32);
+		}
+	drop_file(PLAN_SET_FILE);
+	si_signer_privkey(&sg, &key_platform);
+	if (si_set_build(&sp, &sg, out, sizeof out, &len, NULL) != 0) {
+		fprintf(stderr, "make_set: build\n");
+		exit(2);
+	}
+	put_file(PLAN_SET_FILE, PLAN_FT_REG, out, len);
 }
 
 static int run(void)
 {
 	struct plan_inputs in = {
 		.board = &board, .set = &set, .anchor = &anchor, .kernel_release = RELEASE,
-		.kc_buf = kc_buf, .kc_cap = sizeof kc_buf,
+		.kc_buf = kc_buf, .kc_cap = sizeof kc_buf, .slot = run_slot, .floors = &floors,
 	};
 	int r;
 
@@ -459,15 +546,15 @@ static void test_kc(void)
 	drop_file("kc/boot.kc");
 	T_ERR(run(), SI_E_REQUIRED_MISSING);
 	T_STREQ(p.stage, "kc");
-	T_LINE("sealinit: kc: boot kernel collection: a required image is missing (in kc/boot.kc: errno 2");
+	T_LINE("sealinit: kc: boot kernel collection: a required image is missing (in slots/a/kc/boot.kc: errno 2");
 
 	setup();
-	find_file("kc/boot.kc")->type = PLAN_FT_FIFO;
+	world_file("kc/boot.kc")->type = PLAN_FT_FIFO;
 	T_ERR(run(), SI_E_FILE_TYPE);
 	T_LINE("expected a regular file, found FIFO) [SI_E_FILE_TYPE]");
 
 	setup();
-	find_file("kc/boot.kc")->type = PLAN_FT_LNK;
+	world_file("kc/boot.kc")->type = PLAN_FT_LNK;
 	T_ERR(run(), SI_E_PATH_SYMLINK);
 
 	setup();
@@ -475,7 +562,7 @@ static void test_kc(void)
 		struct plan_inputs in = { .board = &board, .set = &set, .anchor = &anchor,
 					  .kernel_release = RELEASE, .kc_buf = kc_buf, .kc_cap = 100 };
 		T_ERR(plan_boot(&in, &ops, &p), SI_E_TOO_BIG);
-		T_LINE("(field size in kc/boot.kc: expected 100, found ");
+		T_LINE("(field size in slots/a/kc/boot.kc: expected 100, found ");
 	}
 
 	/* a cryptex-only key may not sign the boot KC */
@@ -483,7 +570,7 @@ static void test_kc(void)
 	drop_file("kc/boot.kc");
 	put_kc(RELEASE, RELEASE, "", SI_FS_RAW, &key_cx);
 	T_ERR(run(), SI_E_SEAL_USAGE);
-	T_LINE("sealinit: kc: kc-boot 'kc/boot.kc': the signing key may not sign this kind of image");
+	T_LINE("sealinit: kc: kc-boot 'slots/a/kc/boot.kc': the signing key may not sign this kind of image");
 
 	setup();
 	drop_file("kc/boot.kc");
@@ -516,7 +603,7 @@ static void test_kc(void)
 
 	/* one flipped data byte: the whole tree is recomputed */
 	setup();
-	find_file("kc/boot.kc")->data[200] ^= 1;
+	world_file("kc/boot.kc")->data[200] ^= 1;
 	T_ERR(run(), SI_E_SEAL_ROOT_MISMATCH);
 }
 
@@ -566,11 +653,11 @@ static void test_cryptex_required(void)
 	drop_file("cryptexes/os.cryptex");
 	T_ERR(run(), SI_E_REQUIRED_MISSING);
 	T_STREQ(p.stage, "cryptex");
-	T_LINE("sealinit: cryptex: required cryptex 'os': a required image is missing (in cryptexes/os.cryptex) [SI_E_REQUIRED_MISSING]");
+	T_LINE("sealinit: cryptex: required cryptex 'os': a required image is missing (in slots/a/cryptexes/os.cryptex) [SI_E_REQUIRED_MISSING]");
 
 	/* a required cryptex that fails any check fails the boot */
 	setup();
-	find_file("cryptexes/os.cryptex")->type = PLAN_FT_FIFO;
+	world_file("cryptexes/os.cryptex")->type = PLAN_FT_FIFO;
 	T_ERR(run(), SI_E_FILE_TYPE);
 	T_LINE("sealinit: cryptex: cryptex 'os': not a regular file");
 
@@ -602,11 +689,11 @@ static void test_cryptex_optional(void)
 {
 	/* each refusal skips the optional app, and the boot goes on */
 	setup();
-	find_file("cryptexes/app.cryptex")->type = PLAN_FT_FIFO;
-	expect_app_skipped(SI_E_FILE_TYPE, "cryptex 'app': not a regular file (in cryptexes/app.cryptex: expected a regular file, found FIFO)");
+	world_file("cryptexes/app.cryptex")->type = PLAN_FT_FIFO;
+	expect_app_skipped(SI_E_FILE_TYPE, "cryptex 'app': not a regular file (in slots/a/cryptexes/app.cryptex: expected a regular file, found FIFO)");
 
 	setup();
-	find_file("cryptexes/app.cryptex")->type = PLAN_FT_LNK;
+	world_file("cryptexes/app.cryptex")->type = PLAN_FT_LNK;
 	expect_app_skipped(SI_E_PATH_SYMLINK, "cryptex 'app': a path goes through a symbolic link");
 
 	setup();
@@ -694,14 +781,142 @@ static void test_cryptex_optional(void)
 	/* the file name chooses nothing: a cryptex copied under another name */
 	setup();
 	{
-		struct file *f = find_file("cryptexes/app.cryptex");
+		struct file *f = world_file("cryptexes/app.cryptex");
 
-		snprintf(f->path, sizeof f->path, "cryptexes/tools.cryptex");
+		snprintf(f->path, sizeof f->path, SLOT "/cryptexes/tools.cryptex");
 	}
 	T_OK(run());
 	T_EQ(cx("tools")->img.state, PLAN_IMG_SKIP);
 	T_ERR(cx("tools")->img.err, SI_E_CRYPTEX_NAME);
 	T_LINE("cryptex 'tools': cryptex file name and signed name differ (field manifest.name: expected tools, found app)");
+}
+
+/* The release set: one signature per boot, then digests; no mix and
+ * match, no image outside the set, the system volume it names, floors. */
+static void test_set(void)
+{
+	uint8_t *other;
+	size_t len;
+	struct file *f;
+
+	setup();
+	T_OK(run());
+	T_EQ(p.has_set, 1);
+	T_STREQ(p.set.name, "13.3.1t");
+	T_LINE("sealinit: set: verified release '13.3.1t' 13.3.1 (t) (rollback 1, 3 images, system root ");
+	T_LINE(") ecdsa-p256:platform in slots/a OK");
+	T_STREQ(p.kc.file, SLOT "/kc/boot.kc");
+
+	/* no set: refused, unless the build allows it (and says so) */
+	setup();
+	drop_file(PLAN_SET_FILE);
+	T_ERR(run(), SI_E_SET_MISSING);
+	T_STREQ(p.stage, "set");
+	T_LINE("sealinit: set: release set 'slots/a/release.set': no release set on the preboot volume (in slots/a/release.set) [SI_E_SET_MISSING]");
+	board.insecure_no_set = 1;
+	T_OK(run());
+	T_EQ(p.has_set, 0);
+	T_LINE("sealinit: set: no release set in slots/a (CONFIG_INSECURE_NO_SET)");
+	/* the slot is the one the state names */
+	setup();
+	run_slot = "slots/b";
+	T_ERR(run(), SI_E_SET_MISSING);
+	T_LINE("(in slots/b/release.set)");
+
+	/* signed by a key without the `update` usage */
+	setup();
+	anchor.keys[0].usages &= ~(uint32_t)SI_USAGE_UPDATE;
+	T_ERR(run(), SI_E_SEAL_USAGE);
+	T_STREQ(p.stage, "set");
+	/* one byte of the set changed: its signature */
+	setup();
+	world_file(PLAN_SET_FILE)->data[40] ^= 1;
+	T_CHECK(run() != 0, "a changed set is refused");
+	T_STREQ(p.stage, "set");
+	/* a set is read whole into a bounded buffer */
+	setup();
+	f = world_file(PLAN_SET_FILE);
+	f->data = realloc(f->data, SI_MANIFEST_MAX + 1);
+	f->len = SI_MANIFEST_MAX + 1;
+	T_ERR(run(), SI_E_TOO_BIG);
+
+	/* mix and match: a validly signed os of another release */
+	setup();
+	{
+		uint8_t data[5000];
+
+		memset(data, 0x33, sizeof data);
+		other = seal_img(SI_KIND_CRYPTEX, "os", SI_FS_EROFS, "/usr", &key_platform, data,
+				 sizeof data, &len);
+	}
+	drop_file("cryptexes/os.cryptex");
+	put_file("cryptexes/os.cryptex", PLAN_FT_REG, other, len);
+	T_ERR(run(), SI_E_SET_DIGEST);
+	T_LINE("sealinit: cryptex: cryptex 'os': image differs from the one the release set names");
+	free(other);
+	/* ... an optional one is skipped */
+	setup();
+	auto_set = 0;
+	app_with("/opt/app/v2", &key_cx);
+	T_OK(run());
+	T_EQ(cx("app")->img.state, PLAN_IMG_SKIP);
+	T_ERR(cx("app")->img.err, SI_E_SET_DIGEST);
+	/* an image outside the set: skipped (optional) with its reason */
+	setup();
+	auto_set = 0;
+	put_sealed("cryptexes/extra.cryptex", SI_KIND_CRYPTEX, "extra", SI_FS_EROFS, "/opt/extra", &key_platform);
+	T_OK(run());
+	T_EQ(cx("extra")->img.state, PLAN_IMG_SKIP);
+	T_ERR(cx("extra")->img.err, SI_E_SET_MEMBER);
+	T_LINE("image is not in the active release set (field release set in extra: expected an image the set lists, found 13.3.1t) [SI_E_SET_MEMBER]");
+	/* a KC of another release */
+	setup();
+	auto_set = 0;
+	drop_file("kc/boot.kc");
+	put_kc(RELEASE, RELEASE, "crc32c", SI_FS_RAW, &key_platform);
+	T_ERR(run(), SI_E_SET_DIGEST);
+	T_STREQ(p.stage, "kc");
+	/* a system volume of another release */
+	setup();
+	auto_set = 0;
+	free(parts[0].data);
+	n_parts = 0;
+	{
+		uint8_t data[8192];
+
+		memset(data, 0x5b, sizeof data);
+		parts[0].data = seal_img(SI_KIND_SYSTEM, "system", SI_FS_EROFS, NULL, &key_platform,
+					 data, sizeof data, &parts[0].len);
+		snprintf(parts[0].path, sizeof parts[0].path, "system");
+		n_parts = 1;
+	}
+	T_ERR(run(), SI_E_SET_SYSTEM);
+	T_STREQ(p.stage, "system");
+	T_LINE("system volume is not the one the release set names (field root hash (release set) in 13.3.1t: expected ");
+
+	/* floors: the set's own ("@set") and each image's name */
+	setup();
+	T_OK(up_floor_raise(&floors, UP_FLOOR_SET, 2));
+	T_ERR(run(), SI_E_SEAL_ROLLBACK);
+	T_STREQ(p.stage, "set");
+	T_LINE("expected 2, found 1");
+	setup();
+	T_OK(up_floor_raise(&floors, "os", 4));
+	T_ERR(run(), SI_E_SEAL_ROLLBACK);
+	T_LINE("sealinit: cryptex: cryptex 'os': rollback index below the floor (field manifest.rollback_index (recorded floor) in os: expected 4, found 1) [SI_E_SEAL_ROLLBACK]");
+	T_LINE("expected 4, found 1");
+	setup();
+	T_OK(up_floor_raise(&floors, "app", 4));
+	T_OK(run());
+	T_ERR(cx("app")->img.err, SI_E_SEAL_ROLLBACK);
+	/* ... also without a set */
+	setup();
+	board.insecure_no_set = 1;
+	drop_file(PLAN_SET_FILE);
+	T_OK(up_floor_raise(&floors, "boot", 3));
+	T_ERR(run(), SI_E_SEAL_ROLLBACK);
+	T_STREQ(p.stage, "kc");
+	T_LINE("expected 3, found 1");
 }
 
 static void test_cryptex_dir(void)
@@ -894,6 +1109,7 @@ int main(void)
 	test_system();
 	test_cryptex_required();
 	test_cryptex_optional();
+	test_set();
 	test_cryptex_dir();
 	test_init_path();
 	test_execution_failures();

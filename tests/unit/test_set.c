@@ -14,6 +14,7 @@
 #include "verify/sig.h"
 
 static struct si_privkey key_up, key_cx;
+static struct si_signer sg_up;  /* key_up's */
 static uint8_t buf[4096];
 static size_t len;
 
@@ -63,7 +64,7 @@ static void test_roundtrip(void)
 	struct si_set s;
 	struct si_diag d;
 
-	T_OK(si_set_build(&p, &key_up, buf, sizeof buf, &len, &d));
+	T_OK(si_set_build(&p, &sg_up, buf, sizeof buf, &len, &d));
 	T_OK(si_set_open(buf, len, &a, 0, &s, &d));
 	T_STREQ(s.name, "13.3.1a");
 	T_STREQ(s.version, "13.3.1 (a)");
@@ -108,10 +109,10 @@ static void test_roundtrip(void)
 	/* the builder refuses what the parser would */
 	p = params();
 	p.name = "13.3.1 (a)";
-	T_ERR(si_set_build(&p, &key_up, buf, sizeof buf, &len, &d), SI_E_MANIFEST_VALUE);
+	T_ERR(si_set_build(&p, &sg_up, buf, sizeof buf, &len, &d), SI_E_MANIFEST_VALUE);
 	p = params();
 	strcpy(p.img[2].name, "os");
-	T_ERR(si_set_build(&p, &key_up, buf, sizeof buf, &len, &d), SI_E_SET_IMAGES);
+	T_ERR(si_set_build(&p, &sg_up, buf, sizeof buf, &len, &d), SI_E_SET_IMAGES);
 }
 
 /* A set manifest with a hand-made body (unsigned: parsed unverified). */
@@ -248,7 +249,7 @@ static void test_from_set(void)
 	si_io_mem(&io, &m, img, (size_t)l.image_size);
 	T_OK(si_seal_open_unverified(&io, &u, NULL));
 	memcpy(p.img[2].digest, u.m.digest, 32);
-	T_OK(si_set_build(&p, &key_up, buf, sizeof buf, &len, NULL));
+	T_OK(si_set_build(&p, &sg_up, buf, sizeof buf, &len, NULL));
 	T_OK(si_set_open(buf, len, &a, 0, &s, NULL));
 
 	T_OK(si_seal_from_set(&u, &s, &a, SI_USAGE_CRYPTEX, 0, &out, &d));
@@ -278,13 +279,14 @@ int main(int argc, char **argv)
 {
 	t_load_key(T_VEC "ec-pkcs8.pem", &key_up);
 	t_load_key(T_VEC "ec-sec1.pem", &key_cx);
+	si_signer_privkey(&sg_up, &key_up);
 	if (argc == 3 && !strcmp(argv[1], "--dump")) {
 		/* tests/fuzz/make-corpus: a valid set, the fuzz seed */
 		struct si_set_params p = params();
 		char path[512];
 		FILE *f;
 
-		if (si_set_build(&p, &key_up, buf, sizeof buf, &len, NULL) != 0)
+		if (si_set_build(&p, &sg_up, buf, sizeof buf, &len, NULL) != 0)
 			return 1;
 		snprintf(path, sizeof path, "%s/valid.set", argv[2]);
 		f = fopen(path, "wb");

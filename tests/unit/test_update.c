@@ -122,7 +122,7 @@ static void test_state_decode(void)
 		uint8_t v;
 		const char *field;
 	} bad[] = {
-		{ "active slot c", 0, 'c', "state.active" },
+		{ "active slot d", 0, 'd', "state.active" },
 		{ "previous slot x", 1, 'x', "state.previous" },
 		{ "previous = active", 1, 'a', "state.previous" },
 		{ "unknown flag", 4, 4, "state.flags" },

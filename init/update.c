@@ -1,0 +1,142 @@
+/* sealinit: stage update -- the state record and the recorded floors read
+ * from the preboot volume (the newest valid copy of each, saying what
+ * recovery did), the decision made by plan_update() (plan/update.c), and
+ * that decision carried out: a trial attempt spent, a failed trial rolled
+ * back, a staged bundle applied or a revert done (update/engine.c).  The
+ * preboot volume is remounted writable only for those writes; a confirmed
+ * system writes nothing here. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "init/boot.h"
+#include "init/log.h"
+#include "lib/str.h"
+
+#define PREBOOT_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+static struct up_posix px;
+static struct up_fs fs;
+
+/* The preboot volume writable (rw 1) or read-only again (rw 0). */
+static int preboot_rw(int rw)
+{
+	struct si_diag d;
+
+	if (mount(NULL, PREBOOT_MNT, NULL, MS_REMOUNT | PREBOOT_FLAGS | (rw ? 0 : MS_RDONLY),
+		  NULL) == 0)
+		return 0;
+	si_diag_clear(&d);
+	si_diag_field(&d, rw ? "remount read-write" : "remount read-only");
+	si_log_error("update", "preboot volume", si_diag_sys(&d, SI_E_MOUNT, PREBOOT_MNT, errno), &d);
+	return SI_E_MOUNT;
+}
+
+/* What recovery found, when it had to choose. */
+static void recovery_line(const char *what, const struct up_record_info *info)
+{
+	if (info->copy < 0 || info->other_valid)
+		return;
+	if (info->other_err)
+		si_log(SI_LOG_WARN, "sealinit: update: %s: copy %d (seq %llu) taken; the other copy "
+		       "is damaged (%s) and is rewritten at the next write", what, info->copy,
+		       (unsigned long long)info->seq, si_err_meaning(info->other_err));
+}
+
+/* Commits u->next; on failure the boot goes on without writing: a trial
+ * attempt that cannot be counted is not taken (the previous set boots
+ * this time), a rollback that cannot be written boots the previous set
+ * anyway. */
+static int commit(struct boot *b, struct plan_update *u)
+{
+	struct si_diag d;
+	int r;
+
+	r = preboot_rw(1);
+	if (r == 0) {
+		si_diag_clear(&d);
+		r = up_state_store(&fs, &u->next, &d);
+		if (r)
+			si_log_error("update", "state record", r, &d);
+		if (preboot_rw(0) != 0 && r == 0)
+			r = SI_E_MOUNT;
+	}
+	if (r == 0) {
+		b->ustate = u->next;
+		return 0;
+	}
+	if (u->action == PLAN_UP_TRIAL && b->ustate.previous) {
+		si_log(SI_LOG_ERR, "sealinit: update: the trial attempt could not be counted; "
+		       "booting the previous set in %s this time", up_slot_dir(b->ustate.previous));
+		u->slot = b->ustate.previous;
+	}
+	return 0;
+}
+
+/* Applying a staged bundle and reverting come with the update engine
+ * (update/engine.c); until then a staged bundle or a revert is refused
+ * with this line and the active set boots. */
+static int boot_update_engine(struct boot *b, const struct up_fs *f, struct plan_update *u,
+			      int (*rw)(int))
+{
+	(void)b;
+	(void)f;
+	(void)rw;
+	si_log(SI_LOG_ERR, "sealinit: update: %s: not in this build; booting the active set",
+	       plan_update_action_name(u->action));
+	return SI_E_ARG;
+}
+
+int stage_update(struct boot *b)
+{
+	struct up_record_info info;
+	struct plan_update u;
+	struct si_diag d;
+	enum up_ftype t = UP_FT_NONE;
+	uint64_t sz;
+	int fd, r, staged;
+
+	fd = open(PREBOOT_MNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		si_diag_clear(&d);
+		si_log_error("update", "preboot volume", si_diag_sys(&d, SI_E_OPEN, PREBOOT_MNT, errno), &d);
+		return SI_E_OPEN;
+	}
+	up_fs_posix(&fs, &px, fd);
+	si_diag_clear(&d);
+	r = up_state_load(&fs, &b->ustate, &info, &d);
+	if (r) {
+		si_log_error("update", "state record", r, &d);
+		return r;
+	}
+	recovery_line("state record", &info);
+	si_diag_clear(&d);
+	r = up_floors_load(&fs, &b->floors, &info, &d);
+	if (r) {
+		si_log_error("update", "rollback floors", r, &d);
+		return r;
+	}
+	recovery_line("rollback floors", &info);
+	si_diag_clear(&d);
+	staged = fs.stat(fs.ctx, UP_STAGED_BUNDLE, &t, &sz, &d) == 0 && t != UP_FT_NONE;
+
+	plan_update(&b->board, &b->ustate, staged, &u, &b->ops);
+	if (u.action == PLAN_UP_APPLY || u.action == PLAN_UP_REVERT) {
+		r = boot_update_engine(b, &fs, &u, preboot_rw);
+		if (r) {
+			/* refused or failed: recorded and logged by the engine;
+			 * this boot decides again without it */
+			plan_update(&b->board, &b->ustate, 0, &u, &b->ops);
+			if (u.action == PLAN_UP_REVERT)
+				u.action = PLAN_UP_BOOT;
+		}
+	}
+	if (u.write)
+		commit(b, &u);
+	b->slot = u.slot;
+	si_log(SI_LOG_INFO, "sealinit: update: booting %s (%s)", up_slot_dir(b->slot),
+	       plan_update_action_name(u.action));
+	return 0;
+}
