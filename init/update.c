@@ -14,6 +14,7 @@
 #include "init/boot.h"
 #include "init/log.h"
 #include "lib/str.h"
+#include "update/engine.h"
 
 #define PREBOOT_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
@@ -75,18 +76,65 @@ static int commit(struct boot *b, struct plan_update *u)
 	return 0;
 }
 
-/* Applying a staged bundle and reverting come with the update engine
- * (update/engine.c); until then a staged bundle or a revert is refused
- * with this line and the active set boots. */
-static int boot_update_engine(struct boot *b, const struct up_fs *f, struct plan_update *u,
-			      int (*rw)(int))
+/* The engine's memory: the patch driver's workers and the hash tree of
+ * the image being checked.  Static and untouched on a boot that applies
+ * nothing (zero pages are never made resident). */
+static uint8_t work[(size_t)CONFIG_UPDATE_MEM_KB * 1024] __attribute__((aligned(64)));
+static struct up_plan uplan;
+
+/* Patch streams: stored; zstd once the target has a decoder. */
+static int boot_patch_decode(void *ctx, int codec, const uint8_t *src, size_t slen,
+			     uint8_t *dst, size_t dlen)
 {
-	(void)b;
-	(void)f;
-	(void)rw;
-	si_log(SI_LOG_ERR, "sealinit: update: %s: not in this build; booting the active set",
-	       plan_update_action_name(u->action));
-	return SI_E_ARG;
+	return patch_decode_stored(ctx, codec, src, slen, dst, dlen);
+}
+
+static void engine_log(void *ctx, int level, const char *line)
+{
+	(void)ctx;
+	si_log(level, "%s", line);
+}
+
+/* Applies the staged bundle or does the revert (update/engine.c), with
+ * the preboot volume writable meanwhile.  0: committed; the state in b
+ * is the new one. */
+static int run_engine(struct boot *b, const struct up_fs *f, struct plan_update *u)
+{
+	struct up_engine e;
+	struct si_diag d;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	int r;
+
+	memset(&e, 0, sizeof e);
+	e.fs = f;
+	e.root = PREBOOT_MNT;
+	e.anchor = &b->anchor;
+	e.kc_boot_path = b->board.kc_boot_path;
+	e.cryptex_dir = b->board.cryptex_dir;
+	e.trial_boots = b->board.trial_boots;
+	e.prefix = "sealinit: update";
+	e.log = engine_log;
+	e.decode = boot_patch_decode;
+	e.threads = n > 0 ? (unsigned)n : 1;
+	e.work = work;
+	e.work_len = sizeof work;
+	e.st = b->ustate;
+	e.floors = b->floors;
+	r = preboot_rw(1);
+	if (r)
+		return r;
+	si_diag_clear(&d);
+	if (u->action == PLAN_UP_APPLY)
+		r = up_apply_staged(&e, &uplan, &d);
+	else
+		r = up_revert(&e, &d);
+	if (r)
+		si_log_error("update", u->action == PLAN_UP_APPLY ? "staged update" : "revert", r, &d);
+	b->ustate = e.st; /* what was committed: the new set, or the outcome */
+	sync();
+	if (preboot_rw(0) != 0 && r == 0)
+		r = SI_E_MOUNT;
+	return r;
 }
 
 int stage_update(struct boot *b)
@@ -124,13 +172,19 @@ int stage_update(struct boot *b)
 
 	plan_update(&b->board, &b->ustate, staged, &u, &b->ops);
 	if (u.action == PLAN_UP_APPLY || u.action == PLAN_UP_REVERT) {
-		r = boot_update_engine(b, &fs, &u, preboot_rw);
+		r = run_engine(b, &fs, &u);
 		if (r) {
 			/* refused or failed: recorded and logged by the engine;
 			 * this boot decides again without it */
 			plan_update(&b->board, &b->ustate, 0, &u, &b->ops);
 			if (u.action == PLAN_UP_REVERT)
 				u.action = PLAN_UP_BOOT;
+		} else {
+			/* committed: the new active set (an update's first trial
+			 * attempt is spent by the commit itself) */
+			u.action = PLAN_UP_BOOT;
+			u.write = 0;
+			u.slot = b->ustate.active;
 		}
 	}
 	if (u.write)

@@ -4,7 +4,7 @@
 GEN := $(BUILD)/gen
 SEALCTL_SRCS += tools/sealctl.c tools/util.c tools/sealcmd.c tools/out.c tools/json.c \
 	tools/signer.c tools/cmd_keygen.c tools/cmd_key.c tools/cmd_seal.c tools/cmd_verify.c \
-	tools/cmd_inspect.c tools/cmd_anchor.c tools/cmd_kc.c tools/cmd_doctor.c tools/cmd_set.c $(GEN)/help.c
+	tools/cmd_inspect.c tools/cmd_anchor.c tools/cmd_kc.c tools/cmd_doctor.c tools/cmd_set.c tools/cmd_update.c tools/cmd_device.c $(GEN)/help.c
 
 $(GEN)/help.c: docs/man/sealctl.txt tools/mkhelp
 	@mkdir -p $(dir $@)

@@ -27,6 +27,11 @@ static const struct sealctl_cmd sealctl_cmds[] = {
 	{ "kc", sealctl_cmd_kc },
 	{ "doctor", sealctl_cmd_doctor },
 	{ "set", sealctl_cmd_set },
+	{ "update", sealctl_cmd_update },
+	{ "stage", sealctl_cmd_stage },
+	{ "status", sealctl_cmd_status },
+	{ "confirm", sealctl_cmd_confirm },
+	{ "revert", sealctl_cmd_revert },
 };
 
 static void sealctl_usage(FILE *f)

@@ -90,6 +90,11 @@ int sealctl_cmd_apply(int argc, char **argv);
 int sealctl_cmd_kc(int argc, char **argv);
 int sealctl_cmd_doctor(int argc, char **argv);
 int sealctl_cmd_set(int argc, char **argv);
+int sealctl_cmd_update(int argc, char **argv);
+int sealctl_cmd_stage(int argc, char **argv);
+int sealctl_cmd_status(int argc, char **argv);
+int sealctl_cmd_confirm(int argc, char **argv);
+int sealctl_cmd_revert(int argc, char **argv);
 
 /* The generated help (build/gen/help.c from docs/man/sealctl.txt). */
 struct sealctl_help {

@@ -240,7 +240,7 @@ struct mhdr {
 
 /* The envelope: everything needed to find the key and check the signature,
  * nothing more. */
-static int mhdr_parse(const uint8_t *m, size_t len, struct mhdr *out,
+static int mhdr_parse(const uint8_t *m, size_t len, size_t body_max, struct mhdr *out,
 		      struct si_diag *d)
 {
 	uint32_t body;
@@ -280,9 +280,9 @@ static int mhdr_parse(const uint8_t *m, size_t len, struct mhdr *out,
 		si_diag_values(d, 1, 0);
 		return SI_E_MANIFEST_HEADER;
 	}
-	if (body > SI_MANIFEST_BODY_MAX) {
+	if (body > body_max) {
 		si_diag_field(d, "manifest.body_size");
-		si_diag_values(d, SI_MANIFEST_BODY_MAX, body);
+		si_diag_values(d, body_max, body);
 		return SI_E_MANIFEST_TOO_BIG;
 	}
 	algo = si_le16(m + 12);
@@ -297,7 +297,7 @@ static int mhdr_parse(const uint8_t *m, size_t len, struct mhdr *out,
 		si_diag_values(d, si_sig_len((enum si_algo)algo), ssize);
 		return SI_E_SIG_LEN;
 	}
-	want = SI_MANIFEST_HDR_SIZE + (size_t)body + ssize; /* <= 2624: no wrap */
+	want = SI_MANIFEST_HDR_SIZE + (size_t)body + ssize; /* body <= body_max: no wrap */
 	if (want != len) {
 		si_diag_field(d, "manifest.body_size");
 		si_diag_values(d, len, want);
@@ -662,7 +662,7 @@ int si_envelope_read(const struct si_io *io, uint8_t *m, struct si_envelope *out
 		si_diag_field(d, "manifest");
 		return r;
 	}
-	r = mhdr_parse(m, ft.manifest_size, &h, d);
+	r = mhdr_parse(m, ft.manifest_size, SI_MANIFEST_BODY_MAX, &h, d);
 	if (r)
 		return r;
 	out->manifest_offset = ft.manifest_offset;
@@ -675,17 +675,18 @@ int si_envelope_read(const struct si_io *io, uint8_t *m, struct si_envelope *out
 	return 0;
 }
 
-int si_envelope_parse(const uint8_t *m, size_t len, struct si_envelope *out,
+int si_envelope_parse(const uint8_t *m, size_t len, size_t body_max, struct si_envelope *out,
 		      struct si_diag *d)
 {
 	struct mhdr h;
 	int r;
 
-	if (!m || !out)
+	if (!m || !out || body_max > SI_STANDALONE_BODY_MAX)
 		return SI_E_ARG;
-	if (len > SI_MANIFEST_MAX)
-		return si_diag_want(d, SI_E_MANIFEST_TOO_BIG, "manifest", SI_MANIFEST_MAX, len);
-	r = mhdr_parse(m, len, &h, d);
+	if (len > SI_MANIFEST_HDR_SIZE + body_max + SI_SIG_MAX)
+		return si_diag_want(d, SI_E_MANIFEST_TOO_BIG, "manifest",
+				    SI_MANIFEST_HDR_SIZE + body_max + SI_SIG_MAX, len);
+	r = mhdr_parse(m, len, body_max, &h, d);
 	if (r)
 		return r;
 	out->manifest_offset = 0;

@@ -16,6 +16,7 @@
 #include "lib/bytes.h"
 #include "lib/err.h"
 #include "verify/seal.h"
+#include "verify/sig.h"
 
 /* The envelope: where the manifest is, and what its header says. */
 struct si_envelope {
@@ -40,9 +41,11 @@ int si_envelope_read(const struct si_io *io, uint8_t *m, struct si_envelope *out
 		     struct si_diag *d) SI_WUR;
 
 /* The envelope of a manifest that stands alone in a buffer (a release set
- * file: header, body, signature, nothing else).  Errors as
+ * file, an update bundle's head: header, body of at most body_max bytes
+ * (<= SI_STANDALONE_BODY_MAX), signature, nothing else).  Errors as
  * si_envelope_read's for the header, and SI_E_MANIFEST_TOO_BIG. */
-int si_envelope_parse(const uint8_t *m, size_t len, struct si_envelope *out,
+#define SI_STANDALONE_BODY_MAX 65536u
+int si_envelope_parse(const uint8_t *m, size_t len, size_t body_max, struct si_envelope *out,
 		      struct si_diag *d) SI_WUR;
 
 /* Walks a manifest body's TLV fields: tag (2) | length (2) | value, tags

@@ -2,6 +2,7 @@
  * The envelope is the sealed-image manifest's (verify/manifest.c); the
  * body is the set's own TLV fields.  Authenticate before interpreting:
  * the body is parsed only after the signature checked out. */
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/str.h"
@@ -140,6 +141,96 @@ static int body_parse(const uint8_t *b, size_t len, struct si_set *s, struct si_
 	return 0;
 }
 
+int si_standalone_head_len(const uint8_t *buf, size_t len, size_t body_max, size_t *head,
+			   struct si_diag *d)
+{
+	uint32_t body;
+	uint16_t ssize;
+
+	if (!buf || !head)
+		return SI_E_ARG;
+	if (len < SI_MANIFEST_HDR_SIZE) {
+		si_diag_field(d, "manifest.header");
+		si_diag_values(d, SI_MANIFEST_HDR_SIZE, len);
+		return SI_E_MANIFEST_HEADER;
+	}
+	body = si_le32(buf + 8);
+	ssize = si_le16(buf + 14);
+	if (body > body_max) {
+		si_diag_field(d, "manifest.body_size");
+		si_diag_values(d, body_max, body);
+		return SI_E_MANIFEST_TOO_BIG;
+	}
+	if (ssize > SI_SIG_MAX) {
+		si_diag_field(d, "manifest.sig_size");
+		si_diag_values(d, SI_SIG_MAX, ssize);
+		return SI_E_SIG_LEN;
+	}
+	*head = SI_MANIFEST_HDR_SIZE + (size_t)body + ssize;
+	if (*head > len) {
+		si_diag_field(d, "manifest (file size)");
+		si_diag_values(d, *head, len);
+		return SI_E_SHORT;
+	}
+	return 0;
+}
+
+int si_standalone_open(const uint8_t *buf, size_t len, size_t body_max,
+		       const struct si_anchor *anchor, const char *what, struct si_envelope *env,
+		       const struct si_key **key_out, struct si_diag *d)
+{
+	const struct si_key *key = NULL;
+	size_t signed_len;
+	int r;
+
+	*key_out = NULL;
+	r = si_envelope_parse(buf, len, body_max, env, d);
+	if (r)
+		return r;
+	signed_len = SI_MANIFEST_HDR_SIZE + (size_t)env->body_size;
+	if (!anchor)
+		return 0;
+	key = si_anchor_find(anchor, env->key_id);
+	if (!key) {
+		char hex[65];
+
+		si_hex(hex, env->key_id, 32);
+		si_diag_field(d, !strcmp(what, "set") ? "set.key_id" : "bundle.key_id");
+		si_diag_text(d, "the fingerprint of an anchor key", hex);
+		return SI_E_SEAL_KEY_UNKNOWN;
+	}
+	r = si_sig_verify(key, env->sig_algo, buf, signed_len, buf + signed_len, env->sig_size, d);
+	if (r) {
+		si_diag_field(d, !strcmp(what, "set") ? "set.signature" : "bundle.signature");
+		si_diag_where(d, key->id, strlen(key->id));
+		return r;
+	}
+	*key_out = key;
+	return 0;
+}
+
+int si_standalone_authorize(const struct si_key *key, const struct si_anchor *anchor,
+			    const char *what, uint64_t rollback, uint64_t recorded_floor,
+			    unsigned *key_index, struct si_diag *d)
+{
+	int r;
+
+	if (!(key->usages & SI_USAGE_UPDATE)) {
+		char have[96];
+
+		si_usages_format(key->usages, have, sizeof have);
+		si_diag_field(d, !strcmp(what, "set") ? "anchor key usages (set)"
+						      : "anchor key usages (bundle)");
+		si_diag_text(d, "update", have);
+		return SI_E_SEAL_USAGE;
+	}
+	r = si_rollback_check(rollback, anchor, recorded_floor, d);
+	if (r)
+		return r;
+	*key_index = (unsigned)(key - anchor->keys);
+	return 0;
+}
+
 /* anchor NULL: not authenticated. */
 static int set_open(const uint8_t *buf, size_t len, const struct si_anchor *anchor,
 		    uint64_t recorded_floor, struct si_set *out, struct si_diag *d)
@@ -147,34 +238,14 @@ static int set_open(const uint8_t *buf, size_t len, const struct si_anchor *anch
 	struct si_envelope env;
 	const struct si_key *key = NULL;
 	struct si_set s;
-	size_t signed_len;
 	int r;
 
 	si_diag_clear(d);
 	if (!buf || !out)
 		return SI_E_ARG;
-	r = si_envelope_parse(buf, len, &env, d);
+	r = si_standalone_open(buf, len, SI_MANIFEST_BODY_MAX, anchor, "set", &env, &key, d);
 	if (r)
 		return r;
-	signed_len = SI_MANIFEST_HDR_SIZE + (size_t)env.body_size;
-	if (anchor) {
-		key = si_anchor_find(anchor, env.key_id);
-		if (!key) {
-			char hex[65];
-
-			si_hex(hex, env.key_id, 32);
-			si_diag_field(d, "set.key_id");
-			si_diag_text(d, "the fingerprint of an anchor key", hex);
-			return SI_E_SEAL_KEY_UNKNOWN;
-		}
-		r = si_sig_verify(key, env.sig_algo, buf, signed_len, buf + signed_len,
-				  env.sig_size, d);
-		if (r) {
-			si_diag_field(d, "set.signature");
-			si_diag_where(d, key->id, strlen(key->id));
-			return r;
-		}
-	}
 	/* ---- The set is authentic from here on (when anchor was given). ---- */
 	memset(&s, 0, sizeof s);
 	r = body_parse(buf + SI_MANIFEST_HDR_SIZE, env.body_size, &s, d);
@@ -182,18 +253,10 @@ static int set_open(const uint8_t *buf, size_t len, const struct si_anchor *anch
 		return r;
 	si_diag_where(d, s.name, strlen(s.name));
 	if (key) {
-		if (!(key->usages & SI_USAGE_UPDATE)) {
-			char have[96];
-
-			si_usages_format(key->usages, have, sizeof have);
-			si_diag_field(d, "anchor key usages (set)");
-			si_diag_text(d, "update", have);
-			return SI_E_SEAL_USAGE;
-		}
-		r = si_rollback_check(s.rollback_index, anchor, recorded_floor, d);
+		r = si_standalone_authorize(key, anchor, "set", s.rollback_index, recorded_floor,
+					    &s.key_index, d);
 		if (r)
 			return r;
-		s.key_index = (unsigned)(key - anchor->keys);
 	}
 	s.sig_algo = env.sig_algo;
 	memcpy(s.key_id, env.key_id, 32);

@@ -35,6 +35,7 @@
 #include "lib/err.h"
 #include "verify/anchor.h"
 #include "verify/key.h"
+#include "verify/manifest.h"
 #include "verify/seal.h"
 
 #define SI_SET_MAX_IMAGES 16
@@ -78,6 +79,25 @@ int si_set_open(const uint8_t *buf, size_t len, const struct si_anchor *anchor,
  * or check.  key_index is 0.  Nothing in it may be trusted. */
 int si_set_open_unverified(const uint8_t *buf, size_t len, struct si_set *out,
 			   struct si_diag *d) SI_WUR;
+
+/* Manifests that stand alone (a release set, an update bundle's head).
+ * si_standalone_head_len: the length of the manifest at the start of
+ * buf[0..len) from its header (body at most body_max); SI_E_SHORT when
+ * buf is shorter.  si_standalone_open: its envelope and, when anchor is
+ * given, its signature by the anchor key it names (*key; NULL without
+ * anchor); `what` ("set", "bundle") prefixes field names.  Usage, body and
+ * rollback are the caller's. */
+int si_standalone_head_len(const uint8_t *buf, size_t len, size_t body_max, size_t *head,
+			   struct si_diag *d) SI_WUR;
+int si_standalone_open(const uint8_t *buf, size_t len, size_t body_max,
+		       const struct si_anchor *anchor, const char *what, struct si_envelope *env,
+		       const struct si_key **key, struct si_diag *d) SI_WUR;
+
+/* After the body: the signing key's `update` usage and the rollback
+ * index against the anchor's floor and recorded_floor; *key_index. */
+int si_standalone_authorize(const struct si_key *key, const struct si_anchor *anchor,
+			    const char *what, uint64_t rollback, uint64_t recorded_floor,
+			    unsigned *key_index, struct si_diag *d) SI_WUR;
 
 /* The set's entry for an image of this kind and name, or NULL. */
 const struct si_set_image *si_set_find(const struct si_set *s, enum si_kind kind,
