@@ -285,6 +285,13 @@ $(SEALINIT): $(call host_obj,$(TB),$(LIB_SRCS) $(INIT_SRCS)) $(TARGET_LIBS)
 	$(Q)$(TARGET_STRIP) -o $@ $@.debug
 	@printf '  %-7s %s: %s bytes stripped\n' SIZE $@ $$(stat -c %s $@)
 
+$(SEALCTL_DEVICE): $(call host_obj,$(TB),$(LIB_SRCS) $(SEALCTL_DEVICE_SRCS)) $(TARGET_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(call TARGET_LINK,$@.debug,$^)
+	$(Q)$(TARGET_STRIP) -o $@ $@.debug
+.PHONY: sealctl-device
+sealctl-device: $(SEALCTL_DEVICE)
+
 INITRAMFS := $(TB)/initramfs.cpio.gz
 $(INITRAMFS): $(SEALINIT) board/$(BOARD_CFG)/modules qemu/mkinitramfs $(KCONFIG_CONFIG)
 	$(call say,CPIO,$@)
@@ -298,7 +305,7 @@ hostpkgs:
 buildpkgs:
 	@$(DEB_INSTALL) $(BUILD_PKGS)
 
-all: sealctl sealinit initramfs
+all: sealctl sealinit initramfs sealctl-device
 sealctl: $(SEALCTL)
 sealinit: $(SEALINIT)
 initramfs: $(INITRAMFS)

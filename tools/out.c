@@ -8,11 +8,29 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/fs.h>
 
 #include "lib/fdio.h"
 #include "tools/out.h"
+
+/* renameat2(RENAME_NOREPLACE) through the system call: musl's headers
+ * (the device's sealctl) do not declare the wrapper. */
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+static int rename_noreplace(const char *from, const char *to)
+{
+#ifdef SYS_renameat2
+	return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+#else
+	(void)from;
+	(void)to;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
 #include "tools/sealctl.h"
 
 #ifndef RENAME_NOREPLACE
@@ -304,7 +322,7 @@ int sealctl_out_commit(const char *cmd, struct sealctl_out *o)
 		return 0;
 	if (o->flags & SEALCTL_OUT_NOCLOBBER) {
 		/* Replace nothing, even a file that appeared meanwhile. */
-		if (renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->target, RENAME_NOREPLACE) != 0) {
+		if (rename_noreplace(o->tmp, o->target) != 0) {
 			e = errno;
 			if (e == EEXIST) {
 				sealctl_out_abort(o);

@@ -14,8 +14,11 @@
 #define SEALCTL_VERSION "0.1.0"
 #endif
 
+/* The device's sealctl (make sealctl-device, -DSEALCTL_DEVICE) has the
+ * commands the running OS needs and nothing that makes images. */
 static const struct sealctl_cmd sealctl_cmds[] = {
 	{ "version", sealctl_cmd_version },
+#ifndef SEALCTL_DEVICE
 	{ "keygen", sealctl_cmd_keygen },
 	{ "key", sealctl_cmd_key },
 	{ "seal", sealctl_cmd_seal },
@@ -26,8 +29,9 @@ static const struct sealctl_cmd sealctl_cmds[] = {
 	{ "apply", sealctl_cmd_apply },
 	{ "kc", sealctl_cmd_kc },
 	{ "doctor", sealctl_cmd_doctor },
-	{ "set", sealctl_cmd_set },
 	{ "update", sealctl_cmd_update },
+	{ "set", sealctl_cmd_set },
+#endif
 	{ "stage", sealctl_cmd_stage },
 	{ "status", sealctl_cmd_status },
 	{ "confirm", sealctl_cmd_confirm },

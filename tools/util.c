@@ -72,6 +72,8 @@ void sealctl_help_print(FILE *f, const char *name)
 
 /* One message line, recorded for --json; a usage error adds its hint. */
 static void vmessage(const char *cmd, int exit_code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void vmessage(const char *cmd, int exit_code, const char *fmt, va_list ap)
 {
 	char line[640];
 

@@ -6,4 +6,4 @@ SEALCTL_SRCS += update/bundle_build.c
 INIT_SRCS += update/fs.c
 SEALCTL_SRCS += update/fs.c
 UNIT_TESTS += tests/unit/test_update.c tests/unit/test_engine.c
-FUZZ_TARGETS += tests/fuzz/fuzz_record.c
+FUZZ_TARGETS += tests/fuzz/fuzz_record.c tests/fuzz/fuzz_bundle.c
