@@ -591,7 +591,7 @@ static void test_resume(void)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	char *t;
 
@@ -632,6 +632,30 @@ int main(void)
 		bundle(relB, relC, bBC, &b);
 		bundle(relA, relX, bAX, &b);
 		T_EQ(up_bundle_find(&b, SI_KIND_CRYPTEX, "app")->action, UP_ACT_DROP);
+	}
+	if (argc == 3 && !strcmp(argv[1], "--dump")) {
+		/* tests/fuzz/make-corpus: bundle heads as fuzz_bundle reads
+		 * them (the head, then the file's size in 8 bytes) */
+		const char *src[2] = { bAB, bAX };
+		unsigned k;
+
+		for (k = 0; k < 2; k++) {
+			static uint8_t head[UP_BUNDLE_ALIGN + 8];
+			struct stat st;
+			char path[600];
+			uint64_t sz;
+			int fd = open(src[k], O_RDONLY);
+
+			if (fd < 0 || fstat(fd, &st) != 0 || pread(fd, head, UP_BUNDLE_ALIGN, 0) != UP_BUNDLE_ALIGN)
+				return 2;
+			close(fd);
+			sz = (uint64_t)st.st_size;
+			memcpy(head + UP_BUNDLE_ALIGN, &sz, 8);
+			snprintf(path, sizeof path, "%s/%s", argv[2], k ? "drop.bundle" : "patch.bundle");
+			put(path, head, sizeof head);
+		}
+		sh("rm -rf '%s'", top);
+		return 0;
 	}
 	test_apply_confirm_revert();
 	test_stacked();
