@@ -70,12 +70,24 @@ variant_set() {
 	"$QTOP/build/host/sealctl" set create --slot "$V/preboot/slots/a" --system "$V/system.img" \
 		--key "$S/keys/platform.pem" --name 13.3.1 --version 13.3.1 --rollback-index 1 "$@" >/dev/null
 }
+# update_variant NAME STEPS: the update scenarios' device: the real-data
+# release 13.3.1 (qemu/mkupdate) in slot a, the bundles on the data volume
+# (/data/*.bundle), and the agent's steps per boot (STEPS: "N command"
+# lines, /data/agent.plan); $U is qemu/mkupdate's directory.
+update_variant() {
+	U=$("$QTOP/qemu/mkupdate" "${board:-qemu-aarch64}") || return 1
+	variant "$1"
+	rm -rf "$V/preboot/slots/a" && cp -a "$U/A" "$V/preboot/slots/a"
+	mkdir -p "$V/data"
+	cp "$U"/*.bundle "$V/data/"
+	printf '%s\n' "$2" > "$V/data/agent.plan"
+}
 # variant_disk: $V's preboot tree, system image and (when $V/data exists)
 # data tree into $V/disk.img, the scenario's disk.
 variant_disk() {
 	local data=
 	[[ -d $V/data ]] && data=$V/data
-	"$QTOP/qemu/mkdisk" "$V/disk.img" "$V/preboot" "$V/system.img" $data >/dev/null; disk=$V/disk.img
+	PREBOOT_EXTRA_MB=${preboot_extra_mb:-16} "$QTOP/qemu/mkdisk" "$V/disk.img" "$V/preboot" "$V/system.img" $data >/dev/null; disk=$V/disk.img
 }
 # variant_anchor ARGS...: $V/anchor.dtb is the demo's anchor plus one more
 # key (sealctl anchor ARGS), and the scenario's device tree.
