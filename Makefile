@@ -5,10 +5,11 @@
 #   make demo                               boot the demo under QEMU
 #
 # Dependencies come from Debian only: packages are installed when missing
-# (mk/debian.sh install), BearSSL and libfdt are built from Debian *source*
-# packages with the target's compiler.  Integrators who build them already
-# point the build at theirs:
-#   make BEARSSL_INC=... BEARSSL_LIB=.../libbearssl.a LIBFDT_INC=... LIBFDT_LIB=.../libfdt.a
+# (mk/debian.sh install), BearSSL, libfdt and libzstd's decoder are built
+# from Debian *source* packages with the target's compiler.  Integrators
+# who build them already point the build at theirs:
+#   make BEARSSL_INC=... BEARSSL_LIB=.../libbearssl.a LIBFDT_INC=... LIBFDT_LIB=.../libfdt.a \
+#        ZSTD_INC=... ZSTD_LIB=.../libzstd.a
 # and a build system with its own toolchain (Buildroot, Yocto: contrib/)
 # gives it and turns apt off:
 #   make NO_APT=1 TARGET_CC=... TARGET_AR=... TARGET_STRIP=... [TARGET_LDFLAGS=...]
@@ -36,6 +37,12 @@ DTC_VERSION := 1.6.1-4
 # NULL on a crafted blob, which our fuzzer found in seconds.)
 DTC_FALLBACK_VERSION := 1.7.2-2
 DTC_FALLBACK_SUITE := trixie
+# libzstd's decoder for sealinit (patch streams; sealctl links Debian's
+# libzstd-dev).  1.5.4+dfsg2-5 is bookworm's: bookworm-security lists
+# 1.5.4+dfsg2-5+deb12u1 (a decoder fix), but its source files are not in
+# the security archive's pool (404; its binaries are), so that pin cannot
+# be built here.  Raise this pin once they are.
+ZSTD_VERSION := 1.5.4+dfsg2-5
 
 # Debian 12 packages: BUILD_PKGS for `make`, HOST_PKGS for the tests and
 # the demo as well.  Both are installed when missing (root, apt-get).
@@ -109,11 +116,17 @@ $(AUTOCONF): $(KCONFIG_CONFIG) Kconfig | kconfiglib
 DEPS := $(BUILD)/deps
 BEARSSL_SRC := $(DEPS)/src/bearssl
 LIBFDT_SRC_DIR := $(DEPS)/src/libfdt
+ZSTD_SRC := $(DEPS)/src/zstd
 
 $(BEARSSL_SRC)/.unpacked:
 	$(call say,SOURCE,bearssl $(BEARSSL_VERSION))
 	$(Q)$(DEB) install dpkg-dev
 	$(Q)$(DEB) source bearssl $(BEARSSL_VERSION) $(BEARSSL_SRC)
+
+$(ZSTD_SRC)/.unpacked:
+	$(call say,SOURCE,libzstd $(ZSTD_VERSION))
+	$(Q)$(DEB) install dpkg-dev
+	$(Q)$(DEB) source libzstd $(ZSTD_VERSION) $(ZSTD_SRC)
 
 # libfdt: dtc's source package as pinned; if its files cannot be fetched,
 # the fallback above, and the build says so.
@@ -131,13 +144,16 @@ $(LIBFDT_SRC_DIR)/.unpacked:
 	fi
 	$(Q)touch $@
 
-# deps_rule(variant, CC, CFLAGS, AR): build/deps/<variant>/lib{bearssl,fdt}.a
+# deps_rule(variant, CC, extra prerequisites, CFLAGS, AR):
+# build/deps/<variant>/lib{bearssl,fdt,zstd}.a
 DEP_CFLAGS := -O2 -fno-strict-aliasing -ffunction-sections -fdata-sections -w
 define deps_rule
 $(DEPS)/$(1)/libbearssl.a: $(BEARSSL_SRC)/.unpacked $(3) | buildpkgs
 	+$(Q)$$(MAKE) --no-print-directory -f mk/lib.mk LIB=bearssl SRC=$(BEARSSL_SRC) OUT=$(DEPS)/$(1) CC="$(2)" CFLAGS="$(4)" AR="$(5)"
 $(DEPS)/$(1)/libfdt.a: $(LIBFDT_SRC_DIR)/.unpacked $(3) | buildpkgs
 	+$(Q)$$(MAKE) --no-print-directory -f mk/lib.mk LIB=fdt SRC=$(LIBFDT_SRC_DIR)/ OUT=$(DEPS)/$(1) CC="$(2)" CFLAGS="$(4)" AR="$(5)"
+$(DEPS)/$(1)/libzstd.a: $(ZSTD_SRC)/.unpacked mk/lib.mk $(3) | buildpkgs
+	+$(Q)$$(MAKE) --no-print-directory -f mk/lib.mk LIB=zstd SRC=$(ZSTD_SRC) OUT=$(DEPS)/$(1) CC="$(2)" CFLAGS="$(4)" AR="$(5)"
 endef
 
 # ---------------------------------------------------------------- host
@@ -228,12 +244,13 @@ endif
 TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -Os -g $(WARN) -ffunction-sections -fdata-sections \
 	-fno-strict-aliasing -fstack-protector-strong -I. -I$(B)/include \
 	-I$(or $(BEARSSL_INC),$(HOST_BEARSSL_INC)) -I$(or $(LIBFDT_INC),$(HOST_LIBFDT_INC)) \
-	-include $(AUTOCONF) $(TARGET_EXTRA_CFLAGS)
+	-I$(or $(ZSTD_INC),$(ZSTD_SRC)/lib) -include $(AUTOCONF) $(TARGET_EXTRA_CFLAGS)
 TB := $(B)
 TARGET_LIBS := $(or $(BEARSSL_LIB),$(DEPS)/$(TRIPLE)/libbearssl.a) \
-	$(or $(LIBFDT_LIB),$(DEPS)/$(TRIPLE)/libfdt.a)
+	$(or $(LIBFDT_LIB),$(DEPS)/$(TRIPLE)/libfdt.a) $(or $(ZSTD_LIB),$(DEPS)/$(TRIPLE)/libzstd.a)
 target_deps_ready := $(if $(BEARSSL_LIB),,$(BEARSSL_SRC)/.unpacked) \
-	$(if $(LIBFDT_LIB),,$(LIBFDT_SRC_DIR)/.unpacked) $(AUTOCONF) | buildpkgs
+	$(if $(LIBFDT_LIB),,$(LIBFDT_SRC_DIR)/.unpacked) \
+	$(if $(ZSTD_LIB),,$(ZSTD_SRC)/.unpacked) $(AUTOCONF) | buildpkgs
 ifneq ($(TRIPLE),)
 $(eval $(call deps_rule,$(TRIPLE),$(TARGET_CC),$(TARGET_SYSROOT_DEP),$(DEP_CFLAGS) -Os,$(TARGET_AR)))
 endif

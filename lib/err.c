@@ -19,6 +19,7 @@ static const struct si_err_row si_err_rows[] = {
 #include "kc/err.def"
 #include "kc/coll_err.def"
 #include "patch/err.def"
+#include "patch/zstd_err.def"
 #include "plan/err.def"
 #include "update/err.def"
 #undef SI_ERR

@@ -14,6 +14,7 @@
  *   500..599  kc/        kernel collections and module loading
  *             (550..569: the collection archive, kc/coll_err.def)
  *   600..699  patch/     delta format, apply, bundles, journal
+ *             (680..689: the zstd stream decoder, patch/zstd_err.def)
  *   700..799  plan/      command line, boot policy
  *   800..899  update/    state records, slots, floors, bundles, the engine
  *
@@ -44,6 +45,7 @@ enum si_err {
 #include "kc/err.def"
 #include "kc/coll_err.def"
 #include "patch/err.def"
+#include "patch/zstd_err.def"
 #include "plan/err.def"
 #include "update/err.def"
 #undef SI_ERR

@@ -26,6 +26,7 @@
 #include "lib/bytes.h"
 #include "patch/diff.h"
 #include "patch/patch.h"
+#include "patch/zstd.h"
 
 struct op {
 	uint8_t kind;
@@ -644,20 +645,28 @@ out:
 	return r;
 }
 
+/* sealctl's decoder is sealinit's (patch/zstd.c), with one decoder in
+ * heap memory per call, so it needs no set-up and is safe from every
+ * apply worker; sealinit keeps a pool in its own memory instead. */
 int patch_decode_zstd(void *ctx, int codec, const uint8_t *src, size_t slen, uint8_t *dst,
 		      size_t dlen)
 {
-	size_t r;
+	size_t mlen = patch_zstd_mem(1);
+	struct patch_zstd *z;
+	void *mem;
+	int r;
 
 	(void)ctx;
-	if (codec == PATCH_CODEC_STORED)
-		return patch_decode_stored(NULL, codec, src, slen, dst, dlen);
 	if (codec != PATCH_CODEC_ZSTD)
-		return SI_E_PATCH_CODEC;
-	if (slen == 0)
-		return dlen == 0 ? 0 : SI_E_PATCH_STREAM;
-	r = ZSTD_decompress(dst, dlen, src, slen);
-	if (ZSTD_isError(r) || r != dlen)
-		return SI_E_PATCH_STREAM;
-	return 0;
+		return patch_zstd_decode(NULL, codec, src, slen, dst, dlen);
+	z = malloc(sizeof *z);
+	mem = aligned_alloc(64, mlen);
+	r = z && mem ? patch_zstd_init(z, mem, mlen, 1, 0, NULL) : SI_E_NOMEM;
+	if (r == 0) {
+		r = patch_zstd_decode(z, codec, src, slen, dst, dlen);
+		patch_zstd_done(z);
+	}
+	free(mem);
+	free(z);
+	return r;
 }

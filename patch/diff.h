@@ -1,6 +1,6 @@
-/* sealinit patch/: making patches and the zstd stream decoder (host side:
- * sealctl, tests and the fuzzer link these with libzstd and libdivsufsort;
- * sealinit does not). */
+/* sealinit patch/: making patches (host side: sealctl and the tests link
+ * this with libzstd and libdivsufsort; sealinit does not), and sealctl's
+ * stream decoder, which is sealinit's (patch/zstd.h). */
 #ifndef SEALINIT_PATCH_DIFF_H
 #define SEALINIT_PATCH_DIFF_H
 
@@ -42,7 +42,8 @@ int patch_diff(const uint8_t *old, size_t old_len, const uint8_t *nw, size_t new
 	       const struct patch_diff_opts *opt, uint8_t **out, size_t *out_len,
 	       struct patch_diff_stats *st, struct si_diag *d) SI_WUR;
 
-/* patch_decode_fn for stored and zstd streams. */
+/* patch_decode_fn for stored and zstd streams: patch_zstd_decode with a
+ * decoder of its own per call (ctx unused; the host may allocate). */
 int patch_decode_zstd(void *ctx, int codec, const uint8_t *src, size_t slen, uint8_t *dst,
 		      size_t dlen) SI_WUR;
 

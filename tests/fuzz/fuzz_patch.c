@@ -2,7 +2,7 @@
  * Input: u32 old_len (LE, capped), old image bytes, then the patch file.
  * Runs what apply runs on a patch before and after its validation line:
  * header, index (hash, tiling, caps), then every segment through the
- * decoder (stored, or zstd via libzstd as sealctl does) and the
+ * decoder (stored, or zstd through patch/zstd.c as sealinit does) and the
  * interpreter, with the old image in memory.  Segments larger than 256 KiB
  * are skipped to keep runs fast; the caps are the same code either way.
  * When the top bit of the u32 old_len is set, the target rewrites
@@ -12,9 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zstd.h>
-
 #include "patch/patch.h"
+#include "patch/zstd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,20 +23,20 @@ static int mem_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 	return 0;
 }
 
-static int decode(void *ctx, int codec, const uint8_t *src, size_t slen, uint8_t *dst,
-		  size_t dlen)
-{
-	size_t r;
+/* sealinit's decoder: one context in memory of its own, kept across runs. */
+static struct patch_zstd zd;
+static void *zd_mem;
 
-	(void)ctx;
-	if (codec == PATCH_CODEC_STORED)
-		return patch_decode_stored(NULL, codec, src, slen, dst, dlen);
-	if (codec != PATCH_CODEC_ZSTD)
-		return SI_E_PATCH_CODEC;
-	if (slen == 0)
-		return dlen == 0 ? 0 : SI_E_PATCH_STREAM;
-	r = ZSTD_decompress(dst, dlen, src, slen);
-	return ZSTD_isError(r) || r != dlen ? SI_E_PATCH_STREAM : 0;
+static void *decoder(void)
+{
+	size_t len = patch_zstd_mem(1);
+
+	if (!zd_mem) {
+		zd_mem = aligned_alloc(64, len);
+		if (!zd_mem || patch_zstd_init(&zd, zd_mem, len, 1, 0, NULL) != 0)
+			abort();
+	}
+	return &zd;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -102,7 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		clen = (size_t)s.ctrl_clen + s.diff_clen + s.lit_clen;
 		memcpy(work, p + info.header_len + s.payload_off, clen);
 		si_diag_clear(&d);
-		r = patch_seg_apply(&info, &s, i, work, wm, decode, NULL, mem_read, (void *)old, &d);
+		r = patch_seg_apply(&info, &s, i, work, wm, patch_zstd_decode, decoder(), mem_read,
+				    (void *)old, &d);
 		si_diag_format(&d, r, line, sizeof line);
 		if (r != 0)
 			break;

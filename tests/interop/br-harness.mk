@@ -5,14 +5,16 @@
 # Each step's target lives in the package's build directory, so $(@D) is
 # that directory, as in Buildroot.  What is NOT Buildroot's: no download
 # (the tarballs Debian's apt fetched are unpacked by the test), no
-# host-dtc/dtc/host-zstd (the build machine's and sealinit's own libfdt
-# stand in), the toolchain is Debian's musl-gcc.
+# host-dtc/dtc/host-zstd/zstd (the build machine's and sealinit's own libfdt
+# stand in; Debian's libzstd source, as sealinit's build unpacked it, is
+# $(ZSTD_DIR)), the toolchain is Debian's musl-gcc.
 include $(BR_CONFIG)
 qstrip = $(strip $(subst ",,$(1)))
 generic-package :=
 host-generic-package :=
 host-autotools-package :=
 BR2_EXTERNAL_SEALINIT_PATH := $(TOP)/contrib/buildroot
+ZSTD_DIR := $(TOP)/build/deps/src/zstd
 INSTALL := install
 TARGET_MAKE_ENV := PATH="$(PATH)"
 HOST_MAKE_ENV := PATH="$(PATH)"

@@ -16,13 +16,15 @@
 #     configure (BR2 choices mapped onto sealinit's Kconfig: the generated
 #     .config is checked option by option, and kconfiglib must not warn of
 #     an unknown symbol), build (our Makefile with the package's toolchain,
-#     NO_APT=1, Buildroot's staging BearSSL and libfdt) and target install
+#     NO_APT=1, Buildroot's staging BearSSL and libfdt, libzstd's decoder
+#     built from the zstd package's source directory) and target install
 #     (/sbin/sealinit, a static x86-64 binary, /init -> sbin/sealinit);
 #     host-libdivsufsort's configure options on Debian's tarball;
 #     host-sealctl's configure, build and install into HOST_DIR (a working
 #     sealctl, both man pages, the completion).
-#   - NOT checked: the downloads themselves, dtc/host-dtc/host-zstd (the
-#     build machine's libzstd and sealinit's libfdt stand in), legal-info,
+#   - NOT checked: the downloads themselves, dtc/host-dtc/host-zstd/zstd (the
+#     build machine's libzstd, sealinit's libfdt and Debian's libzstd source
+#     stand in), legal-info,
 #     an aarch64 toolchain, a real Buildroot make.
 #  Yocto
 #   - the recipes' and the class's tasks run through tests/interop/bbrun
@@ -88,6 +90,8 @@ config BR2_USE_MMU
 	default y
 config BR2_PACKAGE_DTC
 	bool
+config BR2_PACKAGE_ZSTD
+	bool
 source "$BR2_EXTERNAL_SEALINIT_PATH/Config.in"
 EOF
 BR2_EXTERNAL_SEALINIT_PATH=$BR CONFIG_= /usr/bin/python3 - "$tmp/Config.test" "$tmp/br.config" > kconf.log 2>&1 <<'PY'
@@ -106,9 +110,10 @@ for w in k.warnings:
 assert not k.warnings
 assert k.syms["BR2_PACKAGE_BEARSSL"].str_value == "y", "bearssl not selected"
 assert k.syms["BR2_PACKAGE_DTC"].str_value == "y", "dtc not selected"
+assert k.syms["BR2_PACKAGE_ZSTD"].str_value == "y", "zstd not selected"
 k.write_config(sys.argv[2])
 PY
-[[ $? -eq 0 ]] && ok "Buildroot Config.in: parses without a warning; sealinit selects bearssl and dtc" || ko "Config.in: $(tail -n 3 kconf.log)"
+[[ $? -eq 0 ]] && ok "Buildroot Config.in: parses without a warning; sealinit selects bearssl, dtc and zstd" || ko "Config.in: $(tail -n 3 kconf.log)"
 grep -q '^BR2_PACKAGE_SEALINIT_FAILURE_PANIC=y' "$tmp/br.config" && ok "the BR2_ .config has the choices" || ko "br.config"
 
 # ---- Buildroot: the packages' commands
@@ -118,9 +123,12 @@ hm() { make --no-print-directory -f "$top/tests/interop/br-harness.mk" BR_CONFIG
 	KINC="$KINC" SEALINIT_PY=/usr/bin/python3 HOST_SEALCTL_PY=/usr/bin/python3 "$@"; }
 hm bearssl-staging > br-bearssl.log 2>&1 && [[ -s $W/staging/usr/lib/libbearssl.a && -s $W/staging/usr/include/bearssl.h ]] &&
 	ok "bearssl.mk: builds Debian's BearSSL with the target compiler into staging" || ko "bearssl.mk: $(tail -n 3 br-bearssl.log)"
-# dtc's staging install, from sealinit's own libfdt (the same Debian source)
+# dtc's staging install, from sealinit's own libfdt (the same Debian source);
+# zstd's (the Yocto recipe's sysroot below), from sealinit's own decoder
 cp "$top/build/deps/x86_64-linux-musl/libfdt.a" "$W/staging/usr/lib/" 2>/dev/null &&
 	cp "$top/build/deps/src/libfdt/"{fdt.h,libfdt.h,libfdt_env.h} "$W/staging/usr/include/" || ko "libfdt for staging (build qemu-x86_64 first)"
+cp "$top/build/deps/x86_64-linux-musl/libzstd.a" "$W/staging/usr/lib/" 2>/dev/null &&
+	cp "$top/build/deps/src/zstd/lib/"{zstd.h,zstd_errors.h} "$W/staging/usr/include/" || ko "libzstd for staging (build qemu-x86_64 first)"
 mkdir -p "$W/sealinit" && (cd "$top" && tar --exclude=./build --exclude=./.git --exclude=./.config -cf - .) | tar -xf - -C "$W/sealinit"
 hm sealinit > br-sealinit.log 2>&1 && ok "sealinit.mk: configure, build, install" || ko "sealinit.mk: $(grep -v '^  ' br-sealinit.log | tail -n 5)"
 # kconfiglib's warnings (an unknown symbol, a value it cannot take), not the compiler's

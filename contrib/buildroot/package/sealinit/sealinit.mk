@@ -9,7 +9,7 @@
 SEALINIT_VERSION = 0.1.0
 SEALINIT_SITE = $(realpath $(BR2_EXTERNAL_SEALINIT_PATH)/../..)
 SEALINIT_SITE_METHOD = local
-SEALINIT_DEPENDENCIES = bearssl dtc
+SEALINIT_DEPENDENCIES = bearssl dtc zstd
 SEALINIT_BOARD = $(call qstrip,$(BR2_PACKAGE_SEALINIT_BOARD))
 SEALINIT_DEFCONFIG = $(call qstrip,$(BR2_PACKAGE_SEALINIT_DEFCONFIG))
 SEALINIT_FRAGMENTS = $(call qstrip,$(BR2_PACKAGE_SEALINIT_CONFIG_FRAGMENTS))
@@ -57,15 +57,28 @@ define SEALINIT_CONFIGURE_CMDS
 		--kconfig Kconfig sealinit.defconfig
 endef
 
-# The build with Buildroot's toolchain, BearSSL and libfdt; no apt.
+# sealinit decodes zstd patch streams: libzstd's decoder, built by
+# sealinit's mk/lib.mk from the zstd package's source with the target
+# compiler (Buildroot's zstd installs no libzstd.a with BR2_SHARED_LIBS,
+# and sealinit is static).
+SEALINIT_ZSTD_DECODER = $(@D)/zstd-decoder/libzstd.a
+define SEALINIT_BUILD_ZSTD_DECODER
+	$(TARGET_MAKE_ENV) $(MAKE) -C $(@D) -f mk/lib.mk LIB=zstd SRC=$(ZSTD_DIR) \
+		OUT=$(@D)/zstd-decoder CC="$(TARGET_CC)" AR="$(TARGET_AR)" \
+		CFLAGS="$(TARGET_CFLAGS) -ffunction-sections -fdata-sections"
+endef
+
+# The build with Buildroot's toolchain, BearSSL, libfdt and zstd; no apt.
 SEALINIT_MAKE_OPTS = \
 	NO_APT=1 PY=$(SEALINIT_PY) KCONFIG_CONFIG=$(@D)/.config \
 	TARGET_CC="$(TARGET_CC)" TARGET_AR="$(TARGET_AR)" TARGET_STRIP="$(TARGET_STRIP)" \
 	TARGET_LDFLAGS="$(TARGET_LDFLAGS)" \
 	BEARSSL_INC=$(STAGING_DIR)/usr/include BEARSSL_LIB=$(STAGING_DIR)/usr/lib/libbearssl.a \
-	LIBFDT_INC=$(STAGING_DIR)/usr/include LIBFDT_LIB=$(STAGING_DIR)/usr/lib/libfdt.a
+	LIBFDT_INC=$(STAGING_DIR)/usr/include LIBFDT_LIB=$(STAGING_DIR)/usr/lib/libfdt.a \
+	ZSTD_INC=$(ZSTD_DIR)/lib ZSTD_LIB=$(SEALINIT_ZSTD_DECODER)
 
 define SEALINIT_BUILD_CMDS
+	$(SEALINIT_BUILD_ZSTD_DECODER)
 	$(TARGET_MAKE_ENV) $(MAKE) -C $(@D) $(SEALINIT_MAKE_OPTS) sealinit
 endef
 

@@ -1,11 +1,11 @@
 SUMMARY = "sealinit: verified boot and rapid updates from the initramfs"
-DESCRIPTION = "One static program (musl, BearSSL, libfdt) that runs as /init \
+DESCRIPTION = "One static program (musl, BearSSL, libfdt, libzstd) that runs as /init \
 in the initramfs: it verifies the sealed kernel collection, system volume and \
 cryptexes against the trust anchor in the device tree, mounts them through \
 dm-verity and hands off to the real init."
 require sealinit.inc
 
-DEPENDS = "bearssl dtc python3-kconfiglib-native"
+DEPENDS = "bearssl dtc zstd python3-kconfiglib-native"
 # musl (TCLIBC = "musl"), arm64 or x86-64: what sealinit is built and tested for.
 COMPATIBLE_HOST = "(aarch64|x86_64).*-linux-musl.*"
 
@@ -20,7 +20,8 @@ SEALINIT_ARCH = "${@'ARCH_ARM64' if d.getVar('TARGET_ARCH') == 'aarch64' else 'A
 EXTRA_OEMAKE = "${SEALINIT_MAKE} \
 	TARGET_CC='${CC}' TARGET_AR='${AR}' TARGET_STRIP='${STRIP}' TARGET_LDFLAGS='${LDFLAGS}' \
 	BEARSSL_INC=${STAGING_INCDIR} BEARSSL_LIB=${STAGING_LIBDIR}/libbearssl.a \
-	LIBFDT_INC=${STAGING_INCDIR} LIBFDT_LIB=${STAGING_LIBDIR}/libfdt.a"
+	LIBFDT_INC=${STAGING_INCDIR} LIBFDT_LIB=${STAGING_LIBDIR}/libfdt.a \
+	ZSTD_INC=${STAGING_INCDIR} ZSTD_LIB=${STAGING_LIBDIR}/libzstd.a"
 
 do_configure() {
 	if [ -n "${SEALINIT_DEFCONFIG}" ]; then
