@@ -14,6 +14,7 @@
 #include "init/boot.h"
 #include "init/log.h"
 #include "lib/str.h"
+#include "patch/zstd.h"
 #include "update/engine.h"
 
 #define PREBOOT_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -82,13 +83,6 @@ static int commit(struct boot *b, struct plan_update *u)
 static uint8_t work[(size_t)CONFIG_UPDATE_MEM_KB * 1024] __attribute__((aligned(64)));
 static struct up_plan uplan;
 
-/* Patch streams: stored; zstd once the target has a decoder. */
-static int boot_patch_decode(void *ctx, int codec, const uint8_t *src, size_t slen,
-			     uint8_t *dst, size_t dlen)
-{
-	return patch_decode_stored(ctx, codec, src, slen, dst, dlen);
-}
-
 static void engine_log(void *ctx, int level, const char *line)
 {
 	(void)ctx;
@@ -100,9 +94,12 @@ static void engine_log(void *ctx, int level, const char *line)
  * is the new one. */
 static int run_engine(struct boot *b, const struct up_fs *f, struct plan_update *u)
 {
+	static struct patch_zstd z;
 	struct up_engine e;
 	struct si_diag d;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = n > 0 ? (n > 16 ? 16u : (unsigned)n) : 1u;
+	size_t zl = patch_zstd_mem(threads);
 	int r;
 
 	memset(&e, 0, sizeof e);
@@ -114,10 +111,19 @@ static int run_engine(struct boot *b, const struct up_fs *f, struct plan_update 
 	e.trial_boots = b->board.trial_boots;
 	e.prefix = "sealinit: update";
 	e.log = engine_log;
-	e.decode = boot_patch_decode;
-	e.threads = n > 0 ? (unsigned)n : 1;
-	e.work = work;
-	e.work_len = sizeof work;
+	/* the zstd decoders (one per patch worker), then the engine's */
+	zl = (zl + 63) & ~(size_t)63;
+	si_diag_clear(&d);
+	r = patch_zstd_init(&z, work, zl, threads, 0, &d);
+	if (r) {
+		si_log_error("update", "zstd decoder", r, &d);
+		return r;
+	}
+	e.decode = patch_zstd_decode;
+	e.dctx = &z;
+	e.threads = threads;
+	e.work = work + zl;
+	e.work_len = sizeof work - zl;
 	e.st = b->ustate;
 	e.floors = b->floors;
 	r = preboot_rw(1);
@@ -128,8 +134,22 @@ static int run_engine(struct boot *b, const struct up_fs *f, struct plan_update 
 		r = up_apply_staged(&e, &uplan, &d);
 	else
 		r = up_revert(&e, &d);
-	if (r)
+	if (r) {
+		struct si_diag zd;
+
+		/* a stream's own error says more than the segment's */
+		si_diag_clear(&zd);
+		if (r != SI_E_BUNDLE_PAYLOAD) {
+			int zr = patch_zstd_error(&z, &zd);
+
+			if (zr) {
+				r = zr;
+				d = zd;
+			}
+		}
 		si_log_error("update", u->action == PLAN_UP_APPLY ? "staged update" : "revert", r, &d);
+	}
+	patch_zstd_done(&z);
 	b->ustate = e.st; /* what was committed: the new set, or the outcome */
 	sync();
 	if (preboot_rw(0) != 0 && r == 0)
