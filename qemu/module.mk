@@ -23,3 +23,10 @@ $(BENCH_FLOOR_INIT) $(BENCH_SIG_COST):
 	$(Q)$(TARGET_STRIP) -o $@ $@.debug
 bench-boot: all $(BENCH_FLOOR_INIT) $(BENCH_SIG_COST)
 	@tests/bench/bench-boot $(or $(N),5)
+
+# bench-update (issue 10): an update boot against a normal one, sealinit's
+# peak memory while applying, the bundle against the image zstd'd.
+BENCH_TARGETS += bench-update
+.PHONY: bench-update
+bench-update: all
+	@tests/bench/bench-update $(or $(N),3)
