@@ -63,7 +63,7 @@ int stage_status(struct boot *b, unsigned elapsed_us)
 	size_t len;
 	int fd, truncated = 0, r = 0;
 
-	len = plan_status_json(&b->plan, &b->board, &b->anchor, b->kernel_release, b->timing,
+	len = plan_status_json(&b->plan, &b->board, &b->anchor, b->kernel_release, &b->ustate, b->timing,
 			       b->n_stages, elapsed_us, out, sizeof out, &truncated);
 	if (truncated)
 		si_log(SI_LOG_WARN, "sealinit: status: status.json truncated at %zu bytes", len);

@@ -263,6 +263,14 @@ static void __attribute__((noreturn)) handoff(struct boot *b, char **argv)
 	timing_summary(b);
 	si_log(SI_LOG_NOTICE, "sealinit: handoff: exec %s (%s) after %u.%03u ms", b->plan.init,
 	       resolved, elapsed_us(&b->t0) / 1000, elapsed_us(&b->t0) % 1000);
+	{
+		/* since the kernel started: what a boot costs, kernel included */
+		struct timespec up;
+
+		if (clock_gettime(CLOCK_BOOTTIME, &up) == 0)
+			si_log(SI_LOG_INFO, "sealinit: handoff: kernel uptime %ld.%03ld ms at the exec",
+			       (long)up.tv_sec * 1000 + up.tv_nsec / 1000000, (up.tv_nsec / 1000) % 1000);
+	}
 	/* The kernel passed init's arguments to us: hand them on. */
 	argv[0] = b->plan.init;
 	/* After the last line, so all of sealinit's reach the kernel log. */

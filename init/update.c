@@ -7,6 +7,7 @@
  * system writes nothing here. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -151,6 +152,23 @@ static int run_engine(struct boot *b, const struct up_fs *f, struct plan_update 
 	}
 	patch_zstd_done(&z);
 	b->ustate = e.st; /* what was committed: the new set, or the outcome */
+	{
+		/* the memory an update boot took (bench-update reads it) */
+		char st[2048], *l;
+		ssize_t n2;
+		int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+		n2 = fd >= 0 ? read(fd, st, sizeof st - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n2 > 0) {
+			st[n2] = '\0';
+			l = strstr(st, "VmHWM:");
+			if (l)
+				si_log(SI_LOG_INFO, "sealinit: update: peak memory %ld KiB (VmHWM)",
+				       strtol(l + 6, NULL, 10));
+		}
+	}
 	sync();
 	if (preboot_rw(0) != 0 && r == 0)
 		r = SI_E_MOUNT;

@@ -40,8 +40,56 @@ static void image(struct si_buf *sb, int first, const struct si_seal *s,
 	si_buf_puts(sb, "}");
 }
 
+static const char *outcome_name(enum up_outcome o)
+{
+	static const char *const n[] = { "none", "applied", "confirmed", "rolled-back", "reverted",
+					 "refused", "failed" };
+
+	return (unsigned)o < SI_ARRAY_SIZE(n) ? n[o] : "?";
+}
+
+/* The release booted and the update state: what `sealctl status` says,
+ * for the OS that does not run it. */
+static void release(struct si_buf *sb, const struct plan *p, const struct up_state *st)
+{
+	char hex[65];
+
+	si_buf_puts(sb, ",\n  \"release\": ");
+	if (!p->has_set) {
+		si_buf_puts(sb, "null");
+	} else {
+		si_buf_puts(sb, "{\"slot\": ");
+		json_str(sb, p->slot);
+		si_buf_puts(sb, ", \"name\": ");
+		json_str(sb, p->set.name);
+		si_buf_puts(sb, ", \"version\": ");
+		json_str(sb, p->set.version);
+		si_hex(hex, p->set.digest, 32);
+		si_buf_printf(sb, ", \"rollback_index\": %llu, \"set_digest\": \"%s\"}",
+			      (unsigned long long)p->set.rollback_index, hex);
+	}
+	si_buf_puts(sb, ",\n  \"update\": ");
+	if (!st) {
+		si_buf_puts(sb, "null");
+		return;
+	}
+	si_buf_printf(sb, "{\"confirmed\": %s, \"trial_boots_left\": %u, \"trial_boots\": %u, "
+		      "\"previous_slot\": ", st->flags & UP_STATE_CONFIRMED ? "true" : "false",
+		      st->flags & UP_STATE_CONFIRMED ? 0u : (unsigned)st->trial_left,
+		      (unsigned)st->trial_total);
+	if (st->previous)
+		json_str(sb, up_slot_dir(st->previous));
+	else
+		si_buf_puts(sb, "null");
+	si_buf_printf(sb, ", \"revert_requested\": %s, \"last\": \"%s\", \"last_text\": ",
+		      st->flags & UP_STATE_REVERT ? "true" : "false", outcome_name(st->outcome));
+	json_str(sb, st->outcome_text);
+	si_buf_puts(sb, "}");
+}
+
 size_t plan_status_json(const struct plan *p, const struct plan_board *b,
-			const struct si_anchor *a, const char *release,
+			const struct si_anchor *a, const char *release_name,
+			const struct up_state *st,
 			const struct plan_timing *t, unsigned n_t, unsigned total_us,
 			char *out, size_t cap, int *truncated)
 {
@@ -52,7 +100,8 @@ size_t plan_status_json(const struct plan *p, const struct plan_board *b,
 	si_buf_puts(&sb, "{\n  \"board\": ");
 	json_str(&sb, b->name);
 	si_buf_puts(&sb, ",\n  \"kernel_release\": ");
-	json_str(&sb, release ? release : "");
+	json_str(&sb, release_name ? release_name : "");
+	release(&sb, p, st);
 	si_buf_puts(&sb, ",\n  \"verified\": [");
 	if (p->kc.state == PLAN_IMG_USE)
 		image(&sb, k++ == 0, &p->kc.seal, a, "(memory)");

@@ -532,7 +532,7 @@ static void test_happy(void)
 		static char json[8192];
 		int trunc = 1;
 
-		plan_status_json(&p, &board, &anchor, RELEASE, NULL, 0, 1, json, sizeof json, &trunc);
+		plan_status_json(&p, &board, &anchor, RELEASE, NULL, NULL, 0, 1, json, sizeof json, &trunc);
 		T_EQ(trunc, 0);
 		T_CHECK(strstr(json, "\"name\": \"app\", \"kind\": \"cryptex\"") != NULL, "status lists app");
 		T_CHECK(strstr(json, "\"mounted_on\": \"/opt/app\"") != NULL, "app on /opt/app");
