@@ -55,10 +55,11 @@ static void verified_line(const struct plan_ops *ops, const struct si_anchor *a,
 	char root[17];
 
 	si_hex(root, s->m.root_hash, 8);
+	/* "set" where the release set vouched for it: no signature checked */
 	plan_log(ops, PLAN_LOG_NOTICE, "sealinit: %s: verified %s '%s' %s (rollback %llu) %s,%s:%s root %s... OK",
 		 stage, si_seal_kind_name(s->m.kind), s->m.name, s->m.version,
 		 (unsigned long long)s->m.rollback_index, si_seal_hash_name(s->m.hash_algo),
-		 si_algo_name(s->m.sig_algo), a->keys[s->key_index].id, root);
+		 s->via_set ? "set" : si_algo_name(s->m.sig_algo), a->keys[s->key_index].id, root);
 }
 
 /* After an unknown-key error: which key signed it, which the anchor holds. */
@@ -89,10 +90,10 @@ static uint64_t floor_of(const struct plan_inputs *in, const char *name)
 }
 
 /* Opens a seal: through the active release set when there is one (the
- * image must be the one the set names, byte for byte: no second signature
- * check), else by its own signature.  The system volume always by its own
- * signature (the set names it by root hash).  Rollback against the
- * anchor's floor and the floor recorded for the image's name. */
+ * image, the system volume included, must be the one the set names, byte
+ * for byte: no second signature check), else by its own signature.
+ * Rollback against the anchor's floor and the floor recorded for the
+ * image's name. */
 static int open_seal(const struct plan_inputs *in, const struct plan *p,
 		     const struct plan_ops *ops, const char *stage, const char *what,
 		     const struct si_io *io, uint32_t usage, struct si_seal *s,
@@ -100,7 +101,7 @@ static int open_seal(const struct plan_inputs *in, const struct plan *p,
 {
 	int r;
 
-	if (p->has_set && usage != SI_USAGE_SYSTEM) {
+	if (p->has_set) {
 		struct si_seal_unverified u;
 
 		r = si_seal_open_unverified(io, &u, d);
@@ -213,7 +214,7 @@ static int plan_set(const struct plan_inputs *in, const struct plan_ops *ops, st
 
 		si_hex(root, p->set.system_root, 8);
 		plan_log(ops, PLAN_LOG_NOTICE, "sealinit: set: verified release '%s' %s (rollback %llu, "
-			 "%u images, system root %s...) %s:%s in %s OK", p->set.name, p->set.version,
+			 "%u images, system root %s...) sha256,%s:%s in %s OK", p->set.name, p->set.version,
 			 (unsigned long long)p->set.rollback_index, p->set.n, root,
 			 si_algo_name(p->set.sig_algo), in->anchor->keys[p->set.key_index].id,
 			 p->slot);

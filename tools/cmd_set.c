@@ -148,6 +148,7 @@ static void print_set(const char *file, const struct si_set *s, int json, const 
 		json_str(&j, "version", s->version);
 		json_u64(&j, "rollback_index", s->rollback_index);
 		json_hex(&j, "system_root_hash", s->system_root, 32);
+		json_hex(&j, "system_manifest_digest", s->system_digest, 32);
 		json_hex(&j, "digest", s->digest, 32);
 		json_keyid(&j, "key_id", s->key_id);
 		json_arr_begin(&j, "images");
@@ -173,6 +174,9 @@ static void print_set(const char *file, const struct si_set *s, int json, const 
 	}
 	printf("  digest       %s\n", dg);
 	printf("  system root  %s\n", root);
+	si_hex(dg, s->system_digest, 32);
+	printf("  system       manifest %.16s...\n", dg);
+	si_hex(dg, s->digest, 32);
 	for (i = 0; i < s->n; i++) {
 		si_hex(dg, s->img[i].digest, 32);
 		printf("  %-9s %-16s rollback %-4llu manifest %.16s...\n",
@@ -260,6 +264,7 @@ int sealctl_cmd_set(int argc, char **argv)
 			return sealctl_report(CMD, system, r ? r : SI_E_SEAL_KIND, &d);
 		}
 		memcpy(sp.system_root, u.m.root_hash, 32);
+		memcpy(sp.system_digest, digest, 32);
 		/* the slot's collections (the directory of KC_BOOT_PATH) and
 		 * cryptexes (CRYPTEX_DIR) */
 		slash = strrchr(b->kc_boot_path, '/');

@@ -155,6 +155,7 @@ struct si_manifest {
 struct si_seal {
 	struct si_manifest m;
 	unsigned key_index;        /* the signing key in the anchor */
+	int via_set;               /* vouched for by a release set: its own signature not checked */
 };
 
 /* The same fields parsed WITHOUT checking the signature, the usage or

@@ -391,6 +391,7 @@ int si_set_build(const struct si_set_params *p, const struct si_signer *sg,
 	tlv_u64(&w, SI_TAG_ROLLBACK, p->rollback_index);
 	tlv_put(&w, SI_TAG_SET_SYSTEM, p->system_root, 32);
 	tlv_put(&w, SI_TAG_SET_IMAGES, list, ln);
+	tlv_put(&w, SI_TAG_SET_SYSTEM_DIGEST, p->system_digest, 32);
 	if (w.over)
 		return si_diag_want(d, SI_E_MANIFEST_TOO_BIG, "set.body", SI_MANIFEST_BODY_MAX, w.len + 1);
 	r = si_manifest_sign(body, w.len, sg, out, cap, &total, d);

@@ -69,9 +69,10 @@ static int images_parse(const uint8_t *v, size_t n, uint64_t off, struct si_set 
 static int body_parse(const uint8_t *b, size_t len, struct si_set *s, struct si_diag *d)
 {
 	enum { HAVE_KIND = 1, HAVE_NAME = 2, HAVE_VERSION = 4, HAVE_ROLLBACK = 8,
-	       HAVE_SYSTEM = 16, HAVE_IMAGES = 32, HAVE_ALL = 63 };
+	       HAVE_SYSTEM = 16, HAVE_IMAGES = 32, HAVE_SYSTEM_DIGEST = 64, HAVE_ALL = 127 };
 	static const char *const missing[] = { "set.kind", "set.name", "set.version",
-					       "set.rollback_index", "set.system", "set.images" };
+					       "set.rollback_index", "set.system", "set.images",
+					       "set.system_digest" };
 	unsigned have = 0, k;
 	struct si_tlv t;
 	int r;
@@ -123,6 +124,14 @@ static int body_parse(const uint8_t *b, size_t len, struct si_set *s, struct si_
 			if (r)
 				return r;
 			have |= HAVE_IMAGES;
+			break;
+		case SI_TAG_SET_SYSTEM_DIGEST:
+			if (t.vlen != 32) {
+				si_diag_values(d, 32, t.vlen);
+				return set_field(d, SI_E_MANIFEST_FIELD_LEN, "set.system_digest", t.off);
+			}
+			memcpy(s->system_digest, t.v, 32);
+			have |= HAVE_SYSTEM_DIGEST;
 			break;
 		default:
 			if (t.tag & SI_TAG_CRITICAL) {
@@ -305,6 +314,17 @@ int si_seal_from_set(const struct si_seal_unverified *u, const struct si_set *se
 	if (!u || !set || !anchor || !out)
 		return SI_E_ARG;
 	si_diag_where(d, u->m.name, strlen(u->m.name));
+	if (u->m.kind == SI_KIND_SYSTEM) {
+		/* the system volume: by its manifest digest and root hash */
+		if (si_ct_memcmp(set->system_digest, u->m.digest, 32) != 0 ||
+		    si_ct_memcmp(set->system_root, u->m.root_hash, 32) != 0) {
+			si_diag_field(d, "manifest digest (release set)");
+			si_diag_bytes(d, set->system_digest, u->m.digest, 32);
+			return SI_E_SET_SYSTEM;
+		}
+		e = NULL;
+		goto vouched;
+	}
 	e = si_set_find(set, u->m.kind, u->m.name);
 	if (!e) {
 		si_diag_field(d, "release set");
@@ -317,6 +337,7 @@ int si_seal_from_set(const struct si_seal_unverified *u, const struct si_set *se
 		si_diag_bytes(d, e->digest, u->m.digest, 32);
 		return SI_E_SET_DIGEST;
 	}
+vouched:
 	/* ---- These are the exact bytes the set's signature vouches for. ---- */
 	key = si_anchor_find(anchor, u->m.key_id);
 	if (!key) {
@@ -345,6 +366,7 @@ int si_seal_from_set(const struct si_seal_unverified *u, const struct si_set *se
 	memset(&s, 0, sizeof s);
 	s.m = u->m;
 	s.key_index = (unsigned)(key - anchor->keys);
+	s.via_set = 1;
 	*out = s;
 	return 0;
 }

@@ -24,6 +24,9 @@
  *                        kind u8 | name_len u8 | name | digest (32) |
  *                        rollback u64
  *                      kinds kc-boot, kc-system, cryptex; names unique.
+ *   0x8022 system_digest  32  the system volume's manifest digest: with it
+ *                      the system volume is vouched for by the set like
+ *                      every image, and a boot checks one signature
  */
 #ifndef SEALINIT_VERIFY_SET_H
 #define SEALINIT_VERIFY_SET_H
@@ -41,6 +44,7 @@
 #define SI_SET_MAX_IMAGES 16
 #define SI_TAG_SET_SYSTEM 0x8020
 #define SI_TAG_SET_IMAGES 0x8021
+#define SI_TAG_SET_SYSTEM_DIGEST 0x8022
 
 struct si_set_image {
 	enum si_kind kind;
@@ -54,6 +58,7 @@ struct si_set {
 	char version[SI_SEAL_VERSION_MAX + 1];
 	uint64_t rollback_index;
 	uint8_t system_root[32];
+	uint8_t system_digest[32]; /* the system volume's manifest digest */
 	unsigned n;
 	struct si_set_image img[SI_SET_MAX_IMAGES];
 	uint8_t digest[32];        /* SHA-256 of the set manifest's bytes */
@@ -124,6 +129,7 @@ struct si_set_params {
 	const char *version;       /* what people read */
 	uint64_t rollback_index;
 	uint8_t system_root[32];
+	uint8_t system_digest[32];
 	unsigned n;
 	struct si_set_image img[SI_SET_MAX_IMAGES];
 };

@@ -444,6 +444,7 @@ static void make_set(const char *name, uint64_t rollback)
 			si_io_mem(&io, &mio, parts[i].data, parts[i].len);
 			if (si_seal_open_unverified(&io, &u, NULL) == 0)
 				memcpy(sp.system_root, u.m.root_hash, 32);
+				memcpy(sp.system_digest, u.m.digest, 32);
 		}
 	drop_file(PLAN_SET_FILE);
 	si_signer_privkey(&sg, &key_platform);
@@ -524,9 +525,9 @@ static void test_happy(void)
 	T_STREQ(p.ov[1].target, "/opt/app");
 	T_EQ(p.has_data, 1);
 	T_STREQ(p.init, "/sbin/init");
-	T_LINE("sealinit: kc: verified kc-boot 'boot' 13.3.1 (rollback 1) sha256,ecdsa-p256:platform root ");
+	T_LINE("sealinit: kc: verified kc-boot 'boot' 13.3.1 (rollback 1) sha256,set:platform root ");
 	T_LINE("sealinit: system: verified system 'system' 13.3.1");
-	T_LINE("sealinit: cryptex: verified cryptex 'app' 13.3.1 (rollback 1) sha256,ecdsa-p256:cx root");
+	T_LINE("sealinit: cryptex: verified cryptex 'app' 13.3.1 (rollback 1) sha256,set:cx root");
 	T_CHECK(!line_with("[SI_E_"), "no error line: %s", line_with("[SI_E_") ? line_with("[SI_E_") : "");
 	{
 		static char json[8192];
@@ -804,7 +805,7 @@ static void test_set(void)
 	T_EQ(p.has_set, 1);
 	T_STREQ(p.set.name, "13.3.1t");
 	T_LINE("sealinit: set: verified release '13.3.1t' 13.3.1 (t) (rollback 1, 3 images, system root ");
-	T_LINE(") ecdsa-p256:platform in slots/a OK");
+	T_LINE(") sha256,ecdsa-p256:platform in slots/a OK");
 	T_STREQ(p.kc.file, SLOT "/kc/boot.kc");
 
 	/* no set: refused, unless the build allows it (and says so) */
@@ -892,7 +893,7 @@ static void test_set(void)
 	}
 	T_ERR(run(), SI_E_SET_SYSTEM);
 	T_STREQ(p.stage, "system");
-	T_LINE("system volume is not the one the release set names (field root hash (release set) in 13.3.1t: expected ");
+	T_LINE("system volume is not the one the release set names (field manifest digest (release set) in system: expected ");
 
 	/* floors: the set's own ("@set") and each image's name */
 	setup();

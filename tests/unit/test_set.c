@@ -43,6 +43,7 @@ static struct si_set_params params(void)
 	p.version = "13.3.1 (a)";
 	p.rollback_index = 3;
 	memset(p.system_root, 0x5a, 32);
+	memset(p.system_digest, 0x5b, 32);
 	p.n = 3;
 	p.img[0].kind = SI_KIND_KC_BOOT;
 	strcpy(p.img[0].name, "boot");
@@ -150,6 +151,8 @@ static size_t body_with(uint8_t *o, const uint8_t *images, size_t ilen, int kind
 	if (!skip_system)
 		n += tlv(o + n, SI_TAG_SET_SYSTEM, sys, 32);
 	n += tlv(o + n, SI_TAG_SET_IMAGES, images, ilen);
+	if (!skip_system)
+		n += tlv(o + n, SI_TAG_SET_SYSTEM_DIGEST, sys, 32);
 	return n;
 }
 
