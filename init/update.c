@@ -22,6 +22,7 @@
 
 static struct up_posix px;
 static struct up_fs fs;
+static struct up_floor_store floor_store;
 
 /* The preboot volume writable (rw 1) or read-only again (rw 0). */
 static int preboot_rw(int rw)
@@ -105,6 +106,7 @@ static int run_engine(struct boot *b, const struct up_fs *f, struct plan_update 
 
 	memset(&e, 0, sizeof e);
 	e.fs = f;
+	e.floor_store = &floor_store;
 	e.root = PREBOOT_MNT;
 	e.anchor = &b->anchor;
 	e.kc_boot_path = b->board.kc_boot_path;
@@ -199,7 +201,8 @@ int stage_update(struct boot *b)
 	}
 	recovery_line("state record", &info);
 	si_diag_clear(&d);
-	r = up_floors_load(&fs, &b->floors, &info, &d);
+	up_floor_store_file(&floor_store, &fs);
+	r = floor_store.load(floor_store.ctx, &b->floors, &info, &d);
 	if (r) {
 		si_log_error("update", "rollback floors", r, &d);
 		return r;

@@ -268,15 +268,27 @@ static int image_is(const struct up_engine *e, const char *path, const uint8_t d
 
 /* ------------------------------------------------------------ load */
 
+/* The engine's floor store: the caller's, or the file pair on its fs. */
+static const struct up_floor_store *store_of(const struct up_engine *e, struct up_floor_store *tmp)
+{
+	if (e->floor_store)
+		return e->floor_store;
+	up_floor_store_file(tmp, e->fs);
+	return tmp;
+}
+
 int up_engine_load(struct up_engine *e, struct si_diag *d)
 {
 	struct up_record_info info;
+	struct up_floor_store fst;
+	const struct up_floor_store *fs;
 	int r;
 
 	r = up_state_load(e->fs, &e->st, &info, d);
 	if (r)
 		return r;
-	return up_floors_load(e->fs, &e->floors, &info, d);
+	fs = store_of(e, &fst);
+	return fs->load(fs->ctx, &e->floors, NULL, d);
 }
 
 int up_slot_set(struct up_engine *e, char slot, struct si_set *s, uint8_t *buf, size_t *len,
@@ -1290,7 +1302,10 @@ int up_confirm(struct up_engine *e, struct si_diag *d)
 	if (r)
 		return si_diag_want(d, r, "floors", UP_FLOORS_MAX, f.n + 1);
 	if (memcmp(&f, &e->floors, sizeof f) != 0) {
-		r = up_floors_store(e->fs, &f, d);
+		struct up_floor_store fst;
+		const struct up_floor_store *fs = store_of(e, &fst);
+
+		r = fs->store(fs->ctx, &f, d);
 		if (r)
 			return r;
 		e->floors = f;

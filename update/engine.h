@@ -36,6 +36,7 @@
 
 struct up_engine {
 	const struct up_fs *fs;
+	const struct up_floor_store *floor_store; /* NULL: the file store on fs */
 	const char *root;              /* the preboot volume's path (the patch driver's files) */
 	const struct si_anchor *anchor;
 	const char *kc_boot_path;      /* in a slot: the boot KC's file */

@@ -410,3 +410,24 @@ int up_floors_store(const struct up_fs *fs, struct up_floors *f, struct si_diag 
 		f->seq++;
 	return r;
 }
+
+static int file_load(void *ctx, struct up_floors *f, struct up_record_info *info,
+		     struct si_diag *d)
+{
+	struct up_record_info tmp;
+
+	return up_floors_load(ctx, f, info ? info : &tmp, d);
+}
+
+static int file_store(void *ctx, struct up_floors *f, struct si_diag *d)
+{
+	return up_floors_store(ctx, f, d);
+}
+
+void up_floor_store_file(struct up_floor_store *s, const struct up_fs *fs)
+{
+	s->name = "preboot file";
+	s->ctx = (void *)(uintptr_t)fs;
+	s->load = file_load;
+	s->store = file_store;
+}

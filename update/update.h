@@ -183,6 +183,20 @@ int up_floor_raise(struct up_floors *f, const char *name, uint64_t v) SI_WUR;
 int up_floors_load(const struct up_fs *fs, struct up_floors *f, struct up_record_info *info,
 		   struct si_diag *d) SI_WUR;
 int up_floors_store(const struct up_fs *fs, struct up_floors *f, struct si_diag *d) SI_WUR;
+
+/* Where the floors live, behind one interface: the file pair above today,
+ * a TPM 2.0 NV index (platform trust) later, without sealinit, sealctl or
+ * the engine knowing which.  load: no floors recorded is not an error. */
+struct up_floor_store {
+	const char *name;          /* "preboot file" */
+	void *ctx;
+	/* info (may be NULL): what recovery chose, for the log */
+	int (*load)(void *ctx, struct up_floors *f, struct up_record_info *info, struct si_diag *d);
+	int (*store)(void *ctx, struct up_floors *f, struct si_diag *d);
+};
+/* The file store over fs (the preboot volume). */
+void up_floor_store_file(struct up_floor_store *s, const struct up_fs *fs);
+
 size_t up_floors_encode(const struct up_floors *f, uint8_t *out, size_t cap);
 int up_floors_decode(const uint8_t *p, size_t len, struct up_floors *out, struct si_diag *d) SI_WUR;
 

@@ -17,6 +17,7 @@
 #include "patch/diff.h"
 #include "tests/unit/t.h"
 #include "tests/unit/t_key.h"
+#include "plan/plan.h"
 #include "update/engine.h"
 #include "verify/set.h"
 
@@ -566,6 +567,53 @@ static void test_refusals(void)
 	T_CHECK(image_is('a', "cryptexes/app.cryptex", relA), "app restored from nothing");
 }
 
+/* A trial that runs out rolls back (plan_update decides, as at boot); the
+ * failed release is refused from then on, and a later one applies. */
+static void test_rollback_then_update(void)
+{
+	struct plan_update u;
+	struct plan_board b;
+	struct si_diag d;
+	unsigned k;
+
+	memset(&b, 0, sizeof b);
+	b.trial_boots = 3;
+	factory();
+	T_OK(stage(bAB));
+	T_OK(boot_apply());
+	/* boots 2 and 3 spend their attempts, the 4th finds none left */
+	for (k = 0; k < 3; k++) {
+		engine();
+		plan_update(&b, &e.st, 0, &u, NULL);
+		if (k < 2) {
+			T_EQ(u.action, PLAN_UP_TRIAL);
+			T_EQ(u.slot, 'b');
+		} else {
+			T_EQ(u.action, PLAN_UP_ROLLBACK);
+			T_EQ(u.slot, 'a');
+		}
+		T_EQ(u.write, 1);
+		u.next.seq = e.st.seq;
+		si_diag_clear(&d);
+		T_OK(up_state_store(&fs, &u.next, &d));
+	}
+	engine();
+	T_EQ(e.st.active, 'a');
+	T_EQ(e.st.outcome, UP_OUT_ROLLED_BACK);
+	T_CHECK(e.st.flags & UP_STATE_CONFIRMED, "back on a confirmed set");
+	/* a confirmed set writes nothing at boot */
+	plan_update(&b, &e.st, 0, &u, NULL);
+	T_EQ(u.action, PLAN_UP_BOOT);
+	T_EQ(u.write, 0);
+	/* the failed release is not tried again; another one is */
+	T_ERR(stage(bAB), SI_E_BUNDLE_FAILED);
+	T_OK(stage(bAC));
+	T_OK(boot_apply());
+	T_EQ(e.st.active, 'b');
+	T_CHECK(image_is('b', "cryptexes/os.cryptex", relC), "the later release applied");
+	T_CHECK(image_is('a', "cryptexes/os.cryptex", relA), "its base kept for its trial");
+}
+
 /* A crash in the middle of an apply: the next boot resumes and commits. */
 static void test_resume(void)
 {
@@ -660,6 +708,7 @@ int main(int argc, char **argv)
 	test_apply_confirm_revert();
 	test_stacked();
 	test_refusals();
+	test_rollback_then_update();
 	test_resume();
 	sh("rm -rf '%s'", top);
 	return t_done("test_engine");
