@@ -5,10 +5,16 @@
 #   make demo                               boot the demo under QEMU
 #
 # Dependencies come from Debian only: packages are installed when missing
-# (mk/debian.sh install), BearSSL and libfdt are built from Debian *source*
-# packages with the target's compiler.  Integrators who build them already
-# point the build at theirs:
-#   make BEARSSL_INC=... BEARSSL_LIB=.../libbearssl.a LIBFDT_INC=... LIBFDT_LIB=.../libfdt.a
+# (mk/debian.sh install), BearSSL, libfdt and libzstd's decoder are built
+# from Debian *source* packages with the target's compiler.  Integrators
+# who build them already point the build at theirs:
+#   make BEARSSL_INC=... BEARSSL_LIB=.../libbearssl.a LIBFDT_INC=... LIBFDT_LIB=.../libfdt.a \
+#        ZSTD_INC=... ZSTD_LIB=.../libzstd.a
+# and a build system with its own toolchain (Buildroot, Yocto: contrib/)
+# gives it and turns apt off:
+#   make NO_APT=1 TARGET_CC=... TARGET_AR=... TARGET_STRIP=... [TARGET_LDFLAGS=...]
+#   make NO_APT=1 HOST_BEARSSL_INC=... HOST_BEARSSL_LIB=... HOST_LIBFDT_INC=... \
+#        HOST_LIBFDT_LIB=... [HOST_EXTRA_CFLAGS=... HOST_EXTRA_LDFLAGS=...] sealctl
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
@@ -19,6 +25,9 @@ Q := $(if $(filter 1,$(V)),,@)
 say = $(if $(Q),@printf '  %-7s %s\n' '$(1)' '$(2)')
 PY := /usr/bin/python3
 DEB := $(TOP)/mk/debian.sh
+# NO_APT=1: never install Debian packages (a Buildroot or Yocto build
+# provides every tool and library itself).
+DEB_INSTALL = $(if $(NO_APT),:,$(DEB) install)
 
 BEARSSL_VERSION := 0.6+dfsg.1-3
 DTC_VERSION := 1.6.1-4
@@ -28,6 +37,12 @@ DTC_VERSION := 1.6.1-4
 # NULL on a crafted blob, which our fuzzer found in seconds.)
 DTC_FALLBACK_VERSION := 1.7.2-2
 DTC_FALLBACK_SUITE := trixie
+# libzstd's decoder for sealinit (patch streams; sealctl links Debian's
+# libzstd-dev).  1.5.4+dfsg2-5 is bookworm's: bookworm-security lists
+# 1.5.4+dfsg2-5+deb12u1 (a decoder fix), but its source files are not in
+# the security archive's pool (404; its binaries are), so that pin cannot
+# be built here.  Raise this pin once they are.
+ZSTD_VERSION := 1.5.4+dfsg2-5
 
 # Debian 12 packages: BUILD_PKGS for `make`, HOST_PKGS for the tests and
 # the demo as well.  Both are installed when missing (root, apt-get).
@@ -37,12 +52,12 @@ HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
 	device-tree-compiler u-boot-tools dt-schema libclang-rt-14-dev cpio \
 	file xz-utils zstd libzstd-dev erofs-utils cryptsetup-bin openssl \
 	qemu-system-arm kmod time hyperfine qemu-user-static libdivsufsort-dev bsdiff xdelta3 \
-	fdisk e2fsprogs binutils
+	fdisk e2fsprogs binutils man-db groff-base bsdextrautils mount
 
 # ---------------------------------------------------------------- config
 KCONFIG_CONFIG ?= .config
 export KCONFIG_CONFIG
-config_targets := defconfig menuconfig savedefconfig olddefconfig help
+config_targets := defconfig %_defconfig menuconfig savedefconfig olddefconfig help
 only_config := $(if $(MAKECMDGOALS),$(if $(filter-out $(config_targets),$(MAKECMDGOALS)),,y))
 
 ifneq ($(only_config),y)
@@ -56,14 +71,23 @@ ARCH := $(call unquote,$(CONFIG_ARCH))
 
 .PHONY: defconfig menuconfig savedefconfig olddefconfig kconfiglib
 kconfiglib:
-	@$(DEB) install python3-kconfiglib
+	@$(DEB_INSTALL) python3-kconfiglib
 
-defconfig: kconfiglib
-	@b=$${BOARD:-qemu-aarch64}; \
-	 [[ -f board/$$b/defconfig ]] || { echo "no board '$$b': boards are $$(ls board | tr '\n' ' ')" >&2; exit 2; }; \
-	 $(PY) -m defconfig --kconfig Kconfig board/$$b/defconfig && \
+# make BOARD=b defconfig: board/b/defconfig (development: test hooks);
+# make BOARD=b production_defconfig: board/b/production_defconfig (no
+# development switches; built into build/b-production/).
+define board_defconfig
+	@b=$${BOARD:-qemu-aarch64}; f=board/$$b/$@; \
+	 [[ -d board/$$b ]] || { echo "no board '$$b': boards are $$(ls board | tr '\n' ' ')" >&2; exit 2; }; \
+	 [[ -f $$f ]] || { echo "no $$f: board $$b has $$(cd board/$$b && ls *defconfig | tr '\n' ' ')" >&2; exit 2; }; \
+	 $(PY) -m defconfig --kconfig Kconfig $$f && \
 	 grep -q "^CONFIG_BOARD=\"$$b\"" $(KCONFIG_CONFIG) || \
-	 { echo "board/$$b/defconfig does not set CONFIG_BOARD=\"$$b\"" >&2; exit 2; }
+	 { echo "$$f does not set CONFIG_BOARD=\"$$b\"" >&2; exit 2; }
+endef
+defconfig: kconfiglib
+	$(board_defconfig)
+%_defconfig: kconfiglib
+	$(board_defconfig)
 
 menuconfig: kconfiglib
 	$(PY) -m menuconfig Kconfig
@@ -76,7 +100,9 @@ savedefconfig: kconfiglib
 	@echo "wrote defconfig; copy it to board/<name>/defconfig"
 
 BUILD := build
-B := $(BUILD)/$(BOARD_CFG)
+# A build without the development switches has its own directory, so a
+# board's development and production builds live side by side.
+B := $(BUILD)/$(BOARD_CFG)$(if $(CONFIG_DEVELOPMENT),,-production)
 AUTOCONF := $(B)/include/autoconf.h
 
 # Regenerated when .config changes; rewritten only when different, so a
@@ -86,32 +112,21 @@ $(AUTOCONF): $(KCONFIG_CONFIG) Kconfig | kconfiglib
 	$(Q)$(PY) -m genconfig --header-path $@.tmp Kconfig >/dev/null
 	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; touch $@; else mv $@.tmp $@; fi
 
-# ---------------------------------------------------------------- sources
-# Each module's module*.mk (one per owner: verify/module.mk, verify/module-hash.mk) adds:
-#   LIB_SRCS      pure library code: runs in sealinit, sealctl, tests, fuzzers
-#   INIT_SRCS     code only PID 1 runs (init/, mount/, module loading)
-#   SEALCTL_SRCS  the host tool's own code (may allocate, may use libzstd)
-#   UNIT_TESTS    tests/unit/test_*.c, each a program using tests/unit/t.h
-#   FUZZ_TARGETS  tests/fuzz/fuzz_*.c; corpus in tests/fuzz/corpus/<name>/
-#   HOST_LDLIBS   extra libraries for host programs
-LIB_SRCS :=
-INIT_SRCS :=
-SEALCTL_SRCS :=
-UNIT_TESTS :=
-FUZZ_TARGETS :=
-HOST_LDLIBS := -lpthread
-BENCH_TARGETS :=
-include $(sort $(wildcard */module*.mk))
-
 # ---------------------------------------------------------------- deps
 DEPS := $(BUILD)/deps
 BEARSSL_SRC := $(DEPS)/src/bearssl
 LIBFDT_SRC_DIR := $(DEPS)/src/libfdt
+ZSTD_SRC := $(DEPS)/src/zstd
 
 $(BEARSSL_SRC)/.unpacked:
 	$(call say,SOURCE,bearssl $(BEARSSL_VERSION))
 	$(Q)$(DEB) install dpkg-dev
 	$(Q)$(DEB) source bearssl $(BEARSSL_VERSION) $(BEARSSL_SRC)
+
+$(ZSTD_SRC)/.unpacked:
+	$(call say,SOURCE,libzstd $(ZSTD_VERSION))
+	$(Q)$(DEB) install dpkg-dev
+	$(Q)$(DEB) source libzstd $(ZSTD_VERSION) $(ZSTD_SRC)
 
 # libfdt: dtc's source package as pinned; if its files cannot be fetched,
 # the fallback above, and the build says so.
@@ -129,32 +144,38 @@ $(LIBFDT_SRC_DIR)/.unpacked:
 	fi
 	$(Q)touch $@
 
-# deps_rule(variant, CC, CFLAGS, AR): build/deps/<variant>/lib{bearssl,fdt}.a
+# deps_rule(variant, CC, extra prerequisites, CFLAGS, AR):
+# build/deps/<variant>/lib{bearssl,fdt,zstd}.a
 DEP_CFLAGS := -O2 -fno-strict-aliasing -ffunction-sections -fdata-sections -w
 define deps_rule
 $(DEPS)/$(1)/libbearssl.a: $(BEARSSL_SRC)/.unpacked $(3) | buildpkgs
 	+$(Q)$$(MAKE) --no-print-directory -f mk/lib.mk LIB=bearssl SRC=$(BEARSSL_SRC) OUT=$(DEPS)/$(1) CC="$(2)" CFLAGS="$(4)" AR="$(5)"
 $(DEPS)/$(1)/libfdt.a: $(LIBFDT_SRC_DIR)/.unpacked $(3) | buildpkgs
 	+$(Q)$$(MAKE) --no-print-directory -f mk/lib.mk LIB=fdt SRC=$(LIBFDT_SRC_DIR)/ OUT=$(DEPS)/$(1) CC="$(2)" CFLAGS="$(4)" AR="$(5)"
+$(DEPS)/$(1)/libzstd.a: $(ZSTD_SRC)/.unpacked mk/lib.mk $(3) | buildpkgs
+	+$(Q)$$(MAKE) --no-print-directory -f mk/lib.mk LIB=zstd SRC=$(ZSTD_SRC) OUT=$(DEPS)/$(1) CC="$(2)" CFLAGS="$(4)" AR="$(5)"
 endef
 
 # ---------------------------------------------------------------- host
 HOST_CC ?= cc
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wvla -Wformat=2 -Wno-unused-parameter
-# The host tool always uses the Debian sources above; the target may use an
-# integrator's own builds (BEARSSL_INC/BEARSSL_LIB, LIBFDT_INC/LIBFDT_LIB).
+# Both the host tool and the target use the Debian sources above unless an
+# integrator gives its own builds: HOST_BEARSSL_INC/HOST_BEARSSL_LIB and
+# HOST_LIBFDT_INC/HOST_LIBFDT_LIB for the host, BEARSSL_INC/BEARSSL_LIB and
+# LIBFDT_INC/LIBFDT_LIB for the target.
 HOST_BEARSSL_INC := $(BEARSSL_SRC)/inc
 HOST_LIBFDT_INC := $(LIBFDT_SRC_DIR)
-HOST_LIBS := $(DEPS)/host/libbearssl.a $(DEPS)/host/libfdt.a
+HOST_LIBS := $(or $(HOST_BEARSSL_LIB),$(DEPS)/host/libbearssl.a) $(or $(HOST_LIBFDT_LIB),$(DEPS)/host/libfdt.a)
 $(eval $(call deps_rule,host,$(HOST_CC),,$(DEP_CFLAGS),ar))
 HOST_INC := -I. -I$(B)/include -I$(HOST_BEARSSL_INC) -I$(HOST_LIBFDT_INC) -include $(AUTOCONF)
-HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -pthread $(HOST_INC)
+HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -pthread $(HOST_INC) $(HOST_EXTRA_CFLAGS)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 HB := $(BUILD)/host
 AB := $(BUILD)/host-asan
 FB := $(BUILD)/fuzz
-deps_ready := $(BEARSSL_SRC)/.unpacked $(LIBFDT_SRC_DIR)/.unpacked $(AUTOCONF) | buildpkgs
+deps_ready := $(if $(HOST_BEARSSL_LIB),,$(BEARSSL_SRC)/.unpacked) \
+	$(if $(HOST_LIBFDT_LIB),,$(LIBFDT_SRC_DIR)/.unpacked) $(AUTOCONF) | buildpkgs
 
 host_obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
@@ -172,22 +193,6 @@ $(FB)/obj/%.o: %.c $(deps_ready)
 	@mkdir -p $(dir $@)
 	$(call say,CC-FUZZ,$<)
 	$(Q)clang $(HOST_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -MMD -MP -c $< -o $@
-
-SEALCTL := $(HB)/sealctl
-$(SEALCTL): $(call host_obj,$(HB),$(LIB_SRCS) $(SEALCTL_SRCS)) $(HOST_LIBS)
-	$(call say,LD,$@)
-	$(Q)$(HOST_CC) -pthread -o $@ $^ $(HOST_LDLIBS)
-
-UNIT_BINS := $(patsubst tests/unit/%.c,$(AB)/tests/%,$(UNIT_TESTS))
-$(AB)/tests/%: $(AB)/obj/tests/unit/%.o $(call host_obj,$(AB),$(LIB_SRCS) $(filter-out tools/sealctl.c,$(SEALCTL_SRCS))) $(HOST_LIBS)
-	@mkdir -p $(dir $@)
-	$(call say,LD,$@)
-	$(Q)$(HOST_CC) $(ASAN_FLAGS) -pthread -o $@ $^ $(HOST_LDLIBS)
-
-FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_TARGETS))
-$(FB)/%: $(FB)/obj/tests/fuzz/%.o $(call host_obj,$(FB),$(LIB_SRCS)) $(HOST_LIBS)
-	$(call say,LD,$@)
-	$(Q)clang -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(HOST_LDLIBS)
 
 # ---------------------------------------------------------------- target
 SYSROOT := $(BUILD)/sysroot/$(ARCH)
@@ -217,7 +222,7 @@ TARGET_AR := ar
 TARGET_STRIP := strip
 TARGET_LINK = musl-gcc -static -Wl,--gc-sections -o $(1) $(2)
 $(SYSROOT)/.unpacked:
-	$(Q)$(DEB) install musl-tools linux-libc-dev
+	$(Q)$(DEB_INSTALL) musl-tools linux-libc-dev
 	$(Q)mkdir -p $(SYSROOT)/kinc
 	$(Q)ln -sfn /usr/include/linux $(SYSROOT)/kinc/linux; \
 	    ln -sfn /usr/include/asm-generic $(SYSROOT)/kinc/asm-generic; \
@@ -225,23 +230,70 @@ $(SYSROOT)/.unpacked:
 	$(Q)touch $@
 endif
 
+# An integrator's toolchain (TARGET_CC on the command line): no Debian
+# sysroot, and the compiler driver links.
+ifeq ($(origin TARGET_CC),command line)
+TARGET_SYSROOT_DEP :=
+ifneq ($(origin TARGET_LINK),command line)
+TARGET_LINK = $(TARGET_CC) -static -Wl,--gc-sections $(TARGET_LDFLAGS) -o $(1) $(2)
+endif
+else
+TARGET_SYSROOT_DEP := $(SYSROOT)/.unpacked
+endif
+
 TARGET_CFLAGS := -std=c11 -D_GNU_SOURCE -Os -g $(WARN) -ffunction-sections -fdata-sections \
 	-fno-strict-aliasing -fstack-protector-strong -I. -I$(B)/include \
 	-I$(or $(BEARSSL_INC),$(HOST_BEARSSL_INC)) -I$(or $(LIBFDT_INC),$(HOST_LIBFDT_INC)) \
-	-include $(AUTOCONF)
+	-I$(or $(ZSTD_INC),$(ZSTD_SRC)/lib) -include $(AUTOCONF) $(TARGET_EXTRA_CFLAGS)
 TB := $(B)
 TARGET_LIBS := $(or $(BEARSSL_LIB),$(DEPS)/$(TRIPLE)/libbearssl.a) \
-	$(or $(LIBFDT_LIB),$(DEPS)/$(TRIPLE)/libfdt.a)
+	$(or $(LIBFDT_LIB),$(DEPS)/$(TRIPLE)/libfdt.a) $(or $(ZSTD_LIB),$(DEPS)/$(TRIPLE)/libzstd.a)
 target_deps_ready := $(if $(BEARSSL_LIB),,$(BEARSSL_SRC)/.unpacked) \
-	$(if $(LIBFDT_LIB),,$(LIBFDT_SRC_DIR)/.unpacked) $(AUTOCONF) | buildpkgs
+	$(if $(LIBFDT_LIB),,$(LIBFDT_SRC_DIR)/.unpacked) \
+	$(if $(ZSTD_LIB),,$(ZSTD_SRC)/.unpacked) $(AUTOCONF) | buildpkgs
 ifneq ($(TRIPLE),)
-$(eval $(call deps_rule,$(TRIPLE),$(TARGET_CC),$(SYSROOT)/.unpacked,$(DEP_CFLAGS) -Os,$(TARGET_AR)))
+$(eval $(call deps_rule,$(TRIPLE),$(TARGET_CC),$(TARGET_SYSROOT_DEP),$(DEP_CFLAGS) -Os,$(TARGET_AR)))
 endif
 
-$(TB)/obj/%.o: %.c $(target_deps_ready) $(SYSROOT)/.unpacked
+$(TB)/obj/%.o: %.c $(target_deps_ready) $(TARGET_SYSROOT_DEP)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$< [$(ARCH)])
 	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -MMD -MP -c $< -o $@
+
+# ---------------------------------------------------------------- sources
+# Each directory's module.mk (one per directory, read after every build
+# variable above is set, so fragments may use $(HB), $(AB), $(TB), ...) adds:
+#   LIB_SRCS      pure library code: runs in sealinit, sealctl, tests, fuzzers
+#   INIT_SRCS     code only PID 1 runs (init/, mount/, module loading)
+#   SEALCTL_SRCS  the host tool's own code (may allocate, may use libzstd)
+#   UNIT_TESTS    tests/unit/test_*.c, each a program using tests/unit/t.h
+#   FUZZ_TARGETS  tests/fuzz/fuzz_*.c; corpus in tests/fuzz/corpus/<name>/
+#   HOST_LDLIBS   extra libraries for host programs
+LIB_SRCS :=
+INIT_SRCS :=
+SEALCTL_SRCS :=
+UNIT_TESTS :=
+FUZZ_TARGETS :=
+HOST_LDLIBS := -lpthread
+BENCH_TARGETS :=
+include $(sort $(wildcard */module.mk))
+
+
+SEALCTL := $(HB)/sealctl
+$(SEALCTL): $(call host_obj,$(HB),$(LIB_SRCS) $(SEALCTL_SRCS)) $(HOST_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(HOST_CC) -pthread -o $@ $^ $(HOST_LDLIBS) $(HOST_EXTRA_LDFLAGS)
+
+UNIT_BINS := $(patsubst tests/unit/%.c,$(AB)/tests/%,$(UNIT_TESTS))
+$(AB)/tests/%: $(AB)/obj/tests/unit/%.o $(call host_obj,$(AB),$(LIB_SRCS) $(filter-out tools/sealctl.c,$(SEALCTL_SRCS))) $(HOST_LIBS)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(HOST_CC) $(ASAN_FLAGS) -pthread -o $@ $^ $(HOST_LDLIBS)
+
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_TARGETS))
+$(FB)/%: $(FB)/obj/tests/fuzz/%.o $(call host_obj,$(FB),$(LIB_SRCS)) $(HOST_LIBS)
+	$(call say,LD,$@)
+	$(Q)clang -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(HOST_LDLIBS)
 
 SEALINIT := $(TB)/sealinit
 $(SEALINIT): $(call host_obj,$(TB),$(LIB_SRCS) $(INIT_SRCS)) $(TARGET_LIBS)
@@ -250,6 +302,13 @@ $(SEALINIT): $(call host_obj,$(TB),$(LIB_SRCS) $(INIT_SRCS)) $(TARGET_LIBS)
 	$(Q)$(TARGET_STRIP) -o $@ $@.debug
 	@printf '  %-7s %s: %s bytes stripped\n' SIZE $@ $$(stat -c %s $@)
 
+$(SEALCTL_DEVICE): $(call host_obj,$(TB),$(LIB_SRCS) $(SEALCTL_DEVICE_SRCS)) $(TARGET_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(call TARGET_LINK,$@.debug,$^)
+	$(Q)$(TARGET_STRIP) -o $@ $@.debug
+.PHONY: sealctl-device
+sealctl-device: $(SEALCTL_DEVICE)
+
 INITRAMFS := $(TB)/initramfs.cpio.gz
 $(INITRAMFS): $(SEALINIT) board/$(BOARD_CFG)/modules qemu/mkinitramfs $(KCONFIG_CONFIG)
 	$(call say,CPIO,$@)
@@ -257,13 +316,13 @@ $(INITRAMFS): $(SEALINIT) board/$(BOARD_CFG)/modules qemu/mkinitramfs $(KCONFIG_
 
 # ---------------------------------------------------------------- goals
 .PHONY: all deps host sealctl sealinit initramfs tests fuzz-build check unit fuzz-replay \
-	qemu-tests demo fuzz clean distclean help hostpkgs buildpkgs
+	qemu-tests demo fuzz clean distclean help hostpkgs buildpkgs print-sealinit
 hostpkgs:
-	@$(DEB) install $(HOST_PKGS)
+	@$(DEB_INSTALL) $(HOST_PKGS)
 buildpkgs:
-	@$(DEB) install $(BUILD_PKGS)
+	@$(DEB_INSTALL) $(BUILD_PKGS)
 
-all: sealctl sealinit initramfs
+all: sealctl sealinit initramfs sealctl-device
 sealctl: $(SEALCTL)
 sealinit: $(SEALINIT)
 initramfs: $(INITRAMFS)
@@ -290,6 +349,11 @@ qemu-tests: all
 demo: hostpkgs all
 	@qemu/demo
 
+# Where this configuration's sealinit is (build/<board>[-production]/):
+# for packaging recipes that install it.
+print-sealinit:
+	@echo $(abspath $(SEALINIT))
+
 clean:
 	rm -rf $(HB) $(AB) $(FB) $(TB)
 
@@ -301,7 +365,9 @@ help:
 	@echo "  make menuconfig | savedefconfig | olddefconfig   configuration (kconfiglib)"
 	@echo "  make unit | fuzz-replay | qemu-tests             parts of make check"
 	@echo "  make fuzz FUZZ_SECONDS=600                       run every fuzz target"
-	@echo "  make bench | bench-patch                         benchmarks -> docs/benchmarks.md"
+	@echo "  make bench | bench-patch | bench-boot [N=5]      benchmarks -> docs/benchmarks.md"
+	@echo "  make man | completion                            sealctl(1), sealinit(7), bash completion"
+	@echo "  make install DESTDIR= PREFIX=/usr/local          sealctl, the man pages, the completion"
 	@echo "  make V=1                                         show the commands"
 
 -include $(shell find $(BUILD) -path '*/obj/*' -name '*.d' -not -path '$(DEPS)/*' 2>/dev/null)

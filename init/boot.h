@@ -1,70 +1,85 @@
-/* sealinit: PID 1's boot state and stages (init/ only). */
+/* sealinit: PID 1's boot state and stages (init/ only).
+ *
+ * init/ gathers the inputs, asks plan/ to decide, and executes the plan:
+ * one file per stage, each logging its own execution errors once.
+ */
 #ifndef SEALINIT_INIT_BOOT_H
 #define SEALINIT_INIT_BOOT_H
 
+#include <sys/types.h>
 #include <time.h>
 
-#include "init/cmdline.h"
 #include "mount/mount.h"
+#include "plan/plan.h"
+#include "plan/status.h"
 #include "verify/anchor.h"
-#include "verify/seal.h"
 
 #define BOOT_MAX_STAGES 12
-#define BOOT_MAX_IMAGES (CONFIG_MAX_CRYPTEXES + 2)
-#define BOOT_MAX_SKIPPED CONFIG_MAX_CRYPTEXES
 
-#define NEWROOT "/newroot"
 #define RUNDIR "/run/sealinit"
 #define PREBOOT_MNT RUNDIR "/preboot"
-#define CRYPTEX_MNT RUNDIR "/cryptex"
-
-/* What status.json reports of one verified image. */
-struct boot_image {
-	char name[SI_SEAL_NAME_MAX + 1];
-	const char *kind;
-	char version[SI_SEAL_VERSION_MAX + 1];
-	char root_hash[2 * SI_SEAL_DIGEST_MAX + 1];
-	char key_id[SI_KEY_ID_MAX + 1];
-	uint64_t rollback_index;
-	char mounted_on[FS_PATH_MAX];
-};
-
-struct boot_skip {
-	char name[SI_SEAL_NAME_MAX + 1];
-	char reason[200];
-};
 
 struct boot {
 	struct timespec t0, stage_t0;
 	const char *stage;
+	const char *fail_stage;       /* the failing decision's stage, when not `stage` */
 	unsigned n_stages;
-	struct {
-		const char *name;
-		unsigned us;
-	} timing[BOOT_MAX_STAGES];
+	struct plan_timing timing[BOOT_MAX_STAGES];
+	struct plan_board board;
 	struct si_cmdline cmdline;
-	int failure;                   /* enum si_failure */
+	struct plan_settings set;
+	struct plan_ops ops;          /* init/ops.c: PID 1's view for plan/ */
 	struct si_anchor anchor;
-	const char *preboot_label, *system_label, *data_label;
 	char kernel_release[65];
-	unsigned n_images, n_skipped;
-	struct boot_image images[BOOT_MAX_IMAGES];
-	struct boot_skip skipped[BOOT_MAX_SKIPPED];
-	unsigned n_layers;
-	struct fs_layer layers[CONFIG_MAX_CRYPTEXES];
+	struct up_state ustate;       /* the update state (stage update) */
+	struct up_floors floors;      /* the recorded rollback floors */
+	char slot;                    /* the slot this boot uses */
+	struct plan plan;
+	int newroot_fd;               /* the system volume's root, once mounted */
+	dev_t sys_dev;                /* its device (st_dev) */
+	unsigned n_overlaid;
 	char data_dev[64];
 };
 
-/* Reads a whole small file into buf; 0, -errno, or -EFBIG when it does
- * not fit in cap bytes (a full buffer is an error, never a truncation). */
-int boot_read_file(const char *path, char *buf, size_t cap, size_t *len);
+/* PID 1's plan_ops (init/ops.c): the preboot volume through a directory
+ * descriptor, files opened without links or blocking, partitions by GPT
+ * label after waiting, modules by /sys/module, lines by si_log. */
+void boot_ops_init(struct boot *b);
+/* Opens the preboot volume's root for boot_ops (after the mount). */
+int boot_ops_preboot(const char *dir);
 
-/* Each stage logs its own errors (once) and returns 0 or the error. */
+/* Waits up to CONFIG_DEVICE_WAIT_MS for the partition labelled `label`;
+ * its node in path.  On SI_E_PART_NOTFOUND, hint lists what there is. */
+int boot_wait_partition(const char *label, char *path, size_t n, char *hint,
+			size_t hint_n, struct si_diag *d);
+/* 1 when the kernel has module `name` loaded (/sys/module/NAME/initstate). */
+int boot_module_loaded(const char *name);
+
+/* Loads a planned module set on CONFIG_MODULE_LOAD_THREADS threads: each
+ * module once the ones it needs are in; logs the first failure (init/modload.c). */
+int boot_modset_load(struct plan_modset *m, const char *stage, const char *owner);
+
+/* mkdir -p in the initramfs (paths sealinit itself chose). */
+void boot_mkdirs(const char *path);
+
+/* CONFIG_VERITY_*: what dm-verity does with a corrupt block. */
+enum dm_verity_on_error boot_verity_mode(void);
+
+/* Mounts a directory from its resolved descriptor: "/proc/self/fd/N". */
+void boot_fd_path(int fd, char *out, size_t n);
+
+/* Each stage logs its own errors (once) and returns 0 or the error;
+ * plan_boot's errors come with their lines printed and b->plan.stage set. */
 int stage_storage(struct boot *b);
+int stage_update(struct boot *b);
+int stage_plan(struct boot *b);
 int stage_kc(struct boot *b);
 int stage_system(struct boot *b);
 int stage_cryptexes(struct boot *b);
 int stage_data(struct boot *b);
-int stage_status(const struct boot *b, unsigned elapsed_us);
+/* Resolves and checks the real init, writes status.json; the descriptor
+ * to exec (init/handoff.c). */
+int stage_handoff_check(struct boot *b, int *init_fd, char *resolved, size_t n);
+int stage_status(struct boot *b, unsigned elapsed_us);
 
 #endif

@@ -65,8 +65,30 @@ static void kmsg_line(int level, const char *text, size_t n)
 	early_len += (size_t)k + 1;
 }
 
-static void emit(int level, const char *text, size_t n)
+static void emit(int level, const char *raw, size_t rn)
 {
+	/* One event, one line: whatever reached the text (a file name, a
+	 * label, a manifest string that a caller forgot to escape), control
+	 * bytes and non-ASCII are shown as \xNN, so nothing can end the line,
+	 * forge another "sealinit:" line or drive the terminal. */
+	static const char hx[] = "0123456789abcdef";
+	char text[1200];
+	size_t n = 0, i;
+
+	for (i = 0; i < rn && n + 5 < sizeof text; i++) {
+		unsigned char ch = (unsigned char)raw[i];
+
+		if (ch >= 0x20 && ch < 0x7f) {
+			text[n++] = (char)ch;
+			continue;
+		}
+		text[n++] = '\\';
+		text[n++] = 'x';
+		text[n++] = hx[ch >> 4];
+		text[n++] = hx[ch & 15];
+	}
+	text[n] = '\0';
+
 	/* The console gets what the level allows; errors always. */
 	if (level <= log_level || level <= SI_LOG_ERR) {
 		int fd = console_fd >= 0 ? console_fd : (opened ? -1 : STDOUT_FILENO);
@@ -160,10 +182,10 @@ void si_log(int level, const char *fmt, ...)
 void si_log_error(const char *stage, const char *what, int err,
 		  const struct si_diag *d)
 {
-	char msg[512];
+	char line[1024];
 
-	si_diag_format(d, err, msg, sizeof msg);
-	si_log(SI_LOG_ERR, "sealinit: %s: %s: %s [%s]", stage, what, msg, si_err_name(err));
+	si_error_line(line, sizeof line, stage, what, err, d);
+	si_log(SI_LOG_ERR, "%s", line);
 	if (*si_err_check(err))
 		si_log(SI_LOG_ERR, "sealinit: hint: %s", si_err_check(err));
 }

@@ -1,4 +1,4 @@
-LIB_SRCS += init/cmdline.c
-INIT_SRCS += init/main.c init/log.c init/volumes.c
-UNIT_TESTS += tests/unit/test_cmdline.c
-FUZZ_TARGETS += tests/fuzz/fuzz_cmdline.c
+# init/: PID 1 -- gathers the inputs, runs the planner (plan/), executes
+# the plan: one file per stage.
+INIT_SRCS += init/main.c init/log.c init/ops.c init/modload.c init/storage.c init/plan.c \
+	init/kc.c init/system.c init/cryptex.c init/data.c init/handoff.c init/update.c

@@ -24,18 +24,11 @@ static int name_ok(const uint8_t *p, size_t field, size_t *len)
 	return 1;
 }
 
-static int coll_fail(struct si_diag *d, int err, const char *field, uint64_t off)
-{
-	si_diag_field(d, field);
-	si_diag_offset(d, off);
-	return err;
-}
-
 int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 		  struct si_diag *d)
 {
 	struct kc_collection c;
-	uint64_t size, table_end, prev_end;
+	uint64_t size, table_end, prev_end, want, pad;
 	uint32_t version, count, rlen, flags;
 	size_t n;
 	unsigned i, j;
@@ -47,12 +40,12 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 	}
 	if (memcmp(buf, KC_COLL_MAGIC, 8) != 0) {
 		si_diag_bytes(d, (const uint8_t *)KC_COLL_MAGIC, buf, 8);
-		return coll_fail(d, SI_E_KC_MAGIC, "kc.magic", 0);
+		return si_diag_at(d, SI_E_KC_MAGIC, "kc.magic", 0);
 	}
 	version = si_le32(buf + 8);
 	if (version != KC_COLL_VERSION) {
 		si_diag_values(d, KC_COLL_VERSION, version);
-		return coll_fail(d, SI_E_KC_VERSION, "kc.version", 8);
+		return si_diag_at(d, SI_E_KC_VERSION, "kc.version", 8);
 	}
 	count = si_le32(buf + 12);
 	rlen = si_le32(buf + 16);
@@ -60,25 +53,25 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 	size = si_le64(buf + 24);
 	if (count == 0) {
 		si_diag_values(d, 1, 0);
-		return coll_fail(d, SI_E_KC_FIELD, "kc.count", 12);
+		return si_diag_at(d, SI_E_KC_FIELD, "kc.count", 12);
 	}
 	if (count > CONFIG_MAX_MODULES) {
 		si_diag_values(d, CONFIG_MAX_MODULES, count);
-		return coll_fail(d, SI_E_TOO_BIG, "kc.count", 12);
+		return si_diag_at(d, SI_E_TOO_BIG, "kc.count", 12);
 	}
 	if (flags != 0) {
 		si_diag_values(d, 0, flags);
-		return coll_fail(d, SI_E_KC_FIELD, "kc.flags", 20);
+		return si_diag_at(d, SI_E_KC_FIELD, "kc.flags", 20);
 	}
 	if (size != len) {
 		si_diag_values(d, len, size);
-		return coll_fail(d, size > len ? SI_E_KC_TRUNC : SI_E_KC_BOUNDS, "kc.size", 24);
+		return si_diag_at(d, size > len ? SI_E_KC_TRUNC : SI_E_KC_BOUNDS, "kc.size", 24);
 	}
 	memset(&c, 0, sizeof c);
 	/* Release: rlen bytes of [A-Za-z0-9._+-], then NUL padding to 64. */
 	if (rlen == 0 || rlen > KC_COLL_RELEASE_MAX) {
 		si_diag_values(d, KC_COLL_RELEASE_MAX, rlen);
-		return coll_fail(d, SI_E_KC_FIELD, "kc.release_len", 16);
+		return si_diag_at(d, SI_E_KC_FIELD, "kc.release_len", 16);
 	}
 	for (i = 0; i < KC_COLL_RELEASE_MAX; i++) {
 		uint8_t ch = buf[32 + i];
@@ -86,7 +79,7 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 				     (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
 				     ch == '-' || ch == '+') : ch == '\0';
 		if (!ok)
-			return coll_fail(d, SI_E_KC_FIELD, "kc.release", 32 + i);
+			return si_diag_at(d, SI_E_KC_FIELD, "kc.release", 32 + i);
 	}
 	memcpy(c.release, buf + 32, rlen);
 	c.release[rlen] = '\0';
@@ -95,7 +88,7 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 	table_end = KC_COLL_HDR + (uint64_t)count * KC_COLL_ENTRY;
 	if (table_end > len) {
 		si_diag_values(d, table_end, len);
-		return coll_fail(d, SI_E_KC_TRUNC, "kc.table", KC_COLL_HDR);
+		return si_diag_at(d, SI_E_KC_TRUNC, "kc.table", KC_COLL_HDR);
 	}
 	prev_end = table_end;
 	for (i = 0; i < count; i++) {
@@ -104,22 +97,34 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 		uint64_t off = si_le64(e + 56), sz = si_le64(e + 64);
 
 		if (!name_ok(e, 56, &n))
-			return coll_fail(d, SI_E_KC_FIELD, "kc.module.name", eoff);
+			return si_diag_at(d, SI_E_KC_FIELD, "kc.module.name", eoff);
 		for (j = 72; j < KC_COLL_ENTRY; j++)
 			if (e[j] != 0)
-				return coll_fail(d, SI_E_KC_FIELD, "kc.module.reserved", eoff + j);
+				return si_diag_at(d, SI_E_KC_FIELD, "kc.module.reserved", eoff + j);
 		if (sz == 0)
-			return coll_fail(d, SI_E_KC_FIELD, "kc.module.size", eoff + 64);
-		if (off % 8 != 0)
-			return coll_fail(d, SI_E_KC_FIELD, "kc.module.offset", eoff + 56);
-		/* In order, after the table and the previous module, inside. */
-		if (off < prev_end) {
-			si_diag_values(d, prev_end, off);
-			return coll_fail(d, SI_E_KC_BOUNDS, "kc.module.offset", eoff + 56);
+			return si_diag_at(d, SI_E_KC_FIELD, "kc.module.size", eoff + 64);
+		/* Exactly where the writer puts it: the previous module's end
+		 * (the table's, for the first) rounded up to 8 bytes.  A gap
+		 * would be bytes the seal covers but nothing checks or uses:
+		 * room to smuggle data past every later reader. */
+		want = (prev_end + 7) & ~(uint64_t)7;
+		if (off != want) {
+			si_diag_values(d, want, off);
+			return si_diag_at(d, off < prev_end ? SI_E_KC_BOUNDS : SI_E_KC_FIELD,
+					 "kc.module.offset", eoff + 56);
 		}
+		if (!si_span_ok(off, 0, len)) {
+			si_diag_values(d, len, off);
+			return si_diag_at(d, SI_E_KC_BOUNDS, "kc.module.offset", eoff + 56);
+		}
+		for (pad = prev_end; pad < off; pad++)
+			if (buf[pad] != 0) {
+				si_diag_values(d, 0, buf[pad]);
+				return si_diag_at(d, SI_E_KC_FIELD, "kc.padding", pad);
+			}
 		if (!si_span_ok(off, sz, len)) {
 			si_diag_values(d, len, off);
-			return coll_fail(d, SI_E_KC_BOUNDS, "kc.module.size", eoff + 64);
+			return si_diag_at(d, SI_E_KC_BOUNDS, "kc.module.size", eoff + 64);
 		}
 		prev_end = off + sz;
 		memcpy(c.mods[i].name, e, n);
@@ -129,12 +134,12 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 		for (j = 0; j < i; j++)
 			if (!strcmp(c.mods[j].name, c.mods[i].name)) {
 				si_diag_text(d, "each module once", c.mods[i].name);
-				return coll_fail(d, SI_E_KC_DUP, "kc.module.name", eoff);
+				return si_diag_at(d, SI_E_KC_DUP, "kc.module.name", eoff);
 			}
 	}
 	if (prev_end != len) {
 		si_diag_values(d, prev_end, len);
-		return coll_fail(d, SI_E_KC_BOUNDS, "kc.size", 24);
+		return si_diag_at(d, SI_E_KC_BOUNDS, "kc.size", 24);
 	}
 	/* Validation ends here. */
 	c.count = count;
@@ -167,7 +172,7 @@ int kc_coll_write(uint8_t *buf, size_t len, const char *release,
 		return SI_E_ARG;
 	if (rlen == 0 || rlen > KC_COLL_RELEASE_MAX) {
 		si_diag_values(d, KC_COLL_RELEASE_MAX, rlen);
-		return coll_fail(d, SI_E_KC_FIELD, "kc.release", 32);
+		return si_diag_at(d, SI_E_KC_FIELD, "kc.release", 32);
 	}
 	memcpy(buf, KC_COLL_MAGIC, 8);
 	si_put_le32(buf + 8, KC_COLL_VERSION);
@@ -182,7 +187,7 @@ int kc_coll_write(uint8_t *buf, size_t len, const char *release,
 		n = strlen(names[i]);
 		if (n == 0 || n > KC_COLL_NAME_MAX) {
 			si_diag_text(d, "1..55 bytes", names[i]);
-			return coll_fail(d, SI_E_KC_FIELD, "kc.module.name", 0);
+			return si_diag_at(d, SI_E_KC_FIELD, "kc.module.name", 0);
 		}
 		memcpy(e, names[i], n);
 		off = (off + 7) & ~(uint64_t)7;

@@ -20,8 +20,10 @@
  *                   56  8   offset of the module's ELF bytes
  *                   64  8   size of the module's ELF bytes (> 0)
  *                   72  24  reserved, zero
- *   ...           module bytes: each 8-byte aligned, in table order, not
- *                 overlapping, after the table, inside the archive size.
+ *   ...           module bytes, in table order: the first right after the
+ *                 table, each next one at the previous one's end rounded
+ *                 up to 8 bytes; the padding bytes are zero; the last
+ *                 module ends at the archive size.  No other gap exists.
  *
  * The archive is only parsed after the seal around it verified (the
  * manifest's signature, then the data against the root hash), but the

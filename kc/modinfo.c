@@ -30,16 +30,7 @@
 
 static int elf_fail(struct si_diag *d, const char *field, uint64_t off)
 {
-	si_diag_field(d, field);
-	si_diag_offset(d, off);
-	return SI_E_ELF;
-}
-
-static int mi_fail(struct si_diag *d, int err, const char *field, uint64_t off)
-{
-	si_diag_field(d, field);
-	si_diag_offset(d, off);
-	return err;
+	return si_diag_at(d, SI_E_ELF, field, off);
 }
 
 static int name_char(uint8_t c)
@@ -110,7 +101,7 @@ static int elf_find_modinfo(const uint8_t *img, size_t len, uint64_t *off,
 		found_size = ssize;
 	}
 	if (!found)
-		return mi_fail(d, SI_E_MODINFO, "modinfo.section", 0);
+		return si_diag_at(d, SI_E_MODINFO, "modinfo.section", 0);
 	*off = found_off;
 	*size = found_size;
 	*machine = si_le16(img + 18);
@@ -132,7 +123,7 @@ static int modinfo_next(const uint8_t *sec, uint64_t size, uint64_t off, uint64_
 		return 0;
 	nul = memchr(sec + *pos, '\0', (size_t)(size - *pos));
 	if (!nul)
-		return mi_fail(d, SI_E_MODINFO, "modinfo.unterminated", off + *pos);
+		return si_diag_at(d, SI_E_MODINFO, "modinfo.unterminated", off + *pos);
 	*str = sec + *pos;
 	*slen = (size_t)(nul - *str);
 	*pos += *slen + 1;
@@ -168,14 +159,14 @@ static int softdep_add(const uint8_t *v, size_t n, char *pre, size_t cap,
 		}
 		for (k = 0; k < tl; k++)
 			if (!name_char(v[start + k]))
-				return mi_fail(d, SI_E_MODINFO, "modinfo.softdep", off);
+				return si_diag_at(d, SI_E_MODINFO, "modinfo.softdep", off);
 		if (where == NONE)
-			return mi_fail(d, SI_E_MODINFO, "modinfo.softdep", off);
+			return si_diag_at(d, SI_E_MODINFO, "modinfo.softdep", off);
 		if (where == POST)
 			continue;
 		if (used + (used != 0) + tl >= cap) {
 			si_diag_values(d, cap - 1, used + (used != 0) + tl);
-			return mi_fail(d, SI_E_TOO_BIG, "modinfo.softdep", off);
+			return si_diag_at(d, SI_E_TOO_BIG, "modinfo.softdep", off);
 		}
 		if (used)
 			pre[used++] = ',';
@@ -220,7 +211,7 @@ int kc_modinfo_parse(const uint8_t *img, size_t len, struct kc_modinfo *out,
 		at = pos - slen - 1; /* the entry's offset in the section */
 		eq = memchr(s, '=', slen);
 		if (!eq || eq == s)
-			return mi_fail(d, SI_E_MODINFO, "modinfo.entry", off + at);
+			return si_diag_at(d, SI_E_MODINFO, "modinfo.entry", off + at);
 		klen = (size_t)(eq - s);
 		vlen = slen - klen - 1;
 		if (klen == 4 && memcmp(s, "name", 4) == 0) {
@@ -244,11 +235,11 @@ int kc_modinfo_parse(const uint8_t *img, size_t len, struct kc_modinfo *out,
 			continue;
 		}
 		if (have & bit)
-			return mi_fail(d, SI_E_MODINFO, "modinfo.duplicate", off + at);
+			return si_diag_at(d, SI_E_MODINFO, "modinfo.duplicate", off + at);
 		have |= bit;
 		if (vlen >= cap) {
 			si_diag_values(d, cap - 1, vlen);
-			return mi_fail(d, SI_E_TOO_BIG, bit == HAVE_NAME ? "modinfo.name" :
+			return si_diag_at(d, SI_E_TOO_BIG, bit == HAVE_NAME ? "modinfo.name" :
 				       bit == HAVE_DEPENDS ? "modinfo.depends" : "modinfo.vermagic",
 				       off + at);
 		}
@@ -259,7 +250,7 @@ int kc_modinfo_parse(const uint8_t *img, size_t len, struct kc_modinfo *out,
 				 (c >= ' ' && c <= '~');
 
 			if (!ok)
-				return mi_fail(d, SI_E_MODINFO, bit == HAVE_NAME ? "modinfo.name" :
+				return si_diag_at(d, SI_E_MODINFO, bit == HAVE_NAME ? "modinfo.name" :
 					       bit == HAVE_DEPENDS ? "modinfo.depends" : "modinfo.vermagic",
 					       off + at);
 		}
@@ -267,7 +258,7 @@ int kc_modinfo_parse(const uint8_t *img, size_t len, struct kc_modinfo *out,
 		dst[vlen] = '\0';
 	}
 	if (!(have & HAVE_NAME) || m.name[0] == '\0')
-		return mi_fail(d, SI_E_MODINFO, "modinfo.name", off);
+		return si_diag_at(d, SI_E_MODINFO, "modinfo.name", off);
 	*out = m;
 	return 0;
 }

@@ -19,7 +19,9 @@ static const struct si_err_row si_err_rows[] = {
 #include "kc/err.def"
 #include "kc/coll_err.def"
 #include "patch/err.def"
-#include "init/err.def"
+#include "patch/zstd_err.def"
+#include "plan/err.def"
+#include "update/err.def"
 #undef SI_ERR
 };
 
@@ -105,6 +107,29 @@ void si_diag_values(struct si_diag *d, uint64_t expected, uint64_t found)
 	}
 }
 
+int si_diag_at(struct si_diag *d, int err, const char *field, uint64_t off)
+{
+	si_diag_field(d, field);
+	si_diag_offset(d, off);
+	return err;
+}
+
+int si_diag_want(struct si_diag *d, int err, const char *field,
+		 uint64_t expected, uint64_t found)
+{
+	si_diag_field(d, field);
+	si_diag_values(d, expected, found);
+	return err;
+}
+
+int si_diag_sys(struct si_diag *d, int err, const char *where, int e)
+{
+	if (where)
+		si_diag_where(d, where, strlen(where));
+	si_diag_errno(d, e);
+	return err;
+}
+
 void si_diag_errno(struct si_diag *d, int e)
 {
 	if (d) {
@@ -178,5 +203,17 @@ size_t si_diag_format(const struct si_diag *d, int err, char *buf, size_t n)
 	}
 	if (strcmp(sep, " (") != 0)
 		si_buf_puts(&b, ")");
+	return b.len;
+}
+
+size_t si_error_line(char *buf, size_t n, const char *stage, const char *what,
+		     int err, const struct si_diag *d)
+{
+	char msg[512];
+	struct si_buf b;
+
+	si_diag_format(d, err, msg, sizeof msg);
+	si_buf_init(&b, buf, n);
+	si_buf_printf(&b, "sealinit: %s: %s: %s [%s]", stage, what, msg, si_err_name(err));
 	return b.len;
 }

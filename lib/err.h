@@ -14,7 +14,9 @@
  *   500..599  kc/        kernel collections and module loading
  *             (550..569: the collection archive, kc/coll_err.def)
  *   600..699  patch/     delta format, apply, bundles, journal
- *   700..799  init/      command line, stage policy
+ *             (680..689: the zstd stream decoder, patch/zstd_err.def)
+ *   700..799  plan/      command line, boot policy
+ *   800..899  update/    state records, slots, floors, bundles, the engine
  *
  * Each entry: SI_ERR(NAME, number, cause, "meaning", "what to check").
  * The cause groups codes for policy and for humans.
@@ -43,7 +45,9 @@ enum si_err {
 #include "kc/err.def"
 #include "kc/coll_err.def"
 #include "patch/err.def"
-#include "init/err.def"
+#include "patch/zstd_err.def"
+#include "plan/err.def"
+#include "update/err.def"
 #undef SI_ERR
 };
 
@@ -91,6 +95,23 @@ void si_diag_errno(struct si_diag *d, int e);
 void si_diag_text(struct si_diag *d, const char *expected, const char *found);
 void si_diag_bytes(struct si_diag *d, const uint8_t *expected,
 		   const uint8_t *found, size_t n);
+
+/* The usual tails of a refusal, each returning err so a parser can write
+ * "return si_diag_at(d, SI_E_X, "hdr.magic", off);":
+ *   si_diag_at    the field and the byte offset where it is;
+ *   si_diag_want  the field and the expected and found numbers;
+ *   si_diag_sys   the object (escaped, capped) and errno: a system call
+ *                 failed on it. */
+int si_diag_at(struct si_diag *d, int err, const char *field, uint64_t off);
+int si_diag_want(struct si_diag *d, int err, const char *field,
+		 uint64_t expected, uint64_t found);
+int si_diag_sys(struct si_diag *d, int err, const char *where, int e);
+
+/* The boot's error line, "sealinit: <stage>: <what>: <meaning (details)>
+ * [CODE]", into buf (always NUL-terminated); returns strlen.  PID 1 and
+ * sealctl doctor print exactly this. */
+size_t si_error_line(char *buf, size_t n, const char *stage, const char *what,
+		     int err, const struct si_diag *d);
 
 /* Formats "meaning (field F in W at offset O: expected E, found F;
  * errno N)" into buf, always NUL-terminated; returns strlen. */

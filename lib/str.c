@@ -1,4 +1,5 @@
 /* sealinit: bounded strings. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -185,7 +186,88 @@ int si_parse_u64(const char *s, size_t len, uint64_t min, uint64_t max,
 	return 0;
 }
 
+/* The messages of the errnos sealinit meets, fixed here rather than taken
+ * from the C library: musl and glibc word them differently, and a line
+ * sealctl doctor predicts on the host must be the line the device prints.
+ * (The words are Linux's usual ones.) */
 const char *si_strerror(int e)
 {
+	static const struct {
+		int e;
+		const char *s;
+	} t[] = {
+		{ EPERM, "Operation not permitted" },
+		{ ENOENT, "No such file or directory" },
+		{ EIO, "Input/output error" },
+		{ ENXIO, "No such device or address" },
+		{ ENOEXEC, "Exec format error" },
+		{ EBADF, "Bad file descriptor" },
+		{ EAGAIN, "Resource temporarily unavailable" },
+		{ ENOMEM, "Cannot allocate memory" },
+		{ EACCES, "Permission denied" },
+		{ ENOTBLK, "Block device required" },
+		{ EBUSY, "Device or resource busy" },
+		{ EEXIST, "File exists" },
+		{ ENODEV, "No such device" },
+		{ ENOTDIR, "Not a directory" },
+		{ EISDIR, "Is a directory" },
+		{ EINVAL, "Invalid argument" },
+		{ EFBIG, "File too large" },
+		{ ENOSPC, "No space left on device" },
+		{ EROFS, "Read-only file system" },
+		{ ENAMETOOLONG, "File name too long" },
+		{ ENOSYS, "Function not implemented" },
+		{ ELOOP, "Too many levels of symbolic links" },
+		{ ENODATA, "No data available" },
+		{ EKEYREJECTED, "Key was rejected by service" },
+		{ ENOKEY, "Required key not available" },
+		{ EBADMSG, "Bad message" },
+	};
+	size_t i;
+
+	for (i = 0; i < SI_ARRAY_SIZE(t); i++)
+		if (t[i].e == e)
+			return t[i].s;
 	return strerror(e);
 }
+
+#define SI_PATH_MAX 255
+
+int si_path_ok(const uint8_t *s, size_t n)
+{
+	size_t i, start;
+
+	if (n == 0 || n > SI_PATH_MAX || s[0] != '/')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return 0;
+	if (n == 1)
+		return 1;
+	start = 1;
+	for (i = 1; i <= n; i++) {
+		if (i == n || s[i] == '/') {
+			size_t len = i - start;
+			if (len == 0)
+				return 0;
+			if (len == 1 && s[start] == '.')
+				return 0;
+			if (len == 2 && s[start] == '.' && s[start + 1] == '.')
+				return 0;
+			start = i + 1;
+		} else if (s[i] == ' ') {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int si_path_under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (n == 1 && prefix[0] == '/')
+		return path[0] == '/';
+	return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+

@@ -43,4 +43,14 @@ int si_parse_u64(const char *s, size_t len, uint64_t min, uint64_t max,
 
 const char *si_strerror(int e);
 
+/* An absolute normalised path: "/", or "/a/b" with no empty, "." or ".."
+ * components, no trailing slash, printable ASCII without spaces, 1..255
+ * bytes.  The syntax of manifests' overlay targets and anchors' lists. */
+int si_path_ok(const uint8_t *s, size_t n);
+
+/* 1 when path is prefix or lies below it, component-wise ("/opt" holds
+ * "/opt/app", not "/optimal"); both absolute and normalised.  "/" holds
+ * every path. */
+int si_path_under(const char *path, const char *prefix);
+
 #endif

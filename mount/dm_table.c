@@ -219,27 +219,27 @@ int dm_verity_spec_from_seal(const struct si_seal *seal, const char *data_dev,
 		return dm_fail(d, SI_E_DM_PARAMS, "verity.hash_dev");
 	memcpy(s.data_dev, data_dev, dl);
 	memcpy(s.hash_dev, hash_dev, hl);
-	if (seal->hash_algo != SI_HASH_SHA256) {
-		si_diag_values(d, SI_HASH_SHA256, (uint64_t)seal->hash_algo);
+	if (seal->m.hash_algo != SI_HASH_SHA256) {
+		si_diag_values(d, SI_HASH_SHA256, (uint64_t)seal->m.hash_algo);
 		return dm_fail(d, SI_E_DM_PARAMS, "verity.hash_algo");
 	}
-	if (seal->root_hash_len != sizeof s.root_hash) {
-		si_diag_values(d, sizeof s.root_hash, seal->root_hash_len);
+	if (seal->m.root_hash_len != sizeof s.root_hash) {
+		si_diag_values(d, sizeof s.root_hash, seal->m.root_hash_len);
 		return dm_fail(d, SI_E_DM_PARAMS, "verity.root_hash");
 	}
-	if (seal->salt_len > DM_SALT_MAX || seal->salt_len > sizeof seal->salt)
+	if (seal->m.salt_len > DM_SALT_MAX || seal->m.salt_len > sizeof seal->m.salt)
 		return dm_fail(d, SI_E_DM_PARAMS, "verity.salt");
-	if (seal->hash_block_size == 0 || seal->hash_offset % seal->hash_block_size != 0) {
-		si_diag_values(d, seal->hash_block_size, seal->hash_offset);
+	if (seal->m.hash_block_size == 0 || seal->m.hash_offset % seal->m.hash_block_size != 0) {
+		si_diag_values(d, seal->m.hash_block_size, seal->m.hash_offset);
 		return dm_fail(d, SI_E_DM_PARAMS, "verity.hash_offset");
 	}
-	s.data_block_size = seal->data_block_size;
-	s.hash_block_size = seal->hash_block_size;
-	s.data_blocks = seal->data_blocks;
-	s.hash_start_block = seal->hash_offset / seal->hash_block_size;
-	memcpy(s.root_hash, seal->root_hash, sizeof s.root_hash);
-	memcpy(s.salt, seal->salt, seal->salt_len);
-	s.salt_len = seal->salt_len;
+	s.data_block_size = seal->m.data_block_size;
+	s.hash_block_size = seal->m.hash_block_size;
+	s.data_blocks = seal->m.data_blocks;
+	s.hash_start_block = seal->m.hash_offset / seal->m.hash_block_size;
+	memcpy(s.root_hash, seal->m.root_hash, sizeof s.root_hash);
+	memcpy(s.salt, seal->m.salt, seal->m.salt_len);
+	s.salt_len = seal->m.salt_len;
 	s.on_error = on_error;
 	*out = s;
 	return 0;

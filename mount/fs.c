@@ -43,7 +43,8 @@ int fs_mount_ro(const char *dev, const char *target, const char *fstype,
 {
 	const char *data = NULL;
 
-	/* No MS_NODEV/MS_NOSUID: the system volume and the cryptexes are
+	/* MS_NODEV: the OS gets its devices from devtmpfs, never from an
+	 * image.  No MS_NOSUID: the system volume and the cryptexes are
 	 * verified and carry the OS's own setuid programs. */
 	if (!dev || !target || !fstype)
 		return SI_E_ARG;
@@ -51,22 +52,25 @@ int fs_mount_ro(const char *dev, const char *target, const char *fstype,
 		data = "noload";
 	else if (strcmp(fstype, "erofs") != 0 && strcmp(fstype, "squashfs") != 0)
 		return SI_E_ARG;
-	if (mount(dev, target, fstype, MS_RDONLY, data) != 0)
+	if (mount(dev, target, fstype, MS_RDONLY | MS_NODEV, data) != 0)
 		return fs_mount_fail(d, target, fstype, errno);
 	return 0;
 }
 
 int fs_mount_data(const char *dev, const char *target, const char *fstype,
-		  struct si_diag *d)
+		  unsigned flags, struct si_diag *d)
 {
+	unsigned long mf = MS_NODEV | MS_NOSUID;
 	const char *c;
 
-	if (!dev || !target || !fstype || !*fstype)
+	if (!dev || !target || !fstype || !*fstype || (flags & ~(unsigned)FS_DATA_NOEXEC))
 		return SI_E_ARG;
+	if (flags & FS_DATA_NOEXEC)
+		mf |= MS_NOEXEC;
 	for (c = fstype; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
 			return SI_E_ARG;
-	if (mount(dev, target, fstype, MS_NODEV | MS_NOSUID, NULL) != 0)
+	if (mount(dev, target, fstype, mf, NULL) != 0)
 		return fs_mount_fail(d, target, fstype, errno);
 	return 0;
 }
@@ -82,7 +86,7 @@ int fs_overlay_mount(const char *target, const char *const *lowers, size_t n,
 	r = fs_overlay_opts(lowers, n, base, opts, sizeof opts, d);
 	if (r)
 		return r;
-	if (mount("overlay", target, "overlay", MS_RDONLY, opts) != 0)
+	if (mount("overlay", target, "overlay", MS_RDONLY | MS_NODEV, opts) != 0)
 		return fs_mount_fail(d, target, "overlay", errno);
 	return 0;
 }
@@ -155,15 +159,16 @@ int fs_overlay_apply(const char *newroot, const struct fs_layer *layers,
 	return 0;
 }
 
+/* 0, or the errno of the failed call (never an error-table code). */
 static int is_mountpoint(const char *path, int *yes)
 {
 	char parent[FS_PATH_MAX];
 	struct stat a, b;
 
 	if (fs_join(parent, sizeof parent, path, "/..") != 0)
-		return -ENAMETOOLONG;
+		return ENAMETOOLONG;
 	if (stat(path, &a) != 0 || stat(parent, &b) != 0)
-		return -errno;
+		return errno;
 	*yes = a.st_dev != b.st_dev || a.st_ino == b.st_ino;
 	return 0;
 }
@@ -267,7 +272,7 @@ int fs_switch_root(const char *newroot, struct si_diag *d)
 	    root.st_dev == nr.st_dev) {
 		si_diag_field(d, "newroot");
 		if (r)
-			si_diag_errno(d, -r);
+			si_diag_errno(d, r);
 		return SI_E_NOT_MOUNTPOINT;
 	}
 	r = fs_move_api_mounts(newroot, d);

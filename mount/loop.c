@@ -95,23 +95,35 @@ static int loop_configure(int lfd, int bfd, const char *file, uint64_t offset,
 int loop_dev_attach(const char *file, uint64_t offset, uint64_t size,
 		    unsigned flags, struct loop_dev *out, struct si_diag *d)
 {
-	struct loop_dev lo;
-	const char *step = "";
-	int ctl = -1, bfd = -1, lfd = -1, r, e = 0, tries, n;
+	int bfd, r;
 
 	if (!file || !out || (flags & ~(unsigned)LOOP_ATTACH_DIRECT_IO))
+		return SI_E_ARG;
+	bfd = open(file, O_RDONLY | O_CLOEXEC);
+	if (bfd < 0) {
+		si_diag_where(d, file, strlen(file));
+		si_diag_field(d, "loop.file");
+		si_diag_errno(d, errno);
+		return SI_E_OPEN;
+	}
+	r = loop_dev_attach_fd(bfd, file, offset, size, flags, out, d);
+	close(bfd); /* the loop device holds its own reference */
+	return r;
+}
+
+int loop_dev_attach_fd(int bfd, const char *file, uint64_t offset, uint64_t size,
+		       unsigned flags, struct loop_dev *out, struct si_diag *d)
+{
+	struct loop_dev lo;
+	const char *step = "";
+	int ctl = -1, lfd = -1, r, e = 0, tries, n;
+
+	if (bfd < 0 || !file || !out || (flags & ~(unsigned)LOOP_ATTACH_DIRECT_IO))
 		return SI_E_ARG;
 	memset(&lo, 0, sizeof lo);
 	lo.fd = -1;
 	si_diag_where(d, file, strlen(file));
 
-	bfd = open(file, O_RDONLY | O_CLOEXEC);
-	if (bfd < 0) {
-		si_diag_field(d, "loop.file");
-		si_diag_errno(d, errno);
-		r = SI_E_OPEN;
-		goto out;
-	}
 	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
 	if (ctl < 0) {
 		si_diag_field(d, "/dev/loop-control");
@@ -179,8 +191,6 @@ out:
 		close(lfd);
 	if (ctl >= 0)
 		close(ctl);
-	if (bfd >= 0)
-		close(bfd); /* the loop device holds its own reference */
 	return r;
 }
 

@@ -65,6 +65,13 @@ struct loop_dev {
 int loop_dev_attach(const char *file, uint64_t offset, uint64_t size,
 		    unsigned flags, struct loop_dev *out, struct si_diag *d) SI_WUR;
 
+/* The same over the open, read-only descriptor bfd (the caller keeps it):
+ * the loop device serves exactly the file that was checked through bfd,
+ * whatever its path names by now.  `file` only labels the device and the
+ * messages.  Errors: those of loop_dev_attach but SI_E_OPEN of the file. */
+int loop_dev_attach_fd(int bfd, const char *file, uint64_t offset, uint64_t size,
+		       unsigned flags, struct loop_dev *out, struct si_diag *d) SI_WUR;
+
 /* Closes our fd: the device goes away once its consumer releases it. */
 void loop_dev_close(struct loop_dev *lo);
 
@@ -173,22 +180,27 @@ enum {
 /* What fs_sealed_mount set up (for status and for teardown). */
 struct fs_sealed {
 	struct dm_dev dm;
+	char dev[DM_DEV_PATH_MAX];   /* the device the table names: "254:2", "7:0" */
 	int has_loop;
 	unsigned loop_minor;
 	char loop_path[LOOP_PATH_MAX];
 };
 
-/* The whole chain for one sealed image whose seal si_seal_open() verified:
- * [read-only loop device over the file (FS_SEALED_FILE), direct I/O where
- * it works] -> dm-verity device `dm_name` built from the seal -> read-only
- * mount of the seal's file system on `mnt` (mnt NULL: no mount, e.g. a raw
- * image read through the dm device).  Data and hash tree are on the same
- * device, the tree at seal->hash_offset.  On failure everything made here
- * is undone (the loop device goes with its last user: it is autoclear).
- * Errors: those of loop_dev_attach, dm_verity_spec_from_seal,
- * dm_verity_create and fs_mount_ro; SI_E_ARG (a raw seal with a mount
- * point, or an unknown fs type). */
-int fs_sealed_mount(const char *path, unsigned flags, const struct si_seal *seal,
+/* The whole chain for one sealed image whose seal si_seal_open() verified
+ * through the open descriptor fd: [a read-only loop device attached to fd
+ * (FS_SEALED_FILE), direct I/O where it works] -> dm-verity device
+ * `dm_name` built from the seal, naming that device by number (for a
+ * partition: fd's own device number) -> read-only, nodev mount of the
+ * seal's file system on `mnt` (mnt NULL: no mount, e.g. a raw image read
+ * through the dm device).  Data and hash tree are on the same device, the
+ * tree at seal->m.hash_offset.  `name` labels messages and the loop
+ * device.  On failure everything made here is undone (the loop device goes
+ * with its last user: it is autoclear).
+ * Errors: those of loop_dev_attach_fd, dm_verity_spec_from_seal,
+ * dm_verity_create and fs_mount_ro; SI_E_NODE (fd is no block device
+ * without FS_SEALED_FILE); SI_E_ARG (a raw seal with a mount point, or an
+ * unknown fs type). */
+int fs_sealed_mount(int fd, const char *name, unsigned flags, const struct si_seal *seal,
 		    const char *dm_name, enum dm_verity_on_error on_error,
 		    const char *mnt, struct dm_ioc *io, struct fs_sealed *out,
 		    struct si_diag *d) SI_WUR;
@@ -199,19 +211,22 @@ int fs_sealed_mount(const char *path, unsigned flags, const struct si_seal *seal
 #define FS_OVERLAY_OPTS_MAX 4096 /* mount(2) copies one page of options */
 #define FS_LAYERS_MAX 16         /* cryptexes above one target */
 
-/* Mounts block device `dev` read-only on `target`; fstype is "erofs",
- * "ext4" (mounted with noload: a sealed image is never replayed) or
- * "squashfs".  Errors: SI_E_ARG (other fstype), SI_E_MOUNT. */
+/* Mounts block device `dev` read-only and nodev on `target`; fstype is
+ * "erofs", "ext4" (mounted with noload: a sealed image is never replayed)
+ * or "squashfs".  (No nosuid: the system volume and the cryptexes are
+ * verified and carry the OS's own setuid programs.)
+ * Errors: SI_E_ARG (other fstype), SI_E_MOUNT. */
 int fs_mount_ro(const char *dev, const char *target, const char *fstype,
 		struct si_diag *d) SI_WUR;
 
 /* Mounts the writable data volume (not verified: it holds only state) on
- * `target` with MS_NODEV | MS_NOSUID, so nothing on it can carry device
- * nodes or setuid programs into the verified system.  fstype "ext4" (or
- * another the kernel knows; checked against [a-z0-9]).  Errors: SI_E_ARG,
- * SI_E_MOUNT. */
+ * `target` with MS_NODEV | MS_NOSUID (and MS_NOEXEC with FS_DATA_NOEXEC),
+ * so nothing on it can carry device nodes, setuid programs (or programs)
+ * into the verified system.  fstype "ext4" (or another the kernel knows;
+ * checked against [a-z0-9]).  Errors: SI_E_ARG, SI_E_MOUNT. */
+enum { FS_DATA_NOEXEC = 1u << 0 };
 int fs_mount_data(const char *dev, const char *target, const char *fstype,
-		  struct si_diag *d) SI_WUR;
+		  unsigned flags, struct si_diag *d) SI_WUR;
 
 /* Pure: "lowerdir=L0:L1:...:BASE" for a read-only overlay where lowers[0]
  * is the topmost layer (its files win) and `base` the lowest.  Each path is
@@ -253,6 +268,77 @@ int fs_move_api_mounts(const char *newroot, struct si_diag *d) SI_WUR;
  * that makes the new root "/" onwards are returned.
  * Errors: SI_E_NOT_MOUNTPOINT, SI_E_MOUNT, SI_E_SWITCH_ROOT (field: the step). */
 int fs_switch_root(const char *newroot, struct si_diag *d) SI_WUR;
+
+/* ------------------------------------------------------------ GPT (gpt.c, pure) */
+
+#define GPT_MAX_ENTRIES 1024  /* entries in the array (128 is usual) */
+#define GPT_MAX_PARTS 128     /* used entries */
+
+struct gpt_part {
+	unsigned index;            /* 1-based, as the kernel numbers partitions */
+	uint64_t first_lba, last_lba;
+	char label[37];            /* the kernel's PARTNAME for it */
+};
+
+struct gpt_table {
+	unsigned sector;           /* 512 or 4096: where the header was */
+	unsigned n;
+	struct gpt_part p[GPT_MAX_PARTS];
+};
+
+struct si_io;
+
+/* Reads the primary GPT of a disk image: header (signature, size, CRC32,
+ * its own LBA), the entry array (bounds, entry size, CRC32 over all of it
+ * before any entry is used), every used entry inside the usable range.
+ * Errors: SI_E_GPT (field names the part), SI_E_TOO_BIG, and what
+ * io->read_at returns.  *out is written only on success. */
+int gpt_read(const struct si_io *io, struct gpt_table *out, struct si_diag *d) SI_WUR;
+
+/* The one partition labelled `label`.  Errors: SI_E_PART_NOTFOUND,
+ * SI_E_PART_DUP (d as part_table_find's). */
+int gpt_find(const struct gpt_table *t, const char *label, const struct gpt_part **out,
+	     struct si_diag *d) SI_WUR;
+
+/* ------------------------------------------------------------ resolution (resolve.c) */
+
+enum {
+	FS_RESOLVE_NO_SYMLINKS = 1u << 0, /* no component may be a symbolic link */
+	FS_RESOLVE_DIR = 1u << 1,         /* a directory: O_PATH | O_DIRECTORY */
+	FS_RESOLVE_KEEP_ON_EXEC = 1u << 2,/* no O_CLOEXEC (a script run by fd) */
+	FS_RESOLVE_PATH = 1u << 3,        /* any file type: O_PATH */
+};
+
+/* Opens absolute `path` inside the tree at root_fd as if root_fd were "/"
+ * (openat2 RESOLVE_IN_ROOT): symbolic links, absolute ones included, never
+ * lead out of it; with FS_RESOLVE_NO_SYMLINKS none is followed at all.
+ * Files are opened O_RDONLY | O_NONBLOCK, directories (and anything with
+ * FS_RESOLVE_PATH) O_PATH.  *out is the
+ * descriptor; mount on "/proc/self/fd/N" to use exactly what was checked.
+ * Errors: SI_E_PATH_SYMLINK (d->where: the path up to the link),
+ * SI_E_NOTFOUND, SI_E_FILE_TYPE (a component is not a directory),
+ * SI_E_OPEN (errno in d). */
+int fs_resolve(int root_fd, const char *path, unsigned flags, int *out,
+	       struct si_diag *d) SI_WUR;
+
+/* A tree reached through root_fd -- the preboot volume -- whose files are
+ * named by relative paths ("kc/boot.kc"), no symbolic link followed on
+ * the way.  fs_tree_list calls each(arg, name, len) for every entry of
+ * directory `dir`; fs_tree_open opens a regular file (its type checked on
+ * an O_PATH descriptor before it is opened to read, without blocking) and
+ * gives its size.  Errors: SI_E_OPEN (errno ENOENT: missing),
+ * SI_E_PATH_SYMLINK, SI_E_FILE_TYPE (found_s names the type), SI_E_IO;
+ * d->where is `rel`. */
+int fs_tree_list(int root_fd, const char *dir,
+		 void (*each)(void *arg, const char *name, size_t len), void *arg,
+		 struct si_diag *d) SI_WUR;
+int fs_tree_open(int root_fd, const char *rel, int *out, uint64_t *size,
+		 struct si_diag *d) SI_WUR;
+
+/* Where fd leads, relative to directory `root` (an absolute path as the
+ * kernel names it): "/newroot/bin/busybox" -> "/bin/busybox".
+ * Errors: SI_E_IO, SI_E_NOTFOUND (outside root), SI_E_TOO_BIG. */
+int fs_fd_path_in(int fd, const char *root, char *out, size_t n) SI_WUR;
 
 /* ------------------------------------------------------------ partitions (uevent.c pure, part.c sysfs) */
 

@@ -9,21 +9,21 @@
 #include "lib/str.h"
 #include "mount/mount.h"
 
-/* mkdir -p of path's parent directories, mode 0755. */
+/* mkdir -p of path's parent directories, mode 0755: 0 or the errno. */
 static int node_parents(const char *path)
 {
 	char dir[FS_PATH_MAX];
 	size_t i, n = strnlen(path, sizeof dir);
 
 	if (n == sizeof dir)
-		return -ENAMETOOLONG;
+		return ENAMETOOLONG;
 	memcpy(dir, path, n + 1);
 	for (i = 1; i < n; i++) {
 		if (dir[i] != '/')
 			continue;
 		dir[i] = '\0';
 		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-			return -errno;
+			return errno;
 		dir[i] = '/';
 	}
 	return 0;
@@ -51,7 +51,7 @@ int blk_node_ensure(const char *path, unsigned major, unsigned minor,
 		e = errno;
 		goto fail;
 	}
-	e = -node_parents(path);
+	e = node_parents(path);
 	if (e)
 		goto fail;
 	if (mknod(path, type | 0600, want) != 0 && errno != EEXIST) {

@@ -54,13 +54,6 @@ static int ue_devname_ok(const uint8_t *v, size_t n)
 	return 1;
 }
 
-static int ue_fail(struct si_diag *d, int err, const char *field, size_t off)
-{
-	si_diag_field(d, field);
-	si_diag_offset(d, off);
-	return err;
-}
-
 int uevent_parse(const uint8_t *buf, size_t len, struct uevent *out,
 		 struct si_diag *d)
 {
@@ -72,7 +65,7 @@ int uevent_parse(const uint8_t *buf, size_t len, struct uevent *out,
 		return SI_E_ARG;
 	if (len > UEVENT_MAX) {
 		si_diag_values(d, UEVENT_MAX, len);
-		return ue_fail(d, SI_E_TOO_BIG, "uevent", 0);
+		return si_diag_at(d, SI_E_TOO_BIG, "uevent", 0);
 	}
 	memset(&u, 0, sizeof u);
 	while (pos < len) {
@@ -83,39 +76,39 @@ int uevent_parse(const uint8_t *buf, size_t len, struct uevent *out,
 
 		nl = memchr(line, '\n', rest);
 		if (!nl)
-			return ue_fail(d, SI_E_UEVENT, "uevent.newline", pos);
+			return si_diag_at(d, SI_E_UEVENT, "uevent.newline", pos);
 		eq = memchr(line, '=', (size_t)(nl - line));
 		if (!eq || eq == line)
-			return ue_fail(d, SI_E_UEVENT, "uevent.key", pos);
+			return si_diag_at(d, SI_E_UEVENT, "uevent.key", pos);
 		klen = (size_t)(eq - line);
 		for (i = 0; i < klen; i++)
 			if (!ue_key_char(line[i]))
-				return ue_fail(d, SI_E_UEVENT, "uevent.key", pos);
+				return si_diag_at(d, SI_E_UEVENT, "uevent.key", pos);
 		v = eq + 1;
 		vlen = (size_t)(nl - v);
 		if (vlen > UE_VALUE_MAX)
-			return ue_fail(d, SI_E_TOO_BIG, "uevent.value", pos);
+			return si_diag_at(d, SI_E_TOO_BIG, "uevent.value", pos);
 		for (i = 0; i < vlen; i++)
 			if (v[i] < ' ' || v[i] > '~')
-				return ue_fail(d, SI_E_UEVENT, "uevent.value", pos);
+				return si_diag_at(d, SI_E_UEVENT, "uevent.value", pos);
 
 #define KEY(s) (klen == sizeof(s) - 1 && memcmp(line, s, klen) == 0)
 		if (KEY("MAJOR")) {
 			bit = UE_MAJOR;
 			if (si_parse_u64((const char *)v, vlen, 0, 4095, &num) != 0)
-				return ue_fail(d, SI_E_UEVENT, "uevent.MAJOR", pos);
+				return si_diag_at(d, SI_E_UEVENT, "uevent.MAJOR", pos);
 			u.major = (unsigned)num;
 		} else if (KEY("MINOR")) {
 			bit = UE_MINOR;
 			if (si_parse_u64((const char *)v, vlen, 0, (1u << 20) - 1, &num) != 0)
-				return ue_fail(d, SI_E_UEVENT, "uevent.MINOR", pos);
+				return si_diag_at(d, SI_E_UEVENT, "uevent.MINOR", pos);
 			u.minor = (unsigned)num;
 		} else if (KEY("DEVNAME")) {
 			bit = UE_DEVNAME;
 			if (vlen >= sizeof u.devname)
-				return ue_fail(d, SI_E_TOO_BIG, "uevent.DEVNAME", pos);
+				return si_diag_at(d, SI_E_TOO_BIG, "uevent.DEVNAME", pos);
 			if (!ue_devname_ok(v, vlen))
-				return ue_fail(d, SI_E_UEVENT, "uevent.DEVNAME", pos);
+				return si_diag_at(d, SI_E_UEVENT, "uevent.DEVNAME", pos);
 			memcpy(u.devname, v, vlen);
 		} else if (KEY("DEVTYPE")) {
 			bit = UE_DEVTYPE;
@@ -123,13 +116,13 @@ int uevent_parse(const uint8_t *buf, size_t len, struct uevent *out,
 		} else if (KEY("PARTNAME")) {
 			bit = UE_PARTNAME;
 			if (vlen >= sizeof u.partname)
-				return ue_fail(d, SI_E_TOO_BIG, "uevent.PARTNAME", pos);
+				return si_diag_at(d, SI_E_TOO_BIG, "uevent.PARTNAME", pos);
 			memcpy(u.partname, v, vlen);
 			u.has_partname = 1;
 		}
 #undef KEY
 		if (seen & bit)
-			return ue_fail(d, SI_E_UEVENT, "uevent.duplicate", pos);
+			return si_diag_at(d, SI_E_UEVENT, "uevent.duplicate", pos);
 		seen |= bit;
 		pos += (size_t)(nl - line) + 1;
 	}

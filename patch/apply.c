@@ -34,8 +34,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/fs.h>
 
 #include "lib/bytes.h"
 #include "lib/fdio.h"
@@ -69,7 +71,8 @@ struct apply_ctx {
 	atomic_int stop;
 	pthread_mutex_t lock, wlock;
 	uint32_t ndone;
-	int phase; /* 0 base digest, 1 expansions' segments, 2 image segments */
+	int phase; /* 0 base digest, 2 segments (the expansions' then the image's) */
+	uint32_t resumed, resume_at; /* what the journal held at the start */
 	int err;
 	struct si_diag diag;
 };
@@ -85,6 +88,15 @@ struct worker {
 	pthread_t tid;
 };
 
+/* The old image: the caller's read function, or the file. */
+static int old_pread(const struct apply_ctx *c, uint64_t off, uint8_t *buf, size_t len,
+		     struct si_diag *d)
+{
+	if (c->a->old_read)
+		return c->a->old_read(c->a->old_rctx, off, buf, len);
+	return si_pread_full(c->old_fd, off, buf, len, d);
+}
+
 /* The source space: the old image, then the old members in the scratch. */
 static int src_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 {
@@ -94,27 +106,31 @@ static int src_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 	if (off < os) {
 		size_t n = os - off < len ? (size_t)(os - off) : len;
 
-		if (si_pread_full(c->old_fd, off, buf, n) != 0)
+		if (old_pread(c, off, buf, n, NULL) != 0)
 			return SI_E_IO;
 		off += n;
 		buf += n;
 		len -= n;
 	}
-	if (len && si_pread_full(c->scratch_fd, off - os, buf, len) != 0)
+	if (len && si_pread_full(c->scratch_fd, off - os, buf, len, NULL) != 0)
 		return SI_E_IO;
 	return 0;
 }
 
 static int fd_read(int fd, uint64_t off, uint8_t *buf, size_t len)
 {
-	int r = si_pread_full(fd, off, buf, len);
+	int r = si_pread_full(fd, off, buf, len, NULL);
 
 	return r == 0 ? 0 : r == SI_E_SHORT ? SI_E_PATCH_EXPAND : SI_E_IO;
 }
 
 static int old_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 {
-	return fd_read(((const struct apply_ctx *)ctx)->old_fd, off, buf, len);
+	const struct apply_ctx *c = ctx;
+
+	if (c->a->old_read)
+		return c->a->old_read(c->a->old_rctx, off, buf, len);
+	return fd_read(c->old_fd, off, buf, len);
 }
 
 static int out_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
@@ -129,15 +145,16 @@ static int scratch_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 
 static int scratch_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
 {
-	return si_pwrite_full(((const struct apply_ctx *)ctx)->scratch_fd, off, buf, len) == 0
+	return si_pwrite_full(((const struct apply_ctx *)ctx)->scratch_fd, off, buf, len, NULL) == 0
 		       ? 0
-		       : SI_E_IO;
+		       : SI_E_WRITE;
 }
 
 static int out_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
 {
-	return si_pwrite_full(((const struct apply_ctx *)ctx)->out_fd, off, buf, len) == 0 ? 0
-											 : SI_E_IO;
+	return si_pwrite_full(((const struct apply_ctx *)ctx)->out_fd, off, buf, len, NULL) == 0
+		       ? 0
+		       : SI_E_WRITE;
 }
 
 /* Records the first error only; every worker then stops taking work. */
@@ -177,8 +194,13 @@ static void progress(struct apply_ctx *c)
 
 	pthread_mutex_lock(&c->lock);
 	c->ndone++;
+	p.phase = c->phase ? PATCH_PHASE_SEGMENTS : PATCH_PHASE_BASE;
 	p.done = c->ndone;
-	p.total = c->info.nseg;
+	p.total = c->phase ? c->info.nseg
+			   : (uint32_t)(c->info.old_size / c->info.seg_size +
+					(c->info.old_size % c->info.seg_size != 0));
+	p.resumed = c->resumed;
+	p.resume_at = c->resume_at;
 	if (c->a->progress)
 		c->a->progress(c->a->pctx, &p);
 	pthread_mutex_unlock(&c->lock);
@@ -189,13 +211,17 @@ static void do_chunk_hash(struct apply_ctx *c, struct worker *w, uint32_t k)
 	uint64_t off = (uint64_t)k * c->info.seg_size;
 	uint64_t rest = c->info.old_size - off;
 	size_t n = rest < c->info.seg_size ? (size_t)rest : c->info.seg_size;
-	int r = si_pread_full(c->old_fd, off, w->mem, n);
+	struct si_diag d;
+	int r;
 
+	si_diag_clear(&d);
+	r = old_pread(c, off, w->mem, n, &d);
 	if (r != 0) {
-		set_err(c, SI_E_IO, NULL, r < 0 ? -r : 0, "old");
+		set_err(c, SI_E_IO, NULL, d.sys_errno, "old");
 		return;
 	}
 	patch_hash(w->mem, n, c->chunk_hash + (size_t)k * PATCH_HASH_LEN);
+	progress(c);
 }
 
 static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
@@ -217,7 +243,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		/* Resumed: the journal says this segment is complete; check it. */
 		uint8_t h[PATCH_HASH_LEN];
 
-		r = si_pread_full(c->out_fd, env.out_off, w->mem, env.len);
+		r = si_pread_full(c->out_fd, env.out_off, w->mem, env.len, NULL);
 		if (r == 0) {
 			patch_hash(w->mem, env.len, h);
 			if (si_ct_memcmp(h, s.sha256, PATCH_HASH_LEN) == 0) {
@@ -228,10 +254,10 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		c->done[i] = 0; /* only this worker touches entry i */
 	}
 	r = si_pread_full(c->patch_fd, c->info.header_len + s.payload_off, w->mem,
-		      (size_t)s.ctrl_clen + s.diff_clen + s.lit_clen);
+			  (size_t)s.ctrl_clen + s.diff_clen + s.lit_clen, &d);
 	if (r != 0) {
 		set_err(c, r == SI_E_SHORT ? SI_E_PATCH_TRUNCATED : SI_E_IO, NULL,
-			r < 0 && r != SI_E_SHORT ? -r : 0, "patch.payload");
+			d.sys_errno, "patch.payload");
 		return;
 	}
 	r = patch_seg_apply(&c->info, &s, i, w->mem, w->mem_len, c->a->decode, c->a->dctx,
@@ -247,7 +273,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		 * its inode lock by spinning (a third of the apply's CPU time on
 		 * the os pair); waiting on the mutex sleeps instead. */
 		pthread_mutex_lock(&c->wlock);
-		r = si_pwrite_full(c->out_fd, env.out_off, w->mem, env.len);
+		r = si_pwrite_full(c->out_fd, env.out_off, w->mem, env.len, &d);
 		pthread_mutex_unlock(&c->wlock);
 		/* Start writing it back now: the fsync before the rename then
 		 * finds most of the file on disk already (on the os pair it
@@ -255,11 +281,12 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		if (r == 0)
 			(void)sync_file_range(c->out_fd, (off_t)env.out_off, (off_t)env.len,
 					      SYNC_FILE_RANGE_WRITE);
-	} else
+	} else {
 		r = si_pwrite_full(c->scratch_fd, c->exps[env.exp].scratch_new + env.out_off, w->mem,
-				   env.len);
+				   env.len, &d);
+	}
 	if (r != 0) {
-		set_err(c, SI_E_IO, NULL, -r, image ? "output" : "scratch");
+		set_err(c, SI_E_WRITE, NULL, d.sys_errno, image ? "output" : "scratch");
 		return;
 	}
 	if (image && c->j_fd >= 0) {
@@ -267,18 +294,18 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		int jr = 0;
 
 		if (fdatasync(c->out_fd) != 0) {
-			set_err(c, SI_E_IO, NULL, errno, "output");
+			set_err(c, SI_E_WRITE, NULL, errno, "output");
 			return;
 		}
 		pthread_mutex_lock(&c->lock);
 		c->j_seq++;
 		jrec_make(c, c->j_seq, i, rec);
-		jr = si_pwrite_full(c->j_fd, (uint64_t)(c->j_seq - 1) * JREC_LEN, rec, JREC_LEN);
+		jr = si_pwrite_full(c->j_fd, (uint64_t)(c->j_seq - 1) * JREC_LEN, rec, JREC_LEN, &d);
 		if (jr == 0 && fdatasync(c->j_fd) != 0)
-			jr = -errno;
+			jr = si_diag_sys(&d, SI_E_IO, NULL, errno);
 		pthread_mutex_unlock(&c->lock);
 		if (jr != 0) {
-			set_err(c, SI_E_IO, NULL, -jr, "checkpoint");
+			set_err(c, SI_E_IO, NULL, d.sys_errno, "checkpoint");
 			return;
 		}
 	}
@@ -350,7 +377,7 @@ static int journal_load(struct apply_ctx *c, struct si_diag *d)
 	uint32_t seq = 0, seg;
 
 	for (;;) {
-		if (si_pread_full(c->j_fd, (uint64_t)seq * JREC_LEN, rec, JREC_LEN) != 0)
+		if (si_pread_full(c->j_fd, (uint64_t)seq * JREC_LEN, rec, JREC_LEN, NULL) != 0)
 			break;
 		if (memcmp(rec, "SIJ1", 4) != 0)
 			break;
@@ -371,6 +398,9 @@ static int journal_load(struct apply_ctx *c, struct si_diag *d)
 		seq++;
 	}
 	c->j_seq = seq;
+	c->resumed = seq;
+	for (c->resume_at = 0; c->resume_at < c->info.nseg && c->done[c->resume_at];)
+		c->resume_at++;
 	if (ftruncate(c->j_fd, (off_t)seq * JREC_LEN) != 0) {
 		si_diag_errno(d, errno);
 		si_diag_field(d, "checkpoint");
@@ -392,7 +422,7 @@ static int map_load(struct apply_ctx *c, struct worker *w0, struct si_diag *d)
 	c->map.n = in->map_count;
 	if (in->map_count == 0)
 		return 0;
-	r = si_pread_full(c->patch_fd, in->header_len, enc, in->map_clen);
+	r = si_pread_full(c->patch_fd, in->header_len, enc, in->map_clen, d);
 	if (r != 0) {
 		si_diag_field(d, "patch.map");
 		return r == SI_E_SHORT ? SI_E_PATCH_TRUNCATED : SI_E_IO;
@@ -602,16 +632,21 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	size_t meta, wm, used;
 	uint64_t nchunks;
 	unsigned nw, i;
-	int r, resume = 0, keep_part = 0;
+	int r, resume = 0, keep_part = 0, blk;
 
 	si_diag_clear(d);
-	if (!a->old_path || !a->patch_path || !a->out_path || !a->decode || !a->work)
+	if ((!a->old_path && !a->old_read) || !a->patch_path || !a->out_path || !a->decode ||
+	    !a->work)
 		return SI_E_ARG;
-	if ((size_t)snprintf(part, sizeof part, "%s.part", a->out_path) >= sizeof part)
+	/* A partition is written in place; a file out of place. */
+	blk = stat(a->out_path, &st) == 0 && S_ISBLK(st.st_mode);
+	if ((size_t)snprintf(part, sizeof part, blk ? "%s" : "%s.part", a->out_path) >= sizeof part)
 		return SI_E_ARG;
+	/* The expansions' scratch: the caller's, else beside the output file,
+	 * or beside the patch when the output is a partition. */
 	if (a->scratch_path ? strlen(a->scratch_path) >= sizeof scratch
-			    : (size_t)snprintf(scratch, sizeof scratch, "%s.scratch", a->out_path) >=
-				      sizeof scratch)
+			    : (size_t)snprintf(scratch, sizeof scratch, "%s.scratch",
+					       blk ? a->patch_path : a->out_path) >= sizeof scratch)
 		return SI_E_ARG;
 	if (a->scratch_path)
 		memcpy(scratch, a->scratch_path, strlen(a->scratch_path) + 1);
@@ -634,18 +669,15 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		r = SI_E_IO;
 		goto out;
 	}
-	r = si_pread_full(c->patch_fd, 0, prefix, sizeof prefix);
+	r = si_pread_full(c->patch_fd, 0, prefix, sizeof prefix, d);
 	if (r == SI_E_SHORT) {
 		si_diag_values(d, PATCH_HDR_LEN, (uint64_t)st.st_size);
 		si_diag_field(d, "patch.header");
 		r = SI_E_PATCH_TRUNCATED;
 		goto out;
 	}
-	if (r != 0) {
-		si_diag_errno(d, -r);
-		r = SI_E_IO;
+	if (r != 0)
 		goto out;
-	}
 	r = patch_header_parse(prefix, sizeof prefix, &c->info, d);
 	if (r != 0)
 		goto out;
@@ -686,15 +718,12 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		w[i].mem_len = wm;
 		used += wm;
 	}
-	r = si_pread_full(c->patch_fd, 0, a->work, c->info.header_len);
+	r = si_pread_full(c->patch_fd, 0, a->work, c->info.header_len, d);
 	if (r != 0) {
 		if (r == SI_E_SHORT) {
 			si_diag_values(d, c->info.header_len, (uint64_t)st.st_size);
 			si_diag_field(d, "patch.index");
 			r = SI_E_PATCH_TRUNCATED;
-		} else {
-			si_diag_errno(d, -r);
-			r = SI_E_IO;
 		}
 		goto out;
 	}
@@ -710,18 +739,22 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	/* Validation of the patch ends here: below, the index and the map are
 	 * trusted structurally (the payload is checked segment by segment). */
 
-	c->old_fd = open(a->old_path, O_RDONLY | O_CLOEXEC);
-	if (c->old_fd < 0) {
-		si_diag_errno(d, errno);
-		si_diag_field(d, "old");
-		r = SI_E_OPEN;
-		goto out;
-	}
-	if (fstat(c->old_fd, &st) != 0) {
-		si_diag_errno(d, errno);
-		si_diag_field(d, "old");
-		r = SI_E_IO;
-		goto out;
+	if (a->old_read) {
+		st.st_size = (off_t)a->old_size;
+	} else {
+		c->old_fd = open(a->old_path, O_RDONLY | O_CLOEXEC);
+		if (c->old_fd < 0) {
+			si_diag_errno(d, errno);
+			si_diag_field(d, "old");
+			r = SI_E_OPEN;
+			goto out;
+		}
+		if (fstat(c->old_fd, &st) != 0) {
+			si_diag_errno(d, errno);
+			si_diag_field(d, "old");
+			r = SI_E_IO;
+			goto out;
+		}
 	}
 	if ((uint64_t)st.st_size != c->info.old_size) {
 		si_diag_values(d, c->info.old_size, (uint64_t)st.st_size);
@@ -771,38 +804,58 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 			r = SI_E_IO;
 			goto out;
 		}
-		c->out_fd = open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		c->out_fd = open(part, blk ? O_RDWR | O_CLOEXEC
+					   : O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	}
 	if (c->out_fd < 0) {
-		r = sys_fail(d, SI_E_OPEN, "output");
+		si_diag_errno(d, errno);
+		si_diag_field(d, "output");
+		r = SI_E_CREATE;
 		goto out;
 	}
-	if (ftruncate(c->out_fd, (off_t)c->info.new_size) != 0) {
-		r = sys_fail(d, SI_E_IO, "output");
+	if (blk) {
+		uint64_t size = 0;
+
+		keep_part = 1; /* never removed: it is the caller's partition */
+		if (ioctl(c->out_fd, BLKGETSIZE64, &size) != 0) {
+			si_diag_errno(d, errno);
+			si_diag_field(d, "output");
+			r = SI_E_IO;
+			goto out;
+		}
+		if (size < c->info.new_size) {
+			si_diag_values(d, c->info.new_size, size);
+			si_diag_field(d, "output.size");
+			r = SI_E_TOO_BIG;
+			goto out;
+		}
+	} else if (ftruncate(c->out_fd, (off_t)c->info.new_size) != 0) {
+		r = sys_fail(d, SI_E_WRITE, "output");
 		goto remove_part;
 	}
 	if (c->info.nexp) {
 		c->scratch_fd = open(scratch, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (c->scratch_fd < 0) {
-			r = sys_fail(d, SI_E_OPEN, "scratch");
+			r = sys_fail(d, SI_E_CREATE, "scratch");
 			goto remove_part;
 		}
 	}
+	c->ndone = 0;
 	r = segments(c, w, nw, d);
 	if (r != 0) {
-		keep_part = c->j_fd >= 0 && si_err_cause(r) == SI_CAUSE_SYSTEM;
+		keep_part = blk || (c->j_fd >= 0 && si_err_cause(r) == SI_CAUSE_SYSTEM);
 		goto remove_part;
 	}
 	if (atomic_load(&c->stop)) {
 		r = SI_E_PATCH_STOPPED;
-		keep_part = c->j_fd >= 0;
+		keep_part = blk || c->j_fd >= 0;
 		goto remove_part;
 	}
 	if (fsync(c->out_fd) != 0) {
 		si_diag_errno(d, errno);
 		si_diag_field(d, "output");
-		r = SI_E_IO;
-		keep_part = c->j_fd >= 0;
+		r = SI_E_WRITE;
+		keep_part = blk || c->j_fd >= 0;
 		goto remove_part;
 	}
 	if (a->final_check) {
@@ -810,13 +863,13 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		if (r != 0)
 			goto remove_part;
 	}
-	if (rename(part, a->out_path) != 0) {
+	if (!blk && rename(part, a->out_path) != 0) {
 		si_diag_errno(d, errno);
 		si_diag_field(d, "output");
 		r = SI_E_IO;
 		goto remove_part;
 	}
-	r = fsync_dir_of(a->out_path);
+	r = blk ? 0 : fsync_dir_of(a->out_path);
 	if (r == 0 && a->checkpoint_path)
 		unlink(a->checkpoint_path);
 	goto out;

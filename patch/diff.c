@@ -26,6 +26,7 @@
 #include "patch/diff_int.h"
 #include "patch/gz.h"
 #include "patch/patch.h"
+#include "patch/zstd.h"
 
 int ops_push(struct ops *o, uint8_t kind, uint64_t dst, uint64_t src, uint64_t len)
 {
@@ -426,6 +427,9 @@ struct enc {
 	int level;
 	atomic_uint next;
 	atomic_int err;
+	const struct patch_diff_opts *opt;
+	pthread_mutex_t lock; /* serialises progress reports */
+	uint32_t ndone;
 };
 
 static int zcompress(ZSTD_CCtx *cc, int level, const struct buf *in, struct buf *out,
@@ -633,6 +637,12 @@ static void *enc_worker(void *arg)
 		r = encode_segment(e, k, cc);
 		if (r != 0)
 			atomic_store(&e->err, r);
+		if (r == 0 && e->opt->progress) {
+			pthread_mutex_lock(&e->lock);
+			e->ndone++;
+			e->opt->progress(e->opt->pctx, PATCH_DIFF_ENCODE, e->ndone, e->nseg);
+			pthread_mutex_unlock(&e->lock);
+		}
 	}
 	ZSTD_freeCCtx(cc);
 	return NULL;
@@ -735,6 +745,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 
 	memset(&e, 0, sizeof e);
 	memset(&plan, 0, sizeof plan);
+	e.opt = opt;
 	if (seg < PATCH_SEG_MIN || seg > PATCH_SEG_MAX || (seg & (seg - 1)))
 		return SI_E_ARG;
 	if (on >= UINT32_MAX || nn / seg >= CONFIG_PATCH_MAX_SEGMENTS ||
@@ -747,10 +758,18 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		nthreads = SI_ARRAY_SIZE(tid);
 	if (st)
 		memset(st, 0, sizeof *st);
+	pthread_mutex_init(&e.lock, NULL);
 
+	/* progress: the plan and the index of old are the "sort" phase */
+	if (opt->progress)
+		opt->progress(opt->pctx, PATCH_DIFF_SORT, 0, on);
 	r = diff_plan_make(old, on, nw, nn, &plan);
 	if (r)
 		goto out;
+	if (opt->progress) {
+		opt->progress(opt->pctx, PATCH_DIFF_SORT, on, on);
+		opt->progress(opt->pctx, PATCH_DIFF_MATCH, 0, nn);
+	}
 	src_base = on;
 	for (k = 0; k < plan.nexp; k++) {
 		plan.exp[k].src_base = src_base;
@@ -819,6 +838,8 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	if (r)
 		goto out;
 
+	if (opt->progress)
+		opt->progress(opt->pctx, PATCH_DIFF_MATCH, nn, nn);
 	/* the map stream: bounded by what the apply decodes in one worker */
 	map.v = pieces;
 	map.n = npieces;
@@ -1029,23 +1050,29 @@ out:
 	free(mapz.p);
 	free(p);
 	diff_plan_free(&plan);
+	pthread_mutex_destroy(&e.lock);
 	return r;
 }
 
 int patch_decode_zstd(void *ctx, int codec, const uint8_t *src, size_t slen, uint8_t *dst,
 		      size_t dlen)
 {
-	size_t r;
+	size_t mlen = patch_zstd_mem(1);
+	struct patch_zstd *z;
+	void *mem;
+	int r;
 
 	(void)ctx;
-	if (codec == PATCH_CODEC_STORED)
-		return patch_decode_stored(NULL, codec, src, slen, dst, dlen);
 	if (codec != PATCH_CODEC_ZSTD)
-		return SI_E_PATCH_CODEC;
-	if (slen == 0)
-		return dlen == 0 ? 0 : SI_E_PATCH_STREAM;
-	r = ZSTD_decompress(dst, dlen, src, slen);
-	if (ZSTD_isError(r) || r != dlen)
-		return SI_E_PATCH_STREAM;
-	return 0;
+		return patch_zstd_decode(NULL, codec, src, slen, dst, dlen);
+	z = malloc(sizeof *z);
+	mem = aligned_alloc(64, mlen);
+	r = z && mem ? patch_zstd_init(z, mem, mlen, 1, 0, NULL) : SI_E_NOMEM;
+	if (r == 0) {
+		r = patch_zstd_decode(z, codec, src, slen, dst, dlen);
+		patch_zstd_done(z);
+	}
+	free(mem);
+	free(z);
+	return r;
 }

@@ -1,6 +1,6 @@
-/* sealinit patch/: making patches and the zstd stream decoder (host side:
- * sealctl, tests and the fuzzer link these with libzstd;
- * sealinit does not). */
+/* sealinit patch/: making patches (host side: sealctl and the tests link
+ * this with libzstd and libdivsufsort; sealinit does not), and sealctl's
+ * stream decoder, which is sealinit's (patch/zstd.h). */
 #ifndef SEALINIT_PATCH_DIFF_H
 #define SEALINIT_PATCH_DIFF_H
 
@@ -10,11 +10,25 @@
 #include "lib/bytes.h"
 #include "lib/err.h"
 
+/* The phases of a diff, in order, for progress reports. */
+enum patch_diff_phase {
+	PATCH_DIFF_SORT = 0,   /* suffix-sorting the old image (done: 0, then total) */
+	PATCH_DIFF_MATCH = 1,  /* matching the new image against it (bytes of new) */
+	PATCH_DIFF_ENCODE = 2, /* compressing the segments (segments) */
+};
+
+/* Called from the calling thread, or serialised from the compression
+ * workers; done == total ends a phase. */
+typedef void (*patch_diff_progress_fn)(void *ctx, enum patch_diff_phase phase,
+				       uint64_t done, uint64_t total);
+
 struct patch_diff_opts {
 	uint32_t seg_size; /* power of two, PATCH_SEG_MIN..PATCH_SEG_MAX */
 	int level;         /* zstd level for every stream */
 	unsigned threads;  /* compression workers */
 	const struct patch_seals *seals; /* NULL: raw images */
+	patch_diff_progress_fn progress; /* NULL: none */
+	void *pctx;
 };
 
 /* What the diff found, for `sealctl diff --verbose` and tuning. */
@@ -31,7 +45,8 @@ int patch_diff(const uint8_t *old, size_t old_len, const uint8_t *nw, size_t new
 	       const struct patch_diff_opts *opt, uint8_t **out, size_t *out_len,
 	       struct patch_diff_stats *st, struct si_diag *d) SI_WUR;
 
-/* patch_decode_fn for stored and zstd streams. */
+/* patch_decode_fn for stored and zstd streams: patch_zstd_decode with a
+ * decoder of its own per call (ctx unused; the host may allocate). */
 int patch_decode_zstd(void *ctx, int codec, const uint8_t *src, size_t slen, uint8_t *dst,
 		      size_t dlen) SI_WUR;
 

@@ -1,12 +1,16 @@
 # patch/: the delta format (issue 5).  The format parser, the segment
-# interpreter and the apply driver are library code (sealinit applies staged
-# patches); making patches and the zstd decoder are host-only for now,
-# because the targets have no zstd build yet (sealinit can apply stored-codec
-# patches; see docs/formats.md "Delta patches").
-LIB_SRCS += patch/format.c patch/apply.c patch/hash.c patch/refs.c patch/gz.c
+# interpreter, the apply driver (with the reference finders, patch/refs.c,
+# and the gzip coder of expansions, patch/gz.c) and the zstd stream decoder
+# (patch/zstd.c) are library code: sealinit decodes zstd and stored streams
+# with the same wrapper sealctl uses, over libzstd's decoder built from
+# Debian's source for the target (mk/lib.mk LIB=zstd; ZSTD_INC/ZSTD_LIB for
+# an integrator's own) and Debian's libzstd on the host.  Making patches
+# (patch/diff.c, match.c, plan.c: matching, suffix sorting, compression)
+# stays host-only.
+LIB_SRCS += patch/format.c patch/apply.c patch/hash.c patch/zstd.c patch/refs.c patch/gz.c
 SEALCTL_SRCS += patch/diff.c patch/match.c patch/plan.c tools/cmd_diff.c tools/cmd_apply.c
-UNIT_TESTS += tests/unit/test_patch.c
-FUZZ_TARGETS += tests/fuzz/fuzz_patch.c
+UNIT_TESTS += tests/unit/test_patch.c tests/unit/test_zstd.c
+FUZZ_TARGETS += tests/fuzz/fuzz_patch.c tests/fuzz/fuzz_zstd.c
 HOST_LDLIBS += -lzstd -ldivsufsort
 BENCH_TARGETS += bench-patch
 
@@ -15,3 +19,22 @@ BENCH_TARGETS += bench-patch
 # PAIRS=: a subset of tests/bench/pairs.sh's pairs.
 bench-patch: $(SEALCTL)
 	@HDIFFZ="$(HDIFFZ)" HPATCHZ="$(HPATCHZ)" tests/bench/bench-patch $(SEALCTL) $(PAIRS)
+
+# make unit-zstd-target: test_zstd built for the board (static, musl,
+# over the libzstd decoder sealinit links: Debian's source built by
+# mk/lib.mk, or ZSTD_LIB) and run there -- under qemu-user, on the board's
+# CPU, when that is not the host's.  `make check` runs it with
+# unit-hash-target (suite unit-target).
+ZSTD_TEST_QEMU := $(if $(filter arm64,$(ARCH)),$(if $(filter aarch64,$(shell uname -m)),,qemu-aarch64-static -cpu cortex-a57))
+ZSTD_TARGET_TEST := $(B)/tests/test_zstd
+$(ZSTD_TARGET_TEST): $(B)/obj/tests/unit/test_zstd.o $(call host_obj,$(TB),patch/zstd.c patch/apply.c \
+		patch/format.c patch/hash.c patch/refs.c patch/gz.c verify/sha256.c verify/sha256_x86.c \
+		verify/sha256_arm64.c lib/err.c lib/str.c lib/fdio.c) $(TARGET_LIBS)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(call TARGET_LINK,$@,$^)
+.PHONY: unit-zstd-target
+unit-zstd-target: $(ZSTD_TARGET_TEST)
+	@$(if $(ZSTD_TEST_QEMU),$(DEB) install qemu-user-static >/dev/null &&) \
+	 echo "  RUN     $< ($(or $(ZSTD_TEST_QEMU),native))" && \
+	 $(ZSTD_TEST_QEMU) $< | tail -n 2

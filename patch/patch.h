@@ -342,9 +342,22 @@ size_t patch_exp_state_size(void);
  * <out>.part is written, every segment hash checked, fsynced, then renamed
  * to <out> and the directory fsynced.  On any error the .part file is
  * removed (unless a checkpoint journal keeps it for a resume), so nothing
- * ever appears under the output name that was not fully verified. */
+ * ever appears under the output name that was not fully verified.
+ * When out_path is a block device (a partition), the result is written
+ * into it in place instead: no .part, no rename, nothing removed on error
+ * (the caller decides what the partition holds meanwhile). */
+enum patch_phase {
+	PATCH_PHASE_BASE = 0,     /* hashing the old image (done/total: chunks) */
+	PATCH_PHASE_SEGMENTS = 1, /* writing the new one (done/total: segments) */
+};
+
 struct patch_progress {
+	enum patch_phase phase;
 	uint32_t done, total;
+	/* A resumed apply: how many segments the checkpoint journal already
+	 * held when this run started (0: a fresh start), and the lowest
+	 * segment it did not hold (where the work goes on). */
+	uint32_t resumed, resume_at;
 };
 
 /* Called (serialised) after each segment; may be NULL. */
@@ -358,7 +371,8 @@ typedef int (*patch_final_check_fn)(void *ctx, int fd, uint64_t size, struct si_
 struct patch_apply_args {
 	const char *old_path, *patch_path, *out_path;
 	const char *checkpoint_path; /* NULL: no journal */
-	const char *scratch_path;    /* expansions' members; NULL: <out>.scratch */
+	const char *scratch_path;    /* expansions' members; NULL: <out>.scratch, or
+				      * <patch>.scratch when out is a partition */
 	unsigned threads;            /* wanted workers; capped by work memory */
 	uint8_t *work;               /* caller's memory: patch_apply_mem(info, threads) */
 	size_t work_len;
@@ -369,6 +383,12 @@ struct patch_apply_args {
 	patch_final_check_fn final_check;
 	void *fctx;
 	uint32_t stop_after;         /* tests: stop after N new segments (0: never) */
+	/* Optional: the old image through a read function instead of
+	 * old_path (a sealed image in a partition, read as the file it was
+	 * made from); old_size is then its size and old_path is not opened. */
+	patch_read_fn old_read;
+	void *old_rctx;
+	uint64_t old_size;
 };
 
 int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d) SI_WUR;

@@ -35,10 +35,12 @@ qemu_base_dtb() {
 	echo "$base"
 }
 # demo_anchor_dtb BASE OUT: BASE plus the demo system's trust anchor (S:
-# its keys): 'platform' for the OS's images, 'integrator' for kc-aux.
+# its keys): 'platform' for the OS's images (its cryptexes may go on /usr
+# and /opt), 'integrator' for kc-aux.
 demo_anchor_dtb() {
 	"$QTOP/build/host/sealctl" anchor --key "$S/keys/platform.pub.pem" --id platform \
-		--usages system,cryptex,kc-boot,kc-system,update --dtb "$1" -o "$2.tmp" >/dev/null &&
+		--usages system,cryptex,kc-boot,kc-system,update --overlay-targets /usr,/opt \
+		--dtb "$1" -o "$2.tmp" >/dev/null &&
 	"$QTOP/build/host/sealctl" anchor --key "$S/keys/integrator.pub.pem" --id integrator \
 		--usages kc-aux --dtb "$2.tmp" -o "$2" >/dev/null && rm -f "$2.tmp"
 }
@@ -60,7 +62,56 @@ initramfs_pack() {
 	(cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$R.cpio.gz"
 	initrd=$R.cpio.gz
 }
-variant_disk() { "$QTOP/qemu/mkdisk" "$V/disk.img" "$V/preboot" "$V/system.img" >/dev/null; disk=$V/disk.img; }
+# variant_set [ARGS]: $V's slot a gets a release set again over its images
+# and $V/system.img (the vendor's new release; ARGS override
+# --name/--version/--rollback-index/--key).  A scenario that models an
+# attacker changes images and leaves the set as it was.
+variant_set() {
+	"$QTOP/build/host/sealctl" set create --slot "$V/preboot/slots/a" --system "$V/system.img" \
+		--key "$S/keys/platform.pem" --name 13.3.1 --version 13.3.1 --rollback-index 1 "$@" >/dev/null
+}
+# update_variant NAME STEPS: the update scenarios' device: the real-data
+# release 13.3.1 (qemu/mkupdate) in slot a, the bundles on the data volume
+# (/data/*.bundle), and the agent's steps per boot (STEPS: "N command"
+# lines, /data/agent.plan); $U is qemu/mkupdate's directory.
+update_variant() {
+	U=$("$QTOP/qemu/mkupdate" "${board:-qemu-aarch64}") || return 1
+	variant "$1"
+	rm -rf "$V/preboot/slots/a" && cp -a "$U/A" "$V/preboot/slots/a"
+	mkdir -p "$V/data"
+	cp "$U"/*.bundle "$V/data/"
+	printf '%s\n' "$2" > "$V/data/agent.plan"
+}
+# variant_disk: $V's preboot tree, system image and (when $V/data exists)
+# data tree into $V/disk.img, the scenario's disk.
+variant_disk() {
+	local data=
+	[[ -d $V/data ]] && data=$V/data
+	PREBOOT_EXTRA_MB=${preboot_extra_mb:-16} "$QTOP/qemu/mkdisk" "$V/disk.img" "$V/preboot" "$V/system.img" $data >/dev/null; disk=$V/disk.img
+}
+# variant_anchor ARGS...: $V/anchor.dtb is the demo's anchor plus one more
+# key (sealctl anchor ARGS), and the scenario's device tree.
+variant_anchor() {
+	"$QTOP/build/host/sealctl" anchor --dtb "$S/anchor.dtb" -o "$V/anchor.dtb" "$@" >/dev/null && dtb=$V/anchor.dtb
+}
+# variant_key NAME: a new key pair in $V/keys/NAME.pem, NAME.pub.pem.
+variant_key() {
+	mkdir -p "$V/keys"
+	"$QTOP/build/host/sealctl" keygen --algo ecdsa-p256 -o "$V/keys/$1.pem" --pub "$V/keys/$1.pub.pem" >/dev/null
+}
+# variant_cryptex NAME DIR KEYFILE TARGET: DIR sealed as cryptex NAME with
+# overlay TARGET into $V's preboot tree.
+variant_cryptex() {
+	"$QTOP/build/host/sealctl" seal --dir "$2" --kind cryptex --name "$1" --version 1.0 \
+		--rollback-index 1 --key "$3" --overlay "$4" -o "$V/preboot/slots/a/cryptexes/$1.cryptex" >/dev/null
+}
+# variant_system: $V/system-tree is a copy of the demo's system tree to
+# edit; variant_system_seal [NAME] seals it into $V/system.img.
+variant_system() { rm -rf "$V/system-tree" && cp -a "$S/trees/system" "$V/system-tree"; }
+variant_system_seal() {
+	"$QTOP/build/host/sealctl" seal --dir "$V/system-tree" --kind system --name "${1:-system}" \
+		--version 13.3.1 --rollback-index 1 --key "$S/keys/platform.pem" -o "$V/system.img" >/dev/null
+}
 # flip_byte FILE OFFSET: inverts the lowest bit of one byte.
 flip_byte() {
 	local b
@@ -77,4 +128,28 @@ reseal() {
 	shift 5
 	"$QTOP/build/host/sealctl" seal --dir "$S/trees/$dir" --kind "$kind" --name "$name" \
 		--version 13.3.1 --rollback-index 1 --key "$S/keys/$key.pem" "$@" -o "$out" >/dev/null
+}
+# uboot_anchor OUT [usages]: QEMU's device tree with the demo's platform
+# key only as U-Boot's /signature/key-platform (ECDSA, in U-Boot's
+# binding, as mkimage -K writes RSA keys) and the integrator key in the
+# native node; "usages" adds sealinit,usages and sealinit,overlay-targets
+# to the U-Boot node.
+uboot_anchor() {
+	local out=$1 pts x y
+	board_conf "${board:-qemu-aarch64}"
+	dtc -q -I dtb -O dtb -p 4096 -o "$out.tmp" "$(qemu_base_dtb 1)" || return 1
+	pts=$(openssl ec -pubin -in "$S/keys/platform.pub.pem" -outform DER 2>/dev/null | tail -c 64 | od -An -v -tx1 | tr -s ' \n' ' ')
+	x=$(cut -d' ' -f2-33 <<< "$pts")
+	y=$(cut -d' ' -f34-65 <<< "$pts")
+	fdtput -p -c "$out.tmp" /signature/key-platform &&
+	fdtput -t s "$out.tmp" /signature/key-platform algo sha256,ecdsa256 &&
+	fdtput -t s "$out.tmp" /signature/key-platform ecdsa,curve prime256v1 &&
+	fdtput -t bx "$out.tmp" /signature/key-platform ecdsa,x-point $x &&
+	fdtput -t bx "$out.tmp" /signature/key-platform ecdsa,y-point $y || return 1
+	if [[ ${2:-} == usages ]]; then
+		fdtput -t s "$out.tmp" /signature/key-platform sealinit,usages system cryptex kc-boot update &&
+		fdtput -t s "$out.tmp" /signature/key-platform sealinit,overlay-targets /usr /opt || return 1
+	fi
+	"$QTOP/build/host/sealctl" anchor --key "$S/keys/integrator.pub.pem" --id integrator \
+		--usages kc-aux --dtb "$out.tmp" -o "$out" >/dev/null && rm -f "$out.tmp"
 }

@@ -1,271 +1,382 @@
-/* sealctl apply: apply a patch made by sealctl diff, out of place. */
+/* sealctl apply: apply a patch made by sealctl diff, out of place.
+ *
+ * OLD is a file or a partition; NEW a file (written as NEW.part, renamed
+ * when every segment and the whole result checked out) or a partition
+ * (written in place, its footer moved to the partition's end last).  A
+ * patch between sealed images matches its base by the base's seal, not by
+ * its size: a sealed image in a partition (footer at the end, a gap before
+ * it) is read as the file it was sealed as. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fdio.h"
 #include "lib/str.h"
 #include "patch/diff.h"
 #include "patch/patch.h"
+#include "tools/json.h"
+#include "tools/out.h"
 #include "tools/sealcmd.h"
 #include "tools/sealctl.h"
 #include "verify/seal.h"
 
-#include <sys/mman.h>
-#include <sys/stat.h>
+#define CMD "apply"
 
-static void apply_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: sealctl apply OLD PATCH -o NEW [options]\n\n"
-		"Applies PATCH (made by sealctl diff) to image OLD and writes NEW out of place:\n"
-		"NEW.part is written, every segment's digest checked, then renamed to NEW.\n"
-		"A patch made for another base image is refused before anything is written.\n\n"
-		"options:\n"
-		"  -o, --output NEW      the patched image (required)\n"
-		"  --threads N           worker threads (default: all cores, within --memory-mib)\n"
-		"  --memory-mib N        memory for segment buffers (default 24)\n"
-		"  --checkpoint FILE     journal completed segments in FILE; after an\n"
-		"                        interruption the same command resumes\n"
-		"  --progress            show progress on stderr (default when it is a terminal)\n"
-		"  --anchor DTB | --key PUB.pem\n"
-		"                        NEW is a sealed image: before the rename, check its\n"
-		"                        manifest signature (by a key of the anchor, or PUB.pem)\n"
-		"                        and recompute its whole hash tree against the signed\n"
-		"                        root hash; on a mismatch NEW is not written\n");
-}
-
-/* The sealed-image hook: the finished NEW.part must open as a sealed image
- * signed by the anchor and its recomputed tree must give the signed root
- * hash.  (Mapped whole here; sealinit will hash the leaves as it writes.) */
+/* The sealed-image hook: the finished result must open as a sealed image
+ * (signed by the anchor, with --anchor or --key) and its recomputed tree
+ * must give the signed root hash. */
 struct seal_check {
 	struct si_anchor anchor;
 	int have_keys;               /* --anchor or --key: check the signature */
 	int has_seals;               /* the patch names base and target seals */
+	int failed;                  /* the result was refused (report NEW) */
 	struct patch_seals seals;
-	char line[600];
+	struct si_manifest m;        /* the result's, when it checked out */
+	int verified;
 };
 
 static int check_sealed(void *ctx, int fd, uint64_t size, struct si_diag *d)
 {
 	struct seal_check *sc = ctx;
-	struct sealcmd_image img;
+	const uint8_t *map;
 	struct si_io io;
 	struct si_mem_io mem;
 	struct si_seal s;
-	char hex[2 * SI_SEAL_DIGEST_MAX + 1];
+	struct si_seal_unverified u;
+	const struct si_manifest *m = sc->have_keys ? &s.m : &u.m;
 	int r;
 
+	sc->failed = 1;
 	if (size == 0 || size > SIZE_MAX)
 		return SI_E_PATCH_TARGET;
-	img.fd = fd;
-	img.len = (size_t)size;
-	img.map = mmap(NULL, img.len, PROT_READ, MAP_SHARED, fd, 0);
-	if (img.map == MAP_FAILED) {
+	map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
 		si_diag_errno(d, errno);
 		return SI_E_IO;
 	}
-	si_io_mem(&io, &mem, img.map, img.len);
+	si_io_mem(&io, &mem, map, (size_t)size);
 	if (sc->have_keys)
 		r = si_seal_open(&io, &sc->anchor, 0, 0, &s, d);
 	else
-		r = si_seal_open_unverified(&io, &s, d);
+		r = si_seal_open_unverified(&io, &u, d);
 	if (r == 0)
-		r = si_seal_verify_tree(&s, img.map, img.len, 0, d);
+		r = si_seal_verify_tree(m, map, (size_t)size, 0, d);
 	if (r == 0 && sc->has_seals) {
-		uint8_t md[32];
-		struct si_seal t;
-
 		/* The result must be exactly the seal the patch names. */
-		r = sealcmd_seal_id(img.map, img.len, &t, md);
-		if (r == 0 && si_ct_memcmp(md, sc->seals.target_manifest, 32) != 0) {
+		if (m->root_hash_len != 32 ||
+		    si_ct_memcmp(m->digest, sc->seals.target_manifest, 32) != 0) {
 			si_diag_field(d, "patch.seals.target_manifest");
-			si_diag_bytes(d, sc->seals.target_manifest, md, 32);
+			si_diag_bytes(d, sc->seals.target_manifest, m->digest, 32);
 			r = SI_E_PATCH_TARGET;
-		} else if (r == 0 && si_ct_memcmp(t.root_hash, sc->seals.target_root, 32) != 0) {
+		} else if (si_ct_memcmp(m->root_hash, sc->seals.target_root, 32) != 0) {
 			si_diag_field(d, "patch.seals.target_root");
-			si_diag_bytes(d, sc->seals.target_root, t.root_hash, 32);
+			si_diag_bytes(d, sc->seals.target_root, m->root_hash, 32);
 			r = SI_E_PATCH_TARGET;
 		}
 	}
-	munmap((void *)img.map, img.len);
+	munmap((void *)map, (size_t)size);
 	if (r != 0)
 		return r;
-	si_hex(hex, s.root_hash, s.root_hash_len);
-	snprintf(sc->line, sizeof sc->line, "verified %s '%s' %s root %s", si_seal_kind_name(s.kind),
-		 s.name, s.version, hex);
+	sc->m = *m;
+	sc->verified = 1;
+	sc->failed = 0;
 	return 0;
 }
 
-/* A patch that names its seals: read them (checked with the index), and
- * refuse a base that is not the named seal before anything is written. */
-static int base_seal_check(const char *old, const char *patch, const struct patch_info *info,
-			   struct seal_check *sc)
+/* How OLD is read: as it is, or as the file a partition's seal was. */
+struct old_view {
+	int fd;
+	int use_read;                /* through canon/direct reads, not old_path */
+	struct sealcmd_canon canon;
+	uint64_t size;
+};
+
+static int direct_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 {
-	struct sealcmd_image img;
+	const struct old_view *v = ctx;
+
+	if (off > v->size || len > v->size - off)
+		return SI_E_SHORT;
+	return si_pread_full(v->fd, off, buf, len, NULL);
+}
+
+static int canon_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+	struct old_view *v = ctx;
+
+	return sealcmd_canon_read(&v->canon, off, buf, len);
+}
+
+/* The patch's header, index checked; for a patch between sealed images,
+ * the base's seal must be the one it names (before anything is written),
+ * and decides how OLD is read. */
+static int base_check(const char *old, const char *patch, struct patch_info *info,
+		      struct seal_check *sc, struct old_view *v)
+{
+	struct sealcmd_image img = { -1, 0, NULL, 0 };
 	struct si_diag d;
-	struct si_seal s;
+	struct si_seal_unverified s;
+	struct stat st;
 	uint8_t md[32];
 	uint8_t *hdr;
-	struct stat st;
 	int fd, r;
 
 	si_diag_clear(&d);
-	hdr = malloc(info->header_len);
 	fd = open(patch, O_RDONLY | O_CLOEXEC);
-	if (!hdr || fd < 0 || fstat(fd, &st) != 0 ||
-	    pread(fd, hdr, info->header_len, 0) != (ssize_t)info->header_len) {
-		si_diag_errno(&d, errno);
-		if (fd >= 0)
-			close(fd);
-		free(hdr);
-		return sealctl_report("apply", patch, SI_E_IO, &d);
+	if (fd < 0)
+		return sealctl_report_errno(CMD, patch, SI_E_OPEN, errno);
+	hdr = malloc(PATCH_HDR_LEN);
+	if (!hdr) {
+		close(fd);
+		return sealctl_report(CMD, patch, SI_E_NOMEM, NULL);
 	}
-	close(fd);
-	r = patch_index_check(hdr, info->header_len, info, (uint64_t)st.st_size, &d);
+	if (fstat(fd, &st) != 0) {
+		r = si_diag_sys(&d, SI_E_IO, NULL, errno);
+		goto bad_patch;
+	}
+	r = si_pread_full(fd, 0, hdr, PATCH_HDR_LEN, &d);
+	if (r == SI_E_SHORT)
+		r = si_diag_want(&d, SI_E_PATCH_TRUNCATED, "patch.header", PATCH_HDR_LEN,
+				 (uint64_t)st.st_size);
 	if (r == 0)
+		r = patch_header_parse(hdr, PATCH_HDR_LEN, info, &d);
+	if (r == 0) {
+		uint8_t *h2 = realloc(hdr, info->header_len);
+
+		if (!h2) {
+			r = SI_E_NOMEM;
+			goto bad_patch;
+		}
+		hdr = h2;
+		r = si_pread_full(fd, 0, hdr, info->header_len, &d);
+		if (r == SI_E_SHORT)
+			r = si_diag_want(&d, SI_E_PATCH_TRUNCATED, "patch.index", info->header_len,
+					 (uint64_t)st.st_size);
+	}
+	if (r == 0)
+		r = patch_index_check(hdr, info->header_len, info, (uint64_t)st.st_size, &d);
+	if (r == 0 && info->has_seals) {
 		patch_seals_get(hdr, info, &sc->seals);
+		sc->has_seals = 1;
+	}
+bad_patch:
+	close(fd);
 	free(hdr);
 	if (r)
-		return sealctl_report("apply", patch, r, &d);
-	sc->has_seals = 1;
-	r = sealcmd_image_open("apply", old, &img);
+		return sealctl_report(CMD, patch, r, &d);
+
+	r = sealcmd_image_open(CMD, old, &img);
 	if (r)
 		return r;
-	r = sealcmd_seal_id(img.map, img.len, &s, md);
+	v->size = img.len;
+	if (sc->has_seals) {
+		r = img.len ? sealcmd_seal_id(img.map, img.len, &s, md) : SI_E_SEAL_TRUNC;
+		if (r) {
+			sealcmd_image_close(&img);
+			si_diag_clear(&d);
+			si_diag_field(&d, "OLD");
+			si_diag_text(&d, "the sealed image the patch names", "no seal");
+			return sealctl_report(CMD, old, r, &d);
+		}
+		if (si_ct_memcmp(md, sc->seals.base_manifest, 32) != 0 ||
+		    si_ct_memcmp(s.m.root_hash, sc->seals.base_root, 32) != 0) {
+			int root = si_ct_memcmp(md, sc->seals.base_manifest, 32) == 0;
+
+			sealcmd_image_close(&img);
+			si_diag_field(&d, root ? "patch.seals.base_root" : "patch.seals.base_manifest");
+			si_diag_bytes(&d, root ? sc->seals.base_root : sc->seals.base_manifest,
+				      root ? s.m.root_hash : md, 32);
+			return sealctl_report(CMD, old, SI_E_PATCH_BASE_HASH, &d);
+		}
+		v->canon.manifest_end = s.m.manifest_offset + s.m.manifest_size;
+		v->canon.footer_off = img.len - SI_FOOTER_SIZE;
+		if (img.len != info->old_size && sealcmd_canon_size(&v->canon) == info->old_size) {
+			/* A partition: read as the file it was sealed as. */
+			v->use_read = 2;
+		}
+	}
+	if (!v->use_read && img.is_blk && img.len >= info->old_size) {
+		v->use_read = 1;
+		v->size = info->old_size;
+	}
+	if (v->use_read) {
+		v->fd = dup(img.fd);
+		v->canon.fd = v->fd;
+		if (v->fd < 0) {
+			r = errno;
+			sealcmd_image_close(&img);
+			return sealctl_report_errno(CMD, old, SI_E_IO, r);
+		}
+		if (v->use_read == 2)
+			v->size = sealcmd_canon_size(&v->canon);
+	}
 	sealcmd_image_close(&img);
-	if (r) {
-		si_diag_field(&d, "OLD");
-		return sealctl_report("apply", "the patch is for a sealed image; OLD is not one", r, &d);
-	}
-	if (si_ct_memcmp(md, sc->seals.base_manifest, 32) != 0) {
-		si_diag_field(&d, "patch.seals.base_manifest");
-		si_diag_bytes(&d, sc->seals.base_manifest, md, 32);
-		return sealctl_report("apply", old, SI_E_PATCH_BASE_HASH, &d);
-	}
-	if (si_ct_memcmp(s.root_hash, sc->seals.base_root, 32) != 0) {
-		si_diag_field(&d, "patch.seals.base_root");
-		si_diag_bytes(&d, sc->seals.base_root, s.root_hash, 32);
-		return sealctl_report("apply", old, SI_E_PATCH_BASE_HASH, &d);
+	if (!v->use_read && v->size != info->old_size) {
+		si_diag_clear(&d);
+		si_diag_want(&d, SI_E_PATCH_BASE_SIZE, "old.size", info->old_size, v->size);
+		return sealctl_report(CMD, old, SI_E_PATCH_BASE_SIZE, &d);
 	}
 	return 0;
 }
 
+struct prog {
+	const char *ckpt;
+	int show;
+	int said_resume;
+	uint32_t resumed, resume_at;
+};
+
 static void show_progress(void *ctx, const struct patch_progress *p)
 {
-	(void)ctx;
-	fprintf(stderr, "\rsealctl: apply: segment %u/%u (%u%%)", p->done, p->total,
-		p->total ? (unsigned)((uint64_t)p->done * 100 / p->total) : 100);
-	if (p->done == p->total)
-		fputc('\n', stderr);
+	struct prog *g = ctx;
+
+	if (p->phase == PATCH_PHASE_SEGMENTS && p->resumed && !g->said_resume) {
+		g->said_resume = 1;
+		g->resumed = p->resumed;
+		g->resume_at = p->resume_at;
+		sealctl_progress_end();
+		fprintf(stderr, "sealctl: apply: resuming from checkpoint %s: %u of %u segments "
+			"were done; continuing at segment %u\n", g->ckpt, p->resumed, p->total,
+			p->resume_at);
+	}
+	if (!g->show)
+		return;
+	if (p->phase == PATCH_PHASE_BASE)
+		sealctl_progress(CMD, "checking OLD", p->done, p->total);
+	else
+		sealctl_progress(CMD, "writing NEW", p->done > p->resumed ? p->done : p->resumed,
+				 p->total);
+}
+
+/* A partition's result: the footer goes from the end of the image as a
+ * file to the end of the partition, the gap between is zeroed. */
+static int footer_to_end(const char *out, uint64_t new_size)
+{
+	struct sealctl_out o;
+	struct stat st;
+	uint8_t footer[SI_FOOTER_SIZE];
+	struct si_diag d;
+	uint64_t mend;
+	int fd, r;
+
+	si_diag_clear(&d);
+	fd = open(out, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return sealctl_report_errno(CMD, out, SI_E_OPEN, errno);
+	r = si_pread_full(fd, new_size - SI_FOOTER_SIZE, footer, SI_FOOTER_SIZE, &d);
+	close(fd);
+	if (r)
+		return sealctl_report(CMD, out, r, &d);
+	mend = si_le64(footer + 16) + si_le32(footer + 24);
+	r = sealctl_out_open(CMD, out, SEALCTL_OUT_DEVICE, &o);
+	if (r)
+		return r;
+	if (o.dev_size == new_size) {
+		sealctl_out_abort(&o);
+		return 0;
+	}
+	if (mend > new_size - SI_FOOTER_SIZE)
+		mend = new_size - SI_FOOTER_SIZE;
+	if ((r = sealctl_out_zero(CMD, &o, mend, o.dev_size - SI_FOOTER_SIZE - mend)) != 0)
+		return r;
+	if (fdatasync(o.fd) != 0) {
+		r = errno;
+		sealctl_out_abort(&o);
+		return sealctl_report_errno(CMD, out, SI_E_WRITE, r);
+	}
+	if ((r = sealctl_out_write(CMD, &o, o.dev_size - SI_FOOTER_SIZE, footer,
+				   SI_FOOTER_SIZE)) != 0)
+		return r;
+	return sealctl_out_commit(CMD, &o);
 }
 
 int sealctl_cmd_apply(int argc, char **argv)
 {
-	const char *pos[2] = { NULL, NULL }, *out = NULL, *ckpt = NULL, *anchor = NULL, *key = NULL;
+	const char *pos[2] = { NULL, NULL }, *out = NULL, *ckpt = NULL, *anchor = NULL,
+		   *key = NULL, *threads_s = NULL, *mem_s = NULL, *stop_s = NULL;
 	static struct seal_check sc;
+	static struct old_view view;
 	struct patch_apply_args a;
 	struct patch_info info;
 	struct si_diag d;
-	uint8_t prefix[PATCH_HDR_LEN];
-	uint64_t mem_mib = 24, v;
-	unsigned threads = 0;
-	int npos = 0, prog = isatty(2), i, r, fd;
-	size_t want;
-	long nc = sysconf(_SC_NPROCESSORS_ONLN);
-	ssize_t got;
+	struct prog g = { NULL, 0, 0, 0, 0 };
+	struct stat st;
+	char part[4096];
+	uint64_t mem_mib = 24, stop = 0;
+	unsigned threads;
+	size_t npos = 0, want;
+	int progress = 0, json = 0, blk, r;
+	const struct sealcmd_optdef defs[] = {
+		{ "--output", "-o", &out, NULL }, { "--anchor", NULL, &anchor, NULL },
+		{ "--key", NULL, &key, NULL }, { "--checkpoint", NULL, &ckpt, NULL },
+		{ "--threads", NULL, &threads_s, NULL }, { "--memory-mib", NULL, &mem_s, NULL },
+		{ "--progress", NULL, NULL, &progress }, { "--stop-after", NULL, &stop_s, NULL },
+		{ "--json", NULL, NULL, &json },
+	};
 
-	for (i = 1; i < argc; i++) {
-		const char *s = argv[i];
+	r = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), pos, 2, &npos);
+	if (r)
+		return r == SEALCMD_HELP ? SEALCTL_OK : r;
+	if (npos != 2 || !out)
+		return sealctl_usage_error(CMD, "OLD, PATCH and -o NEW are required");
+	if (sealcmd_threads(CMD, threads_s, &threads))
+		return SEALCTL_USAGE;
+	if (mem_s && si_parse_u64(mem_s, strlen(mem_s), 1, 1u << 20, &mem_mib) != 0)
+		return sealctl_usage_error(CMD, "--memory-mib: expected 1..1048576, found '%s'", mem_s);
+	if (stop_s && (si_parse_u64(stop_s, strlen(stop_s), 1, UINT32_MAX, &stop) != 0 || !ckpt))
+		return sealctl_usage_error(CMD, "--stop-after: expected 1.. segments, with "
+					   "--checkpoint; found '%s'", stop_s);
+	if (anchor && key)
+		return sealctl_usage_error(CMD, "give --anchor or --key, not both");
+	{
+		const char *inputs[] = { pos[0], pos[1], anchor, key, ckpt };
 
-		if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
-			apply_usage(stdout);
-			return SEALCTL_OK;
-		} else if ((!strcmp(s, "-o") || !strcmp(s, "--output")) && i + 1 < argc) {
-			out = argv[++i];
-		} else if (!strcmp(s, "--anchor") && i + 1 < argc) {
-			anchor = argv[++i];
-		} else if (!strcmp(s, "--key") && i + 1 < argc) {
-			key = argv[++i];
-		} else if (!strcmp(s, "--checkpoint") && i + 1 < argc) {
-			ckpt = argv[++i];
-		} else if (!strcmp(s, "--threads") && i + 1 < argc) {
-			if (si_parse_u64(argv[i + 1], strlen(argv[i + 1]), 1, 64, &v) != 0) {
-				sealctl_msg("apply", "--threads: expected 1..64, found '%s'", argv[i + 1]);
-				return SEALCTL_USAGE;
-			}
-			threads = (unsigned)v;
-			i++;
-		} else if (!strcmp(s, "--memory-mib") && i + 1 < argc) {
-			if (si_parse_u64(argv[i + 1], strlen(argv[i + 1]), 1, 1u << 20, &mem_mib) != 0) {
-				sealctl_msg("apply", "--memory-mib: expected 1..1048576, found '%s'",
-					    argv[i + 1]);
-				return SEALCTL_USAGE;
-			}
-			i++;
-		} else if (!strcmp(s, "--progress")) {
-			prog = 1;
-		} else if (s[0] == '-' && s[1]) {
-			sealctl_msg("apply", "unknown option or missing value: '%s' (see sealctl apply --help)", s);
-			return SEALCTL_USAGE;
-		} else if (npos < 2) {
-			pos[npos++] = s;
-		} else {
-			sealctl_msg("apply", "unexpected argument '%s'", s);
-			return SEALCTL_USAGE;
-		}
+		if ((r = sealctl_out_check(CMD, out, inputs, SI_ARRAY_SIZE(inputs))) != 0)
+			return r;
+		if ((r = sealctl_out_distinct(CMD, out, ckpt)) != 0)
+			return r;
 	}
-	if (npos != 2 || !out) {
-		apply_usage(stderr);
-		return SEALCTL_USAGE;
-	}
-	if (!threads)
-		threads = nc > 0 ? (unsigned)nc : 1;
-	if (anchor && key) {
-		sealctl_msg("apply", "give --anchor or --key, not both");
-		return SEALCTL_USAGE;
+	blk = stat(out, &st) == 0 && S_ISBLK(st.st_mode);
+	if (stat(out, &st) == 0 && !S_ISREG(st.st_mode) && !blk) {
+		si_diag_clear(&d);
+		si_diag_text(&d, "regular file or block device", si_file_type_name(st.st_mode));
+		return sealctl_report(CMD, out, SI_E_FILE_TYPE, &d);
 	}
 	memset(&sc, 0, sizeof sc);
 	if (anchor) {
-		r = sealcmd_load_anchor("apply", anchor, &sc.anchor);
+		r = sealcmd_load_anchor(CMD, anchor, &sc.anchor);
 		if (r)
 			return r;
 	} else if (key) {
 		sc.anchor.n_keys = 1;
-		r = sealcmd_load_pub("apply", key, &sc.anchor.keys[0]);
+		r = sealcmd_load_pub(CMD, key, &sc.anchor.keys[0]);
 		if (r)
 			return r;
 	}
-
-	/* Size the work memory from the header. */
-	si_diag_clear(&d);
-	fd = open(pos[1], O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		si_diag_errno(&d, errno);
-		si_diag_field(&d, pos[1]);
-		return sealctl_report("apply", "reading PATCH", SI_E_OPEN, &d);
-	}
-	got = read(fd, prefix, sizeof prefix);
-	close(fd);
-	r = patch_header_parse(prefix, got > 0 ? (size_t)got : 0, &info, &d);
-	if (r != 0)
-		return sealctl_report("apply", pos[1], r, &d);
 	sc.have_keys = anchor || key;
-	if (info.has_seals) {
-		r = base_seal_check(pos[0], pos[1], &info, &sc);
-		if (r)
-			return r;
-	}
+	memset(&view, 0, sizeof view);
+	view.fd = -1;
+	r = base_check(pos[0], pos[1], &info, &sc, &view);
+	if (r)
+		return r;
+
 	want = (size_t)mem_mib << 20;
 	if (want < patch_apply_mem(&info, 1))
 		want = patch_apply_mem(&info, 1); /* one worker always */
 	if (want > patch_apply_mem(&info, threads))
 		want = patch_apply_mem(&info, threads);
-
 	memset(&a, 0, sizeof a);
 	a.old_path = pos[0];
+	if (view.use_read) {
+		a.old_read = view.use_read == 2 ? canon_read : direct_read;
+		a.old_rctx = &view;
+		a.old_size = view.size;
+	}
 	a.patch_path = pos[1];
 	a.out_path = out;
 	a.checkpoint_path = ckpt;
@@ -273,23 +384,101 @@ int sealctl_cmd_apply(int argc, char **argv)
 	a.work_len = want;
 	a.work = malloc(want);
 	a.decode = patch_decode_zstd;
-	a.progress = prog ? show_progress : NULL;
-	if (anchor || key || info.has_seals) {
+	g.ckpt = ckpt;
+	g.show = sealcmd_progress_wanted(progress);
+	a.progress = show_progress;
+	a.pctx = &g;
+	a.stop_after = (uint32_t)stop;
+	if (sc.have_keys || info.has_seals) {
 		a.final_check = check_sealed;
 		a.fctx = &sc;
 	}
 	if (!a.work) {
-		si_diag_values(&d, want, 0);
-		return sealctl_report("apply", "work memory", SI_E_NOMEM, &d);
+		if (view.fd >= 0)
+			close(view.fd);
+		si_diag_clear(&d);
+		si_diag_want(&d, SI_E_NOMEM, "work memory", want, 0);
+		return sealctl_report(CMD, out, SI_E_NOMEM, &d);
+	}
+	/* The engine's temporary, for the signal handler; with a checkpoint
+	 * it stays on purpose (the next run resumes from it). */
+	snprintf(part, sizeof part, "%s.part", out);
+	if (!blk && !ckpt)
+		sealctl_tmp_register(part);
+	if (blk) {
+		/* The partition stops looking sealed before it changes. */
+		struct sealctl_out o;
+
+		r = sealctl_out_open(CMD, out, SEALCTL_OUT_DEVICE, &o);
+		if (r == 0 && o.dev_size >= SI_FOOTER_SIZE)
+			r = sealctl_out_zero(CMD, &o, o.dev_size - SI_FOOTER_SIZE, SI_FOOTER_SIZE);
+		if (r == 0)
+			r = sealctl_out_commit(CMD, &o);
+		if (r) {
+			free(a.work);
+			if (view.fd >= 0)
+				close(view.fd);
+			return r;
+		}
 	}
 	r = patch_apply_file(&a, &d);
 	free(a.work);
+	if (view.fd >= 0)
+		close(view.fd);
+	sealctl_tmp_forget(part);
+	sealctl_progress_end();
 	if (r != 0) {
-		if (prog)
-			fputc('\n', stderr);
-		return sealctl_report("apply", pos[1], r, &d);
+		const char *f = d.field ? d.field : "";
+		const char *file = pos[1];
+
+		if (sc.failed || !strncmp(f, "output", 6))
+			file = out;
+		else if (!strncmp(f, "old", 3))
+			file = pos[0];
+		else if (!strncmp(f, "checkpoint", 10))
+			file = ckpt;
+		r = sealctl_report(CMD, file, r, &d);
+		if (ckpt && r == SEALCTL_SYSTEM)
+			fprintf(stderr, "sealctl: apply: the checkpoint %s keeps the work done; the same "
+				"command resumes\n", ckpt);
+		return r;
 	}
-	if (sc.line[0])
-		printf("%s: %s\n", out, sc.line);
+	if (blk) {
+		r = footer_to_end(out, info.new_size);
+		if (r)
+			return r;
+	}
+	if (json) {
+		struct json j;
+
+		json_begin(&j, stdout, CMD, 1);
+		json_str(&j, "output", out);
+		json_u64(&j, "size", info.new_size);
+		json_u64(&j, "segments", info.nseg);
+		json_u64(&j, "resumed_segments", g.resumed);
+		if (sc.verified) {
+			json_obj_begin(&j, "sealed");
+			json_str(&j, "kind", si_seal_kind_name(sc.m.kind));
+			json_str(&j, "name", sc.m.name);
+			json_str(&j, "version", sc.m.version);
+			json_hex(&j, "root_hash", sc.m.root_hash, sc.m.root_hash_len);
+			json_keyid(&j, "key_id", sc.m.key_id);
+			json_bool(&j, "signature_checked", sc.have_keys);
+			json_obj_end(&j);
+		} else {
+			json_null(&j, "sealed");
+		}
+		json_end(&j);
+	} else if (sc.verified) {
+		char hex[65];
+
+		si_hex(hex, sc.m.root_hash, sc.m.root_hash_len);
+		printf("%s: verified %s '%s' %s root %s%s\n", out, si_seal_kind_name(sc.m.kind),
+		       sc.m.name, sc.m.version, hex,
+		       sc.have_keys ? "" : " (signature not checked: no --anchor or --key)");
+	} else {
+		printf("%s: %llu bytes, %u segments checked\n", out,
+		       (unsigned long long)info.new_size, info.nseg);
+	}
 	return SEALCTL_OK;
 }

@@ -1,4 +1,10 @@
-/* sealctl diff: make a patch from OLD to NEW (and the reverse one). */
+/* sealctl diff: make a patch from OLD to NEW (and the reverse one).
+ *
+ * Two sealed images: the patch names both seals, so apply can refuse
+ * another base by its seal and check the result against the target's.  A
+ * sealed image in a partition (footer at its end, a gap before it) is
+ * diffed as the file it was sealed as, so one patch serves a file and a
+ * partition of any size. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,27 +13,70 @@
 #include "lib/str.h"
 #include "patch/diff.h"
 #include "patch/patch.h"
+#include "tools/json.h"
+#include "tools/out.h"
 #include "tools/sealcmd.h"
 #include "tools/sealctl.h"
 
-static void diff_usage(FILE *f)
+#define CMD "diff"
+
+static const char *const phase_names[] = { "indexing the base", "matching the target",
+					   "compressing" };
+
+static void show_progress(void *ctx, enum patch_diff_phase phase, uint64_t done, uint64_t total)
 {
-	fprintf(f,
-		"usage: sealctl diff OLD NEW -o PATCH [-r REVERSE] [options]\n\n"
-		"Makes a delta patch that turns image OLD into image NEW (sealctl apply).\n"
-		"With -r, also writes REVERSE, the patch from NEW back to OLD.\n\n"
-		"options:\n"
-		"  -o, --output PATCH    the forward patch (required)\n"
-		"  -r, --reverse FILE    the reverse patch\n"
-		"  --segment-kib N       output segment size in KiB, a power of two\n"
-		"                        (default 4096; apply memory is about 2.5x this per thread)\n"
-		"  --level N             zstd level 1..22 (default 22)\n"
-		"  --threads N           compression threads (default: all cores)\n"
-		"  -v, --verbose         print what the diff found\n");
+	const char *what = ctx;
+	char label[64];
+
+	snprintf(label, sizeof label, "%s: %s", what, phase_names[phase]);
+	sealctl_progress(CMD, label, done, total);
 }
 
-static int diff_one(const char *what, const uint8_t *a, size_t an, const uint8_t *b, size_t bn,
-		    const struct patch_diff_opts *o, const char *path, int verbose)
+struct input {
+	struct sealcmd_image img;
+	const uint8_t *p;       /* the bytes diffed: the mapping, or canon */
+	size_t len;
+	uint8_t *canon;         /* a partition's image as the file it was */
+	int sealed;
+	struct si_seal_unverified s;
+	uint8_t md[32];
+};
+
+static int input_open(const char *path, struct input *in)
+{
+	int r = sealcmd_image_open(CMD, path, &in->img);
+
+	if (r)
+		return r;
+	in->p = in->img.map;
+	in->len = in->img.len;
+	in->sealed = in->img.len && sealcmd_seal_id(in->img.map, in->img.len, &in->s, in->md) == 0;
+	if (in->sealed) {
+		uint64_t mend = in->s.m.manifest_offset + in->s.m.manifest_size;
+
+		if (mend + SI_FOOTER_SIZE != in->img.len) {
+			in->canon = malloc((size_t)mend + SI_FOOTER_SIZE);
+			if (!in->canon)
+				return sealctl_report(CMD, path, SI_E_NOMEM, NULL);
+			memcpy(in->canon, in->img.map, (size_t)mend);
+			memcpy(in->canon + mend, in->img.map + in->img.len - SI_FOOTER_SIZE,
+			       SI_FOOTER_SIZE);
+			in->p = in->canon;
+			in->len = (size_t)mend + SI_FOOTER_SIZE;
+		}
+	}
+	return 0;
+}
+
+static void input_close(struct input *in)
+{
+	free(in->canon);
+	if (in->img.fd >= 0)
+		sealcmd_image_close(&in->img);
+}
+
+static int diff_one(const char *what, const struct input *a, const struct input *b,
+		    struct patch_diff_opts *o, const char *path, int verbose, size_t *size)
 {
 	struct patch_diff_stats st;
 	struct si_diag d;
@@ -36,9 +85,11 @@ static int diff_one(const char *what, const uint8_t *a, size_t an, const uint8_t
 	int r;
 
 	si_diag_clear(&d);
-	r = patch_diff(a, an, b, bn, o, &p, &pn, &st, &d);
+	o->pctx = (void *)what;
+	r = patch_diff(a->p, a->len, b->p, b->len, o, &p, &pn, &st, &d);
+	sealctl_progress_end();
 	if (r != 0)
-		return sealctl_report("diff", what, r, &d);
+		return sealctl_report(CMD, what, r, &d);
 	if (verbose)
 		fprintf(stderr,
 			"sealctl: diff: %s: %zu bytes; ops copy %llu (%llu B) add %llu (%llu B) "
@@ -55,112 +106,114 @@ static int diff_one(const char *what, const uint8_t *a, size_t an, const uint8_t
 			(unsigned long long)st.lit_c, (unsigned long long)st.map_pieces,
 			(unsigned long long)st.map_c, (unsigned long long)st.xadd_saved,
 			(unsigned long long)st.nexp);
-	r = sealctl_write_file(path, p, pn);
+	r = sealctl_out_file(CMD, path, 0, p, pn);
 	free(p);
-	if (r != 0) {
-		si_diag_clear(&d);
-		si_diag_field(&d, path);
-		return sealctl_report("diff", "writing the patch", r, &d);
-	}
-	return SEALCTL_OK;
+	*size = pn;
+	return r;
 }
 
 int sealctl_cmd_diff(int argc, char **argv)
 {
-	const char *pos[2] = { NULL, NULL }, *out = NULL, *rev = NULL;
+	const char *pos[2] = { NULL, NULL }, *out = NULL, *rev = NULL, *seg_s = NULL,
+		   *level_s = NULL, *threads_s = NULL;
 	struct patch_diff_opts o = { .seg_size = 4u << 20, .level = 22 };
-	uint8_t *a = NULL, *b = NULL;
-	size_t an = 0, bn = 0;
-	int npos = 0, verbose = 0, i, r;
-	long nc = sysconf(_SC_NPROCESSORS_ONLN);
+	static struct input a, b;
+	static struct patch_seals fwd, back;
+	size_t npos = 0, fsize = 0, rsize = 0;
+	int verbose = 0, progress = 0, json = 0, r;
+	uint64_t v;
+	const struct sealcmd_optdef defs[] = {
+		{ "--output", "-o", &out, NULL }, { "--reverse", "-r", &rev, NULL },
+		{ "--segment-kib", NULL, &seg_s, NULL }, { "--level", NULL, &level_s, NULL },
+		{ "--threads", NULL, &threads_s, NULL }, { "--progress", NULL, NULL, &progress },
+		{ "--verbose", "-v", NULL, &verbose }, { "--json", NULL, NULL, &json },
+	};
 
-	o.threads = nc > 0 ? (unsigned)nc : 1;
-	for (i = 1; i < argc; i++) {
-		const char *s = argv[i];
-		uint64_t v;
-
-		if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
-			diff_usage(stdout);
-			return SEALCTL_OK;
-		} else if ((!strcmp(s, "-o") || !strcmp(s, "--output")) && i + 1 < argc) {
-			out = argv[++i];
-		} else if ((!strcmp(s, "-r") || !strcmp(s, "--reverse")) && i + 1 < argc) {
-			rev = argv[++i];
-		} else if (!strcmp(s, "--segment-kib") && i + 1 < argc) {
-			if (si_parse_u64(argv[i + 1], strlen(argv[i + 1]), PATCH_SEG_MIN / 1024,
-					 PATCH_SEG_MAX / 1024, &v) != 0 || (v & (v - 1))) {
-				sealctl_msg("diff", "--segment-kib: expected a power of two in %u..%u, found '%s'",
-					    PATCH_SEG_MIN / 1024, PATCH_SEG_MAX / 1024, argv[i + 1]);
-				return SEALCTL_USAGE;
-			}
-			o.seg_size = (uint32_t)v * 1024;
-			i++;
-		} else if (!strcmp(s, "--level") && i + 1 < argc) {
-			if (si_parse_u64(argv[i + 1], strlen(argv[i + 1]), 1, 22, &v) != 0) {
-				sealctl_msg("diff", "--level: expected 1..22, found '%s'", argv[i + 1]);
-				return SEALCTL_USAGE;
-			}
-			o.level = (int)v;
-			i++;
-		} else if (!strcmp(s, "--threads") && i + 1 < argc) {
-			if (si_parse_u64(argv[i + 1], strlen(argv[i + 1]), 1, 64, &v) != 0) {
-				sealctl_msg("diff", "--threads: expected 1..64, found '%s'", argv[i + 1]);
-				return SEALCTL_USAGE;
-			}
-			o.threads = (unsigned)v;
-			i++;
-		} else if (!strcmp(s, "-v") || !strcmp(s, "--verbose")) {
-			verbose = 1;
-		} else if (s[0] == '-' && s[1]) {
-			sealctl_msg("diff", "unknown option or missing value: '%s' (see sealctl diff --help)", s);
-			return SEALCTL_USAGE;
-		} else if (npos < 2) {
-			pos[npos++] = s;
-		} else {
-			sealctl_msg("diff", "unexpected argument '%s'", s);
-			return SEALCTL_USAGE;
-		}
+	r = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), pos, 2, &npos);
+	if (r)
+		return r == SEALCMD_HELP ? SEALCTL_OK : r;
+	if (npos != 2 || !out)
+		return sealctl_usage_error(CMD, "OLD, NEW and -o PATCH are required");
+	if (seg_s) {
+		if (si_parse_u64(seg_s, strlen(seg_s), PATCH_SEG_MIN / 1024, PATCH_SEG_MAX / 1024,
+				 &v) != 0 || (v & (v - 1)))
+			return sealctl_usage_error(CMD, "--segment-kib: expected a power of two in "
+						   "%u..%u, found '%s'", PATCH_SEG_MIN / 1024,
+						   PATCH_SEG_MAX / 1024, seg_s);
+		o.seg_size = (uint32_t)v * 1024;
 	}
-	if (npos != 2 || !out) {
-		diff_usage(stderr);
+	if (level_s) {
+		if (si_parse_u64(level_s, strlen(level_s), 1, 22, &v) != 0)
+			return sealctl_usage_error(CMD, "--level: expected 1..22, found '%s'", level_s);
+		o.level = (int)v;
+	}
+	if (sealcmd_threads(CMD, threads_s, &o.threads))
 		return SEALCTL_USAGE;
-	}
-	for (i = 0; i < 2; i++) {
-		r = sealctl_read_file(pos[i], (size_t)INT32_MAX - 1, i ? &b : &a, i ? &bn : &an);
-		if (r != 0) {
-			struct si_diag d;
-
-			si_diag_clear(&d);
-			si_diag_field(&d, pos[i]);
-			free(a);
-			return sealctl_report("diff", i ? "reading NEW" : "reading OLD", r, &d);
-		}
-	}
-	/* Two sealed images: the patch names both seals, so apply can refuse
-	 * another base by name and check the result against the target's. */
+	if ((r = sealctl_out_distinct(CMD, out, rev)) != 0)
+		return r;
 	{
-		static struct si_seal sa, sb;
-		static struct patch_seals fwd, back;
-		int sealed = sealcmd_seal_id(a, an, &sa, fwd.base_manifest) == 0 &&
-			     sealcmd_seal_id(b, bn, &sb, fwd.target_manifest) == 0;
+		const char *inputs[] = { pos[0], pos[1] };
 
-		if (sealed) {
-			memcpy(fwd.base_root, sa.root_hash, 32);
-			memcpy(fwd.target_root, sb.root_hash, 32);
-			memcpy(back.base_manifest, fwd.target_manifest, 32);
-			memcpy(back.base_root, fwd.target_root, 32);
-			memcpy(back.target_manifest, fwd.base_manifest, 32);
-			memcpy(back.target_root, fwd.base_root, 32);
-			fprintf(stderr, "sealctl: diff: sealed images: %s '%s' %s -> %s\n",
-				si_seal_kind_name(sb.kind), sb.name, sa.version, sb.version);
-		}
-		o.seals = sealed ? &fwd : NULL;
-		r = diff_one("forward patch", a, an, b, bn, &o, out, verbose);
-		o.seals = sealed ? &back : NULL;
-		if (r == SEALCTL_OK && rev)
-			r = diff_one("reverse patch", b, bn, a, an, &o, rev, verbose);
+		if ((r = sealctl_out_check(CMD, out, inputs, 2)) != 0 ||
+		    (rev && (r = sealctl_out_check(CMD, rev, inputs, 2)) != 0))
+			return r;
 	}
-	free(a);
-	free(b);
+	if (sealcmd_progress_wanted(progress))
+		o.progress = show_progress;
+
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	a.img.fd = b.img.fd = -1;
+	if ((r = input_open(pos[0], &a)) != 0 || (r = input_open(pos[1], &b)) != 0)
+		goto out;
+	if (a.sealed && b.sealed) {
+		memcpy(fwd.base_manifest, a.md, 32);
+		memcpy(fwd.target_manifest, b.md, 32);
+		memcpy(fwd.base_root, a.s.m.root_hash, 32);
+		memcpy(fwd.target_root, b.s.m.root_hash, 32);
+		memcpy(back.base_manifest, fwd.target_manifest, 32);
+		memcpy(back.base_root, fwd.target_root, 32);
+		memcpy(back.target_manifest, fwd.base_manifest, 32);
+		memcpy(back.target_root, fwd.base_root, 32);
+		if (!json)
+			fprintf(stderr, "sealctl: diff: sealed images: %s '%s' %s -> %s\n",
+				si_seal_kind_name(b.s.m.kind), b.s.m.name, a.s.m.version,
+				b.s.m.version);
+	}
+	o.seals = a.sealed && b.sealed ? &fwd : NULL;
+	r = diff_one("forward patch", &a, &b, &o, out, verbose, &fsize);
+	if (r == SEALCTL_OK && rev) {
+		o.seals = a.sealed && b.sealed ? &back : NULL;
+		r = diff_one("reverse patch", &b, &a, &o, rev, verbose, &rsize);
+	}
+	if (r == SEALCTL_OK && json) {
+		struct json j;
+
+		json_begin(&j, stdout, CMD, 1);
+		json_str(&j, "output", out);
+		json_u64(&j, "patch_size", fsize);
+		json_str(&j, "reverse", rev);
+		if (rev)
+			json_u64(&j, "reverse_size", rsize);
+		else
+			json_null(&j, "reverse_size");
+		json_u64(&j, "old_size", a.len);
+		json_u64(&j, "new_size", b.len);
+		json_u64(&j, "segment_size", o.seg_size);
+		if (a.sealed && b.sealed) {
+			json_obj_begin(&j, "sealed");
+			json_str(&j, "kind", si_seal_kind_name(b.s.m.kind));
+			json_str(&j, "name", b.s.m.name);
+			json_str(&j, "from_version", a.s.m.version);
+			json_str(&j, "to_version", b.s.m.version);
+			json_obj_end(&j);
+		} else {
+			json_null(&j, "sealed");
+		}
+		json_end(&j);
+	}
+out:
+	input_close(&a);
+	input_close(&b);
 	return r;
 }

@@ -13,33 +13,15 @@
 
 #include "kc/collection.h"
 #include "kc/kc.h"
+#include "lib/str.h"
+#include "tools/json.h"
+#include "tools/out.h"
 #include "tools/sealcmd.h"
 #include "tools/sealctl.h"
+#include "tools/signer.h"
 
 #define CMD "kc"
 #define KC_INDEX_MAX 16384
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: sealctl kc --kernel-root DIR --modules LIST --key KEY.pem\n"
-		"                  --name NAME --version V --rollback-index N\n"
-		"                  [--kind kc-boot|kc-system|kc-aux] [--release R]\n"
-		"                  [--force-release R] -o OUT\n\n"
-		"Builds a sealed kernel collection from an unpacked kernel package\n"
-		"(dpkg-deb -x linux-image-*.deb DIR): the modules named in LIST (one\n"
-		"name a line, '#' comments) and every module they depend on\n"
-		"(depends=), in load order: dependencies first, otherwise LIST's order.\n"
-		"  --kernel-root DIR  holds lib/modules/<release>/\n"
-		"  --release R        which release under lib/modules (default: the only one)\n"
-		"  --kind K           kc-boot (default), kc-system or kc-aux\n"
-		"  --force-release R  label the collection with another release than its\n"
-		"                     modules' (for testing the boot-time mismatch check)\n"
-		"Every module's vermagic must name the release; its .modinfo is parsed\n"
-		"with the same code sealinit uses.\n\n"
-		"exit codes: 0 built; 1 invalid input (module missing, dependency cycle,\n"
-		"            release mismatch, key); 2 wrong arguments; 3 system error\n");
-}
 
 /* Every *.ko under the release's kernel/ directory, by module name. */
 static struct {
@@ -135,12 +117,9 @@ static int add_module(const char *name, const char *release, const char *why)
 			    why ? ", needed by " : "", why ? why : "", release);
 		return SEALCTL_FAIL;
 	}
-	r = sealctl_read_file(m->path, 64u << 20, &m->img, &m->len);
-	if (r) {
-		si_diag_clear(&d);
-		si_diag_errno(&d, errno);
-		return sealctl_report(CMD, m->path, r, &d);
-	}
+	r = sealctl_load_file(CMD, m->path, 64u << 20, &m->img, &m->len);
+	if (r)
+		return r;
 	si_diag_clear(&d);
 	r = kc_modinfo_parse(m->img, m->len, &m->info, &d);
 	if (r)
@@ -161,42 +140,59 @@ static int add_module(const char *name, const char *release, const char *why)
 int sealctl_cmd_kc(int argc, char **argv)
 {
 	const char *root = NULL, *list = NULL, *keyp = NULL, *name = NULL, *version = NULL,
-		   *rb = NULL, *kind = "kc-boot", *release = NULL, *force = NULL, *out = NULL;
+		   *rb = NULL, *kind = "kc-boot", *release = NULL, *force = NULL, *out = NULL,
+		   *helper = NULL, *threads_s = NULL;
+	int progress = 0;
 	static struct kc_modinfo infos[CONFIG_MAX_MODULES];
 	static struct kc_edge edges[CONFIG_MAX_MODULES];
 	static struct kc_order_ctx octx;
 	static char listed[CONFIG_MAX_MODULES][KC_NAME_MAX];
+	static struct sealctl_signer sg;
+	static struct sealcmd_seal_job job;
 	uint16_t order[CONFIG_MAX_MODULES];
 	const char *names[CONFIG_MAX_MODULES];
 	uint64_t sizes[CONFIG_MAX_MODULES], offs[CONFIG_MAX_MODULES];
-	char dir[4096], tmp[4096], line[256];
+	uint8_t salt[SI_SEAL_SALT_MAX];
+	char dir[4096], line[256];
 	struct si_diag d;
 	unsigned n_listed = 0, i;
 	uint8_t *arch = NULL;
 	uint64_t alen;
 	FILE *f;
-	int m, r, ret = SEALCTL_SYSTEM;
+	int json = 0, r, ret = SEALCTL_SYSTEM;
+	const struct sealcmd_optdef defs[] = {
+		{ "--kernel-root", NULL, &root, NULL }, { "--modules", NULL, &list, NULL },
+		{ "--key", NULL, &keyp, NULL }, { "--signing-helper", NULL, &helper, NULL },
+		{ "--name", NULL, &name, NULL }, { "--version", NULL, &version, NULL },
+		{ "--rollback-index", NULL, &rb, NULL }, { "--kind", NULL, &kind, NULL },
+		{ "--release", NULL, &release, NULL }, { "--force-release", NULL, &force, NULL },
+		{ "--threads", NULL, &threads_s, NULL }, { "--output", "-o", &out, NULL },
+		{ "--progress", NULL, NULL, &progress }, { "--json", NULL, NULL, &json },
+	};
 
+	r = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, NULL);
+	if (r)
+		return r == SEALCMD_HELP ? SEALCTL_OK : r;
+	if (!root || !list || !keyp || !name || !version || !rb || !out)
+		return sealctl_usage_error(CMD, "--kernel-root, --modules, --key, --name, --version, "
+					   "--rollback-index and -o are required");
+	if (strcmp(kind, "kc-boot") && strcmp(kind, "kc-system") && strcmp(kind, "kc-aux"))
+		return sealctl_usage_error(CMD, "--kind: expected kc-boot, kc-system or kc-aux, "
+					   "found '%s'", kind);
+	memset(&job, 0, sizeof job);
+	r = sealcmd_seal_params(CMD, &job.p, name, kind, version, rb, NULL, NULL, salt);
+	if (r)
+		return r;
+	job.p.fs_type = SI_FS_RAW;
+	if (sealcmd_threads(CMD, threads_s, &job.threads))
+		return SEALCTL_USAGE;
+	job.progress = sealcmd_progress_wanted(progress);
 	{
-		const struct sealcmd_optdef defs[] = {
-			{ "--kernel-root", &root, NULL }, { "--modules", &list, NULL },
-			{ "--key", &keyp, NULL }, { "--name", &name, NULL },
-			{ "--version", &version, NULL }, { "--rollback-index", &rb, NULL },
-			{ "--kind", &kind, NULL }, { "--release", &release, NULL },
-			{ "--force-release", &force, NULL }, { "-o", &out, NULL },
-		};
-		m = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, usage);
-		if (m)
-			return m == SEALCMD_HELP ? SEALCTL_OK : m;
-	}
-	if (!root || !list || !keyp || !name || !version || !rb || !out) {
-		sealctl_msg(CMD, "--kernel-root, --modules, --key, --name, --version, --rollback-index and -o are required");
-		usage(stderr);
-		return SEALCTL_USAGE;
-	}
-	if (strcmp(kind, "kc-boot") && strcmp(kind, "kc-system") && strcmp(kind, "kc-aux")) {
-		sealctl_msg(CMD, "--kind: expected kc-boot, kc-system or kc-aux, found '%s'", kind);
-		return SEALCTL_USAGE;
+		const char *inputs[] = { root, list, keyp, helper };
+
+		r = sealctl_out_check(CMD, out, inputs, SI_ARRAY_SIZE(inputs));
+		if (r)
+			return r;
 	}
 	if (!release) {
 		static char only[256];
@@ -206,28 +202,28 @@ int sealctl_cmd_kc(int argc, char **argv)
 
 		snprintf(dir, sizeof dir, "%s/lib/modules", root);
 		dp = opendir(dir);
-		while (dp && (de = readdir(dp)))
+		if (!dp)
+			return sealctl_report_errno(CMD, dir, SI_E_OPEN, errno);
+		while ((de = readdir(dp)))
 			if (de->d_name[0] != '.' && found++ == 0)
 				snprintf(only, sizeof only, "%s", de->d_name);
-		if (dp)
-			closedir(dp);
-		if (found != 1) {
-			sealctl_msg(CMD, "%s: expected exactly one release, found %u; give --release", dir, found);
-			return SEALCTL_USAGE;
-		}
+		closedir(dp);
+		if (found != 1)
+			return sealctl_usage_error(CMD, "%s: expected exactly one release, found %u; "
+						   "give --release", dir, found);
 		release = only;
 	}
 	snprintf(dir, sizeof dir, "%s/lib/modules/%s/kernel", root, release);
+	if (access(dir, R_OK | X_OK) != 0)
+		return sealctl_report_errno(CMD, dir, SI_E_OPEN, errno);
 	if (nftw(dir, ix_add, 16, FTW_PHYS) != 0 || ix.n == 0) {
-		sealctl_msg(CMD, "%s: cannot index modules (missing, or more than %d)", dir, KC_INDEX_MAX);
+		sealctl_msg(CMD, "%s: cannot index modules (none, or more than %d)", dir, KC_INDEX_MAX);
 		return SEALCTL_FAIL;
 	}
 
-	f = fopen(list, "r");
-	if (!f) {
-		sealctl_msg(CMD, "%s: %s", list, strerror(errno));
-		return SEALCTL_SYSTEM;
-	}
+	f = fopen(list, "re");
+	if (!f)
+		return sealctl_report_errno(CMD, list, SI_E_OPEN, errno);
 	while (fgets(line, sizeof line, f)) {
 		char *s = line, *e;
 
@@ -272,10 +268,17 @@ int sealctl_cmd_kc(int argc, char **argv)
 		names[i] = mods[order[i]].info.name;
 		sizes[i] = mods[order[i]].len;
 	}
+	r = sealctl_signer_load(CMD, keyp, helper, &sg);
+	if (r)
+		return r;
 	alen = kc_coll_size(sizes, n_mods);
-	arch = calloc(1, (size_t)alen);
-	if (!arch)
-		return SEALCTL_SYSTEM;
+	/* The archive and its zero padding to whole blocks, in memory: it is
+	 * sealed from here, no intermediate file. */
+	arch = calloc(1, (size_t)((alen + 4095) & ~(uint64_t)4095));
+	if (!arch) {
+		ret = sealctl_report(CMD, out, SI_E_NOMEM, NULL);
+		goto done;
+	}
 	si_diag_clear(&d);
 	r = kc_coll_write(arch, (size_t)alen, force ? force : release, names, sizes, n_mods,
 			  offs, &d);
@@ -285,30 +288,46 @@ int sealctl_cmd_kc(int argc, char **argv)
 	}
 	for (i = 0; i < n_mods; i++)
 		memcpy(arch + offs[i], mods[order[i]].img, mods[order[i]].len);
-	snprintf(tmp, sizeof tmp, "%s.archive.tmp", out);
-	r = sealctl_write_file(tmp, arch, (size_t)alen);
-	if (r) {
-		si_diag_clear(&d);
-		si_diag_errno(&d, errno);
-		ret = sealctl_report(CMD, tmp, r, &d);
+	job.p.data_size = alen;
+	job.data = arch;
+	job.data_name = list;
+	job.signer = &sg.s;
+	job.helper = helper;
+	job.out = out;
+	ret = sealcmd_seal_write(CMD, &job);
+	if (ret != SEALCTL_OK)
 		goto done;
-	}
-	{
-		char *sargv[] = { "seal", "--image", tmp, "--fs-type", "raw", "--kind", (char *)kind,
-				  "--name", (char *)name, "--version", (char *)version,
-				  "--rollback-index", (char *)rb, "--key", (char *)keyp, "-o",
-				  (char *)out, NULL };
-		ret = sealctl_cmd_seal((int)SI_ARRAY_SIZE(sargv) - 1, sargv);
-	}
-	unlink(tmp);
-	if (ret == SEALCTL_OK) {
-		printf("%s: %s collection for %s%s: %u modules:", out, kind, force ? force : release,
-		       force ? " (forced)" : "", n_mods);
+	if (json) {
+		struct json j;
+
+		json_begin(&j, stdout, CMD, 1);
+		json_str(&j, "output", out);
+		json_str(&j, "kind", kind);
+		json_str(&j, "name", name);
+		json_str(&j, "version", version);
+		json_u64(&j, "rollback_index", job.p.rollback_index);
+		json_str(&j, "release", force ? force : release);
+		json_bool(&j, "release_forced", force != NULL);
+		json_u64(&j, "image_size", job.layout.image_size);
+		json_hex(&j, "root_hash", job.root_hash, 32);
+		json_keyid(&j, "key_id", sg.pub.fingerprint);
+		json_arr_begin(&j, "modules");
+		for (i = 0; i < n_mods; i++)
+			json_str(&j, NULL, names[i]);
+		json_arr_end(&j);
+		json_end(&j);
+	} else {
+		char id[SEALCTL_KEYID_SHORT + 1];
+
+		sealctl_keyid_short(id, sg.pub.fingerprint);
+		printf("%s: %s collection for %s%s, key %s: %u modules:", out, kind,
+		       force ? force : release, force ? " (forced)" : "", id, n_mods);
 		for (i = 0; i < n_mods; i++)
 			printf(" %s", names[i]);
 		printf("\n");
 	}
 done:
+	sealctl_signer_done(&sg);
 	free(arch);
 	return ret;
 }

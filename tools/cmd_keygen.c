@@ -10,92 +10,69 @@
 #include <bearssl.h>
 
 #include "lib/str.h"
+#include "tools/json.h"
+#include "tools/out.h"
 #include "tools/sealcmd.h"
 #include "tools/sealctl.h"
 
 #define CMD "keygen"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: sealctl keygen --algo ecdsa-p256|rsa2048|rsa4096 -o KEY.pem [--pub PUB.pem]\n\n"
-		"Makes a signing key.  KEY.pem is PKCS#8 (\"PRIVATE KEY\"), mode 0600;\n"
-		"PUB.pem is the public key (\"PUBLIC KEY\", SubjectPublicKeyInfo) for\n"
-		"`sealctl verify --key` and `sealctl anchor --key`.  Keys made with openssl\n"
-		"(genpkey, ecparam -genkey, genrsa) work as well.\n\n"
-		"exit codes: 0 written; 2 wrong arguments; 3 system error (randomness, I/O)\n");
-}
-
 static int write_pem(const char *path, const char *banner, const uint8_t *der,
-		     size_t len, int private)
+		     size_t len, unsigned flags)
 {
 	size_t n = br_pem_encode(NULL, der, len, banner, BR_PEM_LINE64);
 	char *pem = malloc(n + 1);
-	mode_t old = 0;
 	int r;
 
 	if (!pem)
 		return sealctl_report(CMD, path, SI_E_NOMEM, NULL);
 	br_pem_encode(pem, der, len, banner, BR_PEM_LINE64);
-	if (private)
-		old = umask(077);
-	r = sealctl_write_file(path, pem, n);
-	if (private)
-		umask(old);
+	r = sealctl_out_file(CMD, path, flags, pem, n);
 	memset(pem, 0, n);
 	free(pem);
-	if (r) {
-		struct si_diag d;
-		si_diag_clear(&d);
-		si_diag_errno(&d, errno);
-		return sealctl_report(CMD, path, r, &d);
-	}
-	return 0;
+	return r;
 }
 
 int sealctl_cmd_keygen(int argc, char **argv)
 {
-	const char *algo = NULL, *out = NULL, *pub = NULL, *v;
+	const char *algo = NULL, *out = NULL, *pub = NULL;
 	br_hmac_drbg_context rng;
 	uint8_t seed[48], der[SI_KEY_DER_MAX], spki[SI_KEY_DER_MAX];
 	struct si_key pk;
 	size_t dlen = 0, slen;
-	int i = 1, m, r;
+	unsigned flags;
+	int force = 0, json = 0, r;
+	const struct sealcmd_optdef defs[] = {
+		{ "--algo", NULL, &algo, NULL }, { "--output", "-o", &out, NULL },
+		{ "--pub", NULL, &pub, NULL }, { "--force", NULL, NULL, &force },
+		{ "--json", NULL, NULL, &json },
+	};
 
-	while (i < argc) {
-		if (sealcmd_is_help(argv[i])) {
-			usage(stdout);
-			return SEALCTL_OK;
-		}
-		if ((m = sealcmd_opt(CMD, argc, argv, &i, "--algo", &v)) != 0) {
-			if (m < 0)
-				return SEALCTL_USAGE;
-			algo = v;
-		} else if ((m = sealcmd_opt(CMD, argc, argv, &i, "-o", &v)) != 0) {
-			if (m < 0)
-				return SEALCTL_USAGE;
-			out = v;
-		} else if ((m = sealcmd_opt(CMD, argc, argv, &i, "--pub", &v)) != 0) {
-			if (m < 0)
-				return SEALCTL_USAGE;
-			pub = v;
-		} else {
-			sealctl_msg(CMD, "unexpected argument '%s'", argv[i]);
-			usage(stderr);
-			return SEALCTL_USAGE;
-		}
+	r = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, NULL);
+	if (r)
+		return r == SEALCMD_HELP ? SEALCTL_OK : r;
+	if (!algo || !out)
+		return sealctl_usage_error(CMD, "--algo and -o are required");
+	if (strcmp(algo, "ecdsa-p256") && strcmp(algo, "rsa2048") && strcmp(algo, "rsa4096"))
+		return sealctl_usage_error(CMD, "--algo: expected ecdsa-p256, rsa2048 or rsa4096, "
+					   "found '%s'", algo);
+	if ((r = sealctl_out_distinct(CMD, out, pub)) != 0)
+		return r;
+	/* Never replace a key without --force: checked before the work, and
+	 * again by the rename itself. */
+	flags = force ? 0 : SEALCTL_OUT_NOCLOBBER;
+	{
+		struct stat st;
+		const char *paths[2] = { out, pub };
+		int i;
+
+		for (i = 0; i < 2; i++)
+			if (paths[i] && !force && lstat(paths[i], &st) == 0)
+				return sealctl_usage_error(CMD, "%s exists; --force replaces it",
+							   paths[i]);
 	}
-	if (!algo || !out) {
-		sealctl_msg(CMD, "--algo and -o are required");
-		usage(stderr);
-		return SEALCTL_USAGE;
-	}
-	if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
-		struct si_diag d;
-		si_diag_clear(&d);
-		si_diag_errno(&d, errno);
-		return sealctl_report(CMD, "getrandom", SI_E_IO, &d);
-	}
+	if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+		return sealctl_report_errno(CMD, "getrandom", SI_E_IO, errno);
 	br_hmac_drbg_init(&rng, &br_sha256_vtable, seed, sizeof seed);
 	memset(seed, 0, sizeof seed);
 	memset(&pk, 0, sizeof pk);
@@ -114,7 +91,7 @@ int sealctl_cmd_keygen(int argc, char **argv)
 		memcpy(pk.pub, kpub, 65);
 		pk.pub_len = 65;
 		memset(kpriv, 0, sizeof kpriv);
-	} else if (!strcmp(algo, "rsa2048") || !strcmp(algo, "rsa4096")) {
+	} else {
 		unsigned bits = !strcmp(algo, "rsa2048") ? 2048 : 4096;
 		static unsigned char kpriv[BR_RSA_KBUF_PRIV_SIZE(4096)];
 		unsigned char kpub[BR_RSA_KBUF_PUB_SIZE(4096)], dexp[512];
@@ -140,14 +117,11 @@ int sealctl_cmd_keygen(int argc, char **argv)
 		pk.e_len = (uint8_t)(rp.elen - e);
 		memset(kpriv, 0, sizeof kpriv);
 		memset(dexp, 0, sizeof dexp);
-	} else {
-		sealctl_msg(CMD, "--algo: expected ecdsa-p256, rsa2048 or rsa4096, found '%s'", algo);
-		return SEALCTL_USAGE;
 	}
 	memset(&rng, 0, sizeof rng);
 	if (dlen == 0)
 		return sealctl_report(CMD, algo, SI_E_SIGN, NULL);
-	r = write_pem(out, "PRIVATE KEY", der, dlen, 1);
+	r = write_pem(out, "PRIVATE KEY", der, dlen, flags | SEALCTL_OUT_PRIVATE);
 	memset(der, 0, sizeof der);
 	if (r)
 		return r;
@@ -155,15 +129,26 @@ int sealctl_cmd_keygen(int argc, char **argv)
 		slen = si_key_encode_spki(&pk, spki, sizeof spki);
 		if (slen == 0)
 			return sealctl_report(CMD, pub, SI_E_TOO_BIG, NULL);
-		r = write_pem(pub, "PUBLIC KEY", spki, slen, 0);
+		r = write_pem(pub, "PUBLIC KEY", spki, slen, flags);
 		if (r)
 			return r;
 	}
 	si_key_fingerprint(&pk);
-	{
-		char hex[65];
-		si_hex(hex, pk.fingerprint, 32);
-		printf("%s: %s key, id %s\n", out, algo, hex);
+	if (json) {
+		struct json j;
+
+		json_begin(&j, stdout, CMD, 1);
+		json_str(&j, "key_file", out);
+		json_str(&j, "public_key_file", pub);
+		json_str(&j, "algorithm", algo);
+		json_keyid(&j, "key_id", pk.fingerprint);
+		json_end(&j);
+	} else {
+		char id[SEALCTL_KEYID_SHORT + 1];
+
+		sealctl_keyid_short(id, pk.fingerprint);
+		printf("%s: %s key %s%s%s\n", out, algo, id, pub ? ", public key in " : "",
+		       pub ? pub : "");
 	}
 	return SEALCTL_OK;
 }

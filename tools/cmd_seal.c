@@ -1,6 +1,13 @@
 /* sealctl seal: file-system image (or a directory, made into a reproducible
  * erofs image) -> sealed image: data | dm-verity tree | signed manifest |
- * footer (docs/formats.md, "Sealed images"). */
+ * footer (docs/formats.md, "Sealed images").  As a file, or as a partition
+ * image (--partition-size, or a block device): the footer then sits in the
+ * partition's last 64 bytes and the gap before it is zero.
+ *
+ * The output is never mapped: the input is mapped read-only, everything
+ * after the data is built in memory (si_seal_build_tail), and the image is
+ * written with write() to a temporary that is renamed when complete -- a
+ * full disk is one error line and nothing is left behind. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -15,37 +22,17 @@
 
 #include <bearssl.h>
 
+#include "lib/fdio.h"
 #include "lib/str.h"
+#include "tools/json.h"
+#include "tools/out.h"
 #include "tools/sealcmd.h"
 #include "tools/sealctl.h"
+#include "tools/signer.h"
 
 #define CMD "seal"
 
 extern char **environ;
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: sealctl seal (--dir DIR | --image FSIMG) --name NAME --kind KIND\n"
-		"                    --version VERSION --rollback-index N --key KEY.pem\n"
-		"                    [--overlay PATH] [--fs-type TYPE] [--salt HEX] -o OUT\n\n"
-		"Seals a file-system image: appends its dm-verity hash tree (format 1,\n"
-		"SHA-256, 4096-byte blocks), a manifest signed with KEY.pem and a footer.\n"
-		"  --dir DIR         make a reproducible erofs image of DIR first\n"
-		"                    (mkfs.erofs -T0 --all-root -U <uuid from NAME>)\n"
-		"  --image FSIMG     seal an existing image; data that is not a whole number\n"
-		"                    of 4096-byte blocks is zero-padded\n"
-		"  --kind KIND       system, cryptex, kc-boot, kc-system, kc-aux, update\n"
-		"  --name NAME       1..64 of [A-Za-z0-9._+-], first alphanumeric\n"
-		"  --version V       1..64 printable ASCII characters, e.g. \"13.3.1 (a)\"\n"
-		"  --rollback-index N  refused at boot when below the device's floor\n"
-		"  --overlay PATH    cryptex only: where it is overlaid (e.g. /usr)\n"
-		"  --fs-type TYPE    erofs, ext4, squashfs, raw (default: detected)\n"
-		"  --salt HEX        1..256 bytes (default: SHA-256 of name and version,\n"
-		"                    so the same input seals to the same bytes)\n\n"
-		"exit codes: 0 sealed; 1 invalid input (key, image, field);\n"
-		"            2 wrong arguments; 3 system error (I/O, mkfs.erofs)\n");
-}
 
 /* Magic numbers at their documented offsets. */
 static enum si_fstype detect_fs(const uint8_t *p, size_t len)
@@ -59,14 +46,16 @@ static enum si_fstype detect_fs(const uint8_t *p, size_t len)
 	return SI_FS_RAW;
 }
 
-static int run_mkfs(const char *dir, const char *name, const char *out)
+/* mkfs.erofs -T0 --all-root -U<uuid from name> --quiet -- OUT DIR: the
+ * "--" keeps names that start with '-' from reading as options. */
+static int run_mkfs(const char *cmd, const char *dir, const char *name, const char *out)
 {
 	uint8_t h[32];
 	char uuid[64], uopt[80];
 	br_sha256_context c;
 	pid_t pid;
-	int st;
-	char *args[] = { "mkfs.erofs", "-T0", "--all-root", uopt, "--quiet",
+	int st, e;
+	char *args[] = { "mkfs.erofs", "-T0", "--all-root", uopt, "--quiet", "--",
 			 (char *)out, (char *)dir, NULL };
 
 	br_sha256_init(&c);
@@ -80,195 +69,422 @@ static int run_mkfs(const char *dir, const char *name, const char *out)
 		 h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10],
 		 h[11], h[12], h[13], h[14], h[15]);
 	snprintf(uopt, sizeof uopt, "-U%s", uuid);
-	if (posix_spawnp(&pid, "mkfs.erofs", NULL, NULL, args, environ) != 0) {
-		sealctl_msg(CMD, "cannot run mkfs.erofs (Debian erofs-utils): %s", strerror(errno));
+	e = posix_spawnp(&pid, "mkfs.erofs", NULL, NULL, args, environ);
+	if (e != 0) {
+		sealctl_msg(cmd, "cannot run mkfs.erofs (Debian package erofs-utils): errno %d (%s)",
+			    e, strerror(e));
 		return SEALCTL_SYSTEM;
 	}
-	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		sealctl_msg(CMD, "mkfs.erofs %s %s failed (status %d)", out, dir, st);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			sealctl_msg(cmd, "mkfs.erofs: waitpid: errno %d (%s)", errno, strerror(errno));
+			return SEALCTL_SYSTEM;
+		}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		sealctl_msg(cmd, "mkfs.erofs of %s failed (%s %d)", dir,
+			    WIFEXITED(st) ? "exit status" : "signal",
+			    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 		return SEALCTL_SYSTEM;
 	}
 	return 0;
 }
 
-static int sys_fail(const char *path, int err)
-{
-	struct si_diag d;
+/* Reads the written image back through an fd. */
+struct fd_io {
+	int fd;
+};
 
-	si_diag_clear(&d);
-	si_diag_errno(&d, errno);
-	return sealctl_report(CMD, path, err, &d);
+static int fd_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	const struct fd_io *f = ctx;
+
+	return si_pread_full(f->fd, off, buf, len, NULL);
 }
 
-int sealctl_cmd_seal(int argc, char **argv)
+int sealcmd_seal_write(const char *cmd, struct sealcmd_seal_job *j)
 {
-	const char *dir = NULL, *image = NULL, *name = NULL, *kind = NULL,
-		   *version = NULL, *rb = NULL, *keyp = NULL, *overlay = NULL,
-		   *fstype = NULL, *salthex = NULL, *out = NULL;
-	static struct si_privkey key;
-	struct si_seal_params p;
-	struct si_seal_layout l;
-	struct sealcmd_image in = { -1, NULL, 0 };
+	struct sealctl_out o;
 	struct si_diag d;
-	char fstmp[4096], tmp[4096];
-	uint8_t salt[SI_SEAL_SALT_MAX];
-	uint8_t *map;
-	int m, r, fd, ret = SEALCTL_SYSTEM;
+	struct si_seal check;
+	struct si_anchor a;
+	struct si_io io;
+	struct fd_io fio;
+	uint64_t psize, mend, tail_len;
+	uint8_t *tail = NULL;
+	int r;
 
+	si_diag_clear(&d);
+	r = si_seal_layout(&j->p, j->signer->pub->algo, &j->layout, &d);
+	if (r)
+		return sealctl_report(cmd, j->data_name, r, &d);
+	mend = j->layout.manifest_offset + j->layout.manifest_size;
+	tail_len = j->layout.image_size - j->layout.padded_size;
+	r = sealctl_out_open(cmd, j->out, SEALCTL_OUT_DEVICE, &o);
+	if (r)
+		return r;
+	if (o.kind == SEALCTL_OUT_CHR) {
+		sealctl_out_abort(&o);
+		return sealctl_usage_error(cmd, "-o %s: a sealed image goes to a file or a "
+					   "block device", j->out);
+	}
+	psize = j->layout.image_size;
+	if (o.kind == SEALCTL_OUT_BLK) {
+		if (j->partition_size && j->partition_size != o.dev_size) {
+			sealctl_out_abort(&o);
+			return sealctl_usage_error(cmd, "--partition-size %llu, but %s holds %llu bytes",
+						   (unsigned long long)j->partition_size, j->out,
+						   (unsigned long long)o.dev_size);
+		}
+		psize = o.dev_size;
+	} else if (j->partition_size) {
+		psize = j->partition_size;
+	}
+	if (psize < j->layout.image_size) {
+		sealctl_out_abort(&o);
+		si_diag_clear(&d);
+		si_diag_field(&d, "partition size");
+		si_diag_values(&d, j->layout.image_size, psize);
+		return sealctl_report(cmd, j->out, SI_E_TOO_BIG, &d);
+	}
+	j->written_size = psize;
+	tail = malloc(tail_len ? (size_t)tail_len : 1);
+	if (!tail) {
+		sealctl_out_abort(&o);
+		return sealctl_report(cmd, j->out, SI_E_NOMEM, NULL);
+	}
+	si_diag_clear(&d);
+	if (j->progress)
+		sealctl_progress(cmd, "hashing and signing", 0, 1);
+	r = si_seal_build_tail(&j->p, j->signer, j->data, tail, (size_t)tail_len, j->threads, &d);
+	if (r == 0 && j->progress)
+		sealctl_progress(cmd, "hashing and signing", 1, 1);
+	if (r) {
+		free(tail);
+		sealctl_out_abort(&o);
+		return sealctl_report(cmd, j->helper && (r == SI_E_SIGN_HELPER || r == SI_E_SIG_BAD ||
+							  r == SI_E_SIG_LEN) ? j->helper : j->out,
+				      r, &d);
+	}
+	/* A partition never looks sealed while half-written: its old footer
+	 * goes first, the new one last. */
+	if (o.kind == SEALCTL_OUT_BLK &&
+	    (r = sealctl_out_zero(cmd, &o, psize - SI_FOOTER_SIZE, SI_FOOTER_SIZE)) != 0)
+		goto fail;
+	if (psize != j->layout.image_size && (r = sealctl_out_size(cmd, &o, psize)) != 0)
+		goto fail;
+	/* The data in pieces, so that a long write shows its progress. */
 	{
-		const struct sealcmd_optdef defs[] = {
-			{ "--dir", &dir, NULL }, { "--image", &image, NULL }, { "--name", &name, NULL },
-			{ "--kind", &kind, NULL }, { "--version", &version, NULL },
-			{ "--rollback-index", &rb, NULL }, { "--key", &keyp, NULL },
-			{ "--overlay", &overlay, NULL }, { "--fs-type", &fstype, NULL },
-			{ "--salt", &salthex, NULL }, { "-o", &out, NULL },
-		};
-		m = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, usage);
-		if (m)
-			return m == SEALCMD_HELP ? SEALCTL_OK : m;
+		uint64_t off, step = 64u << 20;
+
+		for (off = 0; off < j->layout.padded_size; off += step) {
+			uint64_t n = j->layout.padded_size - off < step ? j->layout.padded_size - off
+								       : step;
+
+			if (j->progress)
+				sealctl_progress(cmd, "writing", off, j->layout.padded_size);
+			if ((r = sealctl_out_write(cmd, &o, off, j->data + off, (size_t)n)) != 0)
+				goto fail;
+		}
+		if (j->progress)
+			sealctl_progress(cmd, "writing", j->layout.padded_size, j->layout.padded_size);
 	}
-	if (!!dir == !!image) {
-		sealctl_msg(CMD, "exactly one of --dir and --image is required");
-		return SEALCTL_USAGE;
+	if ((r = sealctl_out_write(cmd, &o, j->layout.padded_size, tail,
+				   (size_t)(mend - j->layout.padded_size))) != 0)
+		goto fail;
+	if (o.kind == SEALCTL_OUT_BLK &&
+	    (r = sealctl_out_zero(cmd, &o, mend, psize - SI_FOOTER_SIZE - mend)) != 0)
+		goto fail;
+	if (o.kind == SEALCTL_OUT_BLK && fdatasync(o.fd) != 0) {
+		r = errno;
+		sealctl_out_abort(&o);
+		r = sealctl_report_errno(cmd, j->out, SI_E_WRITE, r);
+		goto fail;
 	}
-	if (!name || !kind || !version || !rb || !keyp || !out) {
-		sealctl_msg(CMD, "--name, --kind, --version, --rollback-index, --key and -o are required");
-		usage(stderr);
-		return SEALCTL_USAGE;
+	if ((r = sealctl_out_write(cmd, &o, psize - SI_FOOTER_SIZE,
+				   tail + tail_len - SI_FOOTER_SIZE, SI_FOOTER_SIZE)) != 0)
+		goto fail;
+	/* What was written opens as sealinit will open it (O(1)). */
+	memset(&a, 0, sizeof a);
+	a.n_keys = 1;
+	a.keys[0] = *j->signer->pub;
+	a.keys[0].usages = SI_USAGE_ALL;
+	fio.fd = o.fd;
+	io.ctx = &fio;
+	io.size = psize;
+	io.read_at = fd_read;
+	si_diag_clear(&d);
+	r = si_seal_open(&io, &a, 0, 0, &check, &d);
+	if (r) {
+		/* A partition that does not read back must not look sealed. */
+		if (o.kind == SEALCTL_OUT_BLK) {
+			static const uint8_t zero[SI_FOOTER_SIZE];
+
+			(void)!si_pwrite_full(o.fd, psize - SI_FOOTER_SIZE, zero, sizeof zero, NULL);
+		}
+		sealctl_out_abort(&o);
+		r = sealctl_report(cmd, j->out, r, &d);
+		goto fail;
 	}
-	memset(&p, 0, sizeof p);
-	p.name = name;
-	p.version = version;
-	p.overlay = overlay;
-	p.kind = (enum si_kind)si_seal_kind_from_name(kind);
-	if (!p.kind) {
-		sealctl_msg(CMD, "--kind: expected system, cryptex, kc-boot, kc-system, kc-aux or update, found '%s'", kind);
-		return SEALCTL_USAGE;
+	memcpy(j->root_hash, check.m.root_hash, 32);
+	memcpy(j->manifest_digest, check.m.digest, 32);
+	free(tail);
+	return sealctl_out_commit(cmd, &o);
+fail:
+	free(tail);
+	sealctl_out_abort(&o);
+	return r;
+}
+
+void sealcmd_seal_print(const char *cmd, const struct sealcmd_seal_job *j, int json)
+{
+	char id[SEALCTL_KEYID_SHORT + 1];
+
+	if (json) {
+		struct json js;
+
+		json_begin(&js, stdout, cmd, 1);
+		json_str(&js, "output", j->out);
+		json_str(&js, "kind", si_seal_kind_name(j->p.kind));
+		json_str(&js, "name", j->p.name);
+		json_str(&js, "version", j->p.version);
+		json_u64(&js, "rollback_index", j->p.rollback_index);
+		json_str(&js, "fs_type", si_seal_fstype_name(j->p.fs_type));
+		json_u64(&js, "data_size", j->p.data_size);
+		json_u64(&js, "image_size", j->layout.image_size);
+		if (j->written_size != j->layout.image_size)
+			json_u64(&js, "partition_size", j->written_size);
+		else
+			json_null(&js, "partition_size");
+		json_hex(&js, "salt", j->p.salt, j->p.salt_len);
+		json_hex(&js, "root_hash", j->root_hash, 32);
+		json_hex(&js, "manifest_digest", j->manifest_digest, 32);
+		json_str(&js, "signature_algorithm", si_algo_name(j->signer->pub->algo));
+		json_keyid(&js, "key_id", j->signer->pub->fingerprint);
+		json_end(&js);
+		return;
 	}
-	if (sealcmd_u64(CMD, "--rollback-index", rb, &p.rollback_index))
+	sealctl_keyid_short(id, j->signer->pub->fingerprint);
+	printf("%s: sealed %s '%s' %s (rollback %llu, %s, %llu data bytes", j->out,
+	       si_seal_kind_name(j->p.kind), j->p.name, j->p.version,
+	       (unsigned long long)j->p.rollback_index, si_seal_fstype_name(j->p.fs_type),
+	       (unsigned long long)j->p.data_size);
+	if (j->written_size != j->layout.image_size)
+		printf(", footer at the end of %llu bytes", (unsigned long long)j->written_size);
+	printf(") with %s key %s\n", si_algo_name(j->signer->pub->algo), id);
+}
+
+/* The seal parameters from the options, checked before any work: a bad
+ * name, version or overlay is a wrong argument (2), like a bad kind. */
+int sealcmd_seal_params(const char *cmd, struct si_seal_params *p, const char *name,
+			const char *kind, const char *version, const char *rb,
+			const char *overlay, const char *salthex, uint8_t salt[SI_SEAL_SALT_MAX])
+{
+	struct si_seal_params t;
+	struct si_seal_layout l;
+	struct si_diag d;
+	int r;
+
+	memset(p, 0, sizeof *p);
+	p->name = name;
+	p->version = version;
+	p->overlay = overlay;
+	p->kind = (enum si_kind)si_seal_kind_from_name(kind);
+	if (!p->kind)
+		return sealctl_usage_error(cmd, "--kind: expected system, cryptex, kc-boot, kc-system, "
+					   "kc-aux or update, found '%s'", kind);
+	if (sealcmd_u64(cmd, "--rollback-index", rb, &p->rollback_index))
 		return SEALCTL_USAGE;
-	if (fstype && !(p.fs_type = (enum si_fstype)si_seal_fstype_from_name(fstype))) {
-		sealctl_msg(CMD, "--fs-type: expected erofs, ext4, squashfs or raw, found '%s'", fstype);
-		return SEALCTL_USAGE;
-	}
 	if (salthex) {
 		size_t n = strlen(salthex) / 2;
-		if (strlen(salthex) % 2 || n == 0 || n > sizeof salt ||
-		    si_unhex(salt, n, salthex, strlen(salthex)) != 0) {
-			sealctl_msg(CMD, "--salt: expected 2..512 hex digits, found '%s'", salthex);
-			return SEALCTL_USAGE;
-		}
-		p.salt_len = n;
+
+		if (strlen(salthex) % 2 || n == 0 || n > SI_SEAL_SALT_MAX ||
+		    si_unhex(salt, n, salthex, strlen(salthex)) != 0)
+			return sealctl_usage_error(cmd, "--salt: expected 2..512 hex digits, found '%s'",
+						   salthex);
+		p->salt_len = n;
 	} else {
 		br_sha256_context c;
+
 		br_sha256_init(&c);
 		br_sha256_update(&c, "sealinit-salt-v1", 17);
 		br_sha256_update(&c, name, strlen(name) + 1);
 		br_sha256_update(&c, version, strlen(version));
 		br_sha256_out(&c, salt);
-		p.salt_len = 32;
+		p->salt_len = 32;
 	}
-	p.salt = salt;
+	p->salt = salt;
+	/* The fields as the manifest will hold them, on a one-block stand-in. */
+	t = *p;
+	t.data_size = 1;
+	if (!t.fs_type)
+		t.fs_type = SI_FS_RAW;
+	si_diag_clear(&d);
+	r = si_seal_layout(&t, SI_ALGO_ECDSA_P256, &l, &d);
+	if (r) {
+		char line[512];
 
-	r = sealcmd_load_priv(CMD, keyp, &key);
+		si_diag_format(&d, r, line, sizeof line);
+		return sealctl_usage_error(cmd, "%s [%s]", line, si_err_name(r));
+	}
+	return 0;
+}
+
+int sealctl_cmd_seal(int argc, char **argv)
+{
+	const char *dir = NULL, *image = NULL, *name = NULL, *kind = NULL, *version = NULL,
+		   *rb = NULL, *keyp = NULL, *overlay = NULL, *fstype = NULL, *salthex = NULL,
+		   *out = NULL, *helper = NULL, *psize_s = NULL, *threads_s = NULL;
+	int progress = 0;
+	static struct sealctl_signer sg;
+	static struct sealcmd_seal_job job;
+	struct sealcmd_image in = { -1, 0, NULL, 0 };
+	uint8_t salt[SI_SEAL_SALT_MAX];
+	char fstmp[4096];
+	const uint8_t *data = NULL;
+	size_t map_len = 0;
+	int json = 0, r, ret;
+	const struct sealcmd_optdef defs[] = {
+		{ "--dir", NULL, &dir, NULL }, { "--image", NULL, &image, NULL },
+		{ "--name", NULL, &name, NULL }, { "--kind", NULL, &kind, NULL },
+		{ "--version", NULL, &version, NULL }, { "--rollback-index", NULL, &rb, NULL },
+		{ "--key", NULL, &keyp, NULL }, { "--signing-helper", NULL, &helper, NULL },
+		{ "--overlay", NULL, &overlay, NULL }, { "--fs-type", NULL, &fstype, NULL },
+		{ "--salt", NULL, &salthex, NULL }, { "--partition-size", NULL, &psize_s, NULL },
+		{ "--threads", NULL, &threads_s, NULL }, { "--output", "-o", &out, NULL },
+		{ "--progress", NULL, NULL, &progress }, { "--json", NULL, NULL, &json },
+	};
+
+	r = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, NULL);
+	if (r)
+		return r == SEALCMD_HELP ? SEALCTL_OK : r;
+	if (!!dir == !!image)
+		return sealctl_usage_error(CMD, "exactly one of --dir and --image is required");
+	if (!name || !kind || !version || !rb || !keyp || !out)
+		return sealctl_usage_error(CMD, "--name, --kind, --version, --rollback-index, --key "
+					   "and -o are required");
+	memset(&job, 0, sizeof job);
+	r = sealcmd_seal_params(CMD, &job.p, name, kind, version, rb, overlay, salthex, salt);
+	if (r)
+		return r;
+	if (fstype && !(job.p.fs_type = (enum si_fstype)si_seal_fstype_from_name(fstype)))
+		return sealctl_usage_error(CMD, "--fs-type: expected erofs, ext4, squashfs or raw, "
+					   "found '%s'", fstype);
+	if (psize_s) {
+		if (sealcmd_size(CMD, "--partition-size", psize_s, &job.partition_size))
+			return SEALCTL_USAGE;
+		if (job.partition_size == 0 || job.partition_size % 4096)
+			return sealctl_usage_error(CMD, "--partition-size: expected a multiple of "
+						   "4096 bytes, found %s", psize_s);
+	}
+	if (sealcmd_threads(CMD, threads_s, &job.threads))
+		return SEALCTL_USAGE;
+	job.progress = sealcmd_progress_wanted(progress);
+	{
+		const char *inputs[] = { dir, image, keyp, helper };
+
+		r = sealctl_out_check(CMD, out, inputs, SI_ARRAY_SIZE(inputs));
+		if (r)
+			return r;
+	}
+	if (dir) {
+		struct stat st;
+
+		if (stat(dir, &st) != 0)
+			return sealctl_report_errno(CMD, dir, SI_E_OPEN, errno);
+		if (!S_ISDIR(st.st_mode)) {
+			struct si_diag d;
+
+			si_diag_clear(&d);
+			si_diag_text(&d, "directory", si_file_type_name(st.st_mode));
+			return sealctl_report(CMD, dir, SI_E_FILE_TYPE, &d);
+		}
+	}
+	r = sealctl_signer_load(CMD, keyp, helper, &sg);
 	if (r)
 		return r;
 
+	ret = SEALCTL_SYSTEM;
 	fstmp[0] = '\0';
 	if (dir) {
+		/* The erofs image goes next to the output (the same file
+		 * system), or to $TMPDIR when the output is a device. */
 		struct stat st;
-		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-			sealctl_msg(CMD, "--dir %s: not a directory", dir);
-			return SEALCTL_USAGE;
+		char obuf[4096];
+		const char *tdir = getenv("TMPDIR");
+		int fd;
+
+		snprintf(obuf, sizeof obuf, "%s", out);
+		if (stat(out, &st) == 0 && S_ISBLK(st.st_mode))
+			snprintf(fstmp, sizeof fstmp, "%s/sealctl-erofs-XXXXXX",
+				 tdir && *tdir ? tdir : "/tmp");
+		else
+			snprintf(fstmp, sizeof fstmp, "%s/.sealctl-erofs-XXXXXX", dirname(obuf));
+		fd = mkostemp(fstmp, O_CLOEXEC);
+		if (fd < 0) {
+			r = errno;
+			fstmp[0] = '\0';
+			ret = sealctl_report_errno(CMD, out, SI_E_CREATE, r);
+			goto out;
 		}
-		snprintf(fstmp, sizeof fstmp, "%s.erofs.tmp", out);
-		unlink(fstmp);
-		r = run_mkfs(dir, name, fstmp);
+		close(fd);
+		sealctl_tmp_register(fstmp);
+		if (job.progress)
+			sealctl_progress(CMD, "making the erofs image", 0, 1);
+		r = run_mkfs(CMD, dir, name, fstmp);
+		if (r == 0 && job.progress)
+			sealctl_progress(CMD, "making the erofs image", 1, 1);
 		if (r) {
-			unlink(fstmp);
-			return r;
+			ret = r;
+			goto out;
 		}
 		image = fstmp;
 		if (!fstype)
-			p.fs_type = SI_FS_EROFS;
+			job.p.fs_type = SI_FS_EROFS;
 	}
 	r = sealcmd_image_open(CMD, image, &in);
-	if (r)
-		goto out;
-	if (!p.fs_type)
-		p.fs_type = detect_fs(in.map, in.len);
-	p.data_size = in.len;
-
-	si_diag_clear(&d);
-	r = si_seal_layout(&p, key.algo, &l, &d);
 	if (r) {
-		ret = sealctl_report(CMD, image, r, &d);
+		ret = r;
 		goto out;
 	}
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", out) >= (int)sizeof tmp) {
-		ret = SEALCTL_USAGE;
-		goto out;
-	}
-	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ret = sys_fail(tmp, SI_E_OPEN);
-		goto out;
-	}
-	if (ftruncate(fd, (off_t)l.image_size) != 0) {
-		ret = sys_fail(tmp, SI_E_IO);
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	map = mmap(NULL, (size_t)l.image_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		ret = sys_fail(tmp, SI_E_IO);
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	memcpy(map, in.map, in.len);
-	si_diag_clear(&d);
-	r = si_seal_build(&p, &key, map, (size_t)l.image_size, 0, &d);
-	if (r == 0 && msync(map, (size_t)l.image_size, MS_SYNC) != 0)
-		r = SI_E_IO;
-	munmap(map, (size_t)l.image_size);
-	if (r == 0 && fsync(fd) != 0)
-		r = SI_E_IO;
-	close(fd);
-	if (r) {
-		unlink(tmp);
-		ret = sealctl_report(CMD, out, r, &d);
-		goto out;
-	}
-	if (rename(tmp, out) != 0) {
-		ret = sys_fail(out, SI_E_IO);
-		unlink(tmp);
-		goto out;
-	}
-	{
-		char dbuf[4096];
-		int dfd;
+	if (in.len == 0) {
+		struct si_diag d;
 
-		snprintf(dbuf, sizeof dbuf, "%s", out);
-		dfd = open(dirname(dbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
+		si_diag_clear(&d);
+		si_diag_want(&d, SI_E_SEAL_GEOMETRY, "data size", 1, 0);
+		ret = sealctl_report(CMD, image, SI_E_SEAL_GEOMETRY, &d);
+		goto out;
 	}
-	printf("%s: sealed %s '%s' %s (rollback %llu, %s, %llu data bytes) with %s key %02x%02x%02x%02x...\n",
-	       out, si_seal_kind_name(p.kind), name, version,
-	       (unsigned long long)p.rollback_index, si_seal_fstype_name(p.fs_type),
-	       (unsigned long long)p.data_size, si_algo_name(key.algo),
-	       key.pub.fingerprint[0], key.pub.fingerprint[1], key.pub.fingerprint[2],
-	       key.pub.fingerprint[3]);
-	ret = SEALCTL_OK;
+	if (!job.p.fs_type)
+		job.p.fs_type = detect_fs(in.map, in.len);
+	job.p.data_size = in.len;
+	/* The data and its zero padding to whole blocks, read-only: mapping
+	 * past the end of the file reads zeros up to the end of its last
+	 * page, which covers the padding (blocks are 4096 bytes, pages at
+	 * least that). */
+	map_len = (in.len + 4095) & ~(size_t)4095;
+	data = mmap(NULL, map_len, PROT_READ, MAP_SHARED, in.fd, 0);
+	if (data == MAP_FAILED) {
+		data = NULL;
+		ret = sealctl_report_errno(CMD, image, SI_E_IO, errno);
+		goto out;
+	}
+	job.data = data;
+	job.data_name = dir ? dir : image;
+	job.signer = &sg.s;
+	job.helper = helper;
+	job.out = out;
+	ret = sealcmd_seal_write(CMD, &job);
+	if (ret == SEALCTL_OK)
+		sealcmd_seal_print(CMD, &job, json);
 out:
-	memset(&key, 0, sizeof key);
+	if (data)
+		munmap((void *)data, map_len);
+	sealctl_signer_done(&sg);
 	if (in.fd >= 0)
 		sealcmd_image_close(&in);
-	if (fstmp[0])
+	if (fstmp[0]) {
 		unlink(fstmp);
+		sealctl_tmp_forget(fstmp);
+	}
 	return ret;
 }

@@ -1,5 +1,5 @@
-/* sealctl: helpers the seal commands share (keygen, seal, verify, inspect,
- * anchor): option parsing, mapped images, keys and anchors from files. */
+/* sealctl: helpers the commands share: option parsing, mapped images,
+ * keys and anchors from files, numbers and thread counts. */
 #ifndef SEALINIT_TOOLS_SEALCMD_H
 #define SEALINIT_TOOLS_SEALCMD_H
 
@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "plan/plan.h"
 #include "verify/anchor.h"
 #include "verify/key.h"
 #include "verify/seal.h"
@@ -14,6 +15,7 @@
 /* A read-only mapping of a whole file or block device. */
 struct sealcmd_image {
 	int fd;
+	int is_blk;
 	const uint8_t *map;
 	size_t len;
 };
@@ -25,41 +27,92 @@ void sealcmd_image_close(struct sealcmd_image *img);
 /* Which sealed image img[0..len) is: its (unverified) seal and the SHA-256
  * of its signed manifest.  0 when it is a sealed image with a SHA-256 root
  * hash; an error code (nothing reported) otherwise. */
-int sealcmd_seal_id(const uint8_t *img, size_t len, struct si_seal *s,
+int sealcmd_seal_id(const uint8_t *img, size_t len, struct si_seal_unverified *s,
 		    uint8_t manifest_digest[32]);
 
-/* Load keys and anchors; 0 or an exit code (after reporting). */
+/* The bytes a sealed image had as a file: a sealed image written to a
+ * partition keeps data, tree and manifest at their offsets and its footer
+ * in the partition's last 64 bytes; as a file the footer follows the
+ * manifest.  sealcmd_canon_size is that file's size; sealcmd_canon_read
+ * reads it (a patch_read_fn over an open fd). */
+struct sealcmd_canon {
+	int fd;
+	uint64_t manifest_end; /* manifest_offset + manifest_size */
+	uint64_t footer_off;   /* where the footer is in the partition */
+};
+uint64_t sealcmd_canon_size(const struct sealcmd_canon *c);
+int sealcmd_canon_read(void *ctx, uint64_t off, uint8_t *buf, size_t len);
+
+/* The board this sealctl was built for (its Kconfig): the policy doctor
+ * and verify apply, and what U-Boot keys may sign by default. */
+const struct plan_board *sealcmd_board(void);
+
+/* Load keys and anchors; 0 or an exit code (after reporting).  A public
+ * key file may also be a private key: its public half is used. */
 int sealcmd_load_pub(const char *cmd, const char *path, struct si_key *k);
 int sealcmd_load_priv(const char *cmd, const char *path, struct si_privkey *k);
 int sealcmd_load_anchor(const char *cmd, const char *path, struct si_anchor *a);
 
-/* "--name value" or "--name=value" at argv[*i]; advances *i past it.
- * Returns 1 when matched (value in *val), 0 when not, -1 when the value is
- * missing (after reporting). */
-int sealcmd_opt(const char *cmd, int argc, char **argv, int *i,
-		const char *name, const char **val);
-int sealcmd_is_help(const char *arg);
-
-/* One option of a command: "--name VALUE" (or "--name=VALUE") into *value,
- * or, when value is NULL, a flag "--name" that sets *flag to 1. */
+/* One option of a command: "--name VALUE" or "--name=VALUE" (or its
+ * alias "-o VALUE") into *value; when value is NULL, a flag that sets
+ * *flag to 1.  An option given twice is a usage error. */
 struct sealcmd_optdef {
 	const char *name;
+	const char *alias;
 	const char **value;
 	int *flag;
 };
 
 #define SEALCMD_HELP (-1)
 
-/* Parses argv[1..argc): the table's options anywhere, the other arguments
- * into positional[0..npos) in order.  Returns 0; SEALCMD_HELP after
- * printing usage(stdout) for --help (the caller returns SEALCTL_OK); or
- * SEALCTL_USAGE after reporting an unknown option, a missing value or one
- * positional argument too many (with usage(stderr)). */
+/* Parses argv[1..argc): the table's options anywhere, "--" ends them, the
+ * other arguments go to positional[0..npos_max) in order (*npos gets how
+ * many; NULL npos: exactly... none required).  --help prints the
+ * command's help and returns SEALCMD_HELP (the caller returns 0);
+ * --list-options prints the table (for completion and tests) likewise.
+ * Returns 0, SEALCMD_HELP, or SEALCTL_USAGE after reporting an unknown
+ * option, a missing value, an option given twice or an argument too many. */
 int sealcmd_parse(const char *cmd, int argc, char **argv,
 		  const struct sealcmd_optdef *defs, size_t ndefs,
-		  const char **positional, size_t npos, void (*usage)(FILE *f));
+		  const char **positional, size_t npos_max, size_t *npos);
 
 /* Strict u64 from an option; 0 or SEALCTL_USAGE after reporting. */
 int sealcmd_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
+/* A size: a number of bytes, or with a K, M or G suffix (powers of 1024). */
+int sealcmd_size(const char *cmd, const char *opt, const char *s, uint64_t *out);
+/* --threads N: 0..64, 0 (and no option) meaning every online CPU; *out
+ * gets the resolved count (1..64).  0 or SEALCTL_USAGE after reporting. */
+int sealcmd_threads(const char *cmd, const char *s, unsigned *out);
+/* Sets the progress display: --progress forces it on, else on when
+ * stderr is a terminal. */
+int sealcmd_progress_wanted(int forced);
+
+/* Sealing, shared by seal and kc (tools/cmd_seal.c). */
+struct sealcmd_seal_job {
+	struct si_seal_params p;
+	const struct si_signer *signer;
+	const uint8_t *data;       /* the layout's padded_size bytes */
+	const char *data_name;     /* for messages */
+	const char *helper;        /* the signing helper, for messages */
+	const char *out;
+	uint64_t partition_size;   /* 0: the image's own size */
+	unsigned threads;
+	int progress;              /* phase lines on stderr */
+	/* results */
+	struct si_seal_layout layout;
+	uint64_t written_size;     /* the file's or partition's size */
+	uint8_t root_hash[32], manifest_digest[32];
+};
+
+/* Checks and fills the parameters (a bad value: usage, 2). */
+int sealcmd_seal_params(const char *cmd, struct si_seal_params *p, const char *name,
+			const char *kind, const char *version, const char *rb,
+			const char *overlay, const char *salthex, uint8_t salt[SI_SEAL_SALT_MAX]);
+/* Builds and writes the image; 0 or an exit code (after reporting). */
+int sealcmd_seal_write(const char *cmd, struct sealcmd_seal_job *j);
+void sealcmd_seal_print(const char *cmd, const struct sealcmd_seal_job *j, int json);
+
+/* Prints the --json error document for a failed command (main does). */
+void sealcmd_json_error(const char *cmd, int exit_code);
 
 #endif

@@ -10,6 +10,7 @@
  *           usages = "system", "cryptex";   what this key may sign
  *           public-key = [04 ...];          SEC1 point (65) or modulus (256/512)
  *           rsa-exponent = <65537>;         RSA only, u32
+ *           overlay-targets = "/usr", "/opt"; where its cryptexes may go
  *       };
  *   };
  *
@@ -24,7 +25,9 @@
  *           -- or --
  *           ecdsa,curve = "prime256v1";
  *           ecdsa,x-point = [32 bytes]; ecdsa,y-point = [32 bytes];
- *           sealinit,usages = "kc-aux";     optional; default: every usage
+ *           sealinit,usages = "kc-aux";     optional; default: the caller's
+ *                                           (least privilege: nothing)
+ *           sealinit,overlay-targets = "/opt/app";  optional
  *       };
  *   };
  *
@@ -191,6 +194,61 @@ static int prop_usages(const void *fdt, int node, const char *name,
 	return 0;
 }
 
+/* A string list of overlay targets: 1..SI_KEY_TARGETS_MAX distinct
+ * absolute normalised paths (the manifest's own syntax, si_path_ok). */
+static int prop_targets(const void *fdt, int node, const char *name,
+			struct si_key *k, struct si_diag *d)
+{
+	const char *p, *q;
+	int len, i = 0, start;
+
+	p = fdt_getprop(fdt, node, name, &len);
+	if (!p || len < 2 || p[len - 1] != '\0')
+		return anchor_fail(d, SI_E_ANCHOR_PROP, fdt, node, name);
+	if ((size_t)len > sizeof k->targets) {
+		si_diag_values(d, sizeof k->targets, (uint64_t)len);
+		return anchor_fail(d, SI_E_ANCHOR_TARGET, fdt, node, name);
+	}
+	k->n_targets = 0;
+	while (i < len) {
+		start = i;
+		while (p[i] != '\0')
+			i++;
+		if (!si_path_ok((const uint8_t *)p + start, (size_t)(i - start))) {
+			if (d) {
+				si_diag_text(d, "an absolute normalised path", "");
+				si_escape(d->found_s, sizeof d->found_s, p + start, (size_t)(i - start));
+			}
+			return anchor_fail(d, SI_E_ANCHOR_TARGET, fdt, node, name);
+		}
+		for (q = p; q < p + start; q += strlen(q) + 1)
+			if (!strcmp(q, p + start)) {
+				if (d)
+					si_diag_text(d, "each target once", p + start);
+				return anchor_fail(d, SI_E_ANCHOR_TARGET, fdt, node, name);
+			}
+		if (k->n_targets == SI_KEY_TARGETS_MAX) {
+			si_diag_values(d, SI_KEY_TARGETS_MAX, SI_KEY_TARGETS_MAX + 1);
+			return anchor_fail(d, SI_E_ANCHOR_TARGET, fdt, node, name);
+		}
+		k->n_targets++;
+		i++;
+	}
+	memcpy(k->targets, p, (size_t)len);
+	return 0;
+}
+
+int si_key_allows_target(const struct si_key *k, const char *path)
+{
+	const char *t = k->targets;
+	unsigned i;
+
+	for (i = 0; i < k->n_targets; i++, t += strlen(t) + 1)
+		if (si_path_under(path, t))
+			return 1;
+	return 0;
+}
+
 /* Key ids: the node name after "key-".  Native ids are [a-z0-9-]; U-Boot's
  * may also hold [A-Z_.+,].  Never '@': a unit address would let two nodes
  * name one key (the FIT lesson). */
@@ -280,9 +338,9 @@ static int parse_native_key(const void *fdt, int node, struct si_key *k,
 			return anchor_fail(d, SI_E_FDT_BAD, fdt, node, NULL);
 		if (strcmp(pname, "algorithm") && strcmp(pname, "usages") &&
 		    strcmp(pname, "public-key") && strcmp(pname, "rsa-exponent") &&
-		    strcmp(pname, "phandle")) {
+		    strcmp(pname, "overlay-targets") && strcmp(pname, "phandle")) {
 			if (d)
-				si_diag_text(d, "algorithm|usages|public-key|rsa-exponent", pname);
+				si_diag_text(d, "algorithm|usages|public-key|rsa-exponent|overlay-targets", pname);
 			return anchor_fail(d, SI_E_ANCHOR_PROP, fdt, node, "(unknown property)");
 		}
 	}
@@ -306,6 +364,12 @@ static int parse_native_key(const void *fdt, int node, struct si_key *k,
 	r = prop_usages(fdt, node, "usages", &k->usages, d);
 	if (r)
 		return r;
+	k->has_usages = 1;
+	if (fdt_getprop(fdt, node, "overlay-targets", NULL)) {
+		r = prop_targets(fdt, node, "overlay-targets", k, d);
+		if (r)
+			return r;
+	}
 
 	pub = fdt_getprop(fdt, node, "public-key", &len);
 	if (!pub)
@@ -335,8 +399,8 @@ static int parse_native_key(const void *fdt, int node, struct si_key *k,
 
 /* ---------------------------------------------------------------- U-Boot */
 
-static int parse_uboot_key(const void *fdt, int node, struct si_key *k,
-			   struct si_diag *d)
+static int parse_uboot_key(const void *fdt, int node, uint32_t default_usages,
+			   struct si_key *k, struct si_diag *d)
 {
 	const char *s, *comma;
 	const uint8_t *p, *q;
@@ -406,13 +470,22 @@ static int parse_uboot_key(const void *fdt, int node, struct si_key *k,
 		key_set_e(k, p, 8);
 	}
 
+	/* Least privilege: this key already signs the kernel and the
+	 * initramfs; what else it may sign, the node says, or the caller. */
 	if (fdt_getprop(fdt, node, "sealinit,usages", NULL)) {
 		int r = prop_usages(fdt, node, "sealinit,usages", &k->usages, d);
 
 		if (r)
 			return r;
+		k->has_usages = 1;
 	} else {
-		k->usages = SI_USAGE_ALL;
+		k->usages = default_usages & SI_USAGE_ALL;
+	}
+	if (fdt_getprop(fdt, node, "sealinit,overlay-targets", NULL)) {
+		int r = prop_targets(fdt, node, "sealinit,overlay-targets", k, d);
+
+		if (r)
+			return r;
 	}
 	if (key_check_value(k) != 0)
 		return anchor_fail(d, SI_E_ANCHOR_KEYVAL, fdt, node,
@@ -480,8 +553,8 @@ static int parse_native(const void *fdt, int node, struct si_anchor *a,
 	return 0;
 }
 
-int si_anchor_parse(const uint8_t *fdt, size_t len, struct si_anchor *out,
-		    struct si_diag *d)
+int si_anchor_parse(const uint8_t *fdt, size_t len, uint32_t uboot_default_usages,
+		    struct si_anchor *out, struct si_diag *d)
 {
 	/* On the stack (CONFIG_MAX_KEYS * ~600 bytes) so *out is written only
 	 * on success. */
@@ -524,7 +597,7 @@ int si_anchor_parse(const uint8_t *fdt, size_t len, struct si_anchor *out,
 			 * not a silent skip. */
 			if (!name || strncmp(name, "key-", 4) != 0)
 				continue;
-			r = parse_uboot_key(fdt, sub, &k, d);
+			r = parse_uboot_key(fdt, sub, uboot_default_usages, &k, d);
 			if (r)
 				return r;
 			si_key_fingerprint(&k);

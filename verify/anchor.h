@@ -5,9 +5,15 @@
  *    key-<id> carry algorithm, usages and public-key (and rsa-exponent);
  *  - U-Boot's verified-boot nodes /signature/key-<name> (what mkimage -K
  *    writes): RSA rsa,num-bits/rsa,modulus/rsa,exponent, ECDSA
- *    ecdsa,curve/ecdsa,x-point/ecdsa,y-point.  They may sign every usage
- *    unless a "sealinit,usages" string list restricts them: that key
- *    already signs the kernel and initramfs, sealinit included.
+ *    ecdsa,curve/ecdsa,x-point/ecdsa,y-point.  Least privilege: such a
+ *    key signs what its "sealinit,usages" string list grants, and without
+ *    one only the caller's default (CONFIG_UBOOT_KEY_USAGES: nothing
+ *    unless the board says otherwise).
+ *
+ * A key that may sign cryptexes also says where they may be overlaid:
+ * "overlay-targets" (U-Boot keys: "sealinit,overlay-targets"), a list of
+ * absolute paths; a cryptex's signed target must be one of them or lie
+ * below one.  Without the list the key's cryptexes overlay nothing.
  *
  * Pure: bytes in, validated struct out.  The caller owns all storage.
  */
@@ -45,6 +51,8 @@ enum si_key_source {
 
 #define SI_KEY_ID_MAX 32   /* bytes of an id, without the NUL */
 #define SI_KEY_PUB_MAX 512 /* RSA-4096 modulus */
+#define SI_KEY_TARGETS_MAX 8      /* overlay targets per key */
+#define SI_KEY_TARGETS_BYTES 512  /* all of them, each with its NUL */
 
 /* A public key.  pub holds, for ECDSA P-256, the 65-byte SEC1 uncompressed
  * point (04 || X || Y); for RSA the big-endian modulus, exactly bits/8
@@ -64,6 +72,11 @@ struct si_key {
 	uint8_t pub[SI_KEY_PUB_MAX];
 	uint8_t e[8];
 	uint8_t fingerprint[32];
+	int has_usages;       /* usages came from the node (not a default) */
+	uint8_t n_targets;
+	/* n_targets absolute normalised paths, each NUL-terminated, back to
+	 * back: where this key's cryptexes may be overlaid. */
+	char targets[SI_KEY_TARGETS_BYTES];
 };
 
 struct si_anchor {
@@ -74,18 +87,26 @@ struct si_anchor {
 };
 
 /* Checks the whole blob (fdt_check_full) and collects every key from both
- * sources.  Errors: SI_E_FDT_BAD, SI_E_ANCHOR_MISSING, SI_E_ANCHOR_DUP,
+ * sources.  uboot_default_usages: what a U-Boot key without
+ * "sealinit,usages" may sign (least privilege: 0).  Errors: SI_E_FDT_BAD, SI_E_ANCHOR_MISSING, SI_E_ANCHOR_DUP,
  * SI_E_ANCHOR_PROP, SI_E_ANCHOR_NOKEY, SI_E_ANCHOR_KEYNAME,
  * SI_E_ANCHOR_KEYDUP, SI_E_ANCHOR_ALGO, SI_E_ANCHOR_KEYLEN,
- * SI_E_ANCHOR_USAGE, SI_E_ANCHOR_TOO_MANY, SI_E_ANCHOR_KEYVAL.
+ * SI_E_ANCHOR_USAGE, SI_E_ANCHOR_TOO_MANY, SI_E_ANCHOR_KEYVAL,
+ * SI_E_ANCHOR_TARGET (an overlay target that is not an absolute normalised
+ * path, repeated, or too many).
  * On error, d->field names the node and property ("/sealinit/key-a/usages")
  * in d->found_s, d->field the property.  *out is written only on success. */
-int si_anchor_parse(const uint8_t *fdt, size_t len, struct si_anchor *out,
-		    struct si_diag *d) SI_WUR;
+int si_anchor_parse(const uint8_t *fdt, size_t len, uint32_t uboot_default_usages,
+		    struct si_anchor *out, struct si_diag *d) SI_WUR;
 
 /* The key with this fingerprint, or NULL. */
 const struct si_key *si_anchor_find(const struct si_anchor *a,
 				    const uint8_t fingerprint[32]);
+
+/* 1 when path (absolute, normalised) is one of k's overlay targets or
+ * lies below one (component-wise: "/opt" allows "/opt/app", not
+ * "/optimal"). */
+int si_key_allows_target(const struct si_key *k, const char *path);
 
 /* Computes k->fingerprint from algo, pub and e. */
 void si_key_fingerprint(struct si_key *k);

@@ -16,9 +16,13 @@
  * mount/ turns into a dm-verity table.  It allocates nothing and reads
  * nothing but the footer and the manifest (O(1) in the image size).
  *
- * Host side: si_seal_layout() computes where everything goes and
- * si_seal_build() pads, builds the tree, encodes and signs the manifest and
- * writes the footer into a caller-provided buffer.
+ * Host side (verify/seal_build.c): si_seal_layout() computes where
+ * everything goes and si_seal_build() pads, builds the tree, encodes and
+ * signs the manifest and writes the footer into a caller-provided buffer.
+ *
+ * The split follows libavb's: verify/manifest.c parses the envelope and the
+ * body (pure, nothing trusted), verify/seal.c authenticates and applies
+ * policy on top, verify/seal_build.c writes what the parser reads.
  */
 #ifndef SEALINIT_VERIFY_SEAL_H
 #define SEALINIT_VERIFY_SEAL_H
@@ -55,6 +59,7 @@ enum si_kind {
 	SI_KIND_KC_SYSTEM = 4,
 	SI_KIND_KC_AUX = 5,
 	SI_KIND_UPDATE = 6,
+	SI_KIND_SET = 7,      /* a release set manifest (verify/set.h), not an image */
 };
 
 enum si_fstype {
@@ -107,10 +112,13 @@ struct si_mem_io {
 
 void si_io_mem(struct si_io *io, struct si_mem_io *m, const uint8_t *p, size_t len);
 
-/* The validated contents of a sealed image.  Every field comes from the
- * signed manifest, except manifest_offset/manifest_size/image_size, which
- * come from the footer and the I/O size and have been checked against it. */
-struct si_seal {
+/* What a manifest says, checked for syntax and for consistency with itself
+ * and the image -- NOT authenticated.  Every field comes from the manifest,
+ * except manifest_offset/manifest_size/image_size, which come from the
+ * footer and the I/O size and have been checked against them, and digest.
+ * Held alone in a struct si_seal_unverified; inside a struct si_seal only
+ * after the signature checked out. */
+struct si_manifest {
 	enum si_kind kind;
 	char name[SI_SEAL_NAME_MAX + 1];
 	char version[SI_SEAL_VERSION_MAX + 1];
@@ -132,10 +140,29 @@ struct si_seal {
 	char overlay[SI_SEAL_OVERLAY_MAX + 1];
 	enum si_algo sig_algo;
 	uint8_t key_id[32];        /* fingerprint of the signing key */
-	unsigned key_index;        /* index of that key in the anchor */
 	uint64_t manifest_offset;
 	uint32_t manifest_size;
 	uint64_t image_size;
+	/* SHA-256 of the manifest as stored (header, body and signature):
+	 * names this exact image in patches and set manifests. */
+	uint8_t digest[32];
+};
+
+/* An authenticated sealed image: only si_seal_open() makes one, after the
+ * manifest's signature verified against the anchor key at key_index, whose
+ * usage allows the image's kind, and the rollback check passed.  Code that
+ * builds a dm-verity table or loads modules takes only this type. */
+struct si_seal {
+	struct si_manifest m;
+	unsigned key_index;        /* the signing key in the anchor */
+	int via_set;               /* vouched for by a release set: its own signature not checked */
+};
+
+/* The same fields parsed WITHOUT checking the signature, the usage or
+ * rollback: for `sealctl inspect`, hints and fuzzing.  Nothing in it may
+ * be trusted, and no verified code path accepts it. */
+struct si_seal_unverified {
+	struct si_manifest m;
 };
 
 /* Opens a sealed image: footer envelope, manifest envelope, signature by the
@@ -157,17 +184,16 @@ int si_seal_open(const struct si_io *io, const struct si_anchor *anchor,
 		 struct si_seal *out, struct si_diag *d) SI_WUR;
 
 /* Reads footer and manifest WITHOUT checking the signature, the usage or
- * rollback: for `sealctl inspect` of an image whose key is not at hand, and
- * for the fuzzer to reach the code behind the signature check.  Nothing it
- * returns may be trusted.  Same errors as si_seal_open but the trust ones. */
-int si_seal_open_unverified(const struct si_io *io, struct si_seal *out,
+ * rollback.  Same errors as si_seal_open but the trust ones. */
+int si_seal_open_unverified(const struct si_io *io, struct si_seal_unverified *out,
 			    struct si_diag *d) SI_WUR;
 
-/* Full host-side check: recomputes the whole tree over image[0..len) with
- * `threads` workers and compares it with the tree and the root hash the
- * seal names.  The seal must come from si_seal_open() of the same bytes.
+/* Full check: recomputes the whole tree over image[0..len) with `threads`
+ * workers and compares it with the tree and the root hash the manifest
+ * names.  m must come from opening the same bytes (either way: a tree
+ * that matches an unverified manifest proves nothing about its origin).
  * Errors: SI_E_SEAL_BOUNDS, and the hash tree's errors (verify/hashtree.h). */
-int si_seal_verify_tree(const struct si_seal *s, const uint8_t *image,
+int si_seal_verify_tree(const struct si_manifest *m, const uint8_t *image,
 			size_t len, unsigned threads, struct si_diag *d) SI_WUR;
 
 /* What si_seal_build needs to know. */
@@ -207,6 +233,45 @@ int si_seal_layout(const struct si_seal_params *p, enum si_algo sig_algo,
 int si_seal_build(const struct si_seal_params *p, const struct si_privkey *key,
 		  uint8_t *img, size_t img_len, unsigned threads,
 		  struct si_diag *d) SI_WUR;
+
+/* Who signs a manifest: a private key in memory (si_signer_privkey), or
+ * anything else -- an external signing helper, an HSM -- through sign().
+ * pub names the key (algorithm, fingerprint); whatever sign() returns is
+ * checked against pub before an image is built with it. */
+struct si_signer {
+	const struct si_key *pub;
+	/* Signs msg[0..len) as verify/sig.h encodes signatures for pub's
+	 * algorithm; sig holds cap bytes.  0, or an error code (SI_E_SIGN,
+	 * SI_E_SIGN_HELPER, ...) with the details in d. */
+	int (*sign)(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig,
+		    size_t cap, size_t *sig_len, struct si_diag *d);
+	void *ctx;
+};
+
+/* A signer over a private key in memory (the key must outlive it). */
+void si_signer_privkey(struct si_signer *s, const struct si_privkey *key);
+
+/* Seals data that stays where it is: data holds the layout's padded_size
+ * bytes (the file system and its zero padding) and is only read; tail
+ * (tail_len = image_size - padded_size bytes) receives everything after
+ * it: the zero gap, the hash tree, the signed manifest and the footer.
+ * The image is data || tail, read back through si_seal_open() with the
+ * signer's key before this returns, so a signer that returned a bad
+ * signature fails here (SI_E_SIG_BAD).  Lets a caller write the image with
+ * write() from a read-only mapping of its input, instead of mapping the
+ * output (which turns a full disk into SIGBUS).
+ * Errors: those of si_seal_build, SI_E_ARG (tail_len), the signer's. */
+/* A manifest in the signed envelope around body[0..blen) (a TLV body the
+ * caller encoded, its kind tag first), signed by sg, into out[0..cap);
+ * its length in *len.  For release sets and update bundles.  Errors:
+ * SI_E_ARG (cap too small), SI_E_MANIFEST_TOO_BIG, SI_E_SIG_LEN, the
+ * signer's. */
+int si_manifest_sign(const uint8_t *body, size_t blen, const struct si_signer *sg,
+		     uint8_t *out, size_t cap, size_t *len, struct si_diag *d) SI_WUR;
+
+int si_seal_build_tail(const struct si_seal_params *p, const struct si_signer *s,
+		       const uint8_t *data, uint8_t *tail, size_t tail_len,
+		       unsigned threads, struct si_diag *d) SI_WUR;
 
 /* The usage bit an image kind needs. */
 uint32_t si_seal_kind_usage(enum si_kind k);

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > sizeof buf)
 		return 0;
 	memcpy(buf, data, size);
-	r = si_anchor_parse((const uint8_t *)buf, size, &a, &d);
+	r = si_anchor_parse((const uint8_t *)buf, size, 0, &a, &d);
 	si_diag_format(&d, r, line, sizeof line);
 	if (r == 0)
 		for (i = 0; i < a.n_keys; i++)

@@ -1,8 +1,8 @@
-/* libFuzzer target: the kernel command line parser (init/cmdline.c). */
+/* libFuzzer target: the kernel command line parser (plan/cmdline.c). */
 #include <stdint.h>
 #include <string.h>
 
-#include "init/cmdline.h"
+#include "plan/cmdline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

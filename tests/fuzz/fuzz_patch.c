@@ -5,8 +5,8 @@
  * stream, then in memory the apply's phases: every old member decompressed
  * (inflate), the expansions' segments, every new member compressed again
  * (the gzip encoder), the image's segments (XADD's reference finders,
- * KEEP), each segment through the decoder (stored, or zstd via libzstd as
- * sealctl does) and the interpreter.  Segments larger than 256 KiB and
+ * KEEP), each segment through the decoder (stored, or zstd through
+ * patch/zstd.c as sealinit does) and the interpreter.  Segments larger than 256 KiB and
  * images or members larger than 1 MiB are skipped to keep runs fast; the
  * caps are the same code either way.  When the top bit of the u32 old_len
  * is set, the target rewrites new_digest and the index hash to match the
@@ -16,10 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zstd.h>
-
 #include "patch/gz.h"
 #include "patch/patch.h"
+#include "patch/zstd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -72,20 +71,20 @@ static int src_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 	return len ? mem_read((void *)s->scratch, off - s->old_len, buf, len) : 0;
 }
 
-static int decode(void *ctx, int codec, const uint8_t *src, size_t slen, uint8_t *dst,
-		  size_t dlen)
-{
-	size_t r;
+/* sealinit's decoder: one context in memory of its own, kept across runs. */
+static struct patch_zstd zd;
+static void *zd_mem;
 
-	(void)ctx;
-	if (codec == PATCH_CODEC_STORED)
-		return patch_decode_stored(NULL, codec, src, slen, dst, dlen);
-	if (codec != PATCH_CODEC_ZSTD)
-		return SI_E_PATCH_CODEC;
-	if (slen == 0)
-		return dlen == 0 ? 0 : SI_E_PATCH_STREAM;
-	r = ZSTD_decompress(dst, dlen, src, slen);
-	return ZSTD_isError(r) || r != dlen ? SI_E_PATCH_STREAM : 0;
+static void *decoder(void)
+{
+	size_t len = patch_zstd_mem(1);
+
+	if (!zd_mem) {
+		zd_mem = aligned_alloc(64, len);
+		if (!zd_mem || patch_zstd_init(&zd, zd_mem, len, 1, 0, NULL) != 0)
+			abort();
+	}
+	return &zd;
 }
 
 /* Runs segment i; its output goes to out (image) or the scratch. */
@@ -110,7 +109,7 @@ static int run_seg(const struct patch_info *info, const uint8_t *p, uint32_t i,
 	clen = (size_t)s.ctrl_clen + s.diff_clen + s.lit_clen;
 	memcpy(work, p + info->header_len + s.payload_off, clen);
 	si_diag_clear(&d);
-	r = patch_seg_apply(info, &s, i, work, wm, decode, NULL, &env, &d);
+	r = patch_seg_apply(info, &s, i, work, wm, patch_zstd_decode, decoder(), &env, &d);
 	si_diag_format(&d, r, line, sizeof line);
 	if (r)
 		return r;
@@ -196,7 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t *raw = work + info.seg_size + PATCH_CTRL_MAX(info.seg_size);
 
 		memcpy(work, p + info.header_len, info.map_clen);
-		r = decode(NULL, info.map_codec, work, info.map_clen, raw, info.map_len);
+		r = patch_zstd_decode(decoder(), info.map_codec, work, info.map_clen, raw,
+				      info.map_len);
 		if (r == 0)
 			r = patch_map_parse(raw, info.map_len, &info, pieces, &d);
 		si_diag_format(&d, r, line, sizeof line);

@@ -25,10 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int init;
 	struct si_mem_io m;
 	struct si_io io;
+	struct si_seal_unverified u;
 	struct si_seal s;
 	struct si_diag d;
 	char line[512];
-	int r;
+	int r, ru;
 
 	si_io_mem(&io, &m, data, size);
 	if (!init) {
@@ -42,19 +43,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		init = 1;
 	}
 	si_diag_clear(&d);
-	r = si_seal_open_unverified(&io, &s, &d);
+	r = ru = si_seal_open_unverified(&io, &u, &d);
 	si_diag_format(&d, r, line, sizeof line);
 	if (r == 0) {
+		const struct si_manifest *mf = &u.m;
+
 		/* what the parser promises about an accepted seal */
-		if (s.padded_size > s.hash_offset || s.hash_offset + s.hash_size > s.manifest_offset ||
-		    s.manifest_offset + s.manifest_size > size - SI_FOOTER_SIZE ||
-		    s.padded_size % s.data_block_size || s.name[0] == '\0')
+		if (mf->padded_size > mf->hash_offset || mf->hash_offset + mf->hash_size > mf->manifest_offset ||
+		    mf->manifest_offset + mf->manifest_size > size - SI_FOOTER_SIZE ||
+		    mf->padded_size % mf->data_block_size || mf->name[0] == '\0')
 			__builtin_trap();
-		r = si_seal_verify_tree(&s, data, size, 1, &d);
+		r = si_seal_verify_tree(mf, data, size, 1, &d);
 		si_diag_format(&d, r, line, sizeof line);
 	}
 	si_diag_clear(&d);
 	r = si_seal_open(&io, &a, 0, 0, &s, &d);
 	si_diag_format(&d, r, line, sizeof line);
+	/* An authenticated seal says exactly what the unverified parse said. */
+	if (r == 0 && (ru != 0 || memcmp(&s.m, &u.m, sizeof s.m) != 0))
+		__builtin_trap();
 	return 0;
 }

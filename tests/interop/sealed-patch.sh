@@ -33,7 +33,7 @@ expect "another base is refused by its seal" 1 "SI_E_PATCH_BASE_HASH" \
 	"$S" apply other-base.img fwd.patch -o bad.img
 absent "nothing written for another base" bad.img
 truncate -s 0 raw.img; head -c 8192 old.img > raw.img
-expect "a raw image as base of a sealed patch" 1 "OLD is not one" "$S" apply raw.img fwd.patch -o bad2.img
+expect "a raw image as base of a sealed patch" 1 "raw.img: no sealed-image footer (wrong magic) (field OLD: expected the sealed image the patch names" "$S" apply raw.img fwd.patch -o bad2.img
 absent "nothing written for a raw base" bad2.img
 expect "result checked against the wrong key" 1 "SI_E_SEAL_KEY_UNKNOWN" \
 	"$S" apply old.img fwd.patch -o bad3.img --key other.pub

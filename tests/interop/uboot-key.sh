@@ -7,7 +7,9 @@
 #  - ECDSA P-256: mkimage 2023.01 writes nothing for ECDSA keys, so the node
 #    is written by hand from U-Boot's binding (doc/uImage.FIT/signature.txt:
 #    algo, ecdsa,curve = "prime256v1", ecdsa,x-point, ecdsa,y-point).
-#  - "sealinit,usages" in a U-Boot key node restricts what it may sign.
+#  - Least privilege: a U-Boot key signs nothing for sealinit until its node
+#    says what ("sealinit,usages", added here with fdtput), unless the
+#    build's CONFIG_UBOOT_KEY_USAGES grants a default.
 # Needs: openssl, mkimage, dtc, build/host/sealctl (make sealctl).
 # Last line: "uboot-key: N passed, N failed"; exit status 1 on any failure.
 set -u
@@ -69,20 +71,25 @@ ITS
 	"$S" seal --image data/payload --name uboot$bits --kind system --version 1 \
 		--rollback-index 1 --key keys/$name.key -o seal-$name.img >/dev/null 2>seal.err ||
 		ko "seal with keys/$name.key: $(cat seal.err)"
-	expect "rsa$bits: seal verifies against mkimage's key node" 0 "verified system 'uboot$bits'" \
-		"$S" verify seal-$name.img --anchor control.dtb
+	expect "rsa$bits: mkimage's key node alone signs nothing (least privilege)" 1 \
+		"may not sign this kind of image (field anchor key usages (manifest.kind) in uboot$bits: expected system, found none) [SI_E_SEAL_USAGE]" \
+		"$S" verify seal-$name.img --anchor control.dtb --image-only
+	fdtput -t s control.dtb /signature/key-$name sealinit,usages system cryptex ||
+		ko "fdtput sealinit,usages into key-$name"
+	expect "rsa$bits: seal verifies against mkimage's key node with sealinit,usages" 0 "verified system 'uboot$bits'" \
+		"$S" verify seal-$name.img --anchor control.dtb --image-only
 	expect "rsa$bits: verify --key with the PEM key itself" 0 "verified" \
-		"$S" verify seal-$name.img --key keys/$name.key
+		"$S" verify seal-$name.img --key keys/$name.key --image-only
 done
 
 # A seal by a key that is not in the DTB.
 openssl genrsa -out other.key 2048 2>/dev/null
 "$S" seal --image data/payload --name other --kind system --version 1 --rollback-index 1 \
 	--key other.key -o seal-other.img >/dev/null
-expect "seal by another RSA key: unknown key" 1 SI_E_SEAL_KEY_UNKNOWN "$S" verify seal-other.img --anchor control.dtb
+expect "seal by another RSA key: unknown key" 1 SI_E_SEAL_KEY_UNKNOWN "$S" verify seal-other.img --anchor control.dtb --image-only
 # A flipped bit in the data, with the U-Boot anchor.
 cp seal-dev2048.img flip.img 2>/dev/null && printf '\x01' | dd of=flip.img bs=1 seek=5000 conv=notrunc status=none
-expect "flipped data bit: caught" 1 SI_E_SEAL_DATA_CORRUPT "$S" verify flip.img --anchor control.dtb
+expect "flipped data bit: caught" 1 SI_E_SEAL_DATA_CORRUPT "$S" verify flip.img --anchor control.dtb --image-only
 
 # ECDSA P-256: the node by hand, from U-Boot's binding.
 openssl ecparam -name prime256v1 -genkey -noout -out ec.key
@@ -97,9 +104,10 @@ p, x, y = sys.argv[1], sys.argv[2].strip(), sys.argv[3].strip()
 s = open(p).read()
 node = ('\t\tkey-ecdev {\n\t\t\trequired = "conf";\n\t\t\talgo = "sha256,ecdsa256";\n'
         '\t\t\tkey-name-hint = "ecdev";\n\t\t\tecdsa,curve = "prime256v1";\n'
-        '\t\t\tecdsa,x-point = [%s];\n\t\t\tecdsa,y-point = [%s];\n\t\t};\n' % (x, y))
+        '\t\t\tecdsa,x-point = [%s];\n\t\t\tecdsa,y-point = [%s];\n'
+        '\t\t\tsealinit,usages = "system", "cryptex";\n\t\t};\n' % (x, y))
 node2 = node.replace('key-ecdev', 'key-ecaux').replace('"ecdev"', '"ecaux"').replace(
-        '\t\t};\n', '\t\t\tsealinit,usages = "kc-aux";\n\t\t};\n')
+        '"system", "cryptex"', '"kc-aux"')
 i = s.index('signature {') + len('signature {\n')
 s = s[:i] + node + s[i:]
 open(p, 'w').write(s)
@@ -110,13 +118,17 @@ dtc -q -I dts -O dtb -o aux.dtb aux.dts || ko "aux dts"
 "$S" seal --image data/payload --name ec --kind cryptex --version 2 --rollback-index 4 \
 	--overlay /opt --key ec.key -o seal-ec.img >/dev/null
 expect "ecdsa: seal verifies against the hand-written U-Boot node" 0 "verified cryptex 'ec'" \
-	"$S" verify seal-ec.img --anchor both.dtb
+	"$S" verify seal-ec.img --anchor both.dtb --image-only
 expect "rsa2048 seal still verifies with both keys present" 0 "verified" \
-	"$S" verify seal-dev2048.img --anchor both.dtb
+	"$S" verify seal-dev2048.img --anchor both.dtb --image-only
 expect "sealinit,usages = kc-aux restricts a U-Boot key" 1 SI_E_SEAL_USAGE \
 	"$S" verify seal-ec.img --anchor aux.dtb
-# A point that is not on the curve is refused by the anchor parser.
-sed "s/ecdsa,y-point = \[\(..\)/ecdsa,y-point = [ff/" both.dts > badpt.dts
+# A point that is not on the curve is refused by the anchor parser.  The
+# lowest bit of y flips: (x, y^1) is on the curve only if y^1 == p - y,
+# which no real key hits (setting a byte to a fixed value left the key
+# unchanged whenever it already had that value: 1 run in 256).
+perl -pe 's/(ecdsa,y-point = \[[^\]]*?)([0-9a-fA-F]{2})\]/sprintf("%s%02x]", $1, hex($2) ^ 1)/e' both.dts > badpt.dts
+cmp -s both.dts badpt.dts && ko "ecdsa point off the curve: the y-point edit changed nothing"
 dtc -q -I dts -O dtb -o badpt.dtb badpt.dts
 expect "ecdsa point off the curve: anchor refused" 1 SI_E_ANCHOR_KEYVAL "$S" verify seal-ec.img --anchor badpt.dtb
 

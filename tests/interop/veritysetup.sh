@@ -125,16 +125,16 @@ print(j["salt"], j["root_hash"], j["data_blocks"], j["data_block_size"],
 				--hash-offset="$s_off" "$1" "$1" "$s_root"
 		}
 		check "$n: veritysetup verify accepts the sealed image" sv "$tmp/sealed"
-		check "$n: sealctl verify accepts it" "$sealctl" verify "$tmp/sealed" --key "$tmp/pub.pem"
+		check "$n: sealctl verify accepts it" "$sealctl" verify "$tmp/sealed" --key "$tmp/pub.pem" --image-only
 		cp "$tmp/sealed" "$tmp/sealed.bad"
 		flip "$tmp/sealed.bad" $((s_blocks * s_dbs / 2 + 5))
 		refuse "$n: veritysetup, flipped data bit" sv "$tmp/sealed.bad"
-		refuse "$n: sealctl verify, flipped data bit" "$sealctl" verify "$tmp/sealed.bad" --key "$tmp/pub.pem"
+		refuse "$n: sealctl verify, flipped data bit" "$sealctl" verify "$tmp/sealed.bad" --key "$tmp/pub.pem" --image-only
 		if [[ $s_blocks -gt 1 ]]; then
 			cp "$tmp/sealed" "$tmp/sealed.bad"
 			flip "$tmp/sealed.bad" $((s_off + 40))
 			refuse "$n: veritysetup, flipped tree bit" sv "$tmp/sealed.bad"
-			refuse "$n: sealctl verify, flipped tree bit" "$sealctl" verify "$tmp/sealed.bad" --key "$tmp/pub.pem"
+			refuse "$n: sealctl verify, flipped tree bit" "$sealctl" verify "$tmp/sealed.bad" --key "$tmp/pub.pem" --image-only
 		fi
 	done
 else

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "kc/kc.h"
+#include "lib/fdio.h"
 #include "lib/str.h"
 #include "mount/mount.h"
 #include "verify/seal.h"
@@ -59,32 +60,12 @@ static void power_off(void)
 		pause();
 }
 
-static int read_file(const char *path, uint8_t *buf, size_t cap, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t got = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	while (got < cap && (n = read(fd, buf + got, cap - got)) > 0)
-		got += (size_t)n;
-	if (got < cap && n < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	close(fd);
-	*len = got;
-	return 0;
-}
 
 static int text_is(const char *path, const char *want)
 {
 	char buf[128];
 	size_t len = 0;
-	int r = read_file(path, (uint8_t *)buf, sizeof buf - 1, &len);
+	int r = si_read_file(path, 0, buf, sizeof buf - 1, &len, NULL);
 
 	if (r)
 		return r;
@@ -139,7 +120,7 @@ static void load_modules(void)
 		line[strcspn(line, "\n")] = '\0';
 		snprintf(files[n], sizeof files[n], "%s", line);
 		snprintf(path, sizeof path, "/kc/%s", line);
-		if (read_file(path, img, sizeof img, &len) != 0) {
+		if (si_read_file(path, 0, img, sizeof img, &len, NULL) != 0) {
 			printf("smoke: FAIL read %s\n", path);
 			failures++;
 			continue;
@@ -167,7 +148,7 @@ static void load_modules(void)
 	printf("\n");
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof path, "/kc/%s", files[order[i]]);
-		if (read_file(path, img, sizeof img, &len) != 0)
+		if (si_read_file(path, 0, img, sizeof img, &len, NULL) != 0)
 			continue;
 		si_diag_clear(&d);
 		r = kc_module_load(img, len, NULL, &d);
@@ -262,12 +243,15 @@ static int smoke_read_at(void *ctx, uint64_t off, void *buf, size_t len)
 	return pread(fd, buf, len, (off_t)off) == (ssize_t)len ? 0 : SI_E_IO;
 }
 
-/* An image sealed by sealctl: the seal (parsed without a signature check:
- * this test is about the mount chain, not the anchor) drives
- * fs_sealed_mount, and the overlay target comes from the manifest. */
+/* An image sealed by sealctl: the seal (opened with the sealing key as a
+ * one-key anchor) drives fs_sealed_mount, and the overlay target comes
+ * from the manifest. */
 static void sealed_cryptex(void)
 {
+	static struct si_anchor anchor;
 	static struct si_seal seal;
+	static uint8_t pem[4096];
+	size_t pem_len;
 	static struct dm_ioc io;
 	struct fs_layer layer;
 	struct fs_sealed fsd;
@@ -286,25 +270,39 @@ static void sealed_cryptex(void)
 	sio.size = (uint64_t)st.st_size;
 	sio.read_at = smoke_read_at;
 	si_diag_clear(&d);
-	r = si_seal_open_unverified(&sio, &seal, &d);
+	memset(&anchor, 0, sizeof anchor);
+	r = si_read_file("/img/test-key.pub.pem", 0, pem, sizeof pem, &pem_len, &d);
+	if (r == 0)
+		r = si_key_parse_public(pem, pem_len, &anchor.keys[0], &d);
+	if (r) {
+		close(fd);
+		say_err("test key", r, &d);
+		return;
+	}
+	anchor.keys[0].usages = SI_USAGE_CRYPTEX;
+	anchor.n_keys = 1;
+	r = si_seal_open(&sio, &anchor, SI_USAGE_CRYPTEX, 0, &seal, &d);
 	close(fd);
 	if (r) {
-		say_err("si_seal_open_unverified", r, &d);
+		say_err("si_seal_open", r, &d);
 		return;
 	}
 	mkdir("/run/cx/app", 0755);
 	si_diag_clear(&d);
-	r = fs_sealed_mount("/img/app.img", FS_SEALED_FILE, &seal, "cx-app", DM_VERITY_EIO,
-			    "/run/cx/app", &io, &fsd, &d);
+	fd = open("/img/app.img", O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? SI_E_OPEN : fs_sealed_mount(fd, "/img/app.img", FS_SEALED_FILE, &seal, "cx-app",
+						 DM_VERITY_EIO, "/run/cx/app", &io, &fsd, &d);
+	if (fd >= 0)
+		close(fd);
 	if (r) {
 		say_err("fs_sealed_mount", r, &d);
 		return;
 	}
-	printf("smoke: sealed cryptex %s %s on %s via %s, overlay %s\n", seal.name,
-	       seal.version, fsd.dm.path, fsd.loop_path, seal.has_overlay ? seal.overlay : "-");
+	printf("smoke: sealed cryptex %s %s on %s via %s, overlay %s\n", seal.m.name,
+	       seal.m.version, fsd.dm.path, fsd.loop_path, seal.m.has_overlay ? seal.m.overlay : "-");
 	memset(&layer, 0, sizeof layer);
 	strcpy(layer.root, "/run/cx/app");
-	snprintf(layer.target, sizeof layer.target, "%s", seal.overlay);
+	snprintf(layer.target, sizeof layer.target, "%s", seal.m.overlay);
 	si_diag_clear(&d);
 	r = fs_overlay_apply("/newroot", &layer, 1, &d);
 	if (r)
@@ -427,11 +425,12 @@ static void stage1(void)
 		r = verity_mount("cx-bad", lo.path, "/run/cx/bad", &bad);
 		loop_dev_close(&lo);
 		if (r == 0) {
-			r = read_file("/run/cx/bad/big", big, sizeof big, &len);
-			if (r == -EIO) {
+			si_diag_clear(&d);
+			r = si_read_file("/run/cx/bad/big", 0, big, sizeof big, &len, &d);
+			if (r == SI_E_IO && d.sys_errno == EIO) {
 				printf("smoke: corrupt cryptex: mount OK, read of the damaged file: EIO\n");
 			} else {
-				printf("smoke: FAIL corrupt cryptex read: %s\n", r ? strerror(-r) : "succeeded");
+				printf("smoke: FAIL corrupt cryptex read: %s\n", r ? strerror(d.sys_errno) : "succeeded");
 				failures++;
 			}
 			umount("/run/cx/bad");

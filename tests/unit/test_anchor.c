@@ -56,7 +56,14 @@ struct tree {
 	int dup_key;
 	int rsa_key, rsa_no_exp, rsa_even;
 	int uboot_rsa, uboot_ec, uboot_usages;
+	const char *targets;   /* overlay-targets of the native key */
+	int targets_len;
+	const char *uboot_targets; /* sealinit,overlay-targets of key-ec */
+	int uboot_targets_len;
 };
+
+/* What U-Boot keys without sealinit,usages may sign (the build's default). */
+static uint32_t uboot_default;
 
 static uint8_t blob[65536];
 
@@ -114,6 +121,8 @@ static void build(const struct tree *t)
 				memcpy(pub, ec_many[i], 65);
 			fdt_property(blob, "public-key", t->pub ? t->pub : pub,
 				     t->pub ? t->pub_len : 65);
+			if (t->targets)
+				fdt_property(blob, "overlay-targets", t->targets, t->targets_len);
 			fdt_end_node(blob);
 		}
 		if (t->dup_key) {
@@ -145,6 +154,9 @@ static void build(const struct tree *t)
 			fdt_property_string(blob, "ecdsa,curve", "prime256v1");
 			fdt_property(blob, "ecdsa,x-point", ec_pub2 + 1, 32);
 			fdt_property(blob, "ecdsa,y-point", ec_pub2 + 33, 32);
+			if (t->uboot_targets)
+				fdt_property(blob, "sealinit,overlay-targets", t->uboot_targets,
+					     t->uboot_targets_len);
 			fdt_end_node(blob);
 		}
 		fdt_end_node(blob);
@@ -172,7 +184,7 @@ static int parse(const struct tree *t, struct si_anchor *a, struct si_diag *d)
 			fclose(f);
 		}
 	}
-	return si_anchor_parse(blob, fdt_totalsize(blob), a, d);
+	return si_anchor_parse(blob, fdt_totalsize(blob), uboot_default, a, d);
 }
 
 static void test_valid(void)
@@ -208,10 +220,19 @@ static void test_uboot(void)
 	struct tree t = { .no_anchor = 1, .uboot_rsa = 1, .uboot_ec = 1 };
 	struct tree native_rsa = { .rsa_key = 1 };
 
+	/* Least privilege: without sealinit,usages, only the build's default. */
+	uboot_default = 0;
 	T_OK(parse(&t, &a, &d));
 	T_EQ(a.n_keys, 2);
 	T_STREQ(a.keys[0].id, "dev");
 	T_EQ(a.keys[0].source, SI_KEY_UBOOT);
+	T_EQ(a.keys[0].usages, 0);
+	T_EQ(a.keys[0].has_usages, 0);
+	uboot_default = SI_USAGE_KC_AUX | SI_USAGE_UPDATE;
+	T_OK(parse(&t, &a, &d));
+	T_EQ(a.keys[0].usages, SI_USAGE_KC_AUX | SI_USAGE_UPDATE);
+	uboot_default = SI_USAGE_ALL;
+	T_OK(parse(&t, &a, &d));
 	T_EQ(a.keys[0].usages, SI_USAGE_ALL);
 	T_EQ(a.keys[1].algo, SI_ALGO_ECDSA_P256);
 	T_MEMEQ(a.keys[1].pub, ec_pub2, 65);
@@ -222,6 +243,20 @@ static void test_uboot(void)
 	t.uboot_usages = 1;
 	T_OK(parse(&t, &a, &d));
 	T_EQ(a.keys[0].usages, SI_USAGE_KC_AUX);
+	T_EQ(a.keys[0].has_usages, 1);
+	uboot_default = 0;
+
+	/* A U-Boot key's overlay targets. */
+	t.uboot_targets = "/opt/app";
+	t.uboot_targets_len = sizeof "/opt/app";
+	T_OK(parse(&t, &a, &d));
+	T_EQ(a.keys[1].n_targets, 1);
+	T_EQ(si_key_allows_target(&a.keys[1], "/opt/app/x"), 1);
+	T_EQ(si_key_allows_target(&a.keys[0], "/opt/app"), 0);
+	t.uboot_targets = "opt";
+	t.uboot_targets_len = 4;
+	T_ERR(parse(&t, &a, &d), SI_E_ANCHOR_TARGET);
+	t.uboot_targets = NULL;
 
 	/* Native and U-Boot side by side; a duplicate across them is refused. */
 	t.no_anchor = 0;
@@ -229,6 +264,61 @@ static void test_uboot(void)
 	T_EQ(a.n_keys, 3);
 	t.rsa_key = 1;
 	T_ERR(parse(&t, &a, &d), SI_E_ANCHOR_KEYDUP);
+}
+
+static void test_targets(void)
+{
+	static const char two[] = "/usr\0/opt";
+	static const char nine[] = "/a\0/b\0/c\0/d\0/e\0/f\0/g\0/h\0/i";
+	static char longest[600];
+	struct si_anchor a;
+	struct si_diag d;
+	struct tree t = { .targets = two, .targets_len = sizeof two };
+	size_t i;
+
+	T_OK(parse(&t, &a, &d));
+	T_EQ(a.keys[0].n_targets, 2);
+	T_EQ(si_key_allows_target(&a.keys[0], "/usr"), 1);
+	T_EQ(si_key_allows_target(&a.keys[0], "/usr/lib/x"), 1);
+	T_EQ(si_key_allows_target(&a.keys[0], "/opt/app"), 1);
+	T_EQ(si_key_allows_target(&a.keys[0], "/optimal"), 0);
+	T_EQ(si_key_allows_target(&a.keys[0], "/etc"), 0);
+	T_EQ(si_key_allows_target(&a.keys[0], "/"), 0);
+	/* no list: the key's cryptexes overlay nothing */
+	t.targets = NULL;
+	T_OK(parse(&t, &a, &d));
+	T_EQ(a.keys[0].n_targets, 0);
+	T_EQ(si_key_allows_target(&a.keys[0], "/usr"), 0);
+
+	for (i = 0; i + 1 < sizeof longest; i += 4)
+		memcpy(longest + i, "/abc", 4);
+	{
+		const struct {
+			const char *what, *v;
+			int len;
+		} bad[] = {
+			{ "relative", "usr", 4 },
+			{ "dot-dot", "/usr/../etc", 12 },
+			{ "empty component", "/usr//lib", 10 },
+			{ "trailing slash", "/usr/", 6 },
+			{ "twice", "/usr\0/usr", 10 },
+			{ "empty string", "/usr\0\0/opt", 11 },
+			{ "nine", nine, sizeof nine },
+			{ "no NUL", "/usr", 4 },
+			{ "longer than 512 bytes", longest, sizeof longest },
+		};
+		for (i = 0; i < SI_ARRAY_SIZE(bad); i++) {
+			int r;
+
+			t.targets = bad[i].v;
+			t.targets_len = bad[i].len;
+			r = parse(&t, &a, &d);
+			T_CHECK(r == SI_E_ANCHOR_TARGET || r == SI_E_ANCHOR_PROP,
+				"%s: got %s", bad[i].what, si_err_name(r));
+			T_CHECK(d.field && !strcmp(d.field, "overlay-targets"), "%s: field %s", bad[i].what,
+				d.field ? d.field : "(none)");
+		}
+	}
 }
 
 static void test_rejections(void)
@@ -303,10 +393,10 @@ static void test_blob(void)
 	struct tree t = { 0 };
 
 	build(&t);
-	T_ERR(si_anchor_parse(blob, 10, &a, &d), SI_E_FDT_BAD);
-	T_ERR(si_anchor_parse(blob, fdt_totalsize(blob) - 1, &a, &d), SI_E_FDT_BAD);
+	T_ERR(si_anchor_parse(blob, 10, SI_USAGE_ALL, &a, &d), SI_E_FDT_BAD);
+	T_ERR(si_anchor_parse(blob, fdt_totalsize(blob) - 1, SI_USAGE_ALL, &a, &d), SI_E_FDT_BAD);
 	blob[0] ^= 0xff;
-	T_ERR(si_anchor_parse(blob, sizeof blob, &a, &d), SI_E_FDT_BAD);
+	T_ERR(si_anchor_parse(blob, sizeof blob, SI_USAGE_ALL, &a, &d), SI_E_FDT_BAD);
 	build(&t);
 	/* Corrupt the structure block: a property length running past the end. */
 	{
@@ -319,7 +409,7 @@ static void test_blob(void)
 				break;
 			}
 	}
-	T_ERR(si_anchor_parse(blob, fdt_totalsize(blob), &a, &d), SI_E_FDT_BAD);
+	T_ERR(si_anchor_parse(blob, fdt_totalsize(blob), SI_USAGE_ALL, &a, &d), SI_E_FDT_BAD);
 }
 
 int main(int argc, char **argv)
@@ -329,6 +419,7 @@ int main(int argc, char **argv)
 	make_keys();
 	test_valid();
 	test_uboot();
+	test_targets();
 	test_rejections();
 	test_blob();
 	return t_done("test_anchor");

@@ -1,7 +1,7 @@
-/* Unit tests for init/cmdline.c. */
+/* Unit tests for plan/cmdline.c. */
 #include <string.h>
 
-#include "init/cmdline.h"
+#include "plan/cmdline.h"
 #include "tests/unit/t.h"
 
 static int parse(const char *s, struct si_cmdline *c)
@@ -33,6 +33,17 @@ static void test_options(void)
 	T_STREQ(c.system, "sys-b");
 	T_STREQ(c.data, "none");
 	T_EQ(c.n_problems, 0);
+	/* "--" ends the options: after it, init's arguments, never ours. */
+	T_OK(parse("sealinit.loglevel=5 -- sealinit.failure=rescue init=/data/x sealinit.bogus=1", &c));
+	T_EQ(c.loglevel, 5);
+	T_EQ(c.failure, SI_FAILURE_DEFAULT);
+	T_STREQ(c.init, "");
+	T_EQ(c.n_problems, 0);
+	T_OK(parse("--", &c));
+	T_EQ(c.n_problems, 0);
+	/* "--x" or "a--" are options like any other */
+	T_OK(parse("--x sealinit.failure=panic", &c));
+	T_EQ(c.failure, SI_FAILURE_PANIC);
 	/* Other modules' parameters are not ours to judge. */
 	T_OK(parse("dm_verity.foo=1 sealinitx.y=2 sealinit=1", &c));
 	T_EQ(c.n_problems, 0);

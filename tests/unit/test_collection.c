@@ -36,6 +36,8 @@ static void test_roundtrip(void)
 	T_EQ(c.mods[2].offset % 8, 0);
 	T_EQ(arch[c.mods[2].offset], 0x42);
 	T_EQ(c.mods[2].offset + c.mods[2].size, arch_len);
+	T_EQ(c.mods[0].offset, KC_COLL_HDR + 3 * KC_COLL_ENTRY);
+	T_EQ(c.mods[1].offset, 488);
 }
 
 static void test_rejections(void)
@@ -72,6 +74,10 @@ static void test_rejections(void)
 		{ "size past the end", e1 + 64, 8, UINT64_MAX - 4, SI_E_KC_BOUNDS, "kc.module.size" },
 		{ "overlap with the previous", e1 + 56, 8, KC_COLL_HDR + 3 * KC_COLL_ENTRY + 8, SI_E_KC_BOUNDS, "kc.module.offset" },
 		{ "same name twice", e1 + 2, 1, '-', SI_E_KC_DUP, "kc.module.name" },
+		/* module 0 is 100 bytes at 384: module 1 belongs at 488 exactly,
+		 * and 484..487 are zero padding */
+		{ "aligned gap before a module", e1 + 56, 8, 496, SI_E_KC_FIELD, "kc.module.offset" },
+		{ "non-zero padding", 485, 1, 7, SI_E_KC_FIELD, "kc.padding" },
 	};
 	size_t i;
 

@@ -1,9 +1,11 @@
 /* Unit tests for lib/: strict numbers, escaping, hex, the error table,
  * whole reads and writes at an offset. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -104,6 +106,7 @@ static void test_fdio(void)
 {
 	char path[] = "/tmp/sealinit-test-fdio-XXXXXX";
 	uint8_t in[5000], out[5000];
+	struct si_diag d;
 	size_t i;
 	int fd = mkstemp(path);
 
@@ -113,26 +116,85 @@ static void test_fdio(void)
 	unlink(path);
 	for (i = 0; i < sizeof in; i++)
 		in[i] = (uint8_t)(i * 7 + 1);
-	T_OK(si_pwrite_full(fd, 100, in, sizeof in));   /* a hole, then data */
-	T_OK(si_pread_full(fd, 100, out, sizeof out));
+	T_OK(si_pwrite_full(fd, 100, in, sizeof in, NULL));   /* a hole, then data */
+	T_OK(si_pread_full(fd, 100, out, sizeof out, NULL));
 	T_MEMEQ(in, out, sizeof in);
 	memset(out, 0xff, sizeof out);
-	T_OK(si_pread_full(fd, 0, out, 100));
+	T_OK(si_pread_full(fd, 0, out, 100, NULL));
 	T_EQ(out[0], 0);
 	T_EQ(out[99], 0);
-	T_OK(si_pread_full(fd, 5099, out, 1));           /* the last byte */
+	T_OK(si_pread_full(fd, 5099, out, 1, NULL));           /* the last byte */
 	T_EQ(out[0], in[4999]);
-	T_ERR(si_pread_full(fd, 5099, out, 2), SI_E_SHORT); /* one byte short */
-	T_ERR(si_pread_full(fd, 5100, out, 1), SI_E_SHORT);
-	T_OK(si_pread_full(fd, 5100, out, 0));
+	T_ERR(si_pread_full(fd, 5099, out, 2, NULL), SI_E_SHORT); /* one byte short */
+	T_ERR(si_pread_full(fd, 5100, out, 1, NULL), SI_E_SHORT);
+	T_OK(si_pread_full(fd, 5100, out, 0, NULL));
 	close(fd);
-	T_EQ(si_pread_full(fd, 0, out, 1), -EBADF);
-	T_EQ(si_pwrite_full(fd, 0, in, 1), -EBADF);
+	/* A refusal is SI_E_IO with the errno in the diagnostic, never -errno. */
+	si_diag_clear(&d);
+	T_ERR(si_pread_full(fd, 0, out, 1, &d), SI_E_IO);
+	T_EQ(d.sys_errno, EBADF);
+	T_CHECK(d.flags & SI_DIAG_ERRNO, "errno flag set");
+	si_diag_clear(&d);
+	T_ERR(si_pwrite_full(fd, 0, in, 1, &d), SI_E_IO);
+	T_EQ(d.sys_errno, EBADF);
+}
+
+/* si_read_file: whole small files, never cut, regular files only, and
+ * nothing that can block (a FIFO) or redirect (a symlink). */
+static void test_read_file(void)
+{
+	char dir[] = "/tmp/sealinit-test-rf-XXXXXX", p[128], q[128];
+	uint8_t buf[16];
+	struct si_diag d;
+	size_t len = 99;
+	int fd;
+
+	T_CHECK(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(p, sizeof p, "%s/f", dir);
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	T_CHECK(fd >= 0 && write(fd, "0123456789", 10) == 10, "write %s", p);
+	close(fd);
+	T_OK(si_read_file(p, 0, buf, sizeof buf, &len, NULL));
+	T_EQ(len, 10);
+	T_MEMEQ(buf, "0123456789", 10);
+	/* cap 10: a 10-byte file does not fit (room for one more is needed) */
+	si_diag_clear(&d);
+	len = 99;
+	T_ERR(si_read_file(p, 0, buf, 10, &len, &d), SI_E_TOO_BIG);
+	T_EQ(len, 99);
+	T_EQ(d.expected, 9);
+	T_EQ(d.found, 10);
+	/* missing */
+	snprintf(q, sizeof q, "%s/missing", dir);
+	si_diag_clear(&d);
+	T_ERR(si_read_file(q, 0, buf, sizeof buf, &len, &d), SI_E_OPEN);
+	T_EQ(d.sys_errno, ENOENT);
+	/* a symlink to the regular file: refused, not followed */
+	snprintf(q, sizeof q, "%s/link", dir);
+	T_CHECK(symlink(p, q) == 0, "symlink");
+	si_diag_clear(&d);
+	T_ERR(si_read_file(q, 0, buf, sizeof buf, &len, &d), SI_E_OPEN);
+	T_EQ(d.sys_errno, ELOOP);
+	unlink(q);
+	/* a FIFO with no writer: refused at once, does not block */
+	snprintf(q, sizeof q, "%s/fifo", dir);
+	T_CHECK(mkfifo(q, 0644) == 0, "mkfifo");
+	si_diag_clear(&d);
+	T_ERR(si_read_file(q, 0, buf, sizeof buf, &len, &d), SI_E_FILE_TYPE);
+	T_STREQ(d.found_s, "FIFO");
+	unlink(q);
+	/* a directory */
+	si_diag_clear(&d);
+	T_ERR(si_read_file(dir, 0, buf, sizeof buf, &len, &d), SI_E_FILE_TYPE);
+	T_STREQ(d.found_s, "directory");
+	unlink(p);
+	rmdir(dir);
 }
 
 int main(void)
 {
 	test_fdio();
+	test_read_file();
 	test_parse_u64();
 	test_escape();
 	test_hex();

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -136,31 +137,31 @@ static void test_spec_from_seal(void)
 	size_t i;
 
 	memset(&seal, 0, sizeof seal);
-	seal.hash_algo = SI_HASH_SHA256;
-	seal.data_block_size = 4096;
-	seal.hash_block_size = 4096;
-	seal.data_blocks = 300;
-	seal.hash_offset = 300 * 4096;
-	seal.root_hash_len = 32;
+	seal.m.hash_algo = SI_HASH_SHA256;
+	seal.m.data_block_size = 4096;
+	seal.m.hash_block_size = 4096;
+	seal.m.data_blocks = 300;
+	seal.m.hash_offset = 300 * 4096;
+	seal.m.root_hash_len = 32;
 	for (i = 0; i < 32; i++)
-		seal.root_hash[i] = (uint8_t)i;
-	seal.salt_len = 2;
-	seal.salt[0] = 0xab;
-	seal.salt[1] = 0xcd;
+		seal.m.root_hash[i] = (uint8_t)i;
+	seal.m.salt_len = 2;
+	seal.m.salt[0] = 0xab;
+	seal.m.salt[1] = 0xcd;
 	T_OK(dm_verity_spec_from_seal(&seal, "/dev/loop1", "/dev/loop1", DM_VERITY_EIO, &s, NULL));
 	T_OK(dm_verity_params(&s, out, sizeof out, NULL));
 	snprintf(want, sizeof want, "1 /dev/loop1 /dev/loop1 4096 4096 300 300 sha256 %s abcd", ROOT_HEX);
 	T_STREQ(out, want);
 
-	seal.hash_offset = 300 * 4096 + 512;
+	seal.m.hash_offset = 300 * 4096 + 512;
 	si_diag_clear(&d);
 	T_ERR(dm_verity_spec_from_seal(&seal, "/dev/loop1", "/dev/loop1", DM_VERITY_EIO, &s, &d), SI_E_DM_PARAMS);
 	T_STREQ(d.field, "verity.hash_offset");
-	seal.hash_offset = 300 * 4096;
-	seal.root_hash_len = 64;
+	seal.m.hash_offset = 300 * 4096;
+	seal.m.root_hash_len = 64;
 	T_ERR(dm_verity_spec_from_seal(&seal, "/dev/loop1", "/dev/loop1", DM_VERITY_EIO, &s, NULL), SI_E_DM_PARAMS);
-	seal.root_hash_len = 32;
-	seal.hash_algo = (enum si_hash_algo)2;
+	seal.m.root_hash_len = 32;
+	seal.m.hash_algo = (enum si_hash_algo)2;
 	T_ERR(dm_verity_spec_from_seal(&seal, "/dev/loop1", "/dev/loop1", DM_VERITY_EIO, &s, NULL), SI_E_DM_PARAMS);
 }
 
@@ -590,9 +591,39 @@ static void test_loop(void)
 		T_EQ(size, 3 * 4096);
 		loop_dev_close(&lo);
 	}
+	/* The verified descriptor is the one used: a file opened (and, at
+	 * boot, checked) through fd, then replaced at its path, is still what
+	 * the loop device shows. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char other[] = "/tmp/sealinit-test-loop2-XXXXXX";
+		int ofd = mkstemp(other);
+
+		if (ofd >= 0) {
+			memset(buf, 'Z', sizeof buf);
+			T_EQ(write(ofd, buf, sizeof buf), (ssize_t)sizeof buf);
+			close(ofd);
+			T_EQ(rename(other, path), 0); /* the path now names the 'Z' file */
+		}
+		si_diag_clear(&d);
+		r = loop_dev_attach_fd(fd, path, 0, 0, 0, &lo, &d);
+		if (r == 0) {
+			memset(want, 'A', sizeof want);
+			T_EQ(pread(lo.fd, buf, sizeof buf, 0), (ssize_t)sizeof buf);
+			T_MEMEQ(buf, want, sizeof buf);
+			T_EQ(ioctl(lo.fd, BLKGETSIZE64, &size), 0);
+			T_EQ(size, 3 * 4096);
+			loop_dev_close(&lo);
+		} else if (d.sys_errno != EPERM && d.sys_errno != EACCES && d.sys_errno != ENXIO) {
+			T_CHECK(0, "loop_dev_attach_fd: %s", si_err_name(r));
+		}
+		T_CHECK(fcntl(fd, F_GETFD) >= 0, "the caller's descriptor stays open");
+		close(fd);
+	}
 	si_diag_clear(&d);
 	T_ERR(loop_dev_attach("/nonexistent-sealinit", 0, 0, 0, &lo, &d), SI_E_OPEN);
 	T_EQ(d.sys_errno, ENOENT);
+	T_ERR(loop_dev_attach_fd(-1, "x", 0, 0, 0, &lo, NULL), SI_E_ARG);
 	T_ERR(loop_dev_attach(path, 0, 0, 0x80, &lo, NULL), SI_E_ARG);
 	unlink(path);
 }
@@ -640,11 +671,11 @@ static int switch_root_child(const char *base)
 
 		snprintf(p, sizeof p, "%s/newroot/data", base);
 		mkdir(p, 0755);
-		if (fs_mount_data("tmpfs", p, "tmpfs", NULL) != 0 || statvfs(p, &sv) != 0 ||
+		if (fs_mount_data("tmpfs", p, "tmpfs", 0, NULL) != 0 || statvfs(p, &sv) != 0 ||
 		    !(sv.f_flag & ST_NODEV) || !(sv.f_flag & ST_NOSUID) || (sv.f_flag & ST_RDONLY))
 			return 23;
-		if (fs_mount_data("tmpfs", p, "tmp,fs", NULL) != SI_E_ARG ||
-		    fs_mount_data("tmpfs", p, "", NULL) != SI_E_ARG)
+		if (fs_mount_data("tmpfs", p, "tmp,fs", 0, NULL) != SI_E_ARG ||
+		    fs_mount_data("tmpfs", p, "", 0, NULL) != SI_E_ARG)
 			return 24;
 	}
 	snprintf(p, sizeof p, "%s/newroot/keep", base);
@@ -776,8 +807,137 @@ static void test_switch_root(void)
 	rmdir(base);
 }
 
+/* Paths inside a tree: links never lead out, in the strict mode never
+ * followed at all; preboot files typed before they are read. */
+static void each_count(void *arg, const char *name, size_t len)
+{
+	(void)name;
+	(void)len;
+	(*(unsigned *)arg)++;
+}
+
+static void test_resolve(void)
+{
+	char dir[] = "/tmp/sealinit-test-resolve-XXXXXX", p[256], out[256];
+	struct si_diag d;
+	uint64_t size = 0;
+	unsigned n = 0;
+	int root, fd = -1;
+
+	T_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+#define MK(fmt, ...) (snprintf(p, sizeof p, "%s/" fmt, dir, ##__VA_ARGS__), p)
+	T_EQ(mkdir(MK("usr"), 0755), 0);
+	T_EQ(mkdir(MK("usr/lib"), 0755), 0);
+	T_EQ(mkdir(MK("data"), 0755), 0);
+	T_EQ(symlink("/", MK("abs")), 0);           /* absolute: the root */
+	T_EQ(symlink("../data", MK("usr/rel")), 0);  /* relative, into data */
+	T_EQ(symlink("/usr/lib", MK("lib")), 0);
+	fd = open(MK("usr/lib/init"), O_WRONLY | O_CREAT, 0755);
+	T_CHECK(fd >= 0 && write(fd, "#!/bin/sh\n", 10) == 10, "init");
+	close(fd);
+	T_EQ(mkfifo(MK("usr/fifo"), 0644), 0);
+	root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	/* strict: a plain directory resolves, any link on the way is refused */
+	T_OK(fs_resolve(root, "/usr/lib", FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS, &fd, NULL));
+	close(fd);
+	si_diag_clear(&d);
+	T_ERR(fs_resolve(root, "/abs/usr", FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS, &fd, &d), SI_E_PATH_SYMLINK);
+	T_STREQ(d.where, "/abs");
+	si_diag_clear(&d);
+	T_ERR(fs_resolve(root, "/usr/rel", FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS, &fd, &d), SI_E_PATH_SYMLINK);
+	T_STREQ(d.where, "/usr/rel");
+	T_ERR(fs_resolve(root, "/usr/nothing", FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS, &fd, NULL), SI_E_NOTFOUND);
+	T_ERR(fs_resolve(root, "/usr/lib/init/x", FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS, &fd, NULL), SI_E_FILE_TYPE);
+	/* in the root: links followed, but "/" is the tree's own */
+	T_OK(fs_resolve(root, "/lib/init", 0, &fd, NULL));
+	T_OK(fs_fd_path_in(fd, dir, out, sizeof out));
+	T_STREQ(out, "/usr/lib/init");
+	close(fd);
+	T_OK(fs_resolve(root, "/abs/abs/abs/usr/lib/init", 0, &fd, NULL));
+	T_OK(fs_fd_path_in(fd, dir, out, sizeof out));
+	T_STREQ(out, "/usr/lib/init");
+	close(fd);
+	T_ERR(fs_resolve(root, "usr", 0, &fd, NULL), SI_E_ARG); /* relative */
+
+	/* a tree's files: regular only, never through a link, never blocking */
+	T_OK(fs_tree_open(root, "usr/lib/init", &fd, &size, NULL));
+	T_EQ(size, 10);
+	T_CHECK((fcntl(fd, F_GETFL) & O_NONBLOCK) != 0, "opened O_NONBLOCK");
+	close(fd);
+	si_diag_clear(&d);
+	T_ERR(fs_tree_open(root, "usr/fifo", &fd, &size, &d), SI_E_FILE_TYPE);
+	T_STREQ(d.found_s, "FIFO");
+	T_STREQ(d.where, "usr/fifo");
+	T_ERR(fs_tree_open(root, "lib/init", &fd, &size, NULL), SI_E_PATH_SYMLINK);
+	T_ERR(fs_tree_open(root, "usr", &fd, &size, NULL), SI_E_FILE_TYPE);
+	si_diag_clear(&d);
+	T_ERR(fs_tree_open(root, "usr/missing", &fd, &size, &d), SI_E_OPEN);
+	T_EQ(d.sys_errno, ENOENT);
+	T_OK(fs_tree_list(root, "usr", each_count, &n, NULL));
+	T_EQ(n, 5); /* . .. lib rel fifo */
+	T_ERR(fs_tree_list(root, "lib", each_count, &n, NULL), SI_E_PATH_SYMLINK);
+	close(root);
+	{
+		char *const argv[] = { "rm", "-rf", dir, NULL };
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			execvp(argv[0], argv);
+			_exit(127);
+		}
+		waitpid(pid, NULL, 0);
+	}
+#undef MK
+}
+
+/* The GPT reader on a committed image (three partitions), then broken. */
+static void test_gpt(void)
+{
+	size_t len;
+	uint8_t *img = t_slurp("tests/fuzz/corpus/gpt/three-parts.img", &len);
+	static struct gpt_table t;
+	const struct gpt_part *gp;
+	struct si_mem_io m;
+	struct si_io io;
+	struct si_diag d;
+
+	si_io_mem(&io, &m, img, len);
+	T_OK(gpt_read(&io, &t, &d));
+	T_EQ(t.sector, 512);
+	T_EQ(t.n, 3);
+	T_STREQ(t.p[0].label, "preboot");
+	T_EQ(t.p[0].first_lba, 40);
+	T_EQ(t.p[0].last_lba, 59);
+	T_STREQ(t.p[1].label, "sys tem");
+	T_EQ(t.p[2].index, 3);
+	T_OK(gpt_find(&t, "data", &gp, &d));
+	T_EQ(gp->first_lba, 80);
+	si_diag_clear(&d);
+	T_ERR(gpt_find(&t, "system", &gp, &d), SI_E_PART_NOTFOUND);
+	T_STREQ(d.where, "system");
+	/* one bit anywhere in header or entries: the CRCs catch it */
+	img[512 + 40] ^= 1;
+	T_ERR(gpt_read(&io, &t, &d), SI_E_GPT);
+	T_STREQ(d.field, "gpt.header_crc32");
+	img[512 + 40] ^= 1;
+	img[1024 + 56] ^= 1; /* entry 1's name */
+	T_ERR(gpt_read(&io, &t, &d), SI_E_GPT);
+	T_STREQ(d.field, "gpt.entries_crc32");
+	img[1024 + 56] ^= 1;
+	memcpy(img + 512, "EFI PARX", 8);
+	T_ERR(gpt_read(&io, &t, &d), SI_E_GPT);
+	T_STREQ(d.field, "gpt.signature");
+	memcpy(img + 512, "EFI PART", 8);
+	si_io_mem(&io, &m, img, 1000);
+	T_ERR(gpt_read(&io, &t, &d), SI_E_GPT);
+	free(img);
+}
+
 int main(void)
 {
+	test_resolve();
+	test_gpt();
 	test_verity_params();
 	test_spec_from_seal();
 	test_dm_ioc();

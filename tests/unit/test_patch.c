@@ -788,6 +788,120 @@ static void test_resume(void)
 	free(p);
 }
 
+/* The CLI's hooks: the base through a read function (a partition read as
+ * the file it was made from), the phase and resume in the progress
+ * reports, diff's phases. */
+struct mem_old {
+	const uint8_t *p;
+	size_t n;
+	unsigned reads;
+};
+
+static int base_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+	struct mem_old *m = ctx;
+
+	if (off > m->n || len > m->n - off)
+		return SI_E_SHORT;
+	memcpy(buf, m->p + off, len);
+	m->reads++;
+	return 0;
+}
+
+struct prog_log {
+	unsigned calls[2];
+	uint32_t last_done[2], total[2], resumed, resume_at;
+};
+
+static void prog_cb(void *ctx, const struct patch_progress *p)
+{
+	struct prog_log *l = ctx;
+
+	l->calls[p->phase]++;
+	l->last_done[p->phase] = p->done;
+	l->total[p->phase] = p->total;
+	l->resumed = p->resumed;
+	l->resume_at = p->resume_at;
+}
+
+struct diff_log {
+	unsigned calls[3];
+	uint64_t last[3], total[3];
+	int order_ok, last_phase;
+};
+
+static void diff_cb(void *ctx, enum patch_diff_phase ph, uint64_t done, uint64_t total)
+{
+	struct diff_log *l = ctx;
+
+	if ((int)ph < l->last_phase)
+		l->order_ok = 0;
+	l->last_phase = (int)ph;
+	l->calls[ph]++;
+	l->last[ph] = done;
+	l->total[ph] = total;
+}
+
+static void test_hooks(void)
+{
+	struct patch_diff_opts o = { .seg_size = 4096, .level = 3, .threads = 2 };
+	struct diff_log dl = { { 0 }, { 0 }, { 0 }, 1, 0 };
+	struct mem_old m = { old_img, OLD_N, 0 };
+	struct prog_log pl;
+	struct patch_apply_args a;
+	struct si_diag d;
+	uint8_t *p = NULL;
+	size_t pn = 0;
+	uint32_t nseg = (uint32_t)((new_n + 4095) / 4096);
+
+	o.progress = diff_cb;
+	o.pctx = &dl;
+	T_OK(patch_diff(old_img, OLD_N, new_img, new_n, &o, &p, &pn, NULL, NULL));
+	T_CHECK(dl.order_ok, "diff phases out of order");
+	T_CHECK(dl.calls[0] == 2 && dl.last[0] == OLD_N, "sort phase: %u calls", dl.calls[0]);
+	T_CHECK(dl.calls[1] >= 2 && dl.last[1] == new_n && dl.total[1] == new_n, "match phase");
+	T_EQ(dl.calls[2], nseg);
+	T_EQ(dl.last[2], nseg);
+	put_file(p_patch, p, pn);
+	unlink(p_old); /* the read function is the only base */
+	unlink(p_ckpt);
+	memset(&a, 0, sizeof a);
+	memset(&pl, 0, sizeof pl);
+	a.old_path = p_old;
+	a.old_read = base_read;
+	a.old_rctx = &m;
+	a.old_size = OLD_N;
+	a.patch_path = p_patch;
+	a.out_path = p_out;
+	a.checkpoint_path = p_ckpt;
+	a.threads = 1;
+	a.work = work;
+	a.work_len = work_len;
+	a.decode = patch_decode_zstd;
+	a.progress = prog_cb;
+	a.pctx = &pl;
+	a.stop_after = 3;
+	T_ERR(patch_apply_file(&a, &d), SI_E_PATCH_STOPPED);
+	T_CHECK(m.reads > 0, "the read function was not used");
+	T_EQ(pl.calls[PATCH_PHASE_BASE], (OLD_N + 4095) / 4096);
+	T_EQ(pl.total[PATCH_PHASE_BASE], (OLD_N + 4095) / 4096);
+	T_EQ(pl.resumed, 0);
+	memset(&pl, 0, sizeof pl);
+	a.stop_after = 0;
+	T_OK(patch_apply_file(&a, &d));
+	T_EQ(pl.resumed, 3);
+	T_EQ(pl.resume_at, 3); /* one thread: segments 0..2 were done */
+	T_EQ(pl.last_done[PATCH_PHASE_SEGMENTS], nseg);
+	check_out_is(new_img, new_n);
+	/* a base of another size through the function: refused before writing */
+	a.old_size = OLD_N - 1;
+	unlink(p_out);
+	T_ERR(patch_apply_file(&a, &d), SI_E_PATCH_BASE_SIZE);
+	T_CHECK(!exists(p_out) && !exists(p_part), "output written for a wrong base");
+	put_file(p_old, old_img, OLD_N);
+	free(p);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -809,6 +923,7 @@ int main(void)
 	test_refusals();
 	test_resume();
 	test_expansions();
+	test_hooks();
 	free(work);
 	free(old_img);
 	free(new_img);

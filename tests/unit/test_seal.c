@@ -7,6 +7,7 @@
 
 #include "lib/bytes.h"
 #include "tests/unit/t.h"
+#include "tests/unit/t_key.h"
 #include "verify/hashtree.h"
 #include "verify/rollback.h"
 #include "verify/seal.h"
@@ -15,18 +16,6 @@
 #define VEC "tests/vectors/seal/"
 
 static struct si_privkey key_ec, key_other, key_rsa;
-
-static void load_key(const char *path, struct si_privkey *k)
-{
-	size_t n;
-	uint8_t *b = t_slurp(path, &n);
-
-	if (si_key_parse_private(b, n, k, NULL) != 0) {
-		fprintf(stderr, "%s: not a usable private key\n", path);
-		exit(2);
-	}
-	free(b);
-}
 
 /* ---------------------------------------------------------------- I/O */
 
@@ -208,31 +197,35 @@ static void test_roundtrip(void)
 	uint8_t *img = build(&p, &key_ec, &len);
 
 	T_OK(open_img(img, len, &a, SI_USAGE_CRYPTEX, 5, &s, &d));
-	T_STREQ(s.name, "os");
-	T_STREQ(s.version, "13.3.1 (a)");
-	T_STREQ(s.overlay, "/usr");
-	T_EQ(s.kind, SI_KIND_CRYPTEX);
-	T_EQ(s.data_size, 3 * 4096 + 100);
-	T_EQ(s.padded_size, 4 * 4096);
-	T_EQ(s.data_blocks, 4);
-	T_EQ(s.hash_offset, 4 * 4096);
-	T_EQ(s.hash_size, 4096);
-	T_EQ(s.rollback_index, 5);
-	T_EQ(s.salt_len, 32);
-	T_EQ(s.root_hash_len, 32);
-	T_EQ(s.image_size, len);
-	T_EQ(s.sig_algo, SI_ALGO_ECDSA_P256);
-	T_MEMEQ(s.key_id, key_ec.pub.fingerprint, 32);
+	T_STREQ(s.m.name, "os");
+	T_STREQ(s.m.version, "13.3.1 (a)");
+	T_STREQ(s.m.overlay, "/usr");
+	T_EQ(s.m.kind, SI_KIND_CRYPTEX);
+	T_EQ(s.m.data_size, 3 * 4096 + 100);
+	T_EQ(s.m.padded_size, 4 * 4096);
+	T_EQ(s.m.data_blocks, 4);
+	T_EQ(s.m.hash_offset, 4 * 4096);
+	T_EQ(s.m.hash_size, 4096);
+	T_EQ(s.m.rollback_index, 5);
+	T_EQ(s.m.salt_len, 32);
+	T_EQ(s.m.root_hash_len, 32);
+	T_EQ(s.m.image_size, len);
+	T_EQ(s.m.sig_algo, SI_ALGO_ECDSA_P256);
+	T_MEMEQ(s.m.key_id, key_ec.pub.fingerprint, 32);
 	/* sealctl zero-pads the partial last block */
 	T_EQ(img[3 * 4096 + 100], 0);
 	T_EQ(img[4 * 4096 - 1], 0);
-	T_OK(si_seal_verify_tree(&s, img, len, 2, &d));
+	T_OK(si_seal_verify_tree(&s.m, img, len, 2, &d));
 	{
 		struct si_mem_io m;
 		struct si_io io;
 
+		struct si_seal_unverified u;
+
 		si_io_mem(&io, &m, img, len);
-		T_OK(si_seal_open_unverified(&io, &s, NULL));
+		T_OK(si_seal_open_unverified(&io, &u, NULL));
+		/* The same fields whether or not the signature was checked. */
+		T_MEMEQ(&u.m, &s.m, sizeof u.m);
 	}
 	free(img);
 
@@ -241,11 +234,11 @@ static void test_roundtrip(void)
 	a = anchor_for(&key_rsa, SI_USAGE_SYSTEM);
 	img = build(&p, &key_rsa, &len);
 	T_OK(open_img(img, len, &a, SI_USAGE_SYSTEM, 0, &s, &d));
-	T_EQ(s.hash_size, 0);
-	T_EQ(s.sig_algo, SI_ALGO_RSA2048);
-	T_OK(si_seal_verify_tree(&s, img, len, 1, &d));
+	T_EQ(s.m.hash_size, 0);
+	T_EQ(s.m.sig_algo, SI_ALGO_RSA2048);
+	T_OK(si_seal_verify_tree(&s.m, img, len, 1, &d));
 	img[10] ^= 1;
-	T_ERR(si_seal_verify_tree(&s, img, len, 1, &d), SI_E_SEAL_ROOT_MISMATCH);
+	T_ERR(si_seal_verify_tree(&s.m, img, len, 1, &d), SI_E_SEAL_ROOT_MISMATCH);
 	free(img);
 }
 
@@ -566,19 +559,19 @@ static void test_flips(void)
 	uint8_t *img = build(&p, &key_ec, &len);
 
 	T_OK(open_img(img, len, &a, 0, 0, &s, &d));
-	T_EQ(s.hash_size, 3 * 4096);
-	for (off = 0; off < s.hash_offset + s.hash_size; off += 997) {
+	T_EQ(s.m.hash_size, 3 * 4096);
+	for (off = 0; off < s.m.hash_offset + s.m.hash_size; off += 997) {
 		int r, want;
 		size_t o = off;
 
 		img[o] ^= (uint8_t)(1u << (o % 8));
-		r = si_seal_verify_tree(&s, img, len, 2, &d);
+		r = si_seal_verify_tree(&s.m, img, len, 2, &d);
 		img[o] ^= (uint8_t)(1u << (o % 8));
-		if (o < s.padded_size) {
+		if (o < s.m.padded_size) {
 			want = SI_E_SEAL_DATA_CORRUPT;
 			n_data++;
 		} else {
-			want = o < s.hash_offset + 4096 ? SI_E_SEAL_ROOT_MISMATCH
+			want = o < s.m.hash_offset + 4096 ? SI_E_SEAL_ROOT_MISMATCH
 							: SI_E_SEAL_TREE_CORRUPT;
 			n_tree++;
 		}
@@ -587,18 +580,18 @@ static void test_flips(void)
 	}
 	/* and the edges: first/last byte of data, padding, tree */
 	{
-		size_t edges[] = { 0, s.data_size - 1, s.data_size, s.padded_size - 1,
-				   s.hash_offset, s.hash_offset + 4095, s.hash_offset + 4096,
-				   s.hash_offset + s.hash_size - 1 };
+		size_t edges[] = { 0, s.m.data_size - 1, s.m.data_size, s.m.padded_size - 1,
+				   s.m.hash_offset, s.m.hash_offset + 4095, s.m.hash_offset + 4096,
+				   s.m.hash_offset + s.m.hash_size - 1 };
 		size_t i;
 		for (i = 0; i < SI_ARRAY_SIZE(edges); i++) {
 			img[edges[i]] ^= 0x80;
-			T_CHECK(si_seal_verify_tree(&s, img, len, 2, &d) != 0, "flip at %zu missed", edges[i]);
+			T_CHECK(si_seal_verify_tree(&s.m, img, len, 2, &d) != 0, "flip at %zu missed", edges[i]);
 			img[edges[i]] ^= 0x80;
 		}
 	}
 	T_CHECK(n_data > 100 && n_tree > 5, "%zu data, %zu tree positions", n_data, n_tree);
-	T_OK(si_seal_verify_tree(&s, img, len, 2, &d));
+	T_OK(si_seal_verify_tree(&s.m, img, len, 2, &d));
 	free(img);
 }
 
@@ -618,8 +611,8 @@ static void test_partition(void)
 	memcpy(part, img, len - SI_FOOTER_SIZE);
 	memcpy(part + plen - SI_FOOTER_SIZE, img + len - SI_FOOTER_SIZE, SI_FOOTER_SIZE);
 	T_OK(open_img(part, plen, &a, 0, 0, &s, &d));
-	T_EQ(s.image_size, plen);
-	T_OK(si_seal_verify_tree(&s, part, plen, 1, &d));
+	T_EQ(s.m.image_size, plen);
+	T_OK(si_seal_verify_tree(&s.m, part, plen, 1, &d));
 	free(part);
 	free(img);
 }
@@ -635,20 +628,97 @@ static void test_vectors(void)
 		uint8_t *img = t_slurp(files[i], &len);
 		struct si_mem_io m;
 		struct si_io io;
-		struct si_seal s;
+		struct si_seal_unverified s;
 
 		si_io_mem(&io, &m, img, len);
 		T_OK(si_seal_open_unverified(&io, &s, NULL));
-		T_OK(si_seal_verify_tree(&s, img, len, 1, NULL));
+		T_OK(si_seal_verify_tree(&s.m, img, len, 1, NULL));
 		free(img);
 	}
 }
 
+/* ------------------------------------------------------- external signers */
+
+/* A signer over a private key that can be told to lie. */
+struct fake_signer {
+	const struct si_privkey *key;
+	int flip;      /* flip a bit of the signature */
+	int short_by;  /* return this many bytes fewer */
+	int fail;      /* return this error */
+};
+
+static int fake_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig, size_t cap,
+		     size_t *sig_len, struct si_diag *d)
+{
+	struct fake_signer *f = ctx;
+	int r;
+
+	if (f->fail)
+		return f->fail;
+	r = si_sig_sign(f->key, msg, len, sig, cap, sig_len, d);
+	if (r == 0 && f->flip)
+		sig[3] ^= 0x10;
+	if (r == 0)
+		*sig_len -= (size_t)f->short_by;
+	return r;
+}
+
+static void test_build_tail(void)
+{
+	struct si_seal_params p = params(SI_KIND_CRYPTEX, 3 * 4096 + 100);
+	struct si_seal_layout l;
+	struct fake_signer f = { &key_rsa, 0, 0, 0 };
+	struct si_signer sg = { &key_rsa.pub, fake_sign, &f };
+	struct si_diag d;
+	uint8_t *whole, *data, *tail;
+	size_t wlen, tlen;
+
+	/* data || tail is exactly what si_seal_build makes (RSA is deterministic). */
+	whole = build(&p, &key_rsa, &wlen);
+	T_OK(si_seal_layout(&p, key_rsa.algo, &l, NULL));
+	tlen = (size_t)(l.image_size - l.padded_size);
+	data = calloc(1, (size_t)l.padded_size);
+	tail = malloc(tlen);
+	memcpy(data, whole, (size_t)p.data_size);
+	T_OK(si_seal_build_tail(&p, &sg, data, tail, tlen, 1, NULL));
+	T_CHECK(!memcmp(whole, data, (size_t)l.padded_size) &&
+		!memcmp(whole + l.padded_size, tail, tlen), "data || tail == si_seal_build's image");
+	/* A signer that returns a wrong signature: read back, refused. */
+	f.flip = 1;
+	si_diag_clear(&d);
+	T_ERR(si_seal_build_tail(&p, &sg, data, tail, tlen, 1, &d), SI_E_SIG_BAD);
+	f.flip = 0;
+	f.short_by = 1;
+	si_diag_clear(&d);
+	T_ERR(si_seal_build_tail(&p, &sg, data, tail, tlen, 1, &d), SI_E_SIG_LEN);
+	T_EQ(d.expected, 256);
+	T_EQ(d.found, 255);
+	f.short_by = 0;
+	f.fail = SI_E_SIGN_HELPER;
+	T_ERR(si_seal_build_tail(&p, &sg, data, tail, tlen, 1, NULL), SI_E_SIGN_HELPER);
+	f.fail = 0;
+	/* The manifest names pub; a signer holding another key of the same
+	 * algorithm (an HSM slot mix-up) produces a signature that fails. */
+	sg.pub = &key_ec.pub;
+	f.key = &key_ec;
+	T_OK(si_seal_build_tail(&p, &sg, data, tail, tlen - 256 + 64, 1, NULL));
+	f.key = &key_other;
+	T_ERR(si_seal_build_tail(&p, &sg, data, tail, tlen - 256 + 64, 1, NULL), SI_E_SIG_BAD);
+	sg.pub = &key_rsa.pub;
+	/* The tail's length is the layout's, exactly. */
+	f.key = &key_rsa;
+	T_ERR(si_seal_build_tail(&p, &sg, data, tail, tlen - 1, 1, NULL), SI_E_ARG);
+	T_ERR(si_seal_build_tail(&p, NULL, data, tail, tlen, 1, NULL), SI_E_ARG);
+	free(whole);
+	free(data);
+	free(tail);
+}
+
 int main(void)
 {
-	load_key(VEC "ec-pkcs8.pem", &key_ec);
-	load_key(VEC "ec-sec1.pem", &key_other);
-	load_key(VEC "rsa2048-pkcs1.pem", &key_rsa);
+	t_load_key(VEC "ec-pkcs8.pem", &key_ec);
+	t_load_key(VEC "ec-sec1.pem", &key_other);
+	t_load_key(VEC "rsa2048-pkcs1.pem", &key_rsa);
 	test_roundtrip();
 	test_footer();
 	test_manifest_header();
@@ -657,5 +727,6 @@ int main(void)
 	test_flips();
 	test_partition();
 	test_vectors();
+	test_build_tail();
 	return t_done("test_seal");
 }

@@ -1,0 +1,20 @@
+/* sealinit: stage kc -- the boot kernel collection's modules, loaded from
+ * the memory plan_boot() verified (no window between check and use). */
+#include <stdio.h>
+
+#include "init/boot.h"
+#include "init/log.h"
+
+int stage_kc(struct boot *b)
+{
+	char owner[SI_SEAL_NAME_MAX + 16];
+	int r;
+
+	snprintf(owner, sizeof owner, "kc-boot '%s'", b->plan.kc.seal.m.name);
+	r = boot_modset_load(&b->plan.kc_mods, "kc", owner);
+	if (r)
+		return r;
+	si_log(SI_LOG_INFO, "sealinit: kc: %u modules loaded from verified memory for %s",
+	       b->plan.coll.count, b->plan.coll.release);
+	return 0;
+}

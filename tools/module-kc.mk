@@ -1,1 +1,0 @@
-SEALCTL_SRCS += tools/cmd_kc.c

@@ -1,0 +1,257 @@
+/* sealinit update/: struct up_fs over a real directory -- the preboot
+ * volume, in PID 1 and in the running OS (sealctl).  Every path is
+ * resolved below the root without following a symbolic link
+ * (mount/resolve.c); every descriptor is O_CLOEXEC. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "lib/fdio.h"
+#include "mount/mount.h"
+#include "update/update.h"
+
+/* The directory holding path, and path's last component. */
+static int parent(const struct up_posix *px, const char *path, int *dfd, const char **base,
+		  struct si_diag *d)
+{
+	char dir[UP_PATH_MAX + 2];
+	const char *slash = strrchr(path, '/');
+	int r;
+
+	*base = slash ? slash + 1 : path;
+	if (!**base || !strcmp(*base, ".") || !strcmp(*base, ".."))
+		return si_diag_sys(d, SI_E_ARG, path, EINVAL);
+	if (!slash) {
+		*dfd = dup(px->root_fd);
+		return *dfd < 0 ? si_diag_sys(d, SI_E_IO, path, errno) : 0;
+	}
+	if (snprintf(dir, sizeof dir, "/%.*s", (int)(slash - path), path) >= (int)sizeof dir)
+		return si_diag_sys(d, SI_E_TOO_BIG, path, ENAMETOOLONG);
+	r = fs_resolve(px->root_fd, dir, FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS, dfd, d);
+	if (r)
+		si_diag_where(d, path, strlen(path));
+	return r;
+}
+
+static int px_open(void *ctx, const char *path, int mode, int *h, struct si_diag *d)
+{
+	const struct up_posix *px = ctx;
+	const char *base;
+	int dfd, fd, r;
+
+	r = parent(px, path, &dfd, &base, d);
+	if (r)
+		return r;
+	fd = openat(dfd, base, (mode == UP_O_WRITE ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) |
+				       O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	close(dfd);
+	if (fd < 0)
+		return si_diag_sys(d, errno == ENOENT ? SI_E_OPEN : SI_E_IO, path, errno);
+	*h = fd;
+	return 0;
+}
+
+static int px_pread(void *ctx, int h, uint64_t off, void *buf, size_t len, struct si_diag *d)
+{
+	(void)ctx;
+	return si_pread_full(h, off, buf, len, d);
+}
+
+static int px_pwrite(void *ctx, int h, uint64_t off, const void *buf, size_t len,
+		     struct si_diag *d)
+{
+	(void)ctx;
+	return si_pwrite_full(h, off, buf, len, d);
+}
+
+static int px_fsync(void *ctx, int h, struct si_diag *d)
+{
+	(void)ctx;
+	return fsync(h) == 0 ? 0 : si_diag_sys(d, SI_E_IO, NULL, errno);
+}
+
+static int px_close(void *ctx, int h)
+{
+	(void)ctx;
+	return close(h) == 0 ? 0 : SI_E_IO;
+}
+
+static int px_size(void *ctx, int h, uint64_t *size, struct si_diag *d)
+{
+	struct stat st;
+
+	(void)ctx;
+	if (fstat(h, &st) != 0)
+		return si_diag_sys(d, SI_E_IO, NULL, errno);
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Two paths' parents, then fn(dfd1, base1, dfd2, base2). */
+static int two(const struct up_posix *px, const char *a, const char *b, int is_link,
+	       struct si_diag *d)
+{
+	const char *ba, *bb;
+	int da, db, r, e = 0;
+
+	r = parent(px, a, &da, &ba, d);
+	if (r)
+		return r;
+	r = parent(px, b, &db, &bb, d);
+	if (r) {
+		close(da);
+		return r;
+	}
+	if ((is_link ? linkat(da, ba, db, bb, 0) : renameat(da, ba, db, bb)) != 0)
+		e = errno;
+	close(da);
+	close(db);
+	return e ? si_diag_sys(d, SI_E_IO, a, e) : 0;
+}
+
+static int px_rename(void *ctx, const char *from, const char *to, struct si_diag *d)
+{
+	return two(ctx, from, to, 0, d);
+}
+
+static int px_link(void *ctx, const char *from, const char *to, struct si_diag *d)
+{
+	return two(ctx, from, to, 1, d);
+}
+
+static int px_unlink_at(const struct up_posix *px, const char *path, int flags,
+			struct si_diag *d)
+{
+	const char *base;
+	int dfd, r, e = 0;
+
+	r = parent(px, path, &dfd, &base, d);
+	if (r)
+		return r;
+	if (unlinkat(dfd, base, flags) != 0 && errno != ENOENT)
+		e = errno;
+	close(dfd);
+	return e ? si_diag_sys(d, SI_E_IO, path, e) : 0;
+}
+
+static int px_unlink(void *ctx, const char *path, struct si_diag *d)
+{
+	return px_unlink_at(ctx, path, 0, d);
+}
+
+static int px_rmdir(void *ctx, const char *path, struct si_diag *d)
+{
+	return px_unlink_at(ctx, path, AT_REMOVEDIR, d);
+}
+
+static int px_mkdir(void *ctx, const char *path, struct si_diag *d)
+{
+	const char *base;
+	int dfd, r, e = 0;
+
+	r = parent(ctx, path, &dfd, &base, d);
+	if (r)
+		return r;
+	if (mkdirat(dfd, base, 0755) != 0 && errno != EEXIST)
+		e = errno;
+	close(dfd);
+	return e ? si_diag_sys(d, SI_E_IO, path, e) : 0;
+}
+
+static int px_fsync_dir(void *ctx, const char *path, struct si_diag *d)
+{
+	const struct up_posix *px = ctx;
+	char abs[UP_PATH_MAX + 2];
+	int pfd, fd, r, e = 0;
+
+	snprintf(abs, sizeof abs, "/%s", strcmp(path, ".") ? path : "");
+	r = fs_resolve(px->root_fd, abs, FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS, &pfd, d);
+	if (r)
+		return r;
+	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(pfd);
+	if (fd < 0 || fsync(fd) != 0)
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	return e ? si_diag_sys(d, SI_E_IO, path, e) : 0;
+}
+
+static int px_stat(void *ctx, const char *path, enum up_ftype *t, uint64_t *size,
+		   struct si_diag *d)
+{
+	const struct up_posix *px = ctx;
+	const char *base;
+	struct stat st;
+	int dfd, r;
+
+	r = parent(px, path, &dfd, &base, d);
+	if (r == SI_E_NOTFOUND) {
+		*t = UP_FT_NONE;
+		*size = 0;
+		return 0;
+	}
+	if (r)
+		return r;
+	r = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW);
+	if (r != 0) {
+		int e = errno;
+
+		close(dfd);
+		if (e == ENOENT || e == ENOTDIR) {
+			*t = UP_FT_NONE;
+			*size = 0;
+			return 0;
+		}
+		return si_diag_sys(d, SI_E_IO, path, e);
+	}
+	close(dfd);
+	*t = S_ISREG(st.st_mode) ? UP_FT_REG : S_ISDIR(st.st_mode) ? UP_FT_DIR : UP_FT_OTHER;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int px_list(void *ctx, const char *dir, void (*each)(void *, const char *, size_t),
+		   void *arg, struct si_diag *d)
+{
+	const struct up_posix *px = ctx;
+
+	return fs_tree_list(px->root_fd, dir, each, arg, d);
+}
+
+static int px_free(void *ctx, uint64_t *bytes, struct si_diag *d)
+{
+	const struct up_posix *px = ctx;
+	struct statvfs sv;
+
+	if (fstatvfs(px->root_fd, &sv) != 0)
+		return si_diag_sys(d, SI_E_IO, NULL, errno);
+	*bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return 0;
+}
+
+void up_fs_posix(struct up_fs *fs, struct up_posix *px, int root_fd)
+{
+	px->root_fd = root_fd;
+	memset(fs, 0, sizeof *fs);
+	fs->ctx = px;
+	fs->open = px_open;
+	fs->pread = px_pread;
+	fs->pwrite = px_pwrite;
+	fs->fsync = px_fsync;
+	fs->close = px_close;
+	fs->size = px_size;
+	fs->rename = px_rename;
+	fs->unlink = px_unlink;
+	fs->link = px_link;
+	fs->mkdir = px_mkdir;
+	fs->rmdir = px_rmdir;
+	fs->fsync_dir = px_fsync_dir;
+	fs->stat = px_stat;
+	fs->list = px_list;
+	fs->free_bytes = px_free;
+}
