@@ -28,9 +28,9 @@ qemu_base_dtb() {
 	if [[ ! -s $base ]]; then
 		mkdir -p "$QBUILD"
 		# shellcheck disable=SC2086
-		$QEMU ${QEMU_MACHINE/-M virt/-M virt,dumpdtb=$base.tmp} -smp "$n" -nographic -nic none >/dev/null 2>&1 || true
-		[[ -s $base.tmp ]] || die "$QEMU could not dump its device tree"
-		mv "$base.tmp" "$base"
+		$QEMU ${QEMU_MACHINE/-M virt/-M virt,dumpdtb=$base.tmp.$$} -smp "$n" -nographic -nic none >/dev/null 2>&1 || true
+		[[ -s $base.tmp.$$ ]] || die "$QEMU could not dump its device tree"
+		mv "$base.tmp.$$" "$base"
 	fi
 	echo "$base"
 }
