@@ -116,7 +116,7 @@ static int read_all(const struct up_engine *e, const char *path, uint8_t *buf, s
 	uint64_t size = 0;
 	int h, r;
 
-	r = e->fs->open(e->fs->ctx, path, UP_O_READ, &h, d);
+	r = e->fs->open(e->fs->ctx, path, SI_O_READ, &h, d);
 	if (r)
 		return r;
 	r = e->fs->size(e->fs->ctx, h, &size, d);
@@ -162,7 +162,7 @@ static int write_atomic(const struct up_engine *e, const char *path, const void 
 	int h, r;
 
 	snprintf(tmp, sizeof tmp, "%s.part", path);
-	r = e->fs->open(e->fs->ctx, tmp, UP_O_WRITE, &h, d);
+	r = e->fs->open(e->fs->ctx, tmp, SI_O_WRITE, &h, d);
 	if (r)
 		return r;
 	return finish_part(e, h, tmp, path, e->fs->pwrite(e->fs->ctx, h, 0, data, len, d), d);
@@ -187,7 +187,7 @@ static int copy_payload(const struct up_engine *e, const struct src *s, const st
 	int h, r;
 
 	snprintf(tmp, sizeof tmp, "%s.part", path);
-	r = e->fs->open(e->fs->ctx, tmp, UP_O_WRITE, &h, d);
+	r = e->fs->open(e->fs->ctx, tmp, SI_O_WRITE, &h, d);
 	if (r)
 		return r;
 	si_sha256_init(&c);
@@ -216,9 +216,9 @@ static int copy_payload(const struct up_engine *e, const struct src *s, const st
 	return finish_part(e, h, tmp, path, r, d);
 }
 
-/* An si_io over an up_fs handle. */
+/* An si_io over an si_fs handle. */
 struct fio {
-	const struct up_fs *fs;
+	const struct si_fs *fs;
 	int h;
 };
 
@@ -235,16 +235,16 @@ static int image_digest(const struct up_engine *e, const char *path, uint8_t out
 			uint64_t *size)
 {
 	struct si_seal_unverified u;
-	enum up_ftype t = UP_FT_NONE;
+	enum si_ftype t = SI_FT_NONE;
 	struct fio x;
 	struct si_io io;
 	uint64_t sz = 0;
 	int r;
 
-	if (e->fs->stat(e->fs->ctx, path, &t, &sz, NULL) != 0 || t != UP_FT_REG)
+	if (e->fs->stat(e->fs->ctx, path, &t, &sz, NULL) != 0 || t != SI_FT_REG)
 		return SI_E_NOTFOUND;
 	x.fs = e->fs;
-	if (e->fs->open(e->fs->ctx, path, UP_O_READ, &x.h, NULL) != 0)
+	if (e->fs->open(e->fs->ctx, path, SI_O_READ, &x.h, NULL) != 0)
 		return SI_E_NOTFOUND;
 	io.ctx = &x;
 	io.size = sz;
@@ -557,14 +557,10 @@ struct vcheck {
 	unsigned threads;
 };
 
-static int fd_read(void *ctx, uint64_t off, void *buf, size_t len)
-{
-	return si_pread_full(*(const int *)ctx, off, buf, len, NULL);
-}
-
-static int verify_fd(void *ctx, int fd, uint64_t size, struct si_diag *d)
+static int verify_fd(void *ctx, const struct si_fs *fs, int h, uint64_t size, struct si_diag *d)
 {
 	const struct vcheck *v = ctx;
+	struct fio f = { fs, h };
 	struct si_seal_unverified u;
 	struct vt_geom g;
 	struct si_io io;
@@ -573,9 +569,9 @@ static int verify_fd(void *ctx, int fd, uint64_t size, struct si_diag *d)
 	uint64_t blk, per;
 	int r;
 
-	io.ctx = &fd;
+	io.ctx = &f;
 	io.size = size;
-	io.read_at = fd_read;
+	io.read_at = fio_read;
 	r = si_seal_open_unverified(&io, &u, d);
 	if (r)
 		return r;
@@ -603,7 +599,7 @@ static int verify_fd(void *ctx, int fd, uint64_t size, struct si_diag *d)
 	for (blk = 0; blk < g.data_blocks; blk += per) {
 		uint64_t n = g.data_blocks - blk < per ? g.data_blocks - blk : per;
 
-		r = si_pread_full(fd, blk * u.m.data_block_size, chunk,
+		r = fs->pread(fs->ctx, h, blk * u.m.data_block_size, chunk,
 				  (size_t)(n * u.m.data_block_size), d);
 		if (r)
 			return r;
@@ -626,7 +622,7 @@ static int verify_fd(void *ctx, int fd, uint64_t size, struct si_diag *d)
 	for (blk = 0; blk < g.tree_size; blk += chunk_len) {
 		size_t n = g.tree_size - blk < chunk_len ? (size_t)(g.tree_size - blk) : chunk_len;
 
-		r = si_pread_full(fd, u.m.hash_offset + blk, chunk, n, d);
+		r = fs->pread(fs->ctx, h, u.m.hash_offset + blk, chunk, n, d);
 		if (r)
 			return r;
 		if (si_ct_memcmp(chunk, tree + blk, n) != 0) {
@@ -666,25 +662,23 @@ static int apply_one(const struct up_engine *e, const char *src, const char *pat
 		     const char *out, const uint8_t digest[32], const char *what,
 		     struct si_diag *d)
 {
-	char a_old[PATH_MAX], a_patch[PATH_MAX], a_out[PATH_MAX], a_ckpt[PATH_MAX];
+	char ckpt[UP_PATH_MAX + 8];
 	struct patch_apply_args a;
 	struct vcheck v;
 	struct prog g = { e, what, 0 };
 	size_t half = e->work_len / 2;
 
-	snprintf(a_old, sizeof a_old, "%s/%s", e->root, src ? src : "");
-	snprintf(a_patch, sizeof a_patch, "%s/%s", e->root, patch);
-	snprintf(a_out, sizeof a_out, "%s/%s", e->root, out);
-	snprintf(a_ckpt, sizeof a_ckpt, "%s/%s.ckpt", e->root, out);
+	snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
 	memset(&a, 0, sizeof a);
-	a.old_path = src ? a_old : NULL;
+	a.fs = e->fs;
+	a.old_path = src;
 	if (!src) {
 		a.old_read = zero_read;
 		a.old_size = 0;
 	}
-	a.patch_path = a_patch;
-	a.out_path = a_out;
-	a.checkpoint_path = a_ckpt;
+	a.patch_path = patch;
+	a.out_path = out;
+	a.checkpoint_path = ckpt;
 	a.threads = e->threads ? e->threads : 1;
 	a.work = e->work;
 	a.work_len = half;
@@ -771,7 +765,7 @@ static int rebuild_base(struct up_engine *e, char from, char to, const struct si
 			{
 				int h;
 
-				r = e->fs->open(e->fs->ctx, patch, UP_O_READ, &h, d);
+				r = e->fs->open(e->fs->ctx, patch, SI_O_READ, &h, d);
 				if (r) {
 					si_diag_clear(d);
 					si_diag_where(d, patch, strlen(patch));
@@ -833,14 +827,14 @@ static int rm_tree(const struct up_engine *e, const char *dir, unsigned depth, s
 	if (r)
 		return r;
 	for (i = 0; i < nm.count; i++) {
-		enum up_ftype t = UP_FT_NONE;
+		enum si_ftype t = SI_FT_NONE;
 		uint64_t sz;
 
 		snprintf(path, sizeof path, "%s/%s", dir, nm.n[i]);
 		r = e->fs->stat(e->fs->ctx, path, &t, &sz, d);
 		if (r)
 			return r;
-		if (t == UP_FT_DIR && depth)
+		if (t == SI_FT_DIR && depth)
 			r = rm_tree(e, path, depth - 1, d);
 		else
 			r = e->fs->unlink(e->fs->ctx, path, d);
@@ -856,7 +850,7 @@ int up_gc(struct up_engine *e, struct si_diag *d)
 	int r;
 
 	for (c = 'a'; c < 'a' + UP_SLOTS; c++) {
-		enum up_ftype t = UP_FT_NONE;
+		enum si_ftype t = SI_FT_NONE;
 		uint64_t sz;
 
 		if (c == e->st.active || c == e->st.previous)
@@ -864,7 +858,7 @@ int up_gc(struct up_engine *e, struct si_diag *d)
 		r = e->fs->stat(e->fs->ctx, up_slot_dir(c), &t, &sz, d);
 		if (r)
 			return r;
-		if (t == UP_FT_NONE)
+		if (t == SI_FT_NONE)
 			continue;
 		r = rm_tree(e, up_slot_dir(c), 3, d);
 		if (r)
@@ -907,7 +901,7 @@ static void outcome(struct up_state *s, enum up_outcome o, const char *fmt, ...)
 /* ------------------------------------------------------------ apply */
 
 struct hsrc {
-	const struct up_fs *fs;
+	const struct si_fs *fs;
 	int h;
 };
 
@@ -1032,7 +1026,7 @@ int up_apply_staged(struct up_engine *e, struct up_plan *p, struct si_diag *d)
 	int r;
 
 	hs.fs = e->fs;
-	r = e->fs->open(e->fs->ctx, UP_STAGED_BUNDLE, UP_O_READ, &hs.h, d);
+	r = e->fs->open(e->fs->ctx, UP_STAGED_BUNDLE, SI_O_READ, &hs.h, d);
 	if (r)
 		return r;
 	r = e->fs->size(e->fs->ctx, hs.h, &size, d);
@@ -1195,7 +1189,7 @@ int up_stage(struct up_engine *e, int src_fd, uint64_t size, struct up_plan *p,
 	if (r)
 		return r;
 	snprintf(tmp, sizeof tmp, "%s.part", UP_STAGED_BUNDLE);
-	r = e->fs->open(e->fs->ctx, tmp, UP_O_WRITE, &h, d);
+	r = e->fs->open(e->fs->ctx, tmp, SI_O_WRITE, &h, d);
 	if (r)
 		return r;
 	while (r == 0 && done < size) {
@@ -1216,7 +1210,7 @@ int up_stage(struct up_engine *e, int src_fd, uint64_t size, struct up_plan *p,
 
 		hs.fs = e->fs;
 		hs.h = -1;
-		r = e->fs->open(e->fs->ctx, tmp, UP_O_READ, &hs.h, d);
+		r = e->fs->open(e->fs->ctx, tmp, SI_O_READ, &hs.h, d);
 		if (r == 0)
 			r = up_bundle_check(e, hsrc_read, &hs, size, 1, &again, d);
 		if (r == 0) {

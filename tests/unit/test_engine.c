@@ -209,7 +209,7 @@ static void bundle(const char *from, const char *to, const char *out, struct up_
 /* ------------------------------------------------------------ the engine */
 
 static struct up_posix px;
-static struct up_fs fs;
+static struct si_fs fs;
 static struct up_engine e;
 static struct up_plan plan;
 static uint64_t fake_free;     /* nonzero: what free_bytes says */
@@ -245,7 +245,6 @@ static void engine(void)
 		fs.free_bytes = small_free;
 	memset(&e, 0, sizeof e);
 	e.fs = &fs;
-	e.root = pre;
 	e.anchor = &anchor;
 	e.kc_boot_path = "kc/boot.kc";
 	e.cryptex_dir = "cryptexes";
