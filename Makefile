@@ -290,6 +290,10 @@ $(AB)/tests/%: $(AB)/obj/tests/unit/%.o $(call host_obj,$(AB),$(LIB_SRCS) $(filt
 	$(call say,LD,$@)
 	$(Q)$(HOST_CC) $(ASAN_FLAGS) -pthread -o $@ $^ $(HOST_LDLIBS)
 
+$(CRASHTEST): $(call host_obj,$(HB),$(CRASH_SRCS) $(LIB_SRCS) $(filter-out tools/sealctl.c,$(SEALCTL_SRCS))) $(HOST_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(HOST_CC) -pthread -o $@ $^ $(HOST_LDLIBS)
+
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_TARGETS))
 $(FB)/%: $(FB)/obj/tests/fuzz/%.o $(call host_obj,$(FB),$(LIB_SRCS)) $(HOST_LIBS)
 	$(call say,LD,$@)

@@ -82,6 +82,29 @@ static void revert_patch_path(char slot, enum si_kind kind, const char *name, ch
 	snprintf(out, n, "%s/%s/%s-%s.patch", up_slot_dir(slot), UP_REVERT_DIR, kind_file(kind), name);
 }
 
+static void dir_of(const char *path, char *out, size_t n);
+
+/* One directory made when missing, and made durable: its name is in its
+ * parent only once the parent is synced (found by the power-loss
+ * harness: a staged bundle renamed and synced inside a new staged/ was
+ * lost with the directory's name). */
+static int mkdir1(const struct up_engine *e, const char *p, struct si_diag *d)
+{
+	char parent[UP_PATH_MAX];
+	enum si_ftype t = SI_FT_NONE;
+	uint64_t sz;
+	int r;
+
+	r = e->fs->stat(e->fs->ctx, p, &t, &sz, d);
+	if (r || t == SI_FT_DIR)
+		return r;
+	r = e->fs->mkdir(e->fs->ctx, p, d);
+	if (r)
+		return r;
+	dir_of(p, parent, sizeof parent);
+	return e->fs->fsync_dir(e->fs->ctx, parent, d);
+}
+
 /* mkdir -p of a preboot-relative directory. */
 static int mkdirs(const struct up_engine *e, const char *path, struct si_diag *d)
 {
@@ -95,12 +118,12 @@ static int mkdirs(const struct up_engine *e, const char *path, struct si_diag *d
 		if (p[i] != '/')
 			continue;
 		p[i] = '\0';
-		r = e->fs->mkdir(e->fs->ctx, p, d);
+		r = mkdir1(e, p, d);
 		p[i] = '/';
 		if (r)
 			return r;
 	}
-	return e->fs->mkdir(e->fs->ctx, p, d);
+	return mkdir1(e, p, d);
 }
 
 static void dir_of(const char *path, char *out, size_t n)
@@ -667,6 +690,7 @@ static int apply_one(const struct up_engine *e, const char *src, const char *pat
 	struct vcheck v;
 	struct prog g = { e, what, 0 };
 	size_t half = e->work_len / 2;
+	int r;
 
 	snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
 	memset(&a, 0, sizeof a);
@@ -692,7 +716,27 @@ static int apply_one(const struct up_engine *e, const char *src, const char *pat
 	v.threads = e->threads;
 	a.final_check = verify_fd;
 	a.fctx = &v;
-	return patch_apply_file(&a, d);
+	r = patch_apply_file(&a, d);
+	if (r == SI_E_PATCH_JOURNAL) {
+		/* the work files of another patch, left by an earlier attempt
+		 * into this slot (a power cut, a rollback): they go, and the
+		 * image is made from the start */
+		char part[UP_PATH_MAX + 8], dir[UP_PATH_MAX];
+
+		elog(e, 5, "%s: the work files in %s are another patch's (an earlier attempt): "
+		     "removed, starting over", what, out);
+		snprintf(part, sizeof part, "%s.part", out);
+		dir_of(out, dir, sizeof dir);
+		si_diag_clear(d);
+		r = e->fs->unlink(e->fs->ctx, ckpt, d);
+		if (r == 0)
+			r = e->fs->unlink(e->fs->ctx, part, d);
+		if (r == 0)
+			r = e->fs->fsync_dir(e->fs->ctx, dir, d);
+		if (r == 0)
+			r = patch_apply_file(&a, d);
+	}
+	return r;
 }
 
 /* A hard link of src at dst (the same bytes, no space); a copy where the
@@ -1000,6 +1044,14 @@ static int apply_entries(struct up_engine *e, struct up_plan *p, const struct sr
 	return write_atomic(e, path, p->target_bytes, p->target_len, d);
 }
 
+/* The staged bundle removed, durably. */
+static int remove_staged(struct up_engine *e, struct si_diag *d)
+{
+	int r = e->fs->unlink(e->fs->ctx, UP_STAGED_BUNDLE, d);
+
+	return r ? r : e->fs->fsync_dir(e->fs->ctx, UP_STAGED_DIR, d);
+}
+
 static void refuse(struct up_engine *e, const char *what, int r, struct si_diag *d)
 {
 	struct up_state n = e->st;
@@ -1008,11 +1060,13 @@ static void refuse(struct up_engine *e, const char *what, int r, struct si_diag 
 
 	outcome(&n, UP_OUT_REFUSED, "%s: %s", what, si_err_name(r));
 	si_diag_clear(&d2);
-	u = e->fs->unlink(e->fs->ctx, UP_STAGED_BUNDLE, &d2);
+	u = remove_staged(e, &d2);
 	if (u == 0)
-		u = e->fs->fsync_dir(e->fs->ctx, UP_STAGED_DIR, &d2);
-	if (commit(e, &n, &d2) != 0)
-		elog(e, 3, "the outcome could not be recorded (%s)", si_err_name(u ? u : SI_E_IO));
+		u = commit(e, &n, &d2);
+	if (u != 0)
+		elog(e, 3, "the outcome could not be recorded (%s: %s); the bundle is checked "
+		     "again at the next boot", si_err_name(u),
+		     d2.sys_errno ? strerror(d2.sys_errno) : si_err_meaning(u));
 	(void)d;
 }
 
@@ -1035,6 +1089,16 @@ int up_apply_staged(struct up_engine *e, struct up_plan *p, struct si_diag *d)
 	s.size = size;
 	if (r == 0)
 		r = up_bundle_check(e, hsrc_read, &hs, size, 1, p, d);
+	if (r == SI_E_BUNDLE_BASE && p->target.n && !zero32(e->st.active_set) &&
+	    si_ct_memcmp(p->target.digest, e->st.active_set, 32) == 0) {
+		/* Its set is the active one: this bundle was committed and the
+		 * power went before its removal reached the disk.  Nothing is
+		 * refused; it goes. */
+		e->fs->close(e->fs->ctx, hs.h);
+		elog(e, 5, "the staged bundle ('%s') is the active set already (committed before a "
+		     "power cut): removed", p->target.name);
+		return remove_staged(e, d);
+	}
 	if (r) {
 		e->fs->close(e->fs->ctx, hs.h);
 		refuse(e, p->b.name[0] ? p->b.name : "staged bundle", r, d);
@@ -1085,7 +1149,7 @@ int up_apply_staged(struct up_engine *e, struct up_plan *p, struct si_diag *d)
 		struct si_diag d2;
 
 		si_diag_clear(&d2);
-		if (e->fs->unlink(e->fs->ctx, UP_STAGED_BUNDLE, &d2) != 0 || up_gc(e, &d2) != 0)
+		if (remove_staged(e, &d2) != 0 || up_gc(e, &d2) != 0)
 			elog(e, 4, "clean-up after the commit: %s (retried at the next update)",
 			     si_err_meaning(SI_E_IO));
 	}
