@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "patch/patch.h"
 #include "tests/crash/memfs.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -862,6 +863,39 @@ const struct mf_blob *memfs_file(const struct memfs *m, const char *path)
 	int ino = lookup(m->cur, m, path);
 
 	return ino < 0 || m->ino[ino].dir ? NULL : &m->ino[ino].cur;
+}
+
+static const struct mf_name *sort_base;
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(sort_base[*(const int *)a].path, sort_base[*(const int *)b].path);
+}
+
+void memfs_fingerprint(const struct memfs *m, uint8_t out[32])
+{
+	struct patch_hash h;
+	int idx[MF_NAMES], n = 0, i;
+
+	for (i = 0; i < MF_NAMES; i++)
+		if (m->dur[i].ino >= 0)
+			idx[n++] = i;
+	sort_base = m->dur;
+	qsort(idx, (size_t)n, sizeof idx[0], by_path);
+	patch_hash_init(&h);
+	for (i = 0; i < n; i++) {
+		const struct mf_name *nm = &m->dur[idx[i]];
+		const struct mf_inode *in = &m->ino[nm->ino];
+		uint8_t t = (uint8_t)in->dir;
+		uint64_t sz = in->dur.size;
+
+		patch_hash_update(&h, nm->path, strlen(nm->path) + 1);
+		patch_hash_update(&h, &t, 1);
+		patch_hash_update(&h, &sz, sizeof sz);
+		if (!in->dir && sz)
+			patch_hash_update(&h, in->dur.p, (size_t)sz);
+	}
+	patch_hash_final(&h, out);
 }
 
 /* ------------------------------------------------------------ crash states */

@@ -99,6 +99,10 @@ int memfs_state(const struct memfs *m, unsigned idx, unsigned seed, struct memfs
 /* A deep copy, all of it durable (a fresh boot of the same disk). */
 void memfs_clone_durable(const struct memfs *m, struct memfs *out);
 
+/* SHA-256 of the durable view: every name (sorted), its type and its
+ * bytes -- two disks with the same fingerprint boot the same way. */
+void memfs_fingerprint(const struct memfs *m, uint8_t out[32]);
+
 /* File bytes of path in the current view (NULL when missing). */
 const struct mf_blob *memfs_file(const struct memfs *m, const char *path);
 
