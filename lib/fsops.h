@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/bytes.h"
 #include "lib/err.h"
 
 enum si_ftype { SI_FT_NONE = 0, SI_FT_REG, SI_FT_DIR, SI_FT_BLK, SI_FT_OTHER };

@@ -424,6 +424,8 @@ static int entry_consistent(const struct up_plan *p, struct si_diag *d)
 	return 0;
 }
 
+static uint64_t work_bytes(const struct up_engine *e, const char *dir, unsigned depth);
+
 int up_bundle_check(struct up_engine *e, int (*read)(void *ctx, uint64_t off, void *buf, size_t len),
 		    void *rctx, uint64_t size, int at_boot, struct up_plan *p, struct si_diag *d)
 {
@@ -556,6 +558,11 @@ int up_bundle_check(struct up_engine *e, int (*read)(void *ctx, uint64_t off, vo
 	r = e->fs->free_bytes(e->fs->ctx, &p->avail, d);
 	if (r)
 		return r;
+	/* an earlier attempt's work in the slot being written (a power cut
+	 * mid-apply) is reused or replaced: its bytes count as free (found
+	 * by make powercut: a resumed apply was refused for the space its
+	 * own .part file held) */
+	p->avail += work_bytes(e, up_slot_dir(p->new_slot), 3);
 	if (p->need > p->avail) {
 		si_diag_clear(d);
 		si_diag_where(d, p->b.name, strlen(p->b.name));
@@ -886,6 +893,42 @@ static int rm_tree(const struct up_engine *e, const char *dir, unsigned depth, s
 			return r;
 	}
 	return e->fs->rmdir(e->fs->ctx, dir, d);
+}
+
+static int ends_with(const char *s, const char *t)
+{
+	size_t a = strlen(s), b = strlen(t);
+
+	return a >= b && !strcmp(s + a - b, t);
+}
+
+/* The bytes of an apply's work files under dir: images being made
+ * (.part), checkpoints, scratch files, and what revert/ holds. */
+static uint64_t work_bytes(const struct up_engine *e, const char *dir, unsigned depth)
+{
+	struct names nm;
+	char path[UP_PATH_MAX];
+	uint64_t n = 0;
+	unsigned i;
+	int in_revert = ends_with(dir, "/" UP_REVERT_DIR);
+
+	memset(&nm, 0, sizeof nm);
+	if (e->fs->list(e->fs->ctx, dir, each_name, &nm, NULL) != 0)
+		return 0;
+	for (i = 0; i < nm.count; i++) {
+		enum si_ftype t = SI_FT_NONE;
+		uint64_t sz = 0;
+
+		snprintf(path, sizeof path, "%s/%s", dir, nm.n[i]);
+		if (e->fs->stat(e->fs->ctx, path, &t, &sz, NULL) != 0)
+			continue;
+		if (t == SI_FT_DIR && depth)
+			n += work_bytes(e, path, depth - 1);
+		else if (t == SI_FT_REG && (in_revert || ends_with(nm.n[i], ".part") ||
+					    ends_with(nm.n[i], ".ckpt") || ends_with(nm.n[i], ".scratch")))
+			n += sz;
+	}
+	return n;
 }
 
 int up_gc(struct up_engine *e, struct si_diag *d)

@@ -328,7 +328,8 @@ struct scenario {
 	void (*prepare)(struct memfs *m);
 	int (*op)(struct memfs *m);
 	int old, new;
-	const char *stage;             /* op_stage's file, when op is op_stage */
+	int finish;                    /* a crash may not lose it: recovery ends in `new` */
+	int tight;                     /* the disk holds what the apply needs and no more */
 };
 
 static struct memfs factory_disk;
@@ -410,20 +411,22 @@ static int op_stage_ab(struct memfs *m)
 
 static const struct scenario scenarios[] = {
 	{ "apply", "a multi-image response (boot KC, os, app) applied at boot",
-	  prep_staged_ab, op_boot, R_A, R_B, NULL },
+	  prep_staged_ab, op_boot, R_A, R_B, 1, 0 },
+	{ "apply-tight", "the same on a disk with the space it needs and no more",
+	  prep_staged_ab, op_boot, R_A, R_B, 1, 1 },
 	{ "stage", "sealctl stage of that response in the running OS",
-	  prep_factory, op_stage_ab, R_A, R_B, NULL },
+	  prep_factory, op_stage_ab, R_A, R_B, 0, 0 },
 	{ "confirm", "sealctl confirm of the trial (floors raised)",
-	  prep_trial_b, op_confirm, R_B, R_B, NULL },
-	{ "trial-boot", "a trial boot counted", prep_trial_b, op_boot, R_B, R_A, NULL },
+	  prep_trial_b, op_confirm, R_B, R_B, 0, 0 },
+	{ "trial-boot", "a trial boot counted", prep_trial_b, op_boot, R_B, R_A, 0, 0 },
 	{ "rollback", "the trial's attempts spent: rolled back at boot",
-	  prep_trial_spent, op_boot, R_B, R_A, NULL },
+	  prep_trial_spent, op_boot, R_B, R_A, 1, 0 },
 	{ "revert-ask", "sealctl revert (the request)", prep_confirmed_b, op_request_revert, R_B,
-	  R_A, NULL },
+	  R_A, 0, 0 },
 	{ "revert", "the revert at boot (rebuilt from reverse patches)", prep_revert_asked, op_boot,
-	  R_B, R_A, NULL },
+	  R_B, R_A, 1, 0 },
 	{ "stacked", "response (b) staged while (a) is active: (a) reverted, (b) applied, in one boot",
-	  prep_stacked, op_boot, R_B, R_C, NULL },
+	  prep_stacked, op_boot, R_B, R_C, 1, 0 },
 };
 
 /* ------------------------------------------------------------ running */
@@ -479,7 +482,7 @@ static void report(const struct scenario *s, const char *where, const char *stat
 
 /* A disk after a crash: recovery boots it, the checks run; next: also the
  * next update.  0: good. */
-static int recover_and_check(const struct scenario *s, struct memfs *m, int next)
+static int recover_and_check(const struct scenario *s, struct memfs *m, int next, int faulted)
 {
 	int r, rel;
 
@@ -490,7 +493,13 @@ static int recover_and_check(const struct scenario *s, struct memfs *m, int next
 	rel = check_booted(m, s->old, s->new);
 	if (rel < 0)
 		return 1;
-	return next ? next_update(m, rel) : 0;
+	/* a power cut loses no update: what was staged (or asked for) before
+	 * the cut is done by the boot after it */
+	if (!faulted && rel != s->new && (s->finish || memfs_file(m, UP_STAGED_BUNDLE)))
+		return fail("recovery booted %s: the %s was lost (%s)", rel_name[rel],
+			    s->name, E.st.outcome_text[0] ? E.st.outcome_text : "no outcome recorded");
+	/* (a disk cut to one update's size has no room for the next) */
+	return next && !s->tight ? next_update(m, rel) : 0;
 }
 
 /* How many mutating operations and writes op makes on a copy of base. */
@@ -536,7 +545,7 @@ static void nested(const struct scenario *s, const struct memfs *state, const ch
 				continue;
 			}
 			n_nested_distinct++;
-			if (recover_and_check(s, &st, 0)) {
+			if (recover_and_check(s, &st, 0, 0)) {
 				snprintf(where, sizeof where, "%s, recovery crashed at %llu of %llu",
 					 label, (unsigned long long)j, (unsigned long long)nm);
 				report(s, where, what);
@@ -556,6 +565,18 @@ static void run_scenario(const struct scenario *s)
 	char where[400], what[100];
 
 	s->prepare(&base);
+	if (s->tight) {
+		/* what the apply says it needs, on top of what is used */
+		struct memfs m;
+		uint64_t fr = 0;
+
+		memfs_clone_durable(&base, &m);
+		memfs_ops(&m, &fsops);
+		fsops.free_bytes(fsops.ctx, &fr, NULL);
+		(void)op_boot(&m);
+		base.capacity = base.capacity - fr + P.need + 4096;
+		memfs_free(&m);
+	}
 	count_ops(&base, s->op, &nm, &nw);
 	if (verbose)
 		printf("%s: %s: %llu operations, %llu writes\n", s->name, s->what,
@@ -582,7 +603,7 @@ static void run_scenario(const struct scenario *s)
 
 				n_distinct++;
 				memfs_clone_durable(&st, &keep);
-				if (recover_and_check(s, &st, 1))
+				if (recover_and_check(s, &st, 1, 0))
 					report(s, where, what);
 				/* nesting on the ends of each point */
 				if ((idx == 0 || idx == (m.snap ? m.snap->nops : 0)) &&
@@ -643,7 +664,7 @@ static void run_scenario(const struct scenario *s)
 				struct memfs st;
 
 				memfs_clone_durable(&m, &st);
-				if (recover_and_check(s, &st, 1))
+				if (recover_and_check(s, &st, 1, 1))
 					report(s, where, "after");
 				memfs_free(&st);
 			}

@@ -281,13 +281,24 @@ static int write_fault(struct memfs *m, const char *where, struct si_diag *d)
 	return 0;
 }
 
+/* The bytes of every file that has a name or is open: a file whose name
+ * a crash lost holds no space afterwards (the file system's recovery
+ * frees orphans, as ext4's does). */
 static uint64_t used_bytes(const struct memfs *m)
 {
+	uint8_t live[MF_INODES];
 	uint64_t n = 0;
 	int i;
 
+	memset(live, 0, sizeof live);
+	for (i = 0; i < MF_NAMES; i++)
+		if (m->cur[i].ino >= 0)
+			live[m->cur[i].ino] = 1;
+	for (i = 0; i < MF_HANDLES; i++)
+		if (m->h[i].used)
+			live[m->h[i].ino] = 1;
 	for (i = 1; i < MF_INODES; i++)
-		if (m->ino[i].used && !m->ino[i].dir)
+		if (live[i] && m->ino[i].used && !m->ino[i].dir)
 			n += m->ino[i].cur.size;
 	return n;
 }
