@@ -19,6 +19,15 @@
 #define RUNDIR "/run/sealinit"
 #define PREBOOT_MNT RUNDIR "/preboot"
 
+/* Where the trust anchor is read from (CONFIG_ANCHOR_*), and where a copy
+ * of the initramfs's blob is left for the running OS. */
+#ifdef CONFIG_ANCHOR_INITRAMFS
+#define BOOT_ANCHOR_PATH CONFIG_ANCHOR_PATH
+#else
+#define BOOT_ANCHOR_PATH "/sys/firmware/fdt"
+#endif
+#define BOOT_ANCHOR_COPY RUNDIR "/anchor.dtb"
+
 struct boot {
 	struct timespec t0, stage_t0;
 	const char *stage;

@@ -25,6 +25,13 @@ variant() {
 qemu_base_dtb() {
 	local n=$1 base=$QBUILD/$board-base.dtb
 	[[ $n == 1 ]] || base=$QBUILD/$board-base-smp$n.dtb
+	if [[ ! -s $base && $QEMU_MACHINE != *virt* ]]; then
+		# A machine without a device tree (q35: ACPI): the anchor's
+		# blob starts from an empty tree.
+		mkdir -p "$QBUILD"
+		printf '/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>; };\n' |
+			dtc -q -I dts -O dtb -o "$base.tmp.$$" - && mv "$base.tmp.$$" "$base"
+	fi
 	if [[ ! -s $base ]]; then
 		mkdir -p "$QBUILD"
 		# shellcheck disable=SC2086

@@ -2,7 +2,8 @@
  * update lifecycle (update/engine.h), on the preboot volume where sealinit
  * leaves it (/run/sealinit/preboot, read-only; remounted writable for the
  * write and read-only again).  The trust anchor is the one sealinit
- * booted with (/sys/firmware/fdt).  These commands exist in the device's
+ * booted with (/sys/firmware/fdt, or the copy sealinit left in
+ * /run/sealinit/anchor.dtb when it read it from the initramfs).  These commands exist in the device's
  * sealctl too (make sealctl-device). */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,9 @@
 
 #define PREBOOT_DEFAULT "/run/sealinit/preboot"
 #define FDT_DEFAULT "/sys/firmware/fdt"
+/* Where sealinit leaves the anchor it read from the initramfs (a kernel
+ * without a device tree: CONFIG_ANCHOR_INITRAMFS). */
+#define FDT_RUN "/run/sealinit/anchor.dtb"
 
 struct dev {
 	const char *cmd;
@@ -58,7 +62,9 @@ static int dev_open(struct dev *v, const char *cmd, const char *preboot, const c
 	if (v->fd < 0)
 		return sealctl_report_errno(cmd, v->preboot, SI_E_OPEN, errno);
 	if (need_anchor) {
-		r = sealcmd_load_anchor(cmd, dtb ? dtb : FDT_DEFAULT, &v->anchor);
+		if (!dtb)
+			dtb = access(FDT_DEFAULT, F_OK) == 0 ? FDT_DEFAULT : FDT_RUN;
+		r = sealcmd_load_anchor(cmd, dtb, &v->anchor);
 		if (r)
 			return r;
 	}
