@@ -17,12 +17,60 @@
 #include "lib/str.h"
 #include "patch/zstd.h"
 #include "update/engine.h"
+#include "update/floor_tpm.h"
 
 #define PREBOOT_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 static struct up_posix px;
 static struct up_fs fs;
-static struct up_floor_store floor_store;
+static struct up_floor_store floor_store, floor_file;
+static struct up_floor_tpm floor_tpm;
+static struct tpm2_dev tpm_dev;
+static struct tpm2_ops tpm_ops;
+
+/* What the TPM floor store found (CONFIG_FLOOR_STORE_TPM*): the counter,
+ * or -- in a build that may go on without it -- why it is not used. */
+static void tpm_floor_line(const struct boot *b)
+{
+	char line[320];
+
+	if (!IS_ENABLED(CONFIG_FLOOR_TPM))
+		return;
+	if (floor_tpm.status == 0) {
+		si_log(SI_LOG_INFO, "sealinit: update: rollback floors: TPM NV counter 0x%08x = %llu; "
+		       "release set floor %llu", floor_tpm.index, (unsigned long long)floor_tpm.value,
+		       (unsigned long long)up_floor_of(&b->floors, UP_FLOOR_SET));
+		return;
+	}
+	/* a warning, not an error line: this boot goes on */
+	si_diag_format(&floor_tpm.status_diag, floor_tpm.status, line, sizeof line);
+	si_log(SI_LOG_WARN, "sealinit: update: TPM rollback floor not read: %s (%s)", line,
+	       si_err_name(floor_tpm.status));
+	si_log(SI_LOG_WARN, "sealinit: WARNING: INSECURE: booting without the TPM's rollback floor "
+	       "(CONFIG_INSECURE_TPM_OPTIONAL): %s; not for production",
+	       floor_tpm.file ? "the preboot file's floors only" : "no recorded floors");
+}
+
+/* A confirmed system locks the counter until the next reboot: nothing
+ * after the handoff can write it (update/floor_tpm.h).  A trial leaves it
+ * open for sealctl confirm, which raises it and locks it itself. */
+static void tpm_floor_lock(const struct boot *b)
+{
+	struct si_diag d;
+	int r;
+
+	if (!IS_ENABLED(CONFIG_FLOOR_TPM) || floor_tpm.status != 0 || !floor_tpm.tpm)
+		return;
+	if (!(b->ustate.flags & UP_STATE_CONFIRMED) || floor_tpm.locked)
+		return;
+	si_diag_clear(&d);
+	r = tpm2_nv_write_lock(floor_tpm.tpm, floor_tpm.index, &d);
+	if (r)
+		si_log_error("update", "TPM rollback floor (write lock)", r, &d);
+	else
+		si_log(SI_LOG_INFO, "sealinit: update: TPM NV counter 0x%08x write-locked until reboot",
+		       floor_tpm.index);
+}
 
 /* The preboot volume writable (rw 1) or read-only again (rw 0). */
 static int preboot_rw(int rw)
@@ -201,13 +249,14 @@ int stage_update(struct boot *b)
 	}
 	recovery_line("state record", &info);
 	si_diag_clear(&d);
-	up_floor_store_file(&floor_store, &fs);
+	up_floor_store_config(&floor_store, &floor_file, &floor_tpm, &tpm_dev, &tpm_ops, &fs);
 	r = floor_store.load(floor_store.ctx, &b->floors, &info, &d);
 	if (r) {
 		si_log_error("update", "rollback floors", r, &d);
 		return r;
 	}
 	recovery_line("rollback floors", &info);
+	tpm_floor_line(b);
 	si_diag_clear(&d);
 	staged = fs.stat(fs.ctx, UP_STAGED_BUNDLE, &t, &sz, &d) == 0 && t != UP_FT_NONE;
 
@@ -231,6 +280,7 @@ int stage_update(struct boot *b)
 	if (u.write)
 		commit(b, &u);
 	b->slot = u.slot;
+	tpm_floor_lock(b);
 	si_log(SI_LOG_INFO, "sealinit: update: booting %s (%s)", up_slot_dir(b->slot),
 	       plan_update_action_name(u.action));
 	return 0;
