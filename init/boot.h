@@ -81,6 +81,9 @@ void boot_fd_path(int fd, char *out, size_t n);
  * plan_boot's errors come with their lines printed and b->plan.stage set. */
 int stage_storage(struct boot *b);
 int stage_update(struct boot *b);
+/* Before the handoff: the TPM floor counter write-locked until reboot on
+ * a confirmed system (init/update.c; nothing without a TPM floor store). */
+void boot_tpm_floor_lock(struct boot *b);
 int stage_plan(struct boot *b);
 int stage_kc(struct boot *b);
 int stage_system(struct boot *b);

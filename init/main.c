@@ -262,6 +262,7 @@ static void __attribute__((noreturn)) handoff(struct boot *b, char **argv)
 
 	if (stage_handoff_check(b, &fd, resolved, sizeof resolved) != 0)
 		fail_boot(b);
+	boot_tpm_floor_lock(b);
 	stage_end(b);
 	(void)stage_status(b, elapsed_us(&b->t0));
 	if (b->set.test == SI_TEST_POWEROFF) {

@@ -51,10 +51,12 @@ static void tpm_floor_line(const struct boot *b)
 	       floor_tpm.file ? "the preboot file's floors only" : "no recorded floors");
 }
 
-/* A confirmed system locks the counter until the next reboot: nothing
- * after the handoff can write it (update/floor_tpm.h).  A trial leaves it
- * open for sealctl confirm, which raises it and locks it itself. */
-static void tpm_floor_lock(const struct boot *b)
+/* At the handoff, a confirmed system locks the counter until the next
+ * reboot: nothing after it can write it (update/floor_tpm.h).  A trial
+ * leaves it open for sealctl confirm, which raises it and locks it
+ * itself; so does a confirmed set whose rollback index the counter has
+ * not reached yet (the factory release before its first confirm). */
+void boot_tpm_floor_lock(struct boot *b)
 {
 	struct si_diag d;
 	int r;
@@ -63,6 +65,13 @@ static void tpm_floor_lock(const struct boot *b)
 		return;
 	if (!(b->ustate.flags & UP_STATE_CONFIRMED) || floor_tpm.locked)
 		return;
+	if (b->plan.has_set && floor_tpm.value < b->plan.set.rollback_index) {
+		si_log(SI_LOG_NOTICE, "sealinit: update: TPM NV counter 0x%08x = %llu is below the "
+		       "confirmed set's rollback index %llu: left open for sealctl confirm",
+		       floor_tpm.index, (unsigned long long)floor_tpm.value,
+		       (unsigned long long)b->plan.set.rollback_index);
+		return;
+	}
 	si_diag_clear(&d);
 	r = tpm2_nv_write_lock(floor_tpm.tpm, floor_tpm.index, &d);
 	if (r)
@@ -280,7 +289,6 @@ int stage_update(struct boot *b)
 	if (u.write)
 		commit(b, &u);
 	b->slot = u.slot;
-	tpm_floor_lock(b);
 	si_log(SI_LOG_INFO, "sealinit: update: booting %s (%s)", up_slot_dir(b->slot),
 	       plan_update_action_name(u.action));
 	return 0;
