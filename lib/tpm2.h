@@ -65,7 +65,7 @@ struct tpm2_ops {
  * there is none (errno in d), SI_E_TPM_IO. */
 struct tpm2_dev {
 	int fd;
-	char path[64];
+	char path[108];     /* a socket path: sun_path's size */
 };
 int tpm2_dev_open(struct tpm2_dev *dev, const char *path, struct tpm2_ops *ops,
 		  struct si_diag *d) SI_WUR;
