@@ -347,8 +347,13 @@ fuzz: $(FUZZ_BINS)
 qemu-tests: all
 	@qemu/scenario --all
 
-demo: hostpkgs all
-	@qemu/demo
+# make demo BOARD=qemu-x86_64: another board than .config's is built
+# with its own configuration (build/demo/<board>.config).
+demo: hostpkgs
+	@b=$${BOARD:-$(BOARD_CFG)}; cfg=$(KCONFIG_CONFIG); \
+	 if [ "$$b" != "$(BOARD_CFG)" ]; then cfg=build/demo/$$b.config; mkdir -p build/demo; \
+	   [ -f $$cfg ] || $(MAKE) --no-print-directory KCONFIG_CONFIG=$$cfg BOARD=$$b defconfig >/dev/null || exit 1; fi; \
+	 $(MAKE) --no-print-directory KCONFIG_CONFIG=$$cfg all && qemu/demo $$b
 
 # Where this configuration's sealinit is (build/<board>[-production]/):
 # for packaging recipes that install it.
