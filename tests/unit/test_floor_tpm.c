@@ -3,7 +3,8 @@
  * restart of swtpm is a reboot (TPM Startup(CLEAR): write locks end).
  * What a user would notice: the floor counter is refused until
  * provisioned, refused when another tool's index sits at its handle,
- * only ever grows (raise, undefine + define again), is locked until the
+ * only ever grows (raise, undefine + define again, TPM2_Clear + provision
+ * again), is locked until the
  * reboot after a confirm, and the store takes the higher of the TPM's and
  * the file's floor; a missing TPM fails the load unless the build says
  * otherwise.
@@ -218,6 +219,41 @@ static void test_grow_only(void)
 		(unsigned long long)before);
 }
 
+/* TPM2_Clear with the lockout hierarchy's (empty) password: what root can
+ * do on a TPM whose owner left it so.  Not a command sealinit needs, so
+ * marshalled here. */
+static int tpm_clear(void)
+{
+	static const uint8_t cmd[] = {
+		0x80, 0x02, 0, 0, 0, 27, 0, 0, 0x01, 0x26,   /* TPM_ST_SESSIONS, 27 bytes, TPM2_Clear */
+		0x40, 0, 0, 0x0a,                             /* TPM_RH_LOCKOUT */
+		0, 0, 0, 9, 0x40, 0, 0, 9, 0, 0, 0, 0, 0,     /* a password session, empty */
+	};
+	uint8_t rsp[TPM2_BUF];
+	size_t n = 0;
+	struct tpm2_rsp r;
+
+	if (ops.transmit(ops.ctx, cmd, sizeof cmd, rsp, sizeof rsp, &n, NULL) != 0 ||
+	    tpm2_rsp_parse(rsp, n, 1, 0, &r, NULL) != 0)
+		return -1;
+	return (int)r.rc;
+}
+
+static void test_clear(void)
+{
+	uint64_t v = 0, before = counter();
+	int locked, defined;
+
+	/* a cleared TPM has no counter: the boot fails closed ... */
+	T_EQ(tpm_clear(), 0);
+	T_ERR(up_floor_tpm_read(&ops, IDX, &v, &locked, NULL), SI_E_TPM_NV_MISSING);
+	/* ... and one provisioned again starts above the old value */
+	T_OK(up_floor_tpm_provision(&ops, IDX, NULL, 0, 0, 8, &defined, &v, NULL));
+	T_EQ(defined, 1);
+	T_CHECK(v > before, "after TPM2_Clear the counter starts at %llu, it was %llu",
+		(unsigned long long)v, (unsigned long long)before);
+}
+
 static void test_lock(void)
 {
 	struct si_diag d;
@@ -354,6 +390,7 @@ int main(int argc, char **argv)
 	} else {
 		test_provision();
 		test_grow_only();
+		test_clear();
 		test_lock();
 		test_store();
 	}
