@@ -52,7 +52,8 @@ HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
 	device-tree-compiler u-boot-tools dt-schema libclang-rt-14-dev cpio \
 	file xz-utils zstd libzstd-dev erofs-utils cryptsetup-bin openssl \
 	qemu-system-arm kmod time hyperfine qemu-user-static libdivsufsort-dev bsdiff xdelta3 \
-	fdisk e2fsprogs binutils man-db groff-base bsdextrautils mount
+	fdisk e2fsprogs binutils man-db groff-base bsdextrautils mount \
+	qemu-system-x86 ovmf systemd-boot-efi sbsigntool efitools swtpm swtpm-tools
 
 # ---------------------------------------------------------------- config
 KCONFIG_CONFIG ?= .config
@@ -350,8 +351,13 @@ fuzz: $(FUZZ_BINS)
 qemu-tests: all
 	@qemu/scenario --all
 
-demo: hostpkgs all
-	@qemu/demo
+# make demo BOARD=qemu-x86_64: another board than .config's is built
+# with its own configuration (build/demo/<board>.config).
+demo: hostpkgs
+	@b=$${BOARD:-$(BOARD_CFG)}; cfg=$(KCONFIG_CONFIG); \
+	 if [ "$$b" != "$(BOARD_CFG)" ]; then cfg=build/demo/$$b.config; mkdir -p build/demo; \
+	   [ -f $$cfg ] || $(MAKE) --no-print-directory KCONFIG_CONFIG=$$cfg BOARD=$$b defconfig >/dev/null || exit 1; fi; \
+	 $(MAKE) --no-print-directory KCONFIG_CONFIG=$$cfg all && qemu/demo $$b
 
 # Where this configuration's sealinit is (build/<board>[-production]/):
 # for packaging recipes that install it.

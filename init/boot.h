@@ -19,6 +19,15 @@
 #define RUNDIR "/run/sealinit"
 #define PREBOOT_MNT RUNDIR "/preboot"
 
+/* Where the trust anchor is read from (CONFIG_ANCHOR_*), and where a copy
+ * of the initramfs's blob is left for the running OS. */
+#ifdef CONFIG_ANCHOR_INITRAMFS
+#define BOOT_ANCHOR_PATH CONFIG_ANCHOR_PATH
+#else
+#define BOOT_ANCHOR_PATH "/sys/firmware/fdt"
+#endif
+#define BOOT_ANCHOR_COPY RUNDIR "/anchor.dtb"
+
 struct boot {
 	struct timespec t0, stage_t0;
 	const char *stage;
@@ -72,6 +81,9 @@ void boot_fd_path(int fd, char *out, size_t n);
  * plan_boot's errors come with their lines printed and b->plan.stage set. */
 int stage_storage(struct boot *b);
 int stage_update(struct boot *b);
+/* Before the handoff: the TPM floor counter write-locked until reboot on
+ * a confirmed system (init/update.c; nothing without a TPM floor store). */
+void boot_tpm_floor_lock(struct boot *b);
 int stage_plan(struct boot *b);
 int stage_kc(struct boot *b);
 int stage_system(struct boot *b);

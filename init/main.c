@@ -5,7 +5,8 @@
  *   1. mounts    /proc, /sys, /dev (devtmpfs), /run (tmpfs); then the log
  *   2. cmdline   sealinit.* options from /proc/cmdline, against the board's
  *                policy (plan_settings)
- *   3. anchor    the trust anchor from /sys/firmware/fdt
+ *   3. anchor    the trust anchor from /sys/firmware/fdt (or, where the kernel
+ *                has no device tree, a DTB in the signed initramfs)
  *   4. storage   the initramfs's storage modules, planned then loaded; the
  *                preboot volume
  *   5. update    the update state and floors (newest valid copies); a trial
@@ -206,6 +207,24 @@ static void stage_cmdline(struct boot *b)
 		si_log_set_level(b->set.loglevel);
 }
 
+/* The anchor blob from the initramfs, for the running OS's sealctl
+ * (stage, confirm): the initramfs is emptied at the handoff, /run moves
+ * into the new root.  Read-only; a failure costs only those commands. */
+static void anchor_publish(size_t len)
+{
+	struct si_diag d;
+	int fd;
+
+	boot_mkdirs(RUNDIR);
+	si_diag_clear(&d);
+	fd = open(BOOT_ANCHOR_COPY, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+	if (fd < 0 || si_pwrite_full(fd, 0, fdt_buf, len, &d) != 0)
+		si_log(SI_LOG_WARN, "sealinit: anchor: could not write %s (errno %d): the running OS's "
+		       "sealctl needs --dtb", BOOT_ANCHOR_COPY, fd < 0 ? errno : d.sys_errno);
+	if (fd >= 0)
+		close(fd);
+}
+
 static int stage_anchor(struct boot *b)
 {
 	struct si_diag d;
@@ -213,11 +232,11 @@ static int stage_anchor(struct boot *b)
 	int r;
 
 	si_diag_clear(&d);
-	r = si_read_file("/sys/firmware/fdt", 0, fdt_buf, sizeof fdt_buf, &len, &d);
+	r = si_read_file(BOOT_ANCHOR_PATH, 0, fdt_buf, sizeof fdt_buf, &len, &d);
 	if (r == SI_E_OPEN)
-		r = SI_E_FDT_MISSING;
+		r = IS_ENABLED(CONFIG_ANCHOR_INITRAMFS) ? SI_E_ANCHOR_FILE_MISSING : SI_E_FDT_MISSING;
 	if (r) {
-		si_log_error("anchor", "device tree", r, &d);
+		si_log_error("anchor", IS_ENABLED(CONFIG_ANCHOR_INITRAMFS) ? "anchor blob" : "device tree", r, &d);
 		return r;
 	}
 	r = si_anchor_parse(fdt_buf, len, b->board.uboot_usages, &b->anchor, &d);
@@ -226,6 +245,8 @@ static int stage_anchor(struct boot *b)
 		return r;
 	}
 	plan_anchor_report(&b->anchor, &b->ops);
+	if (IS_ENABLED(CONFIG_ANCHOR_INITRAMFS))
+		anchor_publish(len);
 	return 0;
 }
 
@@ -241,6 +262,7 @@ static void __attribute__((noreturn)) handoff(struct boot *b, char **argv)
 
 	if (stage_handoff_check(b, &fd, resolved, sizeof resolved) != 0)
 		fail_boot(b);
+	boot_tpm_floor_lock(b);
 	stage_end(b);
 	(void)stage_status(b, elapsed_us(&b->t0));
 	if (b->set.test == SI_TEST_POWEROFF) {

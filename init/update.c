@@ -17,12 +17,69 @@
 #include "lib/str.h"
 #include "patch/zstd.h"
 #include "update/engine.h"
+#include "update/floor_tpm.h"
 
 #define PREBOOT_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 static struct up_posix px;
 static struct si_fs fs;
-static struct up_floor_store floor_store;
+static struct up_floor_store floor_store, floor_file;
+static struct up_floor_tpm floor_tpm;
+static struct tpm2_dev tpm_dev;
+static struct tpm2_ops tpm_ops;
+
+/* What the TPM floor store found (CONFIG_FLOOR_STORE_TPM*): the counter,
+ * or -- in a build that may go on without it -- why it is not used. */
+static void tpm_floor_line(const struct boot *b)
+{
+	char line[320];
+
+	if (!IS_ENABLED(CONFIG_FLOOR_TPM))
+		return;
+	if (floor_tpm.status == 0) {
+		si_log(SI_LOG_INFO, "sealinit: update: rollback floors: TPM NV counter 0x%08x = %llu; "
+		       "release set floor %llu", floor_tpm.index, (unsigned long long)floor_tpm.value,
+		       (unsigned long long)up_floor_of(&b->floors, UP_FLOOR_SET));
+		return;
+	}
+	/* a warning, not an error line: this boot goes on */
+	si_diag_format(&floor_tpm.status_diag, floor_tpm.status, line, sizeof line);
+	si_log(SI_LOG_WARN, "sealinit: update: TPM rollback floor not read: %s (%s)", line,
+	       si_err_name(floor_tpm.status));
+	si_log(SI_LOG_WARN, "sealinit: WARNING: INSECURE: booting without the TPM's rollback floor "
+	       "(CONFIG_INSECURE_TPM_OPTIONAL): %s; not for production",
+	       floor_tpm.file ? "the preboot file's floors only" : "no recorded floors");
+}
+
+/* At the handoff, a confirmed system locks the counter until the next
+ * reboot: nothing after it can write it (update/floor_tpm.h).  A trial
+ * leaves it open for sealctl confirm, which raises it and locks it
+ * itself; so does a confirmed set whose rollback index the counter has
+ * not reached yet (the factory release before its first confirm). */
+void boot_tpm_floor_lock(struct boot *b)
+{
+	struct si_diag d;
+	int r;
+
+	if (!IS_ENABLED(CONFIG_FLOOR_TPM) || floor_tpm.status != 0 || !floor_tpm.tpm)
+		return;
+	if (!(b->ustate.flags & UP_STATE_CONFIRMED) || floor_tpm.locked)
+		return;
+	if (b->plan.has_set && floor_tpm.value < b->plan.set.rollback_index) {
+		si_log(SI_LOG_NOTICE, "sealinit: update: TPM NV counter 0x%08x = %llu is below the "
+		       "confirmed set's rollback index %llu: left open for sealctl confirm",
+		       floor_tpm.index, (unsigned long long)floor_tpm.value,
+		       (unsigned long long)b->plan.set.rollback_index);
+		return;
+	}
+	si_diag_clear(&d);
+	r = tpm2_nv_write_lock(floor_tpm.tpm, floor_tpm.index, &d);
+	if (r)
+		si_log_error("update", "TPM rollback floor (write lock)", r, &d);
+	else
+		si_log(SI_LOG_INFO, "sealinit: update: TPM NV counter 0x%08x write-locked until reboot",
+		       floor_tpm.index);
+}
 
 /* The preboot volume writable (rw 1) or read-only again (rw 0). */
 static int preboot_rw(int rw)
@@ -98,6 +155,17 @@ static void peak_memory_line(void)
 		       strtol(l + 6, NULL, 10));
 }
 
+/* The records are read: what the TPM floor store found, in its place
+ * among the update stage's lines. */
+static struct boot *cur_boot;
+
+static void floors_loaded(void *ctx, const struct up_floors *f)
+{
+	(void)ctx;
+	cur_boot->floors = *f;
+	tpm_floor_line(cur_boot);
+}
+
 int stage_update(struct boot *b)
 {
 	struct up_engine e;
@@ -115,7 +183,8 @@ int stage_update(struct boot *b)
 		return SI_E_OPEN;
 	}
 	up_fs_posix(&fs, &px, fd);
-	up_floor_store_file(&floor_store, &fs);
+	cur_boot = b;
+	up_floor_store_config(&floor_store, &floor_file, &floor_tpm, &tpm_dev, &tpm_ops, &fs);
 	memset(&e, 0, sizeof e);
 	e.fs = &fs;
 	e.floor_store = &floor_store;
@@ -146,6 +215,7 @@ int stage_update(struct boot *b)
 	ub.plan = &uplan;
 	ub.writable = writable;
 	ub.engine_done = engine_done;
+	ub.loaded = floors_loaded;
 	si_diag_clear(&d);
 	r = up_boot_run(&ub, &d);
 	if (zok)

@@ -22,6 +22,7 @@ static const struct si_err_row si_err_rows[] = {
 #include "patch/zstd_err.def"
 #include "plan/err.def"
 #include "update/err.def"
+#include "lib/tpm2_err.def"
 #undef SI_ERR
 };
 

@@ -17,6 +17,7 @@
  *             (680..689: the zstd stream decoder, patch/zstd_err.def)
  *   700..799  plan/      command line, boot policy
  *   800..899  update/    state records, slots, floors, bundles, the engine
+ *   900..949  lib/tpm2, update/floor_tpm: the TPM 2.0 floor store
  *
  * Each entry: SI_ERR(NAME, number, cause, "meaning", "what to check").
  * The cause groups codes for policy and for humans.
@@ -48,6 +49,7 @@ enum si_err {
 #include "patch/zstd_err.def"
 #include "plan/err.def"
 #include "update/err.def"
+#include "lib/tpm2_err.def"
 #undef SI_ERR
 };
 

@@ -73,6 +73,7 @@ void plan_board_kconfig(struct plan_board *b)
 		     IS_ENABLED(CONFIG_FAILURE_RESCUE) ? SI_FAILURE_RESCUE : SI_FAILURE_REBOOT;
 	b->insecure_uboot_all = IS_ENABLED(CONFIG_INSECURE_UBOOT_KEYS_ALL_USAGES);
 	b->insecure_no_set = IS_ENABLED(CONFIG_INSECURE_NO_SET);
+	b->insecure_tpm_optional = IS_ENABLED(CONFIG_INSECURE_TPM_OPTIONAL);
 	b->trial_boots = CONFIG_TRIAL_BOOTS;
 	if (b->insecure_uboot_all)
 		b->uboot_usages = SI_USAGE_ALL;
@@ -118,6 +119,7 @@ static const struct opt opts[] = {
 	BOOL("TEST_HOOKS", test_hooks),
 	BOOL("INSECURE_UBOOT_KEYS_ALL_USAGES", insecure_uboot_all),
 	BOOL("INSECURE_NO_SET", insecure_no_set),
+	BOOL("INSECURE_TPM_OPTIONAL", insecure_tpm_optional),
 	{ "UBOOT_KEY_USAGES", OPT_STR, 0, 0, 0 },     /* parsed into uboot_usages */
 	{ "FAILURE_PANIC", OPT_BOOL, 0, 0, 0 },       /* the failure choice */
 	{ "FAILURE_REBOOT", OPT_BOOL, 0, 0, 0 },

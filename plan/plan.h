@@ -81,6 +81,7 @@ struct plan_board {
 	uint32_t uboot_usages;                 /* for si_anchor_parse */
 	int insecure_uboot_all;
 	int insecure_no_set;                   /* images may boot without a release set */
+	int insecure_tpm_optional;             /* a missing or cleared TPM only warns */
 	unsigned trial_boots;                  /* attempts of a set on trial */
 	uint64_t kc_max;                       /* bytes */
 	unsigned max_cryptexes;

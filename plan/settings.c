@@ -110,4 +110,6 @@ void plan_banner(const struct plan_board *b, const struct plan_ops *ops)
 		plan_log(ops, PLAN_LOG_WARN, "sealinit: WARNING: INSECURE: U-Boot /signature keys without sealinit,usages may sign every kind of image (CONFIG_INSECURE_UBOOT_KEYS_ALL_USAGES); not for production");
 	if (b->insecure_no_set)
 		plan_log(ops, PLAN_LOG_WARN, "sealinit: WARNING: INSECURE: images may boot without a release set (CONFIG_INSECURE_NO_SET): releases can be mixed; not for production");
+	if (b->insecure_tpm_optional)
+		plan_log(ops, PLAN_LOG_WARN, "sealinit: WARNING: INSECURE: a missing or cleared TPM only warns (CONFIG_INSECURE_TPM_OPTIONAL): a downgrade attacker may remove it; not for production");
 }

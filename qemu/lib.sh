@@ -25,6 +25,13 @@ variant() {
 qemu_base_dtb() {
 	local n=$1 base=$QBUILD/$board-base.dtb
 	[[ $n == 1 ]] || base=$QBUILD/$board-base-smp$n.dtb
+	if [[ ! -s $base && $QEMU_MACHINE != *virt* ]]; then
+		# A machine without a device tree (q35: ACPI): the anchor's
+		# blob starts from an empty tree.
+		mkdir -p "$QBUILD"
+		printf '/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>; };\n' |
+			dtc -q -I dts -O dtb -o "$base.tmp.$$" - && mv "$base.tmp.$$" "$base"
+	fi
 	if [[ ! -s $base ]]; then
 		mkdir -p "$QBUILD"
 		# shellcheck disable=SC2086
@@ -152,4 +159,26 @@ uboot_anchor() {
 	fi
 	"$QTOP/build/host/sealctl" anchor --key "$S/keys/integrator.pub.pem" --id integrator \
 		--usages kc-aux --dtb "$out.tmp" -o "$out" >/dev/null && rm -f "$out.tmp"
+}
+# board_config BOARD CONFIG: CONFIG when it is BOARD's configuration, else
+# build/check/<board>.config (the one make check builds the board with).
+board_config() {
+	if [[ -f $2 ]] && grep -q "^CONFIG_BOARD=\"$1\"" "$2"; then echo "$2"; return; fi
+	echo "$QTOP/build/check/$1.config"
+}
+# tpm_provision [ARGS]: the scenario's TPM ($T) provisioned by the host's
+# sealctl tpm provision ARGS (the integrator's factory step), through a
+# swtpm of its own on the same state.
+tpm_provision() {
+	local pid rc=0 i
+	mkdir -p "$T"
+	rm -f "$T/p.sock"
+	swtpm socket --tpm2 --tpmstate "dir=$T" --server "type=unixio,path=$T/p.sock" \
+		--flags not-need-init,startup-clear --log "file=$T/provision.log,level=1" </dev/null >/dev/null 2>&1 &
+	pid=$!
+	for ((i = 0; i < 100; i++)); do [[ -S $T/p.sock ]] && break; sleep 0.05; done
+	"$QTOP/build/host/sealctl" tpm provision --device "$T/p.sock" "$@" >"$T/provision.out" 2>&1 || rc=$?
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+	rm -f "$T/p.sock"
+	[[ $rc -eq 0 ]] || { cat "$T/provision.out" >&2; return 1; }
 }

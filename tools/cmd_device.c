@@ -2,7 +2,8 @@
  * update lifecycle (update/engine.h), on the preboot volume where sealinit
  * leaves it (/run/sealinit/preboot, read-only; remounted writable for the
  * write and read-only again).  The trust anchor is the one sealinit
- * booted with (/sys/firmware/fdt).  These commands exist in the device's
+ * booted with (/sys/firmware/fdt, or the copy sealinit left in
+ * /run/sealinit/anchor.dtb when it read it from the initramfs).  These commands exist in the device's
  * sealctl too (make sealctl-device). */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,9 +21,13 @@
 #include "tools/sealcmd.h"
 #include "tools/sealctl.h"
 #include "update/engine.h"
+#include "update/floor_tpm.h"
 
 #define PREBOOT_DEFAULT "/run/sealinit/preboot"
 #define FDT_DEFAULT "/sys/firmware/fdt"
+/* Where sealinit leaves the anchor it read from the initramfs (a kernel
+ * without a device tree: CONFIG_ANCHOR_INITRAMFS). */
+#define FDT_RUN "/run/sealinit/anchor.dtb"
 
 struct dev {
 	const char *cmd;
@@ -34,6 +39,11 @@ struct dev {
 	struct up_posix px;
 	struct si_fs fs;
 	struct up_engine e;
+	/* the floor store this build configures (update/floor_tpm.h) */
+	struct up_floor_store fstore, ffile;
+	struct up_floor_tpm ftpm;
+	struct tpm2_dev tdev;
+	struct tpm2_ops tops;
 	uint8_t *work;
 };
 
@@ -58,11 +68,16 @@ static int dev_open(struct dev *v, const char *cmd, const char *preboot, const c
 	if (v->fd < 0)
 		return sealctl_report_errno(cmd, v->preboot, SI_E_OPEN, errno);
 	if (need_anchor) {
-		r = sealcmd_load_anchor(cmd, dtb ? dtb : FDT_DEFAULT, &v->anchor);
+		if (!dtb)
+			dtb = access(FDT_DEFAULT, F_OK) == 0 ? FDT_DEFAULT : FDT_RUN;
+		r = sealcmd_load_anchor(cmd, dtb, &v->anchor);
 		if (r)
 			return r;
 	}
 	up_fs_posix(&v->fs, &v->px, v->fd);
+	v->tdev.fd = -1;
+	up_floor_store_config(&v->fstore, &v->ffile, &v->ftpm, &v->tdev, &v->tops, &v->fs);
+	v->e.floor_store = &v->fstore;
 	v->e.fs = &v->fs;
 	v->e.anchor = &v->anchor;
 	v->e.kc_boot_path = b->kc_boot_path;
@@ -108,6 +123,7 @@ static void dev_close(struct dev *v)
 	}
 	if (v->fd >= 0)
 		close(v->fd);
+	tpm2_dev_close(&v->tdev);
 	free(v->work);
 }
 
@@ -300,6 +316,22 @@ int sealctl_cmd_status(int argc, char **argv)
 			json_obj_end(&j);
 		}
 		json_arr_end(&j);
+		if (IS_ENABLED(CONFIG_FLOOR_TPM)) {
+			json_obj_begin(&j, "tpm_floor");
+			json_u64(&j, "nv_index", v.ftpm.index);
+			if (v.ftpm.status == 0) {
+				json_u64(&j, "counter", v.ftpm.value);
+				json_bool(&j, "write_locked", v.ftpm.locked);
+				json_null(&j, "error");
+			} else {
+				json_null(&j, "counter");
+				json_null(&j, "write_locked");
+				json_str(&j, "error", si_err_name(v.ftpm.status));
+			}
+			json_obj_end(&j);
+		} else {
+			json_null(&j, "tpm_floor");
+		}
 		json_obj_begin(&j, "last_update");
 		json_str(&j, "outcome", outcome_name(v.e.st.outcome));
 		json_str(&j, "text", v.e.st.outcome_text);
@@ -336,6 +368,19 @@ int sealctl_cmd_status(int argc, char **argv)
 		for (i = 0; i < v.e.floors.n; i++)
 			printf(" %s=%llu", v.e.floors.e[i].name, (unsigned long long)v.e.floors.e[i].floor);
 		printf("%s\n", v.e.floors.n ? "" : " none recorded");
+		if (IS_ENABLED(CONFIG_FLOOR_TPM)) {
+			char why[256];
+
+			if (v.ftpm.status == 0) {
+				printf("tpm       NV counter 0x%08x = %llu (the release set's floor)%s\n", v.ftpm.index,
+				       (unsigned long long)v.ftpm.value,
+				       v.ftpm.locked ? ", write-locked until reboot" : "");
+			} else {
+				si_diag_format(&v.ftpm.status_diag, v.ftpm.status, why, sizeof why);
+				printf("tpm       NV counter 0x%08x not read: %s [%s]\n", v.ftpm.index, why,
+				       si_err_name(v.ftpm.status));
+			}
+		}
 		printf("last      %s%s%s\n", outcome_name(v.e.st.outcome),
 		       v.e.st.outcome_text[0] ? ": " : "", v.e.st.outcome_text);
 		if (memcmp(v.e.st.failed_set, (const uint8_t[32]){ 0 }, 32)) {

@@ -4,13 +4,13 @@
 GEN := $(BUILD)/gen
 SEALCTL_SRCS += tools/sealctl.c tools/util.c tools/sealcmd.c tools/out.c tools/json.c \
 	tools/signer.c tools/cmd_keygen.c tools/cmd_key.c tools/cmd_seal.c tools/cmd_verify.c \
-	tools/cmd_inspect.c tools/cmd_anchor.c tools/cmd_kc.c tools/cmd_doctor.c tools/cmd_set.c tools/cmd_update.c tools/cmd_device.c $(GEN)/help.c
+	tools/cmd_inspect.c tools/cmd_anchor.c tools/cmd_kc.c tools/cmd_doctor.c tools/cmd_set.c tools/cmd_update.c tools/cmd_device.c tools/cmd_tpm.c $(GEN)/help.c
 
 # The device's sealctl: stage, status, confirm, revert, built for
 # the target with sealinit's compiler and libraries, into the system image
 # (qemu/mksystem) or an integrator's root file system.
 SEALCTL_DEVICE_SRCS := tools/sealctl.c tools/util.c tools/sealcmd.c tools/out.c tools/json.c \
-	tools/cmd_device.c update/fs.c mount/resolve.c $(GEN)/help.c
+	tools/cmd_device.c tools/cmd_tpm.c update/fs.c mount/resolve.c $(GEN)/help.c
 SEALCTL_DEVICE := $(TB)/sealctl
 $(TB)/obj/tools/sealctl.o: TARGET_CFLAGS += -DSEALCTL_DEVICE
 # (its link rule is in the Makefile: it needs every module's LIB_SRCS)

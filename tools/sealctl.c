@@ -36,6 +36,7 @@ static const struct sealctl_cmd sealctl_cmds[] = {
 	{ "status", sealctl_cmd_status },
 	{ "confirm", sealctl_cmd_confirm },
 	{ "revert", sealctl_cmd_revert },
+	{ "tpm", sealctl_cmd_tpm },
 };
 
 static void sealctl_usage(FILE *f)

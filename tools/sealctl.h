@@ -95,6 +95,7 @@ int sealctl_cmd_stage(int argc, char **argv);
 int sealctl_cmd_status(int argc, char **argv);
 int sealctl_cmd_confirm(int argc, char **argv);
 int sealctl_cmd_revert(int argc, char **argv);
+int sealctl_cmd_tpm(int argc, char **argv);
 
 /* The generated help (build/gen/help.c from docs/man/sealctl.txt). */
 struct sealctl_help {

@@ -118,6 +118,8 @@ int up_boot_run(struct up_boot *b, struct si_diag *d)
 		return r;
 	}
 	recovery_line(b, "rollback floors", &info);
+	if (b->loaded)
+		b->loaded(b->wctx, &e->floors);
 	si_diag_clear(d);
 	staged = e->fs->stat(e->fs->ctx, UP_STAGED_BUNDLE, &t, &sz, d) == 0 && t != SI_FT_NONE;
 

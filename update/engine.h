@@ -130,6 +130,8 @@ struct up_boot {
 	/* the engine refused or failed: the caller's line (NULL: the
 	 * engine's error line is printed here) */
 	void (*engine_done)(void *ctx, enum plan_up_action a, int r, struct si_diag *d);
+	/* the records were read (may be NULL): the caller's own lines */
+	void (*loaded)(void *ctx, const struct up_floors *f);
 	void *wctx;
 	/* out */
 	char slot;

@@ -7,3 +7,6 @@ INIT_SRCS += update/fs.c
 SEALCTL_SRCS += update/fs.c
 UNIT_TESTS += tests/unit/test_update.c tests/unit/test_engine.c
 FUZZ_TARGETS += tests/fuzz/fuzz_record.c tests/fuzz/fuzz_bundle.c
+# The TPM 2.0 floor store (CONFIG_FLOOR_STORE_TPM*), over lib/tpm2.
+LIB_SRCS += update/floor_tpm.c
+UNIT_TESTS += tests/unit/test_floor_tpm.c
