@@ -604,7 +604,7 @@ static int chunk_clip(struct chunk *ch, size_t lo, size_t hi, const struct match
  * threads take them in turn, so one with most of the changes does not
  * leave the others idle.  Their ops are concatenated (a cover does not
  * cross a chunk's end, which costs an op or two).  A cut that falls in a
- * pair moves to the pair's start, except in the first pair a cut falls in,
+ * pair moves to the pair's start, except in the largest pair cuts fall in,
  * which is shared: its suffix array is built once, before the threads. */
 int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	      const struct match_pair *pairs, size_t npairs, const struct patch_ext *strict,
@@ -624,18 +624,21 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	if (on < IDX_KEY)
 		return emit_lit(o, nw, 0, nn);
 	want = want < 1 ? 1 : want > CHUNK_MAX ? CHUNK_MAX : want;
+	/* the largest pair a cut falls in is the one split (a major upgrade's
+	 * largest library is most of the work) */
+	for (k = 1; k < want; k++)
+		for (i = 0; i < npairs; i++)
+			if (pairs[i].new_lo < nn / want * k && nn / want * k < pairs[i].new_hi &&
+			    (!shared || pairs[i].new_hi - pairs[i].new_lo >
+						shared->new_hi - shared->new_lo))
+				shared = &pairs[i];
 	cut[0] = 0;
 	for (k = 1; k < want; k++) {
 		size_t c = nn / want * k;
 
 		for (i = 0; i < npairs; i++)
-			if (pairs[i].new_lo < c && c < pairs[i].new_hi) {
-				/* one split pair at most; others cut at its start */
-				if (!shared)
-					shared = &pairs[i];
-				else if (shared != &pairs[i])
-					c = (size_t)pairs[i].new_lo;
-			}
+			if (pairs[i].new_lo < c && c < pairs[i].new_hi && &pairs[i] != shared)
+				c = (size_t)pairs[i].new_lo; /* others cut at their start */
 		if (c > cut[n])
 			cut[++n] = c;
 	}
