@@ -31,6 +31,7 @@
  * (bsdiff's lenf/lenb), and what lies between is literal.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -364,7 +365,6 @@ struct chunk {
 	const struct match_tune *t;
 	struct ops o;
 	int r;
-	pthread_t tid;
 };
 
 static int scan_chunk(struct chunk *ch)
@@ -533,11 +533,20 @@ static int scan_chunk(struct chunk *ch)
 	return r;
 }
 
+/* The chunks, taken in turn by the threads. */
+struct pool {
+	struct chunk *ch;
+	size_t n;
+	atomic_size_t next;
+};
+
 static void *chunk_main(void *arg)
 {
-	struct chunk *ch = arg;
+	struct pool *pl = arg;
+	size_t k;
 
-	ch->r = scan_chunk(ch);
+	while ((k = atomic_fetch_add(&pl->next, 1)) < pl->n)
+		pl->ch[k].r = scan_chunk(&pl->ch[k]);
 	return NULL;
 }
 
@@ -587,45 +596,56 @@ static int chunk_clip(struct chunk *ch, size_t lo, size_t hi, const struct match
 	return 0;
 }
 
-/* The scan in `threads` chunks of new of about equal size, in parallel,
- * their ops concatenated (a cover does not cross a chunk's end, which costs
- * an op or two).  A pair a cut falls in is shared: its suffix array is
- * built once, before the threads. */
+#define CHUNK_MIN ((size_t)2 << 20) /* new bytes a chunk holds at least */
+#define CHUNK_MAX 64                 /* chunks at most */
+
+/* The scan in chunks of new of about equal size, the same whatever the
+ * number of threads (so the patch is too), at most CHUNK_MAX of them; the
+ * threads take them in turn, so one with most of the changes does not
+ * leave the others idle.  Their ops are concatenated (a cover does not
+ * cross a chunk's end, which costs an op or two).  A cut that falls in a
+ * pair moves to the pair's start, except in the largest pair cuts fall in,
+ * which is shared: its suffix array is built once, before the threads. */
 int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	      const struct match_pair *pairs, size_t npairs, const struct patch_ext *strict,
 	      size_t nstrict, const struct patch_ext *elf, size_t nelf,
 	      const struct match_tune *t, unsigned threads, struct ops *o)
 {
-	struct chunk ch[8];
+	struct pool pl;
+	struct chunk *ch;
 	struct midx x;
+	pthread_t tid[8];
 	const struct match_pair *shared = NULL;
 	int32_t *shared_sa = NULL;
-	size_t cut[9], i, k;
-	unsigned n = threads < 1 ? 1 : threads > 8 ? 8 : threads;
+	size_t cut[CHUNK_MAX + 1], i, k, want = nn / CHUNK_MIN, n = 0;
+	unsigned nt = threads < 1 ? 1 : threads > 8 ? 8 : threads, started = 0, w;
 	int r;
 
 	if (on < IDX_KEY)
 		return emit_lit(o, nw, 0, nn);
-	if (nn < ((size_t)n << 20))
-		n = 1; /* not worth a thread */
+	want = want < 1 ? 1 : want > CHUNK_MAX ? CHUNK_MAX : want;
+	/* the largest pair a cut falls in is the one split (a major upgrade's
+	 * largest library is most of the work) */
+	for (k = 1; k < want; k++)
+		for (i = 0; i < npairs; i++)
+			if (pairs[i].new_lo < nn / want * k && nn / want * k < pairs[i].new_hi &&
+			    (!shared || pairs[i].new_hi - pairs[i].new_lo >
+						shared->new_hi - shared->new_lo))
+				shared = &pairs[i];
+	cut[0] = 0;
+	for (k = 1; k < want; k++) {
+		size_t c = nn / want * k;
+
+		for (i = 0; i < npairs; i++)
+			if (pairs[i].new_lo < c && c < pairs[i].new_hi && &pairs[i] != shared)
+				c = (size_t)pairs[i].new_lo; /* others cut at their start */
+		if (c > cut[n])
+			cut[++n] = c;
+	}
+	cut[++n] = nn;
 	r = midx_build(&x, old, on, (unsigned)t->depth);
 	if (r)
 		return r;
-	cut[0] = 0;
-	cut[n] = nn;
-	for (k = 1; k < n; k++) {
-		cut[k] = nn / n * k;
-		for (i = 0; i < npairs; i++)
-			if (pairs[i].new_lo < cut[k] && cut[k] < pairs[i].new_hi) {
-				/* one split pair at most; others cut at its edge */
-				if (!shared)
-					shared = &pairs[i];
-				else if (shared != &pairs[i])
-					cut[k] = (size_t)pairs[i].new_lo;
-			}
-		if (cut[k] < cut[k - 1])
-			cut[k] = cut[k - 1];
-	}
 	if (shared) {
 		size_t sn = (size_t)(shared->old_hi - shared->old_lo);
 
@@ -633,10 +653,12 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		if (!shared_sa || divsufsort(old + shared->old_lo, shared_sa, (int32_t)sn) != 0) {
 			free(shared_sa);
 			shared_sa = NULL;
-			shared = NULL; /* each thread builds its own, if memory allows */
+			shared = NULL; /* each chunk builds its own, if memory allows */
 		}
 	}
-	memset(ch, 0, sizeof ch);
+	ch = calloc(n, sizeof *ch);
+	if (!ch)
+		r = SI_E_NOMEM;
 	for (k = 0; k < n && r == 0; k++) {
 		ch[k].old = old;
 		ch[k].on = on;
@@ -649,16 +671,17 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		r = chunk_clip(&ch[k], cut[k], cut[k + 1], pairs, npairs, strict, nstrict, elf, nelf);
 	}
 	if (r == 0) {
-		for (k = 1; k < n; k++)
-			if (pthread_create(&ch[k].tid, NULL, chunk_main, &ch[k]) != 0)
-				ch[k].r = -1; /* run it here below */
-		ch[0].r = scan_chunk(&ch[0]);
-		for (k = 1; k < n; k++) {
-			if (ch[k].r == -1)
-				ch[k].r = scan_chunk(&ch[k]);
-			else
-				pthread_join(ch[k].tid, NULL);
+		pl.ch = ch;
+		pl.n = n;
+		atomic_init(&pl.next, 0);
+		for (w = 1; w < nt && w < n; w++) {
+			if (pthread_create(&tid[started], NULL, chunk_main, &pl) != 0)
+				break;
+			started++;
 		}
+		chunk_main(&pl);
+		for (w = 0; w < started; w++)
+			pthread_join(tid[w], NULL);
 		for (k = 0; k < n && r == 0; k++) {
 			r = ch[k].r;
 			for (i = 0; r == 0 && i < ch[k].o.n; i++) {
@@ -668,12 +691,13 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 			}
 		}
 	}
-	for (k = 0; k < n; k++) {
+	for (k = 0; ch && k < n; k++) {
 		free(ch[k].pairs);
 		free(ch[k].strict);
 		free(ch[k].elf);
 		free(ch[k].o.v);
 	}
+	free(ch);
 	free(shared_sa);
 	midx_free(&x);
 	return r;

@@ -16,9 +16,10 @@ BENCH_TARGETS += bench-patch
 
 .PHONY: bench-patch
 # HDIFFZ=/HPATCHZ=: HDiffPatch, the peer (see tests/bench/bench-patch);
-# PAIRS=: a subset of tests/bench/pairs.sh's pairs.
+# PAIRS=: a subset of tests/bench/pairs.sh's pairs; SKIP="TOOL:PAIR ...": peer
+# diffs not to make when they are not cached (bsdiff on the kernel pairs).
 bench-patch: $(SEALCTL)
-	@HDIFFZ="$(HDIFFZ)" HPATCHZ="$(HPATCHZ)" tests/bench/bench-patch $(SEALCTL) $(PAIRS)
+	@HDIFFZ="$(HDIFFZ)" HPATCHZ="$(HPATCHZ)" SKIP="$(SKIP)" tests/bench/bench-patch $(SEALCTL) $(PAIRS)
 
 # make unit-zstd-target: test_zstd built for the board (static, musl,
 # over the libzstd decoder sealinit links: Debian's source built by

@@ -151,7 +151,8 @@ static void test_roundtrip(void)
 		free(p);
 	}
 	/* An image large enough that the diff matches it in two chunks on two
-	 * threads (the one pair split, its suffix array shared) */
+	 * threads (the one pair split, its suffix array shared), and the same
+	 * patch on one thread */
 	{
 		size_t bn = 5u << 20, k;
 		uint8_t *a = malloc(bn), *b = malloc(bn);
@@ -167,6 +168,18 @@ static void test_roundtrip(void)
 		memmove(b + (2u << 20) + 17, b + (2u << 20), bn - (2u << 20) - 17);
 		T_OK(patch_diff(a, bn, b, bn, &o, &q, &qn, NULL, NULL));
 		T_CHECK(qn < bn / 8, "two-chunk patch too large: %zu", qn);
+		{
+			/* the same patch whatever the number of threads */
+			struct patch_diff_opts o1 = o;
+			uint8_t *q1 = NULL;
+			size_t q1n = 0;
+
+			o1.threads = 1;
+			T_OK(patch_diff(a, bn, b, bn, &o1, &q1, &q1n, NULL, NULL));
+			T_CHECK(q1n == qn && memcmp(q1, q, qn) == 0,
+				"patch on 1 thread differs from 2 threads' (%zu vs %zu bytes)", q1n, qn);
+			free(q1);
+		}
 		put_file(p_old, a, bn);
 		put_file(p_patch, q, qn);
 		unlink(p_out);
