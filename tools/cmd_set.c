@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lib/str.h"
 #include "tools/json.h"
@@ -32,7 +33,8 @@ static int has_suffix(const char *s, const char *suf)
 
 /* One image of the slot into the set's list: sealed, its tree whole, of
  * a kind a set holds, its name not yet listed. */
-static int add_image(const char *path, struct si_set_params *sp, int *skipped_aux)
+static int add_image(const char *path, const char *out, struct si_set_params *sp,
+		     int *skipped_aux)
 {
 	struct sealcmd_image img;
 	struct si_seal_unverified u;
@@ -42,6 +44,10 @@ static int add_image(const char *path, struct si_set_params *sp, int *skipped_au
 	unsigned i;
 	int r;
 
+	/* the set is never written over one of the images it names */
+	r = sealctl_out_check(CMD, out, &path, 1);
+	if (r)
+		return r;
 	r = sealcmd_image_open(CMD, path, &img);
 	if (r)
 		return r;
@@ -90,7 +96,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Every file DIR/sub/NAME<suffix>, in name order (the set lists them so). */
-static int add_dir(const char *slot, const char *sub, const char *suffix,
+static int add_dir(const char *slot, const char *sub, const char *suffix, const char *out,
 		   struct si_set_params *sp, int *skipped_aux)
 {
 	char dir[4096], path[4096 + 256], *names[64];
@@ -125,14 +131,15 @@ static int add_dir(const char *slot, const char *sub, const char *suffix,
 	for (i = 0; i < n; i++) {
 		if (r == 0) {
 			snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-			r = add_image(path, sp, skipped_aux);
+			r = add_image(path, out, sp, skipped_aux);
 		}
 		free(names[i]);
 	}
 	return r;
 }
 
-static void print_set(const char *file, const struct si_set *s, int json, const char *out)
+static void print_set(const char *cmd, const char *type, const char *file, const struct si_set *s,
+		      int json, const char *out)
 {
 	char root[65], dg[65];
 	unsigned i;
@@ -142,7 +149,9 @@ static void print_set(const char *file, const struct si_set *s, int json, const 
 	if (json) {
 		struct json j;
 
-		json_begin(&j, stdout, CMD, 1);
+		json_begin(&j, stdout, cmd, 1);
+		if (type)
+			json_str(&j, "type", type);
 		json_str(&j, "file", out ? out : file);
 		json_str(&j, "name", s->name);
 		json_str(&j, "version", s->version);
@@ -185,6 +194,21 @@ static void print_set(const char *file, const struct si_set *s, int json, const 
 	}
 }
 
+int sealcmd_set_show(const char *cmd, const char *file, const uint8_t *p, size_t len, int json,
+		     const char *type)
+{
+	struct si_set s;
+	struct si_diag d;
+	int r;
+
+	si_diag_clear(&d);
+	r = si_set_open_unverified(p, len, &s, &d);
+	if (r)
+		return sealctl_report(cmd, file, r, &d);
+	print_set(cmd, type, file, &s, json, NULL);
+	return SEALCTL_OK;
+}
+
 int sealctl_cmd_set(int argc, char **argv)
 {
 	const char *pos[2] = { NULL, NULL }, *slot = NULL, *system = NULL, *key = NULL,
@@ -221,13 +245,9 @@ int sealctl_cmd_set(int argc, char **argv)
 		r = sealctl_load_file(CMD, pos[1], SI_MANIFEST_MAX, &data, &len);
 		if (r)
 			return r;
-		si_diag_clear(&d);
-		r = si_set_open_unverified(data, len, &s, &d);
+		r = sealcmd_set_show(CMD, pos[1], data, len, json, NULL);
 		free(data);
-		if (r)
-			return sealctl_report(CMD, pos[1], r, &d);
-		print_set(pos[1], &s, json, NULL);
-		return SEALCTL_OK;
+		return r;
 	}
 	if (strcmp(pos[0], "create") != 0)
 		return sealctl_usage_error(CMD, "unknown subcommand '%s' (expected create or inspect)", pos[0]);
@@ -244,6 +264,7 @@ int sealctl_cmd_set(int argc, char **argv)
 		const struct plan_board *b = sealcmd_board();
 		char kcdir[256];
 		const char *slash;
+		struct stat st;
 
 		memset(&sp, 0, sizeof sp);
 		sp.name = name;
@@ -251,6 +272,22 @@ int sealctl_cmd_set(int argc, char **argv)
 		r = sealcmd_u64(CMD, "--rollback-index", rb, &sp.rollback_index);
 		if (r)
 			return r;
+		/* a slot that is not there is an error, not an empty release */
+		if (stat(slot, &st) != 0)
+			return sealctl_report_errno(CMD, slot, SI_E_OPEN, errno);
+		if (!S_ISDIR(st.st_mode))
+			return sealctl_report_errno(CMD, slot, SI_E_OPEN, ENOTDIR);
+		if (!out) {
+			snprintf(outbuf, sizeof outbuf, "%s/%s", slot, PLAN_SET_FILE);
+			out = outbuf;
+		}
+		{
+			const char *inputs[] = { system, key, helper };
+
+			r = sealctl_out_check(CMD, out, inputs, SI_ARRAY_SIZE(inputs));
+			if (r)
+				return r;
+		}
 		/* the system volume: by its root hash */
 		r = sealcmd_image_open(CMD, system, &img);
 		if (r)
@@ -270,15 +307,11 @@ int sealctl_cmd_set(int argc, char **argv)
 		slash = strrchr(b->kc_boot_path, '/');
 		snprintf(kcdir, sizeof kcdir, "%.*s", slash ? (int)(slash - b->kc_boot_path) : 0,
 			 b->kc_boot_path);
-		r = add_dir(slot, slash ? kcdir : ".", ".kc", &sp, &aux);
+		r = add_dir(slot, slash ? kcdir : ".", ".kc", out, &sp, &aux);
 		if (r == 0)
-			r = add_dir(slot, b->cryptex_dir, ".cryptex", &sp, &aux);
+			r = add_dir(slot, b->cryptex_dir, ".cryptex", out, &sp, &aux);
 		if (r)
 			return r;
-		if (!out) {
-			snprintf(outbuf, sizeof outbuf, "%s/%s", slot, PLAN_SET_FILE);
-			out = outbuf;
-		}
 		r = sealctl_signer_load(CMD, key, helper, &sg);
 		if (r)
 			return r;
@@ -297,7 +330,7 @@ int sealctl_cmd_set(int argc, char **argv)
 		if (aux && !json)
 			printf("%s: %d kc-aux collection%s left out (they stand on their own usage)\n",
 			       out, aux, aux == 1 ? "" : "s");
-		print_set(out, &s, json, out);
+		print_set(CMD, NULL, out, &s, json, out);
 	}
 	return SEALCTL_OK;
 }

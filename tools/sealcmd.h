@@ -112,6 +112,16 @@ int sealcmd_seal_params(const char *cmd, struct si_seal_params *p, const char *n
 int sealcmd_seal_write(const char *cmd, struct sealcmd_seal_job *j);
 void sealcmd_seal_print(const char *cmd, const struct sealcmd_seal_job *j, int json);
 
+/* A release set's or an update bundle's (head) bytes, parsed without
+ * trusting them, printed as `set inspect` / `update inspect` do, or as
+ * `inspect` does when type is given ("release-set", "bundle": a "type"
+ * key in JSON).  size is the bundle file's size.  0 or an exit code
+ * (after reporting). */
+int sealcmd_set_show(const char *cmd, const char *file, const uint8_t *p, size_t len, int json,
+		     const char *type);
+int sealcmd_bundle_show(const char *cmd, const char *file, const uint8_t *p, size_t len,
+			uint64_t size, int json, const char *type);
+
 /* Prints the --json error document for a failed command (main does). */
 void sealcmd_json_error(const char *cmd, int exit_code);
 

@@ -151,6 +151,41 @@ expect "inspect a kernel collection (text)" 0 "2 modules in load order" "$S" ins
 json_check "inspect a partition image" ipart.json "j['image_size'] == 1048576" "j['sealed_size'] == $(stat -c %s a.img)"
 expect "inspect garbage: 1" 1 SI_E_SEAL_MAGIC "$S" inspect r1
 
+# ---- inspect: release sets and update bundles; set and update like the rest
+mkdir -p sys s1/cryptexes s2/cryptexes && echo hi > sys/x
+"$S" seal --dir sys --kind system --name system --version 1 --rollback-index 1 --key k.pem -o system.img >/dev/null
+"$S" seal --dir tree --kind cryptex --name os --overlay /usr --version 1 --rollback-index 1 --key k.pem \
+	-o s1/cryptexes/os.cryptex >/dev/null
+cp s1/cryptexes/os.cryptex s2/cryptexes/os.cryptex && echo changed >> tree/numbers
+"$S" seal --dir tree --kind cryptex --name os --overlay /usr --version 2 --rollback-index 1 --key k.pem \
+	-o s2/cryptexes/os.cryptex >/dev/null
+"$S" set create --slot s1 --system system.img --key k.pem --name r1 --version 1 --rollback-index 1 --json > set.json
+"$S" set create --slot s2 --system system.img --key k.pem --name r2 --version 2 --rollback-index 2 >/dev/null
+"$S" update create --from s1 --to s2 --key k.pem -o u.bundle --json > update.json 2>/dev/null
+"$S" inspect u.bundle --json > ib.json
+json_check "inspect a bundle" ib.json "j['type'] == 'bundle'" "j['name'] == 'r2'" "j['base_name'] == 'r1'" \
+	"[e['action'] for e in j['entries']] == ['patch']" "len(j['key_id']) == 64"
+expect "inspect a bundle (text)" 0 "u.bundle: update 'r2' 2 (rollback 2)" "$S" inspect u.bundle
+"$S" inspect s1/release.set --json > is.json
+json_check "inspect a release set" is.json "j['type'] == 'release-set'" "j['name'] == 'r1'" \
+	"[i['name'] for i in j['images']] == ['os']"
+expect "inspect a release set (text)" 0 "release set 'r1' 1" "$S" inspect s1/release.set
+"$S" update inspect u.bundle --json > ui.json
+json_check "update create and inspect print the same keys" ui.json \
+	"set(j) == set(json.load(open('update.json')))" "j['target_set_digest'] == json.load(open('update.json'))['target_set_digest']" \
+	"j['key_id'] == json.load(open('update.json'))['key_id']"
+expect "update inspect DIRECTORY: its type, exit 1, like every command" 1 "adir: not a regular file" "$S" update inspect adir
+expect "update create --from MISSING names the missing set file" 3 "update: /nope/release.set: cannot open file (errno 2" \
+	"$S" update create --from /nope --to s2 --key k.pem -o x.bundle
+for f in set update; do
+	want=$(awk -v c=$f '$1 == c { print $2 }' documented | sort | tr '\n' ' ')
+	have=$(/usr/bin/python3 -c "import json,sys; print(' '.join(sorted(k for k in json.load(open('$f.json')) if k not in ('schema','command','ok'))))")
+	[[ "$want" == "$have " ]] && ok "$f --json: the documented keys, no more, no fewer" || ko "$f --json keys: documented [$want] printed [$have]"
+done
+for c in doctor set update stage status confirm revert version; do
+	expect "$c --bogus: 2" 2 "unknown option '--bogus'" "$S" $c --bogus
+done
+
 # ---- progress: diff's phases; a resumed apply says so and from where
 seq 1 400000 > big1 && sed 's/^1234$/x/' big1 > big2
 "$S" diff big1 big2 -o big.patch --segment-kib 64 --progress 2> progress.txt
