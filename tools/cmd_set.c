@@ -24,6 +24,8 @@
 
 #define CMD "set"
 
+static int progress; /* --progress: each image's tree check on stderr */
+
 static int has_suffix(const char *s, const char *suf)
 {
 	size_t n = strlen(s), k = strlen(suf);
@@ -53,8 +55,16 @@ static int add_image(const char *path, const char *out, struct si_set_params *sp
 		return r;
 	r = sealcmd_seal_id(img.map, img.len, &u, digest);
 	si_diag_clear(&d);
-	if (r == 0)
+	if (r == 0) {
+		char label[300];
+
+		snprintf(label, sizeof label, "%s: recomputing the hash tree", path);
+		if (progress)
+			sealctl_progress(CMD, label, 0, 1);
 		r = si_seal_verify_tree(&u.m, img.map, img.len, 0, &d);
+		if (progress && r == 0)
+			sealctl_progress(CMD, label, 1, 1);
+	}
 	sealcmd_image_close(&img);
 	if (r)
 		return sealctl_report(CMD, path, r, &d);
@@ -226,6 +236,7 @@ int sealctl_cmd_set(int argc, char **argv)
 		{ "--version", NULL, &version, NULL },
 		{ "--rollback-index", NULL, &rb, NULL },
 		{ "--output", "-o", &out, NULL },
+		{ "--progress", NULL, NULL, &progress },
 		{ "--json", NULL, NULL, &json },
 	};
 	struct si_set s;
@@ -235,6 +246,7 @@ int sealctl_cmd_set(int argc, char **argv)
 	if (r)
 		return r == SEALCMD_HELP ? SEALCTL_OK : r;
 	sealctl_json_mode = json;
+	progress = sealcmd_progress_wanted(progress);
 	if (npos == 0)
 		return sealctl_usage_error(CMD, "a subcommand is required: create or inspect");
 	if (!strcmp(pos[0], "inspect")) {

@@ -35,8 +35,33 @@ static int out_write(void *ctx, uint64_t off, const void *p, size_t n)
 	return sealctl_out_write(CMD, ctx, off, p, n) ? SI_E_WRITE : 0;
 }
 
+/* --progress: each patch the bundle needs is a diff with its phases;
+ * the images are named by the note lines as each is done. */
+static const char *const phase_names[] = { "indexing the base", "matching the target",
+					   "compressing" };
+
+struct progress {
+	unsigned n;             /* patches begun */
+	enum patch_diff_phase last;
+};
+
+static void show_progress(void *ctx, enum patch_diff_phase phase, uint64_t done, uint64_t total)
+{
+	struct progress *p = ctx;
+	char label[64];
+
+	/* phases only go forward within a diff: going back is the next one
+	 * (a patch from nothing has no base to index) */
+	if (p->n == 0 || phase < p->last)
+		p->n++;
+	p->last = phase;
+	snprintf(label, sizeof label, "patch %u: %s", p->n, phase_names[phase]);
+	sealctl_progress(CMD, label, done, total);
+}
+
 static void note(void *ctx, const struct up_entry *e, size_t fwd, size_t rev)
 {
+	sealctl_progress_end();
 	if (*(const int *)ctx)
 		return; /* --json: stdout is the document */
 	fprintf(stderr, "sealctl: update: %-9s %-16s %-5s forward %zu bytes, reverse %zu bytes\n",
@@ -104,8 +129,9 @@ static void print_json(const char *cmd, const struct up_bundle *b, const char *t
 }
 
 static int create(const char *from, const char *to_dir, const char *key, const char *helper,
-		  const char *out, const char *threads_s, int json)
+		  const char *out, const char *threads_s, int progress, int json)
 {
+	struct progress pr = { 0, PATCH_DIFF_SORT };
 	static struct up_bundle bd;
 	struct patch_diff_opts o = { .seg_size = 4u << 20, .level = 19 };
 	const struct plan_board *b = sealcmd_board();
@@ -117,6 +143,10 @@ static int create(const char *from, const char *to_dir, const char *key, const c
 
 	if (sealcmd_threads(CMD, threads_s, &o.threads))
 		return SEALCTL_USAGE;
+	if (sealcmd_progress_wanted(progress)) {
+		o.progress = show_progress;
+		o.pctx = &pr;
+	}
 	r = sealctl_signer_load(CMD, key, helper, &sg);
 	if (r)
 		return r;
@@ -222,7 +252,7 @@ int sealctl_cmd_update(int argc, char **argv)
 	const char *pos[2] = { NULL, NULL }, *from = NULL, *to = NULL, *key = NULL, *helper = NULL,
 		   *out = NULL, *threads = NULL;
 	size_t npos = 0;
-	int json = 0, r;
+	int json = 0, progress = 0, r;
 	const struct sealcmd_optdef defs[] = {
 		{ "--from", NULL, &from, NULL },
 		{ "--to", NULL, &to, NULL },
@@ -230,6 +260,7 @@ int sealctl_cmd_update(int argc, char **argv)
 		{ "--signing-helper", NULL, &helper, NULL },
 		{ "--output", "-o", &out, NULL },
 		{ "--threads", NULL, &threads, NULL },
+		{ "--progress", NULL, NULL, &progress },
 		{ "--json", NULL, NULL, &json },
 	};
 
@@ -255,5 +286,5 @@ int sealctl_cmd_update(int argc, char **argv)
 		if (r)
 			return r;
 	}
-	return create(from, to, key, helper, out, threads, json);
+	return create(from, to, key, helper, out, threads, progress, json);
 }

@@ -6,8 +6,9 @@
 # CPU in every command; --json on every command that reports, one
 # envelope, an error document on failure; key ids one way (16 hex digits
 # on the console, 64 in JSON, the same key everywhere); sealctl key id;
-# inspect reads patches, partitions and kernel collections; progress names
-# diff's phases and a resumed apply says from which segment.
+# inspect reads patches, partitions, kernel collections, release sets and
+# bundles; progress names diff's and update create's phases, set create's
+# images, and a resumed apply says from which segment.
 # Needs: mkfs.erofs, openssl, cc, python3, build/host/sealctl.
 # Last line: "sealctl-cli: N passed, N failed".
 set -u
@@ -182,6 +183,13 @@ for f in set update; do
 	have=$(/usr/bin/python3 -c "import json,sys; print(' '.join(sorted(k for k in json.load(open('$f.json')) if k not in ('schema','command','ok'))))")
 	[[ "$want" == "$have " ]] && ok "$f --json: the documented keys, no more, no fewer" || ko "$f --json keys: documented [$want] printed [$have]"
 done
+"$S" update create --from s1 --to s2 --key k.pem -o u2.bundle --progress 2> uprog.txt >/dev/null
+for ph in "patch 1: indexing the base: [0-9]+%" "patch 1: compressing: 100%" "patch 2: matching the target: [0-9]+%"; do
+	grep -qE "update: $ph" uprog.txt && ok "update create --progress: '$ph'" || ko "update create --progress lacks '$ph': $(head -c 300 uprog.txt)"
+done
+"$S" set create --slot s1 --system system.img --key k.pem --name r1 --version 1 --rollback-index 1 -o p.set --progress 2> sprog2.txt >/dev/null
+grep -q "set: s1/cryptexes/os.cryptex: recomputing the hash tree: 100%" sprog2.txt && ok "set create --progress names each image" ||
+	ko "set create --progress: $(cat sprog2.txt)"
 for c in doctor set update stage status confirm revert version; do
 	expect "$c --bogus: 2" 2 "unknown option '--bogus'" "$S" $c --bogus
 done
