@@ -111,6 +111,10 @@ dtc -q -I dts -O dtb -o base.dtb - <<< '/dts-v1/; / { model = "x"; };'
 "$S" anchor --list a.dtb --json > list.json
 json_check "anchor --list --json: the full id" list.json "j['keys'][0]['key_id'] == '$full'" "j['keys'][0]['id'] == 'plat'"
 expect "anchor --list: the short id" 0 "$short" "$S" anchor --list a.dtb
+out=$("$S" doctor --disk adir --dtb a.dtb 2>&1); st=$?
+[[ $st -eq 1 && $out == *"adir: not a regular file (expected disk image or block device, found directory) [SI_E_FILE_TYPE]"* &&
+   $out == *"no prediction"* && $out != *"the boot would fail"* ]] &&
+	ok "doctor --disk DIRECTORY: named, its type, exit 1, no prediction claimed" || ko "doctor --disk DIR: exit $st: $(tail -n 3 <<< "$out")"
 grep -rhoE '\b[0-9a-f]{8}\.\.\.' <("$S" seal --image fs.img "${common[@]}" -o j3.img; "$S" inspect j3.img; "$S" keygen --algo ecdsa-p256 -o z.pem) >/dev/null &&
 	ko "an abbreviated key id (8 digits and ...) is still printed" || ok "no 8-digit key ids left"
 
