@@ -331,7 +331,7 @@ int sealctl_cmd_set(int argc, char **argv)
 		r = si_set_build(&sp, &sg.s, buf, sizeof buf, &len, &d);
 		sealctl_signer_done(&sg);
 		if (r)
-			return sealctl_report(CMD, out, r, &d);
+			return sealctl_report(CMD, sealctl_signer_blame(helper, r, out), r, &d);
 		r = sealctl_out_file(CMD, out, 0, buf, len);
 		if (r)
 			return r;

@@ -177,6 +177,8 @@ static int create(const char *from, const char *to_dir, const char *key, const c
 		sealctl_out_abort(&so);
 		if (r == SI_E_WRITE)
 			return SEALCTL_SYSTEM; /* out_write reported it */
+		if (sealctl_signer_blame(helper, r, NULL))
+			return sealctl_report(CMD, helper, r, &d);
 		return report_in(to_dir, r, &d);
 	}
 	/* the padding between payloads reads as zeros */
