@@ -1,61 +1,45 @@
 /* sealinit patch/: making patches (build server side; sealctl only).
  *
- * Matching: a suffix array of the whole old image (libdivsufsort), then
- * bsdiff's scan (Colin Percival, "Naive differences of executable code",
- * 2003): find the longest exact match of the current new position anywhere
- * in old, accept it when it beats the running approximate match by 8
- * bytes, and extend both neighbours of each accepted match forward and
- * backward while more than half the bytes agree.  Extended regions become
- * ADD (old + difference bytes) and what lies between becomes LIT.  Then
- * ADD regions are split into COPY where the difference is zero for long
- * runs, and zero runs in LIT become ZERO, so the apply neither reads nor
- * decodes bytes it does not need.
- *
- * Encoding: the ops are cut at segment boundaries; each segment's control,
- * difference and literal streams are compressed separately with zstd at
- * level 19+ (written in the docs: why zstd), in parallel. */
+ * 1. Plan (plan.c): where the images are erofs, their files; gzip members
+ *    that decompress and compress back to the same bytes become expansions
+ *    (diffed decompressed); the architecture of the executables inside.
+ * 2. Match (match.c): covers of the new image against the old one, and of
+ *    each expansion's new member against its old member.
+ * 3. Predict: the target map from the covers (where each old region went),
+ *    then for each approximate cover (ADD) whether rewriting the references
+ *    in it (XADD, refs.c) leaves fewer difference bytes; the map keeps only
+ *    the pieces that some XADD reference needs.
+ * 4. Encode: ops cut at segment boundaries; per segment the control,
+ *    difference and literal streams, each compressed with zstd, segments in
+ *    parallel; the header, index, tables and expansions around them. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <divsufsort.h>
 #include <zstd.h>
 
 #include "lib/bytes.h"
 #include "patch/diff.h"
+#include "patch/diff_int.h"
+#include "patch/gz.h"
 #include "patch/patch.h"
 #include "patch/zstd.h"
 
-struct op {
-	uint8_t kind;
-	uint64_t dst, src, len;
-};
-
-struct ops {
-	struct op *v;
-	size_t n, cap;
-};
-
-static int ops_push(struct ops *o, uint8_t kind, uint64_t dst, uint64_t src, uint64_t len)
+int ops_push(struct ops *o, uint8_t kind, uint64_t dst, uint64_t src, uint64_t len)
 {
 	if (len == 0)
 		return 0;
 	if (o->n && o->v[o->n - 1].kind == kind && o->v[o->n - 1].dst + o->v[o->n - 1].len == dst &&
-	    (kind >= PATCH_OP_LIT || o->v[o->n - 1].src + o->v[o->n - 1].len == src)) {
+	    ((kind != PATCH_OP_COPY && kind != PATCH_OP_ADD && kind != PATCH_OP_XADD) ||
+	     o->v[o->n - 1].src + o->v[o->n - 1].len == src)) {
 		o->v[o->n - 1].len += len;
 		return 0;
 	}
-	if (o->n == o->cap) {
-		size_t nc = o->cap ? o->cap * 2 : 4096;
-		struct op *nv = realloc(o->v, nc * sizeof *nv);
-
-		if (!nv)
-			return SI_E_NOMEM;
-		o->v = nv;
-		o->cap = nc;
-	}
+	if (diff_grow(&o->v, o->n, &o->cap, sizeof *o->v, 4096))
+		return SI_E_NOMEM;
 	o->v[o->n].kind = kind;
 	o->v[o->n].dst = dst;
 	o->v[o->n].src = src;
@@ -64,84 +48,36 @@ static int ops_push(struct ops *o, uint8_t kind, uint64_t dst, uint64_t src, uin
 	return 0;
 }
 
-static size_t matchlen(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+int diff_grow(void *v, size_t n, size_t *cap, size_t elem, size_t first)
 {
-	size_t i, n = an < bn ? an : bn;
+	void **pv = v, *nv;
+	size_t nc;
 
-	for (i = 0; i + 8 <= n; i += 8) {
-		uint64_t x, y;
-
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		if (x != y)
-			return i + (size_t)(__builtin_ctzll(x ^ y) >> 3);
-	}
-	for (; i < n && a[i] == b[i]; i++)
-		;
-	return i;
-}
-
-/* Longest match of nw[0..nn) among old's suffixes; binary search on sa.
- * The search compares at most SEARCH_CAP bytes: beyond that any suffix in
- * the range is as good (the final matchlen measures the real length), and
- * uncapped compares made the scan quadratic in long repeated regions. */
-#define SEARCH_CAP 4096
-
-static size_t sa_longest(const int32_t *sa, const uint8_t *old, size_t on, const uint8_t *nw,
-			size_t nn, size_t *pos)
-{
-	size_t lo = 0, hi = on - 1, x, y, cap = nn < SEARCH_CAP ? nn : SEARCH_CAP;
-
-	while (hi - lo >= 2) {
-		size_t mid = lo + (hi - lo) / 2, s = (size_t)sa[mid];
-		size_t n = on - s < cap ? on - s : cap;
-		int c = memcmp(old + s, nw, n);
-
-		if (c < 0 || (c == 0 && on - s < cap))
-			lo = mid;
-		else
-			hi = mid;
-	}
-	x = matchlen(old + sa[lo], on - (size_t)sa[lo], nw, nn);
-	y = matchlen(old + sa[hi], on - (size_t)sa[hi], nw, nn);
-	if (x > y) {
-		*pos = (size_t)sa[lo];
-		return x;
-	}
-	*pos = (size_t)sa[hi];
-	return y;
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : first;
+	nv = realloc(*pv, nc * elem);
+	if (!nv)
+		return SI_E_NOMEM;
+	*pv = nv;
+	*cap = nc;
+	return 0;
 }
 
 #define COPY_MIN 512 /* exact runs at least this long leave ADD for COPY */
-#define ZERO_MIN 64 /* zero runs at least this long leave LIT for ZERO */
+#define ZERO_MIN 64  /* zero runs at least this long leave LIT for ZERO */
 
-/* An approximate match: ADD, with long exact runs as COPY. */
-static int emit_add(struct ops *o, const uint8_t *old, const uint8_t *nw, uint64_t dst,
-		    uint64_t src, uint64_t len)
+int emit_cover(struct ops *o, const uint8_t *old, const uint8_t *nw, uint64_t dst, uint64_t len,
+	       int64_t d)
 {
-	uint64_t i = 0, start = 0;
-	int r;
-
-	while (i < len) {
-		uint64_t j;
-
-		if (old[src + i] != nw[dst + i]) {
-			i++;
-			continue;
-		}
-		j = i + matchlen(old + src + i, (size_t)(len - i), nw + dst + i, (size_t)(len - i));
-		if (j - i >= COPY_MIN) {
-			if ((r = ops_push(o, PATCH_OP_ADD, dst + start, src + start, i - start)) ||
-			    (r = ops_push(o, PATCH_OP_COPY, dst + i, src + i, j - i)))
-				return r;
-			start = j;
-		}
-		i = j;
-	}
-	return ops_push(o, PATCH_OP_ADD, dst + start, src + start, len - start);
+	(void)old;
+	(void)nw;
+	/* one ADD per cover: prediction decides on whole covers, and
+	 * split_copies() cuts the exact runs out afterwards */
+	return ops_push(o, PATCH_OP_ADD, dst, (uint64_t)((int64_t)dst + d), len);
 }
 
-static int emit_lit(struct ops *o, const uint8_t *nw, uint64_t dst, uint64_t len)
+int emit_lit(struct ops *o, const uint8_t *nw, uint64_t dst, uint64_t len)
 {
 	uint64_t i = 0, start = 0;
 	int r;
@@ -166,91 +102,7 @@ static int emit_lit(struct ops *o, const uint8_t *nw, uint64_t dst, uint64_t len
 	return ops_push(o, PATCH_OP_LIT, dst + start, 0, len - start);
 }
 
-/* bsdiff's scan over new, in its published form, writing ops. */
-static int scan(const int32_t *sa, const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
-		struct ops *o, const struct patch_diff_opts *opt)
-{
-	size_t sc = 0, len = 0, pos = 0, lastscan = 0, lastpos = 0, report = 0;
-	int64_t lastoffset = 0;
-	int r;
-
-	while (sc < nn) {
-		size_t oldscore = 0, scsc;
-
-		if (opt->progress && sc >= report) {
-			opt->progress(opt->pctx, PATCH_DIFF_MATCH, sc, nn);
-			report = sc + nn / 200 + 1; /* about every half percent */
-		}
-
-		for (scsc = sc += len; sc < nn; sc++) {
-			len = on ? sa_longest(sa, old, on, nw + sc, nn - sc, &pos) : 0;
-			for (; scsc < sc + len; scsc++)
-				if ((int64_t)scsc + lastoffset >= 0 &&
-				    (int64_t)scsc + lastoffset < (int64_t)on &&
-				    old[scsc + lastoffset] == nw[scsc])
-					oldscore++;
-			if ((len == oldscore && len != 0) || len > oldscore + 8)
-				break;
-			if ((int64_t)sc + lastoffset >= 0 && (int64_t)sc + lastoffset < (int64_t)on &&
-			    old[sc + lastoffset] == nw[sc])
-				oldscore--;
-		}
-		if (len != oldscore || sc == nn) {
-			int64_t s = 0, sf = 0, sb, ss;
-			size_t lenf = 0, lenb = 0, i;
-
-			for (i = 0; lastscan + i < sc && lastpos + i < on;) {
-				if (old[lastpos + i] == nw[lastscan + i])
-					s++;
-				i++;
-				if (s * 2 - (int64_t)i > sf * 2 - (int64_t)lenf) {
-					sf = s;
-					lenf = i;
-				}
-			}
-			if (sc < nn) {
-				s = 0;
-				sb = 0;
-				for (i = 1; sc >= lastscan + i && pos >= i; i++) {
-					if (old[pos - i] == nw[sc - i])
-						s++;
-					if (s * 2 - (int64_t)i > sb * 2 - (int64_t)lenb) {
-						sb = s;
-						lenb = i;
-					}
-				}
-			}
-			if (lastscan + lenf > sc - lenb) {
-				size_t overlap = (lastscan + lenf) - (sc - lenb), lens = 0;
-
-				s = 0;
-				ss = 0;
-				for (i = 0; i < overlap; i++) {
-					if (nw[lastscan + lenf - overlap + i] ==
-					    old[lastpos + lenf - overlap + i])
-						s++;
-					if (nw[sc - lenb + i] == old[pos - lenb + i])
-						s--;
-					if (s > ss) {
-						ss = s;
-						lens = i + 1;
-					}
-				}
-				lenf += lens - overlap;
-				lenb -= lens;
-			}
-			if ((r = emit_add(o, old, nw, lastscan, lastpos, lenf)) ||
-			    (r = emit_lit(o, nw, lastscan + lenf, (sc - lenb) - (lastscan + lenf))))
-				return r;
-			lastscan = sc - lenb;
-			lastpos = pos - lenb;
-			lastoffset = (int64_t)pos - (int64_t)sc;
-		}
-	}
-	return 0;
-}
-
-/* ------------------------------------------------------------ encoding */
+/* ------------------------------------------------------------ buffers */
 struct buf {
 	uint8_t *p;
 	size_t n, cap;
@@ -290,18 +142,286 @@ static int buf_varint(struct buf *b, uint64_t v)
 	return buf_put(b, t, n);
 }
 
+static uint64_t zigzag(int64_t v)
+{
+	return v < 0 ? ((~(uint64_t)v) << 1) | 1 : (uint64_t)v << 1;
+}
+
+/* ------------------------------------------------------------- spaces */
+/* The apply's source space (old image, then each expansion's old member)
+ * and where the diff holds each part. */
+struct space {
+	const uint8_t *old;
+	size_t on;
+	const struct diff_plan *plan;
+};
+
+static const uint8_t *src_ptr(const struct space *sp, uint64_t src)
+{
+	uint32_t k;
+
+	if (src < sp->on)
+		return sp->old + src;
+	for (k = 0; k < sp->plan->nexp; k++) {
+		const struct diff_exp *x = &sp->plan->exp[k];
+
+		if (src >= x->src_base && src - x->src_base < x->u_old_len)
+			return x->u_old + (src - x->src_base);
+	}
+	return NULL; /* not reached: ops stay inside their space */
+}
+
+/* ADD and XADD covers with long runs that need no difference bytes, the
+ * prediction changing nothing there either, as COPY: the apply neither
+ * decodes nor adds bytes for them. */
+static int split_copies(const struct ops *in, const struct space *sp, const uint8_t *nw,
+			int arch, const struct patch_map *m, struct ops *out)
+{
+	uint8_t *tmp = NULL;
+	size_t cap = 0, i;
+	int r = 0;
+
+	for (i = 0; i < in->n && r == 0; i++) {
+		const struct op *p = &in->v[i];
+		const uint8_t *from, *pred;
+		uint64_t k = 0, start = 0;
+
+		if (p->kind != PATCH_OP_ADD && p->kind != PATCH_OP_XADD) {
+			r = ops_push(out, p->kind, p->dst, p->src, p->len);
+			continue;
+		}
+		from = src_ptr(sp, p->src);
+		pred = from;
+		if (p->kind == PATCH_OP_XADD) {
+			if (p->len > cap) {
+				uint8_t *t = realloc(tmp, p->len);
+
+				if (!t) {
+					r = SI_E_NOMEM;
+					break;
+				}
+				tmp = t;
+				cap = p->len;
+			}
+			memcpy(tmp, from, p->len);
+			patch_refs_predict(arch, tmp, p->len, p->src, p->dst, sp->on, m);
+			pred = tmp;
+		}
+		while (k < p->len) {
+			uint64_t j;
+
+			if (from[k] != nw[p->dst + k] || pred[k] != from[k]) {
+				k++;
+				continue;
+			}
+			for (j = k; j < p->len && from[j] == nw[p->dst + j] && pred[j] == from[j]; j++)
+				;
+			if (j - k >= COPY_MIN) {
+				if ((r = ops_push(out, p->kind, p->dst + start, p->src + start, k - start)) ||
+				    (r = ops_push(out, PATCH_OP_COPY, p->dst + k, p->src + k, j - k)))
+					break;
+				start = j;
+			}
+			k = j;
+		}
+		if (r == 0)
+			r = ops_push(out, p->kind, p->dst + start, p->src + start, p->len - start);
+	}
+	free(tmp);
+	return r;
+}
+
+/* --------------------------------------------------------- prediction */
+static int piece_cmp(const void *a, const void *b)
+{
+	const struct patch_map_piece *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->end > y->end ? -1 : x->end < y->end; /* longer first */
+}
+
+/* The target map from the image's covers: each COPY/ADD says where its old
+ * bytes went.  Pieces sorted by source; where covers share old bytes the
+ * first (longest) keeps them; neighbours that moved alike merge. */
+static int map_build(const struct ops *o, size_t on, struct patch_map_piece **out, uint32_t *n)
+{
+	struct patch_map_piece *v;
+	size_t i, m = 0, k;
+
+	for (i = 0; i < o->n; i++)
+		m += o->v[i].kind == PATCH_OP_COPY || o->v[i].kind == PATCH_OP_ADD;
+	v = malloc((m ? m : 1) * sizeof *v);
+	if (!v)
+		return SI_E_NOMEM;
+	for (i = 0, m = 0; i < o->n; i++) {
+		const struct op *p = &o->v[i];
+
+		if ((p->kind != PATCH_OP_COPY && p->kind != PATCH_OP_ADD) || p->src + p->len > on)
+			continue;
+		v[m].start = p->src;
+		v[m].end = p->src + p->len;
+		v[m].delta = (int64_t)(p->dst - p->src);
+		m++;
+	}
+	qsort(v, m, sizeof *v, piece_cmp);
+	for (i = 0, k = 0; i < m; i++) {
+		struct patch_map_piece p = v[i];
+
+		if (k && p.start < v[k - 1].end) {
+			if (p.end <= v[k - 1].end)
+				continue;
+			p.start = v[k - 1].end;
+		}
+		if (k && v[k - 1].end == p.start && v[k - 1].delta == p.delta) {
+			v[k - 1].end = p.end;
+			continue;
+		}
+		v[k++] = p;
+	}
+	*out = v;
+	*n = (uint32_t)k;
+	return 0;
+}
+
+/* Nonzero bytes of nw[0..n) - pred[0..n). */
+static size_t nonzero_diff(const uint8_t *nw, const uint8_t *pred, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += nw[i] != pred[i];
+	return c;
+}
+
+/* Which ADD covers become XADD, and the map they need: a cover changes
+ * when rewriting its references leaves fewer nonzero difference bytes; the
+ * map then keeps the pieces that some chosen cover's rewritten reference
+ * points into (hits), since the others only cost patch bytes. */
+static int predict(struct ops *o, const uint8_t *old, size_t on, const uint8_t *nw, int arch,
+		   struct patch_map_piece **pieces, uint32_t *npieces, struct patch_diff_stats *st)
+{
+	struct patch_map_piece *v = NULL;
+	uint32_t n = 0, *hits = NULL, *blk = NULL, k, j;
+	struct patch_map m;
+	uint8_t *tmp = NULL;
+	size_t cap = 0, i;
+	int r;
+
+	*pieces = NULL;
+	*npieces = 0;
+	if (arch == PATCH_ARCH_NONE)
+		return 0;
+	r = map_build(o, on, &v, &n);
+	if (r)
+		return r;
+	hits = calloc(n ? n : 1, sizeof *hits);
+	if (!hits) {
+		free(v);
+		return SI_E_NOMEM;
+	}
+	memset(&m, 0, sizeof m);
+	m.v = v;
+	m.n = n;
+	blk = malloc(patch_map_index_len(on) * sizeof *blk);
+	if (!blk) {
+		r = SI_E_NOMEM;
+		goto out;
+	}
+	patch_map_index(&m, on, blk);
+	for (i = 0; i < o->n; i++) {
+		struct op *p = &o->v[i];
+		size_t plain, pred;
+
+		if (p->kind != PATCH_OP_ADD || p->src + p->len > on || p->len < 4)
+			continue;
+		if (p->len > cap) {
+			uint8_t *t = realloc(tmp, p->len);
+
+			if (!t) {
+				r = SI_E_NOMEM;
+				goto out;
+			}
+			tmp = t;
+			cap = p->len;
+		}
+		memcpy(tmp, old + p->src, p->len);
+		if (patch_refs_predict(arch, tmp, p->len, p->src, p->dst, on, &m) == 0)
+			continue;
+		plain = nonzero_diff(nw + p->dst, old + p->src, p->len);
+		pred = nonzero_diff(nw + p->dst, tmp, p->len);
+		if (pred < plain) {
+			p->kind = PATCH_OP_XADD;
+			if (st)
+				st->xadd_saved += plain - pred;
+		}
+	}
+	/* the pieces chosen covers use */
+	m.hits = hits;
+	for (i = 0; i < o->n; i++) {
+		struct op *p = &o->v[i];
+
+		if (p->kind != PATCH_OP_XADD)
+			continue;
+		memcpy(tmp, old + p->src, p->len);
+		patch_refs_predict(arch, tmp, p->len, p->src, p->dst, on, &m);
+	}
+	for (k = 0, j = 0; k < n; k++)
+		if (hits[k])
+			v[j++] = v[k];
+	*pieces = v;
+	*npieces = j;
+	v = NULL;
+	r = 0;
+out:
+	free(v);
+	free(hits);
+	free(tmp);
+	free(blk);
+	return r;
+}
+
+static int map_encode(const struct patch_map_piece *v, uint32_t n, struct buf *b)
+{
+	uint64_t end = 0;
+	int64_t delta = 0;
+	uint32_t i;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		r = buf_varint(b, v[i].start - end);
+		if (r == 0)
+			r = buf_varint(b, v[i].end - v[i].start);
+		if (r == 0)
+			r = buf_varint(b, zigzag(v[i].delta - delta));
+		end = v[i].end;
+		delta = v[i].delta;
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------ encoding */
 struct seg_out {
 	uint8_t *payload; /* ctrl || diff || lit, encoded */
 	uint32_t ctrl_len, diff_len, lit_len, ctrl_clen, diff_clen, lit_clen;
-	uint8_t codec;
+	uint8_t codec, arch, diff_mode;
 	uint8_t sha256[PATCH_HASH_LEN];
 };
 
-struct enc {
-	const uint8_t *old, *nw;
-	size_t on, nn;
+/* One segment to encode: its output bytes and the ops that make them. */
+struct seg_job {
 	const struct ops *o;
-	size_t *first_op; /* per segment: first op overlapping it */
+	size_t first_op;
+	const uint8_t *nw;    /* its output space's bytes (dst indexes them) */
+	uint64_t s0, s1;      /* its output range, in dst terms */
+	uint64_t cursor;      /* the source delta's start */
+	int arch;
+};
+
+struct enc {
+	const struct space *sp;
+	const struct patch_map *map;
+	struct seg_job *jobs;
 	struct seg_out *segs;
 	uint32_t seg_size, nseg;
 	int level;
@@ -342,97 +462,160 @@ static int zcompress(ZSTD_CCtx *cc, int level, const struct buf *in, struct buf 
 	return 0;
 }
 
+/* A segment's streams as they are built. */
+struct seg_bufs {
+	struct buf hdr, dlt, diff, lit, tmp;
+	uint64_t cursor;
+	int has_xadd;
+};
+
+/* One op piece new[a, a+len) into the streams. */
+static int emit_piece(struct enc *e, const struct seg_job *j, struct seg_bufs *sb, uint8_t kind,
+		      uint64_t a, uint64_t len, uint64_t src)
+{
+	int r = buf_varint(&sb->hdr, len << 3 | kind);
+
+	if (r == 0 && (kind == PATCH_OP_COPY || kind == PATCH_OP_ADD || kind == PATCH_OP_XADD)) {
+		r = buf_varint(&sb->dlt, zigzag((int64_t)(src - sb->cursor)));
+		sb->cursor = src + len;
+	}
+	if (r == 0 && (kind == PATCH_OP_ADD || kind == PATCH_OP_XADD)) {
+		const uint8_t *from = src_ptr(e->sp, src);
+		size_t at = sb->diff.n;
+
+		if (kind == PATCH_OP_XADD) {
+			/* exactly what the apply computes for this piece */
+			sb->tmp.n = 0;
+			r = buf_put(&sb->tmp, from, (size_t)len);
+			if (r == 0)
+				patch_refs_predict(j->arch, sb->tmp.p, (size_t)len, src, a, e->sp->on,
+						   e->map);
+			from = sb->tmp.p;
+			sb->has_xadd = 1;
+		}
+		if (r == 0)
+			r = buf_put(&sb->diff, j->nw + a, (size_t)len);
+		for (uint64_t q = 0; r == 0 && q < len; q++)
+			sb->diff.p[at + q] = (uint8_t)(j->nw[a + q] - from[q]);
+	}
+	if (r == 0 && kind == PATCH_OP_LIT)
+		r = buf_put(&sb->lit, j->nw + a, (size_t)len);
+	return r;
+}
+
 static int encode_segment(struct enc *e, uint32_t k, ZSTD_CCtx *cc)
 {
-	uint64_t s0 = (uint64_t)k * e->seg_size, s1 = s0 + e->seg_size, cursor = s0;
-	struct buf hdr = { 0 }, dlt = { 0 }, ctrl = { 0 }, diff = { 0 }, lit = { 0 }, pay = { 0 };
+	const struct seg_job *j = &e->jobs[k];
 	struct seg_out *so = &e->segs[k];
-	size_t i;
+	uint64_t s0 = j->s0, s1 = j->s1;
+	struct seg_bufs sb;
+	struct buf ctrl = { 0 }, pay = { 0 };
 	int r = 0;
+	size_t i;
 
-	if (s1 > e->nn)
-		s1 = e->nn;
-	for (i = e->first_op[k]; i < e->o->n && e->o->v[i].dst < s1 && r == 0; i++) {
-		const struct op *op = &e->o->v[i];
+	memset(&sb, 0, sizeof sb);
+	sb.cursor = j->cursor;
+	for (i = j->first_op; i < j->o->n && j->o->v[i].dst < s1 && r == 0; i++) {
+		const struct op *op = &j->o->v[i];
 		uint64_t a = op->dst > s0 ? op->dst : s0;
 		uint64_t b = op->dst + op->len < s1 ? op->dst + op->len : s1;
-		uint64_t len = b - a, src = op->src + (a - op->dst), z;
+		uint64_t len = b - a, src = op->src + (a - op->dst);
 
 		if (b <= a)
 			continue;
-		r = buf_varint(&hdr, len << 2 | op->kind);
-		if (r == 0 && op->kind <= PATCH_OP_ADD) {
-			z = src - cursor;
-			/* zig-zag of the signed delta */
-			z = (int64_t)z < 0 ? ((~z) << 1) | 1 : z << 1;
-			r = buf_varint(&dlt, z);
-			cursor = src + len;
-		}
-		if (r == 0 && op->kind == PATCH_OP_ADD) {
-			size_t old_n = diff.n;
-
-			r = buf_put(&diff, e->nw + a, (size_t)len);
-			for (uint64_t j = 0; r == 0 && j < len; j++)
-				diff.p[old_n + j] = (uint8_t)(e->nw[a + j] - e->old[src + j]);
-		}
-		if (r == 0 && op->kind == PATCH_OP_LIT)
-			r = buf_put(&lit, e->nw + a, (size_t)len);
+		r = emit_piece(e, j, &sb, op->kind, a, len, src);
 	}
 	/* The control stream: header column length, headers, deltas (two
 	 * columns compress better than interleaved fields: 3% of the patch). */
 	if (r == 0)
-		r = buf_varint(&ctrl, hdr.n);
-	if (r == 0 && hdr.n)
-		r = buf_put(&ctrl, hdr.p, hdr.n);
-	if (r == 0 && dlt.n)
-		r = buf_put(&ctrl, dlt.p, dlt.n);
+		r = buf_varint(&ctrl, sb.hdr.n);
+	if (r == 0 && sb.hdr.n)
+		r = buf_put(&ctrl, sb.hdr.p, sb.hdr.n);
+	if (r == 0 && sb.dlt.n)
+		r = buf_put(&ctrl, sb.dlt.p, sb.dlt.n);
+	/* The difference bytes as runs: zstd then sees the nonzero tenth
+	 * (faster, and 3% smaller on the os pair) and the apply skips the
+	 * zeros; bytes stay when runs would not fit the apply's buffer. */
+	so->diff_mode = PATCH_DIFF_BYTES;
+	if (r == 0 && sb.diff.n) {
+		struct buf runs = { 0 }, nz = { 0 }, all = { 0 };
+		size_t q = 0;
+
+		while (r == 0 && q < sb.diff.n) {
+			size_t z0 = q, n0;
+
+			while (q < sb.diff.n && sb.diff.p[q] == 0)
+				q++;
+			n0 = q;
+			while (q < sb.diff.n && sb.diff.p[q] != 0)
+				q++;
+			r = buf_varint(&runs, z0 == n0 ? 0 : n0 - z0);
+			if (r == 0)
+				r = buf_varint(&runs, q - n0);
+			if (r == 0 && q > n0)
+				r = buf_put(&nz, sb.diff.p + n0, q - n0);
+		}
+		if (r == 0)
+			r = buf_varint(&all, runs.n);
+		if (r == 0 && runs.n)
+			r = buf_put(&all, runs.p, runs.n);
+		if (r == 0 && nz.n)
+			r = buf_put(&all, nz.p, nz.n);
+		if (r == 0 && all.n + sb.lit.n <= s1 - s0) {
+			free(sb.diff.p);
+			sb.diff = all;
+			all.p = NULL;
+			so->diff_mode = PATCH_DIFF_RUNS;
+		}
+		free(runs.p);
+		free(nz.p);
+		free(all.p);
+	}
 	if (r == 0 && ctrl.n > PATCH_CTRL_MAX(e->seg_size)) {
 		/* Too fragmented for the apply's control cap: one literal. */
-		uint8_t one[11];
-		size_t n = 0;
-		uint64_t v = (s1 - s0) << 2 | PATCH_OP_LIT;
-
-		do {
-			one[1 + n] = (uint8_t)((v & 0x7f) | (v >> 7 ? 0x80 : 0));
-			v >>= 7;
-			n++;
-		} while (v);
-		one[0] = (uint8_t)n;
-		ctrl.n = diff.n = lit.n = 0;
-		r = buf_put(&ctrl, one, n + 1);
+		ctrl.n = sb.diff.n = sb.lit.n = sb.hdr.n = 0;
+		so->diff_mode = PATCH_DIFF_BYTES;
+		r = buf_varint(&sb.hdr, (s1 - s0) << 3 | PATCH_OP_LIT);
 		if (r == 0)
-			r = buf_put(&lit, e->nw + s0, (size_t)(s1 - s0));
+			r = buf_varint(&ctrl, sb.hdr.n);
+		if (r == 0)
+			r = buf_put(&ctrl, sb.hdr.p, sb.hdr.n);
+		if (r == 0)
+			r = buf_put(&sb.lit, j->nw + s0, (size_t)(s1 - s0));
+		sb.has_xadd = 0;
 	}
 	if (r == 0)
 		r = zcompress(cc, e->level, &ctrl, &pay, &so->ctrl_clen);
 	if (r == 0)
-		r = zcompress(cc, e->level, &diff, &pay, &so->diff_clen);
+		r = zcompress(cc, e->level, &sb.diff, &pay, &so->diff_clen);
 	if (r == 0)
-		r = zcompress(cc, e->level, &lit, &pay, &so->lit_clen);
+		r = zcompress(cc, e->level, &sb.lit, &pay, &so->lit_clen);
 	so->codec = PATCH_CODEC_ZSTD;
+	so->arch = sb.has_xadd ? (uint8_t)j->arch : PATCH_ARCH_NONE;
 	so->ctrl_len = (uint32_t)ctrl.n;
-	so->diff_len = (uint32_t)diff.n;
-	so->lit_len = (uint32_t)lit.n;
+	so->diff_len = (uint32_t)sb.diff.n;
+	so->lit_len = (uint32_t)sb.lit.n;
 	if (r == 0 && pay.n > (size_t)e->seg_size + PATCH_CTRL_MAX(e->seg_size)) {
 		/* Incompressible beyond the apply's buffer: store the streams. */
-		struct buf st = { 0 };
+		struct buf sto = { 0 };
 
-		if ((r = buf_put(&st, ctrl.p, ctrl.n)) == 0 && (r = buf_put(&st, diff.p, diff.n)) == 0)
-			r = buf_put(&st, lit.p, lit.n);
+		if ((r = buf_put(&sto, ctrl.p, ctrl.n)) == 0 && (r = buf_put(&sto, sb.diff.p, sb.diff.n)) == 0)
+			r = buf_put(&sto, sb.lit.p, sb.lit.n);
 		free(pay.p);
-		pay = st;
+		pay = sto;
 		so->codec = PATCH_CODEC_STORED;
 		so->ctrl_clen = so->ctrl_len;
 		so->diff_clen = so->diff_len;
 		so->lit_clen = so->lit_len;
 	}
-	patch_hash(e->nw + s0, (size_t)(s1 - s0), so->sha256);
+	patch_hash(j->nw + s0, (size_t)(s1 - s0), so->sha256);
 	so->payload = pay.p;
-	free(hdr.p);
-	free(dlt.p);
+	free(sb.hdr.p);
+	free(sb.dlt.p);
 	free(ctrl.p);
-	free(diff.p);
-	free(lit.p);
+	free(sb.diff.p);
+	free(sb.lit.p);
+	free(sb.tmp.p);
 	return r;
 }
 
@@ -480,83 +663,268 @@ static void chunk_digest(const uint8_t *p, size_t n, uint32_t seg, uint8_t out[P
 	patch_hash_final(&h, out);
 }
 
+static int ext_cmp(const void *a, const void *b)
+{
+	const struct patch_ext *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* The image's ops with each expansion's new extents made KEEP: the apply
+ * writes those bytes by compressing the new member again. */
+static int ops_keep(const struct ops *in, const struct diff_plan *pl, struct ops *out)
+{
+	struct patch_ext *ext = malloc((2 * (size_t)pl->nexp + 1) * sizeof *ext);
+	size_t ne = 0, i, x = 0;
+	uint32_t k;
+	int r = 0;
+
+	if (!ext)
+		return SI_E_NOMEM;
+	for (k = 0; k < pl->nexp; k++)
+		for (i = 0; i < pl->exp[k].n_new; i++)
+			ext[ne++] = pl->exp[k].new_ext[i];
+	qsort(ext, ne, sizeof *ext, ext_cmp);
+	for (i = 0; i < in->n && r == 0; i++) {
+		struct op p = in->v[i];
+		uint64_t end = p.dst + p.len;
+
+		while (x < ne && ext[x].off + ext[x].len <= p.dst)
+			x++;
+		while (r == 0 && p.dst < end) {
+			uint64_t cut = end;
+
+			if (x < ne && ext[x].off < end) {
+				if (ext[x].off <= p.dst) {
+					/* inside an extent: KEEP up to its end */
+					uint64_t ke = ext[x].off + ext[x].len < end ? ext[x].off + ext[x].len : end;
+
+					r = ops_push(out, PATCH_OP_KEEP, p.dst, 0, ke - p.dst);
+					p.src += ke - p.dst;
+					p.dst = ke;
+					if (ke == ext[x].off + ext[x].len)
+						x++;
+					continue;
+				}
+				cut = ext[x].off;
+			}
+			r = ops_push(out, p.kind, p.dst, p.src, cut - p.dst);
+			p.src += cut - p.dst;
+			p.dst = cut;
+		}
+	}
+	free(ext);
+	return r;
+}
+
 int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	       const struct patch_diff_opts *opt, uint8_t **out, size_t *out_len,
 	       struct patch_diff_stats *st, struct si_diag *d)
 {
-	struct ops o = { 0 };
+	struct diff_plan plan;
+	struct ops raw = { 0 }, img = { 0 }, *xo = NULL;
+	struct patch_map_piece *pieces = NULL;
+	uint32_t npieces = 0;
+	struct patch_map map = { 0 };
+	uint32_t *mapblk = NULL;
+	struct space sp;
 	struct enc e;
-	int32_t *sa = NULL;
+	struct buf mapb = { 0 }, mapz = { 0 };
 	pthread_t tid[64];
 	unsigned nthreads = opt->threads ? opt->threads : 1, started = 0, t;
-	uint32_t seg = opt->seg_size, k;
+	uint32_t seg = opt->seg_size, k, nseg_img;
 	size_t hl, total, i, pos;
+	uint64_t src_base;
 	uint8_t *p = NULL;
 	int r = 0;
+	/* measured on the os, lib and kc64 pairs and 16 MB of the app pair's
+	 * code (see docs/formats.md, "Diff") */
+	static const struct match_tune mt = { .k = 8, .big = 32, .window = 128, .min = 20,
+					      .depth = 16, .min_strict = 48, .w = 1,
+					      .w_strict = 2, .far = 12, .far_elf = 4 };
 
 	memset(&e, 0, sizeof e);
-	pthread_mutex_init(&e.lock, NULL);
+	memset(&plan, 0, sizeof plan);
+	e.opt = opt;
 	if (seg < PATCH_SEG_MIN || seg > PATCH_SEG_MAX || (seg & (seg - 1)))
 		return SI_E_ARG;
-	if (on >= INT32_MAX || nn / seg >= CONFIG_PATCH_MAX_SEGMENTS ||
+	if (on >= UINT32_MAX || nn / seg >= CONFIG_PATCH_MAX_SEGMENTS ||
 	    on / seg >= CONFIG_PATCH_MAX_SEGMENTS) {
 		si_diag_field(d, "diff.size");
-		si_diag_values(d, INT32_MAX, on);
+		si_diag_values(d, UINT32_MAX, on);
 		return SI_E_TOO_BIG;
 	}
 	if (nthreads > SI_ARRAY_SIZE(tid))
 		nthreads = SI_ARRAY_SIZE(tid);
-	if (on > 0) {
-		sa = malloc((on ? on : 1) * sizeof *sa);
-		if (!sa)
-			return SI_E_NOMEM;
-		if (opt->progress)
-			opt->progress(opt->pctx, PATCH_DIFF_SORT, 0, on);
-		if (divsufsort(old, sa, (int32_t)on) != 0) {
-			free(sa);
-			return SI_E_NOMEM;
-		}
-		if (opt->progress)
-			opt->progress(opt->pctx, PATCH_DIFF_SORT, on, on);
-	}
-	if (on > 0)
-		r = scan(sa, old, on, nw, nn, &o, opt);
-	else
-		r = emit_lit(&o, nw, 0, nn);
-	if (r == 0 && opt->progress)
-		opt->progress(opt->pctx, PATCH_DIFF_MATCH, nn, nn);
-	free(sa);
-	if (r != 0)
-		goto out;
+	if (st)
+		memset(st, 0, sizeof *st);
+	pthread_mutex_init(&e.lock, NULL);
 
-	e.old = old;
-	e.nw = nw;
-	e.on = on;
-	e.nn = nn;
-	e.o = &o;
-	e.seg_size = seg;
-	e.nseg = (uint32_t)(nn / seg + (nn % seg != 0));
-	e.level = opt->level;
-	e.opt = opt;
-	e.segs = calloc(e.nseg ? e.nseg : 1, sizeof *e.segs);
-	e.first_op = calloc(e.nseg ? e.nseg : 1, sizeof *e.first_op);
-	if (!e.segs || !e.first_op) {
+	/* progress: the plan and the index of old are the "sort" phase */
+	if (opt->progress)
+		opt->progress(opt->pctx, PATCH_DIFF_SORT, 0, on);
+	r = diff_plan_make(old, on, nw, nn, &plan);
+	if (r)
+		goto out;
+	if (opt->progress) {
+		opt->progress(opt->pctx, PATCH_DIFF_SORT, on, on);
+		opt->progress(opt->pctx, PATCH_DIFF_MATCH, 0, nn);
+	}
+	src_base = on;
+	for (k = 0; k < plan.nexp; k++) {
+		plan.exp[k].src_base = src_base;
+		src_base += plan.exp[k].u_old_len;
+	}
+	sp.old = old;
+	sp.on = on;
+	sp.plan = &plan;
+
+	r = match_run(old, on, nw, nn, plan.pairs, plan.npairs, plan.btf, plan.nbtf, plan.elf,
+		      plan.nelf, &mt, nthreads, &raw);
+	if (r == 0)
+		r = predict(&raw, old, on, nw, plan.arch, &pieces, &npieces, st);
+	map.v = pieces;
+	map.n = npieces;
+	if (r == 0 && npieces) {
+		mapblk = malloc(patch_map_index_len(on) * sizeof *mapblk);
+		if (!mapblk)
+			r = SI_E_NOMEM;
+		else
+			patch_map_index(&map, on, mapblk);
+	}
+	if (r == 0)
+		r = split_copies(&raw, &sp, nw, plan.arch, &map, &img);
+	free(raw.v);
+	raw = img;
+	memset(&img, 0, sizeof img);
+	if (r == 0)
+		r = ops_keep(&raw, &plan, &img);
+	free(raw.v);
+	raw.v = NULL;
+	if (r)
+		goto out;
+	xo = calloc(plan.nexp ? plan.nexp : 1, sizeof *xo);
+	if (!xo) {
 		r = SI_E_NOMEM;
 		goto out;
 	}
-	for (i = 0, k = 0; k < e.nseg; k++) {
-		uint64_t s0 = (uint64_t)k * seg;
+	for (k = 0; k < plan.nexp && r == 0; k++) {
+		struct diff_exp *x = &plan.exp[k];
+		struct ops lo = { 0 };
 
-		while (i < o.n && o.v[i].dst + o.v[i].len <= s0)
-			i++;
-		e.first_op[k] = i;
+		/* the member against its old member; ops in source-space terms */
+		struct ops lc = { 0 };
+
+		struct match_pair whole = { 0, x->u_new_len, 0, x->u_old_len };
+
+		r = match_run(x->u_old, x->u_old_len, x->u_new, x->u_new_len, &whole,
+			      x->u_old_len >= 64 ? 1 : 0, NULL, 0, NULL, 0, &mt, 1, &lc);
+		if (r == 0) {
+			struct space xs = { x->u_old, x->u_old_len, NULL };
+
+			r = split_copies(&lc, &xs, x->u_new, PATCH_ARCH_NONE, NULL, &lo);
+		}
+		free(lc.v);
+		for (i = 0; r == 0 && i < lo.n; i++) {
+			struct op q = lo.v[i];
+
+			if (q.kind == PATCH_OP_COPY || q.kind == PATCH_OP_ADD || q.kind == PATCH_OP_XADD)
+				q.src += x->src_base;
+			q.kind = q.kind == PATCH_OP_XADD ? PATCH_OP_ADD : q.kind;
+			r = ops_push(&xo[k], q.kind, q.dst, q.src, q.len);
+		}
+		free(lo.v);
+	}
+	if (r)
+		goto out;
+
+	if (opt->progress)
+		opt->progress(opt->pctx, PATCH_DIFF_MATCH, nn, nn);
+	/* the map stream: bounded by what the apply decodes in one worker */
+	map.v = pieces;
+	map.n = npieces;
+	for (;;) {
+		mapb.n = 0;
+		r = map_encode(pieces, npieces, &mapb);
+		if (r)
+			goto out;
+		if (mapb.n <= seg && npieces <= CONFIG_PATCH_MAP_MAX)
+			break;
+		npieces /= 2; /* rare: keep the first half */
+	}
+	if (map.n != npieces) { /* cut: the index again */
+		map.n = npieces;
+		patch_map_index(&map, on, mapblk);
+	}
+	if (mapb.n) {
+		ZSTD_CCtx *cc = ZSTD_createCCtx();
+		uint32_t zl = 0;
+
+		if (!cc) {
+			r = SI_E_NOMEM;
+			goto out;
+		}
+		r = zcompress(cc, opt->level, &mapb, &mapz, &zl);
+		ZSTD_freeCCtx(cc);
+		if (r)
+			goto out;
+	}
+
+	/* segments: the image's, then each expansion's */
+	nseg_img = (uint32_t)(nn / seg + (nn % seg != 0));
+	e.nseg = nseg_img;
+	for (k = 0; k < plan.nexp; k++)
+		e.nseg += (uint32_t)(plan.exp[k].u_new_len / seg + (plan.exp[k].u_new_len % seg != 0));
+	if (e.nseg > CONFIG_PATCH_MAX_SEGMENTS) {
+		r = SI_E_TOO_BIG;
+		goto out;
+	}
+	e.sp = &sp;
+	e.map = &map;
+	e.seg_size = seg;
+	e.level = opt->level;
+	e.segs = calloc(e.nseg ? e.nseg : 1, sizeof *e.segs);
+	e.jobs = calloc(e.nseg ? e.nseg : 1, sizeof *e.jobs);
+	if (!e.segs || !e.jobs) {
+		r = SI_E_NOMEM;
+		goto out;
+	}
+	{
+		uint32_t sidx = 0;
+
+		for (k = 0; k <= plan.nexp; k++) {
+			const struct ops *o = k == 0 ? &img : &xo[k - 1];
+			const uint8_t *bytes = k == 0 ? nw : plan.exp[k - 1].u_new;
+			uint64_t len = k == 0 ? nn : plan.exp[k - 1].u_new_len;
+			uint64_t cbase = k == 0 ? 0 : plan.exp[k - 1].src_base, s0;
+
+			for (s0 = 0, i = 0; s0 < len; s0 += seg, sidx++) {
+				struct seg_job *j = &e.jobs[sidx];
+
+				while (i < o->n && o->v[i].dst + o->v[i].len <= s0)
+					i++;
+				j->o = o;
+				j->first_op = i;
+				j->nw = bytes;
+				j->s0 = s0;
+				j->s1 = s0 + seg < len ? s0 + seg : len;
+				j->cursor = cbase + s0;
+				j->arch = k == 0 ? plan.arch : PATCH_ARCH_NONE;
+			}
+		}
 	}
 	if (st) {
-		memset(st, 0, sizeof *st);
-		for (i = 0; i < o.n; i++) {
-			st->ops[o.v[i].kind]++;
-			st->bytes[o.v[i].kind] += o.v[i].len;
+		for (k = 0; k <= plan.nexp; k++) {
+			const struct ops *o = k == 0 ? &img : &xo[k - 1];
+
+			for (i = 0; i < o->n; i++) {
+				st->ops[o->v[i].kind]++;
+				st->bytes[o->v[i].kind] += o->v[i].len;
+			}
 		}
+		st->map_pieces = npieces;
+		st->map_c = mapz.n;
+		st->nexp = plan.nexp;
 	}
 	for (t = 1; t < nthreads; t++) {
 		if (pthread_create(&tid[t], NULL, enc_worker, &e) != 0)
@@ -570,9 +938,9 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	if (r != 0)
 		goto out;
 
-	hl = PATCH_HDR_LEN + (size_t)e.nseg * PATCH_ENTRY_LEN +
-	     (opt->seals ? PATCH_SEALS_LEN : 0) + PATCH_HASH_LEN;
-	total = hl;
+	hl = PATCH_HDR_LEN + (size_t)e.nseg * PATCH_ENTRY_LEN + (opt->seals ? PATCH_SEALS_LEN : 0) +
+	     PATCH_TABLES_LEN + (size_t)plan.nexp * PATCH_EXP_LEN + PATCH_HASH_LEN;
+	total = hl + mapz.n;
 	for (k = 0; k < e.nseg; k++)
 		total += (size_t)e.segs[k].ctrl_clen + e.segs[k].diff_clen + e.segs[k].lit_clen;
 	p = calloc(1, total);
@@ -583,30 +951,58 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	memcpy(p, PATCH_MAGIC, 8);
 	si_put_le32(p + 8, PATCH_VERSION);
 	si_put_le32(p + 12, (uint32_t)hl);
-	if (opt->seals) {
-		uint8_t *q = p + PATCH_HDR_LEN + (size_t)e.nseg * PATCH_ENTRY_LEN;
-
-		si_put_le32(p + 16, PATCH_FLAG_SEALS);
-		memcpy(q, opt->seals->base_manifest, 32);
-		memcpy(q + 32, opt->seals->base_root, 32);
-		memcpy(q + 64, opt->seals->target_manifest, 32);
-		memcpy(q + 96, opt->seals->target_root, 32);
-	}
 	si_put_le32(p + 20, seg);
 	si_put_le32(p + 24, e.nseg);
+	si_put_le32(p + 28, plan.nexp);
 	si_put_le64(p + 32, on);
 	si_put_le64(p + 40, nn);
 	chunk_digest(old, on, seg, p + 48);
 	si_put_le64(p + 112, total - hl);
+	si_put_le32(p + 120, npieces);
+	si_put_le32(p + 124, (uint32_t)mapz.n);
 	{
+		uint8_t *q = p + PATCH_HDR_LEN + (size_t)e.nseg * PATCH_ENTRY_LEN;
 		struct patch_hash nh;
 
+		if (opt->seals) {
+			si_put_le32(p + 16, PATCH_FLAG_SEALS);
+			memcpy(q, opt->seals->base_manifest, 32);
+			memcpy(q + 32, opt->seals->base_root, 32);
+			memcpy(q + 64, opt->seals->target_manifest, 32);
+			memcpy(q + 96, opt->seals->target_root, 32);
+			q += PATCH_SEALS_LEN;
+		}
+		si_put_le32(q, (uint32_t)mapb.n);
+		q[4] = PATCH_CODEC_ZSTD;
+		q += PATCH_TABLES_LEN;
+		for (k = 0; k < plan.nexp; k++, q += PATCH_EXP_LEN) {
+			const struct diff_exp *x = &plan.exp[k];
+			unsigned jx;
+
+			q[0] = PATCH_EXP_GZIP;
+			q[1] = x->n_old;
+			q[2] = x->n_new;
+			q[3] = x->hdr_len;
+			si_put_le64(q + 8, x->u_old_len);
+			si_put_le64(q + 16, x->u_new_len);
+			for (jx = 0; jx < x->n_old; jx++) {
+				si_put_le64(q + 24 + 16 * jx, x->old_ext[jx].off);
+				si_put_le64(q + 32 + 16 * jx, x->old_ext[jx].len);
+			}
+			for (jx = 0; jx < x->n_new; jx++) {
+				si_put_le64(q + 56 + 16 * jx, x->new_ext[jx].off);
+				si_put_le64(q + 64 + 16 * jx, x->new_ext[jx].len);
+			}
+			memcpy(q + 88, x->hdr, x->hdr_len);
+		}
 		patch_hash_init(&nh);
 		for (k = 0; k < e.nseg; k++)
 			patch_hash_update(&nh, e.segs[k].sha256, PATCH_HASH_LEN);
 		patch_hash_final(&nh, p + 80);
 	}
-	pos = 0;
+	if (mapz.n)
+		memcpy(p + hl, mapz.p, mapz.n);
+	pos = mapz.n;
 	for (k = 0; k < e.nseg; k++) {
 		uint8_t *en = p + PATCH_HDR_LEN + (size_t)k * PATCH_ENTRY_LEN;
 		struct seg_out *so = &e.segs[k];
@@ -614,6 +1010,8 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 
 		si_put_le64(en, pos);
 		en[8] = so->codec;
+		en[9] = so->arch;
+		en[10] = so->diff_mode;
 		si_put_le32(en + 16, so->ctrl_len);
 		si_put_le32(en + 20, so->diff_len);
 		si_put_le32(en + 24, so->lit_len);
@@ -621,7 +1019,8 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		si_put_le32(en + 32, so->diff_clen);
 		si_put_le32(en + 36, so->lit_clen);
 		memcpy(en + 40, so->sha256, PATCH_HASH_LEN);
-		memcpy(p + hl + pos, so->payload, cl);
+		if (cl)
+			memcpy(p + hl + pos, so->payload, cl);
 		pos += cl;
 		if (st) {
 			st->ctrl_c += so->ctrl_clen;
@@ -638,16 +1037,23 @@ out:
 		for (k = 0; k < e.nseg; k++)
 			free(e.segs[k].payload);
 	free(e.segs);
-	free(e.first_op);
-	free(o.v);
+	free(e.jobs);
+	if (xo)
+		for (k = 0; k < plan.nexp; k++)
+			free(xo[k].v);
+	free(xo);
+	free(img.v);
+	free(raw.v);
+	free(pieces);
+	free(mapblk);
+	free(mapb.p);
+	free(mapz.p);
 	free(p);
+	diff_plan_free(&plan);
 	pthread_mutex_destroy(&e.lock);
 	return r;
 }
 
-/* sealctl's decoder is sealinit's (patch/zstd.c), with one decoder in
- * heap memory per call, so it needs no set-up and is safe from every
- * apply worker; sealinit keeps a pool in its own memory instead. */
 int patch_decode_zstd(void *ctx, int codec, const uint8_t *src, size_t slen, uint8_t *dst,
 		      size_t dlen)
 {

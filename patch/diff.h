@@ -33,8 +33,11 @@ struct patch_diff_opts {
 
 /* What the diff found, for `sealctl diff --verbose` and tuning. */
 struct patch_diff_stats {
-	uint64_t ops[4], bytes[4]; /* by enum patch_op */
+	uint64_t ops[6], bytes[6]; /* by enum patch_op */
 	uint64_t ctrl_c, diff_c, lit_c; /* encoded stream bytes */
+	uint64_t map_pieces, map_c;     /* the target map: pieces, encoded bytes */
+	uint64_t xadd_saved;            /* difference bytes XADD made zero */
+	uint64_t nexp;                  /* gzip members diffed decompressed */
 };
 
 /* Makes the patch old -> new in malloc'd memory (*out, *out_len). */

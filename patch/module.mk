@@ -1,20 +1,24 @@
 # patch/: the delta format (issue 5).  The format parser, the segment
-# interpreter, the apply driver and the zstd stream decoder (patch/zstd.c)
-# are library code: sealinit decodes zstd and stored streams with the same
-# wrapper sealctl uses, over libzstd's decoder built from Debian's source
-# for the target (mk/lib.mk LIB=zstd; ZSTD_INC/ZSTD_LIB for an
-# integrator's own) and Debian's libzstd on the host.  Making patches
-# (patch/diff.c: compression, suffix sorting) stays host-only.
-LIB_SRCS += patch/format.c patch/apply.c patch/hash.c patch/zstd.c
-SEALCTL_SRCS += patch/diff.c tools/cmd_diff.c tools/cmd_apply.c
+# interpreter, the apply driver (with the reference finders, patch/refs.c,
+# and the gzip coder of expansions, patch/gz.c) and the zstd stream decoder
+# (patch/zstd.c) are library code: sealinit decodes zstd and stored streams
+# with the same wrapper sealctl uses, over libzstd's decoder built from
+# Debian's source for the target (mk/lib.mk LIB=zstd; ZSTD_INC/ZSTD_LIB for
+# an integrator's own) and Debian's libzstd on the host.  Making patches
+# (patch/diff.c, match.c, plan.c: matching, suffix sorting, compression)
+# stays host-only.
+LIB_SRCS += patch/format.c patch/apply.c patch/hash.c patch/zstd.c patch/refs.c patch/gz.c
+SEALCTL_SRCS += patch/diff.c patch/match.c patch/plan.c tools/cmd_diff.c tools/cmd_apply.c
 UNIT_TESTS += tests/unit/test_patch.c tests/unit/test_zstd.c
 FUZZ_TARGETS += tests/fuzz/fuzz_patch.c tests/fuzz/fuzz_zstd.c
 HOST_LDLIBS += -lzstd -ldivsufsort
 BENCH_TARGETS += bench-patch
 
 .PHONY: bench-patch
+# HDIFFZ=/HPATCHZ=: HDiffPatch, the peer (see tests/bench/bench-patch);
+# PAIRS=: a subset of tests/bench/pairs.sh's pairs.
 bench-patch: $(SEALCTL)
-	@tests/bench/bench-patch $(SEALCTL)
+	@HDIFFZ="$(HDIFFZ)" HPATCHZ="$(HPATCHZ)" tests/bench/bench-patch $(SEALCTL) $(PAIRS)
 
 # make unit-zstd-target: test_zstd built for the board (static, musl,
 # over the libzstd decoder sealinit links: Debian's source built by
@@ -24,7 +28,7 @@ bench-patch: $(SEALCTL)
 ZSTD_TEST_QEMU := $(if $(filter arm64,$(ARCH)),$(if $(filter aarch64,$(shell uname -m)),,qemu-aarch64-static -cpu cortex-a57))
 ZSTD_TARGET_TEST := $(B)/tests/test_zstd
 $(ZSTD_TARGET_TEST): $(B)/obj/tests/unit/test_zstd.o $(call host_obj,$(TB),patch/zstd.c patch/apply.c \
-		patch/format.c patch/hash.c verify/sha256.c verify/sha256_x86.c \
+		patch/format.c patch/hash.c patch/refs.c patch/gz.c verify/sha256.c verify/sha256_x86.c \
 		verify/sha256_arm64.c lib/err.c lib/str.c lib/fdio.c) $(TARGET_LIBS)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)

@@ -7,21 +7,28 @@
  *
  *   header, 128 bytes
  *     0   magic "SIPATCH1"
- *     8   u32 version (1)
- *     12  u32 header_len: 128 + nseg * 80 (+ 128 with seals) + 32 (the hash)
+ *     8   u32 version (2)
+ *     12  u32 header_len: 128 + nseg * 80 (+ 128 with seals) + 32
+ *                         + nexp * 128 + 32 (the hash)
  *     16  u32 flags (bit 0: seals section; other bits refused)
  *     20  u32 seg_size: power of two, PATCH_SEG_MIN..PATCH_SEG_MAX
  *     24  u32 nseg = ceil(new_size / seg_size)
- *     28  u32 reserved (0)
+ *                    + sum over expansions of ceil(u_new_len / seg_size)
+ *     28  u32 nexp: expansions (gzip members diffed decompressed)
  *     32  u64 old_size
  *     40  u64 new_size
  *     48  [32] old_digest: SHA-256 over the SHA-256 of each seg_size chunk of old
  *     80  [32] new_digest: SHA-256 over the segments' output SHA-256s (index order)
- *     112 u64 payload_len: bytes of segment payload after the header
- *     120 u64 reserved (0)
- *   index, nseg entries of 80 bytes
- *     0   u64 payload_off (from the end of the header), segments in order, tiling
- *     8   u8 codec (0 stored, 1 zstd), [7] reserved (0)
+ *     112 u64 payload_len: bytes of payload after the header
+ *     120 u32 map_count: pieces of the target map
+ *     124 u32 map_clen: encoded bytes of the map stream
+ *   index, nseg entries of 80 bytes: the image's segments, then each
+ *   expansion's (its decompressed new member cut into segments)
+ *     0   u64 payload_off (from the end of the header), segments in order,
+ *         tiling the payload after the map stream
+ *     8   u8 codec (0 stored, 1 zstd), u8 arch (0 none, 1 x86-64,
+ *         2 aarch64: XADD's reference finder), u8 diff_mode (0 bytes,
+ *         1 runs), [5] reserved (0)
  *     16  u32 ctrl_len, u32 diff_len, u32 lit_len (decoded sizes)
  *     28  u32 ctrl_clen, u32 diff_clen, u32 lit_clen (encoded sizes)
  *     40  [32] SHA-256 of the segment's output
@@ -31,19 +38,48 @@
  *     32  [32] base root hash (sha256 dm-verity)
  *     64  [32] target manifest digest
  *     96  [32] target root hash
- *   [32] SHA-256 of header, index and seals
- *   payload: per segment ctrl || diff || lit, encoded with the codec
+ *   tables, 32 bytes
+ *     0   u32 map_len (decoded bytes of the map stream), u8 map_codec,
+ *         [27] reserved (0)
+ *   expansions, nexp entries of 128 bytes, in the order of their new extents
+ *     0   u8 kind (1: gzip member, re-made as gzip -9 makes it), u8 n_old
+ *         (1..2), u8 n_new (1..2) extents, u8 hdr_len (10..32), u32 reserved
+ *     8   u64 u_old_len, u64 u_new_len (decompressed members)
+ *     24  [2] old extents (u64 off, u64 len) in the old image
+ *     56  [2] new extents (u64 off, u64 len) in the new image
+ *     88  [32] the new member's gzip header (hdr_len bytes, then zeros)
+ *     120 u64 reserved (0)
+ *   [32] SHA-256 of header, index, seals, tables and expansions
+ *   payload: the map stream, then per segment ctrl || diff || lit, encoded
+ *   with the segment's codec
  *
- * Control stream: varint H, H bytes of op headers varint(len << 2 | kind),
- * then the source deltas, one zig-zag varint per COPY/ADD in order:
+ * Source space: the old image [0, old_size), then each expansion's old
+ * member decompressed, in order.  Target map (decoded map stream): per
+ * piece varint(start - previous end), varint(len), zig-zag varint(delta -
+ * previous delta); pieces of the old image that moved by delta (new offset -
+ * old offset), sorted, disjoint.
+ *
+ * Control stream: varint H, H bytes of op headers varint(len << 3 | kind),
+ * then the source deltas, one zig-zag varint per COPY/ADD/XADD in order:
  * src = cursor + delta, where the cursor starts at the segment's output
- * offset and moves to src + len.
- *   COPY 0  out = old[src, src+len)
- *   ADD  1  out = old[src, src+len) + diff[next len bytes]  (bytewise mod 256)
+ * offset (an expansion's segment: the same offset in its old member's place
+ * in the source space) and moves to src + len.
+ *   COPY 0  out = src[src, src+len)
+ *   ADD  1  out = src[src, src+len) + diff[next len bytes]  (bytewise mod 256)
  *   LIT  2  out = lit[next len bytes]
  *   ZERO 3  out = len zero bytes
+ *   XADD 4  as ADD, from the old image only, after rewriting the references
+ *           that the segment's arch finds there to their targets' new places
+ *           (patch/refs.c)
+ *   KEEP 5  out = the output's own bytes there (an image segment's bytes
+ *           that an expansion wrote)
  * The ops must produce exactly the segment's length and consume the diff and
  * literal streams exactly.
+ *
+ * Difference stream, diff_mode 1 (runs): varint R, R bytes of run pairs
+ * varint(zeros) varint(nonzero), then the nonzero bytes: the difference
+ * bytes of the segment's ADD/XADD ops in order, zero runs left out (mostly
+ * zeros, so zstd gets a tenth of the bytes and the apply skips them).
  */
 #ifndef SEALINIT_PATCH_PATCH_H
 #define SEALINIT_PATCH_PATCH_H
@@ -55,12 +91,14 @@
 #include "lib/err.h"
 
 #define PATCH_MAGIC "SIPATCH1"
-#define PATCH_VERSION 1u
+#define PATCH_VERSION 2u
 #define PATCH_HDR_LEN 128u
 #define PATCH_ENTRY_LEN 80u
 #define PATCH_HASH_LEN 32u
 #define PATCH_FLAG_SEALS 1u
 #define PATCH_SEALS_LEN 128u
+#define PATCH_TABLES_LEN 32u
+#define PATCH_EXP_LEN 128u
 
 /* Which sealed images a patch goes from and to (flag PATCH_FLAG_SEALS). */
 struct patch_seals {
@@ -77,16 +115,41 @@ struct patch_seals {
 #ifndef CONFIG_PATCH_MAX_SEGMENTS
 #define CONFIG_PATCH_MAX_SEGMENTS 1048576
 #endif
+/* The target map's pieces (24 bytes each in the apply's memory) and the
+ * expansions: each costs apply memory, so both are capped. */
+#ifndef CONFIG_PATCH_MAP_MAX
+#define CONFIG_PATCH_MAP_MAX 262144
+#endif
+#ifndef CONFIG_PATCH_MAX_EXPANSIONS
+#define CONFIG_PATCH_MAX_EXPANSIONS 4096
+#endif
+/* Decompressed size of one expansion's member (either side). */
+#ifndef CONFIG_PATCH_EXPAND_MAX_MB
+#define CONFIG_PATCH_EXPAND_MAX_MB 1024
+#endif
+#define PATCH_EXPAND_MAX ((uint64_t)CONFIG_PATCH_EXPAND_MAX_MB << 20)
 #define PATCH_SEG_MIN 4096u
 #define PATCH_SEG_MAX ((uint32_t)CONFIG_PATCH_SEG_MAX_KB * 1024u)
 #define PATCH_CTRL_MAX(seg) ((seg) / 4u)
 
 enum patch_codec { PATCH_CODEC_STORED = 0, PATCH_CODEC_ZSTD = 1 };
-enum patch_op { PATCH_OP_COPY = 0, PATCH_OP_ADD = 1, PATCH_OP_LIT = 2, PATCH_OP_ZERO = 3 };
+enum patch_op {
+	PATCH_OP_COPY = 0,
+	PATCH_OP_ADD = 1,
+	PATCH_OP_LIT = 2,
+	PATCH_OP_ZERO = 3,
+	PATCH_OP_XADD = 4,
+	PATCH_OP_KEEP = 5,
+};
+#define PATCH_OP_KINDS 6u
+enum patch_arch { PATCH_ARCH_NONE = 0, PATCH_ARCH_X86_64 = 1, PATCH_ARCH_AARCH64 = 2 };
+enum patch_exp_kind { PATCH_EXP_GZIP = 1 };
+
+enum patch_diff_mode { PATCH_DIFF_BYTES = 0, PATCH_DIFF_RUNS = 1 };
 
 struct patch_seg {
 	uint64_t payload_off;
-	uint8_t codec;
+	uint8_t codec, arch, diff_mode;
 	uint32_t ctrl_len, diff_len, lit_len;
 	uint32_t ctrl_clen, diff_clen, lit_clen;
 	uint8_t sha256[PATCH_HASH_LEN];
@@ -99,7 +162,57 @@ struct patch_info {
 	int has_seals;
 	uint64_t old_size, new_size, payload_len;
 	uint8_t old_digest[PATCH_HASH_LEN], new_digest[PATCH_HASH_LEN];
+	uint32_t nexp, map_count, map_clen;
+	uint32_t nseg_image;          /* segments of the image proper */
+	/* set by patch_info_complete: */
+	uint32_t map_len;
+	uint8_t map_codec;
+	uint64_t src_size;            /* old image and the old members */
+	uint64_t exp_total;           /* old and new members, decompressed */
 };
+
+/* A gzip member diffed in decompressed space (validated by
+ * patch_index_check; read with patch_exp_get). */
+struct patch_ext {
+	uint64_t off, len;
+};
+
+struct patch_exp {
+	uint8_t kind, n_old, n_new, hdr_len;
+	uint64_t u_old_len, u_new_len;
+	struct patch_ext old_ext[2], new_ext[2];
+	uint8_t hdr[32];
+	/* derived: */
+	uint64_t src_base;   /* the old member's place in the source space */
+	uint64_t scratch_old, scratch_new; /* its members' places in the scratch */
+	uint32_t seg_first;  /* its first segment */
+};
+
+/* The target map (XADD): pieces of the old image that moved by delta. */
+struct patch_map_piece {
+	uint64_t start, end;
+	int64_t delta;
+};
+
+struct patch_map {
+	const struct patch_map_piece *v;
+	uint32_t n;
+	uint32_t *hits; /* the diff's count of rewrites per piece; NULL in the apply */
+	/* optional (patch_map_index): per block of 2^shift old bytes, the
+	 * first piece ending after its start */
+	const uint32_t *blk;
+	uint32_t nblk;
+	unsigned shift;
+};
+
+/* Entries patch_map_index needs for an old image of old_size bytes (at
+ * most 65537: 256 KiB of memory). */
+uint32_t patch_map_index_len(uint64_t old_size);
+
+/* Builds the block index of m in blk[0..patch_map_index_len(old_size))
+ * and points m at it: a reference's piece is then found in the few
+ * pieces of its block, not by a search of them all. */
+void patch_map_index(struct patch_map *m, uint64_t old_size, uint32_t *blk);
 
 /* Bytes of header needed before patch_header_parse can size the rest. */
 #define PATCH_PREFIX_LEN PATCH_HDR_LEN
@@ -117,6 +230,10 @@ int patch_header_parse(const uint8_t *buf, size_t len, struct patch_info *out,
 int patch_index_check(const uint8_t *buf, size_t len, const struct patch_info *info,
 		      uint64_t total_len, struct si_diag *d) SI_WUR;
 
+/* Fills the fields of info that come from the tables and the expansions
+ * (map_len, map_codec, src_size, exp_total) from a checked header. */
+void patch_info_complete(const uint8_t *hdr, struct patch_info *info);
+
 /* The seals section of a checked header (patch_index_check first; only
  * when info->has_seals). */
 void patch_seals_get(const uint8_t *hdr, const struct patch_info *info,
@@ -125,25 +242,67 @@ void patch_seals_get(const uint8_t *hdr, const struct patch_info *info,
 /* Entry i of a checked index (no checks: call patch_index_check first). */
 void patch_index_entry(const uint8_t *hdr, uint32_t i, struct patch_seg *out);
 
-/* Output length of segment i. */
+/* Expansion k of a checked header (patch_index_check first). */
+void patch_exp_get(const uint8_t *hdr, const struct patch_info *info, uint32_t k,
+		   struct patch_exp *out);
+
+/* Parses the decoded map stream raw[0..len) into out[0..info->map_count):
+ * sorted, disjoint pieces inside the old image, the stream consumed
+ * exactly (SI_E_PATCH_CORRUPT otherwise). */
+int patch_map_parse(const uint8_t *raw, size_t len, const struct patch_info *info,
+		    struct patch_map_piece *out, struct si_diag *d) SI_WUR;
+
+/* Output length of image segment i (i < info->nseg_image). */
 uint32_t patch_seg_len(const struct patch_info *info, uint32_t i);
 
 /* Reads old[off, off+len) into buf; returns 0 or a negative code. */
 typedef int (*patch_read_fn)(void *ctx, uint64_t off, uint8_t *buf, size_t len);
+
+/* Writes buf[0..len) at off; returns 0 or a negative code. */
+typedef int (*patch_write_fn)(void *ctx, uint64_t off, const uint8_t *buf, size_t len);
 
 /* Decodes one stream: src[0..slen) -> dst[0..dlen) exactly, else
  * SI_E_PATCH_STREAM; codecs it does not know: SI_E_PATCH_CODEC. */
 typedef int (*patch_decode_fn)(void *ctx, int codec, const uint8_t *src, size_t slen,
 			       uint8_t *dst, size_t dlen);
 
-/* Runs one segment's decoded streams into out[0..out_len): ctrl, diff and
- * lit are the decoded streams, seg_off the segment's output offset (the
- * control cursor's start), old_size bounds every source span.  Pure apart
- * from read(); on error out holds partial bytes. */
+/* Where a segment writes and reads: the output offset (in the new image,
+ * or in its expansion's new member), the source cursor's start, and the
+ * callbacks for the source space and, for KEEP, the output. */
+struct patch_seg_env {
+	uint64_t src_size;      /* COPY/ADD sources stay below this */
+	uint64_t old_size;      /* XADD sources and reference targets below this */
+	uint64_t cursor;
+	uint64_t out_off;       /* KEEP reads the output here */
+	uint32_t len;           /* the segment's output length */
+	int arch, keep_ok;      /* keep_ok: an image segment */
+	int diff_mode;          /* enum patch_diff_mode */
+	int32_t exp;            /* its expansion, or -1 */
+	const struct patch_map *map;
+	patch_read_fn read;     /* the source space */
+	void *rctx;
+	patch_read_fn read_out; /* the output, for KEEP */
+	void *octx;
+};
+
+/* Fills env's placement for segment i of a checked header (the callbacks
+ * and map are the caller's); exps: the header's expansions. */
+void patch_seg_place(const struct patch_info *info, const struct patch_exp *exps, uint32_t i,
+		     struct patch_seg_env *env);
+
+/* Runs one segment's decoded streams into out[0..env->len): ctrl, diff and
+ * lit are the decoded streams.  Pure apart from the callbacks; on error out
+ * holds partial bytes. */
 int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
-		  size_t diff_len, const uint8_t *lit, size_t lit_len, uint64_t seg_off,
-		  uint64_t old_size, patch_read_fn read, void *rctx, uint8_t *out,
-		  size_t out_len, struct si_diag *d) SI_WUR;
+		  size_t diff_len, const uint8_t *lit, size_t lit_len,
+		  const struct patch_seg_env *env, uint8_t *out, struct si_diag *d) SI_WUR;
+
+/* Rewrites the references that arch's finder sees in buf[0..len), the
+ * bytes of old[src, src+len) placed at new offset dst, to their targets'
+ * new places by the map (patch/refs.c); returns how many it rewrote.  The
+ * diff runs the same function to make XADD's difference bytes. */
+size_t patch_refs_predict(int arch, uint8_t *buf, size_t len, uint64_t src, uint64_t dst,
+			  uint64_t old_size, const struct patch_map *m);
 
 /* Memory one apply worker needs for a given segment size: the output/input
  * buffer (seg + ctrl cap), the diff+lit buffer (seg), the control (seg/4). */
@@ -159,7 +318,24 @@ static inline size_t patch_worker_mem(uint32_t seg_size)
  * output is work[0..patch_seg_len). */
 int patch_seg_apply(const struct patch_info *info, const struct patch_seg *seg,
 		    uint32_t i, uint8_t *work, size_t work_len, patch_decode_fn decode,
-		    void *dctx, patch_read_fn read, void *rctx, struct si_diag *d) SI_WUR;
+		    void *dctx, const struct patch_seg_env *env, struct si_diag *d) SI_WUR;
+
+/* The expansions' two halves (gz.h has the states).  Expanding reads the
+ * old member from its old extents (read: the old image) and writes it
+ * decompressed at e->scratch_old (write: the scratch); it checks the gzip
+ * header, the stream, the trailer's CRC-32 and size, that the member fills
+ * its extents exactly and decompresses to u_old_len.  Making re-compresses
+ * the new member from e->scratch_new (read: the scratch) and writes header,
+ * stream and trailer across its new extents (write: the output), which it
+ * must fill exactly.  Either failure: SI_E_PATCH_EXPAND. */
+struct patch_inflate;
+struct patch_gzenc;
+int patch_exp_expand(const struct patch_exp *e, struct patch_inflate *st, patch_read_fn read,
+		     void *rctx, patch_write_fn write, void *wctx, struct si_diag *d) SI_WUR;
+int patch_exp_make(const struct patch_exp *e, struct patch_gzenc *st, patch_read_fn read,
+		   void *rctx, patch_write_fn write, void *wctx, struct si_diag *d) SI_WUR;
+/* Bytes of state the two need (the larger). */
+size_t patch_exp_state_size(void);
 
 /* ----------------------------------------------------------- the apply driver
  * Applies a patch file to an old image file, writing new out of place:
@@ -195,6 +371,8 @@ typedef int (*patch_final_check_fn)(void *ctx, int fd, uint64_t size, struct si_
 struct patch_apply_args {
 	const char *old_path, *patch_path, *out_path;
 	const char *checkpoint_path; /* NULL: no journal */
+	const char *scratch_path;    /* expansions' members; NULL: <out>.scratch, or
+				      * <patch>.scratch when out is a partition */
 	unsigned threads;            /* wanted workers; capped by work memory */
 	uint8_t *work;               /* caller's memory: patch_apply_mem(info, threads) */
 	size_t work_len;
@@ -216,7 +394,8 @@ struct patch_apply_args {
 int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d) SI_WUR;
 
 /* work_len that patch_apply_file needs for `threads` workers (a valid
- * header's info): index, per-segment state, base digests, worker buffers. */
+ * header's info): index, per-segment state, base digests, the target map,
+ * the expansions' state, worker buffers. */
 size_t patch_apply_mem(const struct patch_info *info, unsigned threads);
 
 /* Stored codec only (the boot code's fallback and the tests'). */

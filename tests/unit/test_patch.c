@@ -150,6 +150,34 @@ static void test_roundtrip(void)
 		check_out_is(new_img, new_n);
 		free(p);
 	}
+	/* An image large enough that the diff matches it in two chunks on two
+	 * threads (the one pair split, its suffix array shared) */
+	{
+		size_t bn = 5u << 20, k;
+		uint8_t *a = malloc(bn), *b = malloc(bn);
+		struct patch_diff_opts o = { .seg_size = 1u << 20, .level = 1, .threads = 2 };
+		uint8_t *q = NULL;
+		size_t qn = 0;
+
+		for (k = 0; k < bn; k++)
+			a[k] = (uint8_t)((k * 2654435761u) >> 13) & 0x7f;
+		memcpy(b, a, bn);
+		for (k = 0; k < bn; k += 4099)
+			b[k] ^= 0x40; /* edits all over, across the cut */
+		memmove(b + (2u << 20) + 17, b + (2u << 20), bn - (2u << 20) - 17);
+		T_OK(patch_diff(a, bn, b, bn, &o, &q, &qn, NULL, NULL));
+		T_CHECK(qn < bn / 8, "two-chunk patch too large: %zu", qn);
+		put_file(p_old, a, bn);
+		put_file(p_patch, q, qn);
+		unlink(p_out);
+		T_OK(apply(p_old, p_patch, NULL, 2, 0));
+		check_out_is(b, bn);
+		unlink(p_out);
+		free(q);
+		free(a);
+		free(b);
+		put_file(p_old, old_img, OLD_N);
+	}
 	/* reverse */
 	p = mk_patch(new_img, new_n, old_img, OLD_N, 65536, &pn);
 	put_file(p_patch, p, pn);
@@ -201,9 +229,12 @@ static void test_header(void)
 		T_ERR(patch_header_parse(b, sizeof b, &info, NULL), err); \
 	} while (0)
 	MUT(b[0] = 'X', SI_E_PATCH_MAGIC);
-	MUT(si_put_le32(b + 8, 2), SI_E_PATCH_VERSION);
+	MUT(si_put_le32(b + 8, 1), SI_E_PATCH_VERSION); /* version 1 patches: re-make them */
+	MUT(si_put_le32(b + 8, 3), SI_E_PATCH_VERSION);
 	MUT(si_put_le32(b + 16, 1), SI_E_PATCH_FIELD);
-	MUT(si_put_le32(b + 28, 1), SI_E_PATCH_FIELD);
+	MUT(si_put_le32(b + 28, 1), SI_E_PATCH_FIELD); /* an expansion the header_len lacks */
+	MUT(si_put_le32(b + 28, CONFIG_PATCH_MAX_EXPANSIONS + 1), SI_E_PATCH_LIMIT);
+	MUT(si_put_le32(b + 120, CONFIG_PATCH_MAP_MAX + 1), SI_E_PATCH_LIMIT);
 	MUT(si_put_le32(b + 20, 65535), SI_E_PATCH_FIELD);
 	MUT(si_put_le32(b + 20, 2048), SI_E_PATCH_FIELD);
 	MUT(si_put_le32(b + 20, 1u << 30), SI_E_PATCH_LIMIT);
@@ -264,86 +295,233 @@ static int mem_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* Runs a hand-made control stream as image segment 0 of a 16-byte old
+ * image (src_size 24: 8 more bytes of "member" after it). */
+static uint8_t seg_out[32];
+static const uint8_t seg_old[24] = "0123456789abcdefMEMBER!!";
+
+static int seg_mode;
+
+static int seg(const uint8_t *ctrl, size_t cl, const uint8_t *diff, size_t dl, const uint8_t *lit,
+	       size_t ll, uint32_t out_len, int arch, int keep_ok, struct si_diag *d)
+{
+	struct patch_seg_env env;
+
+	memset(&env, 0, sizeof env);
+	env.diff_mode = seg_mode;
+	env.src_size = 24;
+	env.old_size = 16;
+	env.len = out_len;
+	env.arch = arch;
+	env.keep_ok = keep_ok;
+	env.exp = keep_ok ? -1 : 0;
+	env.read = mem_read;
+	env.rctx = (void *)seg_old;
+	env.read_out = mem_read;
+	env.octx = (void *)"KEEPKEEPKEEPKEEPKEEPKEEP";
+	return patch_seg_run(ctrl, cl, diff, dl, lit, ll, &env, seg_out, d);
+}
+
 static void test_seg_run(void)
 {
-	static const uint8_t old[16] = "0123456789abcdef";
-	uint8_t out[16];
 	struct si_diag d;
 	/* headers: COPY 4, ADD 2, LIT 3, ZERO 7; deltas: +8 (zig-zag 16) to
 	 * copy from 8, -12 (zig-zag 23) to add from 0 */
-	static const uint8_t ok[] = { 4, 4 << 2 | 0, 2 << 2 | 1, 3 << 2 | 2, 7 << 2 | 3, 16, 23 };
+	static const uint8_t ok[] = { 4, 4 << 3 | 0, 2 << 3 | 1, 3 << 3 | 2, 7 << 3 | 3, 16, 23 };
 	static const uint8_t diff[2] = { 1, 0xff }, lit[3] = "xyz";
 
 	si_diag_clear(&d);
-	T_OK(patch_seg_run(ok, sizeof ok, diff, 2, lit, 3, 0, 16, mem_read, (void *)old, out,
-			   16, &d));
-	T_MEMEQ(out, "89ab" "10" "xyz\0\0\0\0\0\0\0", 16);
+	T_OK(seg(ok, sizeof ok, diff, 2, lit, 3, 16, 0, 1, &d));
+	T_MEMEQ(seg_out, "89ab" "10" "xyz\0\0\0\0\0\0\0", 16);
 	/* one byte short of the segment; one past it */
-	T_ERR(patch_seg_run(ok, sizeof ok, diff, 2, lit, 3, 0, 16, mem_read, (void *)old, out, 17,
-			    NULL),
-	      SI_E_PATCH_OP);
-	T_ERR(patch_seg_run(ok, sizeof ok, diff, 2, lit, 3, 0, 16, mem_read, (void *)old, out, 15,
-			    NULL),
-	      SI_E_PATCH_OVERRUN);
+	T_ERR(seg(ok, sizeof ok, diff, 2, lit, 3, 17, 0, 1, NULL), SI_E_PATCH_OP);
+	T_ERR(seg(ok, sizeof ok, diff, 2, lit, 3, 15, 0, 1, NULL), SI_E_PATCH_OVERRUN);
 	{
-		static const uint8_t big[] = { 5, 0xfc, 0xff, 0xff, 0xff, 0x0f }; /* ZERO 2^32-1 */
-		T_ERR(patch_seg_run(big, sizeof big, NULL, 0, NULL, 0, 0, 16, mem_read,
-				    (void *)old, out, 16, NULL),
-		      SI_E_PATCH_OVERRUN);
+		static const uint8_t big[] = { 5, 0xfb, 0xff, 0xff, 0xff, 0x1f }; /* ZERO 2^32-1 */
+		T_ERR(seg(big, sizeof big, NULL, 0, NULL, 0, 16, 0, 1, NULL), SI_E_PATCH_OVERRUN);
 	}
 	{
-		static const uint8_t src_out[] = { 1, 4 << 2 | 0, 26 }; /* COPY 4 from 13 */
-		T_ERR(patch_seg_run(src_out, sizeof src_out, NULL, 0, NULL, 0, 0, 16, mem_read,
-				    (void *)old, out, 4, NULL),
-		      SI_E_PATCH_OP);
+		static const uint8_t src_out[] = { 1, 4 << 3 | 0, 42 }; /* COPY 4 from 21 */
+		static const uint8_t src_in[] = { 1, 4 << 3 | 0, 40 };  /* COPY 4 from 20 */
+		static const uint8_t neg[] = { 1, 4 << 3 | 0, 1 };      /* COPY 4 from -1 */
+
+		T_ERR(seg(src_out, sizeof src_out, NULL, 0, NULL, 0, 4, 0, 1, NULL), SI_E_PATCH_OP);
+		/* the source space goes on past the old image (the members) */
+		T_OK(seg(src_in, sizeof src_in, NULL, 0, NULL, 0, 4, 0, 1, NULL));
+		T_MEMEQ(seg_out, "ER!!", 4);
+		T_ERR(seg(neg, sizeof neg, NULL, 0, NULL, 0, 4, 0, 1, NULL), SI_E_PATCH_OP);
 	}
 	{
-		static const uint8_t neg[] = { 1, 4 << 2 | 0, 1 }; /* COPY 4 from -1 */
-		T_ERR(patch_seg_run(neg, sizeof neg, NULL, 0, NULL, 0, 0, 16, mem_read,
-				    (void *)old, out, 4, NULL),
-		      SI_E_PATCH_OP);
-	}
-	{
-		static const uint8_t zlen[] = { 1, 0 << 2 | 3 };
-		static const uint8_t trunc[] = { 1, 4 << 2 | 0 };
+		static const uint8_t zlen[] = { 1, 0 << 3 | 3 };
+		static const uint8_t trunc[] = { 1, 4 << 3 | 0 };
 		static const uint8_t longv[] = { 11, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
 						 0x80, 0x80, 0x80, 0x80, 0x01 };
-		static const uint8_t hlen[] = { 3, 4 << 2 | 3 };
-		static const uint8_t extra[] = { 1, 4 << 2 | 3, 0 };
-		T_ERR(patch_seg_run(zlen, sizeof zlen, NULL, 0, NULL, 0, 0, 16, mem_read,
-				    (void *)old, out, 4, NULL),
+		static const uint8_t hlen[] = { 3, 4 << 3 | 3 };
+		static const uint8_t extra[] = { 1, 4 << 3 | 3, 0 };
+		static const uint8_t kind6[] = { 1, 4 << 3 | 6 }, kind7[] = { 1, 4 << 3 | 7 };
+
+		T_ERR(seg(zlen, sizeof zlen, NULL, 0, NULL, 0, 4, 0, 1, NULL), SI_E_PATCH_OP);
+		T_ERR(seg(trunc, sizeof trunc, NULL, 0, NULL, 0, 4, 0, 1, NULL), SI_E_PATCH_OP);
+		T_ERR(seg(hlen, sizeof hlen, NULL, 0, NULL, 0, 4, 0, 1, NULL), SI_E_PATCH_OP);
+		T_ERR(seg(extra, sizeof extra, NULL, 0, NULL, 0, 4, 0, 1, NULL), SI_E_PATCH_OP);
+		T_OK(seg(extra, sizeof extra - 1, NULL, 0, NULL, 0, 4, 0, 1, NULL));
+		T_ERR(seg(longv, sizeof longv, NULL, 0, NULL, 0, 4, 0, 1, NULL), SI_E_PATCH_OP);
+		T_ERR(seg(kind6, sizeof kind6, NULL, 0, NULL, 0, 4, 0, 1, &d), SI_E_PATCH_OP);
+		T_STREQ(d.field, "segment.ctrl.kind");
+		T_ERR(seg(kind7, sizeof kind7, NULL, 0, NULL, 0, 4, 0, 1, NULL), SI_E_PATCH_OP);
+	}
+	{
+		/* XADD: needs an arch, and a source inside the old image proper */
+		static const uint8_t xadd[] = { 1, 4 << 3 | 4, 0 };
+		static const uint8_t xadd_member[] = { 1, 4 << 3 | 4, 32 }; /* from 16 */
+		static const uint8_t zero4[4];
+
+		si_diag_clear(&d);
+		T_ERR(seg(xadd, sizeof xadd, zero4, 4, NULL, 0, 4, PATCH_ARCH_NONE, 1, &d), SI_E_PATCH_OP);
+		T_STREQ(d.field, "segment.ctrl.xadd");
+		T_ERR(seg(xadd_member, sizeof xadd_member, zero4, 4, NULL, 0, 4, PATCH_ARCH_X86_64, 1,
+			  NULL),
 		      SI_E_PATCH_OP);
-		T_ERR(patch_seg_run(trunc, sizeof trunc, NULL, 0, NULL, 0, 0, 16, mem_read,
-				    (void *)old, out, 4, NULL),
+		T_OK(seg(xadd, sizeof xadd, zero4, 4, NULL, 0, 4, PATCH_ARCH_X86_64, 1, NULL));
+		T_MEMEQ(seg_out, "0123", 4);
+		/* XADD takes its difference bytes like ADD */
+		T_ERR(seg(xadd, sizeof xadd, NULL, 0, NULL, 0, 4, PATCH_ARCH_X86_64, 1, NULL),
 		      SI_E_PATCH_OP);
-		T_ERR(patch_seg_run(hlen, sizeof hlen, NULL, 0, NULL, 0, 0, 16, mem_read,
-				    (void *)old, out, 4, NULL),
+	}
+	{
+		/* KEEP: the output's own bytes, in image segments only */
+		static const uint8_t keep[] = { 2, 4 << 3 | 5, 2 << 3 | 3 };
+
+		T_OK(seg(keep, sizeof keep, NULL, 0, NULL, 0, 6, 0, 1, NULL));
+		T_MEMEQ(seg_out, "KEEP\0\0", 6);
+		si_diag_clear(&d);
+		T_ERR(seg(keep, sizeof keep, NULL, 0, NULL, 0, 6, 0, 0, &d), SI_E_PATCH_OP);
+		T_STREQ(d.field, "segment.ctrl.keep");
+	}
+	{
+		/* the difference bytes as runs: ADD 2 + ADD 6 from 0, diff
+		 * bytes 1 0 | 0 0 0 0 0 2 as pairs (0,1) (6,1): R=4, runs, 1 2 */
+		static const uint8_t adds[] = { 2, 2 << 3 | 1, 6 << 3 | 1, 0, 0 };
+		static const uint8_t runs[] = { 4, 0, 1, 6, 1, 1, 2 };
+		static const uint8_t short_runs[] = { 2, 0, 1, 1 };      /* 7 bytes missing */
+		static const uint8_t more_runs[] = { 6, 0, 1, 6, 1, 0, 1, 1, 2, 3 };
+		static const uint8_t spare_nz[] = { 4, 0, 1, 6, 1, 1, 2, 9 };
+		static const uint8_t bad_r[] = { 9, 0, 1 };
+
+		seg_mode = PATCH_DIFF_RUNS;
+		T_OK(seg(adds, sizeof adds, runs, sizeof runs, NULL, 0, 8, 0, 1, NULL));
+		T_MEMEQ(seg_out, "11234569", 8);
+		si_diag_clear(&d);
+		T_ERR(seg(adds, sizeof adds, short_runs, sizeof short_runs, NULL, 0, 8, 0, 1, &d),
 		      SI_E_PATCH_OP);
-		T_ERR(patch_seg_run(extra, sizeof extra, NULL, 0, NULL, 0, 0, 16, mem_read,
-				    (void *)old, out, 4, NULL),
+		T_STREQ(d.field, "segment.diff");
+		si_diag_clear(&d);
+		T_ERR(seg(adds, sizeof adds, more_runs, sizeof more_runs, NULL, 0, 8, 0, 1, &d),
 		      SI_E_PATCH_OP);
-		T_OK(patch_seg_run(extra, sizeof extra - 1, NULL, 0, NULL, 0, 0, 16, mem_read,
-				   (void *)old, out, 4, NULL));
-		T_ERR(patch_seg_run(longv, sizeof longv, NULL, 0, NULL, 0, 0, 16, mem_read,
-				    (void *)old, out, 4, NULL),
+		T_STREQ(d.field, "segment.unused_bytes");
+		si_diag_clear(&d);
+		T_ERR(seg(adds, sizeof adds, spare_nz, sizeof spare_nz, NULL, 0, 8, 0, 1, &d),
 		      SI_E_PATCH_OP);
+		T_STREQ(d.field, "segment.unused_bytes");
+		si_diag_clear(&d);
+		T_ERR(seg(adds, sizeof adds, bad_r, sizeof bad_r, NULL, 0, 8, 0, 1, &d), SI_E_PATCH_OP);
+		T_STREQ(d.field, "segment.diff.runs");
+		seg_mode = PATCH_DIFF_BYTES;
 	}
 	/* diff or literal bytes missing, or left over */
-	T_ERR(patch_seg_run(ok, sizeof ok, diff, 1, lit, 3, 0, 16, mem_read, (void *)old, out, 16,
-			    NULL),
-	      SI_E_PATCH_OP);
-	T_ERR(patch_seg_run(ok, sizeof ok, diff, 2, lit, 2, 0, 16, mem_read, (void *)old, out, 16,
-			    NULL),
-	      SI_E_PATCH_OP);
-	T_ERR(patch_seg_run(ok, sizeof ok - 1, diff, 2, lit, 3, 0, 16, mem_read, (void *)old, out,
-			    16, NULL),
-	      SI_E_PATCH_OP);
+	T_ERR(seg(ok, sizeof ok, diff, 1, lit, 3, 16, 0, 1, NULL), SI_E_PATCH_OP);
+	T_ERR(seg(ok, sizeof ok, diff, 2, lit, 2, 16, 0, 1, NULL), SI_E_PATCH_OP);
+	T_ERR(seg(ok, sizeof ok - 1, diff, 2, lit, 3, 16, 0, 1, NULL), SI_E_PATCH_OP);
 	{
 		static const uint8_t lit_extra[4] = "xyzw";
-		T_ERR(patch_seg_run(ok, sizeof ok, diff, 2, lit_extra, 4, 0, 16, mem_read,
-				    (void *)old, out, 16, NULL),
-		      SI_E_PATCH_OP);
+		T_ERR(seg(ok, sizeof ok, diff, 2, lit_extra, 4, 16, 0, 1, NULL), SI_E_PATCH_OP);
 	}
+}
+
+/* The reference finders and their prediction (patch/refs.c), on code
+ * made by hand: a moved call site, a moved target. */
+static void test_refs(void)
+{
+	struct patch_map_piece pc[2] = { { 0, 0x100, 0 }, { 0x100, 0x200, 0x40 } };
+	struct patch_map m = { pc, 2, NULL, NULL, 0, 0 };
+	uint8_t b[32];
+
+	/* x86-64: call rel32 at old 0x10 to old 0x120; the target moved by
+	 * 0x40, the call site (placed at new 0x18) by 8: disp + 0x40 - 8 */
+	memset(b, 0x90, sizeof b);
+	b[0] = 0xE8;
+	si_put_le32(b + 1, 0x120 - (0x10 + 5));
+	T_EQ(patch_refs_predict(PATCH_ARCH_X86_64, b, 8, 0x10, 0x18, 0x200, &m), 1);
+	T_EQ((int32_t)si_le32(b + 1), 0x160 - (0x18 + 5));
+	/* RIP-relative lea: 48 8D 05 disp32 */
+	memset(b, 0x90, sizeof b);
+	b[0] = 0x48, b[1] = 0x8D, b[2] = 0x05;
+	si_put_le32(b + 3, 0x130 - (0x20 + 7));
+	T_EQ(patch_refs_predict(PATCH_ARCH_X86_64, b, 8, 0x20, 0x20, 0x200, &m), 1);
+	T_EQ((int32_t)si_le32(b + 3), 0x170 - (0x20 + 7));
+	/* a target outside the old image, or unmapped: unchanged */
+	memset(b, 0x90, sizeof b);
+	b[0] = 0xE8;
+	si_put_le32(b + 1, 0x7000);
+	T_EQ(patch_refs_predict(PATCH_ARCH_X86_64, b, 8, 0x10, 0x18, 0x200, &m), 0);
+	/* a field cut by the operation's end: not a reference */
+	memset(b, 0x90, sizeof b);
+	b[0] = 0xE8;
+	si_put_le32(b + 1, 0x120 - (0x10 + 5));
+	T_EQ(patch_refs_predict(PATCH_ARCH_X86_64, b, 4, 0x10, 0x18, 0x200, &m), 0);
+
+	/* aarch64: BL at old 0x40 to 0x140 (imm26 = 0x40 words); the target
+	 * moved by 0x40: imm26 + 0x10 */
+	si_put_le32(b, 0x94000000u | 0x40);
+	T_EQ(patch_refs_predict(PATCH_ARCH_AARCH64, b, 4, 0x40, 0x40, 0x200, &m), 1);
+	T_EQ(si_le32(b), 0x94000000u | 0x50);
+	/* ADRP x0 + ADD x0, x0, #lo12 to 0x1f8 (page 0, lo12 0x1f8); moved by
+	 * 0x40: 0x238, page 0, lo12 0x238 */
+	si_put_le32(b, 0x90000000u);
+	si_put_le32(b + 4, 0x91000000u | (0x1f8u << 10));
+	T_EQ(patch_refs_predict(PATCH_ARCH_AARCH64, b, 8, 0x80, 0x80, 0x200, &m), 1);
+	T_EQ(si_le32(b), 0x90000000u);
+	T_EQ(si_le32(b + 4), 0x91000000u | (0x238u << 10));
+	/* a word at an offset that is not a multiple of 4 is not looked at */
+	si_put_le32(b + 1, 0x94000000u | 0x40);
+	T_EQ(patch_refs_predict(PATCH_ARCH_AARCH64, b + 1, 4, 0x41, 0x41, 0x200, &m), 0);
+	T_EQ(patch_refs_predict(PATCH_ARCH_NONE, b, 8, 0, 0, 0x200, &m), 0);
+}
+
+/* The map stream: pieces in order, non-empty, inside old, consumed exactly. */
+static void test_map_parse(void)
+{
+	struct patch_info info;
+	struct patch_map_piece v[4];
+	struct si_diag d;
+	/* gap 16 len 32 delta +8 (zz 16); gap 0 len 16 delta -8 (zz 16+15=31) */
+	static const uint8_t good[] = { 16, 32, 16, 0, 16, 31 };
+	static const uint8_t empty_piece[] = { 0, 0, 0 };
+	static const uint8_t past_old[] = { 16, 0x80, 0x01, 0 }; /* len 128 from 16 */
+	static const uint8_t trunc[] = { 16, 32 };
+	static const uint8_t extra[] = { 16, 32, 16, 7 };
+
+	memset(&info, 0, sizeof info);
+	info.old_size = 100;
+	info.map_count = 2;
+	T_OK(patch_map_parse(good, sizeof good, &info, v, NULL));
+	T_EQ(v[0].start, 16);
+	T_EQ(v[0].end, 48);
+	T_EQ(v[0].delta, 8);
+	T_EQ(v[1].start, 48);
+	T_EQ(v[1].end, 64);
+	T_EQ(v[1].delta, -8);
+	info.map_count = 1;
+	si_diag_clear(&d);
+	T_ERR(patch_map_parse(empty_piece, sizeof empty_piece, &info, v, &d), SI_E_PATCH_CORRUPT);
+	T_STREQ(d.field, "patch.map.piece");
+	T_ERR(patch_map_parse(past_old, sizeof past_old, &info, v, NULL), SI_E_PATCH_CORRUPT);
+	si_diag_clear(&d);
+	T_ERR(patch_map_parse(trunc, sizeof trunc, &info, v, &d), SI_E_PATCH_CORRUPT);
+	T_STREQ(d.field, "patch.map");
+	si_diag_clear(&d);
+	T_ERR(patch_map_parse(extra, sizeof extra, &info, v, &d), SI_E_PATCH_CORRUPT);
+	T_STREQ(d.field, "patch.map.unused_bytes");
 }
 
 /* Bad patches and bases are refused and leave neither output nor .part. */
@@ -411,6 +589,156 @@ static void test_refusals(void)
 	}
 	T_ERR(apply("/nonexistent/old", p_patch, NULL, 2, 0), SI_E_OPEN);
 	free(p);
+}
+
+static void system_rm_tree(void);
+
+/* Two erofs images (mkfs.erofs, a build dependency) whose gzip file
+ * changed: the diff carries the member decompressed (an expansion), the
+ * apply compresses it again into place.  Then the tables' and expansions'
+ * refusals, each with its exact code, and a resume across them. */
+static char p_tree[256];
+
+static uint8_t *mk_erofs(const char *side, const char *top_line, size_t *n)
+{
+	char cmd[4096], img[300];
+	uint8_t *b;
+
+	snprintf(img, sizeof img, "%s/%s.img", dir, side);
+	snprintf(cmd, sizeof cmd,
+		 "rm -rf %s && mkdir -p %s/doc && { %s seq 1 3000; } > %s/doc/changelog && "
+		 "gzip -9n %s/doc/changelog && printf 'same\\n' > %s/doc/README && "
+		 "mkfs.erofs --quiet -T0 --all-root -U 00000000-0000-0000-0000-000000000000 %s %s",
+		 p_tree, p_tree, top_line, p_tree, p_tree, p_tree, img, p_tree);
+	if (system(cmd) != 0)
+		return NULL;
+	b = get_file(img, n);
+	unlink(img);
+	return b;
+}
+
+/* Re-makes the header hash after a test changed a header field. */
+static void rehash(uint8_t *p, const struct patch_info *info)
+{
+	patch_hash(p, info->header_len - PATCH_HASH_LEN, p + info->header_len - PATCH_HASH_LEN);
+}
+
+static void test_expansions(void)
+{
+	struct patch_diff_opts o = { .seg_size = 4096, .level = 3, .threads = 2 };
+	struct patch_diff_stats st;
+	struct patch_info info;
+	struct si_diag d;
+	uint8_t *a, *b, *p = NULL, *q;
+	size_t an = 0, bn = 0, pn = 0, toff, eoff;
+	char scratch[300];
+
+	snprintf(p_tree, sizeof p_tree, "%s/tree", dir);
+	snprintf(scratch, sizeof scratch, "%s.scratch", p_out);
+	a = mk_erofs("a", "", &an);
+	b = mk_erofs("b", "echo 'a new entry at the top';", &bn);
+	T_CHECK(a && b, "mkfs.erofs or gzip failed");
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return;
+	}
+	put_file(p_old, a, an);
+	put_file(p_new, b, bn);
+	T_OK(patch_diff(a, an, b, bn, &o, &p, &pn, &st, NULL));
+	T_EQ(st.nexp, 1);
+	T_CHECK(st.ops[PATCH_OP_KEEP] > 0, "no KEEP ops");
+	put_file(p_patch, p, pn);
+	unlink(p_out);
+	T_OK(apply(p_old, p_patch, NULL, 2, 0));
+	check_out_is(b, bn);
+	T_CHECK(!exists(scratch), "scratch file left behind");
+	/* interrupted after two segments, resumed: the members are made again */
+	unlink(p_out);
+	unlink(p_ckpt);
+	T_ERR(apply(p_old, p_patch, p_ckpt, 1, 2), SI_E_PATCH_STOPPED);
+	T_CHECK(!exists(scratch), "scratch file left behind after a stop");
+	T_OK(apply(p_old, p_patch, p_ckpt, 2, 0));
+	check_out_is(b, bn);
+	unlink(p_out);
+
+	T_OK(patch_header_parse(p, pn, &info, NULL));
+	T_EQ(info.nexp, 1);
+	toff = PATCH_HDR_LEN + (size_t)info.nseg * PATCH_ENTRY_LEN;
+	eoff = toff + PATCH_TABLES_LEN;
+	q = malloc(pn);
+#define EXPMUT(stmt, err, fld)                                                   \
+	do {                                                                     \
+		memcpy(q, p, pn);                                                \
+		stmt;                                                            \
+		rehash(q, &info);                                                \
+		si_diag_clear(&d);                                               \
+		T_ERR(patch_index_check(q, pn, &info, pn, &d), err);             \
+		T_STREQ(d.field, fld);                                           \
+	} while (0)
+	EXPMUT(q[eoff] = 2, SI_E_PATCH_FIELD, "patch.exp.kind");
+	EXPMUT(q[eoff + 4] = 1, SI_E_PATCH_FIELD, "patch.exp.reserved");
+	EXPMUT(q[eoff + 120] = 1, SI_E_PATCH_FIELD, "patch.exp.reserved");
+	EXPMUT(q[eoff + 88 + 31] = 1, SI_E_PATCH_FIELD, "patch.exp.reserved"); /* past hdr_len */
+	EXPMUT(q[eoff + 3] = 9, SI_E_PATCH_FIELD, "patch.exp.hdr");
+	EXPMUT(q[eoff + 3] = 33, SI_E_PATCH_FIELD, "patch.exp.hdr");
+	EXPMUT(q[eoff + 88] = 0, SI_E_PATCH_FIELD, "patch.exp.hdr");
+	EXPMUT(q[eoff + 1] = 3, SI_E_PATCH_FIELD, "patch.exp.old_ext");
+	EXPMUT(q[eoff + 2] = 0, SI_E_PATCH_FIELD, "patch.exp.new_ext");
+	EXPMUT(si_put_le64(q + eoff + 24, info.old_size), SI_E_PATCH_FIELD, "patch.exp.old_ext");
+	EXPMUT(si_put_le64(q + eoff + 64, 0), SI_E_PATCH_FIELD, "patch.exp.new_ext");
+	EXPMUT((si_put_le64(q + eoff + 32, 4), si_put_le64(q + eoff + 40, 0),
+		si_put_le64(q + eoff + 48, 0), q[eoff + 1] = 1),
+	       SI_E_PATCH_FIELD, "patch.exp.ext_len");
+	EXPMUT(si_put_le64(q + eoff + 16, PATCH_EXPAND_MAX + 1), SI_E_PATCH_LIMIT, "patch.exp.u_len");
+	EXPMUT(si_put_le64(q + eoff + 16, si_le64(p + eoff + 16) + 4096), SI_E_PATCH_FIELD,
+	       "patch.nseg");
+	/* the tables and the index entries' new bytes */
+	EXPMUT(q[toff + 4] = 2, SI_E_PATCH_CODEC, "patch.tables.map_codec");
+	EXPMUT(q[toff + 31] = 1, SI_E_PATCH_FIELD, "patch.tables.reserved");
+	EXPMUT(q[PATCH_HDR_LEN + 9] = 3, SI_E_PATCH_FIELD, "patch.index.arch");
+	EXPMUT(q[PATCH_HDR_LEN + 10] = 2, SI_E_PATCH_FIELD, "patch.index.diff_mode");
+	EXPMUT(q[PATCH_HDR_LEN + 11] = 1, SI_E_PATCH_FIELD, "patch.index.reserved");
+	/* the member's place or size changed: found when it is made or
+	 * expanded, nothing published */
+	memcpy(q, p, pn);
+	si_put_le64(q + eoff + 8, si_le64(p + eoff + 8) + 1); /* u_old_len */
+	rehash(q, &info);
+	put_file(p_patch, q, pn);
+	T_ERR(apply(p_old, p_patch, NULL, 2, 0), SI_E_PATCH_EXPAND);
+	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after a bad member");
+	memcpy(q, p, pn);
+	q[eoff + 88 + 3] ^= 0x10; /* the new member's gzip header: another flag */
+	rehash(q, &info);
+	put_file(p_patch, q, pn);
+	T_ERR(apply(p_old, p_patch, NULL, 2, 0), SI_E_PATCH_SEG_HASH);
+	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after a bad header");
+#undef EXPMUT
+	free(q);
+	/* the reverse patch */
+	free(p);
+	p = NULL;
+	T_OK(patch_diff(b, bn, a, an, &o, &p, &pn, &st, NULL));
+	T_EQ(st.nexp, 1);
+	put_file(p_patch, p, pn);
+	T_OK(apply(p_new, p_patch, NULL, 2, 0));
+	check_out_is(a, an);
+	unlink(p_out);
+	free(p);
+	free(a);
+	free(b);
+	put_file(p_old, old_img, OLD_N);
+	put_file(p_new, new_img, new_n);
+	system_rm_tree();
+}
+
+static void system_rm_tree(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof cmd, "rm -rf %s", p_tree);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", p_tree);
 }
 
 static void test_resume(void)
@@ -589,9 +917,12 @@ int main(void)
 	test_header();
 	test_seals();
 	test_seg_run();
+	test_refs();
+	test_map_parse();
 	test_roundtrip();
 	test_refusals();
 	test_resume();
+	test_expansions();
 	test_hooks();
 	free(work);
 	free(old_img);

@@ -154,6 +154,7 @@ static void test_real_patch(void)
 	T_EQ(new_len, 16384);
 	T_OK(patch_header_parse(patch_file, patch_len, &info, NULL));
 	T_OK(patch_index_check(patch_file, patch_len, &info, patch_len, NULL));
+	patch_info_complete(patch_file, &info);
 	T_EQ(info.seg_size, 4096);
 	T_EQ(info.nseg, 4);
 	mem = zinit(&z, 1, 0);
@@ -163,14 +164,17 @@ static void test_real_patch(void)
 	 * run against the old image, its SHA-256 checked. */
 	for (i = 0; i < info.nseg; i++) {
 		struct patch_seg s;
+		struct patch_seg_env env;
 
 		patch_index_entry(patch_file, i, &s);
 		nzstd += s.codec == PATCH_CODEC_ZSTD;
 		memcpy(work, patch_file + info.header_len + s.payload_off,
 		       (size_t)s.ctrl_clen + s.diff_clen + s.lit_clen);
 		si_diag_clear(&d);
-		T_OK(patch_seg_apply(&info, &s, i, work, wlen, patch_zstd_decode, &z, mem_read, NULL,
-				     &d));
+		memset(&env, 0, sizeof env);
+		patch_seg_place(&info, NULL, i, &env);
+		env.read = mem_read;
+		T_OK(patch_seg_apply(&info, &s, i, work, wlen, patch_zstd_decode, &z, &env, &d));
 		T_MEMEQ(work, new_img + (size_t)i * info.seg_size, patch_seg_len(&info, i));
 	}
 	T_EQ(nzstd, info.nseg);

@@ -1,0 +1,1321 @@
+/* sealinit patch/: gzip members in decompressed space.
+ *
+ * A file compressed in the image (Debian compresses every changelog with
+ * `gzip -9n`) rewrites completely when a line is added at its top, so its
+ * compressed bytes cost a patch almost their whole size.  Decompressed,
+ * the change is a few lines.  The patch carries the member decompressed
+ * (an "expansion") and the apply compresses it again; that is only sound
+ * when compressing gives back the very same bytes, which the diff checks
+ * before it uses an expansion (else the member is diffed as raw bytes).
+ *
+ * So the encoder below must choose exactly what GNU gzip 1.x chooses at
+ * level 9: it implements the same algorithm (RFC 1951 with gzip's parse and
+ * block decisions), which is fixed and well known, not gzip's code:
+ *   - a 64 KiB window slid by 32 KiB when the position reaches 65274,
+ *     hash of 3 bytes (15 bits, shift 5), chains through `prev`;
+ *   - lazy matching: at each position the longest match along the chain
+ *     (4096 links, a quarter once the previous match reached 32, stop at
+ *     258), an earlier match kept unless the next position's is longer,
+ *     3-byte matches farther than 4096 dropped, no search within 262 bytes
+ *     of the window's end, position 0 never a match, bytes past the input
+ *     end as the window holds them (the two after it zeroed);
+ *   - a block ends when 32767 literals or 32768 distances are buffered, or,
+ *     every 4096 literals, when fewer than half the symbols are distances
+ *     and the estimated output is under half the input;
+ *   - per block the smaller of stored (when its bytes are still in the
+ *     window), fixed and dynamic Huffman codes, with the heap construction
+ *     of code lengths (ties to the shallower subtree) and the length-limit
+ *     repair that deflate always used.
+ * Everything it needs is in one caller-allocated state (about 300 KiB), and
+ * its input and output go through callbacks: no allocation, bounded
+ * memory, as the apply at boot needs.
+ *
+ * The decoder is a plain RFC 1951 inflate with a 32 KiB window, also
+ * through callbacks. */
+#include <string.h>
+
+#include "lib/bytes.h"
+#include "patch/gz.h"
+
+/* ------------------------------------------------------------------ crc32 */
+/* gzip's CRC-32 (ISO 3309, reflected 0xEDB88320), table by byte */
+static const uint32_t crc_table[256] = {
+	0x00000000u, 0x77073096u, 0xee0e612cu, 0x990951bau, 0x076dc419u, 0x706af48fu,
+	0xe963a535u, 0x9e6495a3u, 0x0edb8832u, 0x79dcb8a4u, 0xe0d5e91eu, 0x97d2d988u,
+	0x09b64c2bu, 0x7eb17cbdu, 0xe7b82d07u, 0x90bf1d91u, 0x1db71064u, 0x6ab020f2u,
+	0xf3b97148u, 0x84be41deu, 0x1adad47du, 0x6ddde4ebu, 0xf4d4b551u, 0x83d385c7u,
+	0x136c9856u, 0x646ba8c0u, 0xfd62f97au, 0x8a65c9ecu, 0x14015c4fu, 0x63066cd9u,
+	0xfa0f3d63u, 0x8d080df5u, 0x3b6e20c8u, 0x4c69105eu, 0xd56041e4u, 0xa2677172u,
+	0x3c03e4d1u, 0x4b04d447u, 0xd20d85fdu, 0xa50ab56bu, 0x35b5a8fau, 0x42b2986cu,
+	0xdbbbc9d6u, 0xacbcf940u, 0x32d86ce3u, 0x45df5c75u, 0xdcd60dcfu, 0xabd13d59u,
+	0x26d930acu, 0x51de003au, 0xc8d75180u, 0xbfd06116u, 0x21b4f4b5u, 0x56b3c423u,
+	0xcfba9599u, 0xb8bda50fu, 0x2802b89eu, 0x5f058808u, 0xc60cd9b2u, 0xb10be924u,
+	0x2f6f7c87u, 0x58684c11u, 0xc1611dabu, 0xb6662d3du, 0x76dc4190u, 0x01db7106u,
+	0x98d220bcu, 0xefd5102au, 0x71b18589u, 0x06b6b51fu, 0x9fbfe4a5u, 0xe8b8d433u,
+	0x7807c9a2u, 0x0f00f934u, 0x9609a88eu, 0xe10e9818u, 0x7f6a0dbbu, 0x086d3d2du,
+	0x91646c97u, 0xe6635c01u, 0x6b6b51f4u, 0x1c6c6162u, 0x856530d8u, 0xf262004eu,
+	0x6c0695edu, 0x1b01a57bu, 0x8208f4c1u, 0xf50fc457u, 0x65b0d9c6u, 0x12b7e950u,
+	0x8bbeb8eau, 0xfcb9887cu, 0x62dd1ddfu, 0x15da2d49u, 0x8cd37cf3u, 0xfbd44c65u,
+	0x4db26158u, 0x3ab551ceu, 0xa3bc0074u, 0xd4bb30e2u, 0x4adfa541u, 0x3dd895d7u,
+	0xa4d1c46du, 0xd3d6f4fbu, 0x4369e96au, 0x346ed9fcu, 0xad678846u, 0xda60b8d0u,
+	0x44042d73u, 0x33031de5u, 0xaa0a4c5fu, 0xdd0d7cc9u, 0x5005713cu, 0x270241aau,
+	0xbe0b1010u, 0xc90c2086u, 0x5768b525u, 0x206f85b3u, 0xb966d409u, 0xce61e49fu,
+	0x5edef90eu, 0x29d9c998u, 0xb0d09822u, 0xc7d7a8b4u, 0x59b33d17u, 0x2eb40d81u,
+	0xb7bd5c3bu, 0xc0ba6cadu, 0xedb88320u, 0x9abfb3b6u, 0x03b6e20cu, 0x74b1d29au,
+	0xead54739u, 0x9dd277afu, 0x04db2615u, 0x73dc1683u, 0xe3630b12u, 0x94643b84u,
+	0x0d6d6a3eu, 0x7a6a5aa8u, 0xe40ecf0bu, 0x9309ff9du, 0x0a00ae27u, 0x7d079eb1u,
+	0xf00f9344u, 0x8708a3d2u, 0x1e01f268u, 0x6906c2feu, 0xf762575du, 0x806567cbu,
+	0x196c3671u, 0x6e6b06e7u, 0xfed41b76u, 0x89d32be0u, 0x10da7a5au, 0x67dd4accu,
+	0xf9b9df6fu, 0x8ebeeff9u, 0x17b7be43u, 0x60b08ed5u, 0xd6d6a3e8u, 0xa1d1937eu,
+	0x38d8c2c4u, 0x4fdff252u, 0xd1bb67f1u, 0xa6bc5767u, 0x3fb506ddu, 0x48b2364bu,
+	0xd80d2bdau, 0xaf0a1b4cu, 0x36034af6u, 0x41047a60u, 0xdf60efc3u, 0xa867df55u,
+	0x316e8eefu, 0x4669be79u, 0xcb61b38cu, 0xbc66831au, 0x256fd2a0u, 0x5268e236u,
+	0xcc0c7795u, 0xbb0b4703u, 0x220216b9u, 0x5505262fu, 0xc5ba3bbeu, 0xb2bd0b28u,
+	0x2bb45a92u, 0x5cb36a04u, 0xc2d7ffa7u, 0xb5d0cf31u, 0x2cd99e8bu, 0x5bdeae1du,
+	0x9b64c2b0u, 0xec63f226u, 0x756aa39cu, 0x026d930au, 0x9c0906a9u, 0xeb0e363fu,
+	0x72076785u, 0x05005713u, 0x95bf4a82u, 0xe2b87a14u, 0x7bb12baeu, 0x0cb61b38u,
+	0x92d28e9bu, 0xe5d5be0du, 0x7cdcefb7u, 0x0bdbdf21u, 0x86d3d2d4u, 0xf1d4e242u,
+	0x68ddb3f8u, 0x1fda836eu, 0x81be16cdu, 0xf6b9265bu, 0x6fb077e1u, 0x18b74777u,
+	0x88085ae6u, 0xff0f6a70u, 0x66063bcau, 0x11010b5cu, 0x8f659effu, 0xf862ae69u,
+	0x616bffd3u, 0x166ccf45u, 0xa00ae278u, 0xd70dd2eeu, 0x4e048354u, 0x3903b3c2u,
+	0xa7672661u, 0xd06016f7u, 0x4969474du, 0x3e6e77dbu, 0xaed16a4au, 0xd9d65adcu,
+	0x40df0b66u, 0x37d83bf0u, 0xa9bcae53u, 0xdebb9ec5u, 0x47b2cf7fu, 0x30b5ffe9u,
+	0xbdbdf21cu, 0xcabac28au, 0x53b39330u, 0x24b4a3a6u, 0xbad03605u, 0xcdd70693u,
+	0x54de5729u, 0x23d967bfu, 0xb3667a2eu, 0xc4614ab8u, 0x5d681b02u, 0x2a6f2b94u,
+	0xb40bbe37u, 0xc30c8ea1u, 0x5a05df1bu, 0x2d02ef8du,
+};
+
+uint32_t patch_crc32(uint32_t crc, const uint8_t *p, size_t n)
+{
+	crc = ~crc;
+	while (n--)
+		crc = crc_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* ------------------------------------------------------------ the tables */
+static const uint8_t extra_lbits[29] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+					 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0 };
+static const uint8_t extra_dbits[30] = { 0, 0, 0, 0, 1, 1, 2, 2, 3,  3,  4,  4,  5,  5,  6,
+					 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13 };
+static const uint8_t extra_blbits[19] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					  0, 0, 0, 0, 0, 0, 2, 3, 7 };
+static const uint8_t bl_order[19] = { 16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+				      11, 4,  12, 3, 13, 2, 14, 1, 15 };
+static const uint16_t len_base[29] = { 3,  4,  5,  6,  7,  8,  9,  10,  11,  13,
+				       15, 17, 19, 23, 27, 31, 35, 43,  51,  59,
+				       67, 83, 99, 115, 131, 163, 195, 227, 258 };
+static const uint16_t dist_base[30] = { 1,    2,    3,    4,    5,    7,     9,     13,
+					17,   25,   33,   49,   65,   97,    129,   193,
+					257,  385,  513,  769,  1025, 1537,  2049,  3073,
+					4097, 6145, 8193, 12289, 16385, 24577 };
+
+#define WSIZE 32768u
+#define WMASK (WSIZE - 1)
+#define HASH_BITS 15
+#define HASH_SIZE (1u << HASH_BITS)
+#define HASH_MASK (HASH_SIZE - 1)
+#define H_SHIFT 5
+#define MIN_MATCH 3
+#define MAX_MATCH 258
+#define MIN_LOOKAHEAD (MAX_MATCH + MIN_MATCH + 1)
+#define MAX_DIST (WSIZE - MIN_LOOKAHEAD)
+#define TOO_FAR 4096
+#define LIT_BUFSIZE 0x8000u
+#define DIST_BUFSIZE 0x8000u
+#define L_CODES 286
+#define D_CODES 30
+#define BL_CODES 19
+#define HEAP_SIZE (2 * L_CODES + 1)
+#define MAX_BITS 15
+#define MAX_BL_BITS 7
+#define END_BLOCK 256
+#define REP_3_6 16
+#define REPZ_3_10 17
+#define REPZ_11_138 18
+/* level 9 */
+#define GOOD_MATCH 32
+#define MAX_LAZY 258
+#define NICE_MATCH 258
+#define MAX_CHAIN 4096
+
+
+static uint16_t bi_reverse(unsigned code, int len)
+{
+	unsigned res = 0;
+
+	do {
+		res |= code & 1;
+		code >>= 1;
+		res <<= 1;
+	} while (--len > 0);
+	return (uint16_t)(res >> 1);
+}
+
+static void gen_codes(struct gz_ct *tree, int max_code, const uint16_t *bl_count)
+{
+	uint16_t next_code[MAX_BITS + 1];
+	unsigned code = 0;
+	int bits, n;
+
+	for (bits = 1; bits <= MAX_BITS; bits++) {
+		code = (code + bl_count[bits - 1]) << 1;
+		next_code[bits] = (uint16_t)code;
+	}
+	for (n = 0; n <= max_code; n++) {
+		int len = tree[n].len;
+
+		if (len == 0)
+			continue;
+		tree[n].code = bi_reverse(next_code[len]++, len);
+	}
+}
+
+/* The code tables (the same for every run; kept in the state so that the
+ * library has no mutable globals). */
+static void tables_init(struct gz_tables *t)
+{
+	uint16_t bl_count[MAX_BITS + 1];
+	int n, code, length = 0, dist = 0;
+	uint8_t *length_code = t->length_code, *dist_code = t->dist_code;
+	uint16_t *base_length = t->base_length, *base_dist = t->base_dist;
+	struct gz_ct *static_ltree = t->static_ltree, *static_dtree = t->static_dtree;
+
+	for (code = 0; code < 28; code++) {
+		base_length[code] = (uint16_t)length;
+		for (n = 0; n < (1 << extra_lbits[code]); n++)
+			length_code[length++] = (uint8_t)code;
+	}
+	/* length 258 (255 after MIN_MATCH) uses code 28, not code 27 */
+	length_code[length - 1] = (uint8_t)code;
+	for (code = 0; code < 16; code++) {
+		base_dist[code] = (uint16_t)dist;
+		for (n = 0; n < (1 << extra_dbits[code]); n++)
+			dist_code[dist++] = (uint8_t)code;
+	}
+	dist >>= 7;
+	for (; code < D_CODES; code++) {
+		base_dist[code] = (uint16_t)(dist << 7);
+		for (n = 0; n < (1 << (extra_dbits[code] - 7)); n++)
+			dist_code[256 + dist++] = (uint8_t)code;
+	}
+	memset(bl_count, 0, sizeof bl_count);
+	for (n = 0; n <= 143; n++)
+		static_ltree[n].len = 8;
+	for (; n <= 255; n++)
+		static_ltree[n].len = 9;
+	for (; n <= 279; n++)
+		static_ltree[n].len = 7;
+	for (; n <= 287; n++)
+		static_ltree[n].len = 8;
+	bl_count[7] = 24;
+	bl_count[8] = 152;
+	bl_count[9] = 112;
+	gen_codes(static_ltree, L_CODES + 1, bl_count);
+	for (n = 0; n < D_CODES; n++) {
+		static_dtree[n].len = 5;
+		static_dtree[n].code = bi_reverse((unsigned)n, 5);
+	}
+}
+
+static unsigned d_code(const struct gz_tables *t, unsigned dist)
+{
+	return dist < 256 ? t->dist_code[dist] : t->dist_code[256 + (dist >> 7)];
+}
+
+static void gz_io_init(struct gz_io *io, patch_read_fn read, void *rctx, uint64_t in_base,
+		       uint64_t in_len, patch_write_fn write, void *wctx)
+{
+	io->read = read;
+	io->rctx = rctx;
+	io->write = write;
+	io->wctx = wctx;
+	io->in_base = in_base;
+	io->in_len = in_len;
+	io->in_off = 0;
+}
+
+/* ----------------------------------------------------------- bit output */
+static int out_flush(struct patch_gzenc *z)
+{
+	if (z->err == 0 && z->obuf_n) {
+		int r = z->io.write(z->io.wctx, z->out_total, z->obuf, z->obuf_n);
+
+		if (r)
+			z->err = r;
+		z->out_total += z->obuf_n;
+	}
+	z->obuf_n = 0;
+	return z->err;
+}
+
+static void put_byte(struct patch_gzenc *z, uint8_t b)
+{
+	z->obuf[z->obuf_n++] = b;
+	if (z->obuf_n == sizeof z->obuf)
+		out_flush(z);
+}
+
+static void send_bits(struct patch_gzenc *z, unsigned value, int length)
+{
+	z->bi_buf |= (uint32_t)value << z->bi_valid;
+	z->bi_valid += length;
+	while (z->bi_valid >= 8) {
+		put_byte(z, (uint8_t)z->bi_buf);
+		z->bi_buf >>= 8;
+		z->bi_valid -= 8;
+	}
+}
+
+static void bi_windup(struct patch_gzenc *z)
+{
+	if (z->bi_valid > 0)
+		put_byte(z, (uint8_t)z->bi_buf);
+	z->bi_buf = 0;
+	z->bi_valid = 0;
+}
+
+#define send_code(z, c, tree) send_bits(z, (tree)[c].code, (tree)[c].len)
+
+/* ------------------------------------------------------------ the trees */
+static void init_block(struct patch_gzenc *z)
+{
+	int n;
+
+	for (n = 0; n < L_CODES; n++)
+		z->dyn_ltree[n].freq = 0;
+	for (n = 0; n < D_CODES; n++)
+		z->dyn_dtree[n].freq = 0;
+	for (n = 0; n < BL_CODES; n++)
+		z->bl_tree[n].freq = 0;
+	z->dyn_ltree[END_BLOCK].freq = 1;
+	z->opt_len = z->static_len = 0;
+	z->last_lit = z->last_dist = z->last_flags = 0;
+	z->flags = 0;
+	z->flag_bit = 1;
+}
+
+#define SMALLEST 1
+static int smaller(const struct patch_gzenc *z, const struct gz_ct *tree, int n, int m)
+{
+	return tree[n].freq < tree[m].freq ||
+	       (tree[n].freq == tree[m].freq && z->depth[n] <= z->depth[m]);
+}
+
+static void pqdownheap(struct patch_gzenc *z, const struct gz_ct *tree, int k)
+{
+	int v = z->heap[k], j = k << 1;
+
+	while (j <= z->heap_len) {
+		if (j < z->heap_len && smaller(z, tree, z->heap[j + 1], z->heap[j]))
+			j++;
+		if (smaller(z, tree, v, z->heap[j]))
+			break;
+		z->heap[k] = z->heap[j];
+		k = j;
+		j <<= 1;
+	}
+	z->heap[k] = v;
+}
+
+struct tree_desc {
+	struct gz_ct *dyn;
+	const struct gz_ct *stat;
+	const uint8_t *extra;
+	int extra_base, elems, max_length;
+	int *max_code;
+};
+
+static void gen_bitlen(struct patch_gzenc *z, const struct tree_desc *desc)
+{
+	struct gz_ct *tree = desc->dyn;
+	int max_code = *desc->max_code, h, n, m, bits, xbits, overflow = 0;
+
+	for (bits = 0; bits <= MAX_BITS; bits++)
+		z->bl_count[bits] = 0;
+	tree[z->heap[z->heap_max]].len = 0; /* the root */
+	for (h = z->heap_max + 1; h < HEAP_SIZE; h++) {
+		n = z->heap[h];
+		bits = tree[tree[n].dad].len + 1;
+		if (bits > desc->max_length) {
+			bits = desc->max_length;
+			overflow++;
+		}
+		tree[n].len = (uint16_t)bits;
+		if (n > max_code)
+			continue; /* not a leaf */
+		z->bl_count[bits]++;
+		xbits = n >= desc->extra_base ? desc->extra[n - desc->extra_base] : 0;
+		z->opt_len += (uint64_t)tree[n].freq * (unsigned)(bits + xbits);
+		if (desc->stat)
+			z->static_len += (uint64_t)tree[n].freq * (unsigned)(desc->stat[n].len + xbits);
+	}
+	if (overflow == 0)
+		return;
+	/* Too long codes: move leaves up one level at a time (the overflow
+	 * repair every deflate uses), then give the lengths out again in
+	 * frequency order. */
+	do {
+		bits = desc->max_length - 1;
+		while (z->bl_count[bits] == 0)
+			bits--;
+		z->bl_count[bits]--;
+		z->bl_count[bits + 1] += 2;
+		z->bl_count[desc->max_length]--;
+		overflow -= 2;
+	} while (overflow > 0);
+	for (bits = desc->max_length; bits != 0; bits--) {
+		n = z->bl_count[bits];
+		while (n != 0) {
+			m = z->heap[--h];
+			if (m > max_code)
+				continue;
+			if (tree[m].len != (unsigned)bits) {
+				z->opt_len += (uint64_t)((int64_t)bits - tree[m].len) * tree[m].freq;
+				tree[m].len = (uint16_t)bits;
+			}
+			n--;
+		}
+	}
+}
+
+static void build_tree(struct patch_gzenc *z, const struct tree_desc *desc)
+{
+	struct gz_ct *tree = desc->dyn;
+	int elems = desc->elems, n, m, max_code = -1, node = elems;
+
+	z->heap_len = 0;
+	z->heap_max = HEAP_SIZE;
+	for (n = 0; n < elems; n++) {
+		if (tree[n].freq != 0) {
+			z->heap[++z->heap_len] = max_code = n;
+			z->depth[n] = 0;
+		} else {
+			tree[n].len = 0;
+		}
+	}
+	/* at least two codes of non-zero frequency */
+	while (z->heap_len < 2) {
+		int nw = z->heap[++z->heap_len] = (max_code < 2 ? ++max_code : 0);
+
+		tree[nw].freq = 1;
+		z->depth[nw] = 0;
+		z->opt_len--;
+		if (desc->stat)
+			z->static_len -= desc->stat[nw].len;
+	}
+	*desc->max_code = max_code;
+	for (n = z->heap_len / 2; n >= 1; n--)
+		pqdownheap(z, tree, n);
+	do {
+		n = z->heap[SMALLEST];
+		z->heap[SMALLEST] = z->heap[z->heap_len--];
+		pqdownheap(z, tree, SMALLEST);
+		m = z->heap[SMALLEST];
+		z->heap[--z->heap_max] = n;
+		z->heap[--z->heap_max] = m;
+		tree[node].freq = (uint16_t)(tree[n].freq + tree[m].freq);
+		z->depth[node] = (uint8_t)((z->depth[n] >= z->depth[m] ? z->depth[n] : z->depth[m]) + 1);
+		tree[n].dad = tree[m].dad = (uint16_t)node;
+		z->heap[SMALLEST] = node++;
+		pqdownheap(z, tree, SMALLEST);
+	} while (z->heap_len >= 2);
+	z->heap[--z->heap_max] = z->heap[SMALLEST];
+	gen_bitlen(z, desc);
+	gen_codes(tree, max_code, z->bl_count);
+}
+
+/* A code-length table's run-length coding (RFC 1951 3.2.7): with send == 0
+ * it counts the codes into bl_tree's frequencies (and sets the guard past
+ * max_code), with send == 1 it writes them with bl_tree's codes; one walk
+ * so that counting and sending cannot disagree. */
+static void walk_tree(struct patch_gzenc *z, struct gz_ct *tree, int max_code, int send)
+{
+	int n, prevlen = -1, curlen, nextlen = tree[0].len, count = 0, max_count = 7, min_count = 4;
+
+	if (nextlen == 0) {
+		max_count = 138;
+		min_count = 3;
+	}
+	if (!send)
+		tree[max_code + 1].len = 0xffff; /* guard */
+	for (n = 0; n <= max_code; n++) {
+		unsigned sym, extra, xbits;
+
+		curlen = nextlen;
+		nextlen = tree[n + 1].len;
+		if (++count < max_count && curlen == nextlen)
+			continue;
+		if (count < min_count) {
+			if (send) {
+				do
+					send_code(z, curlen, z->bl_tree);
+				while (--count != 0);
+			} else {
+				z->bl_tree[curlen].freq = (uint16_t)(z->bl_tree[curlen].freq + count);
+			}
+			goto next;
+		}
+		if (curlen != 0) {
+			if (curlen != prevlen) {
+				if (send)
+					send_code(z, curlen, z->bl_tree);
+				else
+					z->bl_tree[curlen].freq++;
+				count--;
+			}
+			sym = REP_3_6, extra = (unsigned)count - 3, xbits = 2;
+		} else if (count <= 10) {
+			sym = REPZ_3_10, extra = (unsigned)count - 3, xbits = 3;
+		} else {
+			sym = REPZ_11_138, extra = (unsigned)count - 11, xbits = 7;
+		}
+		if (send) {
+			send_code(z, sym, z->bl_tree);
+			send_bits(z, extra, (int)xbits);
+		} else {
+			z->bl_tree[sym].freq++;
+		}
+next:
+		count = 0;
+		prevlen = curlen;
+		if (nextlen == 0) {
+			max_count = 138;
+			min_count = 3;
+		} else if (curlen == nextlen) {
+			max_count = 6;
+			min_count = 3;
+		} else {
+			max_count = 7;
+			min_count = 4;
+		}
+	}
+}
+
+static void compress_block(struct patch_gzenc *z, const struct gz_ct *ltree,
+			   const struct gz_ct *dtree)
+{
+	unsigned lx = 0, dx = 0, fx = 0, flag = 0;
+
+	if (z->last_lit != 0)
+		do {
+			unsigned lc, code, dist;
+			int extra;
+
+			if ((lx & 7) == 0)
+				flag = z->flag_buf[fx++];
+			lc = z->l_buf[lx++];
+			if ((flag & 1) == 0) {
+				send_code(z, lc, ltree);
+			} else {
+				code = z->t.length_code[lc];
+				send_code(z, code + 256 + 1, ltree);
+				extra = extra_lbits[code];
+				if (extra != 0)
+					send_bits(z, lc - z->t.base_length[code], extra);
+				dist = z->d_buf[dx++];
+				code = d_code(&z->t, dist);
+				send_code(z, code, dtree);
+				extra = extra_dbits[code];
+				if (extra != 0)
+					send_bits(z, dist - z->t.base_dist[code], extra);
+			}
+			flag >>= 1;
+		} while (lx < z->last_lit);
+	send_code(z, END_BLOCK, ltree);
+}
+
+static void flush_block(struct patch_gzenc *z, int have_buf, uint64_t stored_len, int eof)
+{
+	struct tree_desc l_desc = { z->dyn_ltree, z->t.static_ltree, extra_lbits, 257, L_CODES,
+				    MAX_BITS, &z->l_max_code };
+	struct tree_desc d_desc = { z->dyn_dtree, z->t.static_dtree, extra_dbits, 0, D_CODES,
+				    MAX_BITS, &z->d_max_code };
+	struct tree_desc bl_desc = { z->bl_tree, NULL, extra_blbits, 0, BL_CODES, MAX_BL_BITS,
+				     &z->bl_max_code };
+	uint64_t opt_lenb, static_lenb;
+	int max_blindex;
+
+	z->flag_buf[z->last_flags] = z->flags;
+	build_tree(z, &l_desc);
+	build_tree(z, &d_desc);
+	walk_tree(z, z->dyn_ltree, z->l_max_code, 0);
+	walk_tree(z, z->dyn_dtree, z->d_max_code, 0);
+	build_tree(z, &bl_desc);
+	for (max_blindex = BL_CODES - 1; max_blindex >= 3; max_blindex--)
+		if (z->bl_tree[bl_order[max_blindex]].len != 0)
+			break;
+	z->opt_len += 3 * ((uint64_t)max_blindex + 1) + 5 + 5 + 4;
+	opt_lenb = (z->opt_len + 3 + 7) >> 3;
+	static_lenb = (z->static_len + 3 + 7) >> 3;
+	if (static_lenb <= opt_lenb)
+		opt_lenb = static_lenb;
+	/* (gzip's whole-file "stored" method, only possible for a seekable
+	 * output and a single incompressible block, is not made: such a
+	 * member does not reproduce and is diffed raw) */
+	if (stored_len + 4 <= opt_lenb && have_buf) {
+		const uint8_t *buf = z->window + (size_t)z->block_start;
+		uint64_t k;
+
+		send_bits(z, (0u << 1) + (unsigned)eof, 3);
+		bi_windup(z);
+		put_byte(z, (uint8_t)stored_len);
+		put_byte(z, (uint8_t)(stored_len >> 8));
+		put_byte(z, (uint8_t)~stored_len);
+		put_byte(z, (uint8_t)(~stored_len >> 8));
+		for (k = 0; k < stored_len; k++)
+			put_byte(z, buf[k]);
+	} else if (static_lenb == opt_lenb) {
+		send_bits(z, (1u << 1) + (unsigned)eof, 3);
+		compress_block(z, z->t.static_ltree, z->t.static_dtree);
+	} else {
+		int lcodes = z->l_max_code + 1, dcodes = z->d_max_code + 1, blcodes = max_blindex + 1, rank;
+
+		send_bits(z, (2u << 1) + (unsigned)eof, 3);
+		send_bits(z, (unsigned)(lcodes - 257), 5);
+		send_bits(z, (unsigned)(dcodes - 1), 5);
+		send_bits(z, (unsigned)(blcodes - 4), 4);
+		for (rank = 0; rank < blcodes; rank++)
+			send_bits(z, z->bl_tree[bl_order[rank]].len, 3);
+		walk_tree(z, z->dyn_ltree, lcodes - 1, 1);
+		walk_tree(z, z->dyn_dtree, dcodes - 1, 1);
+		compress_block(z, z->dyn_ltree, z->dyn_dtree);
+	}
+	init_block(z);
+	if (eof)
+		bi_windup(z);
+}
+
+/* Returns 1 when the block should end here. */
+static int ct_tally(struct patch_gzenc *z, unsigned dist, unsigned lc)
+{
+	z->l_buf[z->last_lit++] = (uint8_t)lc;
+	if (dist == 0) {
+		z->dyn_ltree[lc].freq++;
+	} else {
+		dist--;
+		z->dyn_ltree[z->t.length_code[lc] + 256 + 1].freq++;
+		z->dyn_dtree[d_code(&z->t, dist)].freq++;
+		z->d_buf[z->last_dist++] = (uint16_t)dist;
+		z->flags |= z->flag_bit;
+	}
+	z->flag_bit = (uint8_t)(z->flag_bit << 1);
+	if ((z->last_lit & 7) == 0) {
+		z->flag_buf[z->last_flags++] = z->flags;
+		z->flags = 0;
+		z->flag_bit = 1;
+	}
+	if ((z->last_lit & 0xfff) == 0) {
+		uint64_t out_length = (uint64_t)z->last_lit * 8, in_length = (uint64_t)((int64_t)z->strstart - z->block_start);
+		int dcode;
+
+		for (dcode = 0; dcode < D_CODES; dcode++)
+			out_length += (uint64_t)z->dyn_dtree[dcode].freq * (5u + extra_dbits[dcode]);
+		out_length >>= 3;
+		if (z->last_dist < z->last_lit / 2 && out_length < in_length / 2)
+			return 1;
+	}
+	return z->last_lit == LIT_BUFSIZE - 1 || z->last_dist == DIST_BUFSIZE;
+}
+
+static void flush_block_here(struct patch_gzenc *z, int eof)
+{
+	flush_block(z, z->block_start >= 0, (uint64_t)((int64_t)z->strstart - z->block_start), eof);
+	z->block_start = (int64_t)z->strstart;
+}
+
+/* ----------------------------------------------------------- the parser */
+static unsigned read_input(struct patch_gzenc *z, uint8_t *dst, unsigned want)
+{
+	uint64_t left = z->io.in_len - z->io.in_off;
+	unsigned n = left < want ? (unsigned)left : want;
+	int r;
+
+	if (n == 0 || z->err)
+		return 0;
+	r = z->io.read(z->io.rctx, z->io.in_base + z->io.in_off, dst, n);
+	if (r) {
+		z->err = r;
+		return 0;
+	}
+	z->crc = patch_crc32(z->crc, dst, n);
+	z->io.in_off += n;
+	return n;
+}
+
+static void fill_window(struct patch_gzenc *z)
+{
+	unsigned more = (unsigned)(2 * WSIZE - z->lookahead - z->strstart), n, m;
+
+	if (z->strstart >= WSIZE + MAX_DIST) {
+		memcpy(z->window, z->window + WSIZE, WSIZE);
+		z->match_start -= WSIZE;
+		z->strstart -= WSIZE;
+		z->block_start -= (int64_t)WSIZE;
+		for (n = 0; n < HASH_SIZE; n++) {
+			m = z->head[n];
+			z->head[n] = (uint16_t)(m >= WSIZE ? m - WSIZE : 0);
+		}
+		for (n = 0; n < WSIZE; n++) {
+			m = z->prev[n];
+			z->prev[n] = (uint16_t)(m >= WSIZE ? m - WSIZE : 0);
+		}
+		more += WSIZE;
+	}
+	if (!z->eofile) {
+		n = read_input(z, z->window + z->strstart + z->lookahead, more);
+		if (n == 0) {
+			z->eofile = 1;
+			/* the two bytes past the end hash as zeros */
+			memset(z->window + z->strstart + z->lookahead, 0, MIN_MATCH - 1);
+		} else {
+			z->lookahead += n;
+		}
+	}
+}
+
+#define UPDATE_HASH(h, c) (h = (((h) << H_SHIFT) ^ (c)) & HASH_MASK)
+
+static unsigned insert_string(struct patch_gzenc *z, unsigned s)
+{
+	unsigned head;
+
+	UPDATE_HASH(z->ins_h, z->window[s + MIN_MATCH - 1]);
+	head = z->head[z->ins_h];
+	z->prev[s & WMASK] = (uint16_t)head;
+	z->head[z->ins_h] = (uint16_t)s;
+	return head;
+}
+
+static unsigned longest_match(struct patch_gzenc *z, unsigned cur_match)
+{
+	unsigned chain_length = MAX_CHAIN;
+	const uint8_t *scan = z->window + z->strstart;
+	int best_len = (int)z->prev_length;
+	unsigned limit = z->strstart > MAX_DIST ? z->strstart - MAX_DIST : 0;
+
+	if (z->prev_length >= GOOD_MATCH)
+		chain_length >>= 2;
+	do {
+		const uint8_t *match = z->window + cur_match;
+		int len;
+
+		if (match[best_len] != scan[best_len] || match[best_len - 1] != scan[best_len - 1] ||
+		    match[0] != scan[0] || match[1] != scan[1])
+			continue;
+		/* scan[2] == match[2] follows from the hash of 3 bytes and is
+		 * not compared; the rest is, up to MAX_MATCH, eight bytes at a
+		 * time (the window has room: the scan never starts within 262
+		 * bytes of its end) */
+		len = 3;
+		while (len + 8 <= MAX_MATCH) {
+			uint64_t a, b;
+
+			memcpy(&a, scan + len, 8);
+			memcpy(&b, match + len, 8);
+			if (a != b) {
+				len += __builtin_ctzll(a ^ b) >> 3;
+				goto measured;
+			}
+			len += 8;
+		}
+		while (len < MAX_MATCH && scan[len] == match[len])
+			len++;
+measured:
+		if (len > best_len) {
+			z->match_start = cur_match;
+			best_len = len;
+			if (len >= NICE_MATCH)
+				break;
+		}
+	} while ((cur_match = z->prev[cur_match & WMASK]) > limit && --chain_length != 0);
+	return (unsigned)best_len;
+}
+
+int patch_gzenc_run(struct patch_gzenc *z, patch_read_fn read, void *rctx, uint64_t in_base,
+		    uint64_t in_len, patch_write_fn write, void *wctx, uint32_t *crc)
+{
+	unsigned hash_head, prev_match, match_length = MIN_MATCH - 1, j;
+	int match_available = 0;
+
+	tables_init(&z->t);
+	memset(z->window, 0, sizeof z->window);
+	memset(z->head, 0, sizeof z->head);
+	memset(z->prev, 0, sizeof z->prev);
+	gz_io_init(&z->io, read, rctx, in_base, in_len, write, wctx);
+	z->crc = 0;
+	z->err = 0;
+	z->obuf_n = 0;
+	z->out_total = 0;
+	z->bi_buf = 0;
+	z->bi_valid = 0;
+	z->strstart = 0;
+	z->block_start = 0;
+	z->match_start = 0;
+	z->prev_length = 0;
+	z->eofile = 0;
+	init_block(z);
+
+	z->lookahead = read_input(z, z->window, 2 * WSIZE);
+	if (z->lookahead == 0) {
+		z->eofile = 1;
+	} else {
+		while (z->lookahead < MIN_LOOKAHEAD && !z->eofile)
+			fill_window(z);
+	}
+	z->ins_h = 0;
+	for (j = 0; j < MIN_MATCH - 1; j++)
+		UPDATE_HASH(z->ins_h, z->window[j]);
+
+	while (z->lookahead != 0 && z->err == 0) {
+		hash_head = insert_string(z, z->strstart);
+		z->prev_length = match_length;
+		prev_match = z->match_start;
+		match_length = MIN_MATCH - 1;
+		if (hash_head != 0 && z->prev_length < MAX_LAZY &&
+		    z->strstart - hash_head <= MAX_DIST && z->strstart <= 2 * WSIZE - MIN_LOOKAHEAD) {
+			match_length = longest_match(z, hash_head);
+			if (match_length > z->lookahead)
+				match_length = z->lookahead;
+			if (match_length == MIN_MATCH && z->strstart - z->match_start > TOO_FAR)
+				match_length--;
+		}
+		if (z->prev_length >= MIN_MATCH && match_length <= z->prev_length) {
+			int flush = ct_tally(z, z->strstart - 1 - prev_match, z->prev_length - MIN_MATCH);
+
+			z->lookahead -= z->prev_length - 1;
+			z->prev_length -= 2;
+			do {
+				z->strstart++;
+				insert_string(z, z->strstart);
+			} while (--z->prev_length != 0);
+			match_available = 0;
+			match_length = MIN_MATCH - 1;
+			z->strstart++;
+			if (flush)
+				flush_block_here(z, 0);
+		} else if (match_available) {
+			if (ct_tally(z, 0, z->window[z->strstart - 1]))
+				flush_block_here(z, 0);
+			z->strstart++;
+			z->lookahead--;
+		} else {
+			match_available = 1;
+			z->strstart++;
+			z->lookahead--;
+		}
+		while (z->lookahead < MIN_LOOKAHEAD && !z->eofile && z->err == 0)
+			fill_window(z);
+	}
+	if (z->err)
+		return z->err;
+	if (match_available)
+		ct_tally(z, 0, z->window[z->strstart - 1]);
+	flush_block(z, z->block_start >= 0, (uint64_t)((int64_t)z->strstart - z->block_start), 1);
+	out_flush(z);
+	if (z->err)
+		return z->err;
+	if (z->io.in_off != in_len)
+		return SI_E_PATCH_EXPAND;
+	*crc = z->crc;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- inflate */
+static int in_fill(struct patch_inflate *s)
+{
+	uint64_t left = s->io.in_len - s->io.in_off;
+	size_t n = left < sizeof s->ibuf ? (size_t)left : sizeof s->ibuf;
+	int r;
+
+	if (n == 0)
+		return SI_E_PATCH_EXPAND;
+	r = s->io.read(s->io.rctx, s->io.in_base + s->io.in_off, s->ibuf, n);
+	if (r)
+		return r;
+	s->io.in_off += n;
+	s->ipos = 0;
+	s->ilen = n;
+	return 0;
+}
+
+static int need_bits(struct patch_inflate *s, unsigned n)
+{
+	while (s->bitcnt < n) {
+		int r;
+
+		if (s->ipos == s->ilen && (r = in_fill(s)))
+			return r;
+		s->bitbuf |= (uint64_t)s->ibuf[s->ipos++] << s->bitcnt;
+		s->bitcnt += 8;
+	}
+	return 0;
+}
+
+static int get_bits(struct patch_inflate *s, unsigned n, unsigned *v)
+{
+	int r = need_bits(s, n);
+
+	if (r)
+		return r;
+	*v = (unsigned)(s->bitbuf & (((uint64_t)1 << n) - 1));
+	s->bitbuf >>= n;
+	s->bitcnt -= n;
+	return 0;
+}
+
+static int out_byte(struct patch_inflate *s, uint8_t b)
+{
+	s->win[s->wpos++ & 0x7FFF] = b;
+	s->obuf[s->opos++] = b;
+	s->out_total++;
+	if (s->out_total > s->out_max)
+		return SI_E_PATCH_EXPAND;
+	if (s->opos == sizeof s->obuf) {
+		int r;
+
+		s->crc = patch_crc32(s->crc, s->obuf, s->opos);
+		r = s->io.write(s->io.wctx, s->out_base + s->out_total - s->opos, s->obuf, s->opos);
+		s->opos = 0;
+		return r;
+	}
+	return 0;
+}
+
+/* Canonical Huffman code from lengths: counts per length and symbols in
+ * code order (RFC 1951 3.2.2).  Refuses over-subscribed codes;
+ * incomplete ones are allowed only as the single-code distance case. */
+static int huff_build(struct gz_huff *h, const uint8_t *lens, unsigned n)
+{
+	uint16_t offs[16];
+	unsigned i, len;
+	int left = 1;
+
+	memset(h->count, 0, sizeof h->count);
+	for (i = 0; i < n; i++)
+		h->count[lens[i]]++;
+	if (h->count[0] == n) {
+		h->count[0] = 0;
+		return 0; /* no codes: only an error if used */
+	}
+	for (len = 1; len < 16; len++) {
+		left <<= 1;
+		left -= h->count[len];
+		if (left < 0)
+			return SI_E_PATCH_EXPAND;
+	}
+	offs[1] = 0;
+	for (len = 1; len < 15; len++)
+		offs[len + 1] = (uint16_t)(offs[len] + h->count[len]);
+	for (i = 0; i < n; i++)
+		if (lens[i])
+			h->symbol[offs[lens[i]]++] = (uint16_t)i;
+	h->count[0] = 0;
+	/* The fast table: canonical codes in order, each written at its
+	 * bit-reversed value and every value sharing its low bits. */
+	memset(h->fast, 0, sizeof h->fast);
+	{
+		unsigned code = 0, idx = 0;
+
+		for (len = 1; len <= GZ_FAST_BITS; len++) {
+			for (i = 0; i < h->count[len]; i++, code++, idx++) {
+				unsigned rev = 0, b, f;
+
+				for (b = 0; b < len; b++)
+					rev |= ((code >> b) & 1) << (len - 1 - b);
+				for (f = rev; f < (1u << GZ_FAST_BITS); f += 1u << len)
+					h->fast[f] = (uint16_t)(h->symbol[idx] << 4 | len);
+			}
+			code <<= 1;
+		}
+	}
+	return 0;
+}
+
+static int huff_decode(struct patch_inflate *s, const struct gz_huff *h, unsigned *sym)
+{
+	int code = 0, first = 0, index = 0, count;
+	unsigned len, bit;
+
+	/* a short code: one lookup (when the input still holds the bits) */
+	if (need_bits(s, GZ_FAST_BITS) == 0) {
+		uint16_t f = h->fast[s->bitbuf & ((1u << GZ_FAST_BITS) - 1)];
+
+		if (f) {
+			*sym = f >> 4;
+			s->bitbuf >>= f & 15;
+			s->bitcnt -= f & 15;
+			return 0;
+		}
+	}
+	for (len = 1; len < 16; len++) {
+		int r = get_bits(s, 1, &bit);
+
+		if (r)
+			return r;
+		code |= (int)bit;
+		count = h->count[len];
+		if (code - count < first) {
+			*sym = h->symbol[index + (code - first)];
+			return 0;
+		}
+		index += count;
+		first += count;
+		first <<= 1;
+		code <<= 1;
+	}
+	return SI_E_PATCH_EXPAND;
+}
+
+static int inflate_codes(struct patch_inflate *s, const struct gz_huff *lc, const struct gz_huff *dc)
+{
+	for (;;) {
+		unsigned sym, v, len, dist;
+		int r = huff_decode(s, lc, &sym);
+
+		if (r)
+			return r;
+		if (sym < 256) {
+			if ((r = out_byte(s, (uint8_t)sym)))
+				return r;
+			continue;
+		}
+		if (sym == 256)
+			return 0;
+		sym -= 257;
+		if (sym >= 29)
+			return SI_E_PATCH_EXPAND;
+		if ((r = get_bits(s, extra_lbits[sym], &v)))
+			return r;
+		len = len_base[sym] + v;
+		if ((r = huff_decode(s, dc, &sym)))
+			return r;
+		if (sym >= 30)
+			return SI_E_PATCH_EXPAND;
+		if ((r = get_bits(s, extra_dbits[sym], &v)))
+			return r;
+		dist = dist_base[sym] + v;
+		if (dist > s->wpos)
+			return SI_E_PATCH_EXPAND; /* before the start of the output */
+		while (len--)
+			if ((r = out_byte(s, s->win[(s->wpos - dist) & 0x7FFF])))
+				return r;
+	}
+}
+
+static int inflate_block(struct patch_inflate *s, unsigned type)
+{
+	static const uint8_t order[19] = { 16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15 };
+	uint8_t lens[320];
+	unsigned nlen, ndist, ncode, i, v;
+	int r;
+
+	if (type == 1) {
+		for (i = 0; i < 144; i++)
+			lens[i] = 8;
+		for (; i < 256; i++)
+			lens[i] = 9;
+		for (; i < 280; i++)
+			lens[i] = 7;
+		for (; i < 288; i++)
+			lens[i] = 8;
+		if ((r = huff_build(&s->lcode, lens, 288)))
+			return r;
+		for (i = 0; i < 30; i++)
+			lens[i] = 5;
+		if ((r = huff_build(&s->dcode, lens, 30)))
+			return r;
+		return inflate_codes(s, &s->lcode, &s->dcode);
+	}
+	if ((r = get_bits(s, 5, &nlen)) || (r = get_bits(s, 5, &ndist)) || (r = get_bits(s, 4, &ncode)))
+		return r;
+	nlen += 257;
+	ndist += 1;
+	ncode += 4;
+	if (nlen > 286 || ndist > 30)
+		return SI_E_PATCH_EXPAND;
+	memset(lens, 0, 19);
+	for (i = 0; i < ncode; i++) {
+		if ((r = get_bits(s, 3, &v)))
+			return r;
+		lens[order[i]] = (uint8_t)v;
+	}
+	if ((r = huff_build(&s->lcode, lens, 19)))
+		return r;
+	for (i = 0; i < nlen + ndist;) {
+		unsigned sym, rep, val = 0;
+
+		if ((r = huff_decode(s, &s->lcode, &sym)))
+			return r;
+		if (sym < 16) {
+			lens[i++] = (uint8_t)sym;
+			continue;
+		}
+		if (sym == 16) {
+			if (i == 0)
+				return SI_E_PATCH_EXPAND;
+			val = lens[i - 1];
+			if ((r = get_bits(s, 2, &rep)))
+				return r;
+			rep += 3;
+		} else if (sym == 17) {
+			if ((r = get_bits(s, 3, &rep)))
+				return r;
+			rep += 3;
+		} else {
+			if ((r = get_bits(s, 7, &rep)))
+				return r;
+			rep += 11;
+		}
+		if (i + rep > nlen + ndist)
+			return SI_E_PATCH_EXPAND;
+		while (rep--)
+			lens[i++] = (uint8_t)val;
+	}
+	if (lens[256] == 0)
+		return SI_E_PATCH_EXPAND;
+	if ((r = huff_build(&s->lcode, lens, nlen)) || (r = huff_build(&s->dcode, lens + nlen, ndist)))
+		return r;
+	return inflate_codes(s, &s->lcode, &s->dcode);
+}
+
+int patch_inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, uint64_t in_base,
+		      uint64_t in_len, patch_write_fn write, void *wctx, uint64_t out_base,
+		      uint64_t out_max, uint64_t *used, uint64_t *out_len, uint32_t *crc)
+{
+	unsigned last = 0, type;
+	int r;
+
+	gz_io_init(&s->io, read, rctx, in_base, in_len, write, wctx);
+	s->ipos = s->ilen = 0;
+	s->bitbuf = 0;
+	s->bitcnt = 0;
+	s->wpos = 0;
+	s->opos = 0;
+	s->out_base = out_base;
+	s->out_total = 0;
+	s->out_max = out_max;
+	s->crc = 0;
+	while (!last) {
+		if ((r = get_bits(s, 1, &last)) || (r = get_bits(s, 2, &type)))
+			return r;
+		if (type == 0) {
+			unsigned len, nlen, b;
+
+			/* stored: skip to a byte boundary, LEN, NLEN, bytes */
+			s->bitbuf >>= s->bitcnt & 7;
+			s->bitcnt -= s->bitcnt & 7;
+			if ((r = get_bits(s, 16, &len)) || (r = get_bits(s, 16, &nlen)))
+				return r;
+			if ((len ^ 0xFFFF) != nlen)
+				return SI_E_PATCH_EXPAND;
+			while (len--) {
+				if ((r = get_bits(s, 8, &b)) || (r = out_byte(s, (uint8_t)b)))
+					return r;
+			}
+		} else if (type == 3) {
+			return SI_E_PATCH_EXPAND;
+		} else if ((r = inflate_block(s, type))) {
+			return r;
+		}
+	}
+	if (s->opos) {
+		s->crc = patch_crc32(s->crc, s->obuf, s->opos);
+		r = s->io.write(s->io.wctx, s->out_base + s->out_total - s->opos, s->obuf, s->opos);
+		s->opos = 0;
+		if (r)
+			return r;
+	}
+	/* the input bytes the stream used: whole bytes read, less the
+	 * unused whole bytes still in the bit buffer */
+	*used = s->io.in_off - (s->ilen - s->ipos) - s->bitcnt / 8;
+	*out_len = s->out_total;
+	*crc = s->crc;
+	return 0;
+}
+
+/* -------------------------------------------------------- the expansions */
+/* A member's bytes as one stream over its (one or two) extents. */
+struct ext_io {
+	const struct patch_ext *x;
+	unsigned n;
+	uint64_t total;
+	patch_read_fn read;
+	void *rctx;
+	patch_write_fn write;
+	void *wctx;
+};
+
+static int ext_span(const struct ext_io *io, uint64_t off, size_t len, int wr, uint8_t *rbuf,
+		    const uint8_t *wbuf)
+{
+	unsigned j;
+
+	if (!si_span_ok(off, len, io->total))
+		return SI_E_PATCH_EXPAND;
+	for (j = 0; j < io->n && len; j++) {
+		uint64_t xl = io->x[j].len;
+
+		if (off >= xl) {
+			off -= xl;
+			continue;
+		}
+		{
+			size_t k = xl - off < len ? (size_t)(xl - off) : len;
+			int r = wr ? io->write(io->wctx, io->x[j].off + off, wbuf, k)
+				   : io->read(io->rctx, io->x[j].off + off, rbuf, k);
+
+			if (r)
+				return r;
+			if (wr)
+				wbuf += k;
+			else
+				rbuf += k;
+			len -= k;
+			off = 0;
+		}
+	}
+	return 0;
+}
+
+static int ext_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+	return ext_span(ctx, off, len, 0, buf, NULL);
+}
+
+static int ext_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
+{
+	return ext_span(ctx, off, len, 1, NULL, buf);
+}
+
+static void ext_io_init(struct ext_io *io, const struct patch_ext *x, unsigned n)
+{
+	unsigned j;
+
+	memset(io, 0, sizeof *io);
+	io->x = x;
+	io->n = n;
+	for (j = 0; j < n; j++)
+		io->total += x[j].len;
+}
+
+/* The length of the gzip header (RFC 1952 2.3) at the start of io. */
+static int gz_header_len(struct ext_io *io, uint64_t *hl)
+{
+	uint8_t h[10], b[2];
+	uint64_t p = 10;
+	int r, k;
+
+	if ((r = ext_read(io, 0, h, 10)))
+		return r;
+	if (h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || (h[3] & 0xE0))
+		return SI_E_PATCH_EXPAND;
+	if (h[3] & 4) { /* FEXTRA */
+		if ((r = ext_read(io, p, b, 2)))
+			return r;
+		p += 2 + (uint64_t)si_le16(b);
+	}
+	for (k = 3; k <= 4; k++) { /* FNAME, FCOMMENT: zero-terminated */
+		if (!(h[3] & (1 << k)))
+			continue;
+		do {
+			if ((r = ext_read(io, p++, b, 1)))
+				return r;
+		} while (b[0]);
+	}
+	if (h[3] & 2) /* FHCRC */
+		p += 2;
+	if (p + 8 > io->total)
+		return SI_E_PATCH_EXPAND;
+	*hl = p;
+	return 0;
+}
+
+size_t patch_exp_state_size(void)
+{
+	return sizeof(struct patch_gzenc) > sizeof(struct patch_inflate) ? sizeof(struct patch_gzenc)
+									 : sizeof(struct patch_inflate);
+}
+
+static int exp_fail(struct si_diag *d, int r, const char *field, uint64_t expected, uint64_t found)
+{
+	si_diag_field(d, field);
+	si_diag_values(d, expected, found);
+	return r;
+}
+
+int patch_exp_expand(const struct patch_exp *e, struct patch_inflate *st, patch_read_fn read,
+		     void *rctx, patch_write_fn write, void *wctx, struct si_diag *d)
+{
+	struct ext_io io;
+	uint64_t hl, used = 0, out_len = 0;
+	uint32_t crc = 0;
+	uint8_t t[8];
+	int r;
+
+	ext_io_init(&io, e->old_ext, e->n_old);
+	io.read = read;
+	io.rctx = rctx;
+	r = gz_header_len(&io, &hl);
+	if (r == 0)
+		r = patch_inflate_run(st, ext_read, &io, hl, io.total - hl - 8, write, wctx,
+				      e->scratch_old, e->u_old_len, &used, &out_len, &crc);
+	if (r)
+		return exp_fail(d, r, "exp.old.stream", 0, 0);
+	if (used != io.total - hl - 8)
+		return exp_fail(d, SI_E_PATCH_EXPAND, "exp.old.length", io.total - hl - 8, used);
+	if (out_len != e->u_old_len)
+		return exp_fail(d, SI_E_PATCH_EXPAND, "exp.old.u_len", e->u_old_len, out_len);
+	if ((r = ext_read(&io, io.total - 8, t, 8)))
+		return r;
+	if (si_le32(t) != crc || si_le32(t + 4) != (uint32_t)out_len)
+		return exp_fail(d, SI_E_PATCH_EXPAND, "exp.old.trailer", crc, si_le32(t));
+	return 0;
+}
+
+/* The encoder's output, placed after the header and before the trailer:
+ * a stream that would run into the trailer does not reproduce. */
+struct ext_body {
+	struct ext_io *io;
+	uint64_t base, room;
+};
+
+static int ext_body_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
+{
+	struct ext_body *b = ctx;
+
+	if (!si_span_ok(off, len, b->room))
+		return SI_E_PATCH_EXPAND;
+	return ext_write(b->io, b->base + off, buf, len);
+}
+
+int patch_exp_make(const struct patch_exp *e, struct patch_gzenc *st, patch_read_fn read,
+		   void *rctx, patch_write_fn write, void *wctx, struct si_diag *d)
+{
+	struct ext_io io;
+	struct ext_body body;
+	uint8_t t[8];
+	uint32_t crc = 0;
+	int r;
+
+	ext_io_init(&io, e->new_ext, e->n_new);
+	io.write = write;
+	io.wctx = wctx;
+	if ((r = ext_write(&io, 0, e->hdr, e->hdr_len)))
+		return exp_fail(d, r, "exp.new.header", io.total, e->hdr_len);
+	body.io = &io;
+	body.base = e->hdr_len;
+	body.room = io.total - e->hdr_len - 8; /* the checked header keeps this positive */
+	r = patch_gzenc_run(st, read, rctx, e->scratch_new, e->u_new_len, ext_body_write, &body,
+			    &crc);
+	if (r)
+		return exp_fail(d, r, "exp.new.stream", io.total, 0);
+	if ((uint64_t)e->hdr_len + st->out_total + 8 != io.total)
+		return exp_fail(d, SI_E_PATCH_EXPAND, "exp.new.length", io.total,
+				(uint64_t)e->hdr_len + st->out_total + 8);
+	si_put_le32(t, crc);
+	si_put_le32(t + 4, (uint32_t)e->u_new_len);
+	if ((r = ext_write(&io, io.total - 8, t, 8)))
+		return r;
+	return 0;
+}

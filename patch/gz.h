@@ -1,0 +1,99 @@
+/* sealinit patch/: gzip members in decompressed space (gz.c): a bounded
+ * RFC 1951 decoder and an encoder that makes the bytes GNU gzip -9 makes.
+ * Both keep all their state in a caller-allocated struct and move bytes
+ * through callbacks, so the apply can run them at boot. */
+#ifndef SEALINIT_PATCH_GZ_H
+#define SEALINIT_PATCH_GZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+#include "patch/patch.h"
+
+uint32_t patch_crc32(uint32_t crc, const uint8_t *p, size_t n);
+
+struct gz_ct {
+	uint16_t freq, code, dad, len;
+};
+
+/* Where a coder's bytes come from and go (both coders). */
+struct gz_io {
+	patch_read_fn read;
+	void *rctx;
+	patch_write_fn write;
+	void *wctx;
+	uint64_t in_base, in_len, in_off;
+};
+
+struct gz_tables {
+	uint8_t length_code[256], dist_code[512];
+	uint16_t base_length[29], base_dist[30];
+	struct gz_ct static_ltree[288], static_dtree[30];
+};
+
+struct patch_gzenc {
+	uint8_t window[2 * 32768];
+	uint16_t prev[32768], head[32768];
+	uint8_t l_buf[32768];
+	uint16_t d_buf[32768];
+	uint8_t flag_buf[4096];
+	struct gz_ct dyn_ltree[2 * 286 + 1], dyn_dtree[2 * 30 + 1], bl_tree[2 * 19 + 1];
+	struct gz_tables t;
+	int heap[2 * 286 + 1];
+	uint8_t depth[2 * 286 + 1];
+	uint16_t bl_count[16];
+	int heap_len, heap_max, l_max_code, d_max_code, bl_max_code;
+	uint64_t opt_len, static_len;
+	unsigned last_lit, last_dist, last_flags;
+	uint8_t flags, flag_bit;
+	unsigned strstart, lookahead, match_start, prev_length, ins_h;
+	int64_t block_start;
+	int eofile, err;
+	uint32_t bi_buf;
+	int bi_valid;
+	uint8_t obuf[4096];
+	size_t obuf_n;
+	uint64_t out_total;
+	struct gz_io io;
+	uint32_t crc;
+};
+
+/* Compresses in_len bytes read at in_base..  as GNU gzip -9 does (raw
+ * deflate, no header or trailer), writing the output in order through
+ * write (its offset argument is the output's running length).  *crc: the
+ * CRC-32 of the input.  Returns 0 or the first callback error. */
+int patch_gzenc_run(struct patch_gzenc *z, patch_read_fn read, void *rctx, uint64_t in_base,
+		    uint64_t in_len, patch_write_fn write, void *wctx, uint32_t *crc) SI_WUR;
+
+#define GZ_FAST_BITS 9
+struct gz_huff {
+	uint16_t count[16];
+	uint16_t symbol[288];
+	/* the codes of at most GZ_FAST_BITS bits by their next bits (as read,
+	 * low first): symbol << 4 | length, 0 for a longer code */
+	uint16_t fast[1u << GZ_FAST_BITS];
+};
+
+struct patch_inflate {
+	uint8_t win[32768];
+	uint8_t ibuf[4096], obuf[4096];
+	size_t ipos, ilen, opos;
+	uint64_t bitbuf;
+	unsigned bitcnt;
+	uint64_t wpos;
+	struct gz_huff lcode, dcode;
+	struct gz_io io;
+	uint64_t out_base, out_total, out_max;
+	uint32_t crc;
+};
+
+/* Decodes the raw deflate stream in in_len bytes at in_base, writing at
+ * out_base + k; at most out_max bytes out (more: SI_E_PATCH_EXPAND).
+ * *used: the input bytes the stream took (up to its last whole byte);
+ * *out_len, *crc: what it made.  A malformed stream: SI_E_PATCH_EXPAND. */
+int patch_inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, uint64_t in_base,
+		      uint64_t in_len, patch_write_fn write, void *wctx, uint64_t out_base,
+		      uint64_t out_max, uint64_t *used, uint64_t *out_len, uint32_t *crc) SI_WUR;
+
+#endif

@@ -1,0 +1,680 @@
+/* sealinit patch/: the match finder and cover selection (build side).
+ *
+ * The index: hash chains over old, one entry per fourth position, keyed by
+ * the 8 bytes there (1.5 bytes of memory per old byte, against a suffix
+ * array's 4, and built in one linear pass).  Every exact match of at least
+ * 11 bytes contains an indexed position; a probe of new position i finds
+ * the matches whose indexed position lines up with i, and extends them both
+ * ways, so a match is found within its first four bytes.  Chains are walked
+ * newest first to a fixed depth.
+ *
+ * The scan is bsdiff's (Colin Percival, "Naive differences of executable
+ * code", 2003): covers are approximate matches, one alignment old = new + d
+ * with difference bytes absorbing what changed; a new alignment is taken
+ * where its exact match beats the current alignment over the same bytes.
+ * Three changes make the covers coarse, which is what the patch size needs
+ * (ten million tiny operations cost a third of a patch otherwise):
+ *
+ * - where the current alignment goes on matching, nothing is probed (the
+ *   cruise), which also makes the scan fast on similar images;
+ * - a candidate shorter than `big` is judged with what follows it: the
+ *   most agreeing minus disagreeing bytes in the next `window` bytes under
+ *   its alignment, against the same for the current alignment.  A true
+ *   alignment in edited code keeps agreeing after its first mismatch; a
+ *   chance match in unrelated bytes does not, and taking it would cost two
+ *   operations for bytes that zstd finds in the literal stream anyway;
+ * - among candidates of equal length the one nearest the current source
+ *   wins (its delta is the cheapest to encode).
+ *
+ * Where one cover ends and the next begins both are extended into the gap
+ * while more bytes agree than not, the overlap split where it scores best
+ * (bsdiff's lenf/lenb), and what lies between is literal.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <divsufsort.h>
+
+#include "patch/diff_int.h"
+
+#define IDX_STEP 4u /* indexed old positions */
+#define IDX_KEY 8u  /* bytes hashed per position */
+
+struct midx {
+	const uint8_t *old;
+	size_t on;
+	uint32_t *head;  /* bucket -> newest indexed position + 1 */
+	uint32_t *chain; /* (pos / IDX_STEP) -> older position + 1 in the bucket */
+	unsigned bits;
+	unsigned depth;
+};
+
+static inline uint32_t key_hash(const uint8_t *p, unsigned bits)
+{
+	uint64_t a;
+
+	memcpy(&a, p, 8);
+	return (uint32_t)((a * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+
+static int midx_build(struct midx *x, const uint8_t *old, size_t on, unsigned depth)
+{
+	size_t n = on / IDX_STEP + 1, p;
+	unsigned bits = 10;
+
+	while (bits < 30 && ((size_t)1 << bits) < n)
+		bits++;
+	x->old = old;
+	x->on = on;
+	x->bits = bits;
+	x->depth = depth;
+	x->head = calloc((size_t)1 << bits, sizeof *x->head);
+	x->chain = malloc(n * sizeof *x->chain);
+	if (!x->head || !x->chain) {
+		free(x->head);
+		free(x->chain);
+		return SI_E_NOMEM;
+	}
+	for (p = 0; p + IDX_KEY <= on; p += IDX_STEP) {
+		uint32_t h = key_hash(old + p, bits);
+
+		x->chain[p / IDX_STEP] = x->head[h];
+		x->head[h] = (uint32_t)p + 1;
+	}
+	return 0;
+}
+
+static void midx_free(struct midx *x)
+{
+	free(x->head);
+	free(x->chain);
+}
+
+/* The longest match of nw[i..nn) (found within four bytes of i and
+ * extended back to `floor_`), preferring on equal length the candidate
+ * whose source is nearest `prefer`.  Returns its length from i; *pos is
+ * its source for new position i. */
+static size_t midx_best(const struct midx *x, const uint8_t *nw, size_t nn, size_t i,
+			size_t floor_, uint64_t prefer, size_t *pos)
+{
+	const uint8_t *old = x->old;
+	size_t on = x->on, best = 0, k;
+	uint64_t best_d = UINT64_MAX;
+
+	if (nn - i < IDX_KEY)
+		return 0;
+	for (k = 0; k < IDX_STEP && i + k + IDX_KEY <= nn; k++) {
+		uint32_t c = x->head[key_hash(nw + i + k, x->bits)];
+		unsigned depth = x->depth;
+
+		for (; c && depth; c = x->chain[(c - 1) / IDX_STEP], depth--) {
+			size_t p = c - 1, f, b, len, src;
+			uint64_t dist;
+
+			if (memcmp(old + p, nw + i + k, IDX_KEY) != 0)
+				continue;
+			/* the candidate aligns old p with new i + k; measure it
+			 * from i (back to the floor) */
+			f = IDX_KEY + match_len(old + p + IDX_KEY, on - p - IDX_KEY,
+						nw + i + k + IDX_KEY, nn - i - k - IDX_KEY);
+			if (p < k)
+				continue;
+			b = 0;
+			while (b < k && old[p - 1 - b] == nw[i + k - 1 - b])
+				b++;
+			if (b < k)
+				continue; /* does not reach back to i: a probe at i + k finds it */
+			len = f + k;
+			src = p - k;
+			dist = src > prefer ? src - prefer : prefer - src;
+			if (len > best || (len == best && dist < best_d)) {
+				best = len;
+				best_d = dist;
+				*pos = src;
+			}
+		}
+		if (best >= 64)
+			break;
+	}
+	(void)floor_;
+	return best;
+}
+
+/* ------------------------------------------------- the paired file's SA */
+/* A suffix array of the old version of the file being scanned finds the
+ * longest match however repetitive the data (a kernel module's BTF type
+ * records defeat a chain walk of any sane depth); one file at a time, so
+ * its memory is four bytes per byte of the largest changed file. */
+struct local {
+	const struct match_pair *v;
+	size_t n, cur;
+	int32_t *sa;
+	size_t sa_cap;
+	int built; /* sa holds pair cur */
+	/* a pair split between two threads: its array, built before them */
+	const struct match_pair *shared;
+	const int32_t *shared_sa;
+	const int32_t *use; /* the array of the current pair */
+};
+
+#define SEARCH_CAP 4096
+
+/* Longest match of nw[0..nn) among the suffixes of b[0..bn), and among
+ * the neighbours as long as it the one nearest `prefer` (its delta is the
+ * cheapest).  Binary search that skips the prefix both bounds share. */
+static size_t sa_best(const int32_t *sa, const uint8_t *b, size_t bn, const uint8_t *nw,
+		      size_t nn, size_t prefer, size_t *pos)
+{
+	size_t lo = 0, hi = bn - 1, cap = nn < SEARCH_CAP ? nn : SEARCH_CAP;
+	size_t llo, lhi, best, bl, k, bd;
+
+	llo = match_len(b + sa[lo], bn - (size_t)sa[lo], nw, cap);
+	lhi = match_len(b + sa[hi], bn - (size_t)sa[hi], nw, cap);
+	while (hi - lo >= 2) {
+		size_t mid = lo + (hi - lo) / 2, q = (size_t)sa[mid];
+		size_t m = llo < lhi ? llo : lhi, l;
+
+		l = m + match_len(b + q + m, bn - q - m, nw + m, cap - m);
+		if (l == cap || q + l == bn || b[q + l] < nw[l]) {
+			lo = mid;
+			llo = l;
+		} else {
+			hi = mid;
+			lhi = l;
+		}
+	}
+	best = llo >= lhi ? lo : hi;
+	bl = llo >= lhi ? llo : lhi;
+	*pos = (size_t)sa[best];
+	bd = *pos > prefer ? *pos - prefer : prefer - *pos;
+	/* A long match amortizes its delta; short ones are where a near source
+	 * pays, and cheap to compare. */
+	for (k = 1; k <= 8 && bl < 64; k++) { /* both sides of best */
+		int side;
+
+		for (side = -1; side <= 1; side += 2) {
+			size_t j = side < 0 ? best - k : best + k, q, d;
+
+			if ((side < 0 && best < k) || (side > 0 && j >= bn))
+				continue;
+			q = (size_t)sa[j];
+			if (match_len(b + q, bn - q, nw, bl) < bl)
+				continue;
+			d = q > prefer ? q - prefer : prefer - q;
+			if (d < bd) {
+				bd = d;
+				*pos = q;
+			}
+		}
+	}
+	if (bl == cap)
+		bl = match_len(b + *pos, bn - *pos, nw, nn);
+	return bl;
+}
+
+/* The pair that holds new position i; NULL outside pairs. */
+static const struct match_pair *pair_at(struct local *l, size_t i)
+{
+	while (l->cur < l->n && l->v[l->cur].new_hi <= i) {
+		l->cur++;
+		l->built = 0;
+	}
+	if (l->cur >= l->n || l->v[l->cur].new_lo > i)
+		return NULL;
+	return &l->v[l->cur];
+}
+
+/* The current pair's suffix array, built the first time it is needed: a
+ * file whose changes the global index explains (a kernel module whose
+ * signature changed) never needs one.  0, or -1 without memory for it. */
+static int local_sa(struct local *l, const uint8_t *old)
+{
+	const struct match_pair *pr = &l->v[l->cur];
+	size_t n = (size_t)(pr->old_hi - pr->old_lo);
+
+	if (l->built)
+		return 0;
+	if (l->shared && pr->old_lo == l->shared->old_lo && pr->old_hi == l->shared->old_hi) {
+		l->use = l->shared_sa;
+		l->built = 1;
+		return 0;
+	}
+	if (n > l->sa_cap) {
+		int32_t *ns = realloc(l->sa, n * sizeof *ns);
+
+		if (!ns)
+			return -1;
+		l->sa = ns;
+		l->sa_cap = n;
+	}
+	if (divsufsort(old + pr->old_lo, l->sa, (int32_t)n) != 0)
+		return -1;
+	l->use = l->sa;
+	l->built = 1;
+	return 0;
+}
+
+/* Most agreeing minus disagreeing bytes over a prefix of new[i, i+w) under
+ * alignment old = new + d. */
+static size_t fwd_net(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn, size_t i,
+		      int64_t d, size_t w)
+{
+	int64_t s = 0, best = 0;
+	size_t k;
+
+	for (k = 0; k < w && i + k < nn; k++) {
+		int64_t o = (int64_t)(i + k) + d;
+
+		if (o < 0 || (uint64_t)o >= on)
+			break;
+		s += old[o] == nw[i + k] ? 1 : -1;
+		if (s > best)
+			best = s;
+	}
+	return (size_t)best;
+}
+
+/* When the alignment old = new + d matches at least 10 of the 16 bytes
+ * from i and 4 in a row again within them: the distance to that run, else
+ * 0. */
+static size_t resumes(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn, size_t i,
+		      int64_t d)
+{
+	int64_t o = (int64_t)i + d;
+	size_t k, eq = 0, run = 0, at = 0;
+
+	if (o < 0 || (uint64_t)o + 16 > on || nn - i < 16)
+		return 0;
+	for (k = 0; k < 16; k++) {
+		int e = old[o + (int64_t)k] == nw[i + k];
+
+		eq += e;
+		run = e ? run + 1 : 0;
+		if (run == 4 && !at)
+			at = k - 3;
+	}
+	return eq >= 12 && at ? at : 0;
+}
+
+static int eq_at(const uint8_t *old, size_t on, const uint8_t *nw, size_t i, int64_t d)
+{
+	int64_t o = (int64_t)i + d;
+
+	return o >= 0 && (uint64_t)o < on && old[o] == nw[i];
+}
+
+/* What a source far from the current one costs more: each byte of the
+ * delta's varint past the first is high-entropy patch. */
+static size_t far_cost(size_t pos, size_t want, long penalty)
+{
+	uint64_t d = pos > want ? pos - want : want - pos, z = d << 1;
+	size_t n = 0;
+
+	while (z >= 128) {
+		z >>= 7;
+		n++;
+	}
+	return n * (size_t)penalty;
+}
+
+/* A candidate's far cost: from the current alignment's source, or from
+ * the same offset in the file's old version, whichever is nearer (a new
+ * file's first match is not far just because the last one was another
+ * file's). */
+static size_t far_penalty(struct local *l, size_t sc, size_t pos, size_t want, long penalty)
+{
+	const struct match_pair *pr = pair_at(l, sc);
+	size_t a = far_cost(pos, want, penalty), b;
+
+	if (!pr)
+		return a;
+	b = far_cost(pos, (size_t)(pr->old_lo + (sc - pr->new_lo)), penalty);
+	return a < b ? a : b;
+}
+
+/* Is new position i in one of the ranges? (sorted, binary search) */
+static int in_ranges(const struct patch_ext *code, size_t n, uint64_t i)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (code[mid].off + code[mid].len <= i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && code[lo].off <= i;
+}
+
+/* One chunk of new, scanned on its own (new positions relative to the
+ * chunk; pairs and strict ranges translated to it). */
+struct chunk {
+	const uint8_t *old, *nw;
+	size_t on, nn;
+	const struct midx *x;
+	struct match_pair *pairs;
+	size_t npairs;
+	struct patch_ext *strict, *elf;
+	size_t nstrict, nelf;
+	const struct match_pair *shared;
+	const int32_t *shared_sa;
+	const struct match_tune *t;
+	struct ops o;
+	int r;
+	pthread_t tid;
+};
+
+static int scan_chunk(struct chunk *ch)
+{
+	const uint8_t *old = ch->old, *nw = ch->nw;
+	size_t on = ch->on, nn = ch->nn;
+	const struct match_pair *pairs = ch->pairs;
+	size_t npairs = ch->npairs;
+	const struct patch_ext *strict = ch->strict;
+	size_t nstrict = ch->nstrict;
+	const struct patch_ext *elf = ch->elf;
+	size_t nelf = ch->nelf;
+	const struct match_tune *t = ch->t;
+	const struct midx *xp = ch->x;
+	struct ops *o = &ch->o;
+	struct local loc = { pairs, npairs, 0, NULL, 0, 0, ch->shared, ch->shared_sa, NULL };
+	size_t sc = 0, len = 0, pos = 0, lastscan = 0, lastpos = 0;
+	int64_t lastoffset = 0, xw;
+	int r = 0;
+
+	while (sc < nn) {
+		size_t oldscore = 0, scsc;
+
+		size_t step = 1, misses = 0;
+
+		for (scsc = sc += len; sc < nn; sc += step) {
+			int64_t cs = (int64_t)sc + lastoffset;
+
+			size_t skip = 0;
+
+			/* the cruise: the current alignment matches here */
+			if (sc > lastscan && cs >= 0 && (uint64_t)cs + 4 <= on && nn - sc >= 4 &&
+			    memcmp(old + cs, nw + sc, 4) == 0) {
+				len = match_len(old + cs, on - (size_t)cs, nw + sc, nn - sc);
+				pos = (size_t)cs;
+			} else if (sc > lastscan && (skip = resumes(old, on, nw, nn, sc, lastoffset))) {
+				/* a few changed bytes (an address) in a cover that
+				 * goes on: no probe until it matches again */
+				len = 0;
+			} else {
+				const struct match_pair *pr = pair_at(&loc, sc);
+				uint64_t want = (uint64_t)((int64_t)sc + lastoffset);
+
+				/* Until the file's suffix array exists, the global index
+				 * first: long matches are found there without it (a kernel
+				 * module whose signature changed never needs one); once
+				 * built, the array first (its searches cost less than
+				 * the chain walks). */
+				int global_first = !pr || !loc.built;
+
+				len = 0;
+				if (global_first && (!pr || misses < 16))
+					len = midx_best(xp, nw, nn, sc, lastscan, want, &pos);
+				if (len < 32 && pr && local_sa(&loc, old) == 0) {
+					size_t lp = 0, pb = (size_t)pr->old_lo, ll;
+
+					ll = sa_best(loc.use, old + pb, (size_t)(pr->old_hi - pb), nw + sc,
+						     nn - sc, want > pb ? (size_t)(want - pb) : 0, &lp);
+					if (ll > len) {
+						len = ll;
+						pos = lp + pb;
+					}
+				}
+				if (!global_first && len < 32 && misses < 16) {
+					size_t gp = 0, gl = midx_best(xp, nw, nn, sc, lastscan, want, &gp);
+
+					if (gl > len) {
+						len = gl;
+						pos = gp;
+					}
+				}
+			}
+			for (; scsc < sc + len; scsc++)
+				oldscore += eq_at(old, on, nw, scsc, lastoffset);
+			if (len == oldscore && len != 0)
+				break;
+			if (len > oldscore + (size_t)t->k) {
+				size_t val = len, oval = oldscore;
+
+				if (len < (size_t)t->big) {
+					val += fwd_net(old, on, nw, nn, sc + len,
+						       (int64_t)pos - (int64_t)sc, (size_t)t->window);
+					oval += fwd_net(old, on, nw, nn, sc + len, lastoffset,
+							(size_t)t->window);
+				}
+				if (val > oval + (size_t)t->k &&
+				    val >= (size_t)(in_ranges(strict, nstrict, sc) ? t->min_strict : t->min) +
+						   far_penalty(&loc, sc, pos, lastpos + (sc - lastscan),
+							       in_ranges(elf, nelf, sc) ? t->far_elf : t->far))
+					break;
+			}
+			/* Nothing here: after a run of misses (new bytes), probe every
+			 * second, fourth, then eighth position (a search in a large
+			 * file's suffix array costs microseconds of cache misses); a
+			 * match found late is recovered by the backward extension, and
+			 * one shorter than the step would not be taken anyway. */
+			misses = len < 8 && !skip ? misses + 1 : 0;
+			step = skip ? skip : misses < 8 ? 1 : misses < 32 ? 2 : misses < 128 ? 4 : 8;
+			{
+				size_t q, e = sc + step < scsc ? sc + step : scsc;
+
+				for (q = sc; q < e; q++)
+					oldscore -= eq_at(old, on, nw, q, lastoffset);
+				if (scsc < sc + step)
+					scsc = sc + step;
+			}
+			if (sc + step > nn)
+				step = nn - sc;
+		}
+		if (len != oldscore || sc == nn) {
+			int64_t s = 0, sf = 0, sb, ss;
+			size_t lenf = 0, lenb = 0, i;
+
+			/* in the strict ranges a cover must agree more */
+			xw = in_ranges(strict, nstrict, lastscan) ? t->w_strict : t->w;
+			for (i = 0; lastscan + i < sc && lastpos + i < on;) {
+				if (old[lastpos + i] == nw[lastscan + i])
+					s++;
+				i++;
+				if (s * (1 + xw) - (int64_t)i * xw > sf * (1 + xw) - (int64_t)lenf * xw) {
+					sf = s;
+					lenf = i;
+				}
+			}
+			if (sc < nn) {
+				s = 0;
+				sb = 0;
+				for (i = 1; sc >= lastscan + i && pos >= i; i++) {
+					if (old[pos - i] == nw[sc - i])
+						s++;
+					if (s * (1 + xw) - (int64_t)i * xw > sb * (1 + xw) - (int64_t)lenb * xw) {
+						sb = s;
+						lenb = i;
+					}
+				}
+			}
+			if (lastscan + lenf > sc - lenb) {
+				size_t overlap = (lastscan + lenf) - (sc - lenb), lens = 0;
+
+				s = 0;
+				ss = 0;
+				for (i = 0; i < overlap; i++) {
+					if (nw[lastscan + lenf - overlap + i] ==
+					    old[lastpos + lenf - overlap + i])
+						s++;
+					if (nw[sc - lenb + i] == old[pos - lenb + i])
+						s--;
+					if (s > ss) {
+						ss = s;
+						lens = i + 1;
+					}
+				}
+				lenf += lens - overlap;
+				lenb -= lens;
+			}
+			if ((r = emit_cover(o, old, nw, lastscan, lenf,
+					    (int64_t)lastpos - (int64_t)lastscan)) ||
+			    (r = emit_lit(o, nw, lastscan + lenf, (sc - lenb) - (lastscan + lenf))))
+				break;
+			lastscan = sc - lenb;
+			lastpos = pos - lenb;
+			lastoffset = (int64_t)pos - (int64_t)sc;
+		}
+	}
+	free(loc.sa);
+	return r;
+}
+
+static void *chunk_main(void *arg)
+{
+	struct chunk *ch = arg;
+
+	ch->r = scan_chunk(ch);
+	return NULL;
+}
+
+/* The chunks' share of pairs and strict ranges, in chunk coordinates. */
+static size_t ranges_clip(const struct patch_ext *in, size_t n, size_t lo, size_t hi,
+			  struct patch_ext *out)
+{
+	size_t i, m = 0;
+
+	for (i = 0; i < n; i++) {
+		uint64_t a = in[i].off > lo ? in[i].off : lo;
+		uint64_t b = in[i].off + in[i].len < hi ? in[i].off + in[i].len : hi;
+
+		if (a < b) {
+			out[m].off = a - lo;
+			out[m].len = b - a;
+			m++;
+		}
+	}
+	return m;
+}
+
+static int chunk_clip(struct chunk *ch, size_t lo, size_t hi, const struct match_pair *pairs,
+		      size_t npairs, const struct patch_ext *strict, size_t nstrict,
+		      const struct patch_ext *elf, size_t nelf)
+{
+	size_t i;
+
+	ch->pairs = malloc((npairs + 1) * sizeof *ch->pairs);
+	ch->strict = malloc((nstrict + 1) * sizeof *ch->strict);
+	ch->elf = malloc((nelf + 1) * sizeof *ch->elf);
+	if (!ch->pairs || !ch->strict || !ch->elf)
+		return SI_E_NOMEM;
+	ch->nstrict = ranges_clip(strict, nstrict, lo, hi, ch->strict);
+	ch->nelf = ranges_clip(elf, nelf, lo, hi, ch->elf);
+	for (i = 0; i < npairs; i++) {
+		const struct match_pair *p = &pairs[i];
+		uint64_t a = p->new_lo > lo ? p->new_lo : lo, b = p->new_hi < hi ? p->new_hi : hi;
+
+		if (a < b) {
+			ch->pairs[ch->npairs] = *p;
+			ch->pairs[ch->npairs].new_lo = a - lo;
+			ch->pairs[ch->npairs].new_hi = b - lo;
+			ch->npairs++;
+		}
+	}
+	return 0;
+}
+
+/* The scan in `threads` chunks of new of about equal size, in parallel,
+ * their ops concatenated (a cover does not cross a chunk's end, which costs
+ * an op or two).  A pair a cut falls in is shared: its suffix array is
+ * built once, before the threads. */
+int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
+	      const struct match_pair *pairs, size_t npairs, const struct patch_ext *strict,
+	      size_t nstrict, const struct patch_ext *elf, size_t nelf,
+	      const struct match_tune *t, unsigned threads, struct ops *o)
+{
+	struct chunk ch[8];
+	struct midx x;
+	const struct match_pair *shared = NULL;
+	int32_t *shared_sa = NULL;
+	size_t cut[9], i, k;
+	unsigned n = threads < 1 ? 1 : threads > 8 ? 8 : threads;
+	int r;
+
+	if (on < IDX_KEY)
+		return emit_lit(o, nw, 0, nn);
+	if (nn < ((size_t)n << 20))
+		n = 1; /* not worth a thread */
+	r = midx_build(&x, old, on, (unsigned)t->depth);
+	if (r)
+		return r;
+	cut[0] = 0;
+	cut[n] = nn;
+	for (k = 1; k < n; k++) {
+		cut[k] = nn / n * k;
+		for (i = 0; i < npairs; i++)
+			if (pairs[i].new_lo < cut[k] && cut[k] < pairs[i].new_hi) {
+				/* one split pair at most; others cut at its edge */
+				if (!shared)
+					shared = &pairs[i];
+				else if (shared != &pairs[i])
+					cut[k] = (size_t)pairs[i].new_lo;
+			}
+		if (cut[k] < cut[k - 1])
+			cut[k] = cut[k - 1];
+	}
+	if (shared) {
+		size_t sn = (size_t)(shared->old_hi - shared->old_lo);
+
+		shared_sa = malloc(sn * sizeof *shared_sa);
+		if (!shared_sa || divsufsort(old + shared->old_lo, shared_sa, (int32_t)sn) != 0) {
+			free(shared_sa);
+			shared_sa = NULL;
+			shared = NULL; /* each thread builds its own, if memory allows */
+		}
+	}
+	memset(ch, 0, sizeof ch);
+	for (k = 0; k < n && r == 0; k++) {
+		ch[k].old = old;
+		ch[k].on = on;
+		ch[k].nw = nw + cut[k];
+		ch[k].nn = cut[k + 1] - cut[k];
+		ch[k].x = &x;
+		ch[k].t = t;
+		ch[k].shared = shared;
+		ch[k].shared_sa = shared_sa;
+		r = chunk_clip(&ch[k], cut[k], cut[k + 1], pairs, npairs, strict, nstrict, elf, nelf);
+	}
+	if (r == 0) {
+		for (k = 1; k < n; k++)
+			if (pthread_create(&ch[k].tid, NULL, chunk_main, &ch[k]) != 0)
+				ch[k].r = -1; /* run it here below */
+		ch[0].r = scan_chunk(&ch[0]);
+		for (k = 1; k < n; k++) {
+			if (ch[k].r == -1)
+				ch[k].r = scan_chunk(&ch[k]);
+			else
+				pthread_join(ch[k].tid, NULL);
+		}
+		for (k = 0; k < n && r == 0; k++) {
+			r = ch[k].r;
+			for (i = 0; r == 0 && i < ch[k].o.n; i++) {
+				const struct op *p = &ch[k].o.v[i];
+
+				r = ops_push(o, p->kind, p->dst + cut[k], p->src, p->len);
+			}
+		}
+	}
+	for (k = 0; k < n; k++) {
+		free(ch[k].pairs);
+		free(ch[k].strict);
+		free(ch[k].elf);
+		free(ch[k].o.v);
+	}
+	free(shared_sa);
+	midx_free(&x);
+	return r;
+}

@@ -1,0 +1,760 @@
+/* sealinit patch/: what the diff learns about the images before matching
+ * (build side):
+ *
+ * - the files of erofs images (the format sealed images use here): path,
+ *   size and where the bytes lie (contiguous blocks, and the last partial
+ *   block either in a block of its own or inline after the inode);
+ * - which gzip members of the new image are diffed decompressed: a file
+ *   that is one gzip member, whose deflate stream gz.c's encoder makes again
+ *   byte for byte, and whose old version (same path, or the same path with
+ *   its numbers changed: a kernel's files carry its version) is a member
+ *   that decodes, and that changed;
+ * - the architecture of the executables inside the new image.
+ *
+ * The images are the build server's own, but a parser is a parser: every
+ * offset is checked against the image, and anything unexpected makes the
+ * image "not erofs" (then the diff works on raw bytes). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/bytes.h"
+#include "patch/diff_int.h"
+#include "patch/gz.h"
+
+/* ------------------------------------------------------------ erofs */
+#define EROFS_MAGIC 0xE0F5E1E2u
+#define EROFS_SB_OFF 1024u
+#define EROFS_MAX_FILES (1u << 20)
+#define EROFS_MAX_DEPTH 64
+/* Raw images (no file system the plan reads): one suffix array of the
+ * whole old image, up to this size (4 bytes of memory per byte). */
+#define RAW_SA_MAX (256u << 20)
+
+struct efile {
+	char *path, *shape; /* shape: the path with runs of digits as '#' */
+	uint64_t size;
+	struct patch_ext ext[2];
+	unsigned n_ext;
+};
+
+struct efiles {
+	struct efile *v;
+	size_t n, cap;
+};
+
+struct erofs {
+	const uint8_t *p;
+	size_t n;
+	unsigned bits;
+	uint64_t bs, meta;
+};
+
+/* Where an inode's data lies; 0 or -1 (a layout the diff does not read:
+ * compressed or chunked). */
+static int erofs_inode(const struct erofs *fs, uint64_t nid, uint16_t *mode, uint64_t *size,
+		       struct patch_ext *ext, unsigned *n_ext)
+{
+	uint64_t off = fs->meta + nid * 32, isz, xsz, nblk, tail;
+	const uint8_t *in;
+	uint16_t fmt, xcount;
+	unsigned layout;
+	uint32_t raw;
+
+	if (nid > (fs->n / 32) || !si_span_ok(off, 32, fs->n))
+		return -1;
+	in = fs->p + off;
+	fmt = si_le16(in);
+	xcount = si_le16(in + 2);
+	*mode = si_le16(in + 4);
+	layout = (fmt >> 1) & 7;
+	if (fmt & 1) {
+		if (!si_span_ok(off, 64, fs->n))
+			return -1;
+		isz = 64;
+		*size = si_le64(in + 8);
+	} else {
+		isz = 32;
+		*size = si_le32(in + 8);
+	}
+	raw = si_le32(in + 16);
+	xsz = xcount ? 12 + ((uint64_t)xcount - 1) * 4 : 0;
+	*n_ext = 0;
+	if (*size == 0)
+		return 0;
+	nblk = (*size + fs->bs - 1) / fs->bs;
+	if (layout == 0) { /* flat, all blocks contiguous */
+		ext[0].off = (uint64_t)raw * fs->bs;
+		ext[0].len = *size;
+		*n_ext = 1;
+	} else if (layout == 2) { /* flat, the last block inline after the inode */
+		tail = *size - (nblk - 1) * fs->bs;
+		if (nblk > 1) {
+			ext[*n_ext].off = (uint64_t)raw * fs->bs;
+			ext[*n_ext].len = (nblk - 1) * fs->bs;
+			(*n_ext)++;
+		}
+		ext[*n_ext].off = off + isz + xsz;
+		ext[*n_ext].len = tail;
+		(*n_ext)++;
+	} else {
+		return -1;
+	}
+	for (unsigned j = 0; j < *n_ext; j++)
+		if (!si_span_ok(ext[j].off, ext[j].len, fs->n))
+			return -1;
+	return 0;
+}
+
+/* A path with each run of digits as '#': a kernel's files carry its
+ * version in their paths. */
+static void path_shape(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	while (*s && o + 1 < cap) {
+		if (*s >= '0' && *s <= '9') {
+			out[o++] = '#';
+			while (*s >= '0' && *s <= '9')
+				s++;
+		} else {
+			out[o++] = *s++;
+		}
+	}
+	out[o] = 0;
+}
+
+static int files_push(struct efiles *f, const char *path, size_t plen, uint64_t size,
+		      const struct patch_ext *ext, unsigned n_ext)
+{
+	struct efile *e;
+
+	if (f->n == EROFS_MAX_FILES)
+		return -1;
+	if (diff_grow(&f->v, f->n, &f->cap, sizeof *f->v, 256))
+		return SI_E_NOMEM;
+	e = &f->v[f->n];
+	e->path = malloc(2 * plen + 2);
+	if (!e->path)
+		return SI_E_NOMEM;
+	memcpy(e->path, path, plen);
+	e->path[plen] = 0;
+	e->shape = e->path + plen + 1;
+	path_shape(e->path, e->shape, plen + 1);
+	e->size = size;
+	e->n_ext = n_ext;
+	memcpy(e->ext, ext, sizeof e->ext);
+	f->n++;
+	return 0;
+}
+
+static void files_free(struct efiles *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		free(f->v[i].path);
+	free(f->v);
+	memset(f, 0, sizeof *f);
+}
+
+/* One directory: its entries, block by block (the tail block as long as
+ * the tail); regular files are listed, directories walked. */
+static int erofs_dir(const struct erofs *fs, uint64_t nid, char *path, size_t plen, int depth,
+		     struct efiles *out)
+{
+	struct patch_ext ext[2];
+	unsigned n_ext, j;
+	uint16_t mode;
+	uint64_t size, at;
+	int r;
+
+	if (depth > EROFS_MAX_DEPTH || erofs_inode(fs, nid, &mode, &size, ext, &n_ext) != 0)
+		return -1;
+	for (j = 0; j < n_ext; j++) {
+		for (at = 0; at < ext[j].len; at += fs->bs) {
+			const uint8_t *b = fs->p + ext[j].off + at;
+			uint64_t blen = ext[j].len - at < fs->bs ? ext[j].len - at : fs->bs;
+			uint64_t nd, k;
+
+			if (blen < 12)
+				return -1;
+			nd = si_le16(b + 8) / 12;
+			if (nd == 0 || nd * 12 > blen)
+				return -1;
+			for (k = 0; k < nd; k++) {
+				const uint8_t *de = b + 12 * k;
+				uint64_t cnid = si_le64(de), no = si_le16(de + 8);
+				uint64_t ne = k + 1 < nd ? si_le16(de + 12 + 8) : blen;
+				uint8_t ft = de[10];
+				size_t nl;
+
+				if (no > ne || ne > blen)
+					return -1;
+				nl = (size_t)(ne - no);
+				if (k + 1 == nd) /* the last name ends at a NUL or the block */
+					nl = strnlen((const char *)b + no, nl);
+				if (nl == 0 || plen + 1 + nl >= 4096)
+					return -1;
+				if ((nl == 1 && b[no] == '.') || (nl == 2 && b[no] == '.' && b[no + 1] == '.'))
+					continue;
+				path[plen] = '/';
+				memcpy(path + plen + 1, b + no, nl);
+				if (ft == 2) {
+					if ((r = erofs_dir(fs, cnid, path, plen + 1 + nl, depth + 1, out)))
+						return r;
+				} else if (ft == 1) {
+					struct patch_ext fx[2];
+					unsigned fn;
+					uint16_t fm;
+					uint64_t fsz;
+
+					memset(fx, 0, sizeof fx);
+					if (erofs_inode(fs, cnid, &fm, &fsz, fx, &fn) == 0 &&
+					    (r = files_push(out, path, plen + 1 + nl, fsz, fx, fn)))
+						return r;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+/* The files of an erofs image; 0 with an empty list when it is not one. */
+static int erofs_files(const uint8_t *p, size_t n, struct efiles *out)
+{
+	struct erofs fs;
+	char path[4096];
+	int r;
+
+	memset(out, 0, sizeof *out);
+	if (n < EROFS_SB_OFF + 128 || si_le32(p + EROFS_SB_OFF) != EROFS_MAGIC)
+		return 0;
+	fs.p = p;
+	fs.n = n;
+	fs.bits = p[EROFS_SB_OFF + 12];
+	if (fs.bits < 9 || fs.bits > 16)
+		return 0;
+	fs.bs = (uint64_t)1 << fs.bits;
+	fs.meta = (uint64_t)si_le32(p + EROFS_SB_OFF + 40) * fs.bs;
+	r = erofs_dir(&fs, si_le16(p + EROFS_SB_OFF + 14), path, 0, 0, out);
+	if (r == SI_E_NOMEM)
+		return r;
+	if (r) /* not the erofs we know: no file list */
+		files_free(out);
+	return 0;
+}
+
+/* ------------------------------------------------------- gzip members */
+struct mem {
+	const uint8_t *p;
+	size_t n;
+	uint8_t *w;
+	size_t wn, wcap;
+	const uint8_t *cmp; /* when set: compare instead of store */
+	int differs;
+};
+
+static int mem_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+	const struct mem *m = ctx;
+
+	if (!si_span_ok(off, len, m->n))
+		return SI_E_PATCH_EXPAND;
+	memcpy(buf, m->p + off, len);
+	return 0;
+}
+
+static int mem_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
+{
+	struct mem *m = ctx;
+
+	if (!si_span_ok(off, len, m->wcap))
+		return SI_E_PATCH_EXPAND;
+	if (m->cmp) {
+		if (memcmp(m->cmp + off, buf, len) != 0) {
+			m->differs = 1;
+			return SI_E_PATCH_EXPAND; /* stop early: it does not reproduce */
+		}
+	} else {
+		memcpy(m->w + off, buf, len);
+	}
+	if (off + len > m->wn)
+		m->wn = off + len;
+	return 0;
+}
+
+/* A file's bytes in one buffer (copied when they lie in two extents). */
+static uint8_t *file_bytes(const uint8_t *img, const struct efile *f)
+{
+	uint8_t *b = malloc(f->size ? f->size : 1);
+	uint64_t at = 0;
+	unsigned j;
+
+	if (!b)
+		return NULL;
+	for (j = 0; j < f->n_ext; j++) {
+		memcpy(b + at, img + f->ext[j].off, f->ext[j].len);
+		at += f->ext[j].len;
+	}
+	return b;
+}
+
+/* The gzip header's length (RFC 1952 2.3) or 0. */
+static size_t gz_hdr(const uint8_t *b, size_t n)
+{
+	size_t p = 10;
+
+	if (n < 18 || b[0] != 0x1f || b[1] != 0x8b || b[2] != 8 || (b[3] & 0xE0))
+		return 0;
+	if (b[3] & 4) {
+		if (p + 2 > n)
+			return 0;
+		p += 2 + si_le16(b + p);
+	}
+	for (int k = 3; k <= 4; k++)
+		if (b[3] & (1 << k)) {
+			while (p < n && b[p])
+				p++;
+			p++;
+		}
+	if (b[3] & 2)
+		p += 2;
+	return p + 8 <= n ? p : 0;
+}
+
+/* Decompresses the single member b[0..n); NULL unless it is exactly one
+ * valid member (checked trailer) of at most PATCH_EXPAND_MAX bytes. */
+static uint8_t *gz_member(const uint8_t *b, size_t n, size_t *ulen, size_t *hl)
+{
+	struct patch_inflate *st;
+	struct mem in = { b, n, NULL, 0, 0, NULL, 0 }, out = { 0 };
+	uint64_t used = 0, ol = 0, isize;
+	uint32_t crc = 0;
+
+	*hl = gz_hdr(b, n);
+	if (*hl == 0)
+		return NULL;
+	isize = si_le32(b + n - 4);
+	/* ISIZE is the size modulo 2^32; members past 4 GiB are not ours */
+	if (isize > PATCH_EXPAND_MAX)
+		return NULL;
+	out.wcap = isize;
+	out.w = malloc(isize ? isize : 1);
+	st = malloc(sizeof *st);
+	if (!out.w || !st) {
+		free(out.w);
+		free(st);
+		return NULL;
+	}
+	if (patch_inflate_run(st, mem_read, &in, *hl, n - *hl - 8, mem_write, &out, 0, isize, &used,
+			      &ol, &crc) != 0 ||
+	    used != n - *hl - 8 || ol != isize || crc != si_le32(b + n - 8)) {
+		free(out.w);
+		free(st);
+		return NULL;
+	}
+	free(st);
+	*ulen = (size_t)isize;
+	return out.w;
+}
+
+/* Does gz.c's encoder make exactly the stream of member b (header hl)? */
+static int gz_reproduces(const uint8_t *b, size_t n, size_t hl, const uint8_t *u, size_t ulen)
+{
+	struct patch_gzenc *z = malloc(sizeof *z);
+	struct mem in = { u, ulen, NULL, 0, 0, NULL, 0 };
+	struct mem out = { 0 };
+	uint32_t crc;
+	int ok;
+
+	if (!z)
+		return 0;
+	out.cmp = b + hl;
+	out.wcap = n - hl - 8;
+	ok = patch_gzenc_run(z, mem_read, &in, 0, ulen, mem_write, &out, &crc) == 0 &&
+	     !out.differs && z->out_total == n - hl - 8;
+	free(z);
+	return ok;
+}
+
+/* The old files sorted by path and by shape, for the twin lookups. */
+struct twins {
+	const struct efile **by_path, **by_shape;
+	size_t n;
+};
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp((*(const struct efile *const *)a)->path, (*(const struct efile *const *)b)->path);
+}
+
+static int cmp_shape(const void *a, const void *b)
+{
+	return strcmp((*(const struct efile *const *)a)->shape,
+		      (*(const struct efile *const *)b)->shape);
+}
+
+static int twins_init(struct twins *t, const struct efiles *of)
+{
+	size_t i;
+
+	t->n = of->n;
+	t->by_path = malloc((of->n + 1) * sizeof *t->by_path);
+	t->by_shape = malloc((of->n + 1) * sizeof *t->by_shape);
+	if (!t->by_path || !t->by_shape) {
+		free(t->by_path);
+		free(t->by_shape);
+		return SI_E_NOMEM;
+	}
+	for (i = 0; i < of->n; i++)
+		t->by_path[i] = t->by_shape[i] = &of->v[i];
+	qsort(t->by_path, of->n, sizeof *t->by_path, cmp_path);
+	qsort(t->by_shape, of->n, sizeof *t->by_shape, cmp_shape);
+	return 0;
+}
+
+static void twins_free(struct twins *t)
+{
+	free(t->by_path);
+	free(t->by_shape);
+}
+
+/* A new file's old version: the same path, else the one old file with the
+ * same shape (a kernel's files carry its version in their paths). */
+static const struct efile *old_twin(const struct twins *t, const struct efile *f)
+{
+	const struct efile key = { f->path, f->shape, 0, { { 0, 0 }, { 0, 0 } }, 0 }, *kp = &key;
+	const struct efile *const *hit;
+
+	hit = bsearch(&kp, t->by_path, t->n, sizeof *t->by_path, cmp_path);
+	if (hit)
+		return *hit;
+	hit = bsearch(&kp, t->by_shape, t->n, sizeof *t->by_shape, cmp_shape);
+	if (!hit)
+		return NULL;
+	/* ambiguous shapes have no twin */
+	if ((hit > t->by_shape && strcmp((*(hit - 1))->shape, f->shape) == 0) ||
+	    (hit + 1 < t->by_shape + t->n && strcmp((*(hit + 1))->shape, f->shape) == 0))
+		return NULL;
+	return *hit;
+}
+
+static int exp_cmp(const void *a, const void *b)
+{
+	const struct diff_exp *x = a, *y = b;
+
+	return x->new_ext[0].off < y->new_ext[0].off ? -1 : x->new_ext[0].off > y->new_ext[0].off;
+}
+
+static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct twins *tw,
+			   const struct efiles *nf, struct diff_plan *p)
+{
+	size_t i, cap = 0;
+
+	for (i = 0; i < nf->n && p->nexp < CONFIG_PATCH_MAX_EXPANSIONS; i++) {
+		const struct efile *f = &nf->v[i], *g;
+		uint8_t *nb = NULL, *ob = NULL, *un = NULL, *uo = NULL;
+		size_t unl = 0, uol = 0, nhl = 0, ohl = 0;
+		struct diff_exp *x;
+
+		if (f->size < 18 || f->n_ext == 0 || f->ext[0].len < 2 || nw[f->ext[0].off] != 0x1f ||
+		    nw[f->ext[0].off + 1] != 0x8b)
+			continue;
+		g = old_twin(tw, f);
+		if (!g || g->size < 18 || g->n_ext == 0)
+			continue;
+		nb = file_bytes(nw, f);
+		ob = file_bytes(old, g);
+		if (!nb || !ob || (f->size == g->size && memcmp(nb, ob, f->size) == 0))
+			goto next; /* unchanged: raw bytes cost nothing */
+		un = gz_member(nb, f->size, &unl, &nhl);
+		if (!un || nhl > 32 || !gz_reproduces(nb, f->size, nhl, un, unl))
+			goto next;
+		uo = gz_member(ob, g->size, &uol, &ohl);
+		if (!uo)
+			goto next;
+		if (diff_grow(&p->exp, p->nexp, &cap, sizeof *p->exp, 16)) {
+			free(nb);
+			free(ob);
+			free(un);
+			free(uo);
+			return SI_E_NOMEM;
+		}
+		x = &p->exp[p->nexp++];
+		memset(x, 0, sizeof *x);
+		x->n_old = (uint8_t)g->n_ext;
+		x->n_new = (uint8_t)f->n_ext;
+		memcpy(x->old_ext, g->ext, sizeof x->old_ext);
+		memcpy(x->new_ext, f->ext, sizeof x->new_ext);
+		x->hdr_len = (uint8_t)nhl;
+		memcpy(x->hdr, nb, nhl);
+		x->u_old = uo;
+		x->u_old_len = uol;
+		x->u_new = un;
+		x->u_new_len = unl;
+		uo = un = NULL;
+next:
+		free(nb);
+		free(ob);
+		free(un);
+		free(uo);
+	}
+	/* the format wants them in the order of their new extents */
+	if (p->nexp)
+		qsort(p->exp, p->nexp, sizeof *p->exp, exp_cmp);
+	return 0;
+}
+
+/* The main extent of a file: its blocks (the inline tail is small). */
+static const struct patch_ext *main_ext(const struct efile *f)
+{
+	return f->n_ext == 2 && f->ext[1].len > f->ext[0].len ? &f->ext[1] : &f->ext[0];
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct match_pair *x = a, *y = b;
+
+	return x->new_lo < y->new_lo ? -1 : x->new_lo > y->new_lo;
+}
+
+/* Each changed file of the new image and its old version: the matcher
+ * looks there first. */
+static int plan_pairs(const uint8_t *old, const uint8_t *nw, const struct twins *tw,
+		      const struct efiles *nf, struct diff_plan *p)
+{
+	size_t i, cap = 0;
+
+	for (i = 0; i < nf->n; i++) {
+		const struct efile *f = &nf->v[i], *g;
+		const struct patch_ext *a, *b;
+
+		if (f->n_ext == 0 || !(g = old_twin(tw, f)) || g->n_ext == 0)
+			continue;
+		a = main_ext(f);
+		b = main_ext(g);
+		if (a->len < 64 || b->len < 64 || b->len >= INT32_MAX ||
+		    (a->len == b->len && memcmp(nw + a->off, old + b->off, a->len) == 0))
+			continue;
+		if (diff_grow(&p->pairs, p->npairs, &cap, sizeof *p->pairs, 256))
+			return SI_E_NOMEM;
+		p->pairs[p->npairs].new_lo = a->off;
+		p->pairs[p->npairs].new_hi = a->off + a->len;
+		p->pairs[p->npairs].old_lo = b->off;
+		p->pairs[p->npairs].old_hi = b->off + b->len;
+		p->npairs++;
+	}
+	if (p->npairs)
+		qsort(p->pairs, p->npairs, sizeof *p->pairs, pair_cmp);
+	return 0;
+}
+
+/* --------------------------------------------------------- BTF data */
+/* Bytes of file f at offset off (through its extents), n <= 64; 0 or -1. */
+static int file_read(const uint8_t *img, const struct efile *f, uint64_t off, uint8_t *b,
+		     size_t n)
+{
+	unsigned j;
+
+	if (!si_span_ok(off, n, f->size))
+		return -1;
+	for (j = 0; j < f->n_ext && n; j++) {
+		if (off >= f->ext[j].len) {
+			off -= f->ext[j].len;
+			continue;
+		}
+		while (n && off < f->ext[j].len) {
+			*b++ = img[f->ext[j].off + off++];
+			n--;
+		}
+		off = 0;
+	}
+	return n ? -1 : 0;
+}
+
+/* File range [lo, hi) as image ranges, appended to the plan's BTF list. */
+static int code_push(struct diff_plan *p, size_t *cap, const struct efile *f, uint64_t lo,
+		     uint64_t hi)
+{
+	uint64_t at = 0;
+	unsigned j;
+
+	for (j = 0; j < f->n_ext; j++) {
+		uint64_t a = lo > at ? lo : at, b = hi < at + f->ext[j].len ? hi : at + f->ext[j].len;
+
+		if (a < b) {
+			if (diff_grow(&p->btf, p->nbtf, cap, sizeof *p->btf, 256))
+				return SI_E_NOMEM;
+			p->btf[p->nbtf].off = f->ext[j].off + (a - at);
+			p->btf[p->nbtf].len = b - a;
+			p->nbtf++;
+		}
+		at += f->ext[j].len;
+	}
+	return 0;
+}
+
+static int ext_off_cmp(const void *a, const void *b)
+{
+	const struct patch_ext *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Where the new image holds type information that builds renumber and
+ * reorder wholesale: the .BTF sections of ELF files (every kernel module
+ * has one, 15% of a kernel collection).  There a cover that agrees only
+ * half the time is noise that costs more than the literal bytes, so the
+ * matcher asks more of covers (measured on the kc64 pair's modules: their
+ * BTF costs 6% less).  Also notes where the ELF files are: outside them a
+ * far source must be longer to pay (text snippets found anywhere). */
+static int plan_btf(const uint8_t *nw, const struct efiles *nf, struct diff_plan *p)
+{
+	size_t i, cap = 0, ecap = 0;
+	int r;
+
+	for (i = 0; i < nf->n; i++) {
+		const struct efile *f = &nf->v[i];
+		uint8_t h[64];
+		uint64_t shoff;
+		unsigned shent, shnum, k;
+
+		if (f->size < 64 || file_read(nw, f, 0, h, 64) != 0)
+			continue;
+		if (memcmp(h, "\x7f" "ELF\x02\x01", 6) != 0)
+			continue;
+		{
+			unsigned j;
+
+			for (j = 0; j < f->n_ext; j++) {
+				if (diff_grow(&p->elf, p->nelf, &ecap, sizeof *p->elf, 256))
+					return SI_E_NOMEM;
+				p->elf[p->nelf++] = f->ext[j];
+			}
+		}
+		shoff = si_le64(h + 0x28);
+		shent = si_le16(h + 0x3A);
+		shnum = si_le16(h + 0x3C);
+		if (shent < 64 || shnum == 0)
+			continue;
+		{
+			uint8_t sh[64];
+			uint64_t stroff, strsz;
+			unsigned strndx = si_le16(h + 0x3E);
+
+			if (strndx >= shnum ||
+			    file_read(nw, f, shoff + (uint64_t)strndx * shent, sh, 64) != 0)
+				continue;
+			stroff = si_le64(sh + 0x18);
+			strsz = si_le64(sh + 0x20);
+			for (k = 0; k < shnum; k++) {
+				uint64_t off, sz, nm;
+				uint8_t name[5];
+
+				if (file_read(nw, f, shoff + (uint64_t)k * shent, sh, 64) != 0)
+					break;
+				off = si_le64(sh + 0x18);
+				sz = si_le64(sh + 0x20);
+				nm = si_le32(sh);
+				if (si_le32(sh + 4) != 1 || !si_span_ok(off, sz, f->size) || nm + 5 > strsz ||
+				    file_read(nw, f, stroff + nm, name, 5) != 0 ||
+				    memcmp(name, ".BTF", 5) != 0)
+					continue;
+				if ((r = code_push(p, &cap, f, off, off + sz)))
+					return r;
+			}
+		}
+	}
+	if (p->nbtf)
+		qsort(p->btf, p->nbtf, sizeof *p->btf, ext_off_cmp);
+	if (p->nelf)
+		qsort(p->elf, p->nelf, sizeof *p->elf, ext_off_cmp);
+	return 0;
+}
+
+/* ------------------------------------------------------ architecture */
+/* The executables' architecture: ELF headers (x86-64 62, aarch64 183) and
+ * arm64 kernel Images ("ARM\x64" at 56) at block starts, by majority.
+ * Files start on 4 KiB blocks in erofs and ext4 images; a raw executable
+ * starts at 0. */
+static int arch_of(const uint8_t *p, size_t n)
+{
+	size_t off, x86 = 0, a64 = 0;
+
+	for (off = 0; off + 64 <= n; off += 4096) {
+		const uint8_t *h = p + off;
+
+		if (memcmp(h, "\x7f" "ELF\x02\x01", 6) == 0) {
+			uint16_t m = si_le16(h + 18);
+
+			x86 += m == 62;
+			a64 += m == 183;
+		} else if (memcmp(h + 56, "ARM\x64", 4) == 0) {
+			a64 += 64; /* a kernel Image is worth many modules */
+		}
+	}
+	if (x86 > a64)
+		return PATCH_ARCH_X86_64;
+	if (a64 > x86)
+		return PATCH_ARCH_AARCH64;
+	return PATCH_ARCH_NONE;
+}
+
+int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
+		   struct diff_plan *p)
+{
+	struct efiles of, nf;
+	int r;
+
+	memset(p, 0, sizeof *p);
+	p->arch = arch_of(nw, nn);
+	r = erofs_files(old, on, &of);
+	if (r)
+		return r;
+	r = erofs_files(nw, nn, &nf);
+	if (r == 0 && of.n && nf.n) {
+		struct twins tw;
+
+		r = twins_init(&tw, &of);
+		if (r == 0)
+			r = plan_expansions(old, nw, &tw, &nf, p);
+		if (r == 0)
+			r = plan_pairs(old, nw, &tw, &nf, p);
+		if (r == 0)
+			r = plan_btf(nw, &nf, p);
+		twins_free(&tw);
+	} else if (r == 0 && on >= 64 && on <= RAW_SA_MAX) {
+		/* not erofs: the whole images are the one pair */
+		p->pairs = malloc(sizeof *p->pairs);
+		if (!p->pairs)
+			r = SI_E_NOMEM;
+		else {
+			p->pairs[0].new_lo = 0;
+			p->pairs[0].new_hi = nn;
+			p->pairs[0].old_lo = 0;
+			p->pairs[0].old_hi = on;
+			p->npairs = 1;
+		}
+	}
+
+	files_free(&of);
+	files_free(&nf);
+	if (r)
+		diff_plan_free(p);
+	return r;
+}
+
+void diff_plan_free(struct diff_plan *p)
+{
+	uint32_t k;
+
+	for (k = 0; k < p->nexp; k++) {
+		free(p->exp[k].u_old);
+		free(p->exp[k].u_new);
+	}
+	free(p->exp);
+	free(p->pairs);
+	free(p->btf);
+	free(p->elf);
+	memset(p, 0, sizeof *p);
+}
