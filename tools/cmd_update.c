@@ -37,9 +37,6 @@ static int out_write(void *ctx, uint64_t off, const void *p, size_t n)
 
 /* --progress: each patch the bundle needs is a diff with its phases;
  * the images are named by the note lines as each is done. */
-static const char *const phase_names[] = { "indexing the base", "matching the target",
-					   "compressing" };
-
 struct progress {
 	unsigned n;             /* patches begun */
 	enum patch_diff_phase last;
@@ -55,7 +52,7 @@ static void show_progress(void *ctx, enum patch_diff_phase phase, uint64_t done,
 	if (p->n == 0 || phase < p->last)
 		p->n++;
 	p->last = phase;
-	snprintf(label, sizeof label, "patch %u: %s", p->n, phase_names[phase]);
+	snprintf(label, sizeof label, "patch %u: %s", p->n, sealcmd_diff_phase_name(phase));
 	sealctl_progress(CMD, label, done, total);
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "patch/diff.h"
 #include "plan/plan.h"
 #include "verify/anchor.h"
 #include "verify/key.h"
@@ -121,6 +122,9 @@ int sealcmd_set_show(const char *cmd, const char *file, const uint8_t *p, size_t
 		     const char *type);
 int sealcmd_bundle_show(const char *cmd, const char *file, const uint8_t *p, size_t len,
 			uint64_t size, int json, const char *type);
+
+/* What --progress calls a diff's phase (diff, update create). */
+const char *sealcmd_diff_phase_name(enum patch_diff_phase phase);
 
 /* Prints the --json error document for a failed command (main does). */
 void sealcmd_json_error(const char *cmd, int exit_code);
