@@ -34,9 +34,10 @@ static int has_suffix(const char *s, const char *suf)
 }
 
 /* One image of the slot into the set's list: sealed, its tree whole, of
- * a kind a set holds, its name not yet listed. */
-static int add_image(const char *path, const char *out, struct si_set_params *sp,
-		     int *skipped_aux)
+ * a kind a set holds, its name not yet listed.  sp NULL: only checked
+ * (sealed, its tree whole). */
+static int add_image(const char *cmd, const char *path, const char *out,
+		     struct si_set_params *sp, int *skipped_aux)
 {
 	struct sealcmd_image img;
 	struct si_seal_unverified u;
@@ -47,10 +48,10 @@ static int add_image(const char *path, const char *out, struct si_set_params *sp
 	int r;
 
 	/* the set is never written over one of the images it names */
-	r = sealctl_out_check(CMD, out, &path, 1);
+	r = out ? sealctl_out_check(cmd, out, &path, 1) : 0;
 	if (r)
 		return r;
-	r = sealcmd_image_open(CMD, path, &img);
+	r = sealcmd_image_open(cmd, path, &img);
 	if (r)
 		return r;
 	r = sealcmd_seal_id(img.map, img.len, &u, digest);
@@ -60,14 +61,16 @@ static int add_image(const char *path, const char *out, struct si_set_params *sp
 
 		snprintf(label, sizeof label, "%s: recomputing the hash tree", path);
 		if (progress)
-			sealctl_progress(CMD, label, 0, 1);
+			sealctl_progress(cmd, label, 0, 1);
 		r = si_seal_verify_tree(&u.m, img.map, img.len, 0, &d);
 		if (progress && r == 0)
-			sealctl_progress(CMD, label, 1, 1);
+			sealctl_progress(cmd, label, 1, 1);
 	}
 	sealcmd_image_close(&img);
 	if (r)
-		return sealctl_report(CMD, path, r, &d);
+		return sealctl_report(cmd, path, r, &d);
+	if (!sp)
+		return 0;
 	if (u.m.kind == SI_KIND_KC_AUX) {
 		/* the integrator's collection stands on its own usage */
 		(*skipped_aux)++;
@@ -106,8 +109,8 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Every file DIR/sub/NAME<suffix>, in name order (the set lists them so). */
-static int add_dir(const char *slot, const char *sub, const char *suffix, const char *out,
-		   struct si_set_params *sp, int *skipped_aux)
+static int add_dir(const char *cmd, const char *slot, const char *sub, const char *suffix,
+		   const char *out, struct si_set_params *sp, int *skipped_aux)
 {
 	char dir[4096], path[4096 + 256], *names[64];
 	struct dirent *de;
@@ -118,7 +121,7 @@ static int add_dir(const char *slot, const char *sub, const char *suffix, const 
 	snprintf(dir, sizeof dir, "%s/%s", slot, sub);
 	dp = opendir(dir);
 	if (!dp)
-		return errno == ENOENT ? 0 : sealctl_report_errno(CMD, dir, SI_E_OPEN, errno);
+		return errno == ENOENT ? 0 : sealctl_report_errno(cmd, dir, SI_E_OPEN, errno);
 	while ((de = readdir(dp)) != NULL) {
 		if (!has_suffix(de->d_name, suffix))
 			continue;
@@ -126,12 +129,12 @@ static int add_dir(const char *slot, const char *sub, const char *suffix, const 
 			closedir(dp);
 			for (i = 0; i < n; i++)
 				free(names[i]);
-			sealctl_msg(CMD, "%s: more than %u images", dir, (unsigned)SI_ARRAY_SIZE(names));
+			sealctl_msg(cmd, "%s: more than %u images", dir, (unsigned)SI_ARRAY_SIZE(names));
 			return SEALCTL_FAIL;
 		}
 		names[n] = strdup(de->d_name);
 		if (!names[n]) {
-			r = sealctl_report(CMD, dir, SI_E_NOMEM, NULL);
+			r = sealctl_report(cmd, dir, SI_E_NOMEM, NULL);
 			break;
 		}
 		n++;
@@ -141,11 +144,37 @@ static int add_dir(const char *slot, const char *sub, const char *suffix, const 
 	for (i = 0; i < n; i++) {
 		if (r == 0) {
 			snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-			r = add_image(path, out, sp, skipped_aux);
+			r = add_image(cmd, path, out, sp, skipped_aux);
 		}
 		free(names[i]);
 	}
 	return r;
+}
+
+/* A slot's collections (the directory of KC_BOOT_PATH, *.kc) and
+ * cryptexes (CRYPTEX_DIR, *.cryptex), each through add_image. */
+static int walk_slot(const char *cmd, const char *slot, const char *out,
+		     struct si_set_params *sp, int *skipped_aux)
+{
+	const struct plan_board *b = sealcmd_board();
+	const char *slash = strrchr(b->kc_boot_path, '/');
+	char kcdir[256];
+	int r;
+
+	snprintf(kcdir, sizeof kcdir, "%.*s", slash ? (int)(slash - b->kc_boot_path) : 0,
+		 b->kc_boot_path);
+	r = add_dir(cmd, slot, slash ? kcdir : ".", ".kc", out, sp, skipped_aux);
+	if (r == 0)
+		r = add_dir(cmd, slot, b->cryptex_dir, ".cryptex", out, sp, skipped_aux);
+	return r;
+}
+
+int sealcmd_slot_check(const char *cmd, const char *slot, int show_progress)
+{
+	int aux = 0;
+
+	progress = show_progress;
+	return walk_slot(cmd, slot, NULL, NULL, &aux);
 }
 
 static void print_set(const char *cmd, const char *type, const char *file, const struct si_set *s,
@@ -273,9 +302,6 @@ int sealctl_cmd_set(int argc, char **argv)
 		struct sealcmd_image img;
 		struct si_seal_unverified u;
 		uint8_t digest[32];
-		const struct plan_board *b = sealcmd_board();
-		char kcdir[256];
-		const char *slash;
 		struct stat st;
 
 		memset(&sp, 0, sizeof sp);
@@ -314,14 +340,7 @@ int sealctl_cmd_set(int argc, char **argv)
 		}
 		memcpy(sp.system_root, u.m.root_hash, 32);
 		memcpy(sp.system_digest, digest, 32);
-		/* the slot's collections (the directory of KC_BOOT_PATH) and
-		 * cryptexes (CRYPTEX_DIR) */
-		slash = strrchr(b->kc_boot_path, '/');
-		snprintf(kcdir, sizeof kcdir, "%.*s", slash ? (int)(slash - b->kc_boot_path) : 0,
-			 b->kc_boot_path);
-		r = add_dir(slot, slash ? kcdir : ".", ".kc", out, &sp, &aux);
-		if (r == 0)
-			r = add_dir(slot, b->cryptex_dir, ".cryptex", out, &sp, &aux);
+		r = walk_slot(CMD, slot, out, &sp, &aux);
 		if (r)
 			return r;
 		r = sealctl_signer_load(CMD, key, helper, &sg);

@@ -140,10 +140,19 @@ static int create(const char *from, const char *to_dir, const char *key, const c
 
 	if (sealcmd_threads(CMD, threads_s, &o.threads))
 		return SEALCTL_USAGE;
-	if (sealcmd_progress_wanted(progress)) {
+	progress = sealcmd_progress_wanted(progress);
+	if (progress) {
 		o.progress = show_progress;
 		o.pctx = &pr;
 	}
+	/* Both releases' images whole before anything is made: a damaged
+	 * image (its manifest, hence its set entry, intact) would otherwise
+	 * become a bundle that every device refuses at boot. */
+	r = sealcmd_slot_check(CMD, from, progress);
+	if (r == 0)
+		r = sealcmd_slot_check(CMD, to_dir, progress);
+	if (r)
+		return r;
 	r = sealctl_signer_load(CMD, key, helper, &sg);
 	if (r)
 		return r;

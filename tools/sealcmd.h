@@ -123,6 +123,12 @@ int sealcmd_set_show(const char *cmd, const char *file, const uint8_t *p, size_t
 int sealcmd_bundle_show(const char *cmd, const char *file, const uint8_t *p, size_t len,
 			uint64_t size, int json, const char *type);
 
+/* Checks every image of a slot directory (its *.kc and *.cryptex, where
+ * set create reads them): sealed, and its whole hash tree against its
+ * signed root hash.  show_progress: a line per image on stderr.  0 or an
+ * exit code (after reporting the image). */
+int sealcmd_slot_check(const char *cmd, const char *slot, int show_progress);
+
 /* What --progress calls a diff's phase (diff, update create). */
 const char *sealcmd_diff_phase_name(enum patch_diff_phase phase);
 

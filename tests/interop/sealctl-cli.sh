@@ -194,6 +194,13 @@ done
 "$S" set create --slot s1 --system system.img --key k.pem --name r1 --version 1 --rollback-index 1 -o p.set --progress 2> sprog2.txt >/dev/null
 grep -q "set: s1/cryptexes/os.cryptex: recomputing the hash tree: 100%" sprog2.txt && ok "set create --progress names each image" ||
 	ko "set create --progress: $(cat sprog2.txt)"
+# a damaged image whose manifest (so its set entry) is intact: refused by
+# name before a bundle every device would refuse at boot is made
+cp -a s2 s2bad && printf 'XXXX' | dd of=s2bad/cryptexes/os.cryptex bs=1 seek=100 conv=notrunc 2>/dev/null
+expect "update create with a damaged target image: 1, the image named" 1 \
+	"update: s2bad/cryptexes/os.cryptex: data block does not match the hash tree" \
+	"$S" update create --from s1 --to s2bad --key k.pem -o bad.bundle
+absent "no bundle from a damaged image" bad.bundle
 for c in doctor set update stage status confirm revert version; do
 	expect "$c --bogus: 2" 2 "unknown option '--bogus'" "$S" $c --bogus
 done
