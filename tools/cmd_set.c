@@ -340,12 +340,16 @@ int sealctl_cmd_set(int argc, char **argv)
 		}
 		memcpy(sp.system_root, u.m.root_hash, 32);
 		memcpy(sp.system_digest, digest, 32);
-		r = walk_slot(CMD, slot, out, &sp, &aux);
-		if (r)
-			return r;
+		/* the key before the images: a wrong key path fails at once, not
+		 * after every tree was hashed */
 		r = sealctl_signer_load(CMD, key, helper, &sg);
 		if (r)
 			return r;
+		r = walk_slot(CMD, slot, out, &sp, &aux);
+		if (r) {
+			sealctl_signer_done(&sg);
+			return r;
+		}
 		si_diag_clear(&d);
 		r = si_set_build(&sp, &sg.s, buf, sizeof buf, &len, &d);
 		sealctl_signer_done(&sg);

@@ -145,17 +145,19 @@ static int create(const char *from, const char *to_dir, const char *key, const c
 		o.progress = show_progress;
 		o.pctx = &pr;
 	}
+	r = sealctl_signer_load(CMD, key, helper, &sg);
+	if (r)
+		return r;
 	/* Both releases' images whole before anything is made: a damaged
 	 * image (its manifest, hence its set entry, intact) would otherwise
 	 * become a bundle that every device refuses at boot. */
 	r = sealcmd_slot_check(CMD, from, progress);
 	if (r == 0)
 		r = sealcmd_slot_check(CMD, to_dir, progress);
-	if (r)
+	if (r) {
+		sealctl_signer_done(&sg);
 		return r;
-	r = sealctl_signer_load(CMD, key, helper, &sg);
-	if (r)
-		return r;
+	}
 	r = sealctl_out_open(CMD, out, 0, &so);
 	if (r) {
 		sealctl_signer_done(&sg);

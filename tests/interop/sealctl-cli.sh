@@ -194,6 +194,12 @@ done
 "$S" set create --slot s1 --system system.img --key k.pem --name r1 --version 1 --rollback-index 1 -o p.set --progress 2> sprog2.txt >/dev/null
 grep -q "set: s1/cryptexes/os.cryptex: recomputing the hash tree: 100%" sprog2.txt && ok "set create --progress names each image" ||
 	ko "set create --progress: $(cat sprog2.txt)"
+for c in "set create --slot s1 --system system.img --name r1 --version 1 --rollback-index 1 -o k.set" \
+	"update create --from s1 --to s2 -o k.bundle"; do
+	out=$("$S" $c --key /nope/key.pem --progress 2>&1); st=$?
+	[[ $st -eq 3 && $out == *"/nope/key.pem: cannot open file"* && $out != *recomputing* ]] &&
+		ok "${c%% --*} with a missing key fails before any image is hashed" || ko "${c%% --*} --key /nope: exit $st: $out"
+done
 # a damaged image whose manifest (so its set entry) is intact: refused by
 # name before a bundle every device would refuse at boot is made
 cp -a s2 s2bad && printf 'XXXX' | dd of=s2bad/cryptexes/os.cryptex bs=1 seek=100 conv=notrunc 2>/dev/null
