@@ -6,8 +6,11 @@
  *                   images by digest, the target set, one signature
  *   update inspect  what a bundle holds (nothing trusted: no anchor)
  *
- * Every image is checked against its slot's set before anything is made:
- * a bundle never carries an image its target set does not name. */
+ * Every image of both slots has its whole tree recomputed (sealcmd_slot_
+ * check) and is checked against its slot's set before anything is made:
+ * a bundle never carries a damaged image, nor one its target set does
+ * not name.  The bundle is never written over a slot, the key or the
+ * signing helper. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
