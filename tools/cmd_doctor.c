@@ -734,7 +734,10 @@ static void print_plan(const struct doc *d, const struct plan *p, int ok)
 
 		json_begin(&js, stdout, CMD, ok);
 		json_bool(&js, "boots", ok);
-		json_str(&js, "stage", ok ? "handoff" : d->fail_stage ? d->fail_stage : "");
+		if (ok || d->fail_stage)
+			json_str(&js, "stage", ok ? "handoff" : d->fail_stage);
+		else
+			json_null(&js, "stage"); /* no prediction: an input was unusable */
 		json_str(&js, "verdict", d->verdict);
 		json_arr_begin(&js, "lines");
 		for (i = 0; i < d->n_lines; i++)

@@ -115,6 +115,8 @@ out=$("$S" doctor --disk adir --dtb a.dtb 2>&1); st=$?
 [[ $st -eq 1 && $out == *"adir: not a regular file (expected disk image or block device, found directory) [SI_E_FILE_TYPE]"* &&
    $out == *"no prediction"* && $out != *"the boot would fail"* ]] &&
 	ok "doctor --disk DIRECTORY: named, its type, exit 1, no prediction claimed" || ko "doctor --disk DIR: exit $st: $(tail -n 3 <<< "$out")"
+"$S" doctor --disk adir --dtb a.dtb --json > doc.json 2>/dev/null
+json_check "doctor --json without a prediction: stage null" doc.json "j['ok'] is False" "j['stage'] is None" "j['boots'] is False"
 grep -rhoE '\b[0-9a-f]{8}\.\.\.' <("$S" seal --image fs.img "${common[@]}" -o j3.img; "$S" inspect j3.img; "$S" keygen --algo ecdsa-p256 -o z.pem) >/dev/null &&
 	ko "an abbreviated key id (8 digits and ...) is still printed" || ok "no 8-digit key ids left"
 
