@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lib/str.h"
 #include "patch/diff.h"
@@ -294,6 +295,12 @@ int sealctl_cmd_update(int argc, char **argv)
 		return sealctl_usage_error(CMD, "create needs --from, --to, --key and -o");
 	{
 		const char *inputs[] = { from, to, key, helper };
+		struct stat sf, st;
+
+		if (stat(from, &sf) == 0 && stat(to, &st) == 0 && sf.st_dev == st.st_dev &&
+		    sf.st_ino == st.st_ino)
+			return sealctl_usage_error(CMD, "--from %s and --to %s are the same slot: a bundle "
+						   "goes from one release to another", from, to);
 
 		r = sealctl_out_check(CMD, out, inputs, SI_ARRAY_SIZE(inputs));
 		if (r)

@@ -202,6 +202,8 @@ for c in "set create --slot s1 --system system.img --name r1 --version 1 --rollb
 	[[ $st -eq 3 && $out == *"/nope/key.pem: cannot open file"* && $out != *recomputing* ]] &&
 		ok "${c%% --*} with a missing key fails before any image is hashed" || ko "${c%% --*} --key /nope: exit $st: $out"
 done
+expect "update create --from S --to S: wrong usage, named" 2 "--from s1 and --to ./s1 are the same slot" \
+	"$S" update create --from s1 --to ./s1 --key k.pem -o same.bundle
 # a damaged image whose manifest (so its set entry) is intact: refused by
 # name before a bundle every device would refuse at boot is made
 cp -a s2 s2bad && printf 'XXXX' | dd of=s2bad/cryptexes/os.cryptex bs=1 seek=100 conv=notrunc 2>/dev/null
