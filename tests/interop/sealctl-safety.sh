@@ -1,6 +1,7 @@
 #!/bin/bash
 # Nothing an integrator owns is destroyed (issue 13): outputs that are
-# inputs are refused and the inputs stay byte for byte; keygen never
+# inputs are refused and the inputs stay byte for byte (diff, apply and its
+# checkpoint, seal, anchor, set create, update create); keygen never
 # replaces a key without --force; a full file system is one error line
 # (exit 3, ENOSPC), never a SIGBUS, and leaves no temporary behind; an
 # interrupted command leaves no temporary; a block device is written into,
