@@ -290,6 +290,10 @@ $(AB)/tests/%: $(AB)/obj/tests/unit/%.o $(call host_obj,$(AB),$(LIB_SRCS) $(filt
 	$(call say,LD,$@)
 	$(Q)$(HOST_CC) $(ASAN_FLAGS) -pthread -o $@ $^ $(HOST_LDLIBS)
 
+$(CRASHTEST): $(call host_obj,$(HB),$(CRASH_SRCS) $(LIB_SRCS) $(filter-out tools/sealctl.c,$(SEALCTL_SRCS))) $(HOST_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(HOST_CC) -pthread -o $@ $^ $(HOST_LDLIBS)
+
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_TARGETS))
 $(FB)/%: $(FB)/obj/tests/fuzz/%.o $(call host_obj,$(FB),$(LIB_SRCS)) $(HOST_LIBS)
 	$(call say,LD,$@)
@@ -365,6 +369,8 @@ help:
 	@echo "  make menuconfig | savedefconfig | olddefconfig   configuration (kconfiglib)"
 	@echo "  make unit | fuzz-replay | qemu-tests             parts of make check"
 	@echo "  make fuzz FUZZ_SECONDS=600                       run every fuzz target"
+	@echo "  make crashtest                                   every crash point of the update path (docs/reliability.md)"
+	@echo "  make powercut [N=200 SEED=1]                     power cuts under QEMU during an update boot"
 	@echo "  make bench | bench-patch | bench-boot [N=5]      benchmarks -> docs/benchmarks.md"
 	@echo "  make man | completion                            sealctl(1), sealinit(7), bash completion"
 	@echo "  make install DESTDIR= PREFIX=/usr/local          sealctl, the man pages, the completion"

@@ -21,7 +21,7 @@
 #define PREBOOT_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 static struct up_posix px;
-static struct up_fs fs;
+static struct si_fs fs;
 static struct up_floor_store floor_store;
 
 /* The preboot volume writable (rw 1) or read-only again (rw 0). */
@@ -38,47 +38,6 @@ static int preboot_rw(int rw)
 	return SI_E_MOUNT;
 }
 
-/* What recovery found, when it had to choose. */
-static void recovery_line(const char *what, const struct up_record_info *info)
-{
-	if (info->copy < 0 || info->other_valid)
-		return;
-	if (info->other_err)
-		si_log(SI_LOG_WARN, "sealinit: update: %s: copy %d (seq %llu) taken; the other copy "
-		       "is damaged (%s) and is rewritten at the next write", what, info->copy,
-		       (unsigned long long)info->seq, si_err_meaning(info->other_err));
-}
-
-/* Commits u->next; on failure the boot goes on without writing: a trial
- * attempt that cannot be counted is not taken (the previous set boots
- * this time), a rollback that cannot be written boots the previous set
- * anyway. */
-static int commit(struct boot *b, struct plan_update *u)
-{
-	struct si_diag d;
-	int r;
-
-	r = preboot_rw(1);
-	if (r == 0) {
-		si_diag_clear(&d);
-		r = up_state_store(&fs, &u->next, &d);
-		if (r)
-			si_log_error("update", "state record", r, &d);
-		if (preboot_rw(0) != 0 && r == 0)
-			r = SI_E_MOUNT;
-	}
-	if (r == 0) {
-		b->ustate = u->next;
-		return 0;
-	}
-	if (u->action == PLAN_UP_TRIAL && b->ustate.previous) {
-		si_log(SI_LOG_ERR, "sealinit: update: the trial attempt could not be counted; "
-		       "booting the previous set in %s this time", up_slot_dir(b->ustate.previous));
-		u->slot = b->ustate.previous;
-	}
-	return 0;
-}
-
 /* The engine's memory: the patch driver's workers and the hash tree of
  * the image being checked.  Static and untouched on a boot that applies
  * nothing (zero pages are never made resident). */
@@ -91,100 +50,63 @@ static void engine_log(void *ctx, int level, const char *line)
 	si_log(level, "%s", line);
 }
 
-/* Applies the staged bundle or does the revert (update/engine.c), with
- * the preboot volume writable meanwhile.  0: committed; the state in b
- * is the new one. */
-static int run_engine(struct boot *b, const struct up_fs *f, struct plan_update *u)
+static struct patch_zstd z;
+
+static int writable(void *ctx, int rw)
 {
-	static struct patch_zstd z;
-	struct up_engine e;
-	struct si_diag d;
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned threads = n > 0 ? (n > 16 ? 16u : (unsigned)n) : 1u;
-	size_t zl = patch_zstd_mem(threads);
-	int r;
+	(void)ctx;
+	if (!rw)
+		sync();
+	return preboot_rw(rw);
+}
 
-	memset(&e, 0, sizeof e);
-	e.fs = f;
-	e.floor_store = &floor_store;
-	e.root = PREBOOT_MNT;
-	e.anchor = &b->anchor;
-	e.kc_boot_path = b->board.kc_boot_path;
-	e.cryptex_dir = b->board.cryptex_dir;
-	e.trial_boots = b->board.trial_boots;
-	e.prefix = "sealinit: update";
-	e.log = engine_log;
-	/* the zstd decoders (one per patch worker), then the engine's */
-	zl = (zl + 63) & ~(size_t)63;
-	si_diag_clear(&d);
-	r = patch_zstd_init(&z, work, zl, threads, 0, &d);
-	if (r) {
-		si_log_error("update", "zstd decoder", r, &d);
-		return r;
-	}
-	e.decode = patch_zstd_decode;
-	e.dctx = &z;
-	e.threads = threads;
-	e.work = work + zl;
-	e.work_len = sizeof work - zl;
-	e.st = b->ustate;
-	e.floors = b->floors;
-	r = preboot_rw(1);
-	if (r)
-		return r;
-	si_diag_clear(&d);
-	if (u->action == PLAN_UP_APPLY)
-		r = up_apply_staged(&e, &uplan, &d);
-	else
-		r = up_revert(&e, &d);
-	if (r) {
-		struct si_diag zd;
+/* The engine's error line: a stream's own error says more than the
+ * segment's. */
+static void engine_done(void *ctx, enum plan_up_action a, int r, struct si_diag *d)
+{
+	struct si_diag zd;
 
-		/* a stream's own error says more than the segment's */
-		si_diag_clear(&zd);
-		if (r != SI_E_BUNDLE_PAYLOAD) {
-			int zr = patch_zstd_error(&z, &zd);
+	(void)ctx;
+	si_diag_clear(&zd);
+	if (r != SI_E_BUNDLE_PAYLOAD) {
+		int zr = patch_zstd_error(&z, &zd);
 
-			if (zr) {
-				r = zr;
-				d = zd;
-			}
-		}
-		si_log_error("update", u->action == PLAN_UP_APPLY ? "staged update" : "revert", r, &d);
-	}
-	patch_zstd_done(&z);
-	b->ustate = e.st; /* what was committed: the new set, or the outcome */
-	{
-		/* the memory an update boot took (bench-update reads it) */
-		char st[2048], *l;
-		ssize_t n2;
-		int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-
-		n2 = fd >= 0 ? read(fd, st, sizeof st - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n2 > 0) {
-			st[n2] = '\0';
-			l = strstr(st, "VmHWM:");
-			if (l)
-				si_log(SI_LOG_INFO, "sealinit: update: peak memory %ld KiB (VmHWM)",
-				       strtol(l + 6, NULL, 10));
+		if (zr) {
+			r = zr;
+			*d = zd;
 		}
 	}
-	sync();
-	if (preboot_rw(0) != 0 && r == 0)
-		r = SI_E_MOUNT;
-	return r;
+	si_log_error("update", a == PLAN_UP_APPLY ? "staged update" : "revert", r, d);
+}
+
+/* The memory an update boot took (bench-update reads it). */
+static void peak_memory_line(void)
+{
+	char st[2048], *l;
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	n = fd >= 0 ? read(fd, st, sizeof st - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	st[n] = '\0';
+	l = strstr(st, "VmHWM:");
+	if (l)
+		si_log(SI_LOG_INFO, "sealinit: update: peak memory %ld KiB (VmHWM)",
+		       strtol(l + 6, NULL, 10));
 }
 
 int stage_update(struct boot *b)
 {
-	struct up_record_info info;
-	struct plan_update u;
+	struct up_engine e;
+	struct up_boot ub;
 	struct si_diag d;
-	enum up_ftype t = UP_FT_NONE;
-	uint64_t sz;
-	int fd, r, staged;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = n > 0 ? (n > 16 ? 16u : (unsigned)n) : 1u;
+	size_t zl = (patch_zstd_mem(threads) + 63) & ~(size_t)63;
+	int fd, r, zok;
 
 	fd = open(PREBOOT_MNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
@@ -193,45 +115,47 @@ int stage_update(struct boot *b)
 		return SI_E_OPEN;
 	}
 	up_fs_posix(&fs, &px, fd);
-	si_diag_clear(&d);
-	r = up_state_load(&fs, &b->ustate, &info, &d);
-	if (r) {
-		si_log_error("update", "state record", r, &d);
-		return r;
-	}
-	recovery_line("state record", &info);
-	si_diag_clear(&d);
 	up_floor_store_file(&floor_store, &fs);
-	r = floor_store.load(floor_store.ctx, &b->floors, &info, &d);
-	if (r) {
-		si_log_error("update", "rollback floors", r, &d);
-		return r;
-	}
-	recovery_line("rollback floors", &info);
+	memset(&e, 0, sizeof e);
+	e.fs = &fs;
+	e.floor_store = &floor_store;
+	e.anchor = &b->anchor;
+	e.kc_boot_path = b->board.kc_boot_path;
+	e.cryptex_dir = b->board.cryptex_dir;
+	e.trial_boots = b->board.trial_boots;
+	e.prefix = "sealinit: update";
+	e.log = engine_log;
+	e.threads = threads;
+	/* the zstd decoders (one per patch worker), then the engine's; the
+	 * static memory is touched only by a boot that applies something */
 	si_diag_clear(&d);
-	staged = fs.stat(fs.ctx, UP_STAGED_BUNDLE, &t, &sz, &d) == 0 && t != UP_FT_NONE;
-
-	plan_update(&b->board, &b->ustate, staged, &u, &b->ops);
-	if (u.action == PLAN_UP_APPLY || u.action == PLAN_UP_REVERT) {
-		r = run_engine(b, &fs, &u);
-		if (r) {
-			/* refused or failed: recorded and logged by the engine;
-			 * this boot decides again without it */
-			plan_update(&b->board, &b->ustate, 0, &u, &b->ops);
-			if (u.action == PLAN_UP_REVERT)
-				u.action = PLAN_UP_BOOT;
-		} else {
-			/* committed: the new active set (an update's first trial
-			 * attempt is spent by the commit itself) */
-			u.action = PLAN_UP_BOOT;
-			u.write = 0;
-			u.slot = b->ustate.active;
-		}
+	zok = patch_zstd_init(&z, work, zl, threads, 0, &d) == 0;
+	if (zok) {
+		e.decode = patch_zstd_decode;
+		e.dctx = &z;
+	} else {
+		si_log_error("update", "zstd decoder", SI_E_NOMEM, &d);
+		e.decode = patch_decode_stored;
 	}
-	if (u.write)
-		commit(b, &u);
-	b->slot = u.slot;
-	si_log(SI_LOG_INFO, "sealinit: update: booting %s (%s)", up_slot_dir(b->slot),
-	       plan_update_action_name(u.action));
+	e.work = work + zl;
+	e.work_len = sizeof work - zl;
+	memset(&ub, 0, sizeof ub);
+	ub.e = &e;
+	ub.board = &b->board;
+	ub.ops = &b->ops;
+	ub.plan = &uplan;
+	ub.writable = writable;
+	ub.engine_done = engine_done;
+	si_diag_clear(&d);
+	r = up_boot_run(&ub, &d);
+	if (zok)
+		patch_zstd_done(&z);
+	b->ustate = e.st;
+	b->floors = e.floors;
+	if (r)
+		return r;
+	if (ub.engine_ran)
+		peak_memory_line();
+	b->slot = ub.slot;
 	return 0;
 }

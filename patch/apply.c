@@ -28,19 +28,13 @@
  * the .part file (a cheap check that the file is the one the journal
  * describes) and skipped. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <linux/fs.h>
 
 #include "lib/bytes.h"
-#include "lib/fdio.h"
 #include "patch/gz.h"
 #include "patch/patch.h"
 
@@ -64,7 +58,8 @@ struct apply_ctx {
 	uint32_t *blk;
 	struct patch_map map;
 	void *gz;            /* the expansions' inflate / deflate state */
-	int old_fd, patch_fd, out_fd, j_fd, scratch_fd;
+	const struct si_fs *fs; /* every file operation (lib/fsops.h) */
+	int old_fd, patch_fd, out_fd, j_fd, scratch_fd; /* fs handles; -1: none */
 	uint32_t j_seq;
 	atomic_uint next;
 	atomic_uint applied;
@@ -81,6 +76,19 @@ struct apply_ctx {
  * buffer: measured on the os pair, mapping it instead saved 30 ms of 130
  * but added the touched pages of old to the resident set (30 MB with two
  * workers) and a SIGBUS if the image shrinks underneath PID 1. */
+/* Whole reads and writes through the context's file operations. */
+static int c_pread(const struct apply_ctx *c, int h, uint64_t off, void *buf, size_t len,
+		   struct si_diag *d)
+{
+	return c->fs->pread(c->fs->ctx, h, off, buf, len, d);
+}
+
+static int c_pwrite(const struct apply_ctx *c, int h, uint64_t off, const void *buf, size_t len,
+		    struct si_diag *d)
+{
+	return c->fs->pwrite(c->fs->ctx, h, off, buf, len, d);
+}
+
 struct worker {
 	struct apply_ctx *c;
 	uint8_t *mem;
@@ -94,7 +102,7 @@ static int old_pread(const struct apply_ctx *c, uint64_t off, uint8_t *buf, size
 {
 	if (c->a->old_read)
 		return c->a->old_read(c->a->old_rctx, off, buf, len);
-	return si_pread_full(c->old_fd, off, buf, len, d);
+	return c_pread(c, c->old_fd, off, buf, len, d);
 }
 
 /* The source space: the old image, then the old members in the scratch. */
@@ -112,14 +120,14 @@ static int src_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 		buf += n;
 		len -= n;
 	}
-	if (len && si_pread_full(c->scratch_fd, off - os, buf, len, NULL) != 0)
+	if (len && c_pread(c, c->scratch_fd, off - os, buf, len, NULL) != 0)
 		return SI_E_IO;
 	return 0;
 }
 
-static int fd_read(int fd, uint64_t off, uint8_t *buf, size_t len)
+static int fd_read(const struct apply_ctx *c, int fd, uint64_t off, uint8_t *buf, size_t len)
 {
-	int r = si_pread_full(fd, off, buf, len, NULL);
+	int r = c_pread(c, fd, off, buf, len, NULL);
 
 	return r == 0 ? 0 : r == SI_E_SHORT ? SI_E_PATCH_EXPAND : SI_E_IO;
 }
@@ -130,31 +138,35 @@ static int old_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 
 	if (c->a->old_read)
 		return c->a->old_read(c->a->old_rctx, off, buf, len);
-	return fd_read(c->old_fd, off, buf, len);
+	return fd_read(c, c->old_fd, off, buf, len);
 }
 
 static int out_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 {
-	return fd_read(((const struct apply_ctx *)ctx)->out_fd, off, buf, len);
+	const struct apply_ctx *c = ctx;
+
+	return fd_read(c, c->out_fd, off, buf, len);
 }
 
 static int scratch_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 {
-	return fd_read(((const struct apply_ctx *)ctx)->scratch_fd, off, buf, len);
+	const struct apply_ctx *c = ctx;
+
+	return fd_read(c, c->scratch_fd, off, buf, len);
 }
 
 static int scratch_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
 {
-	return si_pwrite_full(((const struct apply_ctx *)ctx)->scratch_fd, off, buf, len, NULL) == 0
-		       ? 0
-		       : SI_E_WRITE;
+	const struct apply_ctx *c = ctx;
+
+	return c_pwrite(c, c->scratch_fd, off, buf, len, NULL) == 0 ? 0 : SI_E_WRITE;
 }
 
 static int out_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
 {
-	return si_pwrite_full(((const struct apply_ctx *)ctx)->out_fd, off, buf, len, NULL) == 0
-		       ? 0
-		       : SI_E_WRITE;
+	const struct apply_ctx *c = ctx;
+
+	return c_pwrite(c, c->out_fd, off, buf, len, NULL) == 0 ? 0 : SI_E_WRITE;
 }
 
 /* Records the first error only; every worker then stops taking work. */
@@ -243,7 +255,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		/* Resumed: the journal says this segment is complete; check it. */
 		uint8_t h[PATCH_HASH_LEN];
 
-		r = si_pread_full(c->out_fd, env.out_off, w->mem, env.len, NULL);
+		r = c_pread(c, c->out_fd, env.out_off, w->mem, env.len, NULL);
 		if (r == 0) {
 			patch_hash(w->mem, env.len, h);
 			if (si_ct_memcmp(h, s.sha256, PATCH_HASH_LEN) == 0) {
@@ -253,7 +265,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		}
 		c->done[i] = 0; /* only this worker touches entry i */
 	}
-	r = si_pread_full(c->patch_fd, c->info.header_len + s.payload_off, w->mem,
+	r = c_pread(c, c->patch_fd, c->info.header_len + s.payload_off, w->mem,
 			  (size_t)s.ctrl_clen + s.diff_clen + s.lit_clen, &d);
 	if (r != 0) {
 		set_err(c, r == SI_E_SHORT ? SI_E_PATCH_TRUNCATED : SI_E_IO, NULL,
@@ -273,16 +285,15 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		 * its inode lock by spinning (a third of the apply's CPU time on
 		 * the os pair); waiting on the mutex sleeps instead. */
 		pthread_mutex_lock(&c->wlock);
-		r = si_pwrite_full(c->out_fd, env.out_off, w->mem, env.len, &d);
+		r = c_pwrite(c, c->out_fd, env.out_off, w->mem, env.len, &d);
 		pthread_mutex_unlock(&c->wlock);
 		/* Start writing it back now: the fsync before the rename then
 		 * finds most of the file on disk already (on the os pair it
 		 * waited 20-40 ms for all of it). */
-		if (r == 0)
-			(void)sync_file_range(c->out_fd, (off_t)env.out_off, (off_t)env.len,
-					      SYNC_FILE_RANGE_WRITE);
+		if (r == 0 && c->fs->writeback)
+			c->fs->writeback(c->fs->ctx, c->out_fd, env.out_off, env.len);
 	} else {
-		r = si_pwrite_full(c->scratch_fd, c->exps[env.exp].scratch_new + env.out_off, w->mem,
+		r = c_pwrite(c, c->scratch_fd, c->exps[env.exp].scratch_new + env.out_off, w->mem,
 				   env.len, &d);
 	}
 	if (r != 0) {
@@ -293,16 +304,16 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 		uint8_t rec[JREC_LEN];
 		int jr = 0;
 
-		if (fdatasync(c->out_fd) != 0) {
-			set_err(c, SI_E_WRITE, NULL, errno, "output");
+		if (c->fs->fdatasync(c->fs->ctx, c->out_fd, &d) != 0) {
+			set_err(c, SI_E_WRITE, NULL, d.sys_errno, "output");
 			return;
 		}
 		pthread_mutex_lock(&c->lock);
 		c->j_seq++;
 		jrec_make(c, c->j_seq, i, rec);
-		jr = si_pwrite_full(c->j_fd, (uint64_t)(c->j_seq - 1) * JREC_LEN, rec, JREC_LEN, &d);
-		if (jr == 0 && fdatasync(c->j_fd) != 0)
-			jr = si_diag_sys(&d, SI_E_IO, NULL, errno);
+		jr = c_pwrite(c, c->j_fd, (uint64_t)(c->j_seq - 1) * JREC_LEN, rec, JREC_LEN, &d);
+		if (jr == 0)
+			jr = c->fs->fdatasync(c->fs->ctx, c->j_fd, &d);
 		pthread_mutex_unlock(&c->lock);
 		if (jr != 0) {
 			set_err(c, SI_E_IO, NULL, d.sys_errno, "checkpoint");
@@ -377,7 +388,7 @@ static int journal_load(struct apply_ctx *c, struct si_diag *d)
 	uint32_t seq = 0, seg;
 
 	for (;;) {
-		if (si_pread_full(c->j_fd, (uint64_t)seq * JREC_LEN, rec, JREC_LEN, NULL) != 0)
+		if (c_pread(c, c->j_fd, (uint64_t)seq * JREC_LEN, rec, JREC_LEN, NULL) != 0)
 			break;
 		if (memcmp(rec, "SIJ1", 4) != 0)
 			break;
@@ -401,8 +412,7 @@ static int journal_load(struct apply_ctx *c, struct si_diag *d)
 	c->resumed = seq;
 	for (c->resume_at = 0; c->resume_at < c->info.nseg && c->done[c->resume_at];)
 		c->resume_at++;
-	if (ftruncate(c->j_fd, (off_t)seq * JREC_LEN) != 0) {
-		si_diag_errno(d, errno);
+	if (c->fs->truncate(c->fs->ctx, c->j_fd, (uint64_t)seq * JREC_LEN, d) != 0) {
 		si_diag_field(d, "checkpoint");
 		return SI_E_IO;
 	}
@@ -422,7 +432,7 @@ static int map_load(struct apply_ctx *c, struct worker *w0, struct si_diag *d)
 	c->map.n = in->map_count;
 	if (in->map_count == 0)
 		return 0;
-	r = si_pread_full(c->patch_fd, in->header_len, enc, in->map_clen, d);
+	r = c_pread(c, c->patch_fd, in->header_len, enc, in->map_clen, d);
 	if (r != 0) {
 		si_diag_field(d, "patch.map");
 		return r == SI_E_SHORT ? SI_E_PATCH_TRUNCATED : SI_E_IO;
@@ -547,42 +557,6 @@ static int segments(struct apply_ctx *c, struct worker *w, unsigned nw, struct s
 	return 0;
 }
 
-/* A system call's failure: errno and the field into the diagnostic. */
-static int sys_fail(struct si_diag *d, int err, const char *field)
-{
-	si_diag_errno(d, errno);
-	si_diag_field(d, field);
-	return err;
-}
-
-static int fsync_dir_of(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n;
-	int fd, r = 0;
-
-	if (!slash) {
-		dir[0] = '.';
-		dir[1] = 0;
-	} else {
-		n = (size_t)(slash - path);
-		if (n == 0)
-			n = 1;
-		if (n >= sizeof dir)
-			return SI_E_ARG;
-		memcpy(dir, path, n);
-		dir[n] = 0;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return SI_E_IO;
-	if (fsync(fd) != 0)
-		r = SI_E_IO;
-	close(fd);
-	return r;
-}
-
 #define ALIGN64(n) (((n) + 63) & ~(size_t)63)
 
 /* The work memory's layout before the workers' slices: header, done bytes,
@@ -628,7 +602,9 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	char part[PATH_MAX], scratch[PATH_MAX];
 	uint8_t prefix[PATCH_HDR_LEN];
 	uint8_t digest[PATCH_HASH_LEN];
-	struct stat st;
+	const struct si_fs *fs = a->fs ? a->fs : &si_fs_cwd;
+	enum si_ftype ot = SI_FT_NONE;
+	uint64_t psize = 0, osize = 0, ignored;
 	size_t meta, wm, used;
 	uint64_t nchunks;
 	unsigned nw, i;
@@ -639,7 +615,7 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	    !a->work)
 		return SI_E_ARG;
 	/* A partition is written in place; a file out of place. */
-	blk = stat(a->out_path, &st) == 0 && S_ISBLK(st.st_mode);
+	blk = fs->stat(fs->ctx, a->out_path, &ot, &ignored, NULL) == 0 && ot == SI_FT_BLK;
 	if ((size_t)snprintf(part, sizeof part, blk ? "%s" : "%s.part", a->out_path) >= sizeof part)
 		return SI_E_ARG;
 	/* The expansions' scratch: the caller's, else beside the output file,
@@ -652,26 +628,25 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		memcpy(scratch, a->scratch_path, strlen(a->scratch_path) + 1);
 	memset(c, 0, sizeof *c);
 	c->a = a;
+	c->fs = fs;
 	c->old_fd = c->patch_fd = c->out_fd = c->j_fd = c->scratch_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->wlock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 
-	c->patch_fd = open(a->patch_path, O_RDONLY | O_CLOEXEC);
-	if (c->patch_fd < 0) {
-		si_diag_errno(d, errno);
+	r = fs->open(fs->ctx, a->patch_path, SI_O_READ, &c->patch_fd, d);
+	if (r != 0) {
+		c->patch_fd = -1;
 		si_diag_field(d, "patch");
 		r = SI_E_OPEN;
 		goto out;
 	}
-	if (fstat(c->patch_fd, &st) != 0) {
-		si_diag_errno(d, errno);
-		r = SI_E_IO;
+	r = fs->size(fs->ctx, c->patch_fd, &psize, d);
+	if (r != 0)
 		goto out;
-	}
-	r = si_pread_full(c->patch_fd, 0, prefix, sizeof prefix, d);
+	r = c_pread(c, c->patch_fd, 0, prefix, sizeof prefix, d);
 	if (r == SI_E_SHORT) {
-		si_diag_values(d, PATCH_HDR_LEN, (uint64_t)st.st_size);
+		si_diag_values(d, PATCH_HDR_LEN, psize);
 		si_diag_field(d, "patch.header");
 		r = SI_E_PATCH_TRUNCATED;
 		goto out;
@@ -718,16 +693,16 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		w[i].mem_len = wm;
 		used += wm;
 	}
-	r = si_pread_full(c->patch_fd, 0, a->work, c->info.header_len, d);
+	r = c_pread(c, c->patch_fd, 0, a->work, c->info.header_len, d);
 	if (r != 0) {
 		if (r == SI_E_SHORT) {
-			si_diag_values(d, c->info.header_len, (uint64_t)st.st_size);
+			si_diag_values(d, c->info.header_len, psize);
 			si_diag_field(d, "patch.index");
 			r = SI_E_PATCH_TRUNCATED;
 		}
 		goto out;
 	}
-	r = patch_index_check(a->work, c->info.header_len, &c->info, (uint64_t)st.st_size, d);
+	r = patch_index_check(a->work, c->info.header_len, &c->info, psize, d);
 	if (r != 0)
 		goto out;
 	patch_info_complete(a->work, &c->info);
@@ -740,24 +715,23 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	 * trusted structurally (the payload is checked segment by segment). */
 
 	if (a->old_read) {
-		st.st_size = (off_t)a->old_size;
+		osize = a->old_size;
 	} else {
-		c->old_fd = open(a->old_path, O_RDONLY | O_CLOEXEC);
-		if (c->old_fd < 0) {
-			si_diag_errno(d, errno);
+		r = fs->open(fs->ctx, a->old_path, SI_O_READ, &c->old_fd, d);
+		if (r != 0) {
+			c->old_fd = -1;
 			si_diag_field(d, "old");
 			r = SI_E_OPEN;
 			goto out;
 		}
-		if (fstat(c->old_fd, &st) != 0) {
-			si_diag_errno(d, errno);
+		r = fs->size(fs->ctx, c->old_fd, &osize, d);
+		if (r != 0) {
 			si_diag_field(d, "old");
-			r = SI_E_IO;
 			goto out;
 		}
 	}
-	if ((uint64_t)st.st_size != c->info.old_size) {
-		si_diag_values(d, c->info.old_size, (uint64_t)st.st_size);
+	if (osize != c->info.old_size) {
+		si_diag_values(d, c->info.old_size, osize);
 		si_diag_field(d, "old.size");
 		r = SI_E_PATCH_BASE_SIZE;
 		goto out;
@@ -779,11 +753,11 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	}
 
 	if (a->checkpoint_path) {
-		c->j_fd = open(a->checkpoint_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (c->j_fd < 0) {
-			si_diag_errno(d, errno);
+		r = fs->open(fs->ctx, a->checkpoint_path, SI_O_RDWR, &c->j_fd, d);
+		if (r != 0) {
+			c->j_fd = -1;
 			si_diag_field(d, "checkpoint");
-			r = SI_E_OPEN;
+			r = SI_E_CREATE;
 			goto out;
 		}
 		r = journal_load(c, d);
@@ -792,33 +766,30 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		resume = c->j_seq > 0;
 	}
 	c->out_fd = -1;
-	if (resume)
-		c->out_fd = open(part, O_RDWR | O_CLOEXEC);
+	if (resume && fs->open(fs->ctx, part, SI_O_RDWR_EXISTING, &c->out_fd, NULL) != 0)
+		c->out_fd = -1;
 	if (c->out_fd < 0) {
 		/* No partial output to resume from: start over. */
 		memset(c->done, 0, c->info.nseg);
 		c->j_seq = 0;
-		if (c->j_fd >= 0 && ftruncate(c->j_fd, 0) != 0) {
-			si_diag_errno(d, errno);
+		if (c->j_fd >= 0 && fs->truncate(fs->ctx, c->j_fd, 0, d) != 0) {
 			si_diag_field(d, "checkpoint");
 			r = SI_E_IO;
 			goto out;
 		}
-		c->out_fd = open(part, blk ? O_RDWR | O_CLOEXEC
-					   : O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	}
-	if (c->out_fd < 0) {
-		si_diag_errno(d, errno);
-		si_diag_field(d, "output");
-		r = SI_E_CREATE;
-		goto out;
+		r = fs->open(fs->ctx, part, blk ? SI_O_RDWR_EXISTING : SI_O_WRITE, &c->out_fd, d);
+		if (r != 0) {
+			c->out_fd = -1;
+			si_diag_field(d, "output");
+			r = r == SI_E_WRITE ? SI_E_WRITE : SI_E_CREATE;
+			goto out;
+		}
 	}
 	if (blk) {
 		uint64_t size = 0;
 
 		keep_part = 1; /* never removed: it is the caller's partition */
-		if (ioctl(c->out_fd, BLKGETSIZE64, &size) != 0) {
-			si_diag_errno(d, errno);
+		if (fs->size(fs->ctx, c->out_fd, &size, d) != 0) {
 			si_diag_field(d, "output");
 			r = SI_E_IO;
 			goto out;
@@ -829,14 +800,17 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 			r = SI_E_TOO_BIG;
 			goto out;
 		}
-	} else if (ftruncate(c->out_fd, (off_t)c->info.new_size) != 0) {
-		r = sys_fail(d, SI_E_WRITE, "output");
+	} else if (fs->truncate(fs->ctx, c->out_fd, c->info.new_size, d) != 0) {
+		si_diag_field(d, "output");
+		r = SI_E_WRITE;
 		goto remove_part;
 	}
 	if (c->info.nexp) {
-		c->scratch_fd = open(scratch, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (c->scratch_fd < 0) {
-			r = sys_fail(d, SI_E_CREATE, "scratch");
+		r = fs->open(fs->ctx, scratch, SI_O_WRITE, &c->scratch_fd, d);
+		if (r != 0) {
+			c->scratch_fd = -1;
+			si_diag_field(d, "scratch");
+			r = SI_E_CREATE;
 			goto remove_part;
 		}
 	}
@@ -851,48 +825,53 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		keep_part = blk || c->j_fd >= 0;
 		goto remove_part;
 	}
-	if (fsync(c->out_fd) != 0) {
-		si_diag_errno(d, errno);
+	if (fs->fsync(fs->ctx, c->out_fd, d) != 0) {
 		si_diag_field(d, "output");
 		r = SI_E_WRITE;
 		keep_part = blk || c->j_fd >= 0;
 		goto remove_part;
 	}
 	if (a->final_check) {
-		r = a->final_check(a->fctx, c->out_fd, c->info.new_size, d);
+		r = a->final_check(a->fctx, fs, c->out_fd, c->info.new_size, d);
 		if (r != 0)
 			goto remove_part;
 	}
-	if (!blk && rename(part, a->out_path) != 0) {
-		si_diag_errno(d, errno);
+	if (!blk && fs->rename(fs->ctx, part, a->out_path, d) != 0) {
 		si_diag_field(d, "output");
 		r = SI_E_IO;
 		goto remove_part;
 	}
-	r = blk ? 0 : fsync_dir_of(a->out_path);
+	if (!blk) {
+		char dir[PATH_MAX];
+
+		si_path_dir(a->out_path, dir, sizeof dir);
+		r = fs->fsync_dir(fs->ctx, dir, d);
+		if (r != 0)
+			si_diag_field(d, "output's directory");
+	}
 	if (r == 0 && a->checkpoint_path)
-		unlink(a->checkpoint_path);
+		(void)fs->unlink(fs->ctx, a->checkpoint_path, NULL);
 	goto out;
 
 remove_part:
 	if (!keep_part) {
-		unlink(part);
+		(void)fs->unlink(fs->ctx, part, NULL);
 		if (a->checkpoint_path)
-			unlink(a->checkpoint_path);
+			(void)fs->unlink(fs->ctx, a->checkpoint_path, NULL);
 	}
 out:
 	if (c->scratch_fd >= 0) {
-		close(c->scratch_fd);
-		unlink(scratch);
+		fs->close(fs->ctx, c->scratch_fd);
+		(void)fs->unlink(fs->ctx, scratch, NULL);
 	}
 	if (c->old_fd >= 0)
-		close(c->old_fd);
+		fs->close(fs->ctx, c->old_fd);
 	if (c->patch_fd >= 0)
-		close(c->patch_fd);
+		fs->close(fs->ctx, c->patch_fd);
 	if (c->out_fd >= 0)
-		close(c->out_fd);
+		fs->close(fs->ctx, c->out_fd);
 	if (c->j_fd >= 0)
-		close(c->j_fd);
+		fs->close(fs->ctx, c->j_fd);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->wlock);
 	pthread_cond_destroy(&c->cond);

@@ -89,6 +89,7 @@
 
 #include "lib/bytes.h"
 #include "lib/err.h"
+#include "lib/fsops.h"
 
 #define PATCH_MAGIC "SIPATCH1"
 #define PATCH_VERSION 2u
@@ -364,11 +365,15 @@ struct patch_progress {
 typedef void (*patch_progress_fn)(void *ctx, const struct patch_progress *p);
 
 /* A check of the whole result before the rename (the sealed-image hook:
- * verify the root hash against the target's signed manifest).  fd is the
- * finished .part file.  May be NULL. */
-typedef int (*patch_final_check_fn)(void *ctx, int fd, uint64_t size, struct si_diag *d);
+ * verify the root hash against the target's signed manifest).  h is the
+ * finished .part file's handle in fs.  May be NULL. */
+typedef int (*patch_final_check_fn)(void *ctx, const struct si_fs *fs, int h, uint64_t size,
+				    struct si_diag *d);
 
 struct patch_apply_args {
+	/* Every file operation (lib/fsops.h); NULL: ordinary paths
+	 * (si_fs_cwd).  The paths below are in its namespace. */
+	const struct si_fs *fs;
 	const char *old_path, *patch_path, *out_path;
 	const char *checkpoint_path; /* NULL: no journal */
 	const char *scratch_path;    /* expansions' members; NULL: <out>.scratch, or

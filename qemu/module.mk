@@ -30,3 +30,10 @@ BENCH_TARGETS += bench-update
 .PHONY: bench-update
 bench-update: all
 	@tests/bench/bench-update $(or $(N),3)
+
+# powercut (issue 11): the demo with a staged response, QEMU killed at a
+# random instant of the update boot, then booted again (qemu/powercut).
+# make powercut N=200 SEED=1; `make check` runs 10 cuts of seed 1.
+.PHONY: powercut
+powercut: all
+	@qemu/powercut $(or $(N),200) $(or $(SEED),1)

@@ -40,7 +40,8 @@ struct seal_check {
 	int verified;
 };
 
-static int check_sealed(void *ctx, int fd, uint64_t size, struct si_diag *d)
+static int check_sealed(void *ctx, const struct si_fs *fs, int fd, uint64_t size,
+			struct si_diag *d)
 {
 	struct seal_check *sc = ctx;
 	const uint8_t *map;
@@ -51,6 +52,9 @@ static int check_sealed(void *ctx, int fd, uint64_t size, struct si_diag *d)
 	const struct si_manifest *m = sc->have_keys ? &s.m : &u.m;
 	int r;
 
+	/* sealctl applies through si_fs_cwd: its handles are descriptors */
+	if (fs != &si_fs_cwd)
+		return SI_E_ARG;
 	sc->failed = 1;
 	if (size == 0 || size > SIZE_MAX)
 		return SI_E_PATCH_TARGET;

@@ -32,7 +32,7 @@ struct dev {
 	unsigned long mflags;     /* its mount flags, to keep */
 	struct si_anchor anchor;
 	struct up_posix px;
-	struct up_fs fs;
+	struct si_fs fs;
 	struct up_engine e;
 	uint8_t *work;
 };
@@ -64,7 +64,6 @@ static int dev_open(struct dev *v, const char *cmd, const char *preboot, const c
 	}
 	up_fs_posix(&v->fs, &v->px, v->fd);
 	v->e.fs = &v->fs;
-	v->e.root = v->preboot;
 	v->e.anchor = &v->anchor;
 	v->e.kc_boot_path = b->kc_boot_path;
 	v->e.cryptex_dir = b->cryptex_dir;

@@ -461,9 +461,9 @@ static int stage_update(struct doc *d, char *slot, struct up_state *st, struct u
 	struct up_record_info info;
 	struct plan_update u;
 	struct up_posix px;
-	struct up_fs fs;
+	struct si_fs fs;
 	struct si_diag dg;
-	enum up_ftype t = UP_FT_NONE;
+	enum si_ftype t = SI_FT_NONE;
 	uint64_t sz;
 	int r;
 
@@ -482,7 +482,7 @@ static int stage_update(struct doc *d, char *slot, struct up_state *st, struct u
 	}
 	si_diag_clear(&dg);
 	plan_update(&d->board, st, fs.stat(fs.ctx, UP_STAGED_BUNDLE, &t, &sz, &dg) == 0 &&
-				   t != UP_FT_NONE, &u, &d->ops);
+				   t != SI_FT_NONE, &u, &d->ops);
 	if (u.action == PLAN_UP_APPLY || u.action == PLAN_UP_REVERT)
 		plan_log(&d->ops, PLAN_LOG_NOTICE, "sealctl doctor: the boot would first %s (not "
 			 "predicted here); this plan is the active set's", u.action == PLAN_UP_APPLY ?

@@ -82,6 +82,29 @@ static void revert_patch_path(char slot, enum si_kind kind, const char *name, ch
 	snprintf(out, n, "%s/%s/%s-%s.patch", up_slot_dir(slot), UP_REVERT_DIR, kind_file(kind), name);
 }
 
+static void dir_of(const char *path, char *out, size_t n);
+
+/* One directory made when missing, and made durable: its name is in its
+ * parent only once the parent is synced (found by the power-loss
+ * harness: a staged bundle renamed and synced inside a new staged/ was
+ * lost with the directory's name). */
+static int mkdir1(const struct up_engine *e, const char *p, struct si_diag *d)
+{
+	char parent[UP_PATH_MAX];
+	enum si_ftype t = SI_FT_NONE;
+	uint64_t sz;
+	int r;
+
+	r = e->fs->stat(e->fs->ctx, p, &t, &sz, d);
+	if (r || t == SI_FT_DIR)
+		return r;
+	r = e->fs->mkdir(e->fs->ctx, p, d);
+	if (r)
+		return r;
+	dir_of(p, parent, sizeof parent);
+	return e->fs->fsync_dir(e->fs->ctx, parent, d);
+}
+
 /* mkdir -p of a preboot-relative directory. */
 static int mkdirs(const struct up_engine *e, const char *path, struct si_diag *d)
 {
@@ -95,12 +118,12 @@ static int mkdirs(const struct up_engine *e, const char *path, struct si_diag *d
 		if (p[i] != '/')
 			continue;
 		p[i] = '\0';
-		r = e->fs->mkdir(e->fs->ctx, p, d);
+		r = mkdir1(e, p, d);
 		p[i] = '/';
 		if (r)
 			return r;
 	}
-	return e->fs->mkdir(e->fs->ctx, p, d);
+	return mkdir1(e, p, d);
 }
 
 static void dir_of(const char *path, char *out, size_t n)
@@ -116,7 +139,7 @@ static int read_all(const struct up_engine *e, const char *path, uint8_t *buf, s
 	uint64_t size = 0;
 	int h, r;
 
-	r = e->fs->open(e->fs->ctx, path, UP_O_READ, &h, d);
+	r = e->fs->open(e->fs->ctx, path, SI_O_READ, &h, d);
 	if (r)
 		return r;
 	r = e->fs->size(e->fs->ctx, h, &size, d);
@@ -162,7 +185,7 @@ static int write_atomic(const struct up_engine *e, const char *path, const void 
 	int h, r;
 
 	snprintf(tmp, sizeof tmp, "%s.part", path);
-	r = e->fs->open(e->fs->ctx, tmp, UP_O_WRITE, &h, d);
+	r = e->fs->open(e->fs->ctx, tmp, SI_O_WRITE, &h, d);
 	if (r)
 		return r;
 	return finish_part(e, h, tmp, path, e->fs->pwrite(e->fs->ctx, h, 0, data, len, d), d);
@@ -187,7 +210,7 @@ static int copy_payload(const struct up_engine *e, const struct src *s, const st
 	int h, r;
 
 	snprintf(tmp, sizeof tmp, "%s.part", path);
-	r = e->fs->open(e->fs->ctx, tmp, UP_O_WRITE, &h, d);
+	r = e->fs->open(e->fs->ctx, tmp, SI_O_WRITE, &h, d);
 	if (r)
 		return r;
 	si_sha256_init(&c);
@@ -216,9 +239,9 @@ static int copy_payload(const struct up_engine *e, const struct src *s, const st
 	return finish_part(e, h, tmp, path, r, d);
 }
 
-/* An si_io over an up_fs handle. */
+/* An si_io over an si_fs handle. */
 struct fio {
-	const struct up_fs *fs;
+	const struct si_fs *fs;
 	int h;
 };
 
@@ -235,16 +258,16 @@ static int image_digest(const struct up_engine *e, const char *path, uint8_t out
 			uint64_t *size)
 {
 	struct si_seal_unverified u;
-	enum up_ftype t = UP_FT_NONE;
+	enum si_ftype t = SI_FT_NONE;
 	struct fio x;
 	struct si_io io;
 	uint64_t sz = 0;
 	int r;
 
-	if (e->fs->stat(e->fs->ctx, path, &t, &sz, NULL) != 0 || t != UP_FT_REG)
+	if (e->fs->stat(e->fs->ctx, path, &t, &sz, NULL) != 0 || t != SI_FT_REG)
 		return SI_E_NOTFOUND;
 	x.fs = e->fs;
-	if (e->fs->open(e->fs->ctx, path, UP_O_READ, &x.h, NULL) != 0)
+	if (e->fs->open(e->fs->ctx, path, SI_O_READ, &x.h, NULL) != 0)
 		return SI_E_NOTFOUND;
 	io.ctx = &x;
 	io.size = sz;
@@ -401,6 +424,8 @@ static int entry_consistent(const struct up_plan *p, struct si_diag *d)
 	return 0;
 }
 
+static uint64_t work_bytes(const struct up_engine *e, const char *dir, unsigned depth);
+
 int up_bundle_check(struct up_engine *e, int (*read)(void *ctx, uint64_t off, void *buf, size_t len),
 		    void *rctx, uint64_t size, int at_boot, struct up_plan *p, struct si_diag *d)
 {
@@ -533,6 +558,11 @@ int up_bundle_check(struct up_engine *e, int (*read)(void *ctx, uint64_t off, vo
 	r = e->fs->free_bytes(e->fs->ctx, &p->avail, d);
 	if (r)
 		return r;
+	/* an earlier attempt's work in the slot being written (a power cut
+	 * mid-apply) is reused or replaced: its bytes count as free (found
+	 * by make powercut: a resumed apply was refused for the space its
+	 * own .part file held) */
+	p->avail += work_bytes(e, up_slot_dir(p->new_slot), 3);
 	if (p->need > p->avail) {
 		si_diag_clear(d);
 		si_diag_where(d, p->b.name, strlen(p->b.name));
@@ -557,14 +587,10 @@ struct vcheck {
 	unsigned threads;
 };
 
-static int fd_read(void *ctx, uint64_t off, void *buf, size_t len)
-{
-	return si_pread_full(*(const int *)ctx, off, buf, len, NULL);
-}
-
-static int verify_fd(void *ctx, int fd, uint64_t size, struct si_diag *d)
+static int verify_fd(void *ctx, const struct si_fs *fs, int h, uint64_t size, struct si_diag *d)
 {
 	const struct vcheck *v = ctx;
+	struct fio f = { fs, h };
 	struct si_seal_unverified u;
 	struct vt_geom g;
 	struct si_io io;
@@ -573,9 +599,9 @@ static int verify_fd(void *ctx, int fd, uint64_t size, struct si_diag *d)
 	uint64_t blk, per;
 	int r;
 
-	io.ctx = &fd;
+	io.ctx = &f;
 	io.size = size;
-	io.read_at = fd_read;
+	io.read_at = fio_read;
 	r = si_seal_open_unverified(&io, &u, d);
 	if (r)
 		return r;
@@ -603,7 +629,7 @@ static int verify_fd(void *ctx, int fd, uint64_t size, struct si_diag *d)
 	for (blk = 0; blk < g.data_blocks; blk += per) {
 		uint64_t n = g.data_blocks - blk < per ? g.data_blocks - blk : per;
 
-		r = si_pread_full(fd, blk * u.m.data_block_size, chunk,
+		r = fs->pread(fs->ctx, h, blk * u.m.data_block_size, chunk,
 				  (size_t)(n * u.m.data_block_size), d);
 		if (r)
 			return r;
@@ -626,7 +652,7 @@ static int verify_fd(void *ctx, int fd, uint64_t size, struct si_diag *d)
 	for (blk = 0; blk < g.tree_size; blk += chunk_len) {
 		size_t n = g.tree_size - blk < chunk_len ? (size_t)(g.tree_size - blk) : chunk_len;
 
-		r = si_pread_full(fd, u.m.hash_offset + blk, chunk, n, d);
+		r = fs->pread(fs->ctx, h, u.m.hash_offset + blk, chunk, n, d);
 		if (r)
 			return r;
 		if (si_ct_memcmp(chunk, tree + blk, n) != 0) {
@@ -666,25 +692,24 @@ static int apply_one(const struct up_engine *e, const char *src, const char *pat
 		     const char *out, const uint8_t digest[32], const char *what,
 		     struct si_diag *d)
 {
-	char a_old[PATH_MAX], a_patch[PATH_MAX], a_out[PATH_MAX], a_ckpt[PATH_MAX];
+	char ckpt[UP_PATH_MAX + 8];
 	struct patch_apply_args a;
 	struct vcheck v;
 	struct prog g = { e, what, 0 };
 	size_t half = e->work_len / 2;
+	int r;
 
-	snprintf(a_old, sizeof a_old, "%s/%s", e->root, src ? src : "");
-	snprintf(a_patch, sizeof a_patch, "%s/%s", e->root, patch);
-	snprintf(a_out, sizeof a_out, "%s/%s", e->root, out);
-	snprintf(a_ckpt, sizeof a_ckpt, "%s/%s.ckpt", e->root, out);
+	snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
 	memset(&a, 0, sizeof a);
-	a.old_path = src ? a_old : NULL;
+	a.fs = e->fs;
+	a.old_path = src;
 	if (!src) {
 		a.old_read = zero_read;
 		a.old_size = 0;
 	}
-	a.patch_path = a_patch;
-	a.out_path = a_out;
-	a.checkpoint_path = a_ckpt;
+	a.patch_path = patch;
+	a.out_path = out;
+	a.checkpoint_path = ckpt;
 	a.threads = e->threads ? e->threads : 1;
 	a.work = e->work;
 	a.work_len = half;
@@ -698,7 +723,27 @@ static int apply_one(const struct up_engine *e, const char *src, const char *pat
 	v.threads = e->threads;
 	a.final_check = verify_fd;
 	a.fctx = &v;
-	return patch_apply_file(&a, d);
+	r = patch_apply_file(&a, d);
+	if (r == SI_E_PATCH_JOURNAL) {
+		/* the work files of another patch, left by an earlier attempt
+		 * into this slot (a power cut, a rollback): they go, and the
+		 * image is made from the start */
+		char part[UP_PATH_MAX + 8], dir[UP_PATH_MAX];
+
+		elog(e, 5, "%s: the work files in %s are another patch's (an earlier attempt): "
+		     "removed, starting over", what, out);
+		snprintf(part, sizeof part, "%s.part", out);
+		dir_of(out, dir, sizeof dir);
+		si_diag_clear(d);
+		r = e->fs->unlink(e->fs->ctx, ckpt, d);
+		if (r == 0)
+			r = e->fs->unlink(e->fs->ctx, part, d);
+		if (r == 0)
+			r = e->fs->fsync_dir(e->fs->ctx, dir, d);
+		if (r == 0)
+			r = patch_apply_file(&a, d);
+	}
+	return r;
 }
 
 /* A hard link of src at dst (the same bytes, no space); a copy where the
@@ -771,7 +816,7 @@ static int rebuild_base(struct up_engine *e, char from, char to, const struct si
 			{
 				int h;
 
-				r = e->fs->open(e->fs->ctx, patch, UP_O_READ, &h, d);
+				r = e->fs->open(e->fs->ctx, patch, SI_O_READ, &h, d);
 				if (r) {
 					si_diag_clear(d);
 					si_diag_where(d, patch, strlen(patch));
@@ -833,14 +878,14 @@ static int rm_tree(const struct up_engine *e, const char *dir, unsigned depth, s
 	if (r)
 		return r;
 	for (i = 0; i < nm.count; i++) {
-		enum up_ftype t = UP_FT_NONE;
+		enum si_ftype t = SI_FT_NONE;
 		uint64_t sz;
 
 		snprintf(path, sizeof path, "%s/%s", dir, nm.n[i]);
 		r = e->fs->stat(e->fs->ctx, path, &t, &sz, d);
 		if (r)
 			return r;
-		if (t == UP_FT_DIR && depth)
+		if (t == SI_FT_DIR && depth)
 			r = rm_tree(e, path, depth - 1, d);
 		else
 			r = e->fs->unlink(e->fs->ctx, path, d);
@@ -850,13 +895,49 @@ static int rm_tree(const struct up_engine *e, const char *dir, unsigned depth, s
 	return e->fs->rmdir(e->fs->ctx, dir, d);
 }
 
+static int ends_with(const char *s, const char *t)
+{
+	size_t a = strlen(s), b = strlen(t);
+
+	return a >= b && !strcmp(s + a - b, t);
+}
+
+/* The bytes of an apply's work files under dir: images being made
+ * (.part), checkpoints, scratch files, and what revert/ holds. */
+static uint64_t work_bytes(const struct up_engine *e, const char *dir, unsigned depth)
+{
+	struct names nm;
+	char path[UP_PATH_MAX];
+	uint64_t n = 0;
+	unsigned i;
+	int in_revert = ends_with(dir, "/" UP_REVERT_DIR);
+
+	memset(&nm, 0, sizeof nm);
+	if (e->fs->list(e->fs->ctx, dir, each_name, &nm, NULL) != 0)
+		return 0;
+	for (i = 0; i < nm.count; i++) {
+		enum si_ftype t = SI_FT_NONE;
+		uint64_t sz = 0;
+
+		snprintf(path, sizeof path, "%s/%s", dir, nm.n[i]);
+		if (e->fs->stat(e->fs->ctx, path, &t, &sz, NULL) != 0)
+			continue;
+		if (t == SI_FT_DIR && depth)
+			n += work_bytes(e, path, depth - 1);
+		else if (t == SI_FT_REG && (in_revert || ends_with(nm.n[i], ".part") ||
+					    ends_with(nm.n[i], ".ckpt") || ends_with(nm.n[i], ".scratch")))
+			n += sz;
+	}
+	return n;
+}
+
 int up_gc(struct up_engine *e, struct si_diag *d)
 {
 	char c;
 	int r;
 
 	for (c = 'a'; c < 'a' + UP_SLOTS; c++) {
-		enum up_ftype t = UP_FT_NONE;
+		enum si_ftype t = SI_FT_NONE;
 		uint64_t sz;
 
 		if (c == e->st.active || c == e->st.previous)
@@ -864,7 +945,7 @@ int up_gc(struct up_engine *e, struct si_diag *d)
 		r = e->fs->stat(e->fs->ctx, up_slot_dir(c), &t, &sz, d);
 		if (r)
 			return r;
-		if (t == UP_FT_NONE)
+		if (t == SI_FT_NONE)
 			continue;
 		r = rm_tree(e, up_slot_dir(c), 3, d);
 		if (r)
@@ -907,7 +988,7 @@ static void outcome(struct up_state *s, enum up_outcome o, const char *fmt, ...)
 /* ------------------------------------------------------------ apply */
 
 struct hsrc {
-	const struct up_fs *fs;
+	const struct si_fs *fs;
 	int h;
 };
 
@@ -1006,6 +1087,14 @@ static int apply_entries(struct up_engine *e, struct up_plan *p, const struct sr
 	return write_atomic(e, path, p->target_bytes, p->target_len, d);
 }
 
+/* The staged bundle removed, durably. */
+static int remove_staged(struct up_engine *e, struct si_diag *d)
+{
+	int r = e->fs->unlink(e->fs->ctx, UP_STAGED_BUNDLE, d);
+
+	return r ? r : e->fs->fsync_dir(e->fs->ctx, UP_STAGED_DIR, d);
+}
+
 static void refuse(struct up_engine *e, const char *what, int r, struct si_diag *d)
 {
 	struct up_state n = e->st;
@@ -1014,11 +1103,13 @@ static void refuse(struct up_engine *e, const char *what, int r, struct si_diag 
 
 	outcome(&n, UP_OUT_REFUSED, "%s: %s", what, si_err_name(r));
 	si_diag_clear(&d2);
-	u = e->fs->unlink(e->fs->ctx, UP_STAGED_BUNDLE, &d2);
+	u = remove_staged(e, &d2);
 	if (u == 0)
-		u = e->fs->fsync_dir(e->fs->ctx, UP_STAGED_DIR, &d2);
-	if (commit(e, &n, &d2) != 0)
-		elog(e, 3, "the outcome could not be recorded (%s)", si_err_name(u ? u : SI_E_IO));
+		u = commit(e, &n, &d2);
+	if (u != 0)
+		elog(e, 3, "the outcome could not be recorded (%s: %s); the bundle is checked "
+		     "again at the next boot", si_err_name(u),
+		     d2.sys_errno ? strerror(d2.sys_errno) : si_err_meaning(u));
 	(void)d;
 }
 
@@ -1032,7 +1123,7 @@ int up_apply_staged(struct up_engine *e, struct up_plan *p, struct si_diag *d)
 	int r;
 
 	hs.fs = e->fs;
-	r = e->fs->open(e->fs->ctx, UP_STAGED_BUNDLE, UP_O_READ, &hs.h, d);
+	r = e->fs->open(e->fs->ctx, UP_STAGED_BUNDLE, SI_O_READ, &hs.h, d);
 	if (r)
 		return r;
 	r = e->fs->size(e->fs->ctx, hs.h, &size, d);
@@ -1041,6 +1132,16 @@ int up_apply_staged(struct up_engine *e, struct up_plan *p, struct si_diag *d)
 	s.size = size;
 	if (r == 0)
 		r = up_bundle_check(e, hsrc_read, &hs, size, 1, p, d);
+	if (r == SI_E_BUNDLE_BASE && p->target.n && !zero32(e->st.active_set) &&
+	    si_ct_memcmp(p->target.digest, e->st.active_set, 32) == 0) {
+		/* Its set is the active one: this bundle was committed and the
+		 * power went before its removal reached the disk.  Nothing is
+		 * refused; it goes. */
+		e->fs->close(e->fs->ctx, hs.h);
+		elog(e, 5, "the staged bundle ('%s') is the active set already (committed before a "
+		     "power cut): removed", p->target.name);
+		return remove_staged(e, d);
+	}
 	if (r) {
 		e->fs->close(e->fs->ctx, hs.h);
 		refuse(e, p->b.name[0] ? p->b.name : "staged bundle", r, d);
@@ -1091,7 +1192,7 @@ int up_apply_staged(struct up_engine *e, struct up_plan *p, struct si_diag *d)
 		struct si_diag d2;
 
 		si_diag_clear(&d2);
-		if (e->fs->unlink(e->fs->ctx, UP_STAGED_BUNDLE, &d2) != 0 || up_gc(e, &d2) != 0)
+		if (remove_staged(e, &d2) != 0 || up_gc(e, &d2) != 0)
 			elog(e, 4, "clean-up after the commit: %s (retried at the next update)",
 			     si_err_meaning(SI_E_IO));
 	}
@@ -1195,7 +1296,7 @@ int up_stage(struct up_engine *e, int src_fd, uint64_t size, struct up_plan *p,
 	if (r)
 		return r;
 	snprintf(tmp, sizeof tmp, "%s.part", UP_STAGED_BUNDLE);
-	r = e->fs->open(e->fs->ctx, tmp, UP_O_WRITE, &h, d);
+	r = e->fs->open(e->fs->ctx, tmp, SI_O_WRITE, &h, d);
 	if (r)
 		return r;
 	while (r == 0 && done < size) {
@@ -1216,7 +1317,7 @@ int up_stage(struct up_engine *e, int src_fd, uint64_t size, struct up_plan *p,
 
 		hs.fs = e->fs;
 		hs.h = -1;
-		r = e->fs->open(e->fs->ctx, tmp, UP_O_READ, &hs.h, d);
+		r = e->fs->open(e->fs->ctx, tmp, SI_O_READ, &hs.h, d);
 		if (r == 0)
 			r = up_bundle_check(e, hsrc_read, &hs, size, 1, &again, d);
 		if (r == 0) {

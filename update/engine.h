@@ -1,7 +1,7 @@
 /* sealinit update/: the update engine -- what sealinit does at boot with a
  * staged bundle or a revert, and what sealctl does in the running OS
  * (stage, confirm, revert, status), over one preboot volume reached
- * through struct up_fs.
+ * through struct si_fs.
  *
  * Slots hold whole releases (update/update.h).  An update is written out
  * of place into a slot that is neither the active one nor the one holding
@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "patch/patch.h"
+#include "plan/plan.h"
 #include "update/bundle.h"
 #include "update/update.h"
 #include "verify/anchor.h"
@@ -35,9 +36,8 @@
 #define UP_BASE_SET "revert/base.set"
 
 struct up_engine {
-	const struct up_fs *fs;
+	const struct si_fs *fs;
 	const struct up_floor_store *floor_store; /* NULL: the file store on fs */
-	const char *root;              /* the preboot volume's path (the patch driver's files) */
 	const struct si_anchor *anchor;
 	const char *kc_boot_path;      /* in a slot: the boot KC's file */
 	const char *cryptex_dir;       /* in a slot: the cryptexes' directory */
@@ -110,6 +110,33 @@ int up_confirm(struct up_engine *e, struct si_diag *d) SI_WUR;
 int up_request_revert(struct up_engine *e, struct si_diag *d) SI_WUR;
 /* Removes the slots the state no longer names and stray work files. */
 int up_gc(struct up_engine *e, struct si_diag *d) SI_WUR;
+
+/* The boot's update stage (update/boot.c): the records read (newest valid
+ * copies), plan_update() decides, the engine applies or reverts, a trial
+ * attempt is counted or a failed trial rolled back.  The caller fills e
+ * (fs, floor store, anchor, paths, log, decoder, memory) and the board;
+ * `plan` is caller memory for the engine.  On return slot is the slot to
+ * boot.  Errors: only a state record or floor store that cannot be read
+ * at all (the caller's failure action); everything else is logged and the
+ * boot goes on with the set that is whole. */
+struct up_boot {
+	struct up_engine *e;
+	const struct plan_board *board;
+	const struct plan_ops *ops;
+	struct up_plan *plan;
+	/* the preboot volume writable (rw 1) or read-only again (rw 0); NULL:
+	 * always writable */
+	int (*writable)(void *ctx, int rw);
+	/* the engine refused or failed: the caller's line (NULL: the
+	 * engine's error line is printed here) */
+	void (*engine_done)(void *ctx, enum plan_up_action a, int r, struct si_diag *d);
+	void *wctx;
+	/* out */
+	char slot;
+	enum plan_up_action action;
+	int engine_ran, engine_err;
+};
+int up_boot_run(struct up_boot *b, struct si_diag *d) SI_WUR;
 
 /* Reads and authenticates a slot's release.set (floor: the @set floor);
  * buf holds SI_MANIFEST_MAX bytes.  SI_E_SET_MISSING when there is none. */

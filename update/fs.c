@@ -1,4 +1,4 @@
-/* sealinit update/: struct up_fs over a real directory -- the preboot
+/* sealinit update/: struct si_fs over a real directory -- the preboot
  * volume, in PID 1 and in the running OS (sealctl).  Every path is
  * resolved below the root without following a symbolic link
  * (mount/resolve.c); every descriptor is O_CLOEXEC. */
@@ -37,57 +37,43 @@ static int parent(const struct up_posix *px, const char *path, int *dfd, const c
 	return r;
 }
 
-static int px_open(void *ctx, const char *path, int mode, int *h, struct si_diag *d)
+static int px_open(void *ctx, const char *path, enum si_omode mode, int *h, struct si_diag *d)
 {
+	static const int flags[] = {
+		[SI_O_READ] = O_RDONLY,
+		[SI_O_WRITE] = O_RDWR | O_CREAT | O_TRUNC,
+		[SI_O_RDWR] = O_RDWR | O_CREAT,
+		[SI_O_RDWR_EXISTING] = O_RDWR,
+	};
 	const struct up_posix *px = ctx;
 	const char *base;
+	struct stat st;
 	int dfd, fd, r;
 
+	if ((unsigned)mode >= sizeof flags / sizeof flags[0])
+		return SI_E_ARG;
 	r = parent(px, path, &dfd, &base, d);
 	if (r)
 		return r;
-	fd = openat(dfd, base, (mode == UP_O_WRITE ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) |
-				       O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	fd = openat(dfd, base, flags[mode] | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
 	close(dfd);
 	if (fd < 0)
 		return si_diag_sys(d, errno == ENOENT ? SI_E_OPEN : SI_E_IO, path, errno);
+	/* update state is regular files only (a FIFO would block, a device
+	 * would be written through) */
+	if (fstat(fd, &st) != 0) {
+		r = si_diag_sys(d, SI_E_IO, path, errno);
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		si_diag_clear(d);
+		si_diag_where(d, path, strlen(path));
+		si_diag_text(d, "regular file", si_file_type_name(st.st_mode));
+		return SI_E_FILE_TYPE;
+	}
 	*h = fd;
-	return 0;
-}
-
-static int px_pread(void *ctx, int h, uint64_t off, void *buf, size_t len, struct si_diag *d)
-{
-	(void)ctx;
-	return si_pread_full(h, off, buf, len, d);
-}
-
-static int px_pwrite(void *ctx, int h, uint64_t off, const void *buf, size_t len,
-		     struct si_diag *d)
-{
-	(void)ctx;
-	return si_pwrite_full(h, off, buf, len, d);
-}
-
-static int px_fsync(void *ctx, int h, struct si_diag *d)
-{
-	(void)ctx;
-	return fsync(h) == 0 ? 0 : si_diag_sys(d, SI_E_IO, NULL, errno);
-}
-
-static int px_close(void *ctx, int h)
-{
-	(void)ctx;
-	return close(h) == 0 ? 0 : SI_E_IO;
-}
-
-static int px_size(void *ctx, int h, uint64_t *size, struct si_diag *d)
-{
-	struct stat st;
-
-	(void)ctx;
-	if (fstat(h, &st) != 0)
-		return si_diag_sys(d, SI_E_IO, NULL, errno);
-	*size = (uint64_t)st.st_size;
 	return 0;
 }
 
@@ -181,7 +167,7 @@ static int px_fsync_dir(void *ctx, const char *path, struct si_diag *d)
 	return e ? si_diag_sys(d, SI_E_IO, path, e) : 0;
 }
 
-static int px_stat(void *ctx, const char *path, enum up_ftype *t, uint64_t *size,
+static int px_stat(void *ctx, const char *path, enum si_ftype *t, uint64_t *size,
 		   struct si_diag *d)
 {
 	const struct up_posix *px = ctx;
@@ -191,7 +177,7 @@ static int px_stat(void *ctx, const char *path, enum up_ftype *t, uint64_t *size
 
 	r = parent(px, path, &dfd, &base, d);
 	if (r == SI_E_NOTFOUND) {
-		*t = UP_FT_NONE;
+		*t = SI_FT_NONE;
 		*size = 0;
 		return 0;
 	}
@@ -203,14 +189,15 @@ static int px_stat(void *ctx, const char *path, enum up_ftype *t, uint64_t *size
 
 		close(dfd);
 		if (e == ENOENT || e == ENOTDIR) {
-			*t = UP_FT_NONE;
+			*t = SI_FT_NONE;
 			*size = 0;
 			return 0;
 		}
 		return si_diag_sys(d, SI_E_IO, path, e);
 	}
 	close(dfd);
-	*t = S_ISREG(st.st_mode) ? UP_FT_REG : S_ISDIR(st.st_mode) ? UP_FT_DIR : UP_FT_OTHER;
+	*t = S_ISREG(st.st_mode) ? SI_FT_REG : S_ISDIR(st.st_mode) ? SI_FT_DIR
+		: S_ISBLK(st.st_mode) ? SI_FT_BLK : SI_FT_OTHER;
 	*size = (uint64_t)st.st_size;
 	return 0;
 }
@@ -234,17 +221,14 @@ static int px_free(void *ctx, uint64_t *bytes, struct si_diag *d)
 	return 0;
 }
 
-void up_fs_posix(struct up_fs *fs, struct up_posix *px, int root_fd)
+void up_fs_posix(struct si_fs *fs, struct up_posix *px, int root_fd)
 {
 	px->root_fd = root_fd;
 	memset(fs, 0, sizeof *fs);
+	/* handles are descriptors: what is done with them is si_fs_cwd's */
+	*fs = si_fs_cwd;
 	fs->ctx = px;
 	fs->open = px_open;
-	fs->pread = px_pread;
-	fs->pwrite = px_pwrite;
-	fs->fsync = px_fsync;
-	fs->close = px_close;
-	fs->size = px_size;
 	fs->rename = px_rename;
 	fs->unlink = px_unlink;
 	fs->link = px_link;

@@ -76,7 +76,7 @@ static int rec_check(const uint8_t *rec, const char magic[8], uint64_t *seq, siz
 	return 0;
 }
 
-int up_record_read(const struct up_fs *fs, const char *name, const char magic[8],
+int up_record_read(const struct si_fs *fs, const char *name, const char magic[8],
 		   uint8_t *payload, size_t *len, struct up_record_info *info,
 		   struct si_diag *d)
 {
@@ -91,7 +91,7 @@ int up_record_read(const struct up_fs *fs, const char *name, const char magic[8]
 	if (!fs || !name || !payload || !len || !info)
 		return SI_E_ARG;
 	for (k = 0; k < 2; k++) {
-		enum up_ftype t = UP_FT_NONE;
+		enum si_ftype t = SI_FT_NONE;
 		uint64_t size = 0;
 		int h, r;
 
@@ -99,13 +99,13 @@ int up_record_read(const struct up_fs *fs, const char *name, const char magic[8]
 		r = fs->stat(fs->ctx, path, &t, &size, d);
 		if (r)
 			return r;
-		if (t == UP_FT_NONE)
+		if (t == SI_FT_NONE)
 			continue;
-		if (t != UP_FT_REG || size != UP_RECORD_SIZE) {
+		if (t != SI_FT_REG || size != UP_RECORD_SIZE) {
 			err[k] = SI_E_RECORD;
 			continue;
 		}
-		r = fs->open(fs->ctx, path, UP_O_READ, &h, d);
+		r = fs->open(fs->ctx, path, SI_O_READ, &h, d);
 		if (r)
 			return r;
 		r = fs->pread(fs->ctx, h, 0, rec[k], UP_RECORD_SIZE, d);
@@ -132,7 +132,7 @@ int up_record_read(const struct up_fs *fs, const char *name, const char magic[8]
 	return 0;
 }
 
-int up_record_write(const struct up_fs *fs, const char *name, const char magic[8],
+int up_record_write(const struct si_fs *fs, const char *name, const char magic[8],
 		    uint64_t seq, const uint8_t *payload, size_t len, struct si_diag *d)
 {
 	uint8_t rec[UP_RECORD_SIZE];
@@ -156,7 +156,7 @@ int up_record_write(const struct up_fs *fs, const char *name, const char magic[8
 	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - name) : 1, slash ? name : ".");
 	/* Write new, fsync, rename, fsync the directory: the copy that holds
 	 * the newest record before this one is the other one, untouched. */
-	r = fs->open(fs->ctx, tmp, UP_O_WRITE, &h, d);
+	r = fs->open(fs->ctx, tmp, SI_O_WRITE, &h, d);
 	if (r)
 		return r;
 	r = fs->pwrite(fs->ctx, h, 0, rec, sizeof rec, d);
@@ -249,7 +249,7 @@ int up_state_decode(const uint8_t *p, size_t len, struct up_state *out, struct s
 	return 0;
 }
 
-int up_state_load(const struct up_fs *fs, struct up_state *st, struct up_record_info *info,
+int up_state_load(const struct si_fs *fs, struct up_state *st, struct up_record_info *info,
 		  struct si_diag *d)
 {
 	uint8_t p[UP_RECORD_PAYLOAD];
@@ -273,7 +273,7 @@ int up_state_load(const struct up_fs *fs, struct up_state *st, struct up_record_
 	return 0;
 }
 
-int up_state_store(const struct up_fs *fs, struct up_state *st, struct si_diag *d)
+int up_state_store(const struct si_fs *fs, struct up_state *st, struct si_diag *d)
 {
 	uint8_t p[UP_RECORD_PAYLOAD];
 	size_t n = up_state_encode(st, p, sizeof p);
@@ -377,7 +377,7 @@ int up_floors_decode(const uint8_t *p, size_t len, struct up_floors *out, struct
 	return 0;
 }
 
-int up_floors_load(const struct up_fs *fs, struct up_floors *f, struct up_record_info *info,
+int up_floors_load(const struct si_fs *fs, struct up_floors *f, struct up_record_info *info,
 		   struct si_diag *d)
 {
 	uint8_t p[UP_RECORD_PAYLOAD];
@@ -397,7 +397,7 @@ int up_floors_load(const struct up_fs *fs, struct up_floors *f, struct up_record
 	return r;
 }
 
-int up_floors_store(const struct up_fs *fs, struct up_floors *f, struct si_diag *d)
+int up_floors_store(const struct si_fs *fs, struct up_floors *f, struct si_diag *d)
 {
 	uint8_t p[UP_RECORD_PAYLOAD];
 	size_t n = up_floors_encode(f, p, sizeof p);
@@ -424,7 +424,7 @@ static int file_store(void *ctx, struct up_floors *f, struct si_diag *d)
 	return up_floors_store(ctx, f, d);
 }
 
-void up_floor_store_file(struct up_floor_store *s, const struct up_fs *fs)
+void up_floor_store_file(struct up_floor_store *s, const struct si_fs *fs)
 {
 	s->name = "preboot file";
 	s->ctx = (void *)(uintptr_t)fs;

@@ -14,7 +14,7 @@
  * Records: two copies, each a whole file written new, fsynced, renamed
  * over the older copy, the directory fsynced; a sequence number and a
  * SHA-256 each.  Reading takes the newest valid copy and says what it did.
- * All of it goes through struct up_fs so that the crash harness can run
+ * All of it goes through struct si_fs so that the crash harness can run
  * the real code against a disk model (issue 11), and sealinit and sealctl
  * share it.
  */
@@ -26,6 +26,7 @@
 
 #include "lib/bytes.h"
 #include "lib/err.h"
+#include "lib/fsops.h"
 #include "verify/seal.h"
 
 #define UP_PATH_MAX 256
@@ -37,43 +38,15 @@
 
 /* ------------------------------------------------------------ operations */
 
-enum up_ftype { UP_FT_NONE = 0, UP_FT_REG, UP_FT_DIR, UP_FT_OTHER };
+/* Every read and write of update state goes through struct si_fs
+ * (lib/fsops.h), relative to the preboot volume's root. */
 
-enum {
-	UP_O_READ = 0,
-	UP_O_WRITE = 1,      /* create or truncate, write only */
-};
-
-/* Every read and write of update state, relative to the preboot volume's
- * root, never through a symbolic link.  Each returns 0 or an error-table
- * code with errno in d.  Handles are the implementation's. */
-struct up_fs {
-	void *ctx;
-	int (*open)(void *ctx, const char *path, int mode, int *h, struct si_diag *d);
-	int (*pread)(void *ctx, int h, uint64_t off, void *buf, size_t len, struct si_diag *d);
-	int (*pwrite)(void *ctx, int h, uint64_t off, const void *buf, size_t len, struct si_diag *d);
-	int (*fsync)(void *ctx, int h, struct si_diag *d);
-	int (*close)(void *ctx, int h);
-	int (*size)(void *ctx, int h, uint64_t *size, struct si_diag *d);
-	int (*rename)(void *ctx, const char *from, const char *to, struct si_diag *d);
-	int (*unlink)(void *ctx, const char *path, struct si_diag *d);
-	int (*link)(void *ctx, const char *from, const char *to, struct si_diag *d);
-	int (*mkdir)(void *ctx, const char *path, struct si_diag *d);
-	int (*rmdir)(void *ctx, const char *path, struct si_diag *d);
-	int (*fsync_dir)(void *ctx, const char *path, struct si_diag *d);
-	/* what is at path (UP_FT_NONE when nothing) */
-	int (*stat)(void *ctx, const char *path, enum up_ftype *t, uint64_t *size, struct si_diag *d);
-	int (*list)(void *ctx, const char *dir, void (*each)(void *arg, const char *name, size_t len),
-		    void *arg, struct si_diag *d);
-	int (*free_bytes)(void *ctx, uint64_t *bytes, struct si_diag *d);
-};
-
-/* struct up_fs over a real directory (update/fs.c): root_fd is the
+/* struct si_fs over a real directory (update/fs.c): root_fd is the
  * preboot volume's root; files opened O_CLOEXEC, no link followed. */
 struct up_posix {
 	int root_fd;
 };
-void up_fs_posix(struct up_fs *fs, struct up_posix *px, int root_fd);
+void up_fs_posix(struct si_fs *fs, struct up_posix *px, int root_fd);
 
 /* ------------------------------------------------------------ records */
 
@@ -91,7 +64,7 @@ struct up_record_info {
  * version, length, checksum), its payload into payload[0..UP_RECORD_PAYLOAD)
  * and its length in *len.  SI_E_NOTFOUND when neither copy is valid (info
  * says why); SI_E_IO when a copy could not be read. */
-int up_record_read(const struct up_fs *fs, const char *name, const char magic[8],
+int up_record_read(const struct si_fs *fs, const char *name, const char magic[8],
 		   uint8_t *payload, size_t *len, struct up_record_info *info,
 		   struct si_diag *d) SI_WUR;
 
@@ -99,7 +72,7 @@ int up_record_read(const struct up_fs *fs, const char *name, const char magic[8]
  * fsynced, renamed over <name>.N, the directory fsynced.  The other copy
  * (the previous record) is never touched, so a crash at any point leaves
  * the old record or the new one.  Errors: SI_E_ARG, and the ops'. */
-int up_record_write(const struct up_fs *fs, const char *name, const char magic[8],
+int up_record_write(const struct si_fs *fs, const char *name, const char magic[8],
 		    uint64_t seq, const uint8_t *payload, size_t len, struct si_diag *d) SI_WUR;
 
 /* ------------------------------------------------------------ state */
@@ -136,11 +109,11 @@ struct up_state {
  * record exists yet.  Errors: those of up_record_read but SI_E_NOTFOUND
  * with no copy present; SI_E_STATE (a record that checks out but says
  * something impossible). */
-int up_state_load(const struct up_fs *fs, struct up_state *st, struct up_record_info *info,
+int up_state_load(const struct si_fs *fs, struct up_state *st, struct up_record_info *info,
 		  struct si_diag *d) SI_WUR;
 
 /* Writes st as record st->seq + 1 (and updates st->seq). */
-int up_state_store(const struct up_fs *fs, struct up_state *st, struct si_diag *d) SI_WUR;
+int up_state_store(const struct si_fs *fs, struct up_state *st, struct si_diag *d) SI_WUR;
 
 /* Payload codecs (pure; fuzzed). */
 size_t up_state_encode(const struct up_state *st, uint8_t *out, size_t cap);
@@ -180,9 +153,9 @@ int up_floor_raise(struct up_floors *f, const char *name, uint64_t v) SI_WUR;
  * a downgrade by software that goes through sealctl, not an attacker who
  * rewrites the disk (docs/boot-flow.md, "Rollback floors").  No record:
  * no floors. */
-int up_floors_load(const struct up_fs *fs, struct up_floors *f, struct up_record_info *info,
+int up_floors_load(const struct si_fs *fs, struct up_floors *f, struct up_record_info *info,
 		   struct si_diag *d) SI_WUR;
-int up_floors_store(const struct up_fs *fs, struct up_floors *f, struct si_diag *d) SI_WUR;
+int up_floors_store(const struct si_fs *fs, struct up_floors *f, struct si_diag *d) SI_WUR;
 
 /* Where the floors live, behind one interface: the file pair above today,
  * a TPM 2.0 NV index (platform trust) later, without sealinit, sealctl or
@@ -195,7 +168,7 @@ struct up_floor_store {
 	int (*store)(void *ctx, struct up_floors *f, struct si_diag *d);
 };
 /* The file store over fs (the preboot volume). */
-void up_floor_store_file(struct up_floor_store *s, const struct up_fs *fs);
+void up_floor_store_file(struct up_floor_store *s, const struct si_fs *fs);
 
 size_t up_floors_encode(const struct up_floors *f, uint8_t *out, size_t cap);
 int up_floors_decode(const uint8_t *p, size_t len, struct up_floors *out, struct si_diag *d) SI_WUR;

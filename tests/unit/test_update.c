@@ -14,7 +14,7 @@
 
 static char dir[] = "/tmp/sealinit-test-update-XXXXXX";
 static struct up_posix px;
-static struct up_fs fs;
+static struct si_fs fs;
 
 static void rm_rf(const char *p)
 {
@@ -206,7 +206,7 @@ static void test_floors(void)
 
 static void test_fs(void)
 {
-	enum up_ftype t;
+	enum si_ftype t;
 	uint64_t size;
 	struct si_diag d;
 	char p[256];
@@ -214,21 +214,21 @@ static void test_fs(void)
 
 	T_OK(fs.mkdir(fs.ctx, "slots", &d));
 	T_OK(fs.mkdir(fs.ctx, "slots/a", &d));
-	T_OK(fs.open(fs.ctx, "slots/a/x", UP_O_WRITE, &h, &d));
+	T_OK(fs.open(fs.ctx, "slots/a/x", SI_O_WRITE, &h, &d));
 	T_OK(fs.pwrite(fs.ctx, h, 0, "hello", 5, &d));
 	T_OK(fs.fsync(fs.ctx, h, &d));
 	fs.close(fs.ctx, h);
 	T_OK(fs.link(fs.ctx, "slots/a/x", "slots/a/y", &d));
 	T_OK(fs.stat(fs.ctx, "slots/a/y", &t, &size, &d));
-	T_EQ(t, UP_FT_REG);
+	T_EQ(t, SI_FT_REG);
 	T_EQ(size, 5);
 	T_OK(fs.stat(fs.ctx, "slots/none/y", &t, &size, &d));
-	T_EQ(t, UP_FT_NONE);
+	T_EQ(t, SI_FT_NONE);
 	/* no link is followed on the way */
 	snprintf(p, sizeof p, "%s/slots/l", dir);
 	T_EQ(symlink("a", p), 0);
-	T_ERR(fs.open(fs.ctx, "slots/l/x", UP_O_READ, &h, &d), SI_E_PATH_SYMLINK);
-	T_ERR(fs.open(fs.ctx, "slots/l", UP_O_READ, &h, &d), SI_E_IO); /* O_NOFOLLOW: ELOOP */
+	T_ERR(fs.open(fs.ctx, "slots/l/x", SI_O_READ, &h, &d), SI_E_PATH_SYMLINK);
+	T_ERR(fs.open(fs.ctx, "slots/l", SI_O_READ, &h, &d), SI_E_IO); /* O_NOFOLLOW: ELOOP */
 	T_EQ(d.sys_errno, ELOOP);
 	T_OK(fs.rename(fs.ctx, "slots/a/y", "slots/a/z", &d));
 	T_OK(fs.fsync_dir(fs.ctx, "slots/a", &d));
