@@ -29,7 +29,7 @@ ZSTD_TEST_QEMU := $(if $(filter arm64,$(ARCH)),$(if $(filter aarch64,$(shell una
 ZSTD_TARGET_TEST := $(B)/tests/test_zstd
 $(ZSTD_TARGET_TEST): $(B)/obj/tests/unit/test_zstd.o $(call host_obj,$(TB),patch/zstd.c patch/apply.c \
 		patch/format.c patch/hash.c patch/refs.c patch/gz.c verify/sha256.c verify/sha256_x86.c \
-		verify/sha256_arm64.c lib/err.c lib/str.c lib/fdio.c) $(TARGET_LIBS)
+		verify/sha256_arm64.c lib/err.c lib/str.c lib/fdio.c lib/fsops.c) $(TARGET_LIBS)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
 	$(Q)$(call TARGET_LINK,$@,$^)
