@@ -344,6 +344,9 @@ int sealctl_cmd_apply(int argc, char **argv)
 			return r;
 		if ((r = sealctl_out_distinct(CMD, out, ckpt)) != 0)
 			return r;
+		/* the checkpoint is written too: never over OLD, PATCH or a key */
+		if (ckpt && (r = sealctl_out_check(CMD, ckpt, inputs, SI_ARRAY_SIZE(inputs) - 1)) != 0)
+			return r;
 	}
 	blk = stat(out, &st) == 0 && S_ISBLK(st.st_mode);
 	if (stat(out, &st) == 0 && !S_ISREG(st.st_mode) && !blk) {

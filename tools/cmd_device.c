@@ -154,10 +154,15 @@ int sealctl_cmd_stage(int argc, char **argv)
 	fd = open(pos[0], O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return sealctl_report_errno("stage", pos[0], SI_E_OPEN, errno);
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0) {
+		r = errno;
+		close(fd);
+		return sealctl_report_errno("stage", pos[0], SI_E_IO, r);
+	}
+	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		si_diag_clear(&d);
-		si_diag_text(&d, "a regular file", "something else");
+		si_diag_text(&d, "regular file", si_file_type_name(st.st_mode));
 		return sealctl_report("stage", pos[0], SI_E_FILE_TYPE, &d);
 	}
 	r = dev_open(&v, "stage", preboot, dtb, 1, prefix);

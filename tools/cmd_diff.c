@@ -20,15 +20,12 @@
 
 #define CMD "diff"
 
-static const char *const phase_names[] = { "indexing the base", "matching the target",
-					   "compressing" };
-
 static void show_progress(void *ctx, enum patch_diff_phase phase, uint64_t done, uint64_t total)
 {
 	const char *what = ctx;
 	char label[64];
 
-	snprintf(label, sizeof label, "%s: %s", what, phase_names[phase]);
+	snprintf(label, sizeof label, "%s: %s", what, sealcmd_diff_phase_name(phase));
 	sealctl_progress(CMD, label, done, total);
 }
 

@@ -20,10 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/fs.h>
 
 #include "lib/fdio.h"
 #include "lib/str.h"
@@ -351,11 +353,19 @@ static void gpt_hint(const struct doc *d, char *hint, size_t n)
 		si_buf_puts(&b, "none");
 }
 
+static int disk_errno; /* the last failed read's errno, for the message */
+
 static int disk_read_at(void *ctx, uint64_t off, void *buf, size_t len)
 {
 	const struct doc *d = ctx;
+	struct si_diag dg;
+	int r;
 
-	return si_pread_full(d->disk_fd, off, buf, len, NULL);
+	si_diag_clear(&dg);
+	r = si_pread_full(d->disk_fd, off, buf, len, &dg);
+	if (r)
+		disk_errno = dg.sys_errno;
+	return r;
 }
 
 static int op_open_part(void *ctx, const char *label, int *h, uint64_t *size, char *hint,
@@ -724,7 +734,10 @@ static void print_plan(const struct doc *d, const struct plan *p, int ok)
 
 		json_begin(&js, stdout, CMD, ok);
 		json_bool(&js, "boots", ok);
-		json_str(&js, "stage", ok ? "handoff" : d->fail_stage ? d->fail_stage : "");
+		if (ok || d->fail_stage)
+			json_str(&js, "stage", ok ? "handoff" : d->fail_stage);
+		else
+			json_null(&js, "stage"); /* no prediction: an input was unusable */
 		json_str(&js, "verdict", d->verdict);
 		json_arr_begin(&js, "lines");
 		for (i = 0; i < d->n_lines; i++)
@@ -865,7 +878,9 @@ int sealctl_cmd_doctor(int argc, char **argv)
 		d->tmp[0] = '\0';
 		return sealctl_report(CMD, "scratch directory", si_diag_sys(&dg, SI_E_IO, NULL, errno), &dg);
 	}
-	snprintf(d->verdict, sizeof d->verdict, "the boot would fail");
+	/* until a stage fails (fail()) or the plan boots: an input sealctl
+	 * could not use is no prediction */
+	snprintf(d->verdict, sizeof d->verdict, "no prediction: an input could not be used (the error above)");
 	d->release = release;
 
 	/* mounts, cmdline: the banner and the command line's verdicts */
@@ -895,8 +910,22 @@ int sealctl_cmd_doctor(int argc, char **argv)
 		io.ctx = d;
 		io.size = (uint64_t)st.st_size;
 		io.read_at = disk_read_at;
+		/* a disk image or the disk itself; anything else is named */
+		if (S_ISBLK(st.st_mode) && ioctl(d->disk_fd, BLKGETSIZE64, &io.size) != 0) {
+			r = sealctl_report(CMD, disk, si_diag_sys(&dg, SI_E_IO, NULL, errno), &dg);
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+			si_diag_clear(&dg);
+			si_diag_text(&dg, "disk image or block device", si_file_type_name(st.st_mode));
+			r = sealctl_report(CMD, disk, SI_E_FILE_TYPE, &dg);
+			goto out;
+		}
+		disk_errno = 0;
 		r = gpt_read(&io, &d->gpt, &dg);
 		if (r) {
+			if (r == SI_E_IO && disk_errno && !(dg.flags & SI_DIAG_ERRNO))
+				si_diag_errno(&dg, disk_errno);
 			r = sealctl_report(CMD, disk, r, &dg);
 			goto out;
 		}

@@ -6,7 +6,11 @@
  *                           kernel collection's modules are listed too
  *   "SIPATCH1" at 0         a delta patch (patch/patch.h): header, index, seals
  *   "SIKCOLL\0" at 0        a bare kernel-collection archive (kc/collection.h)
- * The update bundles of the update lifecycle add their row here. */
+ *   "SIMF" at 0, kind 6     an update bundle's head (update/bundle.h)
+ *   "SIMF" at 0, otherwise  a release set (verify/set.h): a manifest alone
+ * A manifest's body starts with its kind (tags ascending, 0x8001 first:
+ * tag 01 80, length 01 00, the kind), so the kind picks the parser; the
+ * parser then checks all of it, that byte included. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +260,7 @@ int sealctl_cmd_inspect(int argc, char **argv)
 	r = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), &path, 1, &npos);
 	if (r)
 		return r == SEALCMD_HELP ? SEALCTL_OK : r;
+	sealctl_json_mode = json;
 	if (!path)
 		return sealctl_usage_error(CMD, "a FILE is required");
 	r = sealcmd_image_open(CMD, path, &img);
@@ -270,6 +275,15 @@ int sealctl_cmd_inspect(int argc, char **argv)
 		r = inspect_patch(path, img.map, img.len, json);
 	else if (img.len >= 8 && !memcmp(img.map, KC_COLL_MAGIC, 8))
 		r = inspect_collection(path, img.map, img.len, json);
+	else if (img.len >= 4 && !memcmp(img.map, SI_MANIFEST_MAGIC, 4)) {
+		static const uint8_t bundle_kind[5] = { 0x01, 0x80, 0x01, 0x00, SI_KIND_UPDATE };
+
+		if (img.len >= SI_MANIFEST_HDR_SIZE + 5 &&
+		    !memcmp(img.map + SI_MANIFEST_HDR_SIZE, bundle_kind, 5))
+			r = sealcmd_bundle_show(CMD, path, img.map, img.len, img.len, json, "bundle");
+		else
+			r = sealcmd_set_show(CMD, path, img.map, img.len, json, "release-set");
+	}
 	else
 		r = inspect_sealed(path, img.map, img.len, json);
 	sealcmd_image_close(&img);

@@ -161,9 +161,7 @@ int sealcmd_seal_write(const char *cmd, struct sealcmd_seal_job *j)
 	if (r) {
 		free(tail);
 		sealctl_out_abort(&o);
-		return sealctl_report(cmd, j->helper && (r == SI_E_SIGN_HELPER || r == SI_E_SIG_BAD ||
-							  r == SI_E_SIG_LEN) ? j->helper : j->out,
-				      r, &d);
+		return sealctl_report(cmd, sealctl_signer_blame(j->helper, r, j->out), r, &d);
 	}
 	/* A partition never looks sealed while half-written: its old footer
 	 * goes first, the new one last. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lib/str.h"
 #include "tools/json.h"
@@ -23,6 +24,8 @@
 
 #define CMD "set"
 
+static int progress; /* --progress: each image's tree check on stderr */
+
 static int has_suffix(const char *s, const char *suf)
 {
 	size_t n = strlen(s), k = strlen(suf);
@@ -31,8 +34,10 @@ static int has_suffix(const char *s, const char *suf)
 }
 
 /* One image of the slot into the set's list: sealed, its tree whole, of
- * a kind a set holds, its name not yet listed. */
-static int add_image(const char *path, struct si_set_params *sp, int *skipped_aux)
+ * a kind a set holds, its name not yet listed.  sp NULL: only checked
+ * (sealed, its tree whole). */
+static int add_image(const char *cmd, const char *path, const char *out,
+		     struct si_set_params *sp, int *skipped_aux)
 {
 	struct sealcmd_image img;
 	struct si_seal_unverified u;
@@ -42,16 +47,30 @@ static int add_image(const char *path, struct si_set_params *sp, int *skipped_au
 	unsigned i;
 	int r;
 
-	r = sealcmd_image_open(CMD, path, &img);
+	/* the set is never written over one of the images it names */
+	r = out ? sealctl_out_check(cmd, out, &path, 1) : 0;
+	if (r)
+		return r;
+	r = sealcmd_image_open(cmd, path, &img);
 	if (r)
 		return r;
 	r = sealcmd_seal_id(img.map, img.len, &u, digest);
 	si_diag_clear(&d);
-	if (r == 0)
+	if (r == 0) {
+		char label[300];
+
+		snprintf(label, sizeof label, "%s: recomputing the hash tree", path);
+		if (progress)
+			sealctl_progress(cmd, label, 0, 1);
 		r = si_seal_verify_tree(&u.m, img.map, img.len, 0, &d);
+		if (progress && r == 0)
+			sealctl_progress(cmd, label, 1, 1);
+	}
 	sealcmd_image_close(&img);
 	if (r)
-		return sealctl_report(CMD, path, r, &d);
+		return sealctl_report(cmd, path, r, &d);
+	if (!sp)
+		return 0;
 	if (u.m.kind == SI_KIND_KC_AUX) {
 		/* the integrator's collection stands on its own usage */
 		(*skipped_aux)++;
@@ -90,8 +109,8 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Every file DIR/sub/NAME<suffix>, in name order (the set lists them so). */
-static int add_dir(const char *slot, const char *sub, const char *suffix,
-		   struct si_set_params *sp, int *skipped_aux)
+static int add_dir(const char *cmd, const char *slot, const char *sub, const char *suffix,
+		   const char *out, struct si_set_params *sp, int *skipped_aux)
 {
 	char dir[4096], path[4096 + 256], *names[64];
 	struct dirent *de;
@@ -102,7 +121,7 @@ static int add_dir(const char *slot, const char *sub, const char *suffix,
 	snprintf(dir, sizeof dir, "%s/%s", slot, sub);
 	dp = opendir(dir);
 	if (!dp)
-		return errno == ENOENT ? 0 : sealctl_report_errno(CMD, dir, SI_E_OPEN, errno);
+		return errno == ENOENT ? 0 : sealctl_report_errno(cmd, dir, SI_E_OPEN, errno);
 	while ((de = readdir(dp)) != NULL) {
 		if (!has_suffix(de->d_name, suffix))
 			continue;
@@ -110,12 +129,12 @@ static int add_dir(const char *slot, const char *sub, const char *suffix,
 			closedir(dp);
 			for (i = 0; i < n; i++)
 				free(names[i]);
-			sealctl_msg(CMD, "%s: more than %u images", dir, (unsigned)SI_ARRAY_SIZE(names));
+			sealctl_msg(cmd, "%s: more than %u images", dir, (unsigned)SI_ARRAY_SIZE(names));
 			return SEALCTL_FAIL;
 		}
 		names[n] = strdup(de->d_name);
 		if (!names[n]) {
-			r = sealctl_report(CMD, dir, SI_E_NOMEM, NULL);
+			r = sealctl_report(cmd, dir, SI_E_NOMEM, NULL);
 			break;
 		}
 		n++;
@@ -125,14 +144,41 @@ static int add_dir(const char *slot, const char *sub, const char *suffix,
 	for (i = 0; i < n; i++) {
 		if (r == 0) {
 			snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-			r = add_image(path, sp, skipped_aux);
+			r = add_image(cmd, path, out, sp, skipped_aux);
 		}
 		free(names[i]);
 	}
 	return r;
 }
 
-static void print_set(const char *file, const struct si_set *s, int json, const char *out)
+/* A slot's collections (the directory of KC_BOOT_PATH, *.kc) and
+ * cryptexes (CRYPTEX_DIR, *.cryptex), each through add_image. */
+static int walk_slot(const char *cmd, const char *slot, const char *out,
+		     struct si_set_params *sp, int *skipped_aux)
+{
+	const struct plan_board *b = sealcmd_board();
+	const char *slash = strrchr(b->kc_boot_path, '/');
+	char kcdir[256];
+	int r;
+
+	snprintf(kcdir, sizeof kcdir, "%.*s", slash ? (int)(slash - b->kc_boot_path) : 0,
+		 b->kc_boot_path);
+	r = add_dir(cmd, slot, slash ? kcdir : ".", ".kc", out, sp, skipped_aux);
+	if (r == 0)
+		r = add_dir(cmd, slot, b->cryptex_dir, ".cryptex", out, sp, skipped_aux);
+	return r;
+}
+
+int sealcmd_slot_check(const char *cmd, const char *slot, int show_progress)
+{
+	int aux = 0;
+
+	progress = show_progress;
+	return walk_slot(cmd, slot, NULL, NULL, &aux);
+}
+
+static void print_set(const char *cmd, const char *type, const char *file, const struct si_set *s,
+		      int json, const char *out)
 {
 	char root[65], dg[65];
 	unsigned i;
@@ -142,7 +188,9 @@ static void print_set(const char *file, const struct si_set *s, int json, const 
 	if (json) {
 		struct json j;
 
-		json_begin(&j, stdout, CMD, 1);
+		json_begin(&j, stdout, cmd, 1);
+		if (type)
+			json_str(&j, "type", type);
 		json_str(&j, "file", out ? out : file);
 		json_str(&j, "name", s->name);
 		json_str(&j, "version", s->version);
@@ -185,6 +233,21 @@ static void print_set(const char *file, const struct si_set *s, int json, const 
 	}
 }
 
+int sealcmd_set_show(const char *cmd, const char *file, const uint8_t *p, size_t len, int json,
+		     const char *type)
+{
+	struct si_set s;
+	struct si_diag d;
+	int r;
+
+	si_diag_clear(&d);
+	r = si_set_open_unverified(p, len, &s, &d);
+	if (r)
+		return sealctl_report(cmd, file, r, &d);
+	print_set(cmd, type, file, &s, json, NULL);
+	return SEALCTL_OK;
+}
+
 int sealctl_cmd_set(int argc, char **argv)
 {
 	const char *pos[2] = { NULL, NULL }, *slot = NULL, *system = NULL, *key = NULL,
@@ -202,6 +265,7 @@ int sealctl_cmd_set(int argc, char **argv)
 		{ "--version", NULL, &version, NULL },
 		{ "--rollback-index", NULL, &rb, NULL },
 		{ "--output", "-o", &out, NULL },
+		{ "--progress", NULL, NULL, &progress },
 		{ "--json", NULL, NULL, &json },
 	};
 	struct si_set s;
@@ -211,6 +275,7 @@ int sealctl_cmd_set(int argc, char **argv)
 	if (r)
 		return r == SEALCMD_HELP ? SEALCTL_OK : r;
 	sealctl_json_mode = json;
+	progress = sealcmd_progress_wanted(progress);
 	if (npos == 0)
 		return sealctl_usage_error(CMD, "a subcommand is required: create or inspect");
 	if (!strcmp(pos[0], "inspect")) {
@@ -221,13 +286,9 @@ int sealctl_cmd_set(int argc, char **argv)
 		r = sealctl_load_file(CMD, pos[1], SI_MANIFEST_MAX, &data, &len);
 		if (r)
 			return r;
-		si_diag_clear(&d);
-		r = si_set_open_unverified(data, len, &s, &d);
+		r = sealcmd_set_show(CMD, pos[1], data, len, json, NULL);
 		free(data);
-		if (r)
-			return sealctl_report(CMD, pos[1], r, &d);
-		print_set(pos[1], &s, json, NULL);
-		return SEALCTL_OK;
+		return r;
 	}
 	if (strcmp(pos[0], "create") != 0)
 		return sealctl_usage_error(CMD, "unknown subcommand '%s' (expected create or inspect)", pos[0]);
@@ -241,9 +302,7 @@ int sealctl_cmd_set(int argc, char **argv)
 		struct sealcmd_image img;
 		struct si_seal_unverified u;
 		uint8_t digest[32];
-		const struct plan_board *b = sealcmd_board();
-		char kcdir[256];
-		const char *slash;
+		struct stat st;
 
 		memset(&sp, 0, sizeof sp);
 		sp.name = name;
@@ -251,6 +310,22 @@ int sealctl_cmd_set(int argc, char **argv)
 		r = sealcmd_u64(CMD, "--rollback-index", rb, &sp.rollback_index);
 		if (r)
 			return r;
+		/* a slot that is not there is an error, not an empty release */
+		if (stat(slot, &st) != 0)
+			return sealctl_report_errno(CMD, slot, SI_E_OPEN, errno);
+		if (!S_ISDIR(st.st_mode))
+			return sealctl_report_errno(CMD, slot, SI_E_OPEN, ENOTDIR);
+		if (!out) {
+			snprintf(outbuf, sizeof outbuf, "%s/%s", slot, PLAN_SET_FILE);
+			out = outbuf;
+		}
+		{
+			const char *inputs[] = { system, key, helper };
+
+			r = sealctl_out_check(CMD, out, inputs, SI_ARRAY_SIZE(inputs));
+			if (r)
+				return r;
+		}
 		/* the system volume: by its root hash */
 		r = sealcmd_image_open(CMD, system, &img);
 		if (r)
@@ -265,28 +340,21 @@ int sealctl_cmd_set(int argc, char **argv)
 		}
 		memcpy(sp.system_root, u.m.root_hash, 32);
 		memcpy(sp.system_digest, digest, 32);
-		/* the slot's collections (the directory of KC_BOOT_PATH) and
-		 * cryptexes (CRYPTEX_DIR) */
-		slash = strrchr(b->kc_boot_path, '/');
-		snprintf(kcdir, sizeof kcdir, "%.*s", slash ? (int)(slash - b->kc_boot_path) : 0,
-			 b->kc_boot_path);
-		r = add_dir(slot, slash ? kcdir : ".", ".kc", &sp, &aux);
-		if (r == 0)
-			r = add_dir(slot, b->cryptex_dir, ".cryptex", &sp, &aux);
-		if (r)
-			return r;
-		if (!out) {
-			snprintf(outbuf, sizeof outbuf, "%s/%s", slot, PLAN_SET_FILE);
-			out = outbuf;
-		}
+		/* the key before the images: a wrong key path fails at once, not
+		 * after every tree was hashed */
 		r = sealctl_signer_load(CMD, key, helper, &sg);
 		if (r)
 			return r;
+		r = walk_slot(CMD, slot, out, &sp, &aux);
+		if (r) {
+			sealctl_signer_done(&sg);
+			return r;
+		}
 		si_diag_clear(&d);
 		r = si_set_build(&sp, &sg.s, buf, sizeof buf, &len, &d);
 		sealctl_signer_done(&sg);
 		if (r)
-			return sealctl_report(CMD, out, r, &d);
+			return sealctl_report(CMD, sealctl_signer_blame(helper, r, out), r, &d);
 		r = sealctl_out_file(CMD, out, 0, buf, len);
 		if (r)
 			return r;
@@ -297,7 +365,7 @@ int sealctl_cmd_set(int argc, char **argv)
 		if (aux && !json)
 			printf("%s: %d kc-aux collection%s left out (they stand on their own usage)\n",
 			       out, aux, aux == 1 ? "" : "s");
-		print_set(out, &s, json, out);
+		print_set(CMD, NULL, out, &s, json, out);
 	}
 	return SEALCTL_OK;
 }

@@ -314,3 +314,13 @@ int sealcmd_load_anchor(const char *cmd, const char *path, struct si_anchor *a)
 		return sealctl_report(cmd, path, r, &d);
 	return 0;
 }
+
+const char *sealcmd_diff_phase_name(enum patch_diff_phase phase)
+{
+	switch (phase) {
+	case PATCH_DIFF_SORT: return "indexing the base";
+	case PATCH_DIFF_MATCH: return "matching the target";
+	case PATCH_DIFF_ENCODE: return "compressing";
+	}
+	return "working";
+}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "patch/diff.h"
 #include "plan/plan.h"
 #include "verify/anchor.h"
 #include "verify/key.h"
@@ -111,6 +112,25 @@ int sealcmd_seal_params(const char *cmd, struct si_seal_params *p, const char *n
 /* Builds and writes the image; 0 or an exit code (after reporting). */
 int sealcmd_seal_write(const char *cmd, struct sealcmd_seal_job *j);
 void sealcmd_seal_print(const char *cmd, const struct sealcmd_seal_job *j, int json);
+
+/* A release set's or an update bundle's (head) bytes, parsed without
+ * trusting them, printed as `set inspect` / `update inspect` do, or as
+ * `inspect` does when type is given ("release-set", "bundle": a "type"
+ * key in JSON).  size is the bundle file's size.  0 or an exit code
+ * (after reporting). */
+int sealcmd_set_show(const char *cmd, const char *file, const uint8_t *p, size_t len, int json,
+		     const char *type);
+int sealcmd_bundle_show(const char *cmd, const char *file, const uint8_t *p, size_t len,
+			uint64_t size, int json, const char *type);
+
+/* Checks every image of a slot directory (its *.kc and *.cryptex, where
+ * set create reads them): sealed, and its whole hash tree against its
+ * signed root hash.  show_progress: a line per image on stderr.  0 or an
+ * exit code (after reporting the image). */
+int sealcmd_slot_check(const char *cmd, const char *slot, int show_progress);
+
+/* What --progress calls a diff's phase (diff, update create). */
+const char *sealcmd_diff_phase_name(enum patch_diff_phase phase);
 
 /* Prints the --json error document for a failed command (main does). */
 void sealcmd_json_error(const char *cmd, int exit_code);

@@ -29,6 +29,12 @@
 
 extern char **environ;
 
+const char *sealctl_signer_blame(const char *helper, int err, const char *other)
+{
+	return helper && (err == SI_E_SIGN_HELPER || err == SI_E_SIG_BAD || err == SI_E_SIG_LEN)
+		       ? helper : other;
+}
+
 const char *sealctl_signer_algo_name(enum si_algo a)
 {
 	switch (a) {

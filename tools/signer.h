@@ -21,6 +21,10 @@ struct sealctl_signer {
 int sealctl_signer_load(const char *cmd, const char *key, const char *helper,
 			struct sealctl_signer *sg);
 void sealctl_signer_done(struct sealctl_signer *sg);
+/* The file a signing failure concerns: the helper when one signed and the
+ * error is the signature's (it failed, lied, or returned the wrong
+ * length), else other. */
+const char *sealctl_signer_blame(const char *helper, int err, const char *other);
 /* SHA256_ECDSA_P256, SHA256_RSA2048, SHA256_RSA4096: the helper's first argument. */
 const char *sealctl_signer_algo_name(enum si_algo a);
 

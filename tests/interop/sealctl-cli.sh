@@ -6,8 +6,9 @@
 # CPU in every command; --json on every command that reports, one
 # envelope, an error document on failure; key ids one way (16 hex digits
 # on the console, 64 in JSON, the same key everywhere); sealctl key id;
-# inspect reads patches, partitions and kernel collections; progress names
-# diff's phases and a resumed apply says from which segment.
+# inspect reads patches, partitions, kernel collections, release sets and
+# bundles; progress names diff's and update create's phases, set create's
+# images, and a resumed apply says from which segment.
 # Needs: mkfs.erofs, openssl, cc, python3, build/host/sealctl.
 # Last line: "sealctl-cli: N passed, N failed".
 set -u
@@ -110,6 +111,12 @@ dtc -q -I dts -O dtb -o base.dtb - <<< '/dts-v1/; / { model = "x"; };'
 "$S" anchor --list a.dtb --json > list.json
 json_check "anchor --list --json: the full id" list.json "j['keys'][0]['key_id'] == '$full'" "j['keys'][0]['id'] == 'plat'"
 expect "anchor --list: the short id" 0 "$short" "$S" anchor --list a.dtb
+out=$("$S" doctor --disk adir --dtb a.dtb 2>&1); st=$?
+[[ $st -eq 1 && $out == *"adir: not a regular file (expected disk image or block device, found directory) [SI_E_FILE_TYPE]"* &&
+   $out == *"no prediction"* && $out != *"the boot would fail"* ]] &&
+	ok "doctor --disk DIRECTORY: named, its type, exit 1, no prediction claimed" || ko "doctor --disk DIR: exit $st: $(tail -n 3 <<< "$out")"
+"$S" doctor --disk adir --dtb a.dtb --json > doc.json 2>/dev/null
+json_check "doctor --json without a prediction: stage null" doc.json "j['ok'] is False" "j['stage'] is None" "j['boots'] is False"
 grep -rhoE '\b[0-9a-f]{8}\.\.\.' <("$S" seal --image fs.img "${common[@]}" -o j3.img; "$S" inspect j3.img; "$S" keygen --algo ecdsa-p256 -o z.pem) >/dev/null &&
 	ko "an abbreviated key id (8 digits and ...) is still printed" || ok "no 8-digit key ids left"
 
@@ -137,7 +144,7 @@ done
 
 # ---- inspect: patches, partitions, kernel collections
 "$S" inspect ab.patch --json > ip.json
-json_check "inspect a patch" ip.json "j['type'] == 'patch'" "j['seals'] is not None" "j['segments'] >= 1" "j['old_size'] == $(stat -c %s a.img)"
+json_check "inspect a patch" ip.json "j['type'] == 'patch'" "j['format_version'] == 2" "j['seals'] is not None" "j['segments'] >= 1" "j['old_size'] == $(stat -c %s a.img)"
 expect "inspect a patch (text)" 0 "delta patch, format 2" "$S" inspect ab.patch
 head -c 30000 /dev/urandom > r1 && head -c 30000 /dev/urandom > r2 && "$S" diff r1 r2 -o raw.patch 2>/dev/null
 "$S" inspect raw.patch --json > iraw.json
@@ -150,6 +157,63 @@ expect "inspect a kernel collection (text)" 0 "2 modules in load order" "$S" ins
 "$S" inspect part.img --json > ipart.json
 json_check "inspect a partition image" ipart.json "j['image_size'] == 1048576" "j['sealed_size'] == $(stat -c %s a.img)"
 expect "inspect garbage: 1" 1 SI_E_SEAL_MAGIC "$S" inspect r1
+
+# ---- inspect: release sets and update bundles; set and update like the rest
+mkdir -p sys s1/cryptexes s2/cryptexes && echo hi > sys/x
+"$S" seal --dir sys --kind system --name system --version 1 --rollback-index 1 --key k.pem -o system.img >/dev/null
+"$S" seal --dir tree --kind cryptex --name os --overlay /usr --version 1 --rollback-index 1 --key k.pem \
+	-o s1/cryptexes/os.cryptex >/dev/null
+cp s1/cryptexes/os.cryptex s2/cryptexes/os.cryptex && echo changed >> tree/numbers
+"$S" seal --dir tree --kind cryptex --name os --overlay /usr --version 2 --rollback-index 1 --key k.pem \
+	-o s2/cryptexes/os.cryptex >/dev/null
+"$S" set create --slot s1 --system system.img --key k.pem --name r1 --version 1 --rollback-index 1 --json > set.json
+"$S" set create --slot s2 --system system.img --key k.pem --name r2 --version 2 --rollback-index 2 >/dev/null
+"$S" update create --from s1 --to s2 --key k.pem -o u.bundle --json > update.json 2>/dev/null
+"$S" inspect u.bundle --json > ib.json
+json_check "inspect a bundle" ib.json "j['type'] == 'bundle'" "j['name'] == 'r2'" "j['base_name'] == 'r1'" \
+	"[e['action'] for e in j['entries']] == ['patch']" "len(j['key_id']) == 64"
+expect "inspect a bundle (text)" 0 "u.bundle: update 'r2' 2 (rollback 2)" "$S" inspect u.bundle
+"$S" inspect s1/release.set --json > is.json
+json_check "inspect a release set" is.json "j['type'] == 'release-set'" "j['name'] == 'r1'" \
+	"[i['name'] for i in j['images']] == ['os']"
+expect "inspect a release set (text)" 0 "release set 'r1' 1" "$S" inspect s1/release.set
+"$S" update inspect u.bundle --json > ui.json
+json_check "update create and inspect print the same keys" ui.json \
+	"set(j) == set(json.load(open('update.json')))" "j['target_set_digest'] == json.load(open('update.json'))['target_set_digest']" \
+	"j['key_id'] == json.load(open('update.json'))['key_id']"
+expect "update inspect DIRECTORY: its type, exit 1, like every command" 1 "adir: not a regular file" "$S" update inspect adir
+expect "update create --from MISSING names the missing set file" 3 "update: /nope/release.set: cannot open file (errno 2" \
+	"$S" update create --from /nope --to s2 --key k.pem -o x.bundle
+for f in set update; do
+	want=$(awk -v c=$f '$1 == c { print $2 }' documented | sort | tr '\n' ' ')
+	have=$(/usr/bin/python3 -c "import json,sys; print(' '.join(sorted(k for k in json.load(open('$f.json')) if k not in ('schema','command','ok'))))")
+	[[ "$want" == "$have " ]] && ok "$f --json: the documented keys, no more, no fewer" || ko "$f --json keys: documented [$want] printed [$have]"
+done
+"$S" update create --from s1 --to s2 --key k.pem -o u2.bundle --progress 2> uprog.txt >/dev/null
+for ph in "patch 1: indexing the base: [0-9]+%" "patch 1: compressing: 100%" "patch 2: matching the target: [0-9]+%"; do
+	grep -qE "update: $ph" uprog.txt && ok "update create --progress: '$ph'" || ko "update create --progress lacks '$ph': $(head -c 300 uprog.txt)"
+done
+"$S" set create --slot s1 --system system.img --key k.pem --name r1 --version 1 --rollback-index 1 -o p.set --progress 2> sprog2.txt >/dev/null
+grep -q "set: s1/cryptexes/os.cryptex: recomputing the hash tree: 100%" sprog2.txt && ok "set create --progress names each image" ||
+	ko "set create --progress: $(cat sprog2.txt)"
+for c in "set create --slot s1 --system system.img --name r1 --version 1 --rollback-index 1 -o k.set" \
+	"update create --from s1 --to s2 -o k.bundle"; do
+	out=$("$S" $c --key /nope/key.pem --progress 2>&1); st=$?
+	[[ $st -eq 3 && $out == *"/nope/key.pem: cannot open file"* && $out != *recomputing* ]] &&
+		ok "${c%% --*} with a missing key fails before any image is hashed" || ko "${c%% --*} --key /nope: exit $st: $out"
+done
+expect "update create --from S --to S: wrong usage, named" 2 "--from s1 and --to ./s1 are the same slot" \
+	"$S" update create --from s1 --to ./s1 --key k.pem -o same.bundle
+# a damaged image whose manifest (so its set entry) is intact: refused by
+# name before a bundle every device would refuse at boot is made
+cp -a s2 s2bad && printf 'XXXX' | dd of=s2bad/cryptexes/os.cryptex bs=1 seek=100 conv=notrunc 2>/dev/null
+expect "update create with a damaged target image: 1, the image named" 1 \
+	"update: s2bad/cryptexes/os.cryptex: data block does not match the hash tree" \
+	"$S" update create --from s1 --to s2bad --key k.pem -o bad.bundle
+absent "no bundle from a damaged image" bad.bundle
+for c in doctor set update stage status confirm revert version; do
+	expect "$c --bogus: 2" 2 "unknown option '--bogus'" "$S" $c --bogus
+done
 
 # ---- progress: diff's phases; a resumed apply says so and from where
 seq 1 400000 > big1 && sed 's/^1234$/x/' big1 > big2

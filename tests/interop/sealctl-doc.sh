@@ -114,6 +114,10 @@ comp sealctl seal --par | grep -qx -- --partition-size && ok "completion: seal -
 [[ $(comp sealctl seal --kind kc- | tr '\n' ' ') == "kc-boot kc-system kc-aux " ]] && ok "completion: --kind kc- -> the kc kinds" || ko "completion --kind: $(comp sealctl seal --kind kc-)"
 [[ $(comp sealctl keygen --algo rsa | tr '\n' ' ') == "rsa2048 rsa4096 " ]] && ok "completion: --algo rsa" || ko "completion --algo"
 [[ $(comp sealctl key "") == id ]] && ok "completion: sealctl key -> id" || ko "completion key"
+for c in set update; do
+	[[ $(comp sealctl $c "" | tr '\n' ' ') == "create inspect " ]] && ok "completion: sealctl $c -> create inspect" || ko "completion $c: $(comp sealctl $c "")"
+done
+comp sealctl update create --pro | grep -qx -- --progress && ok "completion: update create --pro -> --progress" || ko "completion update --pro"
 mkdir -p dirs/sub && touch dirs/file
 (cd dirs && [[ $(bash -c 'source "$1"; COMP_WORDS=(sealctl seal --dir ""); COMP_CWORD=3; _sealctl; printf "%s\n" "${COMPREPLY[@]}"' _ "$D/usr/share/bash-completion/completions/sealctl") == sub ]]) &&
 	ok "completion: --dir offers directories" || ko "completion --dir"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Nothing an integrator owns is destroyed (issue 13): outputs that are
-# inputs are refused and the inputs stay byte for byte; keygen never
+# inputs are refused and the inputs stay byte for byte (diff, apply and its
+# checkpoint, seal, anchor, set create, update create); keygen never
 # replaces a key without --force; a full file system is one error line
 # (exit 3, ENOSPC), never a SIGBUS, and leaves no temporary behind; an
 # interrupted command leaves no temporary; a block device is written into,
@@ -84,6 +85,46 @@ mkdir adir
 expect "an output that is a directory: exit 1, named" 1 "adir: not a regular file (expected regular file, found directory)" \
 	"$S" diff old.img new.img -o adir
 
+# ---- release sets and bundles: the set or bundle is never written over
+# an image, the system volume, a key or the signing helper it reads
+mkdir -p sys s1/cryptexes s2/cryptexes && echo hi > sys/x
+"$S" seal --dir sys --kind system --name system --version 1 --rollback-index 1 --key k.pem -o system.img >/dev/null &&
+	cp old.img s1/cryptexes/os.cryptex && cp new.img s2/cryptexes/os.cryptex || ko "the slots"
+h_sys=$(sha256sum < system.img) h_cx=$(sha256sum < s1/cryptexes/os.cryptex)
+setc=(set create --slot s1 --system system.img --key k.pem --name r1 --version 1 --rollback-index 1)
+expect "set create -o SYSTEM is refused" 2 "the output system.img is the input system.img" "$S" "${setc[@]}" -o system.img
+unchanged "the system image is untouched" system.img "$h_sys"
+expect "set create -o an image of the slot is refused" 2 "is the input s1/cryptexes/os.cryptex" \
+	"$S" "${setc[@]}" -o s1/cryptexes/os.cryptex
+unchanged "the slot's image is untouched" s1/cryptexes/os.cryptex "$h_cx"
+expect "set create -o KEY is refused" 2 "the output k.pem is the input k.pem" "$S" "${setc[@]}" -o k.pem
+unchanged "the key is untouched by set create" k.pem "$h_key"
+expect "set create --slot MISSING: exit 3, not an empty release" 3 "/nope/slot: cannot open file (errno 2" \
+	"$S" set create --slot /nope/slot --system system.img --key k.pem --name r1 --version 1 --rollback-index 1 -o x.set
+absent "no set for a missing slot" x.set
+"$S" "${setc[@]}" >/dev/null && "$S" set create --slot s2 --system system.img --key k.pem --name r2 --version 2 \
+	--rollback-index 2 >/dev/null || ko "set create"
+expect "update create -o KEY is refused" 2 "the output k.pem is the input k.pem" \
+	"$S" update create --from s1 --to s2 --key k.pem -o k.pem
+unchanged "the key is untouched by update create" k.pem "$h_key"
+printf '#!/bin/sh\nexec openssl pkeyutl -sign -inkey k.pem -rawin -digest sha256 2>/dev/null\n' > helper.sh && chmod +x helper.sh
+h_helper=$(sha256sum < helper.sh)
+expect "update create -o SIGNING-HELPER is refused" 2 "the output helper.sh is the input ./helper.sh" \
+	"$S" update create --from s1 --to s2 --key k.pub --signing-helper ./helper.sh -o helper.sh
+unchanged "the signing helper is untouched" helper.sh "$h_helper"
+expect "update create -o inside a slot is refused" 2 "is inside the input directory s1" \
+	"$S" update create --from s1 --to s2 --key k.pem -o s1/u.bundle
+
+# ---- apply --checkpoint: the checkpoint is an output too
+expect "apply --checkpoint OLD is refused" 2 "the output old.img is the input old.img" \
+	"$S" apply old.img fwd.patch -o ck.img --checkpoint old.img
+unchanged "OLD is untouched by --checkpoint OLD" old.img "$h_old"
+expect "apply --checkpoint PATCH is refused" 2 "the output fwd.patch is the input fwd.patch" \
+	"$S" apply old.img fwd.patch -o ck.img --checkpoint fwd.patch
+unchanged "PATCH is untouched by --checkpoint PATCH" fwd.patch "$h_patch"
+expect "apply --checkpoint KEY is refused" 2 "the output k.pub is the input k.pub" \
+	"$S" apply old.img fwd.patch -o ck.img --key k.pub --checkpoint k.pub
+
 # ---- keygen
 expect "keygen -o EXISTING is refused" 2 "k.pem exists; --force replaces it" \
 	"$S" keygen --algo ecdsa-p256 -o k.pem
@@ -130,6 +171,8 @@ head -c 400000 /dev/urandom > "$mnt/filler" 2>/dev/null
 enospc "kc on a full disk" \
 	"$S" kc --kernel-root kroot --modules kc.list --key k.pem --name boot --version 6.1.0-test \
 	--rollback-index 1 -o "$mnt/boot.kc"
+enospc "update create on a full disk" "$S" update create --from s1 --to s2 --key k.pem -o "$mnt/u.bundle"
+enospc "set create on a full disk" "$S" "${setc[@]}" -o "$mnt/release.set"
 rm -f "$mnt/filler"
 head -c 600000 /dev/urandom > big2.img
 enospc "diff on a full disk" "$S" diff big.img big2.img -o "$mnt/p"
