@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "patch/diff.h"
+#include "tests/unit/t_key.h"
 #include "update/engine.h"
 #include "verify/set.h"
 
@@ -189,6 +190,21 @@ static void bundle(const char *from, const char *to, const char *out, struct up_
 		exit(2);
 	}
 	close(w.fd);
+}
+
+/* The test key (tests/vectors/seal/ec-pkcs8.pem) as signer and as the
+ * anchor's one key, allowed every usage; the system root hash (any). */
+static void t_release_keys(void)
+{
+	t_load_key(T_VEC "ec-pkcs8.pem", &key);
+	si_signer_privkey(&sg, &key);
+	memset(&anchor, 0, sizeof anchor);
+	anchor.n_keys = 1;
+	anchor.keys[0] = key.pub;
+	anchor.keys[0].usages = SI_USAGE_ALL;
+	anchor.keys[0].has_usages = 1;
+	strcpy(anchor.keys[0].id, "platform");
+	memset(sysroot, 0x42, 32);
 }
 
 #endif

@@ -474,15 +474,7 @@ int main(int argc, char **argv)
 {
 	char *t;
 
-	t_load_key(T_VEC "ec-pkcs8.pem", &key);
-	si_signer_privkey(&sg, &key);
-	memset(&anchor, 0, sizeof anchor);
-	anchor.n_keys = 1;
-	anchor.keys[0] = key.pub;
-	anchor.keys[0].usages = SI_USAGE_ALL;
-	anchor.keys[0].has_usages = 1;
-	strcpy(anchor.keys[0].id, "platform");
-	memset(sysroot, 0x42, 32);
+	t_release_keys();
 	snprintf(top, sizeof top, "%s/test_engine.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	t = mkdtemp(top);
 	if (!t)
