@@ -82,6 +82,18 @@ update_variant() {
 	cp "$U"/*.bundle "$V/data/"
 	printf '%s\n' "$2" > "$V/data/agent.plan"
 }
+# kernel_variant NAME STEPS: the kernel scenarios' device: release K56 of
+# qemu/mkkernel (kernel 6.1.0-56's boot and system tiers) in slot a, the
+# agent's steps per boot as update_variant; $K is qemu/mkkernel's
+# directory, its aux collections and bundle are on the data volume.
+kernel_variant() {
+	K=$("$QTOP/qemu/mkkernel" "${board:-qemu-aarch64}") || return 1
+	variant "$1"
+	rm -rf "$V/preboot/slots/a" && cp -a "$K/K56" "$V/preboot/slots/a"
+	preboot_extra_mb=64   # ext4's own blocks for a 300 MB system tier
+	mkdir -p "$V/data"
+	printf '%s\n' "$2" > "$V/data/agent.plan"
+}
 # variant_disk: $V's preboot tree, system image and (when $V/data exists)
 # data tree into $V/disk.img, the scenario's disk.
 variant_disk() {
