@@ -75,7 +75,7 @@ void boot_modhelper_disarm(void)
 	close(HELPER_FD);
 }
 
-/* One line to the kernel log (the helper has no console of its own). */
+/* One line to the kernel log and the console, as PID 1's lines go. */
 static void klog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void klog(const char *fmt, ...)
 {
@@ -92,6 +92,11 @@ static void klog(const char *fmt, ...)
 		n = (int)sizeof line - 2;
 	line[n++] = '\n';
 	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!write(fd, line, (size_t)n);
+		close(fd);
+	}
+	fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
 	if (fd >= 0) {
 		(void)!write(fd, line, (size_t)n);
 		close(fd);
@@ -128,6 +133,8 @@ static int load(const uint8_t *a, const struct kc_collection *c, unsigned i, uns
 	if (depth > 16)
 		return SI_E_MOD_CYCLE;
 	r = kc_modinfo_parse(a + c->mods[i].offset, (size_t)c->mods[i].size, &mi, d);
+	if (r == 0)
+		r = kc_vermagic_check(&mi, c->release, d);
 	if (r)
 		return r;
 	memcpy(deps, mi.depends, sizeof deps);

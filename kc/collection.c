@@ -98,7 +98,9 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 
 		if (!name_ok(e, 56, &n))
 			return si_diag_at(d, SI_E_KC_FIELD, "kc.module.name", eoff);
-		for (j = 72; j < KC_COLL_ENTRY; j++)
+		if (si_le32(e + 72) & ~(uint32_t)KC_ENTRY_ON_REQUEST)
+			return si_diag_at(d, SI_E_KC_FIELD, "kc.module.flags", eoff + 72);
+		for (j = 76; j < KC_COLL_ENTRY; j++)
 			if (e[j] != 0)
 				return si_diag_at(d, SI_E_KC_FIELD, "kc.module.reserved", eoff + j);
 		if (sz == 0)
@@ -128,6 +130,7 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 		}
 		prev_end = off + sz;
 		memcpy(c.mods[i].name, e, n);
+		c.mods[i].on_request = (si_le32(e + 72) & KC_ENTRY_ON_REQUEST) != 0;
 		c.mods[i].name[n] = '\0';
 		c.mods[i].offset = off;
 		c.mods[i].size = sz;
@@ -197,4 +200,12 @@ int kc_coll_write(uint8_t *buf, size_t len, const char *release,
 		off += sizes[i];
 	}
 	return 0;
+}
+
+void kc_coll_mark_on_request(uint8_t *buf, size_t len, unsigned i)
+{
+	size_t at = KC_COLL_HDR + (size_t)i * KC_COLL_ENTRY + 72;
+
+	if (at + 4 <= len)
+		si_put_le32(buf + at, KC_ENTRY_ON_REQUEST);
 }

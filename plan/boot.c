@@ -306,11 +306,18 @@ static int plan_kc(const struct plan_inputs *in, const struct plan_ops *ops, str
 	}
 	verified_line(ops, in->anchor, "kc", &im->seal);
 	p->kc_bytes = in->kc_buf;
-	p->kc_mods.n = p->coll.count;
+	/* Modules marked "on request" wait for the kernel to ask for them
+	 * (the modprobe helper answers from these same bytes). */
+	p->kc_mods.n = 0;
 	for (i = 0; i < p->coll.count; i++) {
-		p->kc_mods.img[i] = in->kc_buf + p->coll.mods[i].offset;
-		p->kc_mods.len[i] = (size_t)p->coll.mods[i].size;
-		p->kc_mods.file[i][0] = '\0';
+		unsigned k = p->kc_mods.n;
+
+		if (p->coll.mods[i].on_request)
+			continue;
+		p->kc_mods.img[k] = in->kc_buf + p->coll.mods[i].offset;
+		p->kc_mods.len[k] = (size_t)p->coll.mods[i].size;
+		p->kc_mods.file[k][0] = '\0';
+		p->kc_mods.n++;
 	}
 	r = plan_modules(&p->kc_mods, in->kernel_release, "kc", what, ops);
 	if (r)

@@ -317,6 +317,7 @@ int sealctl_cmd_kc(int argc, char **argv)
 	static struct kc_edge edges[CONFIG_MAX_MODULES];
 	static struct kc_order_ctx octx;
 	static char listed[CONFIG_MAX_MODULES][KC_NAME_MAX];
+	static uint8_t req[CONFIG_MAX_MODULES];
 	static struct sealctl_signer sg;
 	static struct sealcmd_seal_job job;
 	uint16_t order[CONFIG_MAX_MODULES];
@@ -422,6 +423,9 @@ int sealctl_cmd_kc(int argc, char **argv)
 			fclose(f);
 			return SEALCTL_FAIL;
 		}
+		req[n_listed] = *s == '?';
+		if (*s == '?')
+			s++;
 		memcpy(listed[n_listed++], s, strlen(s) + 1);
 	}
 	fclose(f);
@@ -470,8 +474,15 @@ int sealctl_cmd_kc(int argc, char **argv)
 		ret = sealctl_report(CMD, out, r, &d);
 		goto done;
 	}
-	for (i = 0; i < n_mods; i++)
+	for (i = 0; i < n_mods; i++) {
+		unsigned j;
+
 		memcpy(arch + offs[i], mods[order[i]].img, mods[order[i]].len);
+		/* "?name" in the list: in the collection, loaded on request */
+		for (j = 0; j < n_listed; j++)
+			if (req[j] && kc_name_eq(listed[j], names[i]))
+				kc_coll_mark_on_request(arch, (size_t)alen, i);
+	}
 	job.p.data_size = alen;
 	job.data = arch;
 	job.data_name = list;
@@ -506,8 +517,13 @@ int sealctl_cmd_kc(int argc, char **argv)
 		sealctl_keyid_short(id, sg.pub.fingerprint);
 		printf("%s: %s collection for %s%s, key %s: %u modules:", out, kind,
 		       force ? force : release, force ? " (forced)" : "", id, n_mods);
-		for (i = 0; i < n_mods; i++)
-			printf(" %s", names[i]);
+		for (i = 0; i < n_mods; i++) {
+			unsigned j, q = 0;
+
+			for (j = 0; j < n_listed; j++)
+				q |= req[j] && kc_name_eq(listed[j], names[i]);
+			printf(" %s%s", q ? "?" : "", names[i]);
+		}
 		printf("\n");
 	}
 done:
