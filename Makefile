@@ -52,7 +52,7 @@ HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
 	device-tree-compiler u-boot-tools dt-schema libclang-rt-14-dev cpio \
 	file xz-utils zstd libzstd-dev erofs-utils cryptsetup-bin openssl \
 	qemu-system-arm kmod time hyperfine qemu-user-static libdivsufsort-dev bsdiff xdelta3 \
-	fdisk e2fsprogs binutils man-db groff-base bsdextrautils mount
+	fdisk e2fsprogs binutils man-db groff-base bsdextrautils mount u-boot-qemu dosfstools
 
 # ---------------------------------------------------------------- config
 KCONFIG_CONFIG ?= .config
@@ -347,7 +347,7 @@ qemu-tests: all
 	@qemu/scenario --all
 
 demo: hostpkgs all
-	@qemu/demo
+	@BOARD=$(BOARD) qemu/demo
 
 # Where this configuration's sealinit is (build/<board>[-production]/):
 # for packaging recipes that install it.

@@ -19,7 +19,8 @@ int stage_kc(struct boot *b)
 		return r;
 	si_log(SI_LOG_INFO, "sealinit: kc: %u modules loaded from verified memory for %s%s",
 	       b->plan.kc_mods.n, b->plan.coll.release,
-	       b->plan.kc_mods.n < b->plan.coll.count ? " (the others on the kernel's request)" : "");
+	       b->plan.kc_mods.n + (b->plan.coll.count && b->plan.coll.mods[0].boot_image) < b->plan.coll.count
+	       ? " (the others on the kernel's request)" : "");
 	if (b->plan.aux.state != PLAN_IMG_USE)
 		return 0;
 	/* The integrator's modules, after the platform's. */

@@ -109,12 +109,12 @@ static int find(const uint8_t *a, const struct kc_collection *c, const char *nam
 	unsigned i;
 
 	for (i = 0; i < c->count; i++)
-		if (kc_name_eq(c->mods[i].name, name)) {
+		if (!c->mods[i].boot_image && kc_name_eq(c->mods[i].name, name)) {
 			*at = i;
 			return 1;
 		}
 	for (i = 0; i < c->count; i++)
-		if (kc_modinfo_has_alias(a + c->mods[i].offset, (size_t)c->mods[i].size, name, NULL) == 1) {
+		if (!c->mods[i].boot_image && kc_modinfo_has_alias(a + c->mods[i].offset, (size_t)c->mods[i].size, name, NULL) == 1) {
 			*at = i;
 			return 1;
 		}

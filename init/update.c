@@ -7,13 +7,16 @@
  * system writes nothing here. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/reboot.h>
 #include <unistd.h>
 
 #include "init/boot.h"
 #include "init/log.h"
+#include "kc/collection.h"
 #include "lib/str.h"
 #include "patch/zstd.h"
 #include "update/engine.h"
@@ -177,6 +180,70 @@ static int run_engine(struct boot *b, const struct up_fs *f, struct plan_update 
 	return r;
 }
 
+/* The boot loader's view of the state (update/loader.c): rewritten when
+ * it no longer says what the state record says, so a confirmed boot that
+ * changed nothing writes nothing. */
+static void loader_env(struct boot *b)
+{
+	struct si_diag d;
+	char want[96], have[96];
+	size_t n = up_loader_env_format(&b->ustate, want, sizeof want);
+	ssize_t got = -1;
+	int fd, r;
+
+	fd = openat(px.root_fd, "loader.env", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		got = read(fd, have, sizeof have);
+		close(fd);
+	}
+	if (n == 0 || (got == (ssize_t)n && !memcmp(have, want, n)))
+		return;
+	/* a factory device (no state record, slot a confirmed) needs none */
+	if (got < 0 && b->ustate.seq == 0)
+		return;
+	if (preboot_rw(1) != 0)
+		return;
+	si_diag_clear(&d);
+	r = up_loader_env_write(&fs, &b->ustate, &d);
+	if (r)
+		si_log_error("update", "boot loader state (loader.env)", r, &d);
+	(void)preboot_rw(0);
+}
+
+/* After an update whose boot collection is for another kernel: this
+ * kernel cannot boot the new set (its modules would not load), so the
+ * machine restarts into it -- the one reboot the user asked for becomes
+ * two passes through the boot loader, with nothing to do in between.  The
+ * release is read from the new collection's archive header (offset 32:
+ * the engine has just recomputed its whole tree); the next boot verifies
+ * it like any other. */
+static void restart_into_new_kernel(struct boot *b)
+{
+	char path[96], hdr[96], rel[65];
+	size_t n;
+	int fd;
+
+	if (b->ustate.outcome != UP_OUT_APPLIED || b->slot != b->ustate.active)
+		return;
+	snprintf(path, sizeof path, "%s/%s", up_slot_dir(b->slot), b->board.kc_boot_path);
+	fd = openat(px.root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	n = read(fd, hdr, sizeof hdr) == (ssize_t)sizeof hdr ? 1 : 0;
+	close(fd);
+	if (!n || memcmp(hdr, KC_COLL_MAGIC, 8) != 0)
+		return;
+	memcpy(rel, hdr + 32, 64);
+	rel[64] = '\0';
+	if (!strcmp(rel, b->kernel_release))
+		return;
+	si_log(SI_LOG_NOTICE, "sealinit: update: %s runs kernel %s, this is %s: restarting into it "
+	       "(no reboot asked of the user)", up_slot_dir(b->slot), rel, b->kernel_release);
+	sync();
+	reboot(RB_AUTOBOOT);
+	si_log(SI_LOG_ERR, "sealinit: update: restart failed (errno %d); booting on", errno);
+}
+
 int stage_update(struct boot *b)
 {
 	struct up_record_info info;
@@ -184,7 +251,7 @@ int stage_update(struct boot *b)
 	struct si_diag d;
 	enum up_ftype t = UP_FT_NONE;
 	uint64_t sz;
-	int fd, r, staged;
+	int fd, r, staged, applied = 0;
 
 	fd = open(PREBOOT_MNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
@@ -211,7 +278,8 @@ int stage_update(struct boot *b)
 	si_diag_clear(&d);
 	staged = fs.stat(fs.ctx, UP_STAGED_BUNDLE, &t, &sz, &d) == 0 && t != UP_FT_NONE;
 
-	plan_update(&b->board, &b->ustate, staged, &u, &b->ops);
+	if (!b->cmdline.loader_fallback || !plan_update_fallback(&b->ustate, &u, &b->ops))
+		plan_update(&b->board, &b->ustate, staged, &u, &b->ops);
 	if (u.action == PLAN_UP_APPLY || u.action == PLAN_UP_REVERT) {
 		r = run_engine(b, &fs, &u);
 		if (r) {
@@ -226,11 +294,15 @@ int stage_update(struct boot *b)
 			u.action = PLAN_UP_BOOT;
 			u.write = 0;
 			u.slot = b->ustate.active;
+			applied = u.action == PLAN_UP_BOOT && b->ustate.outcome == UP_OUT_APPLIED;
 		}
 	}
 	if (u.write)
 		commit(b, &u);
+	loader_env(b);
 	b->slot = u.slot;
+	if (applied)
+		restart_into_new_kernel(b);
 	si_log(SI_LOG_INFO, "sealinit: update: booting %s (%s)", up_slot_dir(b->slot),
 	       plan_update_action_name(u.action));
 	return 0;

@@ -312,7 +312,7 @@ static int plan_kc(const struct plan_inputs *in, const struct plan_ops *ops, str
 	for (i = 0; i < p->coll.count; i++) {
 		unsigned k = p->kc_mods.n;
 
-		if (p->coll.mods[i].on_request)
+		if (p->coll.mods[i].on_request || p->coll.mods[i].boot_image)
 			continue;
 		p->kc_mods.img[k] = in->kc_buf + p->coll.mods[i].offset;
 		p->kc_mods.len[k] = (size_t)p->coll.mods[i].size;

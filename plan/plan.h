@@ -319,6 +319,14 @@ void plan_update(const struct plan_board *b, const struct up_state *st, int stag
 		 struct plan_update *u, const struct plan_ops *ops);
 const char *plan_update_action_name(enum plan_up_action a);
 
+/* The boot loader fell back (sealinit.loader=fallback on the command
+ * line): a set on trial whose kernel never reached sealinit.  Returns 1
+ * with a rollback decided in u (the previous set back, the failed one
+ * remembered, as when the attempts run out) and its line; 0 when there is
+ * no trial to end (u untouched: plan_update decides). */
+int plan_update_fallback(const struct up_state *st, struct plan_update *u,
+			 const struct plan_ops *ops);
+
 #define PLAN_NEWROOT "/newroot"
 #define PLAN_MODULES_DIR "/lib/modules"     /* the system KC, in the new root */
 #define PLAN_KSYS_MNT "/run/sealinit/kc-system"

@@ -7,6 +7,8 @@ board_conf() { # board -> sources board/<board>/board.conf
 	[[ -f $QTOP/board/$1/board.conf ]] || die "no board '$1' (board/$1/board.conf)"
 	# shellcheck disable=SC1090
 	source "$QTOP/board/$1/board.conf"
+	# the build (build/<BUILD_BOARD>/: sealinit, initramfs, device sealctl)
+	BUILD_BOARD=${BUILD_BOARD:-$1}
 }
 
 # ---- scenario helpers: variants of the demo system (qemu/mksystem) ----
@@ -87,11 +89,22 @@ update_variant() {
 # agent's steps per boot as update_variant; $K is qemu/mkkernel's
 # directory, its aux collections and bundle are on the data volume.
 kernel_variant() {
-	K=$("$QTOP/qemu/mkkernel" "${board:-qemu-aarch64}") || return 1
+	local BIOS=''
+	board_conf "${board:-qemu-aarch64}"
+	K=$("$QTOP/qemu/mkkernel" "${board:-qemu-aarch64}" ${BIOS:+--bundle}) || return 1
 	variant "$1"
 	rm -rf "$V/preboot/slots/a" && cp -a "$K/K56" "$V/preboot/slots/a"
 	preboot_extra_mb=64   # ext4's own blocks for a 300 MB system tier
 	mkdir -p "$V/data"
+	if [[ -n ${BIOS:-} ]]; then
+		# the firmware's board: its boot script, its control device
+		# tree, the partition where it counts a trial's boots
+		cp "$K/boot.scr" "$V/preboot/boot.scr"
+		dtb=$K/control.dtb
+		bootctl_mb=1
+	else
+		bootctl_mb=0
+	fi
 	printf '%s\n' "$2" > "$V/data/agent.plan"
 }
 # variant_disk: $V's preboot tree, system image and (when $V/data exists)
@@ -99,7 +112,7 @@ kernel_variant() {
 variant_disk() {
 	local data=
 	[[ -d $V/data ]] && data=$V/data
-	PREBOOT_EXTRA_MB=${preboot_extra_mb:-16} "$QTOP/qemu/mkdisk" "$V/disk.img" "$V/preboot" "$V/system.img" $data >/dev/null; disk=$V/disk.img
+	PREBOOT_EXTRA_MB=${preboot_extra_mb:-16} BOOTCTL_MB=${bootctl_mb:-0} "$QTOP/qemu/mkdisk" "$V/disk.img" "$V/preboot" "$V/system.img" $data >/dev/null; disk=$V/disk.img
 }
 # variant_anchor ARGS...: $V/anchor.dtb is the demo's anchor plus one more
 # key (sealctl anchor ARGS), and the scenario's device tree.

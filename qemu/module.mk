@@ -30,3 +30,11 @@ BENCH_TARGETS += bench-update
 .PHONY: bench-update
 bench-update: all
 	@tests/bench/bench-update $(or $(N),3)
+
+# bench-kernel (issue 12): the kernel response (Debian arm64 6.1.0-56 ->
+# 6.1.0-57) against its tiers zstd'd and HDiffPatch, the modules'
+# signatures' share, the update boot through U-Boot against a normal one.
+BENCH_TARGETS += bench-kernel
+.PHONY: bench-kernel
+bench-kernel: all
+	@tests/bench/bench-kernel

@@ -311,7 +311,7 @@ int sealctl_cmd_kc(int argc, char **argv)
 {
 	const char *root = NULL, *list = NULL, *keyp = NULL, *name = NULL, *version = NULL,
 		   *rb = NULL, *kind = "kc-boot", *release = NULL, *force = NULL, *out = NULL,
-		   *helper = NULL, *threads_s = NULL, *except = NULL;
+		   *helper = NULL, *threads_s = NULL, *except = NULL, *bootimg = NULL;
 	int progress = 0;
 	static struct kc_modinfo infos[CONFIG_MAX_MODULES];
 	static struct kc_edge edges[CONFIG_MAX_MODULES];
@@ -327,13 +327,15 @@ int sealctl_cmd_kc(int argc, char **argv)
 	char dir[4096], line[256];
 	struct si_diag d;
 	unsigned n_listed = 0, i;
-	uint8_t *arch = NULL;
+	uint8_t *arch = NULL, *bimg = NULL;
+	size_t blen = 0;
+	unsigned nb;
 	uint64_t alen;
 	FILE *f;
 	int json = 0, is_sys, r, ret = SEALCTL_SYSTEM;
 	const struct sealcmd_optdef defs[] = {
 		{ "--kernel-root", NULL, &root, NULL }, { "--modules", NULL, &list, NULL },
-		{ "--except", NULL, &except, NULL },
+		{ "--except", NULL, &except, NULL }, { "--boot-image", NULL, &bootimg, NULL },
 		{ "--key", NULL, &keyp, NULL }, { "--signing-helper", NULL, &helper, NULL },
 		{ "--name", NULL, &name, NULL }, { "--version", NULL, &version, NULL },
 		{ "--rollback-index", NULL, &rb, NULL }, { "--kind", NULL, &kind, NULL },
@@ -358,6 +360,8 @@ int sealctl_cmd_kc(int argc, char **argv)
 					   "--name, --version, --rollback-index and -o are required");
 	if (is_sys && (force || progress))
 		return sealctl_usage_error(CMD, "--force-release and --progress are for kc-boot and kc-aux");
+	if (bootimg && strcmp(kind, "kc-boot"))
+		return sealctl_usage_error(CMD, "--boot-image is for --kind kc-boot");
 	memset(&job, 0, sizeof job);
 	r = sealcmd_seal_params(CMD, &job.p, name, kind, version, rb, NULL, NULL, salt);
 	if (r)
@@ -452,14 +456,28 @@ int sealctl_cmd_kc(int argc, char **argv)
 	if (r)
 		return sealctl_report(CMD, list, r, &d);
 
+	/* --boot-image: entry 0, "fit", the image the boot loader loads (the
+	 * kernel with the boot tier: one sealed image, one patch). */
+	if (bootimg) {
+		if (n_mods + 1 > CONFIG_MAX_MODULES) {
+			sealctl_msg(CMD, "more than %d entries: raise CONFIG_MAX_MODULES", CONFIG_MAX_MODULES);
+			return SEALCTL_FAIL;
+		}
+		r = sealctl_load_file(CMD, bootimg, 256u << 20, &bimg, &blen);
+		if (r)
+			return r;
+		names[0] = "fit";
+		sizes[0] = blen;
+	}
+	nb = bootimg ? 1 : 0;
 	for (i = 0; i < n_mods; i++) {
-		names[i] = mods[order[i]].info.name;
-		sizes[i] = mods[order[i]].len;
+		names[nb + i] = mods[order[i]].info.name;
+		sizes[nb + i] = mods[order[i]].len;
 	}
 	r = sealctl_signer_load(CMD, keyp, helper, &sg);
 	if (r)
 		return r;
-	alen = kc_coll_size(sizes, n_mods);
+	alen = kc_coll_size(sizes, n_mods + nb);
 	/* The archive and its zero padding to whole blocks, in memory: it is
 	 * sealed from here, no intermediate file. */
 	arch = calloc(1, (size_t)((alen + 4095) & ~(uint64_t)4095));
@@ -468,20 +486,24 @@ int sealctl_cmd_kc(int argc, char **argv)
 		goto done;
 	}
 	si_diag_clear(&d);
-	r = kc_coll_write(arch, (size_t)alen, force ? force : release, names, sizes, n_mods,
+	r = kc_coll_write(arch, (size_t)alen, force ? force : release, names, sizes, n_mods + nb,
 			  offs, &d);
 	if (r) {
 		ret = sealctl_report(CMD, out, r, &d);
 		goto done;
 	}
+	if (bootimg) {
+		memcpy(arch + offs[0], bimg, blen);
+		kc_coll_mark(arch, (size_t)alen, 0, KC_ENTRY_BOOT_IMAGE);
+	}
 	for (i = 0; i < n_mods; i++) {
 		unsigned j;
 
-		memcpy(arch + offs[i], mods[order[i]].img, mods[order[i]].len);
+		memcpy(arch + offs[nb + i], mods[order[i]].img, mods[order[i]].len);
 		/* "?name" in the list: in the collection, loaded on request */
 		for (j = 0; j < n_listed; j++)
-			if (req[j] && kc_name_eq(listed[j], names[i]))
-				kc_coll_mark_on_request(arch, (size_t)alen, i);
+			if (req[j] && kc_name_eq(listed[j], names[nb + i]))
+				kc_coll_mark(arch, (size_t)alen, nb + i, KC_ENTRY_ON_REQUEST);
 	}
 	job.p.data_size = alen;
 	job.data = arch;
@@ -508,26 +530,28 @@ int sealctl_cmd_kc(int argc, char **argv)
 		json_keyid(&j, "key_id", sg.pub.fingerprint);
 		json_arr_begin(&j, "modules");
 		for (i = 0; i < n_mods; i++)
-			json_str(&j, NULL, names[i]);
+			json_str(&j, NULL, names[nb + i]);
 		json_arr_end(&j);
 		json_end(&j);
 	} else {
 		char id[SEALCTL_KEYID_SHORT + 1];
 
 		sealctl_keyid_short(id, sg.pub.fingerprint);
-		printf("%s: %s collection for %s%s, key %s: %u modules:", out, kind,
-		       force ? force : release, force ? " (forced)" : "", id, n_mods);
+		printf("%s: %s collection for %s%s, key %s: %s%u modules:", out, kind,
+		       force ? force : release, force ? " (forced)" : "", id,
+		       bootimg ? "the boot image (fit) and " : "", n_mods);
 		for (i = 0; i < n_mods; i++) {
 			unsigned j, q = 0;
 
 			for (j = 0; j < n_listed; j++)
-				q |= req[j] && kc_name_eq(listed[j], names[i]);
-			printf(" %s%s", q ? "?" : "", names[i]);
+				q |= req[j] && kc_name_eq(listed[j], names[nb + i]);
+			printf(" %s%s", q ? "?" : "", names[nb + i]);
 		}
 		printf("\n");
 	}
 done:
 	sealctl_signer_done(&sg);
 	free(arch);
+	free(bimg);
 	return ret;
 }

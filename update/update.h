@@ -132,6 +132,15 @@ struct up_state {
 
 #define UP_STATE_MAGIC "SISTATE1"
 
+/* The boot loader's view of the state (update/loader.c): loader.env on
+ * the preboot volume, "active=X\nprevious=Y\ntrial=HEX16\n" (trial "" when
+ * confirmed, previous "" when none).  format returns its length (0: n too
+ * small); write stores it (new file, fsync, rename, fsync of the
+ * directory) unless it already says that.  Errors: those of fs. */
+size_t up_loader_env_format(const struct up_state *st, char *buf, size_t n);
+int up_loader_env_write(const struct up_fs *fs, const struct up_state *st,
+			struct si_diag *d) SI_WUR;
+
 /* The state, or the factory state (slot a active, confirmed) when no
  * record exists yet.  Errors: those of up_record_read but SI_E_NOTFOUND
  * with no copy present; SI_E_STATE (a record that checks out but says
