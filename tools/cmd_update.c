@@ -44,7 +44,7 @@ static void note(void *ctx, const struct up_entry *e, size_t fwd, size_t rev)
 }
 
 static int create(const char *from, const char *to_dir, const char *key, const char *helper,
-		  const char *out, const char *threads_s, int json)
+		  const char *out, const char *threads_s, const char *cache, int json)
 {
 	static struct up_bundle bd;
 	struct patch_diff_opts o = { .seg_size = 4u << 20, .level = 19 };
@@ -73,6 +73,7 @@ static int create(const char *from, const char *to_dir, const char *key, const c
 	a.cryptex_dir = b->cryptex_dir;
 	a.signer = &sg.s;
 	a.diff = &o;
+	a.patch_cache = cache;
 	a.write = out_write;
 	a.wctx = &so;
 	a.note = note;
@@ -206,7 +207,7 @@ static int inspect(const char *file, int json)
 int sealctl_cmd_update(int argc, char **argv)
 {
 	const char *pos[2] = { NULL, NULL }, *from = NULL, *to = NULL, *key = NULL, *helper = NULL,
-		   *out = NULL, *threads = NULL;
+		   *out = NULL, *threads = NULL, *cache = NULL;
 	size_t npos = 0;
 	int json = 0, r;
 	const struct sealcmd_optdef defs[] = {
@@ -216,6 +217,7 @@ int sealctl_cmd_update(int argc, char **argv)
 		{ "--signing-helper", NULL, &helper, NULL },
 		{ "--output", "-o", &out, NULL },
 		{ "--threads", NULL, &threads, NULL },
+		{ "--patch-cache", NULL, &cache, NULL },
 		{ "--json", NULL, NULL, &json },
 	};
 
@@ -241,5 +243,5 @@ int sealctl_cmd_update(int argc, char **argv)
 		if (r)
 			return r;
 	}
-	return create(from, to, key, helper, out, threads, json);
+	return create(from, to, key, helper, out, threads, cache, json);
 }
