@@ -52,7 +52,7 @@ HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
 	device-tree-compiler u-boot-tools dt-schema libclang-rt-14-dev cpio \
 	file xz-utils zstd libzstd-dev erofs-utils cryptsetup-bin openssl \
 	qemu-system-arm kmod time hyperfine qemu-user-static libdivsufsort-dev bsdiff xdelta3 \
-	fdisk e2fsprogs binutils man-db groff-base bsdextrautils mount \
+	fdisk e2fsprogs binutils man-db groff-base bsdextrautils mount u-boot-qemu dosfstools \
 	qemu-system-x86 ovmf systemd-boot-efi sbsigntool efitools swtpm swtpm-tools
 
 # ---------------------------------------------------------------- config
@@ -352,11 +352,14 @@ qemu-tests: all
 	@qemu/scenario --all
 
 # make demo BOARD=qemu-x86_64: another board than .config's is built
-# with its own configuration (build/demo/<board>.config).
+# with its own configuration (build/demo/<board>.config); a board that
+# boots another's build (BUILD_BOARD in its board.conf: qemu-aarch64-uboot)
+# builds that one.
 demo: hostpkgs
-	@b=$${BOARD:-$(BOARD_CFG)}; cfg=$(KCONFIG_CONFIG); \
-	 if [ "$$b" != "$(BOARD_CFG)" ]; then cfg=build/demo/$$b.config; mkdir -p build/demo; \
-	   [ -f $$cfg ] || $(MAKE) --no-print-directory KCONFIG_CONFIG=$$cfg BOARD=$$b defconfig >/dev/null || exit 1; fi; \
+	@b=$${BOARD:-$(BOARD_CFG)}; [ -f board/$$b/board.conf ] || { echo "make demo: no board '$$b' (board/$$b/board.conf)"; exit 1; }; \
+	 bb=$$(sed -n 's/^BUILD_BOARD=//p' board/$$b/board.conf); bb=$${bb:-$$b}; cfg=$(KCONFIG_CONFIG); \
+	 if [ "$$bb" != "$(BOARD_CFG)" ]; then cfg=build/demo/$$bb.config; mkdir -p build/demo; \
+	   [ -f $$cfg ] || $(MAKE) --no-print-directory KCONFIG_CONFIG=$$cfg BOARD=$$bb defconfig >/dev/null || exit 1; fi; \
 	 $(MAKE) --no-print-directory KCONFIG_CONFIG=$$cfg all && qemu/demo $$b
 
 # Where this configuration's sealinit is (build/<board>[-production]/):

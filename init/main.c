@@ -295,6 +295,7 @@ static void __attribute__((noreturn)) handoff(struct boot *b, char **argv)
 	}
 	/* The kernel passed init's arguments to us: hand them on. */
 	argv[0] = b->plan.init;
+	boot_modhelper_disarm();
 	/* After the last line, so all of sealinit's reach the kernel log. */
 	si_log_handoff();
 	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
@@ -318,7 +319,8 @@ int main(int argc, char **argv)
 {
 	static struct boot b;
 
-	(void)argc;
+	if (getpid() != 1 && argc >= 3 && !strcmp(argv[1], "-q"))
+		return boot_modhelper_main(argc, argv);
 	if (getpid() != 1) {
 		fprintf(stderr, "sealinit: runs only as PID 1 (the initramfs's /init); "
 				"on a host, use sealctl (sealctl doctor predicts a boot)\n");

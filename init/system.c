@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,52 @@ enum dm_verity_on_error boot_verity_mode(void)
 	if (IS_ENABLED(CONFIG_VERITY_PANIC))
 		return DM_VERITY_PANIC;
 	return DM_VERITY_EIO;
+}
+
+/* The system kernel collection: loop device on the descriptor its seal
+ * was read through, dm-verity, erofs on a staging point, then moved onto
+ * /lib/modules resolved inside the new root without a symbolic link, so
+ * that every module the OS's modprobe loads comes from verified storage. */
+static int mount_kc_system(struct boot *b)
+{
+	static struct dm_ioc ioc;
+	struct plan *p = &b->plan;
+	struct plan_image *im = &p->ksys;
+	struct fs_sealed out;
+	struct si_diag d;
+	char what[SI_SEAL_NAME_MAX + 32], at[40];
+	int fd = -1, r;
+
+	snprintf(what, sizeof what, "kc-system '%s'", im->seal.m.name);
+	boot_mkdirs(p->ksys_mnt);
+	si_diag_clear(&d);
+	r = fs_sealed_mount(im->h, im->file, FS_SEALED_FILE, &im->seal, p->ksys_dm,
+			    boot_verity_mode(), p->ksys_mnt, &ioc, &out, &d);
+	b->ops.close(b->ops.ctx, im->h);
+	im->h = -1;
+	if (r == 0) {
+		r = fs_resolve(b->newroot_fd, PLAN_MODULES_DIR, FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS,
+			       &fd, &d);
+		if (r == SI_E_NOTFOUND || r == SI_E_FILE_TYPE) {
+			si_diag_field(&d, "mount point");
+			si_diag_text(&d, "the directory " PLAN_MODULES_DIR " of the system volume",
+				     r == SI_E_NOTFOUND ? "nothing" : "a path through a non-directory");
+			r = SI_E_OVERLAY_TARGET;
+		}
+	}
+	if (r == 0) {
+		boot_fd_path(fd, at, sizeof at);
+		if (mount(p->ksys_mnt, at, NULL, MS_MOVE, NULL) != 0)
+			r = si_diag_sys(&d, SI_E_MOUNT, PLAN_MODULES_DIR, errno);
+		close(fd);
+	}
+	if (r) {
+		si_log_error("system", what, r, &d);
+		return r;
+	}
+	si_log(SI_LOG_INFO, "sealinit: system: kc-system '%s' %s on %s through %s (dm-verity over %s)",
+	       im->seal.m.name, im->seal.m.version, PLAN_MODULES_DIR, out.dm.path, out.dev);
+	return 0;
 }
 
 int stage_system(struct boot *b)
@@ -48,5 +95,7 @@ int stage_system(struct boot *b)
 	b->sys_dev = st.st_dev;
 	si_log(SI_LOG_INFO, "sealinit: system: mounted on / through %s (dm-verity over %s)",
 	       out.dm.path, out.dev);
+	if (b->plan.ksys.state == PLAN_IMG_USE)
+		return mount_kc_system(b);
 	return 0;
 }

@@ -7,13 +7,16 @@
  * system writes nothing here. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/reboot.h>
 #include <unistd.h>
 
 #include "init/boot.h"
 #include "init/log.h"
+#include "kc/collection.h"
 #include "lib/str.h"
 #include "patch/zstd.h"
 #include "update/engine.h"
@@ -166,6 +169,42 @@ static void floors_loaded(void *ctx, const struct up_floors *f)
 	tpm_floor_line(cur_boot);
 }
 
+/* After the boot loader was pointed at a set whose boot collection is for
+ * another kernel (an update or revert committed, a trial rolled back):
+ * this kernel cannot boot that set (its modules would not load), so the
+ * machine restarts into it -- the one reboot the user asked for becomes
+ * two passes through the boot loader, with nothing to do in between.  The
+ * release is read from the collection's archive header (offset 32), only
+ * to compare it with this kernel's and name it; the next boot verifies
+ * the collection like any other. */
+static void restart_into_new_kernel(struct boot *b)
+{
+	char path[96], hdr[96], rel[65];
+	size_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", up_slot_dir(b->slot), b->board.kc_boot_path);
+	fd = openat(px.root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	n = read(fd, hdr, sizeof hdr) == (ssize_t)sizeof hdr ? 1 : 0;
+	close(fd);
+	if (!n || memcmp(hdr, KC_COLL_MAGIC, 8) != 0)
+		return;
+	memcpy(rel, hdr + 32, 64);
+	rel[64] = '\0';
+	for (n = 0; rel[n]; n++) /* unverified bytes, printed */
+		if (rel[n] < 0x20 || rel[n] > 0x7e)
+			rel[n] = '?';
+	if (!strcmp(rel, b->kernel_release))
+		return;
+	si_log(SI_LOG_NOTICE, "sealinit: update: %s runs kernel %s, this is %s: restarting into it "
+	       "(no reboot asked of the user)", up_slot_dir(b->slot), rel, b->kernel_release);
+	sync();
+	reboot(RB_AUTOBOOT);
+	si_log(SI_LOG_ERR, "sealinit: update: restart failed (errno %d); booting on", errno);
+}
+
 int stage_update(struct boot *b)
 {
 	struct up_engine e;
@@ -216,6 +255,7 @@ int stage_update(struct boot *b)
 	ub.writable = writable;
 	ub.engine_done = engine_done;
 	ub.loaded = floors_loaded;
+	ub.loader_fallback = b->cmdline.loader_fallback;
 	si_diag_clear(&d);
 	r = up_boot_run(&ub, &d);
 	if (zok)
@@ -227,5 +267,11 @@ int stage_update(struct boot *b)
 	if (ub.engine_ran)
 		peak_memory_line();
 	b->slot = ub.slot;
+	/* the boot loader was just pointed at another set (an update
+	 * committed, a trial rolled back, loader.env behind after a crash):
+	 * when that set's kernel is not this one, restart into it.  Only
+	 * then, so a loader that does not read loader.env cannot loop. */
+	if ((ub.engine_ran && !ub.engine_err) || ub.loader_written)
+		restart_into_new_kernel(b);
 	return 0;
 }

@@ -29,7 +29,7 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 {
 	struct kc_collection c;
 	uint64_t size, table_end, prev_end, want, pad;
-	uint32_t version, count, rlen, flags;
+	uint32_t version, count, rlen, flags, fl;
 	size_t n;
 	unsigned i, j;
 
@@ -98,7 +98,12 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 
 		if (!name_ok(e, 56, &n))
 			return si_diag_at(d, SI_E_KC_FIELD, "kc.module.name", eoff);
-		for (j = 72; j < KC_COLL_ENTRY; j++)
+		fl = si_le32(e + 72);
+		/* the boot loader's image: only entry 0, never also on request */
+		if ((fl & ~(uint32_t)(KC_ENTRY_ON_REQUEST | KC_ENTRY_BOOT_IMAGE)) ||
+		    ((fl & KC_ENTRY_BOOT_IMAGE) && (i != 0 || fl != KC_ENTRY_BOOT_IMAGE)))
+			return si_diag_at(d, SI_E_KC_FIELD, "kc.module.flags", eoff + 72);
+		for (j = 76; j < KC_COLL_ENTRY; j++)
 			if (e[j] != 0)
 				return si_diag_at(d, SI_E_KC_FIELD, "kc.module.reserved", eoff + j);
 		if (sz == 0)
@@ -128,6 +133,8 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 		}
 		prev_end = off + sz;
 		memcpy(c.mods[i].name, e, n);
+		c.mods[i].on_request = (fl & KC_ENTRY_ON_REQUEST) != 0;
+		c.mods[i].boot_image = (fl & KC_ENTRY_BOOT_IMAGE) != 0;
 		c.mods[i].name[n] = '\0';
 		c.mods[i].offset = off;
 		c.mods[i].size = sz;
@@ -197,4 +204,12 @@ int kc_coll_write(uint8_t *buf, size_t len, const char *release,
 		off += sizes[i];
 	}
 	return 0;
+}
+
+void kc_coll_mark(uint8_t *buf, size_t len, unsigned i, uint32_t flags)
+{
+	size_t at = KC_COLL_HDR + (size_t)i * KC_COLL_ENTRY + 72;
+
+	if (at + 4 <= len)
+		si_put_le32(buf + at, flags);
 }

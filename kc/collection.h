@@ -44,11 +44,15 @@
 #define KC_COLL_ENTRY 96
 #define KC_COLL_NAME_MAX 55
 #define KC_COLL_RELEASE_MAX 64
+#define KC_ENTRY_ON_REQUEST 1u
+#define KC_ENTRY_BOOT_IMAGE 2u
 
 struct kc_coll_entry {
 	char name[KC_COLL_NAME_MAX + 1];
 	uint64_t offset;
 	uint64_t size;
+	int on_request;      /* flag bit 0: loaded only when the kernel asks */
+	int boot_image;      /* flag bit 1: the boot loader's image, not a module */
 };
 
 struct kc_collection {
@@ -76,5 +80,8 @@ uint64_t kc_coll_size(const uint64_t *sizes, unsigned count);
 int kc_coll_write(uint8_t *buf, size_t len, const char *release,
 		  const char *const *names, const uint64_t *sizes,
 		  unsigned count, uint64_t *offsets, struct si_diag *d) SI_WUR;
+
+/* Host side: sets entry i's flags (KC_ENTRY_*) in a written archive. */
+void kc_coll_mark(uint8_t *buf, size_t len, unsigned i, uint32_t flags);
 
 #endif

@@ -59,6 +59,7 @@ void plan_board_kconfig(struct plan_board *b)
 	copy(b->data_label, sizeof b->data_label, CONFIG_DATA_LABEL);
 	copy(b->system_name, sizeof b->system_name, CONFIG_SYSTEM_NAME);
 	copy(b->kc_boot_path, sizeof b->kc_boot_path, CONFIG_KC_BOOT_PATH);
+	copy(b->kc_aux_path, sizeof b->kc_aux_path, CONFIG_KC_AUX_PATH);
 	copy(b->cryptex_dir, sizeof b->cryptex_dir, CONFIG_CRYPTEX_DIR);
 	copy(b->required, sizeof b->required, CONFIG_REQUIRED_CRYPTEXES);
 	copy(b->cryptex_targets, sizeof b->cryptex_targets, CONFIG_CRYPTEX_TARGETS);
@@ -107,6 +108,7 @@ static const struct opt opts[] = {
 	STR("DATA_LABEL", data_label),
 	STR("SYSTEM_NAME", system_name),
 	STR("KC_BOOT_PATH", kc_boot_path),
+	STR("KC_AUX_PATH", kc_aux_path),
 	STR("CRYPTEX_DIR", cryptex_dir),
 	STR("REQUIRED_CRYPTEXES", required),
 	STR("CRYPTEX_TARGETS", cryptex_targets),

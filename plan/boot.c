@@ -49,6 +49,17 @@ static int hio_read(void *ctx, uint64_t off, void *buf, size_t len)
 	return x->ops->read_at(x->ops->ctx, x->h, off, buf, len);
 }
 
+/* io reads image im's open handle. */
+static void hio_init(struct hio *x, struct si_io *io, const struct plan_ops *ops,
+		     const struct plan_image *im)
+{
+	x->ops = ops;
+	x->h = im->h;
+	io->ctx = x;
+	io->size = im->size;
+	io->read_at = hio_read;
+}
+
 static void verified_line(const struct plan_ops *ops, const struct si_anchor *a,
 			  const char *stage, const struct si_seal *s)
 {
@@ -295,16 +306,206 @@ static int plan_kc(const struct plan_inputs *in, const struct plan_ops *ops, str
 	}
 	verified_line(ops, in->anchor, "kc", &im->seal);
 	p->kc_bytes = in->kc_buf;
-	p->kc_mods.n = p->coll.count;
+	/* Modules marked "on request" wait for the kernel to ask for them
+	 * (the modprobe helper answers from these same bytes). */
+	p->kc_mods.n = 0;
 	for (i = 0; i < p->coll.count; i++) {
-		p->kc_mods.img[i] = in->kc_buf + p->coll.mods[i].offset;
-		p->kc_mods.len[i] = (size_t)p->coll.mods[i].size;
-		p->kc_mods.file[i][0] = '\0';
+		unsigned k = p->kc_mods.n;
+
+		if (p->coll.mods[i].on_request || p->coll.mods[i].boot_image)
+			continue;
+		p->kc_mods.img[k] = in->kc_buf + p->coll.mods[i].offset;
+		p->kc_mods.len[k] = (size_t)p->coll.mods[i].size;
+		p->kc_mods.file[k][0] = '\0';
+		p->kc_mods.n++;
 	}
 	r = plan_modules(&p->kc_mods, in->kernel_release, "kc", what, ops);
 	if (r)
 		return r;
 	im->state = PLAN_IMG_USE;
+	return 0;
+}
+
+
+/* ------------------------------------------------------------ kc-system */
+
+/* The system kernel collection: the set's kc-system entry, if it lists
+ * one (at most one), at kc/<name>.kc beside the boot KC.  Opened through
+ * the set like every image (O(1): dm-verity checks its blocks on read),
+ * an erofs tree whose signed version is the running kernel's release:
+ * another release's modules would be refused by the kernel one by one,
+ * long after the boot; here the mismatch is one line before anything
+ * mounts. */
+static int plan_kc_system(const struct plan_inputs *in, const struct plan_ops *ops,
+			  struct plan *p)
+{
+	struct plan_image *im = &p->ksys;
+	const struct si_set_image *e = NULL;
+	char path[PLAN_PATH_MAX], rel[PLAN_PATH_MAX], what[160];
+	const char *slash = strrchr(in->board->kc_boot_path, '/');
+	struct si_diag d;
+	struct hio x;
+	struct si_io io;
+	unsigned i;
+	int r;
+
+	img_init(im, "");
+	if (!p->has_set)
+		return 0;
+	p->stage = "kc";
+	for (i = 0; i < p->set.n; i++) {
+		if (p->set.img[i].kind != SI_KIND_KC_SYSTEM)
+			continue;
+		if (e) {
+			si_diag_clear(&d);
+			si_diag_field(&d, "images (kc-system)");
+			si_diag_where(&d, p->set.name, strlen(p->set.name));
+			si_diag_text(&d, "one system kernel collection", p->set.img[i].name);
+			plan_log_error(ops, "kc", "release set", SI_E_SET_IMAGES, &d);
+			return SI_E_SET_IMAGES;
+		}
+		e = &p->set.img[i];
+	}
+	if (!e)
+		return 0;
+	{
+		struct si_buf b;
+
+		si_buf_init(&b, rel, sizeof rel);
+		si_buf_printf(&b, "%.*s%s%s.kc", slash ? (int)(slash - in->board->kc_boot_path) : 0,
+			      in->board->kc_boot_path, slash ? "/" : "", e->name);
+	}
+	in_slot(path, sizeof path, p, rel);
+	img_init(im, path);
+	im->required = 1;
+	what_of(what, sizeof what, "kc-system", e->name);
+	si_diag_clear(&d);
+	r = ops->open(ops->ctx, path, &im->h, &im->size, &d);
+	if (r) {
+		im->h = -1;
+		if (r == SI_E_OPEN && d.sys_errno == ENOENT)
+			r = SI_E_REQUIRED_MISSING;
+		plan_log_error(ops, "kc", what, r, &d);
+		return r;
+	}
+	hio_init(&x, &io, ops, im);
+	r = open_seal(in, p, ops, "kc", what, &io, SI_USAGE_KC_SYSTEM, &im->seal, &d);
+	if (r)
+		return r;
+	r = plan_seal_check(&p->policy, &im->seal, NULL, &d);
+	if (r == 0 && in->kernel_release) {
+		r = kc_release_check(im->seal.m.version, in->kernel_release, &d);
+		if (r)
+			si_diag_field(&d, "manifest.version (the tier's kernel release)");
+	}
+	if (r) {
+		plan_log_error(ops, "kc", what, r, &d);
+		return r;
+	}
+	verified_line(ops, in->anchor, "kc", &im->seal);
+	copy(p->ksys_mnt, sizeof p->ksys_mnt, PLAN_KSYS_MNT);
+	copy(p->ksys_dm, sizeof p->ksys_dm, "sealinit-kc-system");
+	im->state = PLAN_IMG_USE;
+	return 0;
+}
+
+/* ------------------------------------------------------------ kc-aux */
+
+/* The integrator's aux collection: outside every set (CONFIG_KC_AUX_PATH),
+ * on its own signature by a key whose usages hold kc-aux, read whole
+ * after the boot KC and verified in memory like it.  Third-party modules
+ * are not the platform's to require: a refused one is skipped with its
+ * line and the boot goes on without it. */
+static int plan_kc_aux(const struct plan_inputs *in, const struct plan_ops *ops, struct plan *p,
+		       size_t boot_len)
+{
+	struct plan_image *im = &p->aux;
+	size_t at = (boot_len + 63) & ~(size_t)63;
+	uint8_t *buf = in->kc_buf + at;
+	struct si_mem_io mio;
+	struct si_io io;
+	struct si_diag d;
+	char what[PLAN_PATH_MAX + 16];
+	uint64_t size = 0;
+	unsigned i;
+	int h = -1, r;
+
+	img_init(im, in->board->kc_aux_path);
+	if (!in->board->kc_aux_path[0])
+		return 0;
+	what_of(what, sizeof what, "kc-aux", in->board->kc_aux_path);
+	si_diag_clear(&d);
+	r = ops->open(ops->ctx, in->board->kc_aux_path, &h, &size, &d);
+	if (r == SI_E_OPEN && d.sys_errno == ENOENT)
+		return 0;
+	if (r == 0 && (size == 0 || at > in->kc_cap || size > in->kc_cap - at)) {
+		si_diag_clear(&d);
+		si_diag_where(&d, in->board->kc_aux_path, strlen(in->board->kc_aux_path));
+		si_diag_field(&d, "size (with the boot KC, CONFIG_KC_BOOT_MAX_KB)");
+		si_diag_values(&d, at < in->kc_cap ? in->kc_cap - at : 0, size);
+		r = SI_E_TOO_BIG;
+	}
+	if (r == 0) {
+		r = ops->read_at(ops->ctx, h, 0, buf, (size_t)size);
+		if (r) {
+			si_diag_clear(&d);
+			si_diag_where(&d, in->board->kc_aux_path, strlen(in->board->kc_aux_path));
+		}
+	}
+	if (h >= 0)
+		ops->close(ops->ctx, h);
+	if (r == 0) {
+		si_io_mem(&io, &mio, buf, (size_t)size);
+		r = si_seal_open(&io, in->anchor, SI_USAGE_KC_AUX, 0, &im->seal, &d);
+		if (r == 0 && floor_of(in, im->seal.m.name) > im->seal.m.rollback_index) {
+			si_diag_clear(&d);
+			si_diag_where(&d, im->seal.m.name, strlen(im->seal.m.name));
+			r = si_rollback_check(im->seal.m.rollback_index, in->anchor,
+					      floor_of(in, im->seal.m.name), &d);
+		}
+		if (r == SI_E_SEAL_KEY_UNKNOWN) {
+			plan_log_error(ops, "kc", what, r, &d);
+			hint_keys(ops, in->anchor, &io);
+			goto skip;
+		}
+	}
+	if (r == 0 && im->seal.m.fs_type != SI_FS_RAW) {
+		si_diag_clear(&d);
+		si_diag_field(&d, "manifest.fs_type");
+		si_diag_text(&d, "raw", si_seal_fstype_name(im->seal.m.fs_type));
+		r = SI_E_IMAGE_KIND;
+	}
+	if (r == 0)
+		r = si_seal_verify_tree(&im->seal.m, buf, (size_t)size, 0, &d);
+	/* Validation of the aux collection's bytes ends here. */
+	if (r == 0)
+		r = kc_coll_parse(buf, (size_t)im->seal.m.data_size, &p->aux_coll, &d);
+	if (r == 0 && in->kernel_release)
+		r = kc_release_check(p->aux_coll.release, in->kernel_release, &d);
+	if (r) {
+		plan_log_error(ops, "kc", what, r, &d);
+		goto skip;
+	}
+	what_of(what, sizeof what, "kc-aux", im->seal.m.name);
+	verified_line(ops, in->anchor, "kc", &im->seal);
+	p->aux_mods.n = p->aux_coll.count;
+	for (i = 0; i < p->aux_coll.count; i++) {
+		p->aux_mods.img[i] = buf + p->aux_coll.mods[i].offset;
+		p->aux_mods.len[i] = (size_t)p->aux_coll.mods[i].size;
+		p->aux_mods.file[i][0] = '\0';
+	}
+	r = plan_modules(&p->aux_mods, in->kernel_release, "kc", what, ops);
+	if (r)
+		goto skip;
+	im->size = size;
+	im->state = PLAN_IMG_USE;
+	return 0;
+skip:
+	im->state = PLAN_IMG_SKIP;
+	im->err = r;
+	si_diag_format(&d, r, im->reason, sizeof im->reason);
+	plan_log(ops, PLAN_LOG_WARN, "sealinit: kc: skipping the aux kernel collection %s; "
+		 "the boot goes on without its modules", in->board->kc_aux_path);
 	return 0;
 }
 
@@ -331,11 +532,7 @@ static int plan_system(const struct plan_inputs *in, const struct plan_ops *ops,
 			plan_log(ops, PLAN_LOG_ERR, "sealinit: hint: %s", hint);
 		return r;
 	}
-	x.ops = ops;
-	x.h = im->h;
-	io.ctx = &x;
-	io.size = im->size;
-	io.read_at = hio_read;
+	hio_init(&x, &io, ops, im);
 	what_of(what, sizeof what, "system volume", label);
 	r = open_seal(in, p, ops, "system", what, &io, SI_USAGE_SYSTEM, &im->seal, &d);
 	if (r)
@@ -525,6 +722,13 @@ int plan_seal_check(const struct plan_policy *pol, const struct si_seal *s,
 		}
 		break;
 	case SI_KIND_KC_SYSTEM:
+		/* an erofs tree <release>/... mounted on /lib/modules */
+		if (m->fs_type != SI_FS_EROFS) {
+			si_diag_field(d, "manifest.fs_type");
+			si_diag_text(d, "erofs", si_seal_fstype_name(m->fs_type));
+			return SI_E_IMAGE_KIND;
+		}
+		return 0;
 	case SI_KIND_KC_AUX:
 	case SI_KIND_UPDATE:
 	case SI_KIND_SET:
@@ -599,11 +803,7 @@ static int plan_one_cryptex(const struct plan_inputs *in, const struct plan_ops 
 		plan_log_error(ops, "cryptex", what, r, &d);
 		return refuse(p, i, r, &d, ops);
 	}
-	x.ops = ops;
-	x.h = c->img.h;
-	io.ctx = &x;
-	io.size = c->img.size;
-	io.read_at = hio_read;
+	hio_init(&x, &io, ops, &c->img);
 	r = open_seal(in, p, ops, "cryptex", what, &io, SI_USAGE_CRYPTEX, &c->img.seal, &d);
 	if (r)
 		return refuse(p, i, r, &d, ops);
@@ -788,7 +988,7 @@ int plan_boot(const struct plan_inputs *in, const struct plan_ops *ops, struct p
 	if (!in || !ops || !p || !in->board || !set || !in->anchor || !in->kc_buf)
 		return SI_E_ARG;
 	memset(p, 0, sizeof *p);
-	p->kc.h = p->sys.h = -1;
+	p->kc.h = p->sys.h = p->ksys.h = p->aux.h = -1;
 
 	/* Where things go, before anything is checked against them. */
 	p->stage = "plan";
@@ -831,6 +1031,10 @@ int plan_boot(const struct plan_inputs *in, const struct plan_ops *ops, struct p
 	if (r == 0)
 		r = plan_kc(in, ops, p);
 	if (r == 0)
+		r = plan_kc_aux(in, ops, p, (size_t)p->kc.size);
+	if (r == 0)
+		r = plan_kc_system(in, ops, p);
+	if (r == 0)
 		r = plan_system(in, ops, p);
 	if (r == 0)
 		r = plan_cryptexes(in, ops, p);
@@ -847,6 +1051,9 @@ void plan_release(struct plan *p, const struct plan_ops *ops)
 	if (p->sys.h >= 0)
 		ops->close(ops->ctx, p->sys.h);
 	p->sys.h = -1;
+	if (p->ksys.h >= 0)
+		ops->close(ops->ctx, p->ksys.h);
+	p->ksys.h = -1;
 	for (i = 0; i < p->n_cx; i++) {
 		if (p->cx[i].img.h >= 0)
 			ops->close(ops->ctx, p->cx[i].img.h);

@@ -47,7 +47,7 @@ static void option(struct si_cmdline *c, unsigned *seen, const char *tok,
 		   const char *val, size_t vlen, int has_val)
 {
 	enum { SEEN_TEST = 1, SEEN_FAILURE = 2, SEEN_LOGLEVEL = 4, SEEN_INIT = 8,
-	       SEEN_PREBOOT = 16, SEEN_SYSTEM = 32, SEEN_DATA = 64 };
+	       SEEN_PREBOOT = 16, SEEN_SYSTEM = 32, SEEN_DATA = 64, SEEN_LOADER = 128 };
 	static const struct {
 		const char *key;
 		unsigned seen;
@@ -101,6 +101,18 @@ static void option(struct si_cmdline *c, unsigned *seen, const char *tok,
 			c->failure = SI_FAILURE_REBOOT;
 		else if (has_val && eq(val, vlen, "rescue"))
 			c->failure = SI_FAILURE_RESCUE;
+		else
+			problem(c, SI_E_CMDLINE_VALUE, tok, toklen);
+	} else if (eq(key, klen, "loader")) {
+		/* the boot loader fell back from a trial kernel that never
+		 * reached sealinit (update/loader.c) */
+		if (*seen & SEEN_LOADER) {
+			problem(c, SI_E_CMDLINE_DUP, tok, toklen);
+			return;
+		}
+		*seen |= SEEN_LOADER;
+		if (has_val && eq(val, vlen, "fallback"))
+			c->loader_fallback = 1;
 		else
 			problem(c, SI_E_CMDLINE_VALUE, tok, toklen);
 	} else if (eq(key, klen, "loglevel")) {

@@ -8,6 +8,9 @@
  *                                 CONFIG_TEST_HOOKS; refused otherwise)
  *   sealinit.failure=panic|reboot|rescue   override the failure action
  *   sealinit.loglevel=3..7        console verbosity
+ *   sealinit.loader=fallback      the boot loader booted the previous
+ *                                 slot's kernel: the trial's kernel
+ *                                 never reached sealinit
  *   sealinit.preboot=LABEL        GPT label of the preboot volume
  *   sealinit.system=LABEL         GPT label of the system volume
  *   sealinit.data=LABEL|none      GPT label of the data volume, or none
@@ -52,6 +55,7 @@ struct si_cmdline {
 	enum si_test_hook test;
 	enum si_failure failure;
 	int loglevel;            /* 0 = Kconfig's */
+	int loader_fallback;     /* sealinit.loader=fallback */
 	char init[SI_CMDLINE_PATH_MAX]; /* "" = Kconfig's */
 	/* Partition labels, "" = Kconfig's; [A-Za-z0-9_.-]; data may be "none". */
 	char preboot[SI_CMDLINE_LABEL_MAX + 1];

@@ -69,6 +69,7 @@ struct plan_board {
 	char data_label[PLAN_LABEL_MAX + 1];   /* "" or "none": no data volume */
 	char system_name[PLAN_NAME_MAX + 1];
 	char kc_boot_path[PLAN_PATH_MAX];      /* relative to the preboot volume */
+	char kc_aux_path[PLAN_PATH_MAX];       /* relative to the preboot volume, outside the slots */
 	char cryptex_dir[PLAN_PATH_MAX];       /* relative to the preboot volume */
 	char required[PLAN_LIST_MAX];          /* cryptex names, topmost first */
 	char cryptex_targets[PLAN_LIST_MAX];   /* "name=/path ..." pins */
@@ -265,6 +266,17 @@ struct plan {
 	const uint8_t *kc_bytes;
 	struct kc_collection coll;
 	struct plan_modset kc_mods;
+	/* system kernel collection (kc-system, erofs through dm-verity on
+	 * /lib/modules of the new root): state 0 when the set lists none */
+	struct plan_image ksys;
+	char ksys_mnt[PLAN_PATH_MAX];
+	char ksys_dm[80];
+	/* the integrator's aux collection (kc-aux, outside the set): read
+	 * whole after the boot KC, its modules loaded after the boot KC's;
+	 * state 0 when there is none, PLAN_IMG_SKIP when refused */
+	struct plan_image aux;
+	struct kc_collection aux_coll;
+	struct plan_modset aux_mods;
 	/* system volume */
 	struct plan_image sys;
 	char sys_mnt[PLAN_PATH_MAX];
@@ -308,7 +320,17 @@ void plan_update(const struct plan_board *b, const struct up_state *st, int stag
 		 struct plan_update *u, const struct plan_ops *ops);
 const char *plan_update_action_name(enum plan_up_action a);
 
+/* The boot loader fell back (sealinit.loader=fallback on the command
+ * line): a set on trial whose kernel never reached sealinit.  Returns 1
+ * with a rollback decided in u (the previous set back, the failed one
+ * remembered, as when the attempts run out) and its line; 0 when there is
+ * no trial to end (u untouched: plan_update decides). */
+int plan_update_fallback(const struct up_state *st, struct plan_update *u,
+			 const struct plan_ops *ops);
+
 #define PLAN_NEWROOT "/newroot"
+#define PLAN_MODULES_DIR "/lib/modules"     /* the system KC, in the new root */
+#define PLAN_KSYS_MNT "/run/sealinit/kc-system"
 #define PLAN_CRYPTEX_MNT "/run/sealinit/cryptex"
 
 /* Plans the boot from the inputs, through ops.  p is the caller's

@@ -110,3 +110,22 @@ void plan_update(const struct plan_board *b, const struct up_state *st, int stag
 	/* 5. A confirmed set: nothing is written. */
 	u->action = PLAN_UP_BOOT;
 }
+
+int plan_update_fallback(const struct up_state *st, struct plan_update *u,
+			 const struct plan_ops *ops)
+{
+	if ((st->flags & UP_STATE_CONFIRMED) || !st->previous)
+		return 0;
+	memset(u, 0, sizeof *u);
+	rolled_back(st, &u->next);
+	snprintf(u->next.outcome_text, sizeof u->next.outcome_text,
+		 "its kernel did not reach sealinit (the boot loader fell back)");
+	u->action = PLAN_UP_ROLLBACK;
+	u->write = 1;
+	u->slot = st->previous;
+	plan_log(ops, PLAN_LOG_ERR, "sealinit: update: the boot loader fell back to %s: the kernel of the "
+		 "release set on trial in %s did not reach sealinit; rolling back to %s; it will not be "
+		 "tried again", up_slot_dir(st->previous), up_slot_dir(st->active),
+		 up_slot_dir(st->previous));
+	return 1;
+}

@@ -5,8 +5,12 @@ QBUILD=$QTOP/build/qemu
 die() { echo "$(basename "$0"): $*" >&2; exit 2; }
 board_conf() { # board -> sources board/<board>/board.conf
 	[[ -f $QTOP/board/$1/board.conf ]] || die "no board '$1' (board/$1/board.conf)"
+	# what one board sets, the next one read in the same shell must not inherit
+	unset BIOS BOOT BUILD_BOARD DISK_DEVICE TPM_DEVICE LOADER_TRIAL_MAX
 	# shellcheck disable=SC1090
 	source "$QTOP/board/$1/board.conf"
+	# the build (build/<BUILD_BOARD>/: sealinit, initramfs, device sealctl)
+	BUILD_BOARD=${BUILD_BOARD:-$1}
 }
 
 # ---- scenario helpers: variants of the demo system (qemu/mksystem) ----
@@ -89,12 +93,35 @@ update_variant() {
 	cp "$U"/*.bundle "$V/data/"
 	printf '%s\n' "$2" > "$V/data/agent.plan"
 }
+# kernel_variant NAME STEPS: the kernel scenarios' device: release K56 of
+# qemu/mkkernel (kernel 6.1.0-56's boot and system tiers) in slot a, the
+# agent's steps per boot as update_variant; $K is qemu/mkkernel's
+# directory, its aux collections and bundle are on the data volume.
+kernel_variant() {
+	local BIOS=''
+	board_conf "${board:-qemu-aarch64}"
+	K=$("$QTOP/qemu/mkkernel" "${board:-qemu-aarch64}" ${BIOS:+--bundle}) || return 1
+	variant "$1"
+	rm -rf "$V/preboot/slots/a" && cp -a "$K/K56" "$V/preboot/slots/a"
+	preboot_extra_mb=64   # ext4's own blocks for a 300 MB system tier
+	mkdir -p "$V/data"
+	if [[ -n ${BIOS:-} ]]; then
+		# the firmware's board: its boot script, its control device
+		# tree, the partition where it counts a trial's boots
+		cp "$K/boot.scr" "$V/preboot/boot.scr"
+		dtb=$K/control.dtb
+		bootctl_mb=1
+	else
+		bootctl_mb=0
+	fi
+	printf '%s\n' "$2" > "$V/data/agent.plan"
+}
 # variant_disk: $V's preboot tree, system image and (when $V/data exists)
 # data tree into $V/disk.img, the scenario's disk.
 variant_disk() {
 	local data=
 	[[ -d $V/data ]] && data=$V/data
-	PREBOOT_EXTRA_MB=${preboot_extra_mb:-16} "$QTOP/qemu/mkdisk" "$V/disk.img" "$V/preboot" "$V/system.img" $data >/dev/null; disk=$V/disk.img
+	PREBOOT_EXTRA_MB=${preboot_extra_mb:-16} BOOTCTL_MB=${bootctl_mb:-0} "$QTOP/qemu/mkdisk" "$V/disk.img" "$V/preboot" "$V/system.img" $data >/dev/null; disk=$V/disk.img
 }
 # variant_anchor ARGS...: $V/anchor.dtb is the demo's anchor plus one more
 # key (sealctl anchor ARGS), and the scenario's device tree.

@@ -37,3 +37,11 @@ bench-update: all
 .PHONY: powercut
 powercut: all
 	@qemu/powercut $(or $(N),200) $(or $(SEED),1)
+
+# bench-kernel (issue 12): the kernel response (Debian arm64 6.1.0-56 ->
+# 6.1.0-57) against its tiers zstd'd and HDiffPatch, the modules'
+# signatures' share, the update boot through U-Boot against a normal one.
+BENCH_TARGETS += bench-kernel
+.PHONY: bench-kernel
+bench-kernel: all
+	@tests/bench/bench-kernel

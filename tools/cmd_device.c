@@ -423,6 +423,10 @@ static int simple(int argc, char **argv, const char *cmd,
 	if (r == 0) {
 		si_diag_clear(&d);
 		r = fn(&v.e, &d);
+		/* the boot loader's view follows the state (update/loader.c):
+		 * after confirm it no longer counts a trial */
+		if (r == 0 && (v.e.st.seq || v.e.st.previous))
+			r = up_loader_env_write(&v.fs, &v.e.st, &d);
 		if (r)
 			r = sealctl_report(cmd, v.preboot, r, &d);
 	}

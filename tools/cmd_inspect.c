@@ -51,8 +51,10 @@ static void text_modules(const struct kc_collection *c)
 
 	printf("  collection       kernel %s, %u modules in load order:\n", c->release, c->count);
 	for (i = 0; i < c->count; i++)
-		printf("    %3u %-32s %10llu bytes\n", i + 1, c->mods[i].name,
-		       (unsigned long long)c->mods[i].size);
+		printf("    %3u %-32s %10llu bytes%s\n", i + 1, c->mods[i].name,
+		       (unsigned long long)c->mods[i].size,
+		       c->mods[i].boot_image ? " (the boot loader's image)" :
+		       c->mods[i].on_request ? " (on request)" : "");
 }
 
 static int inspect_collection(const char *path, const uint8_t *p, size_t len, int json)

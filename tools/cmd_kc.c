@@ -1,14 +1,23 @@
 /* sealctl kc: builds a sealed kernel collection from an unpacked kernel
- * package: the listed modules and everything they depend on, ordered so
- * that dependencies load first and the list's own order holds where the
- * dependencies allow, packed as a collection archive (kc/collection.h) and
- * sealed like any other image (kind kc-boot, kc-system or kc-aux). */
+ * package.  kc-boot and kc-aux: the listed modules and everything they
+ * depend on, ordered so that dependencies load first and the list's own
+ * order holds where the dependencies allow, packed as a collection archive
+ * (kc/collection.h) and sealed like any other image.  kc-system: every
+ * other module of the release (all but --except's list and its closure)
+ * with modules.dep and friends made by depmod on this host, as an erofs
+ * tree "<release>/kernel/..." sealed like sealctl seal --dir: sealinit
+ * mounts it at /lib/modules in the new root. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <libgen.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kc/collection.h"
@@ -137,16 +146,178 @@ static int add_module(const char *name, const char *release, const char *why)
 	return 0;
 }
 
+/* ---- kc-system: every module outside the boot tier, as an erofs tree */
+
+extern char **environ;
+
+static int run_tool(const char *what, char *const args[])
+{
+	pid_t pid;
+	int e, st;
+
+	e = posix_spawnp(&pid, args[0], NULL, NULL, args, environ);
+	if (e) {
+		sealctl_msg(CMD, "cannot run %s: errno %d (%s)", args[0], e, strerror(e));
+		return SEALCTL_SYSTEM;
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			sealctl_msg(CMD, "%s: waitpid: errno %d (%s)", args[0], errno, strerror(errno));
+			return SEALCTL_SYSTEM;
+		}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		sealctl_msg(CMD, "%s failed (%s %d)", what, WIFEXITED(st) ? "exit" : "signal",
+			    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		return SEALCTL_SYSTEM;
+	}
+	return 0;
+}
+
+static int mkdirs(char *path)
+{
+	char *s;
+
+	for (s = path + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+				*s = '/';
+				return -1;
+			}
+			*s = '/';
+		}
+	return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* A hard link where the tree is on the output's file system, else a copy. */
+static int place(const char *from, const char *to)
+{
+	uint8_t *buf;
+	size_t len;
+	FILE *f;
+	int r;
+
+	if (link(from, to) == 0)
+		return 0;
+	r = sealctl_load_file(CMD, from, 256u << 20, &buf, &len);
+	if (r)
+		return r;
+	f = fopen(to, "wxe");
+	if (!f || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+		free(buf);
+		return sealctl_report_errno(CMD, to, SI_E_CREATE, errno);
+	}
+	free(buf);
+	return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* The staging tree: TMP/lib/modules/<release>/{kernel/...,modules.order,
+ * modules.builtin*}, depmod over it, sealed with sealctl seal --dir. */
+static int system_tier(const char *root, const char *release, const char *out,
+		       const char *name, const char *kind, const char *version, const char *rb,
+		       const char *keyp, const char *helper, int json)
+{
+	static const char *const copied[] = { "modules.order", "modules.builtin",
+					      "modules.builtin.modinfo" };
+	char tmp[4096], top[4200], kdir[4096], dst[8192], obuf[4096], to[8192];
+	const char *seal[24];
+	unsigned i, kept = 0;
+	size_t klen;
+	int r, n = 0;
+
+	snprintf(obuf, sizeof obuf, "%s", out);
+	snprintf(tmp, sizeof tmp, "%s/.sealctl-kcsys-XXXXXX", dirname(obuf));
+	if (!mkdtemp(tmp))
+		return sealctl_report_errno(CMD, tmp, SI_E_CREATE, errno);
+	snprintf(top, sizeof top, "%s/lib/modules", tmp);
+	snprintf(kdir, sizeof kdir, "%s/lib/modules/%s/kernel", root, release);
+	klen = strlen(kdir);
+	r = SEALCTL_SYSTEM;
+	for (i = 0; i < ix.n; i++) {
+		char *slash;
+
+		if (have(ix.name[i]))
+			continue;
+		if (strncmp(ix.path[i], kdir, klen) != 0)
+			continue;
+		snprintf(dst, sizeof dst, "%s/%s/kernel%s", top, release, ix.path[i] + klen);
+		slash = strrchr(dst, '/');
+		*slash = '\0';
+		if (mkdirs(dst) != 0) {
+			r = sealctl_report_errno(CMD, dst, SI_E_CREATE, errno);
+			goto done;
+		}
+		*slash = '/';
+		r = place(ix.path[i], dst);
+		if (r)
+			goto done;
+		kept++;
+	}
+	for (i = 0; i < SI_ARRAY_SIZE(copied); i++) {
+		snprintf(dst, sizeof dst, "%s/lib/modules/%s/%s", root, release, copied[i]);
+		if (access(dst, R_OK) != 0)
+			continue;
+		snprintf(to, sizeof to, "%s/%s/%s", top, release, copied[i]);
+		r = place(dst, to);
+		if (r)
+			goto done;
+	}
+	{
+		char *args[] = { "depmod", "-b", tmp, (char *)release, NULL };
+
+		r = run_tool("depmod (Debian package kmod) over the system tier", args);
+		if (r)
+			goto done;
+	}
+	seal[n++] = "kc";
+	seal[n++] = "--dir";
+	seal[n++] = top;
+	seal[n++] = "--kind";
+	seal[n++] = kind;
+	seal[n++] = "--name";
+	seal[n++] = name;
+	seal[n++] = "--version";
+	seal[n++] = version;
+	seal[n++] = "--rollback-index";
+	seal[n++] = rb;
+	seal[n++] = "--key";
+	seal[n++] = keyp;
+	if (helper) {
+		seal[n++] = "--signing-helper";
+		seal[n++] = helper;
+	}
+	if (json)
+		seal[n++] = "--json";
+	seal[n++] = "-o";
+	seal[n++] = out;
+	seal[n] = NULL;
+	r = sealctl_cmd_seal(n, (char **)seal);
+	if (r == 0 && !json)
+		printf("%s: kc-system tier for %s: %u modules (all but %u of the boot tier), "
+		       "modules.dep made by depmod\n", out, release, kept, n_mods);
+done:
+	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return r;
+}
+
 int sealctl_cmd_kc(int argc, char **argv)
 {
 	const char *root = NULL, *list = NULL, *keyp = NULL, *name = NULL, *version = NULL,
 		   *rb = NULL, *kind = "kc-boot", *release = NULL, *force = NULL, *out = NULL,
-		   *helper = NULL, *threads_s = NULL;
+		   *helper = NULL, *threads_s = NULL, *except = NULL, *bootimg = NULL;
 	int progress = 0;
 	static struct kc_modinfo infos[CONFIG_MAX_MODULES];
 	static struct kc_edge edges[CONFIG_MAX_MODULES];
 	static struct kc_order_ctx octx;
 	static char listed[CONFIG_MAX_MODULES][KC_NAME_MAX];
+	static uint8_t req[CONFIG_MAX_MODULES];
 	static struct sealctl_signer sg;
 	static struct sealcmd_seal_job job;
 	uint16_t order[CONFIG_MAX_MODULES];
@@ -156,12 +327,15 @@ int sealctl_cmd_kc(int argc, char **argv)
 	char dir[4096], line[256];
 	struct si_diag d;
 	unsigned n_listed = 0, i;
-	uint8_t *arch = NULL;
+	uint8_t *arch = NULL, *bimg = NULL;
+	size_t blen = 0;
+	unsigned nb;
 	uint64_t alen;
 	FILE *f;
-	int json = 0, r, ret = SEALCTL_SYSTEM;
+	int json = 0, is_sys, r, ret = SEALCTL_SYSTEM;
 	const struct sealcmd_optdef defs[] = {
 		{ "--kernel-root", NULL, &root, NULL }, { "--modules", NULL, &list, NULL },
+		{ "--except", NULL, &except, NULL }, { "--boot-image", NULL, &bootimg, NULL },
 		{ "--key", NULL, &keyp, NULL }, { "--signing-helper", NULL, &helper, NULL },
 		{ "--name", NULL, &name, NULL }, { "--version", NULL, &version, NULL },
 		{ "--rollback-index", NULL, &rb, NULL }, { "--kind", NULL, &kind, NULL },
@@ -173,12 +347,21 @@ int sealctl_cmd_kc(int argc, char **argv)
 	r = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, NULL);
 	if (r)
 		return r == SEALCMD_HELP ? SEALCTL_OK : r;
-	if (!root || !list || !keyp || !name || !version || !rb || !out)
-		return sealctl_usage_error(CMD, "--kernel-root, --modules, --key, --name, --version, "
-					   "--rollback-index and -o are required");
 	if (strcmp(kind, "kc-boot") && strcmp(kind, "kc-system") && strcmp(kind, "kc-aux"))
 		return sealctl_usage_error(CMD, "--kind: expected kc-boot, kc-system or kc-aux, "
 					   "found '%s'", kind);
+	is_sys = !strcmp(kind, "kc-system");
+	if (is_sys ? !!list : !!except)
+		return sealctl_usage_error(CMD, is_sys ? "--kind kc-system takes every module but "
+					   "--except's: --modules is for kc-boot and kc-aux"
+					   : "--except is for --kind kc-system");
+	if (!root || (!list && !is_sys) || !keyp || !name || !version || !rb || !out)
+		return sealctl_usage_error(CMD, "--kernel-root, --modules (kc-boot, kc-aux), --key, "
+					   "--name, --version, --rollback-index and -o are required");
+	if (is_sys && (force || progress))
+		return sealctl_usage_error(CMD, "--force-release and --progress are for kc-boot and kc-aux");
+	if (bootimg && strcmp(kind, "kc-boot"))
+		return sealctl_usage_error(CMD, "--boot-image is for --kind kc-boot");
 	memset(&job, 0, sizeof job);
 	r = sealcmd_seal_params(CMD, &job.p, name, kind, version, rb, NULL, NULL, salt);
 	if (r)
@@ -188,7 +371,7 @@ int sealctl_cmd_kc(int argc, char **argv)
 		return SEALCTL_USAGE;
 	job.progress = sealcmd_progress_wanted(progress);
 	{
-		const char *inputs[] = { root, list, keyp, helper };
+		const char *inputs[] = { root, list ? list : except, keyp, helper };
 
 		r = sealctl_out_check(CMD, out, inputs, SI_ARRAY_SIZE(inputs));
 		if (r)
@@ -221,6 +404,10 @@ int sealctl_cmd_kc(int argc, char **argv)
 		return SEALCTL_FAIL;
 	}
 
+	if (is_sys && !except)
+		return system_tier(root, release, out, name, kind, version, rb, keyp, helper, json);
+	if (is_sys)
+		list = except;
 	f = fopen(list, "re");
 	if (!f)
 		return sealctl_report_errno(CMD, list, SI_E_OPEN, errno);
@@ -240,6 +427,9 @@ int sealctl_cmd_kc(int argc, char **argv)
 			fclose(f);
 			return SEALCTL_FAIL;
 		}
+		req[n_listed] = *s == '?';
+		if (*s == '?')
+			s++;
 		memcpy(listed[n_listed++], s, strlen(s) + 1);
 	}
 	fclose(f);
@@ -252,6 +442,8 @@ int sealctl_cmd_kc(int argc, char **argv)
 		if (r)
 			return r;
 	}
+	if (is_sys)
+		return system_tier(root, release, out, name, kind, version, rb, keyp, helper, json);
 	/* The list's order is a wish: each listed module before the next. */
 	for (i = 0; i + 1 < n_listed; i++) {
 		memcpy(edges[i].before, listed[i], KC_NAME_MAX);
@@ -264,14 +456,28 @@ int sealctl_cmd_kc(int argc, char **argv)
 	if (r)
 		return sealctl_report(CMD, list, r, &d);
 
+	/* --boot-image: entry 0, "fit", the image the boot loader loads (the
+	 * kernel with the boot tier: one sealed image, one patch). */
+	if (bootimg) {
+		if (n_mods + 1 > CONFIG_MAX_MODULES) {
+			sealctl_msg(CMD, "more than %d entries: raise CONFIG_MAX_MODULES", CONFIG_MAX_MODULES);
+			return SEALCTL_FAIL;
+		}
+		r = sealctl_load_file(CMD, bootimg, 256u << 20, &bimg, &blen);
+		if (r)
+			return r;
+		names[0] = "fit";
+		sizes[0] = blen;
+	}
+	nb = bootimg ? 1 : 0;
 	for (i = 0; i < n_mods; i++) {
-		names[i] = mods[order[i]].info.name;
-		sizes[i] = mods[order[i]].len;
+		names[nb + i] = mods[order[i]].info.name;
+		sizes[nb + i] = mods[order[i]].len;
 	}
 	r = sealctl_signer_load(CMD, keyp, helper, &sg);
 	if (r)
 		return r;
-	alen = kc_coll_size(sizes, n_mods);
+	alen = kc_coll_size(sizes, n_mods + nb);
 	/* The archive and its zero padding to whole blocks, in memory: it is
 	 * sealed from here, no intermediate file. */
 	arch = calloc(1, (size_t)((alen + 4095) & ~(uint64_t)4095));
@@ -280,14 +486,25 @@ int sealctl_cmd_kc(int argc, char **argv)
 		goto done;
 	}
 	si_diag_clear(&d);
-	r = kc_coll_write(arch, (size_t)alen, force ? force : release, names, sizes, n_mods,
+	r = kc_coll_write(arch, (size_t)alen, force ? force : release, names, sizes, n_mods + nb,
 			  offs, &d);
 	if (r) {
 		ret = sealctl_report(CMD, out, r, &d);
 		goto done;
 	}
-	for (i = 0; i < n_mods; i++)
-		memcpy(arch + offs[i], mods[order[i]].img, mods[order[i]].len);
+	if (bootimg) {
+		memcpy(arch + offs[0], bimg, blen);
+		kc_coll_mark(arch, (size_t)alen, 0, KC_ENTRY_BOOT_IMAGE);
+	}
+	for (i = 0; i < n_mods; i++) {
+		unsigned j;
+
+		memcpy(arch + offs[nb + i], mods[order[i]].img, mods[order[i]].len);
+		/* "?name" in the list: in the collection, loaded on request */
+		for (j = 0; j < n_listed; j++)
+			if (req[j] && kc_name_eq(listed[j], names[nb + i]))
+				kc_coll_mark(arch, (size_t)alen, nb + i, KC_ENTRY_ON_REQUEST);
+	}
 	job.p.data_size = alen;
 	job.data = arch;
 	job.data_name = list;
@@ -313,21 +530,28 @@ int sealctl_cmd_kc(int argc, char **argv)
 		json_keyid(&j, "key_id", sg.pub.fingerprint);
 		json_arr_begin(&j, "modules");
 		for (i = 0; i < n_mods; i++)
-			json_str(&j, NULL, names[i]);
+			json_str(&j, NULL, names[nb + i]);
 		json_arr_end(&j);
 		json_end(&j);
 	} else {
 		char id[SEALCTL_KEYID_SHORT + 1];
 
 		sealctl_keyid_short(id, sg.pub.fingerprint);
-		printf("%s: %s collection for %s%s, key %s: %u modules:", out, kind,
-		       force ? force : release, force ? " (forced)" : "", id, n_mods);
-		for (i = 0; i < n_mods; i++)
-			printf(" %s", names[i]);
+		printf("%s: %s collection for %s%s, key %s: %s%u modules:", out, kind,
+		       force ? force : release, force ? " (forced)" : "", id,
+		       bootimg ? "the boot image (fit) and " : "", n_mods);
+		for (i = 0; i < n_mods; i++) {
+			unsigned j, q = 0;
+
+			for (j = 0; j < n_listed; j++)
+				q |= req[j] && kc_name_eq(listed[j], names[nb + i]);
+			printf(" %s%s", q ? "?" : "", names[nb + i]);
+		}
 		printf("\n");
 	}
 done:
 	sealctl_signer_done(&sg);
 	free(arch);
+	free(bimg);
 	return ret;
 }

@@ -130,7 +130,7 @@ static void print_json(const char *cmd, const struct up_bundle *b, const char *t
 }
 
 static int create(const char *from, const char *to_dir, const char *key, const char *helper,
-		  const char *out, const char *threads_s, int progress, int json)
+		  const char *out, const char *threads_s, const char *cache, int progress, int json)
 {
 	struct progress pr = { 0, PATCH_DIFF_SORT };
 	static struct up_bundle bd;
@@ -174,6 +174,7 @@ static int create(const char *from, const char *to_dir, const char *key, const c
 	a.cryptex_dir = b->cryptex_dir;
 	a.signer = &sg.s;
 	a.diff = &o;
+	a.patch_cache = cache;
 	a.write = out_write;
 	a.wctx = &so;
 	a.note = note;
@@ -264,7 +265,7 @@ static int inspect(const char *file, int json)
 int sealctl_cmd_update(int argc, char **argv)
 {
 	const char *pos[2] = { NULL, NULL }, *from = NULL, *to = NULL, *key = NULL, *helper = NULL,
-		   *out = NULL, *threads = NULL;
+		   *out = NULL, *threads = NULL, *cache = NULL;
 	size_t npos = 0;
 	int json = 0, progress = 0, r;
 	const struct sealcmd_optdef defs[] = {
@@ -275,6 +276,7 @@ int sealctl_cmd_update(int argc, char **argv)
 		{ "--output", "-o", &out, NULL },
 		{ "--threads", NULL, &threads, NULL },
 		{ "--progress", NULL, NULL, &progress },
+		{ "--patch-cache", NULL, &cache, NULL },
 		{ "--json", NULL, NULL, &json },
 	};
 
@@ -306,5 +308,5 @@ int sealctl_cmd_update(int argc, char **argv)
 		if (r)
 			return r;
 	}
-	return create(from, to, key, helper, out, threads, progress, json);
+	return create(from, to, key, helper, out, threads, cache, progress, json);
 }

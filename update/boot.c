@@ -89,6 +89,33 @@ static void commit(struct up_boot *b, struct plan_update *u)
 	}
 }
 
+/* The boot loader's view (loader.env, update/loader.c) follows the state
+ * record: rewritten when it says something else -- after this boot's
+ * commit, or after a crash between an earlier commit and its rewrite.  A
+ * failure is a warning: the file only chooses which signed kernel the
+ * loader tries first. */
+static void loader_sync(struct up_boot *b)
+{
+	struct up_engine *e = b->e;
+	struct si_diag d;
+	int r;
+
+	b->loader_written = 0;
+	if (!up_loader_env_needed(e->fs, &e->st))
+		return;
+	si_diag_clear(&d);
+	r = writable(b, 1);
+	if (r == 0) {
+		r = up_loader_env_write(e->fs, &e->st, &d);
+		if (writable(b, 0) != 0 && r == 0)
+			r = SI_E_MOUNT;
+	}
+	if (r)
+		line(b, 4, "boot loader state (loader.env)", r, &d);
+	else
+		b->loader_written = 1;
+}
+
 int up_boot_run(struct up_boot *b, struct si_diag *d)
 {
 	struct up_engine *e = b->e;
@@ -123,7 +150,8 @@ int up_boot_run(struct up_boot *b, struct si_diag *d)
 	si_diag_clear(d);
 	staged = e->fs->stat(e->fs->ctx, UP_STAGED_BUNDLE, &t, &sz, d) == 0 && t != SI_FT_NONE;
 
-	plan_update(b->board, &e->st, staged, &u, b->ops);
+	if (!b->loader_fallback || !plan_update_fallback(&e->st, &u, b->ops))
+		plan_update(b->board, &e->st, staged, &u, b->ops);
 	b->engine_ran = b->engine_err = 0;
 	if (u.action == PLAN_UP_APPLY || u.action == PLAN_UP_REVERT) {
 		r = writable(b, 1);
@@ -156,6 +184,7 @@ int up_boot_run(struct up_boot *b, struct si_diag *d)
 	}
 	if (u.write)
 		commit(b, &u);
+	loader_sync(b);
 	b->slot = u.slot;
 	b->action = u.action;
 	snprintf(text, sizeof text, "sealinit: update: booting %s (%s)", up_slot_dir(b->slot),

@@ -141,6 +141,7 @@ struct up_create_args {
 	const char *kc_boot_path, *cryptex_dir;
 	const struct si_signer *signer;
 	const struct patch_diff_opts *diff;
+	const char *patch_cache;           /* NULL, or a directory of patches by key */
 	int (*write)(void *ctx, uint64_t off, const void *p, size_t n);
 	void *wctx;
 	void (*note)(void *ctx, const struct up_entry *e, size_t fwd, size_t rev);

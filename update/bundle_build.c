@@ -14,6 +14,7 @@
 #include "lib/fdio.h"
 #include "lib/str.h"
 #include "patch/diff.h"
+#include "patch/patch.h"
 #include "update/bundle.h"
 #include "update/engine.h"
 #include "verify/manifest.h"
@@ -252,11 +253,69 @@ static void pl_free(struct pl *p)
 	p->len = 0;
 }
 
+/* The patch cache (up_create_args.patch_cache): a patch is a function of
+ * the two sealed images (their manifest digests cover every data byte
+ * through the root hash), the diff's settings and the patch format, so a
+ * build that makes the same pair again (the kernel scenarios' 300 MB
+ * system tier, whose releases' sets change with every build of the
+ * system volume) takes it from DIR/<key>.patch.  Written new and renamed. */
+static void cache_path(const char *dir, const struct patch_seals *s, const struct patch_diff_opts *o,
+		       char *out, size_t n)
+{
+	struct si_sha256 c;
+	uint8_t h[32], v[12];
+	char hex[33];
+
+	si_sha256_init(&c);
+	si_sha256_update(&c, "sealinit-patch-cache-v1", 23);
+	si_sha256_update(&c, s->base_manifest, 32);
+	si_sha256_update(&c, s->target_manifest, 32);
+	si_put_le32(v, PATCH_VERSION);
+	si_put_le32(v + 4, o->seg_size);
+	si_put_le32(v + 8, (uint32_t)o->level);
+	si_sha256_update(&c, v, sizeof v);
+	si_sha256_final(&c, h);
+	si_hex(hex, h, 16);
+	snprintf(out, n, "%s/%s.patch", dir, hex);
+}
+
+static int cache_get(const char *path, struct pl *out)
+{
+	struct map m;
+
+	if (map_file(path, &m, NULL) != 0)
+		return 0;
+	out->p = malloc(m.len ? m.len : 1);
+	if (!out->p) {
+		unmap(&m);
+		return 0;
+	}
+	memcpy(out->p, m.p, m.len);
+	out->len = m.len;
+	unmap(&m);
+	return 1;
+}
+
+static void cache_put(const char *path, const struct pl *p)
+{
+	char tmp[4300];
+	FILE *f;
+
+	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	f = fopen(tmp, "wbe");
+	if (!f)
+		return;
+	if (fwrite(p->p, 1, p->len, f) != p->len || fclose(f) != 0 || rename(tmp, path) != 0)
+		(void)unlink(tmp);
+}
+
 /* A patch old -> new (old NULL: from nothing), the sealed images' digests
  * in its seals section. */
-static int make_patch(const struct map *old, const struct map *nw,
+static int make_patch(const struct map *old, const struct map *nw, const char *cache,
 		      const struct patch_diff_opts *base, struct pl *out, struct si_diag *d)
 {
+	char cpath[4200];
+	int r;
 	struct patch_diff_opts o = *base;
 	struct patch_seals seals;
 	struct si_seal_unverified u;
@@ -277,8 +336,16 @@ static int make_patch(const struct map *old, const struct map *nw,
 		}
 	}
 	o.seals = &seals;
-	return patch_diff(old ? old->p : (const uint8_t *)"", old ? old->len : 0, nw->p, nw->len,
-			  &o, &out->p, &out->len, NULL, d);
+	if (cache) {
+		cache_path(cache, &seals, &o, cpath, sizeof cpath);
+		if (cache_get(cpath, out))
+			return 0;
+	}
+	r = patch_diff(old ? old->p : (const uint8_t *)"", old ? old->len : 0, nw->p, nw->len,
+		       &o, &out->p, &out->len, NULL, d);
+	if (r == 0 && cache)
+		cache_put(cpath, out);
+	return r;
 }
 
 static uint64_t align_up(uint64_t v)
@@ -377,20 +444,20 @@ int up_bundle_create(const struct up_create_args *a, struct up_bundle *out, stru
 			e->action = UP_ACT_SAME;
 		} else if (!s) {
 			e->action = UP_ACT_WHOLE;
-			r = make_patch(NULL, &ti, a->diff, &items[bd.n].fwd, d);
+			r = make_patch(NULL, &ti, a->patch_cache, a->diff, &items[bd.n].fwd, d);
 		} else if (!t) {
 			e->action = UP_ACT_DROP;
-			r = make_patch(NULL, &si, a->diff, &items[bd.n].rev, d);
+			r = make_patch(NULL, &si, a->patch_cache, a->diff, &items[bd.n].rev, d);
 		} else {
 			struct pl whole = { NULL, 0 };
 
 			e->action = UP_ACT_PATCH;
-			r = make_patch(&si, &ti, a->diff, &items[bd.n].fwd, d);
+			r = make_patch(&si, &ti, a->patch_cache, a->diff, &items[bd.n].fwd, d);
 			if (r == 0)
-				r = make_patch(&ti, &si, a->diff, &items[bd.n].rev, d);
+				r = make_patch(&ti, &si, a->patch_cache, a->diff, &items[bd.n].rev, d);
 			/* a whole image where that is smaller */
 			if (r == 0)
-				r = make_patch(NULL, &ti, a->diff, &whole, d);
+				r = make_patch(NULL, &ti, a->patch_cache, a->diff, &whole, d);
 			if (r == 0 && whole.len < items[bd.n].fwd.len) {
 				pl_free(&items[bd.n].fwd);
 				items[bd.n].fwd = whole;

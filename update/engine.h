@@ -133,10 +133,14 @@ struct up_boot {
 	/* the records were read (may be NULL): the caller's own lines */
 	void (*loaded)(void *ctx, const struct up_floors *f);
 	void *wctx;
+	/* the boot loader booted the previous set's kernel because the
+	 * trial's never reached sealinit (sealinit.loader=fallback) */
+	int loader_fallback;
 	/* out */
 	char slot;
 	enum plan_up_action action;
 	int engine_ran, engine_err;
+	int loader_written; /* loader.env was rewritten by this boot */
 };
 int up_boot_run(struct up_boot *b, struct si_diag *d) SI_WUR;
 

@@ -1,7 +1,7 @@
 # update/: the update lifecycle -- state records in two copies, slots,
 # rollback floors, bundles, the engine -- with every write through struct
 # si_fs (lib/fsops.h).  update/fs.c is that table over a real directory (PID 1, sealctl).
-LIB_SRCS += update/record.c update/bundle.c update/engine.c update/boot.c
+LIB_SRCS += update/record.c update/bundle.c update/engine.c update/boot.c update/loader.c
 SEALCTL_SRCS += update/bundle_build.c
 INIT_SRCS += update/fs.c
 SEALCTL_SRCS += update/fs.c

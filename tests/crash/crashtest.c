@@ -131,6 +131,7 @@ static void engine_on(struct memfs *m, int fresh_log)
 }
 
 static char booted;
+static int boot_fallback; /* the boot loader fell back (sealinit.loader=fallback) */
 
 /* The boot's update stage, as PID 1 runs it. */
 static int op_boot(struct memfs *m)
@@ -145,6 +146,7 @@ static int op_boot(struct memfs *m)
 	b.board = &board;
 	b.ops = &pops;
 	b.plan = &P;
+	b.loader_fallback = boot_fallback;
 	si_diag_clear(&d);
 	r = up_boot_run(&b, &d);
 	booted = r ? 0 : b.slot;
@@ -294,6 +296,7 @@ static int next_update(struct memfs *m, int rel)
 
 	if (rel == R_D)
 		return 0; /* nothing newer */
+	boot_fallback = 0; /* the loader fell back from that trial, not this one */
 	if (!(E.st.flags & UP_STATE_CONFIRMED) && booted == E.st.active) {
 		r = op_confirm(m);
 		if (r)
@@ -330,6 +333,7 @@ struct scenario {
 	int old, new;
 	int finish;                    /* a crash may not lose it: recovery ends in `new` */
 	int tight;                     /* the disk holds what the apply needs and no more */
+	int fallback;                  /* every boot has sealinit.loader=fallback */
 };
 
 static struct memfs factory_disk;
@@ -411,22 +415,24 @@ static int op_stage_ab(struct memfs *m)
 
 static const struct scenario scenarios[] = {
 	{ "apply", "a multi-image response (boot KC, os, app) applied at boot",
-	  prep_staged_ab, op_boot, R_A, R_B, 1, 0 },
+	  prep_staged_ab, op_boot, R_A, R_B, 1, 0, 0 },
 	{ "apply-tight", "the same on a disk with the space it needs and no more",
-	  prep_staged_ab, op_boot, R_A, R_B, 1, 1 },
+	  prep_staged_ab, op_boot, R_A, R_B, 1, 1, 0 },
 	{ "stage", "sealctl stage of that response in the running OS",
-	  prep_factory, op_stage_ab, R_A, R_B, 0, 0 },
+	  prep_factory, op_stage_ab, R_A, R_B, 0, 0, 0 },
 	{ "confirm", "sealctl confirm of the trial (floors raised)",
-	  prep_trial_b, op_confirm, R_B, R_B, 0, 0 },
-	{ "trial-boot", "a trial boot counted", prep_trial_b, op_boot, R_B, R_A, 0, 0 },
+	  prep_trial_b, op_confirm, R_B, R_B, 0, 0, 0 },
+	{ "trial-boot", "a trial boot counted", prep_trial_b, op_boot, R_B, R_A, 0, 0, 0 },
 	{ "rollback", "the trial's attempts spent: rolled back at boot",
-	  prep_trial_spent, op_boot, R_B, R_A, 1, 0 },
+	  prep_trial_spent, op_boot, R_B, R_A, 1, 0, 0 },
 	{ "revert-ask", "sealctl revert (the request)", prep_confirmed_b, op_request_revert, R_B,
-	  R_A, 0, 0 },
+	  R_A, 0, 0, 0 },
 	{ "revert", "the revert at boot (rebuilt from reverse patches)", prep_revert_asked, op_boot,
-	  R_B, R_A, 1, 0 },
+	  R_B, R_A, 1, 0, 0 },
 	{ "stacked", "response (b) staged while (a) is active: (a) reverted, (b) applied, in one boot",
-	  prep_stacked, op_boot, R_B, R_C, 1, 0 },
+	  prep_stacked, op_boot, R_B, R_C, 1, 0, 0 },
+	{ "loader-fallback", "the trial's kernel never reached sealinit: the boot loader fell back, "
+	  "the trial is rolled back (loader.env rewritten)", prep_trial_b, op_boot, R_B, R_A, 1, 0, 1 },
 };
 
 /* ------------------------------------------------------------ running */
@@ -487,6 +493,7 @@ static int recover_and_check(const struct scenario *s, struct memfs *m, int next
 	int r, rel;
 
 	why[0] = 0;
+	boot_fallback = s->fallback;
 	r = op_boot(m);
 	if (r)
 		return fail("recovery: the boot's update stage failed: %s", si_err_name(r));
@@ -498,6 +505,11 @@ static int recover_and_check(const struct scenario *s, struct memfs *m, int next
 	if (!faulted && rel != s->new && (s->finish || memfs_file(m, UP_STAGED_BUNDLE)))
 		return fail("recovery booted %s: the %s was lost (%s)", rel_name[rel],
 			    s->name, E.st.outcome_text[0] ? E.st.outcome_text : "no outcome recorded");
+	/* the boot loader's view (loader.env) says what the state says: a
+	 * loader that read it would try the kernel of the set sealinit boots */
+	if (!faulted && up_loader_env_needed(E.fs, &E.st))
+		return fail("loader.env does not say what the state record says (active %c, "
+			    "previous %c)", E.st.active, E.st.previous ? E.st.previous : '-');
 	/* (a disk cut to one update's size has no room for the next) */
 	return next && !s->tight ? next_update(m, rel) : 0;
 }
@@ -528,6 +540,7 @@ static void nested(const struct scenario *s, const struct memfs *state, const ch
 
 		memfs_clone_durable(state, &m);
 		m.crash_at = j;
+		boot_fallback = s->fallback;
 		(void)op_boot(&m);
 		n_nested_points++;
 		for (idx = 0;; idx++) {
@@ -546,7 +559,7 @@ static void nested(const struct scenario *s, const struct memfs *state, const ch
 			}
 			n_nested_distinct++;
 			if (recover_and_check(s, &st, 0, 0)) {
-				snprintf(where, sizeof where, "%s, recovery crashed at %llu of %llu",
+				snprintf(where, sizeof where, "%.300s, recovery crashed at %llu of %llu",
 					 label, (unsigned long long)j, (unsigned long long)nm);
 				report(s, where, what);
 			}
@@ -564,7 +577,9 @@ static void run_scenario(const struct scenario *s)
 		      f0 = n_faults, fl0 = n_fail, d0 = n_distinct, nd0 = n_nested_distinct;
 	char where[400], what[100];
 
+	boot_fallback = 0;
 	s->prepare(&base);
+	boot_fallback = s->fallback;
 	if (s->tight) {
 		/* what the apply says it needs, on top of what is used */
 		struct memfs m;
@@ -588,6 +603,7 @@ static void run_scenario(const struct scenario *s)
 
 		memfs_clone_durable(&base, &m);
 		m.crash_at = k;
+		boot_fallback = s->fallback;
 		(void)s->op(&m);
 		n_points++;
 		for (idx = 0;; idx++) {
@@ -629,6 +645,7 @@ static void run_scenario(const struct scenario *s)
 			m.fault_errno = kinds[kk].e;
 			m.fault_once = kinds[kk].once;
 			why[0] = 0;
+			boot_fallback = s->fallback;
 			r = s->op(&m);
 			n_faults++;
 			snprintf(where, sizeof where, "%s at write %llu of %llu%s",

@@ -38,6 +38,23 @@ static void test_roundtrip(void)
 	T_EQ(c.mods[2].offset + c.mods[2].size, arch_len);
 	T_EQ(c.mods[0].offset, KC_COLL_HDR + 3 * KC_COLL_ENTRY);
 	T_EQ(c.mods[1].offset, 488);
+	T_EQ(c.mods[1].on_request, 0);
+	/* "?name" in sealctl kc's list: flag bit 0 of the entry */
+	kc_coll_mark(arch, arch_len, 1, KC_ENTRY_ON_REQUEST);
+	T_OK(kc_coll_parse(arch, arch_len, &c, NULL));
+	T_EQ(c.mods[0].on_request, 0);
+	T_EQ(c.mods[1].on_request, 1);
+	T_EQ(si_le32(arch + KC_COLL_HDR + KC_COLL_ENTRY + 72), KC_ENTRY_ON_REQUEST);
+	/* the boot loader's image: entry 0 only, and only that flag */
+	kc_coll_mark(arch, arch_len, 0, KC_ENTRY_BOOT_IMAGE);
+	T_OK(kc_coll_parse(arch, arch_len, &c, NULL));
+	T_EQ(c.mods[0].boot_image, 1);
+	T_EQ(c.mods[1].boot_image, 0);
+	kc_coll_mark(arch, arch_len, 0, KC_ENTRY_BOOT_IMAGE | KC_ENTRY_ON_REQUEST);
+	T_ERR(kc_coll_parse(arch, arch_len, &c, NULL), SI_E_KC_FIELD);
+	kc_coll_mark(arch, arch_len, 0, 0);
+	kc_coll_mark(arch, arch_len, 2, KC_ENTRY_BOOT_IMAGE);
+	T_ERR(kc_coll_parse(arch, arch_len, &c, NULL), SI_E_KC_FIELD);
 }
 
 static void test_rejections(void)
@@ -68,6 +85,8 @@ static void test_rejections(void)
 		{ "name with a dot", e0 + 2, 1, '.', SI_E_KC_FIELD, "kc.module.name" },
 		{ "bytes after the name's NUL", e0 + 30, 1, 'x', SI_E_KC_FIELD, "kc.module.name" },
 		{ "reserved", e0 + 80, 1, 1, SI_E_KC_FIELD, "kc.module.reserved" },
+		{ "unknown entry flag", e0 + 72, 4, 4, SI_E_KC_FIELD, "kc.module.flags" },
+		{ "reserved after the flags", e0 + 76, 1, 1, SI_E_KC_FIELD, "kc.module.reserved" },
 		{ "size 0", e0 + 64, 8, 0, SI_E_KC_FIELD, "kc.module.size" },
 		{ "unaligned offset", e0 + 56, 8, 389, SI_E_KC_FIELD, "kc.module.offset" },
 		{ "offset inside the table", e0 + 56, 8, 8, SI_E_KC_BOUNDS, "kc.module.offset" },

@@ -245,6 +245,8 @@ static void dump_lines(void)
 
 /* ------------------------------------------------------------ images */
 
+static const char *seal_version = "13.3.1";
+
 static uint8_t *seal_img(enum si_kind kind, const char *name, enum si_fstype fs,
 			 const char *overlay, const struct si_privkey *key,
 			 const uint8_t *data, size_t dlen, size_t *out_len)
@@ -257,7 +259,7 @@ static uint8_t *seal_img(enum si_kind kind, const char *name, enum si_fstype fs,
 	memset(&p, 0, sizeof p);
 	p.kind = kind;
 	p.name = name;
-	p.version = "13.3.1";
+	p.version = seal_version;
 	p.rollback_index = 1;
 	p.fs_type = fs;
 	p.data_size = dlen;
@@ -920,6 +922,59 @@ static void test_set(void)
 	T_LINE("expected 3, found 1");
 }
 
+/* The system kernel collection: the set's kc-system entry at kc/<name>.kc,
+ * for the running kernel, erofs, mounted on /lib/modules; the aux tier
+ * absent unless there is a file. */
+static void put_kc_system(const char *version, enum si_fstype fs)
+{
+	seal_version = version;
+	put_sealed("kc/system.kc", SI_KIND_KC_SYSTEM, "system", fs, NULL, &key_platform);
+	seal_version = "13.3.1";
+}
+
+static void test_kc_tiers(void)
+{
+	setup();
+	T_OK(run());
+	T_EQ(p.ksys.state, 0);
+	T_EQ(p.aux.state, 0);
+
+	setup();
+	put_kc_system(RELEASE, SI_FS_EROFS);
+	T_OK(run());
+	T_EQ(p.ksys.state, PLAN_IMG_USE);
+	T_STREQ(p.ksys.file, SLOT "/kc/system.kc");
+	T_STREQ(p.ksys_mnt, PLAN_KSYS_MNT);
+	T_LINE("sealinit: kc: verified kc-system 'system' " RELEASE " (rollback 1) sha256,set:platform root ");
+
+	/* another kernel's modules: one line before anything mounts */
+	setup();
+	put_kc_system("6.1.0-other-arm64", SI_FS_EROFS);
+	T_ERR(run(), SI_E_KC_RELEASE);
+	T_LINE("sealinit: kc: kc-system 'system': kernel collection is for another kernel release");
+	T_LINE("expected " RELEASE ", found 6.1.0-other-arm64");
+
+	/* not an erofs tree */
+	setup();
+	put_kc_system(RELEASE, SI_FS_EXT4);
+	T_ERR(run(), SI_E_IMAGE_KIND);
+	T_LINE("(field manifest.fs_type: expected erofs, found ext4)");
+
+	/* listed by the set, gone from the slot */
+	setup();
+	put_kc_system(RELEASE, SI_FS_EROFS);
+	drop_file("kc/system.kc");
+	T_ERR(run(), SI_E_REQUIRED_MISSING);
+	T_LINE("sealinit: kc: kc-system 'system': a required image is missing");
+
+	/* in the slot but not in the set: never opened */
+	setup();
+	auto_set = 0;
+	put_kc_system(RELEASE, SI_FS_EROFS);
+	T_OK(run());
+	T_EQ(p.ksys.state, 0);
+}
+
 static void test_cryptex_dir(void)
 {
 	unsigned i;
@@ -1111,6 +1166,7 @@ int main(void)
 	test_cryptex_required();
 	test_cryptex_optional();
 	test_set();
+	test_kc_tiers();
 	test_cryptex_dir();
 	test_init_path();
 	test_execution_failures();
