@@ -6,7 +6,8 @@ die() { echo "$(basename "$0"): $*" >&2; exit 2; }
 board_conf() { # board -> sources board/<board>/board.conf
 	[[ -f $QTOP/board/$1/board.conf ]] || die "no board '$1' (board/$1/board.conf)"
 	# what one board sets, the next one read in the same shell must not inherit
-	unset BIOS BOOT BUILD_BOARD DISK_DEVICE TPM_DEVICE LOADER_TRIAL_MAX
+	# (emptied, not unset: unsetting a caller's local would show the global)
+	BIOS= BOOT= BUILD_BOARD= DISK_DEVICE= TPM_DEVICE= LOADER_TRIAL_MAX=
 	# shellcheck disable=SC1090
 	source "$QTOP/board/$1/board.conf"
 	# the build (build/<BUILD_BOARD>/: sealinit, initramfs, device sealctl)
