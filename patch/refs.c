@@ -42,15 +42,6 @@
 #include "lib/bytes.h"
 #include "patch/patch.h"
 
-/* One-byte opcodes with a ModRM operand that compilers use RIP-relative. */
-static const uint8_t rip_op1[256] = {
-	[0x01] = 1, [0x03] = 1, [0x09] = 1, [0x0B] = 1, [0x21] = 1, [0x23] = 1,
-	[0x29] = 1, [0x2B] = 1, [0x31] = 1, [0x33] = 1, [0x38] = 1, [0x39] = 1,
-	[0x3A] = 1, [0x3B] = 1, [0x63] = 1, [0x80] = 1, [0x81] = 1, [0x83] = 1,
-	[0x84] = 1, [0x85] = 1, [0x88] = 1, [0x89] = 1, [0x8A] = 1, [0x8B] = 1,
-	[0x8D] = 1, [0xC6] = 1, [0xC7] = 1, [0xF6] = 1, [0xF7] = 1, [0xFF] = 1,
-};
-
 /* Two-byte opcodes (after 0F): SSE moves and arithmetic, movzx/movsx,
  * cmov, imul, prefetch, nop. */
 static const uint8_t rip_op2[256] = {
@@ -69,8 +60,6 @@ static const uint8_t rip_op2[256] = {
 	[0xF4] = 1, [0xFA] = 1, [0xFB] = 1, [0xFE] = 1,
 };
 
-/* The piece of the map holding old offset t, or NULL.  *hint keeps the
- * last piece found: references cluster, so most lookups hit it. */
 static unsigned index_shift(uint64_t old_size)
 {
 	unsigned sh = 16;
@@ -102,6 +91,8 @@ void patch_map_index(struct patch_map *m, uint64_t old_size, uint32_t *blk)
 	m->shift = sh;
 }
 
+/* The piece of the map holding old offset t, or NULL.  *hint keeps the
+ * last piece found: references cluster, so most lookups hit it. */
 static const struct patch_map_piece *map_find(const struct patch_map *m, uint64_t t,
 					      uint32_t *hint)
 {
@@ -109,6 +100,10 @@ static const struct patch_map_piece *map_find(const struct patch_map *m, uint64_
 
 	if (m->n == 0)
 		return NULL;
+	/* the pieces are disjoint: the last one found, when it holds t, is
+	 * the answer without the block index */
+	if (*hint < m->n && m->v[*hint].start <= t && t < m->v[*hint].end)
+		return &m->v[*hint];
 	if (m->blk) {
 		uint64_t b = t >> m->shift;
 
@@ -119,11 +114,8 @@ static const struct patch_map_piece *map_find(const struct patch_map *m, uint64_
 		if (lo >= m->n)
 			return NULL;
 	}
-	if (*hint >= lo && *hint < hi && m->v[*hint].start <= t) {
-		if (t < m->v[*hint].end)
-			return &m->v[*hint];
+	if (*hint >= lo && *hint < hi && m->v[*hint].start <= t)
 		lo = *hint;
-	}
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
@@ -141,18 +133,23 @@ static const struct patch_map_piece *map_find(const struct patch_map *m, uint64_
 
 /* What a byte can start, for the x86-64 scan: 1 rel32 branch (E8, E9),
  * 2 escape (0F: jcc rel32 or a two-byte opcode), 3 REX, 4 a one-byte
- * opcode with a ModRM operand.  Most bytes start nothing and are skipped
- * by one table load. */
-static uint8_t x86_first(uint8_t c)
-{
-	if (c == 0xE8 || c == 0xE9)
-		return 1;
-	if (c == 0x0F)
-		return 2;
-	if ((c & 0xF0) == 0x40)
-		return 3;
-	return rip_op1[c] ? 4 : 0;
-}
+ * opcode with a ModRM operand that compilers use RIP-relative, 0 nothing.
+ * Most bytes start nothing and are skipped by one table load.  A constant
+ * table: building it at every call cost more than the scan itself on the
+ * short XADD ops of the os pair. */
+#define X86_REX(x) [0x40 + (x)] = 3
+static const uint8_t x86_first[256] = {
+	[0xE8] = 1, [0xE9] = 1, [0x0F] = 2,
+	X86_REX(0), X86_REX(1), X86_REX(2), X86_REX(3), X86_REX(4), X86_REX(5),
+	X86_REX(6), X86_REX(7), X86_REX(8), X86_REX(9), X86_REX(10), X86_REX(11),
+	X86_REX(12), X86_REX(13), X86_REX(14), X86_REX(15),
+	[0x01] = 4, [0x03] = 4, [0x09] = 4, [0x0B] = 4, [0x21] = 4, [0x23] = 4,
+	[0x29] = 4, [0x2B] = 4, [0x31] = 4, [0x33] = 4, [0x38] = 4, [0x39] = 4,
+	[0x3A] = 4, [0x3B] = 4, [0x63] = 4, [0x80] = 4, [0x81] = 4, [0x83] = 4,
+	[0x84] = 4, [0x85] = 4, [0x88] = 4, [0x89] = 4, [0x8A] = 4, [0x8B] = 4,
+	[0x8D] = 4, [0xC6] = 4, [0xC7] = 4, [0xF6] = 4, [0xF7] = 4, [0xFF] = 4,
+};
+#undef X86_REX
 
 /* x86-64: the field offset of a reference starting at b[i] (class cls),
  * or 0.  The caller keeps i + 5 <= len. */
@@ -175,7 +172,7 @@ static size_t x86_field(const uint8_t *b, size_t i, size_t len, uint8_t cls)
 		c = b[j];
 		if (j + 2 >= len)
 			return 0;
-		if (rip_op1[c])
+		if (x86_first[c] == 4)
 			return (b[j + 1] & 0xC7) == 0x05 ? j + 2 : 0;
 		if (c == 0x0F && j + 3 < len && rip_op2[b[j + 1]] && (b[j + 2] & 0xC7) == 0x05)
 			return j + 3;
@@ -189,17 +186,13 @@ static size_t refs_x86(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uin
 {
 	size_t i = 0, n = 0;
 	uint32_t hint = 0;
-	uint8_t cls[256];
-	unsigned k;
 
-	for (k = 0; k < 256; k++)
-		cls[k] = x86_first((uint8_t)k);
 	while (i + 5 <= len) {
 		size_t f;
 		int32_t disp;
 		uint64_t t;
 		const struct patch_map_piece *pc;
-		uint8_t c = cls[buf[i]];
+		uint8_t c = x86_first[buf[i]];
 
 		if (!c) {
 			i++;
