@@ -37,6 +37,7 @@
  *   and both words rewritten; an unpaired ADRP only when its target moved
  *   by whole pages.  A prediction that does not fit its field, or breaks
  *   the scaling, leaves the words as they are. */
+#include <pthread.h>
 #include <string.h>
 
 #include "lib/bytes.h"
@@ -181,6 +182,50 @@ static size_t x86_field(const uint8_t *b, size_t i, size_t len, uint8_t cls)
 	return (b[i + 1] & 0xC7) == 0x05 ? i + 2 : 0;
 }
 
+/* The scans' filters, made once from the tests above and below: a
+ * position is looked at only when its bytes pass the tests of
+ * x86_field (or of refs_a64) that need no more than them, so that most
+ * positions cost one predictable branch instead of a chain of
+ * unpredictable ones; x86_field and refs_a64 still decide.
+ *   x86_next[b1] bit cls: b1 may follow a first byte of class cls
+ *   a64_top[w >> 24]: a word with this top byte may be one of a64_forms
+ *   or ADR/ADRP */
+static uint8_t x86_next[256], a64_top[256];
+static pthread_once_t filters_once = PTHREAD_ONCE_INIT;
+
+static const struct a64_form {
+	uint32_t mask, value;
+	unsigned shift, bits;
+} a64_forms[] = {
+	{ 0x7C000000u, 0x14000000u, 0, 26 }, /* B, BL */
+	{ 0xFF000010u, 0x54000000u, 5, 19 }, /* B.cond */
+	{ 0x7E000000u, 0x34000000u, 5, 19 }, /* CBZ, CBNZ */
+	{ 0x7E000000u, 0x36000000u, 5, 14 }, /* TBZ, TBNZ */
+	{ 0x3B000000u, 0x18000000u, 5, 19 }, /* LDR (literal), LDRSW, PRFM */
+};
+#define A64_ADR_MASK 0x1F000000u
+#define A64_ADR_VALUE 0x10000000u
+
+static void filters_make(void)
+{
+	unsigned b, k;
+
+	for (b = 0; b < 256; b++) {
+		uint32_t top = (uint32_t)b << 24;
+
+		x86_next[b] = (uint8_t)(1u << 1 |
+					((b & 0xF0) == 0x80 || rip_op2[b] ? 1u << 2 : 0) |
+					(x86_first[b] == 4 || b == 0x0F ? 1u << 3 : 0) |
+					((b & 0xC7) == 0x05 ? 1u << 4 : 0));
+		for (k = 0; k < SI_ARRAY_SIZE(a64_forms); k++)
+			if ((top & a64_forms[k].mask & 0xFF000000u) ==
+			    (a64_forms[k].value & 0xFF000000u))
+				a64_top[b] = 1;
+		if ((top & A64_ADR_MASK) == A64_ADR_VALUE)
+			a64_top[b] = 1;
+	}
+}
+
 static size_t refs_x86(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uint64_t old_size,
 		       const struct patch_map *m)
 {
@@ -194,7 +239,7 @@ static size_t refs_x86(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uin
 		const struct patch_map_piece *pc;
 		uint8_t c = x86_first[buf[i]];
 
-		if (!c) {
+		if (!(x86_next[buf[i + 1]] & (1u << c) & ~1u)) {
 			i++;
 			continue;
 		}
@@ -241,21 +286,6 @@ static int fits(int64_t v, unsigned bits)
 	return v >= -lim && v < lim;
 }
 
-/* aarch64: PC-relative immediates (x4 unless noted), field position and
- * width by instruction class. */
-struct a64_form {
-	uint32_t mask, value;
-	unsigned shift, bits;
-};
-
-static const struct a64_form a64_forms[] = {
-	{ 0x7C000000u, 0x14000000u, 0, 26 }, /* B, BL */
-	{ 0xFF000010u, 0x54000000u, 5, 19 }, /* B.cond */
-	{ 0x7E000000u, 0x34000000u, 5, 19 }, /* CBZ, CBNZ */
-	{ 0x7E000000u, 0x36000000u, 5, 14 }, /* TBZ, TBNZ */
-	{ 0x3B000000u, 0x18000000u, 5, 19 }, /* LDR (literal), LDRSW, PRFM */
-};
-
 /* The paired low 12 bits of an ADRP on register rd in w: ADD (64-bit,
  * immediate, no shift) or LDR/STR (unsigned offset); *scale is the
  * immediate's scaling.  Returns 0 when w is neither. */
@@ -286,6 +316,8 @@ static size_t refs_a64(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uin
 		uint64_t q = src + i, qn = dst + i, t;
 		const struct patch_map_piece *pc;
 
+		if (!a64_top[w >> 24])
+			continue;
 		for (k = 0; k < SI_ARRAY_SIZE(a64_forms); k++)
 			if ((w & a64_forms[k].mask) == a64_forms[k].value)
 				break;
@@ -311,7 +343,7 @@ static size_t refs_a64(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uin
 			n++;
 			continue;
 		}
-		if ((w & 0x1F000000u) != 0x10000000u)
+		if ((w & A64_ADR_MASK) != A64_ADR_VALUE)
 			continue;
 		/* ADR / ADRP: immlo [30:29], immhi [23:5] */
 		{
@@ -385,6 +417,7 @@ static size_t refs_a64(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uin
 size_t patch_refs_predict(int arch, uint8_t *buf, size_t len, uint64_t src, uint64_t dst,
 			  uint64_t old_size, const struct patch_map *m)
 {
+	(void)pthread_once(&filters_once, filters_make);
 	switch ((enum patch_arch)arch) {
 	case PATCH_ARCH_NONE:
 		return 0;
