@@ -691,17 +691,25 @@ static unsigned longest_match(struct patch_gzenc *z, unsigned cur_match)
 {
 	unsigned chain_length = MAX_CHAIN;
 	const uint8_t *scan = z->window + z->strstart;
-	int best_len = (int)z->prev_length;
+	int best_len = (int)z->prev_length; /* >= MIN_MATCH - 1 */
 	unsigned limit = z->strstart > MAX_DIST ? z->strstart - MAX_DIST : 0;
+	uint16_t scan_start, scan_end, m_start, m_end;
 
 	if (z->prev_length >= GOOD_MATCH)
 		chain_length >>= 2;
+	/* A link can only be longer than best_len when its bytes at best_len - 1
+	 * and best_len, and its first two, equal the scan's: the same four
+	 * bytes gzip compares, as two 16-bit loads (the walk of the chain is
+	 * most of gzip -9's time). */
+	memcpy(&scan_start, scan, 2);
+	memcpy(&scan_end, scan + best_len - 1, 2);
 	do {
 		const uint8_t *match = z->window + cur_match;
 		int len;
 
-		if (match[best_len] != scan[best_len] || match[best_len - 1] != scan[best_len - 1] ||
-		    match[0] != scan[0] || match[1] != scan[1])
+		memcpy(&m_end, match + best_len - 1, 2);
+		memcpy(&m_start, match, 2);
+		if (m_end != scan_end || m_start != scan_start)
 			continue;
 		/* scan[2] == match[2] follows from the hash of 3 bytes and is
 		 * not compared; the rest is, up to MAX_MATCH, eight bytes at a
@@ -727,6 +735,7 @@ measured:
 			best_len = len;
 			if (len >= NICE_MATCH)
 				break;
+			memcpy(&scan_end, scan + best_len - 1, 2);
 		}
 	} while ((cur_match = z->prev[cur_match & WMASK]) > limit && --chain_length != 0);
 	return (unsigned)best_len;

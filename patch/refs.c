@@ -37,19 +37,11 @@
  *   and both words rewritten; an unpaired ADRP only when its target moved
  *   by whole pages.  A prediction that does not fit its field, or breaks
  *   the scaling, leaves the words as they are. */
+#include <pthread.h>
 #include <string.h>
 
 #include "lib/bytes.h"
 #include "patch/patch.h"
-
-/* One-byte opcodes with a ModRM operand that compilers use RIP-relative. */
-static const uint8_t rip_op1[256] = {
-	[0x01] = 1, [0x03] = 1, [0x09] = 1, [0x0B] = 1, [0x21] = 1, [0x23] = 1,
-	[0x29] = 1, [0x2B] = 1, [0x31] = 1, [0x33] = 1, [0x38] = 1, [0x39] = 1,
-	[0x3A] = 1, [0x3B] = 1, [0x63] = 1, [0x80] = 1, [0x81] = 1, [0x83] = 1,
-	[0x84] = 1, [0x85] = 1, [0x88] = 1, [0x89] = 1, [0x8A] = 1, [0x8B] = 1,
-	[0x8D] = 1, [0xC6] = 1, [0xC7] = 1, [0xF6] = 1, [0xF7] = 1, [0xFF] = 1,
-};
 
 /* Two-byte opcodes (after 0F): SSE moves and arithmetic, movzx/movsx,
  * cmov, imul, prefetch, nop. */
@@ -69,8 +61,6 @@ static const uint8_t rip_op2[256] = {
 	[0xF4] = 1, [0xFA] = 1, [0xFB] = 1, [0xFE] = 1,
 };
 
-/* The piece of the map holding old offset t, or NULL.  *hint keeps the
- * last piece found: references cluster, so most lookups hit it. */
 static unsigned index_shift(uint64_t old_size)
 {
 	unsigned sh = 16;
@@ -102,6 +92,8 @@ void patch_map_index(struct patch_map *m, uint64_t old_size, uint32_t *blk)
 	m->shift = sh;
 }
 
+/* The piece of the map holding old offset t, or NULL.  *hint keeps the
+ * last piece found: references cluster, so most lookups hit it. */
 static const struct patch_map_piece *map_find(const struct patch_map *m, uint64_t t,
 					      uint32_t *hint)
 {
@@ -109,6 +101,10 @@ static const struct patch_map_piece *map_find(const struct patch_map *m, uint64_
 
 	if (m->n == 0)
 		return NULL;
+	/* the pieces are disjoint: the last one found, when it holds t, is
+	 * the answer without the block index */
+	if (*hint < m->n && m->v[*hint].start <= t && t < m->v[*hint].end)
+		return &m->v[*hint];
 	if (m->blk) {
 		uint64_t b = t >> m->shift;
 
@@ -119,11 +115,8 @@ static const struct patch_map_piece *map_find(const struct patch_map *m, uint64_
 		if (lo >= m->n)
 			return NULL;
 	}
-	if (*hint >= lo && *hint < hi && m->v[*hint].start <= t) {
-		if (t < m->v[*hint].end)
-			return &m->v[*hint];
+	if (*hint >= lo && *hint < hi && m->v[*hint].start <= t)
 		lo = *hint;
-	}
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
@@ -141,18 +134,23 @@ static const struct patch_map_piece *map_find(const struct patch_map *m, uint64_
 
 /* What a byte can start, for the x86-64 scan: 1 rel32 branch (E8, E9),
  * 2 escape (0F: jcc rel32 or a two-byte opcode), 3 REX, 4 a one-byte
- * opcode with a ModRM operand.  Most bytes start nothing and are skipped
- * by one table load. */
-static uint8_t x86_first(uint8_t c)
-{
-	if (c == 0xE8 || c == 0xE9)
-		return 1;
-	if (c == 0x0F)
-		return 2;
-	if ((c & 0xF0) == 0x40)
-		return 3;
-	return rip_op1[c] ? 4 : 0;
-}
+ * opcode with a ModRM operand that compilers use RIP-relative, 0 nothing.
+ * Most bytes start nothing and are skipped by one table load.  A constant
+ * table: building it at every call cost more than the scan itself on the
+ * short XADD ops of the os pair. */
+#define X86_REX(x) [0x40 + (x)] = 3
+static const uint8_t x86_first[256] = {
+	[0xE8] = 1, [0xE9] = 1, [0x0F] = 2,
+	X86_REX(0), X86_REX(1), X86_REX(2), X86_REX(3), X86_REX(4), X86_REX(5),
+	X86_REX(6), X86_REX(7), X86_REX(8), X86_REX(9), X86_REX(10), X86_REX(11),
+	X86_REX(12), X86_REX(13), X86_REX(14), X86_REX(15),
+	[0x01] = 4, [0x03] = 4, [0x09] = 4, [0x0B] = 4, [0x21] = 4, [0x23] = 4,
+	[0x29] = 4, [0x2B] = 4, [0x31] = 4, [0x33] = 4, [0x38] = 4, [0x39] = 4,
+	[0x3A] = 4, [0x3B] = 4, [0x63] = 4, [0x80] = 4, [0x81] = 4, [0x83] = 4,
+	[0x84] = 4, [0x85] = 4, [0x88] = 4, [0x89] = 4, [0x8A] = 4, [0x8B] = 4,
+	[0x8D] = 4, [0xC6] = 4, [0xC7] = 4, [0xF6] = 4, [0xF7] = 4, [0xFF] = 4,
+};
+#undef X86_REX
 
 /* x86-64: the field offset of a reference starting at b[i] (class cls),
  * or 0.  The caller keeps i + 5 <= len. */
@@ -175,7 +173,7 @@ static size_t x86_field(const uint8_t *b, size_t i, size_t len, uint8_t cls)
 		c = b[j];
 		if (j + 2 >= len)
 			return 0;
-		if (rip_op1[c])
+		if (x86_first[c] == 4)
 			return (b[j + 1] & 0xC7) == 0x05 ? j + 2 : 0;
 		if (c == 0x0F && j + 3 < len && rip_op2[b[j + 1]] && (b[j + 2] & 0xC7) == 0x05)
 			return j + 3;
@@ -184,24 +182,64 @@ static size_t x86_field(const uint8_t *b, size_t i, size_t len, uint8_t cls)
 	return (b[i + 1] & 0xC7) == 0x05 ? i + 2 : 0;
 }
 
+/* The scans' filters, made once from the tests above and below: a
+ * position is looked at only when its bytes pass the tests of
+ * x86_field (or of refs_a64) that need no more than them, so that most
+ * positions cost one predictable branch instead of a chain of
+ * unpredictable ones; x86_field and refs_a64 still decide.
+ *   x86_next[b1] bit cls: b1 may follow a first byte of class cls
+ *   a64_top[w >> 24]: a word with this top byte may be one of a64_forms
+ *   or ADR/ADRP */
+static uint8_t x86_next[256], a64_top[256];
+static pthread_once_t filters_once = PTHREAD_ONCE_INIT;
+
+static const struct a64_form {
+	uint32_t mask, value;
+	unsigned shift, bits;
+} a64_forms[] = {
+	{ 0x7C000000u, 0x14000000u, 0, 26 }, /* B, BL */
+	{ 0xFF000010u, 0x54000000u, 5, 19 }, /* B.cond */
+	{ 0x7E000000u, 0x34000000u, 5, 19 }, /* CBZ, CBNZ */
+	{ 0x7E000000u, 0x36000000u, 5, 14 }, /* TBZ, TBNZ */
+	{ 0x3B000000u, 0x18000000u, 5, 19 }, /* LDR (literal), LDRSW, PRFM */
+};
+#define A64_ADR_MASK 0x1F000000u
+#define A64_ADR_VALUE 0x10000000u
+
+static void filters_make(void)
+{
+	unsigned b, k;
+
+	for (b = 0; b < 256; b++) {
+		uint32_t top = (uint32_t)b << 24;
+
+		x86_next[b] = (uint8_t)(1u << 1 |
+					((b & 0xF0) == 0x80 || rip_op2[b] ? 1u << 2 : 0) |
+					(x86_first[b] == 4 || b == 0x0F ? 1u << 3 : 0) |
+					((b & 0xC7) == 0x05 ? 1u << 4 : 0));
+		for (k = 0; k < SI_ARRAY_SIZE(a64_forms); k++)
+			if ((top & a64_forms[k].mask & 0xFF000000u) ==
+			    (a64_forms[k].value & 0xFF000000u))
+				a64_top[b] = 1;
+		if ((top & A64_ADR_MASK) == A64_ADR_VALUE)
+			a64_top[b] = 1;
+	}
+}
+
 static size_t refs_x86(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uint64_t old_size,
 		       const struct patch_map *m)
 {
 	size_t i = 0, n = 0;
 	uint32_t hint = 0;
-	uint8_t cls[256];
-	unsigned k;
 
-	for (k = 0; k < 256; k++)
-		cls[k] = x86_first((uint8_t)k);
 	while (i + 5 <= len) {
 		size_t f;
 		int32_t disp;
 		uint64_t t;
 		const struct patch_map_piece *pc;
-		uint8_t c = cls[buf[i]];
+		uint8_t c = x86_first[buf[i]];
 
-		if (!c) {
+		if (!(x86_next[buf[i + 1]] & (1u << c) & ~1u)) {
 			i++;
 			continue;
 		}
@@ -248,21 +286,6 @@ static int fits(int64_t v, unsigned bits)
 	return v >= -lim && v < lim;
 }
 
-/* aarch64: PC-relative immediates (x4 unless noted), field position and
- * width by instruction class. */
-struct a64_form {
-	uint32_t mask, value;
-	unsigned shift, bits;
-};
-
-static const struct a64_form a64_forms[] = {
-	{ 0x7C000000u, 0x14000000u, 0, 26 }, /* B, BL */
-	{ 0xFF000010u, 0x54000000u, 5, 19 }, /* B.cond */
-	{ 0x7E000000u, 0x34000000u, 5, 19 }, /* CBZ, CBNZ */
-	{ 0x7E000000u, 0x36000000u, 5, 14 }, /* TBZ, TBNZ */
-	{ 0x3B000000u, 0x18000000u, 5, 19 }, /* LDR (literal), LDRSW, PRFM */
-};
-
 /* The paired low 12 bits of an ADRP on register rd in w: ADD (64-bit,
  * immediate, no shift) or LDR/STR (unsigned offset); *scale is the
  * immediate's scaling.  Returns 0 when w is neither. */
@@ -293,6 +316,8 @@ static size_t refs_a64(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uin
 		uint64_t q = src + i, qn = dst + i, t;
 		const struct patch_map_piece *pc;
 
+		if (!a64_top[w >> 24])
+			continue;
 		for (k = 0; k < SI_ARRAY_SIZE(a64_forms); k++)
 			if ((w & a64_forms[k].mask) == a64_forms[k].value)
 				break;
@@ -318,7 +343,7 @@ static size_t refs_a64(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uin
 			n++;
 			continue;
 		}
-		if ((w & 0x1F000000u) != 0x10000000u)
+		if ((w & A64_ADR_MASK) != A64_ADR_VALUE)
 			continue;
 		/* ADR / ADRP: immlo [30:29], immhi [23:5] */
 		{
@@ -392,6 +417,7 @@ static size_t refs_a64(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uin
 size_t patch_refs_predict(int arch, uint8_t *buf, size_t len, uint64_t src, uint64_t dst,
 			  uint64_t old_size, const struct patch_map *m)
 {
+	(void)pthread_once(&filters_once, filters_make);
 	switch ((enum patch_arch)arch) {
 	case PATCH_ARCH_NONE:
 		return 0;

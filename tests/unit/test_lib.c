@@ -102,18 +102,49 @@ static void test_err_table(void)
 	T_STREQ(line, "public key has the wrong length for its algorithm (expected 65, found 64)");
 }
 
-static void test_fdio(void)
+/* An unlinked temporary file, or -1 (the failure counted). */
+static int tmp_fd(void)
 {
 	char path[] = "/tmp/sealinit-test-fdio-XXXXXX";
-	uint8_t in[5000], out[5000];
-	struct si_diag d;
-	size_t i;
 	int fd = mkstemp(path);
 
 	T_CHECK(fd >= 0, "mkstemp: %s", strerror(errno));
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+/* A write larger than one pwrite call moves (256 KiB: lib/fdio.c) lands
+ * whole and in place, into a file sized first as the patch apply sizes
+ * its output. */
+static void test_fdio_large(void)
+{
+	static uint8_t in[600001], out[600001 + 14];
+	size_t i;
+	int fd = tmp_fd();
+
 	if (fd < 0)
 		return;
-	unlink(path);
+	for (i = 0; i < sizeof in; i++)
+		in[i] = (uint8_t)(i * 13 + i / 251);
+	T_EQ(ftruncate(fd, (off_t)sizeof out), 0);
+	T_OK(si_pwrite_full(fd, 7, in, sizeof in, NULL));
+	T_OK(si_pread_full(fd, 0, out, sizeof out, NULL));
+	T_MEMEQ(out + 7, in, sizeof in);
+	T_EQ(out[6], 0);
+	T_EQ(out[7 + sizeof in], 0);
+	close(fd);
+}
+
+static void test_fdio(void)
+{
+	uint8_t in[5000], out[5000];
+	struct si_diag d;
+	size_t i;
+	int fd = tmp_fd();
+
+	if (fd < 0)
+		return;
 	for (i = 0; i < sizeof in; i++)
 		in[i] = (uint8_t)(i * 7 + 1);
 	T_OK(si_pwrite_full(fd, 100, in, sizeof in, NULL));   /* a hole, then data */
@@ -129,6 +160,7 @@ static void test_fdio(void)
 	T_ERR(si_pread_full(fd, 5100, out, 1, NULL), SI_E_SHORT);
 	T_OK(si_pread_full(fd, 5100, out, 0, NULL));
 	close(fd);
+	test_fdio_large();
 	/* A refusal is SI_E_IO with the errno in the diagnostic, never -errno. */
 	si_diag_clear(&d);
 	T_ERR(si_pread_full(fd, 0, out, 1, &d), SI_E_IO);
