@@ -380,7 +380,7 @@ help:
 	@echo "  make fuzz FUZZ_SECONDS=600                       run every fuzz target"
 	@echo "  make crashtest                                   every crash point of the update path (docs/reliability.md)"
 	@echo "  make powercut [N=200 SEED=1]                     power cuts under QEMU during an update boot"
-	@echo "  make bench | bench-patch | bench-boot [N=5]      benchmarks -> docs/benchmarks.md"
+	@echo "  make bench | bench-patch | bench-boot [N=5] | bench-kernel   benchmarks -> docs/benchmarks.md"
 	@echo "  make man | completion                            sealctl(1), sealinit(7), bash completion"
 	@echo "  make install DESTDIR= PREFIX=/usr/local          sealctl, the man pages, the completion"
 	@echo "  make V=1                                         show the commands"
