@@ -174,28 +174,26 @@ static void floors_loaded(void *ctx, const struct up_floors *f)
  * this kernel cannot boot that set (its modules would not load), so the
  * machine restarts into it -- the one reboot the user asked for becomes
  * two passes through the boot loader, with nothing to do in between.  The
- * release is read from the collection's archive header (offset 32), only
- * to compare it with this kernel's and name it; the next boot verifies
- * the collection like any other. */
+ * release is read from the collection's archive header (kc_coll_release:
+ * checked as the archive parser checks it), only to compare it with this
+ * kernel's and name it; the next boot verifies the collection like any
+ * other. */
 static void restart_into_new_kernel(struct boot *b)
 {
-	char path[96], hdr[96], rel[65];
-	size_t n;
+	char path[96], rel[KC_COLL_RELEASE_MAX + 1];
+	uint8_t hdr[KC_COLL_HDR];
+	struct si_diag d;
+	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof path, "%s/%s", up_slot_dir(b->slot), b->board.kc_boot_path);
 	fd = openat(px.root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return;
-	n = read(fd, hdr, sizeof hdr) == (ssize_t)sizeof hdr ? 1 : 0;
+	n = read(fd, hdr, sizeof hdr);
 	close(fd);
-	if (!n || memcmp(hdr, KC_COLL_MAGIC, 8) != 0)
+	if (n < 0 || kc_coll_release(hdr, (size_t)n, rel, &d) != 0)
 		return;
-	memcpy(rel, hdr + 32, 64);
-	rel[64] = '\0';
-	for (n = 0; rel[n]; n++) /* unverified bytes, printed */
-		if (rel[n] < 0x20 || rel[n] > 0x7e)
-			rel[n] = '?';
 	if (!strcmp(rel, b->kernel_release))
 		return;
 	si_log(SI_LOG_NOTICE, "sealinit: update: %s runs kernel %s, this is %s: restarting into it "

@@ -24,16 +24,35 @@ static int name_ok(const uint8_t *p, size_t field, size_t *len)
 	return 1;
 }
 
-int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
-		  struct si_diag *d)
+/* The header's release (buf holds KC_COLL_HDR bytes): rlen bytes of
+ * [A-Za-z0-9._+-], then NUL padding to 64, into out[65]. */
+static int release(const uint8_t *buf, char *out, struct si_diag *d)
 {
-	struct kc_collection c;
-	uint64_t size, table_end, prev_end, want, pad;
-	uint32_t version, count, rlen, flags, fl;
-	size_t n;
-	unsigned i, j;
+	uint32_t rlen = si_le32(buf + 16);
+	unsigned i;
 
-	si_diag_clear(d);
+	if (rlen == 0 || rlen > KC_COLL_RELEASE_MAX) {
+		si_diag_values(d, KC_COLL_RELEASE_MAX, rlen);
+		return si_diag_at(d, SI_E_KC_FIELD, "kc.release_len", 16);
+	}
+	for (i = 0; i < KC_COLL_RELEASE_MAX; i++) {
+		uint8_t ch = buf[32 + i];
+		int ok = i < rlen ? ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+				     (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+				     ch == '-' || ch == '+') : ch == '\0';
+		if (!ok)
+			return si_diag_at(d, SI_E_KC_FIELD, "kc.release", 32 + i);
+	}
+	memcpy(out, buf + 32, rlen);
+	out[rlen] = '\0';
+	return 0;
+}
+
+/* The magic and version every archive starts with. */
+static int magic_version(const uint8_t *buf, size_t len, struct si_diag *d)
+{
+	uint32_t version;
+
 	if (len < KC_COLL_HDR) {
 		si_diag_values(d, KC_COLL_HDR, len);
 		return SI_E_KC_TRUNC;
@@ -47,8 +66,33 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 		si_diag_values(d, KC_COLL_VERSION, version);
 		return si_diag_at(d, SI_E_KC_VERSION, "kc.version", 8);
 	}
+	return 0;
+}
+
+int kc_coll_release(const uint8_t *buf, size_t len, char *out, struct si_diag *d)
+{
+	int r;
+
+	si_diag_clear(d);
+	r = magic_version(buf, len, d);
+	return r ? r : release(buf, out, d);
+}
+
+int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
+		  struct si_diag *d)
+{
+	struct kc_collection c;
+	uint64_t size, table_end, prev_end, want, pad;
+	uint32_t count, flags, fl;
+	size_t n;
+	unsigned i, j;
+	int r;
+
+	si_diag_clear(d);
+	r = magic_version(buf, len, d);
+	if (r)
+		return r;
 	count = si_le32(buf + 12);
-	rlen = si_le32(buf + 16);
 	flags = si_le32(buf + 20);
 	size = si_le64(buf + 24);
 	if (count == 0) {
@@ -68,21 +112,9 @@ int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 		return si_diag_at(d, size > len ? SI_E_KC_TRUNC : SI_E_KC_BOUNDS, "kc.size", 24);
 	}
 	memset(&c, 0, sizeof c);
-	/* Release: rlen bytes of [A-Za-z0-9._+-], then NUL padding to 64. */
-	if (rlen == 0 || rlen > KC_COLL_RELEASE_MAX) {
-		si_diag_values(d, KC_COLL_RELEASE_MAX, rlen);
-		return si_diag_at(d, SI_E_KC_FIELD, "kc.release_len", 16);
-	}
-	for (i = 0; i < KC_COLL_RELEASE_MAX; i++) {
-		uint8_t ch = buf[32 + i];
-		int ok = i < rlen ? ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-				     (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-				     ch == '-' || ch == '+') : ch == '\0';
-		if (!ok)
-			return si_diag_at(d, SI_E_KC_FIELD, "kc.release", 32 + i);
-	}
-	memcpy(c.release, buf + 32, rlen);
-	c.release[rlen] = '\0';
+	r = release(buf, c.release, d);
+	if (r)
+		return r;
 
 	/* count <= CONFIG_MAX_MODULES keeps this product small. */
 	table_end = KC_COLL_HDR + (uint64_t)count * KC_COLL_ENTRY;

@@ -70,6 +70,14 @@ struct kc_collection {
 int kc_coll_parse(const uint8_t *buf, size_t len, struct kc_collection *out,
 		  struct si_diag *d) SI_WUR;
 
+/* The release an archive's header names, from its first KC_COLL_HDR bytes
+ * or more (len), checked as kc_coll_parse checks magic, version and
+ * release: for reading the release of an archive not yet verified, to
+ * compare and print it (sealinit's restart into a new kernel), never to
+ * trust it.  out holds KC_COLL_RELEASE_MAX + 1 bytes.  Errors:
+ * SI_E_KC_TRUNC, SI_E_KC_MAGIC, SI_E_KC_VERSION, SI_E_KC_FIELD. */
+int kc_coll_release(const uint8_t *buf, size_t len, char *out, struct si_diag *d) SI_WUR;
+
 /* Host side: the archive's size for these module sizes. */
 uint64_t kc_coll_size(const uint64_t *sizes, unsigned count);
 

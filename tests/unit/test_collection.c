@@ -117,8 +117,32 @@ static void test_rejections(void)
 			si_err_name(cases[i].err));
 		T_CHECK(d.field && !strcmp(d.field, cases[i].field), "%s: field %s want %s",
 			cases[i].what, d.field ? d.field : "(none)", cases[i].field);
+		/* the header's release alone: the same verdict on magic, version
+		 * and release; nothing else of the archive is its business */
+		{
+			char rel[KC_COLL_RELEASE_MAX + 1];
+			int head = !strcmp(cases[i].field, "kc.magic") ||
+				   !strcmp(cases[i].field, "kc.version") ||
+				   !strncmp(cases[i].field, "kc.release", 10);
+
+			r = kc_coll_release(arch, KC_COLL_HDR, rel, &d);
+			if (head)
+				T_CHECK(r == cases[i].err && d.field && !strcmp(d.field, cases[i].field),
+					"%s: release: got %s (%s)", cases[i].what, si_err_name(r),
+					d.field ? d.field : "(none)");
+			else
+				T_CHECK(r == 0 && !strcmp(rel, "6.1.0-56-arm64"),
+					"%s: release: got %s", cases[i].what, si_err_name(r));
+		}
 	}
 	build();
+	{
+		char rel[KC_COLL_RELEASE_MAX + 1];
+
+		T_OK(kc_coll_release(arch, KC_COLL_HDR, rel, &d));
+		T_CHECK(!strcmp(rel, "6.1.0-56-arm64"), "release %s", rel);
+		T_ERR(kc_coll_release(arch, KC_COLL_HDR - 1, rel, &d), SI_E_KC_TRUNC);
+	}
 	T_ERR(kc_coll_parse(arch, 50, &c, &d), SI_E_KC_TRUNC);
 	T_ERR(kc_coll_parse(arch, arch_len - 1, &c, &d), SI_E_KC_TRUNC);
 	T_ERR(kc_coll_parse(arch, arch_len + 8, &c, &d), SI_E_KC_BOUNDS);
