@@ -444,9 +444,10 @@ static void make_set(const char *name, uint64_t rollback)
 	for (i = 0; i < n_parts; i++)
 		if (!strcmp(parts[i].path, "system")) {
 			si_io_mem(&io, &mio, parts[i].data, parts[i].len);
-			if (si_seal_open_unverified(&io, &u, NULL) == 0)
+			if (si_seal_open_unverified(&io, &u, NULL) == 0) {
 				memcpy(sp.system_root, u.m.root_hash, 32);
 				memcpy(sp.system_digest, u.m.digest, 32);
+			}
 		}
 	drop_file(PLAN_SET_FILE);
 	si_signer_privkey(&sg, &key_platform);
