@@ -425,7 +425,7 @@ static int simple(int argc, char **argv, const char *cmd,
 		r = fn(&v.e, &d);
 		/* the boot loader's view follows the state (update/loader.c):
 		 * after confirm it no longer counts a trial */
-		if (r == 0 && (v.e.st.seq || v.e.st.previous))
+		if (r == 0 && up_loader_env_needed(&v.fs, &v.e.st))
 			r = up_loader_env_write(&v.fs, &v.e.st, &d);
 		if (r)
 			r = sealctl_report(cmd, v.preboot, r, &d);

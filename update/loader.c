@@ -38,7 +38,8 @@ size_t up_loader_env_format(const struct up_state *st, char *buf, size_t n)
 	return len < 0 || (size_t)len >= n ? 0 : (size_t)len;
 }
 
-int up_loader_env_current(const struct si_fs *fs, const struct up_state *st)
+/* 1 when loader.env says what st says (read errors: 0). */
+static int current(const struct si_fs *fs, const struct up_state *st)
 {
 	char buf[96], old[96];
 	size_t len = up_loader_env_format(st, buf, sizeof buf);
@@ -62,7 +63,7 @@ int up_loader_env_needed(const struct si_fs *fs, const struct up_state *st)
 	if (st->seq == 0 && !st->previous &&
 	    (fs->stat(fs->ctx, LOADER_ENV, &t, &size, NULL) != 0 || t == SI_FT_NONE))
 		return 0;
-	return !up_loader_env_current(fs, st);
+	return !current(fs, st);
 }
 
 int up_loader_env_write(const struct si_fs *fs, const struct up_state *st, struct si_diag *d)
@@ -73,9 +74,6 @@ int up_loader_env_write(const struct si_fs *fs, const struct up_state *st, struc
 
 	if (len == 0)
 		return SI_E_ARG;
-	/* unchanged: nothing written */
-	if (up_loader_env_current(fs, st))
-		return 0;
 	r = fs->open(fs->ctx, LOADER_ENV_NEW, SI_O_WRITE, &h, d);
 	if (r)
 		return r;

@@ -108,13 +108,11 @@ struct up_state {
 /* The boot loader's view of the state (update/loader.c): loader.env on
  * the preboot volume, "active=X\nprevious=Y\ntrial=HEX16\n" (trial "" when
  * confirmed, previous "" when none).  format returns its length (0: n too
- * small); write stores it (new file, fsync, rename, fsync of the
- * directory) unless it already says that.  Errors: those of fs. */
+ * small); needed says whether st calls for a write: 1 when loader.env says
+ * something else, or is missing on a device whose state was ever
+ * written; write stores it (new file, fsync, rename, fsync of the
+ * directory).  Errors: those of fs. */
 size_t up_loader_env_format(const struct up_state *st, char *buf, size_t n);
-/* 1 when loader.env says what st says (read errors: 0). */
-int up_loader_env_current(const struct si_fs *fs, const struct up_state *st);
-/* 1 when loader.env must be (re)written for st: it says something else,
- * or is missing on a device whose state was ever written. */
 int up_loader_env_needed(const struct si_fs *fs, const struct up_state *st);
 int up_loader_env_write(const struct si_fs *fs, const struct up_state *st,
 			struct si_diag *d) SI_WUR;
