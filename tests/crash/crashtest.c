@@ -131,10 +131,11 @@ static void engine_on(struct memfs *m, int fresh_log)
 }
 
 static char booted;
-static int boot_fallback; /* the boot loader fell back (sealinit.loader=fallback) */
+static int boot_fallback; /* the scenario's boots: the loader fell back (sealinit.loader=fallback) */
 
-/* The boot's update stage, as PID 1 runs it. */
-static int op_boot(struct memfs *m)
+/* The boot's update stage, as PID 1 runs it; fallback: with
+ * sealinit.loader=fallback. */
+static int boot_as(struct memfs *m, int fallback)
 {
 	struct up_boot b;
 	struct si_diag d;
@@ -146,11 +147,17 @@ static int op_boot(struct memfs *m)
 	b.board = &board;
 	b.ops = &pops;
 	b.plan = &P;
-	b.loader_fallback = boot_fallback;
+	b.loader_fallback = fallback;
 	si_diag_clear(&d);
 	r = up_boot_run(&b, &d);
 	booted = r ? 0 : b.slot;
 	return r;
+}
+
+/* A boot of the scenario under test. */
+static int op_boot(struct memfs *m)
+{
+	return boot_as(m, boot_fallback);
 }
 
 static int os_step(struct memfs *m, int (*fn)(struct up_engine *, struct si_diag *))
@@ -296,7 +303,6 @@ static int next_update(struct memfs *m, int rel)
 
 	if (rel == R_D)
 		return 0; /* nothing newer */
-	boot_fallback = 0; /* the loader fell back from that trial, not this one */
 	if (!(E.st.flags & UP_STATE_CONFIRMED) && booted == E.st.active) {
 		r = op_confirm(m);
 		if (r)
@@ -309,7 +315,7 @@ static int next_update(struct memfs *m, int rel)
 	if (r)
 		return fail("next update: stage %s -> %s: %s", rel_name[rel], rel_name[to],
 			    si_err_name(r));
-	r = op_boot(m);
+	r = boot_as(m, 0); /* the loader fell back from that trial, not this one */
 	if (r)
 		return fail("next update: boot: %s", si_err_name(r));
 	r = check_slot(m, booted);
@@ -493,7 +499,6 @@ static int recover_and_check(const struct scenario *s, struct memfs *m, int next
 	int r, rel;
 
 	why[0] = 0;
-	boot_fallback = s->fallback;
 	r = op_boot(m);
 	if (r)
 		return fail("recovery: the boot's update stage failed: %s", si_err_name(r));
@@ -540,7 +545,6 @@ static void nested(const struct scenario *s, const struct memfs *state, const ch
 
 		memfs_clone_durable(state, &m);
 		m.crash_at = j;
-		boot_fallback = s->fallback;
 		(void)op_boot(&m);
 		n_nested_points++;
 		for (idx = 0;; idx++) {
@@ -603,7 +607,6 @@ static void run_scenario(const struct scenario *s)
 
 		memfs_clone_durable(&base, &m);
 		m.crash_at = k;
-		boot_fallback = s->fallback;
 		(void)s->op(&m);
 		n_points++;
 		for (idx = 0;; idx++) {
@@ -645,7 +648,6 @@ static void run_scenario(const struct scenario *s)
 			m.fault_errno = kinds[kk].e;
 			m.fault_once = kinds[kk].once;
 			why[0] = 0;
-			boot_fallback = s->fallback;
 			r = s->op(&m);
 			n_faults++;
 			snprintf(where, sizeof where, "%s at write %llu of %llu%s",
