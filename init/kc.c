@@ -21,14 +21,5 @@ int stage_kc(struct boot *b)
 	       b->plan.kc_mods.n, b->plan.coll.release,
 	       b->plan.kc_mods.n + (b->plan.coll.count && b->plan.coll.mods[0].boot_image) < b->plan.coll.count
 	       ? " (the others on the kernel's request)" : "");
-	if (b->plan.aux.state != PLAN_IMG_USE)
-		return 0;
-	/* The integrator's modules, after the platform's. */
-	snprintf(owner, sizeof owner, "kc-aux '%s'", b->plan.aux.seal.m.name);
-	r = boot_modset_load(&b->plan.aux_mods, "kc", owner);
-	if (r)
-		return r;
-	si_log(SI_LOG_INFO, "sealinit: kc: %u modules of kc-aux '%s' loaded from verified memory",
-	       b->plan.aux_coll.count, b->plan.aux.seal.m.name);
 	return 0;
 }

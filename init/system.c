@@ -19,10 +19,64 @@ enum dm_verity_on_error boot_verity_mode(void)
 	return DM_VERITY_EIO;
 }
 
+/* The aux kernel collection the plan kept: loop device on the descriptor
+ * its seal was read through, dm-verity, erofs on its staging point, its
+ * tree checked (mount/auxtree.c: it may only add modules and carry the
+ * index).  0 when it may be overlaid; else it is logged, taken down again,
+ * and the boot goes on without it. */
+static int mount_kc_aux(struct boot *b)
+{
+	static struct dm_ioc ioc;
+	struct plan *p = &b->plan;
+	struct plan_image *im = &p->aux;
+	struct fs_sealed out;
+	struct si_diag d;
+	char what[SI_SEAL_NAME_MAX + 32];
+	int fd, r;
+
+	snprintf(what, sizeof what, "kc-aux '%s'", im->seal.m.name);
+	boot_mkdirs(p->aux_mnt);
+	si_diag_clear(&d);
+	r = fs_sealed_mount(im->h, im->file, FS_SEALED_FILE, &im->seal, p->aux_dm,
+			    boot_verity_mode(), p->aux_mnt, &ioc, &out, &d);
+	b->ops.close(b->ops.ctx, im->h);
+	im->h = -1;
+	if (r == 0) {
+		fd = open(p->aux_mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			r = si_diag_sys(&d, SI_E_OPEN, p->aux_mnt, errno);
+		} else {
+			r = fs_aux_tree_check(fd, im->seal.m.version, &d);
+			close(fd);
+		}
+		if (r) {
+			int e;
+
+			(void)umount2(p->aux_mnt, MNT_DETACH);
+			e = dm_dev_remove(p->aux_dm, &ioc, NULL);
+			(void)e;
+		}
+	}
+	if (r) {
+		si_log_error("system", what, r, &d);
+		si_log(SI_LOG_WARN, "sealinit: system: skipping the aux kernel collection %s; "
+		       "the boot goes on without its modules", im->file);
+		im->state = PLAN_IMG_SKIP;
+		im->err = r;
+		si_diag_format(&d, r, im->reason, sizeof im->reason);
+		return r;
+	}
+	si_log(SI_LOG_DEBUG, "sealinit: system: kc-aux '%s' on %s through %s (dm-verity over %s)",
+	       im->seal.m.name, p->aux_mnt, out.dm.path, out.dev);
+	return 0;
+}
+
 /* The system kernel collection: loop device on the descriptor its seal
  * was read through, dm-verity, erofs on a staging point, then moved onto
  * /lib/modules resolved inside the new root without a symbolic link, so
- * that every module the OS's modprobe loads comes from verified storage. */
+ * that every module the OS's modprobe loads comes from verified storage.
+ * With an aux tier, an overlay there instead: the aux tier's tree over
+ * the system tier's. */
 static int mount_kc_system(struct boot *b)
 {
 	static struct dm_ioc ioc;
@@ -52,6 +106,29 @@ static int mount_kc_system(struct boot *b)
 	}
 	if (r == 0) {
 		boot_fd_path(fd, at, sizeof at);
+		if (p->aux.state == PLAN_IMG_USE && mount_kc_aux(b) == 0) {
+			const char *lowers[1] = { p->aux_mnt };
+			struct si_diag od;
+			int e;
+
+			si_diag_clear(&od);
+			e = fs_overlay_mount(at, lowers, 1, p->ksys_mnt, &od);
+			if (e == 0) {
+				close(fd);
+				si_log(SI_LOG_INFO, "sealinit: system: kc-system '%s' %s on %s through %s "
+				       "(dm-verity over %s), kc-aux '%s' over it", im->seal.m.name,
+				       im->seal.m.version, PLAN_MODULES_DIR, out.dm.path, out.dev,
+				       p->aux.seal.m.name);
+				return 0;
+			}
+			snprintf(what, sizeof what, "kc-aux '%s'", p->aux.seal.m.name);
+			si_log_error("system", what, e, &od);
+			si_log(SI_LOG_WARN, "sealinit: system: skipping the aux kernel collection %s; "
+			       "the boot goes on without its modules", p->aux.file);
+			p->aux.state = PLAN_IMG_SKIP;
+			p->aux.err = e;
+			snprintf(what, sizeof what, "kc-system '%s'", im->seal.m.name);
+		}
 		if (mount(p->ksys_mnt, at, NULL, MS_MOVE, NULL) != 0)
 			r = si_diag_sys(&d, SI_E_MOUNT, PLAN_MODULES_DIR, errno);
 		close(fd);

@@ -340,6 +340,14 @@ int fs_tree_open(int root_fd, const char *rel, int *out, uint64_t *size,
  * Errors: SI_E_IO, SI_E_NOTFOUND (outside root), SI_E_TOO_BIG. */
 int fs_fd_path_in(int fd, const char *root, char *out, size_t n) SI_WUR;
 
+/* The aux kernel collection's mounted tree, reached through root_fd, holds
+ * only <release>/, its modules.* files and its updates/ directories of
+ * *.ko files, with no link, device, FIFO, socket or overlay attribute
+ * (auxtree.c has the rules and why).  Errors: SI_E_KC_AUX_TREE (d->where:
+ * the entry, escaped; expected and found say what), with errno when a
+ * call on the tree failed. */
+int fs_aux_tree_check(int root_fd, const char *release, struct si_diag *d) SI_WUR;
+
 /* ------------------------------------------------------------ partitions (uevent.c pure, part.c sysfs) */
 
 #define UEVENT_MAX 4096       /* a sysfs attribute is at most one page */

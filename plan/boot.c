@@ -412,95 +412,90 @@ static int plan_kc_system(const struct plan_inputs *in, const struct plan_ops *o
 /* ------------------------------------------------------------ kc-aux */
 
 /* The integrator's aux collection: outside every set (CONFIG_KC_AUX_PATH),
- * on its own signature by a key whose usages hold kc-aux, read whole
- * after the boot KC and verified in memory like it.  Third-party modules
- * are not the platform's to require: a refused one is skipped with its
- * line and the boot goes on without it. */
-static int plan_kc_aux(const struct plan_inputs *in, const struct plan_ops *ops, struct plan *p,
-		       size_t boot_len)
+ * on its own signature by a key whose usages hold kc-aux; an erofs tree
+ * for the running kernel's release whose module index was made with
+ * exactly the system tier this boot mounts (manifest.kc_system, its
+ * digest): its index then stands over the system tier's on /lib/modules,
+ * so the OS's modprobe finds the platform's modules as before and the
+ * aux modules after them.  Opened like the system tier (O(1): dm-verity
+ * checks its blocks on read).  Third-party modules are not the platform's
+ * to require: a refused one is skipped with its line and the boot goes on
+ * without it. */
+static int plan_kc_aux(const struct plan_inputs *in, const struct plan_ops *ops, struct plan *p)
 {
 	struct plan_image *im = &p->aux;
-	size_t at = (boot_len + 63) & ~(size_t)63;
-	uint8_t *buf = in->kc_buf + at;
-	struct si_mem_io mio;
-	struct si_io io;
-	struct si_diag d;
 	char what[PLAN_PATH_MAX + 16];
-	uint64_t size = 0;
-	unsigned i;
-	int h = -1, r;
+	struct si_diag d;
+	struct hio x;
+	struct si_io io;
+	int r;
 
 	img_init(im, in->board->kc_aux_path);
 	if (!in->board->kc_aux_path[0])
 		return 0;
+	p->stage = "kc";
 	what_of(what, sizeof what, "kc-aux", in->board->kc_aux_path);
 	si_diag_clear(&d);
-	r = ops->open(ops->ctx, in->board->kc_aux_path, &h, &size, &d);
-	if (r == SI_E_OPEN && d.sys_errno == ENOENT)
-		return 0;
-	if (r == 0 && (size == 0 || at > in->kc_cap || size > in->kc_cap - at)) {
-		si_diag_clear(&d);
-		si_diag_where(&d, in->board->kc_aux_path, strlen(in->board->kc_aux_path));
-		si_diag_field(&d, "size (with the boot KC, CONFIG_KC_BOOT_MAX_KB)");
-		si_diag_values(&d, at < in->kc_cap ? in->kc_cap - at : 0, size);
-		r = SI_E_TOO_BIG;
-	}
-	if (r == 0) {
-		r = ops->read_at(ops->ctx, h, 0, buf, (size_t)size);
-		if (r) {
-			si_diag_clear(&d);
-			si_diag_where(&d, in->board->kc_aux_path, strlen(in->board->kc_aux_path));
-		}
-	}
-	if (h >= 0)
-		ops->close(ops->ctx, h);
-	if (r == 0) {
-		si_io_mem(&io, &mio, buf, (size_t)size);
-		r = si_seal_open(&io, in->anchor, SI_USAGE_KC_AUX, 0, &im->seal, &d);
-		if (r == 0 && floor_of(in, im->seal.m.name) > im->seal.m.rollback_index) {
-			si_diag_clear(&d);
-			si_diag_where(&d, im->seal.m.name, strlen(im->seal.m.name));
-			r = si_rollback_check(im->seal.m.rollback_index, in->anchor,
-					      floor_of(in, im->seal.m.name), &d);
-		}
-		if (r == SI_E_SEAL_KEY_UNKNOWN) {
-			plan_log_error(ops, "kc", what, r, &d);
-			hint_keys(ops, in->anchor, &io);
-			goto skip;
-		}
-	}
-	if (r == 0 && im->seal.m.fs_type != SI_FS_RAW) {
-		si_diag_clear(&d);
-		si_diag_field(&d, "manifest.fs_type");
-		si_diag_text(&d, "raw", si_seal_fstype_name(im->seal.m.fs_type));
-		r = SI_E_IMAGE_KIND;
-	}
-	if (r == 0)
-		r = si_seal_verify_tree(&im->seal.m, buf, (size_t)size, 0, &d);
-	/* Validation of the aux collection's bytes ends here. */
-	if (r == 0)
-		r = kc_coll_parse(buf, (size_t)im->seal.m.data_size, &p->aux_coll, &d);
-	if (r == 0 && in->kernel_release)
-		r = kc_release_check(p->aux_coll.release, in->kernel_release, &d);
+	r = ops->open(ops->ctx, in->board->kc_aux_path, &im->h, &im->size, &d);
 	if (r) {
+		im->h = -1;
+		if (r == SI_E_OPEN && d.sys_errno == ENOENT)
+			return 0;
 		plan_log_error(ops, "kc", what, r, &d);
 		goto skip;
 	}
-	what_of(what, sizeof what, "kc-aux", im->seal.m.name);
-	verified_line(ops, in->anchor, "kc", &im->seal);
-	p->aux_mods.n = p->aux_coll.count;
-	for (i = 0; i < p->aux_coll.count; i++) {
-		p->aux_mods.img[i] = buf + p->aux_coll.mods[i].offset;
-		p->aux_mods.len[i] = (size_t)p->aux_coll.mods[i].size;
-		p->aux_mods.file[i][0] = '\0';
+	hio_init(&x, &io, ops, im);
+	si_diag_clear(&d);
+	r = si_seal_open(&io, in->anchor, SI_USAGE_KC_AUX, 0, &im->seal, &d);
+	if (r == 0 && floor_of(in, im->seal.m.name) > im->seal.m.rollback_index) {
+		si_diag_clear(&d);
+		si_diag_where(&d, im->seal.m.name, strlen(im->seal.m.name));
+		r = si_rollback_check(im->seal.m.rollback_index, in->anchor,
+				      floor_of(in, im->seal.m.name), &d);
 	}
-	r = plan_modules(&p->aux_mods, in->kernel_release, "kc", what, ops);
-	if (r)
+	if (r) {
+		plan_log_error(ops, "kc", what, r, &d);
+		if (r == SI_E_SEAL_KEY_UNKNOWN)
+			hint_keys(ops, in->anchor, &io);
 		goto skip;
-	im->size = size;
+	}
+	si_diag_clear(&d);
+	if (im->seal.m.fs_type != SI_FS_EROFS) {
+		si_diag_field(&d, "manifest.fs_type");
+		si_diag_text(&d, "erofs", si_seal_fstype_name(im->seal.m.fs_type));
+		r = SI_E_IMAGE_KIND;
+	} else if (in->kernel_release) {
+		r = kc_release_check(im->seal.m.version, in->kernel_release, &d);
+		if (r)
+			si_diag_field(&d, "manifest.version (the tier's kernel release)");
+	}
+	if (r == 0 && p->ksys.state != PLAN_IMG_USE) {
+		si_diag_field(&d, "manifest.kc_system");
+		si_diag_text(&d, "a kc-system tier in the set", "a set without one");
+		r = SI_E_KC_AUX_SYSTEM;
+	} else if (r == 0 && memcmp(im->seal.m.kc_system, p->ksys.seal.m.digest, 32) != 0) {
+		char want[17], found[17];
+
+		si_hex(want, p->ksys.seal.m.digest, 8);
+		si_hex(found, im->seal.m.kc_system, 8);
+		si_diag_field(&d, "manifest.kc_system (the system tier's digest)");
+		si_diag_text(&d, want, found);
+		r = SI_E_KC_AUX_SYSTEM;
+	}
+	if (r) {
+		what_of(what, sizeof what, "kc-aux", im->seal.m.name);
+		plan_log_error(ops, "kc", what, r, &d);
+		goto skip;
+	}
+	verified_line(ops, in->anchor, "kc", &im->seal);
+	copy(p->aux_mnt, sizeof p->aux_mnt, PLAN_KAUX_MNT);
+	copy(p->aux_dm, sizeof p->aux_dm, "sealinit-kc-aux");
 	im->state = PLAN_IMG_USE;
 	return 0;
 skip:
+	if (im->h >= 0)
+		ops->close(ops->ctx, im->h);
+	im->h = -1;
 	im->state = PLAN_IMG_SKIP;
 	im->err = r;
 	si_diag_format(&d, r, im->reason, sizeof im->reason);
@@ -1031,9 +1026,9 @@ int plan_boot(const struct plan_inputs *in, const struct plan_ops *ops, struct p
 	if (r == 0)
 		r = plan_kc(in, ops, p);
 	if (r == 0)
-		r = plan_kc_aux(in, ops, p, (size_t)p->kc.size);
-	if (r == 0)
 		r = plan_kc_system(in, ops, p);
+	if (r == 0)
+		r = plan_kc_aux(in, ops, p);
 	if (r == 0)
 		r = plan_system(in, ops, p);
 	if (r == 0)
@@ -1054,6 +1049,9 @@ void plan_release(struct plan *p, const struct plan_ops *ops)
 	if (p->ksys.h >= 0)
 		ops->close(ops->ctx, p->ksys.h);
 	p->ksys.h = -1;
+	if (p->aux.h >= 0)
+		ops->close(ops->ctx, p->aux.h);
+	p->aux.h = -1;
 	for (i = 0; i < p->n_cx; i++) {
 		if (p->cx[i].img.h >= 0)
 			ops->close(ops->ctx, p->cx[i].img.h);

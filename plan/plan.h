@@ -271,12 +271,13 @@ struct plan {
 	struct plan_image ksys;
 	char ksys_mnt[PLAN_PATH_MAX];
 	char ksys_dm[80];
-	/* the integrator's aux collection (kc-aux, outside the set): read
-	 * whole after the boot KC, its modules loaded after the boot KC's;
+	/* the integrator's aux collection (kc-aux, outside the set): erofs
+	 * through dm-verity, overlaid on the system tier at /lib/modules, its
+	 * index (made with exactly that system tier) over the system tier's;
 	 * state 0 when there is none, PLAN_IMG_SKIP when refused */
 	struct plan_image aux;
-	struct kc_collection aux_coll;
-	struct plan_modset aux_mods;
+	char aux_mnt[PLAN_PATH_MAX];
+	char aux_dm[80];
 	/* system volume */
 	struct plan_image sys;
 	char sys_mnt[PLAN_PATH_MAX];
@@ -331,6 +332,7 @@ int plan_update_fallback(const struct up_state *st, struct plan_update *u,
 #define PLAN_NEWROOT "/newroot"
 #define PLAN_MODULES_DIR "/lib/modules"     /* the system KC, in the new root */
 #define PLAN_KSYS_MNT "/run/sealinit/kc-system"
+#define PLAN_KAUX_MNT "/run/sealinit/kc-aux"
 #define PLAN_CRYPTEX_MNT "/run/sealinit/cryptex"
 
 /* Plans the boot from the inputs, through ops.  p is the caller's

@@ -635,6 +635,43 @@ static void unpack_data(struct doc *d, const struct plan *p, const char *root)
 
 /* The checks sealinit makes inside the mounted system volume, on its file
  * system unpacked here. */
+/* The aux kernel collection's tree, as sealinit checks it once mounted
+ * (mount/auxtree.c) before laying it over the system tier: unpacked (its
+ * files, directories, links and devices; erofs-utils' extraction drops
+ * extended attributes, so the overlay-attribute rule is sealinit's alone
+ * here).  A refused tree is skipped with sealinit's lines. */
+static void check_aux(struct doc *d, struct plan *p)
+{
+	struct plan_image *im = &p->aux;
+	const struct handle *h;
+	char dir[PATH_MAX + 16], what[SI_SEAL_NAME_MAX + 16];
+	struct si_diag dg;
+	int fd, r;
+
+	if (im->state != PLAN_IMG_USE || im->h < 0)
+		return;
+	h = &d->h[im->h];
+	snprintf(dir, sizeof dir, "%s/kc-aux", d->tmp);
+	if (h->fd < 0 || unpack(d, h->fd, h->base, im->seal.m.data_size, im->seal.m.fs_type, dir, 0) != 0 ||
+	    (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "sealctl: doctor: kc-aux '%s' was not unpacked: its tree is not checked\n",
+			im->seal.m.name);
+		return;
+	}
+	si_diag_clear(&dg);
+	r = fs_aux_tree_check(fd, im->seal.m.version, &dg);
+	close(fd);
+	if (r == 0)
+		return;
+	/* dg.where is relative to the tree, like sealinit's */
+	snprintf(what, sizeof what, "kc-aux '%s'", im->seal.m.name);
+	plan_log_error(&d->ops, "system", what, r, &dg);
+	plan_log(&d->ops, PLAN_LOG_WARN, "sealinit: system: skipping the aux kernel collection %s; "
+		 "the boot goes on without its modules", im->file);
+	im->state = PLAN_IMG_SKIP;
+	im->err = r;
+}
+
 static int stage_inside(struct doc *d, struct plan *p)
 {
 	char root[PATH_MAX + 16];
@@ -655,6 +692,7 @@ static int stage_inside(struct doc *d, struct plan *p)
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return SEALCTL_SYSTEM;
+	check_aux(d, p);
 	/* Overlays, parents first, as the cryptex stage mounts them: each
 	 * target resolved in the tree as it stands, then the cryptexes'
 	 * trees unpacked over it, the topmost last (its files win). */

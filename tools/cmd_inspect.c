@@ -210,6 +210,10 @@ static int inspect_sealed(const char *path, const uint8_t *map, size_t len, int 
 		json_u64(&j, "hash_offset", s.m.hash_offset);
 		json_u64(&j, "hash_size", s.m.hash_size);
 		json_str(&j, "overlay", s.m.has_overlay ? s.m.overlay : NULL);
+		if (s.m.has_kc_system)
+			json_hex(&j, "kc_system", s.m.kc_system, 32);
+		else
+			json_str(&j, "kc_system", NULL);
 		json_keyid(&j, "key_id", s.m.key_id);
 		json_str(&j, "signature_algorithm", si_algo_name(s.m.sig_algo));
 		json_u64(&j, "manifest_offset", s.m.manifest_offset);
@@ -232,6 +236,12 @@ static int inspect_sealed(const char *path, const uint8_t *map, size_t len, int 
 	printf("  fs type          %s\n", si_seal_fstype_name(s.m.fs_type));
 	if (s.m.has_overlay)
 		printf("  overlay          %s\n", s.m.overlay);
+	if (s.m.has_kc_system) {
+		char ks[65];
+
+		si_hex(ks, s.m.kc_system, 32);
+		printf("  kc-system        %s (the system tier its index was made with)\n", ks);
+	}
 	printf("  data             %llu bytes, padded to %llu (%llu blocks of %u)\n",
 	       (unsigned long long)s.m.data_size, (unsigned long long)s.m.padded_size,
 	       (unsigned long long)s.m.data_blocks, s.m.data_block_size);

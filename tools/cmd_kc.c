@@ -32,12 +32,17 @@
 #define CMD "kc"
 #define KC_INDEX_MAX 16384
 
-/* Every *.ko under the release's kernel/ directory, by module name. */
-static struct {
+/* Module files by module name: ix, every *.ko of the release under
+ * --kernel-root (its kernel/ directory; for kc-aux the whole release
+ * directory, updates/ and extra/ included); sys_ix, for kc-aux, those of
+ * the system tier it is indexed with. */
+struct kindex {
 	unsigned n;
 	char name[KC_INDEX_MAX][KC_NAME_MAX];
 	char *path[KC_INDEX_MAX];
-} ix;
+};
+static struct kindex ix, sys_ix;
+static struct kindex *ix_fill = &ix;
 
 static void norm(char *s)
 {
@@ -50,31 +55,39 @@ static int ix_add(const char *path, const struct stat *st, int type, struct FTW 
 {
 	const char *base = path + f->base;
 	size_t n = strlen(base);
+	struct kindex *x = ix_fill;
 
 	(void)st;
 	if (type != FTW_F || n < 4 || strcmp(base + n - 3, ".ko") != 0)
 		return 0;
-	if (ix.n >= KC_INDEX_MAX || n - 3 >= KC_NAME_MAX)
+	if (x->n >= KC_INDEX_MAX || n - 3 >= KC_NAME_MAX)
 		return 1;
-	memcpy(ix.name[ix.n], base, n - 3);
-	ix.name[ix.n][n - 3] = '\0';
-	norm(ix.name[ix.n]);
-	ix.path[ix.n] = strdup(path);
-	ix.n++;
+	memcpy(x->name[x->n], base, n - 3);
+	x->name[x->n][n - 3] = '\0';
+	norm(x->name[x->n]);
+	x->path[x->n] = strdup(path);
+	if (!x->path[x->n])
+		return 1;
+	x->n++;
 	return 0;
 }
 
-static const char *ix_find(const char *name)
+static const char *kx_find(const struct kindex *x, const char *name)
 {
 	char k[KC_NAME_MAX];
 	unsigned i;
 
 	snprintf(k, sizeof k, "%s", name);
 	norm(k);
-	for (i = 0; i < ix.n; i++)
-		if (!strcmp(ix.name[i], k))
-			return ix.path[i];
+	for (i = 0; i < x->n; i++)
+		if (!strcmp(x->name[i], k))
+			return x->path[i];
 	return NULL;
+}
+
+static const char *ix_find(const char *name)
+{
+	return kx_find(&ix, name);
 }
 
 struct mod {
@@ -114,6 +127,9 @@ static int add_module(const char *name, const char *release, const char *why)
 
 	if (have(name))
 		return 0;
+	/* kc-aux: what the system tier has, the system tier provides */
+	if (why && kx_find(&sys_ix, name))
+		return 0;
 	if (n_mods >= CONFIG_MAX_MODULES) {
 		sealctl_msg(CMD, "more than %d modules: raise CONFIG_MAX_MODULES", CONFIG_MAX_MODULES);
 		return SEALCTL_FAIL;
@@ -122,8 +138,9 @@ static int add_module(const char *name, const char *release, const char *why)
 	snprintf(m->want, sizeof m->want, "%s", name);
 	m->path = ix_find(name);
 	if (!m->path) {
-		sealctl_msg(CMD, "module '%s'%s%s not found under lib/modules/%s/kernel", name,
-			    why ? ", needed by " : "", why ? why : "", release);
+		sealctl_msg(CMD, "module '%s'%s%s not found under lib/modules/%s%s", name,
+			    why ? ", needed by " : "", why ? why : "", release,
+			    sys_ix.n ? "" : "/kernel");
 		return SEALCTL_FAIL;
 	}
 	r = sealctl_load_file(CMD, m->path, 64u << 20, &m->img, &m->len);
@@ -218,6 +235,43 @@ static int rm_one(const char *path, const struct stat *st, int type, struct FTW 
 	return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
+/* The tree at dir sealed as sealctl seal --dir seals it. */
+static int seal_tree(const char *dir, const char *kind, const char *kcsys, const char *name,
+		     const char *version, const char *rb, const char *keyp, const char *helper,
+		     int json, const char *out)
+{
+	const char *seal[24];
+	int n = 0;
+
+	seal[n++] = "kc";
+	seal[n++] = "--dir";
+	seal[n++] = dir;
+	seal[n++] = "--kind";
+	seal[n++] = kind;
+	if (kcsys) {
+		seal[n++] = "--kc-system";
+		seal[n++] = kcsys;
+	}
+	seal[n++] = "--name";
+	seal[n++] = name;
+	seal[n++] = "--version";
+	seal[n++] = version;
+	seal[n++] = "--rollback-index";
+	seal[n++] = rb;
+	seal[n++] = "--key";
+	seal[n++] = keyp;
+	if (helper) {
+		seal[n++] = "--signing-helper";
+		seal[n++] = helper;
+	}
+	if (json)
+		seal[n++] = "--json";
+	seal[n++] = "-o";
+	seal[n++] = out;
+	seal[n] = NULL;
+	return sealctl_cmd_seal(n, (char **)seal);
+}
+
 /* The staging tree: TMP/lib/modules/<release>/{kernel/...,modules.order,
  * modules.builtin*}, depmod over it, sealed with sealctl seal --dir. */
 static int system_tier(const char *root, const char *release, const char *out,
@@ -227,10 +281,9 @@ static int system_tier(const char *root, const char *release, const char *out,
 	static const char *const copied[] = { "modules.order", "modules.builtin",
 					      "modules.builtin.modinfo" };
 	char tmp[4096], top[4200], kdir[4096], dst[8192], obuf[4096], to[8192];
-	const char *seal[24];
 	unsigned i, kept = 0;
 	size_t klen;
-	int r, n = 0;
+	int r;
 
 	snprintf(obuf, sizeof obuf, "%s", out);
 	snprintf(tmp, sizeof tmp, "%s/.sealctl-kcsys-XXXXXX", dirname(obuf));
@@ -276,32 +329,151 @@ static int system_tier(const char *root, const char *release, const char *out,
 		if (r)
 			goto done;
 	}
-	seal[n++] = "kc";
-	seal[n++] = "--dir";
-	seal[n++] = top;
-	seal[n++] = "--kind";
-	seal[n++] = kind;
-	seal[n++] = "--name";
-	seal[n++] = name;
-	seal[n++] = "--version";
-	seal[n++] = version;
-	seal[n++] = "--rollback-index";
-	seal[n++] = rb;
-	seal[n++] = "--key";
-	seal[n++] = keyp;
-	if (helper) {
-		seal[n++] = "--signing-helper";
-		seal[n++] = helper;
-	}
-	if (json)
-		seal[n++] = "--json";
-	seal[n++] = "-o";
-	seal[n++] = out;
-	seal[n] = NULL;
-	r = sealctl_cmd_seal(n, (char **)seal);
+	r = seal_tree(top, kind, NULL, name, version, rb, keyp, helper, json, out);
 	if (r == 0 && !json)
 		printf("%s: kc-system tier for %s: %u modules (all but %u of the boot tier), "
 		       "modules.dep made by depmod\n", out, release, kept, n_mods);
+done:
+	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return r;
+}
+
+/* ---- kc-aux: the integrator's modules, with an index over both tiers */
+
+/* What depmod writes (kmod 30..33): the aux tier's index, which stands
+ * over the system tier's while both are mounted. */
+static const char *const depmod_out[] = {
+	"modules.dep", "modules.dep.bin", "modules.alias", "modules.alias.bin",
+	"modules.softdep", "modules.symbols", "modules.symbols.bin", "modules.builtin.bin",
+	"modules.builtin.alias.bin", "modules.devname", "modules.weakdep",
+};
+
+/* The system tier sysimg extracted under TMP/lib/modules (fsck.erofs), the
+ * listed modules and the closure the system tier lacks put in its
+ * <release>/updates/, depmod over the whole; the aux tree is
+ * <release>/updates/ and depmod's output, sealed as kc-aux with the
+ * system tier's digest (manifest.kc_system): sealinit mounts it over the
+ * system tier only when that is the tier the set booted. */
+static int aux_tier(const char *root, const char *release, const char *out, const char *name,
+		    const char *version, const char *rb, const char *keyp, const char *helper,
+		    int json, const char *sysimg, char (*listed)[KC_NAME_MAX], unsigned n_listed)
+{
+	char tmp[4096], obuf[4096], sysrel[SI_SEAL_VERSION_MAX + 1], xdir[4200], arg[4300];
+	char dst[8192], at[8192], from[8192];
+	uint8_t digest[32];
+	unsigned i, kept = 0;
+	int r;
+
+	if (strcmp(version, release) != 0)
+		return sealctl_usage_error(CMD, "--version of a kc-aux tier must be the kernel release "
+					   "%s (sealinit checks it against the running kernel), found '%s'",
+					   release, version);
+	r = sealcmd_kc_system(CMD, sysimg, digest, sysrel);
+	if (r)
+		return r;
+	if (strcmp(sysrel, release) != 0) {
+		sealctl_msg(CMD, "%s: the system tier is for kernel release %s, the aux modules for %s",
+			    sysimg, sysrel, release);
+		return SEALCTL_FAIL;
+	}
+	snprintf(obuf, sizeof obuf, "%s", out);
+	snprintf(tmp, sizeof tmp, "%s/.sealctl-kcaux-XXXXXX", dirname(obuf));
+	if (!mkdtemp(tmp))
+		return sealctl_report_errno(CMD, tmp, SI_E_CREATE, errno);
+	snprintf(xdir, sizeof xdir, "%s/lib/modules", tmp);
+	snprintf(dst, sizeof dst, "%s/lib", tmp);
+	if (mkdir(dst, 0755) != 0) {
+		r = sealctl_report_errno(CMD, dst, SI_E_CREATE, errno);
+		goto done;
+	}
+	snprintf(arg, sizeof arg, "--extract=%s", xdir);
+	{
+		char *args[] = { "fsck.erofs", arg, "--no-preserve", (char *)sysimg, NULL };
+
+		r = run_tool("fsck.erofs --extract (Debian package erofs-utils) of the system tier", args);
+		if (r)
+			goto done;
+	}
+	snprintf(dst, sizeof dst, "%s/%s", xdir, release);
+	ix_fill = &sys_ix;
+	if (nftw(dst, ix_add, 16, FTW_PHYS) != 0 || sys_ix.n == 0) {
+		ix_fill = &ix;
+		sealctl_msg(CMD, "%s: no modules under %s/ in the system tier (or more than %d)",
+			    sysimg, release, KC_INDEX_MAX);
+		r = SEALCTL_FAIL;
+		goto done;
+	}
+	ix_fill = &ix;
+	for (i = 0; i < n_listed; i++) {
+		const char *p = kx_find(&sys_ix, listed[i]);
+
+		if (p) {
+			sealctl_msg(CMD, "module '%s' is the system tier's (%s): an aux tier adds modules "
+				    "to the platform's, it does not replace one", listed[i],
+				    p + strlen(xdir) + 1);
+			r = SEALCTL_FAIL;
+			goto done;
+		}
+		r = add_module(listed[i], release, NULL);
+		if (r)
+			goto done;
+	}
+	for (i = 0; i < n_mods; i++) {
+		const char *base = strrchr(mods[i].path, '/') + 1;
+
+		snprintf(dst, sizeof dst, "%s/%s/updates/%s", xdir, release, base);
+		snprintf(at, sizeof at, "%s/aux/%s/updates/%s", tmp, release, base);
+		*strrchr(dst, '/') = '\0';
+		*strrchr(at, '/') = '\0';
+		if (mkdirs(dst) != 0) {
+			r = sealctl_report_errno(CMD, dst, SI_E_CREATE, errno);
+			goto done;
+		}
+		if (mkdirs(at) != 0) {
+			r = sealctl_report_errno(CMD, at, SI_E_CREATE, errno);
+			goto done;
+		}
+		snprintf(dst + strlen(dst), sizeof dst - strlen(dst), "/%s", base);
+		snprintf(at + strlen(at), sizeof at - strlen(at), "/%s", base);
+		r = place(mods[i].path, dst);
+		if (r == 0)
+			r = place(mods[i].path, at);
+		if (r)
+			goto done;
+	}
+	{
+		char *args[] = { "depmod", "-b", tmp, (char *)release, NULL };
+
+		r = run_tool("depmod (Debian package kmod) over the system tier and the aux modules", args);
+		if (r)
+			goto done;
+	}
+	for (i = 0; i < SI_ARRAY_SIZE(depmod_out); i++) {
+		snprintf(from, sizeof from, "%s/%s/%s", xdir, release, depmod_out[i]);
+		if (access(from, R_OK) != 0)
+			continue;
+		snprintf(at, sizeof at, "%s/aux/%s/%s", tmp, release, depmod_out[i]);
+		r = place(from, at);
+		if (r)
+			goto done;
+		kept++;
+	}
+	if (kept < 2) {
+		sealctl_msg(CMD, "depmod wrote no modules.dep under %s/%s", xdir, release);
+		r = SEALCTL_FAIL;
+		goto done;
+	}
+	snprintf(at, sizeof at, "%s/aux", tmp);
+	r = seal_tree(at, "kc-aux", sysimg, name, version, rb, keyp, helper, json, out);
+	if (r == 0 && !json) {
+		char hex[65];
+
+		si_hex(hex, digest, 32);
+		printf("%s: kc-aux tier for %s: %u modules in updates/:", out, release, n_mods);
+		for (i = 0; i < n_mods; i++)
+			printf(" %s", mods[i].info.name);
+		printf("; modules.dep made by depmod with kc-system %s (digest %.16s...)\n", sysimg, hex);
+	}
 done:
 	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return r;
@@ -311,7 +483,8 @@ int sealctl_cmd_kc(int argc, char **argv)
 {
 	const char *root = NULL, *list = NULL, *keyp = NULL, *name = NULL, *version = NULL,
 		   *rb = NULL, *kind = "kc-boot", *release = NULL, *force = NULL, *out = NULL,
-		   *helper = NULL, *threads_s = NULL, *except = NULL, *bootimg = NULL;
+		   *helper = NULL, *threads_s = NULL, *except = NULL, *bootimg = NULL,
+		   *kcsys = NULL;
 	int progress = 0;
 	static struct kc_modinfo infos[CONFIG_MAX_MODULES];
 	static struct kc_edge edges[CONFIG_MAX_MODULES];
@@ -332,7 +505,7 @@ int sealctl_cmd_kc(int argc, char **argv)
 	unsigned nb;
 	uint64_t alen;
 	FILE *f;
-	int json = 0, is_sys, r, ret = SEALCTL_SYSTEM;
+	int json = 0, is_sys, is_aux, r, ret = SEALCTL_SYSTEM;
 	const struct sealcmd_optdef defs[] = {
 		{ "--kernel-root", NULL, &root, NULL }, { "--modules", NULL, &list, NULL },
 		{ "--except", NULL, &except, NULL }, { "--boot-image", NULL, &bootimg, NULL },
@@ -342,6 +515,7 @@ int sealctl_cmd_kc(int argc, char **argv)
 		{ "--release", NULL, &release, NULL }, { "--force-release", NULL, &force, NULL },
 		{ "--threads", NULL, &threads_s, NULL }, { "--output", "-o", &out, NULL },
 		{ "--progress", NULL, NULL, &progress }, { "--json", NULL, NULL, &json },
+		{ "--kc-system", NULL, &kcsys, NULL },
 	};
 
 	r = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, NULL);
@@ -351,6 +525,14 @@ int sealctl_cmd_kc(int argc, char **argv)
 		return sealctl_usage_error(CMD, "--kind: expected kc-boot, kc-system or kc-aux, "
 					   "found '%s'", kind);
 	is_sys = !strcmp(kind, "kc-system");
+	is_aux = !strcmp(kind, "kc-aux");
+	if (!!kcsys != is_aux)
+		return sealctl_usage_error(CMD, is_aux ? "--kind kc-aux needs --kc-system SYSTEM.kc: "
+					   "the sealed system tier its modules go beside"
+					   : "--kc-system is for --kind kc-aux");
+	if (is_aux && (force || progress || threads_s))
+		return sealctl_usage_error(CMD, "--force-release, --progress and --threads are for "
+					   "kc-boot");
 	if (is_sys ? !!list : !!except)
 		return sealctl_usage_error(CMD, is_sys ? "--kind kc-system takes every module but "
 					   "--except's: --modules is for kc-boot and kc-aux"
@@ -363,7 +545,9 @@ int sealctl_cmd_kc(int argc, char **argv)
 	if (bootimg && strcmp(kind, "kc-boot"))
 		return sealctl_usage_error(CMD, "--boot-image is for --kind kc-boot");
 	memset(&job, 0, sizeof job);
-	r = sealcmd_seal_params(CMD, &job.p, name, kind, version, rb, NULL, NULL, salt);
+	/* (kc-aux: sealctl seal checks them, with the system tier's digest) */
+	r = is_aux ? 0 : sealcmd_seal_params(CMD, &job.p, name, kind, version, rb, NULL, NULL, NULL,
+					     salt);
 	if (r)
 		return r;
 	job.p.fs_type = SI_FS_RAW;
@@ -371,7 +555,7 @@ int sealctl_cmd_kc(int argc, char **argv)
 		return SEALCTL_USAGE;
 	job.progress = sealcmd_progress_wanted(progress);
 	{
-		const char *inputs[] = { root, list ? list : except, keyp, helper };
+		const char *inputs[] = { root, list ? list : except, keyp, helper, kcsys };
 
 		r = sealctl_out_check(CMD, out, inputs, SI_ARRAY_SIZE(inputs));
 		if (r)
@@ -396,7 +580,7 @@ int sealctl_cmd_kc(int argc, char **argv)
 						   "give --release", dir, found);
 		release = only;
 	}
-	snprintf(dir, sizeof dir, "%s/lib/modules/%s/kernel", root, release);
+	snprintf(dir, sizeof dir, "%s/lib/modules/%s%s", root, release, is_aux ? "" : "/kernel");
 	if (access(dir, R_OK | X_OK) != 0)
 		return sealctl_report_errno(CMD, dir, SI_E_OPEN, errno);
 	if (nftw(dir, ix_add, 16, FTW_PHYS) != 0 || ix.n == 0) {
@@ -436,6 +620,14 @@ int sealctl_cmd_kc(int argc, char **argv)
 	if (n_listed == 0) {
 		sealctl_msg(CMD, "%s: no modules listed", list);
 		return SEALCTL_FAIL;
+	}
+	if (is_aux) {
+		for (i = 0; i < n_listed; i++)
+			if (req[i])
+				return sealctl_usage_error(CMD, "%s: '?%s': loading on request is for "
+							   "kc-boot", list, listed[i]);
+		return aux_tier(root, release, out, name, version, rb, keyp, helper, json, kcsys,
+				listed, n_listed);
 	}
 	for (i = 0; i < n_listed; i++) {
 		r = add_module(listed[i], release, NULL);

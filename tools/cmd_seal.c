@@ -275,7 +275,8 @@ void sealcmd_seal_print(const char *cmd, const struct sealcmd_seal_job *j, int j
  * name, version or overlay is a wrong argument (2), like a bad kind. */
 int sealcmd_seal_params(const char *cmd, struct si_seal_params *p, const char *name,
 			const char *kind, const char *version, const char *rb,
-			const char *overlay, const char *salthex, uint8_t salt[SI_SEAL_SALT_MAX])
+			const char *overlay, const uint8_t *kc_system, const char *salthex,
+			uint8_t salt[SI_SEAL_SALT_MAX])
 {
 	struct si_seal_params t;
 	struct si_seal_layout l;
@@ -286,6 +287,7 @@ int sealcmd_seal_params(const char *cmd, struct si_seal_params *p, const char *n
 	p->name = name;
 	p->version = version;
 	p->overlay = overlay;
+	p->kc_system = kc_system;
 	p->kind = (enum si_kind)si_seal_kind_from_name(kind);
 	if (!p->kind)
 		return sealctl_usage_error(cmd, "--kind: expected system, cryptex, kc-boot, kc-system, "
@@ -327,12 +329,42 @@ int sealcmd_seal_params(const char *cmd, struct si_seal_params *p, const char *n
 	return 0;
 }
 
+int sealcmd_kc_system(const char *cmd, const char *path, uint8_t digest[32], char *release)
+{
+	struct sealcmd_image img;
+	struct si_seal_unverified u;
+	struct si_diag d;
+	int r;
+
+	r = sealcmd_image_open(cmd, path, &img);
+	if (r)
+		return r;
+	r = sealcmd_seal_id(img.map, img.len, &u, digest);
+	if (r || u.m.kind != SI_KIND_KC_SYSTEM) {
+		sealcmd_image_close(&img);
+		si_diag_clear(&d);
+		si_diag_field(&d, "manifest.kind");
+		si_diag_text(&d, "kc-system", r ? "not a sealed image" : si_seal_kind_name(u.m.kind));
+		return sealctl_report(cmd, path, r ? r : SI_E_SEAL_KIND, &d);
+	}
+	/* what is built against it must be what its root hash says */
+	si_diag_clear(&d);
+	r = si_seal_verify_tree(&u.m, img.map, img.len, 0, &d);
+	sealcmd_image_close(&img);
+	if (r)
+		return sealctl_report(cmd, path, r, &d);
+	if (release)
+		memcpy(release, u.m.version, sizeof u.m.version);
+	return 0;
+}
+
 int sealctl_cmd_seal(int argc, char **argv)
 {
 	const char *dir = NULL, *image = NULL, *name = NULL, *kind = NULL, *version = NULL,
 		   *rb = NULL, *keyp = NULL, *overlay = NULL, *fstype = NULL, *salthex = NULL,
-		   *out = NULL, *helper = NULL, *psize_s = NULL, *threads_s = NULL;
+		   *out = NULL, *helper = NULL, *psize_s = NULL, *threads_s = NULL, *kcsys = NULL;
 	int progress = 0;
+	uint8_t kcd[32];
 	static struct sealctl_signer sg;
 	static struct sealcmd_seal_job job;
 	struct sealcmd_image in = { -1, 0, NULL, 0 };
@@ -350,6 +382,7 @@ int sealctl_cmd_seal(int argc, char **argv)
 		{ "--salt", NULL, &salthex, NULL }, { "--partition-size", NULL, &psize_s, NULL },
 		{ "--threads", NULL, &threads_s, NULL }, { "--output", "-o", &out, NULL },
 		{ "--progress", NULL, NULL, &progress }, { "--json", NULL, NULL, &json },
+		{ "--kc-system", NULL, &kcsys, NULL },
 	};
 
 	r = sealcmd_parse(CMD, argc, argv, defs, SI_ARRAY_SIZE(defs), NULL, 0, NULL);
@@ -360,8 +393,18 @@ int sealctl_cmd_seal(int argc, char **argv)
 	if (!name || !kind || !version || !rb || !keyp || !out)
 		return sealctl_usage_error(CMD, "--name, --kind, --version, --rollback-index, --key "
 					   "and -o are required");
+	if (!!kcsys != !strcmp(kind, "kc-aux"))
+		return sealctl_usage_error(CMD, kcsys ? "--kc-system is for --kind kc-aux"
+					   : "--kind kc-aux needs --kc-system: the system tier its "
+					   "module index was made with (sealctl kc --kind kc-aux makes both)");
+	if (kcsys) {
+		r = sealcmd_kc_system(CMD, kcsys, kcd, NULL);
+		if (r)
+			return r;
+	}
 	memset(&job, 0, sizeof job);
-	r = sealcmd_seal_params(CMD, &job.p, name, kind, version, rb, overlay, salthex, salt);
+	r = sealcmd_seal_params(CMD, &job.p, name, kind, version, rb, overlay, kcsys ? kcd : NULL,
+				salthex, salt);
 	if (r)
 		return r;
 	if (fstype && !(job.p.fs_type = (enum si_fstype)si_seal_fstype_from_name(fstype)))
@@ -378,7 +421,7 @@ int sealctl_cmd_seal(int argc, char **argv)
 		return SEALCTL_USAGE;
 	job.progress = sealcmd_progress_wanted(progress);
 	{
-		const char *inputs[] = { dir, image, keyp, helper };
+		const char *inputs[] = { dir, image, keyp, helper, kcsys };
 
 		r = sealctl_out_check(CMD, out, inputs, SI_ARRAY_SIZE(inputs));
 		if (r)

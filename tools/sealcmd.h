@@ -105,10 +105,18 @@ struct sealcmd_seal_job {
 	uint8_t root_hash[32], manifest_digest[32];
 };
 
-/* Checks and fills the parameters (a bad value: usage, 2). */
+/* Checks and fills the parameters (a bad value: usage, 2).  kc_system:
+ * the 32-byte digest kc-aux images carry (sealcmd_kc_system), else NULL. */
 int sealcmd_seal_params(const char *cmd, struct si_seal_params *p, const char *name,
 			const char *kind, const char *version, const char *rb,
-			const char *overlay, const char *salthex, uint8_t salt[SI_SEAL_SALT_MAX]);
+			const char *overlay, const uint8_t *kc_system, const char *salthex,
+			uint8_t salt[SI_SEAL_SALT_MAX]);
+/* The digest of the sealed kc-system image at path (its seal parsed, not
+ * verified: the digest names it), with its kernel release (its version)
+ * in release[0..SI_SEAL_VERSION_MAX] when release is not NULL; its hash
+ * tree is recomputed, so that what is built against it is what its root
+ * hash says.  0 or an exit code (after reporting). */
+int sealcmd_kc_system(const char *cmd, const char *path, uint8_t digest[32], char *release);
 /* Builds and writes the image; 0 or an exit code (after reporting). */
 int sealcmd_seal_write(const char *cmd, struct sealcmd_seal_job *j);
 void sealcmd_seal_print(const char *cmd, const struct sealcmd_seal_job *j, int json);

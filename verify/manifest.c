@@ -55,6 +55,9 @@
  *   0x800e hash_size     u64  = dm-verity tree size for the geometry
  *   0x800f overlay       optional, cryptex only: absolute path, 1..255
  *                        bytes, printable, no "//", "." or ".." parts
+ *   0x8010 kc_system     32 bytes, kc-aux only and required there: the
+ *                        digest of the kc-system image the aux tier's
+ *                        module index was made with
  */
 #include <string.h>
 
@@ -331,6 +334,7 @@ static const struct {
 	{ SI_TAG_HASH_OFFSET, "manifest.hash_offset", 1 },
 	{ SI_TAG_HASH_SIZE, "manifest.hash_size", 1 },
 	{ SI_TAG_OVERLAY, "manifest.overlay", 0 },
+	{ SI_TAG_KC_SYSTEM, "manifest.kc_system", 0 },
 };
 
 static int field_len(struct si_diag *d, const char *field, uint64_t off,
@@ -545,6 +549,12 @@ static int body_parse(const uint8_t *b, size_t len, struct si_manifest *s,
 				copy_text(s->overlay, v, vlen);
 				s->has_overlay = 1;
 				break;
+			case SI_TAG_KC_SYSTEM:
+				if (vlen != sizeof s->kc_system)
+					return field_len(d, f, off, sizeof s->kc_system, vlen);
+				memcpy(s->kc_system, v, vlen);
+				s->has_kc_system = 1;
+				break;
 			}
 		}
 	}
@@ -557,6 +567,19 @@ static int body_parse(const uint8_t *b, size_t len, struct si_manifest *s,
 			return SI_E_MANIFEST_MISSING;
 		}
 	return 0;
+}
+
+int si_manifest_kc_system_ok(enum si_kind kind, int has, struct si_diag *d)
+{
+	if (!!has == (kind == SI_KIND_KC_AUX))
+		return 0;
+	si_diag_field(d, "manifest.kc_system");
+	if (has) {
+		si_diag_text(d, "kc-aux", si_seal_kind_name(kind));
+		return SI_E_MANIFEST_VALUE;
+	}
+	si_diag_values(d, SI_TAG_KC_SYSTEM, 0);
+	return SI_E_MANIFEST_MISSING;
 }
 
 /* Relations between fields and with the image: dm-verity's geometry, and
@@ -572,6 +595,9 @@ static int seal_check(struct si_manifest *s, struct si_diag *d)
 		si_diag_text(d, "cryptex", si_seal_kind_name(s->kind));
 		return SI_E_MANIFEST_VALUE;
 	}
+	r = si_manifest_kc_system_ok(s->kind, s->has_kc_system, d);
+	if (r)
+		return r;
 	if (!si_block_size_ok(s->data_block_size)) {
 		si_diag_field(d, "manifest.data_block_size");
 		si_diag_values(d, 4096, s->data_block_size);

@@ -75,6 +75,11 @@ int si_tlv_next(struct si_tlv *t, struct si_diag *d) SI_WUR;
 int si_manifest_parse(const struct si_envelope *env, const uint8_t *m,
 		      struct si_manifest *out, struct si_diag *d) SI_WUR;
 
+/* kc_system (0x8010) is required on kc-aux and refused on every other
+ * kind: 0, SI_E_MANIFEST_MISSING or SI_E_MANIFEST_VALUE.  Shared with the
+ * builder. */
+int si_manifest_kc_system_ok(enum si_kind kind, int has, struct si_diag *d);
+
 /* Field syntax, shared with the builder and the anchor's path lists. */
 int si_manifest_name_ok(const uint8_t *s, size_t n);     /* 1..64 [A-Za-z0-9._+-], first alnum */
 int si_manifest_printable_ok(const uint8_t *s, size_t n); /* 0x20..0x7e */

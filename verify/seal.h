@@ -93,6 +93,7 @@ enum {
 	SI_TAG_HASH_OFFSET = 0x800d,
 	SI_TAG_HASH_SIZE = 0x800e,
 	SI_TAG_OVERLAY = 0x800f,
+	SI_TAG_KC_SYSTEM = 0x8010,
 };
 
 /* Reads the image.  read_at returns 0 or a negative si_err (SI_E_IO with
@@ -138,6 +139,11 @@ struct si_manifest {
 	uint64_t hash_size;        /* bytes of hash tree */
 	int has_overlay;
 	char overlay[SI_SEAL_OVERLAY_MAX + 1];
+	/* kc-aux only, and required there: the digest of the kc-system image
+	 * whose modules the aux tier's index (modules.dep and friends) was
+	 * made with */
+	int has_kc_system;
+	uint8_t kc_system[32];
 	enum si_algo sig_algo;
 	uint8_t key_id[32];        /* fingerprint of the signing key */
 	uint64_t manifest_offset;
@@ -209,6 +215,7 @@ struct si_seal_params {
 	const uint8_t *salt;
 	size_t salt_len;
 	const char *overlay;       /* NULL: none; cryptex only */
+	const uint8_t *kc_system;  /* 32 bytes; kc-aux only, and required there */
 };
 
 struct si_seal_layout {

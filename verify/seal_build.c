@@ -54,6 +54,8 @@ static void tlv_u8(struct tlv_w *w, uint16_t tag, uint8_t v)
 static int params_check(const struct si_seal_params *p, uint32_t *dbs,
 			uint32_t *hbs, struct si_diag *d)
 {
+	int r;
+
 	if (!p || !p->name || !p->version || (!p->salt && p->salt_len))
 		return SI_E_ARG;
 	if (!si_seal_kind_name(p->kind))
@@ -85,6 +87,9 @@ static int params_check(const struct si_seal_params *p, uint32_t *dbs,
 			return SI_E_MANIFEST_VALUE;
 		}
 	}
+	r = si_manifest_kc_system_ok(p->kind, p->kc_system != NULL, d);
+	if (r)
+		return r;
 	*dbs = p->data_block_size ? p->data_block_size : 4096;
 	*hbs = p->hash_block_size ? p->hash_block_size : 4096;
 	if (!si_block_size_ok(*dbs) || !si_block_size_ok(*hbs)) {
@@ -123,6 +128,8 @@ static size_t body_encode(const struct si_seal_params *p, uint32_t dbs,
 	tlv_u64(&w, SI_TAG_HASH_SIZE, l->hash_size);
 	if (p->overlay)
 		tlv_put(&w, SI_TAG_OVERLAY, p->overlay, strlen(p->overlay));
+	if (p->kc_system)
+		tlv_put(&w, SI_TAG_KC_SYSTEM, p->kc_system, 32);
 	return w.over ? 0 : w.len;
 }
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <linux/fs.h>
@@ -816,6 +817,18 @@ static void each_count(void *arg, const char *name, size_t len)
 	(*(unsigned *)arg)++;
 }
 
+static void rm_rf(const char *dir)
+{
+	char *const argv[] = { "rm", "-rf", (char *)dir, NULL };
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+}
+
 static void test_resolve(void)
 {
 	char dir[] = "/tmp/sealinit-test-resolve-XXXXXX", p[256], out[256];
@@ -878,16 +891,125 @@ static void test_resolve(void)
 	T_EQ(n, 5); /* . .. lib rel fifo */
 	T_ERR(fs_tree_list(root, "lib", each_count, &n, NULL), SI_E_PATH_SYMLINK);
 	close(root);
-	{
-		char *const argv[] = { "rm", "-rf", dir, NULL };
-		pid_t pid = fork();
+	rm_rf(dir);
+#undef MK
+}
 
-		if (pid == 0) {
-			execvp(argv[0], argv);
-			_exit(127);
-		}
-		waitpid(pid, NULL, 0);
+/* What an aux kernel collection's tree may hold (mount/auxtree.c): each
+ * refused shape added to a good tree, checked, and taken out again. */
+static int aux_check(const char *dir, struct si_diag *d)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -1;
+	si_diag_clear(d);
+	r = fs_aux_tree_check(fd, "6.1.0-56-arm64", d);
+	close(fd);
+	return r;
+}
+
+static void test_aux_tree(void)
+{
+	char dir[] = "/tmp/sealinit-test-auxtree-XXXXXX", p[300];
+	struct si_diag d;
+	unsigned i;
+	int fd;
+
+	T_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+#define MK(fmt, ...) (snprintf(p, sizeof p, "%s/" fmt, dir, ##__VA_ARGS__), p)
+#define R "6.1.0-56-arm64"
+	T_EQ(mkdir(MK(R), 0755), 0);
+	T_EQ(mkdir(MK(R "/updates"), 0755), 0);
+	T_EQ(mkdir(MK(R "/updates/vendor"), 0755), 0);
+	fd = open(MK(R "/modules.dep"), O_WRONLY | O_CREAT, 0644);
+	T_CHECK(fd >= 0 && write(fd, "updates/dummy.ko:\n", 18) == 18, "modules.dep");
+	close(fd);
+	fd = open(MK(R "/modules.dep.bin"), O_WRONLY | O_CREAT, 0644);
+	close(fd);
+	fd = open(MK(R "/updates/dummy.ko"), O_WRONLY | O_CREAT, 0644);
+	close(fd);
+	fd = open(MK(R "/updates/vendor/x.ko"), O_WRONLY | O_CREAT, 0644);
+	close(fd);
+	T_OK(aux_check(dir, &d));
+
+	/* names where they may not stand */
+	fd = open(MK("README"), O_WRONLY | O_CREAT, 0644);
+	close(fd);
+	T_ERR(aux_check(dir, &d), SI_E_KC_AUX_TREE);
+	T_STREQ(d.where, "README");
+	T_STREQ(d.expected_s, "only the directory of the kernel release");
+	T_EQ(unlink(p), 0);
+	T_EQ(mkdir(MK("6.1.0-57-arm64"), 0755), 0);
+	T_ERR(aux_check(dir, &d), SI_E_KC_AUX_TREE);
+	T_STREQ(d.found_s, "6.1.0-57-arm64");
+	T_EQ(rmdir(p), 0);
+	T_EQ(mkdir(MK(R "/kernel"), 0755), 0);
+	T_ERR(aux_check(dir, &d), SI_E_KC_AUX_TREE);
+	T_STREQ(d.where, R "/kernel");
+	T_STREQ(d.expected_s, "updates/ or a modules.* index file");
+	T_EQ(rmdir(p), 0);
+	fd = open(MK(R "/updates/notes.txt"), O_WRONLY | O_CREAT, 0644);
+	close(fd);
+	T_ERR(aux_check(dir, &d), SI_E_KC_AUX_TREE);
+	T_STREQ(d.expected_s, "a *.ko module file");
+	T_EQ(unlink(p), 0);
+	fd = open(MK("bad\nsealinit: OK"), O_WRONLY | O_CREAT, 0644);
+	close(fd);
+	T_ERR(aux_check(dir, &d), SI_E_KC_AUX_TREE);
+	T_CHECK(!strchr(d.where, '\n'), "the name escaped: %s", d.where);
+	T_EQ(unlink(p), 0);
+
+	/* types: links, FIFOs, devices (an overlay whiteout) */
+	T_EQ(symlink("../../" R "/modules.dep", MK(R "/updates/link.ko")), 0);
+	T_ERR(aux_check(dir, &d), SI_E_KC_AUX_TREE);
+	T_STREQ(d.found_s, "a symbolic link");
+	T_EQ(unlink(p), 0);
+	T_EQ(mkfifo(MK(R "/modules.alias"), 0644), 0);
+	T_ERR(aux_check(dir, &d), SI_E_KC_AUX_TREE);
+	T_STREQ(d.found_s, "a FIFO");
+	T_EQ(unlink(p), 0);
+	if (geteuid() == 0) {
+		T_EQ(mknod(MK(R "/updates/veth.ko"), S_IFCHR | 0644, makedev(0, 0)), 0);
+		T_ERR(aux_check(dir, &d), SI_E_KC_AUX_TREE);
+		T_STREQ(d.where, R "/updates/veth.ko");
+		T_CHECK(strstr(d.found_s, "character device") != NULL, "%s", d.found_s);
+		T_EQ(unlink(p), 0);
 	}
+
+	/* overlay attributes: an opaque directory, a redirect */
+	if (setxattr(MK(R "/updates"), "trusted.overlay.opaque", "y", 1, 0) == 0) {
+		T_ERR(aux_check(dir, &d), SI_E_KC_AUX_TREE);
+		T_STREQ(d.where, R "/updates");
+		T_STREQ(d.found_s, "trusted.overlay.opaque");
+		T_EQ(removexattr(p, "trusted.overlay.opaque"), 0);
+	} else {
+		T_CHECK(geteuid() != 0 || errno == ENOTSUP, "setxattr trusted.overlay.opaque: %s",
+			strerror(errno));
+	}
+	if (setxattr(MK(R "/updates/dummy.ko"), "user.overlay.redirect", "/x", 2, 0) == 0) {
+		T_ERR(aux_check(dir, &d), SI_E_KC_AUX_TREE);
+		T_STREQ(d.found_s, "user.overlay.redirect");
+		T_EQ(removexattr(p, "user.overlay.redirect"), 0);
+	}
+	/* an unrelated attribute is not the check's business */
+	if (setxattr(MK(R "/updates/dummy.ko"), "user.note", "1", 1, 0) == 0)
+		T_OK(aux_check(dir, &d));
+
+	/* depth: six levels of directories below updates/, not seven */
+	snprintf(p, sizeof p, "%s/" R "/updates/vendor", dir);
+	for (i = 0; i < 5; i++) {
+		strcat(p, "/d");
+		T_EQ(mkdir(p, 0755), 0);
+	}
+	T_OK(aux_check(dir, &d));
+	strcat(p, "/d");
+	T_EQ(mkdir(p, 0755), 0);
+	T_ERR(aux_check(dir, &d), SI_E_KC_AUX_TREE);
+	T_STREQ(d.expected_s, "at most 8 levels of directories");
+	T_ERR(fs_aux_tree_check(-1, R, NULL), SI_E_ARG);
+	rm_rf(dir);
+#undef R
 #undef MK
 }
 
@@ -937,6 +1059,7 @@ static void test_gpt(void)
 int main(void)
 {
 	test_resolve();
+	test_aux_tree();
 	test_gpt();
 	test_verity_params();
 	test_spec_from_seal();

@@ -246,6 +246,7 @@ static void dump_lines(void)
 /* ------------------------------------------------------------ images */
 
 static const char *seal_version = "13.3.1";
+static const uint8_t *seal_kc_system; /* kc-aux images: the system tier's digest */
 
 static uint8_t *seal_img(enum si_kind kind, const char *name, enum si_fstype fs,
 			 const char *overlay, const struct si_privkey *key,
@@ -266,6 +267,7 @@ static uint8_t *seal_img(enum si_kind kind, const char *name, enum si_fstype fs,
 	p.salt = salt;
 	p.salt_len = sizeof salt;
 	p.overlay = overlay;
+	p.kc_system = kind == SI_KIND_KC_AUX ? seal_kc_system : NULL;
 	if (si_seal_layout(&p, key->algo, &l, NULL) != 0) {
 		fprintf(stderr, "seal_img %s: layout\n", name);
 		exit(2);
@@ -976,6 +978,117 @@ static void test_kc_tiers(void)
 	T_EQ(p.ksys.state, 0);
 }
 
+/* The aux tier (CONFIG_KC_AUX_PATH, outside the slot and the set): erofs
+ * for the running release, made with exactly the system tier the set
+ * lists (manifest.kc_system), signed by a key with kc-aux; anything else
+ * is skipped with its line, and the boot goes on. */
+static void put_aux(const char *version, enum si_fstype fs, const uint8_t *sys,
+		    const struct si_privkey *key)
+{
+	uint8_t digest[32];
+	int a = auto_set;
+
+	if (!sys) {
+		struct file *f = world_file("kc/system.kc");
+		struct si_seal_unverified u;
+		struct si_mem_io m;
+		struct si_io io;
+
+		T_CHECK(f != NULL, "no kc/system.kc to make the aux tier with");
+		if (!f)
+			return;
+		si_io_mem(&io, &m, f->data, f->len);
+		T_OK(si_seal_open_unverified(&io, &u, NULL));
+		memcpy(digest, u.m.digest, 32);
+		sys = digest;
+	}
+	seal_version = version;
+	seal_kc_system = sys;
+	auto_set = 0; /* not the set's: the vendor's release is left as it is */
+	put_sealed("/kc-aux/aux.kc", SI_KIND_KC_AUX, "aux", fs, NULL, key);
+	auto_set = a;
+	seal_kc_system = NULL;
+	seal_version = "13.3.1";
+}
+
+static void test_kc_aux(void)
+{
+	static const uint8_t other[32] = { 0xab, 0xcd };
+
+	/* made with the set's system tier: kept, mounted over it */
+	setup();
+	put_kc_system(RELEASE, SI_FS_EROFS);
+	put_aux(RELEASE, SI_FS_EROFS, NULL, &key_rsa);
+	T_OK(run());
+	T_EQ(p.aux.state, PLAN_IMG_USE);
+	T_STREQ(p.aux_mnt, PLAN_KAUX_MNT);
+	T_LINE("sealinit: kc: verified kc-aux 'aux' " RELEASE " (rollback 1) sha256,rsa");
+
+	/* made with another system tier: its index would be wrong */
+	setup();
+	put_kc_system(RELEASE, SI_FS_EROFS);
+	put_aux(RELEASE, SI_FS_EROFS, other, &key_rsa);
+	T_OK(run());
+	T_EQ(p.aux.state, PLAN_IMG_SKIP);
+	T_ERR(p.aux.err, SI_E_KC_AUX_SYSTEM);
+	T_EQ(p.aux.h, -1);
+	T_LINE("sealinit: kc: kc-aux 'aux': the aux kernel collection was made with another system tier "
+	       "(field manifest.kc_system (the system tier's digest): expected ");
+	T_LINE(", found abcd000000000000) [SI_E_KC_AUX_SYSTEM]");
+	T_LINE("sealinit: kc: skipping the aux kernel collection kc-aux/aux.kc; the boot goes on without its modules");
+
+	/* a set without a system tier: nothing to stand over */
+	setup();
+	put_aux(RELEASE, SI_FS_EROFS, other, &key_rsa);
+	T_OK(run());
+	T_ERR(p.aux.err, SI_E_KC_AUX_SYSTEM);
+	T_LINE("(field manifest.kc_system: expected a kc-system tier in the set, found a set without one)");
+
+	/* for another kernel */
+	setup();
+	put_kc_system(RELEASE, SI_FS_EROFS);
+	put_aux("6.1.0-other-arm64", SI_FS_EROFS, NULL, &key_rsa);
+	T_OK(run());
+	T_ERR(p.aux.err, SI_E_KC_RELEASE);
+	T_LINE("expected " RELEASE ", found 6.1.0-other-arm64");
+
+	/* not an erofs tree (the old raw archive among them) */
+	setup();
+	put_kc_system(RELEASE, SI_FS_EROFS);
+	put_aux(RELEASE, SI_FS_RAW, NULL, &key_rsa);
+	T_OK(run());
+	T_ERR(p.aux.err, SI_E_IMAGE_KIND);
+	T_LINE("(field manifest.fs_type: expected erofs, found raw)");
+
+	/* signed by the platform key, whose usages lack kc-aux */
+	setup();
+	put_kc_system(RELEASE, SI_FS_EROFS);
+	put_aux(RELEASE, SI_FS_EROFS, NULL, &key_platform);
+	T_OK(run());
+	T_ERR(p.aux.err, SI_E_SEAL_USAGE);
+	T_EQ(p.aux.h, -1);
+
+	/* below its recorded floor */
+	setup();
+	put_kc_system(RELEASE, SI_FS_EROFS);
+	put_aux(RELEASE, SI_FS_EROFS, NULL, &key_rsa);
+	T_OK(up_floor_raise(&floors, "aux", 2));
+	T_OK(run());
+	T_ERR(p.aux.err, SI_E_SEAL_ROLLBACK);
+
+	/* one flipped byte in its manifest: refused, not trusted */
+	setup();
+	put_kc_system(RELEASE, SI_FS_EROFS);
+	put_aux(RELEASE, SI_FS_EROFS, NULL, &key_rsa);
+	{
+		struct file *f = world_file("/kc-aux/aux.kc");
+
+		f->data[f->len - 64 - 100] ^= 1;
+	}
+	T_OK(run());
+	T_EQ(p.aux.state, PLAN_IMG_SKIP);
+}
+
 static void test_cryptex_dir(void)
 {
 	unsigned i;
@@ -1168,6 +1281,7 @@ int main(void)
 	test_cryptex_optional();
 	test_set();
 	test_kc_tiers();
+	test_kc_aux();
 	test_cryptex_dir();
 	test_init_path();
 	test_execution_failures();

@@ -412,6 +412,59 @@ static void test_trust(void)
 	free(img);
 }
 
+/* kc_system (0x8010): the kc-system digest an aux tier's index was made
+ * with; kc-aux only, and required there -- built, parsed, and refused
+ * where it is absent, misplaced or the wrong length. */
+static void test_kc_system_field(void)
+{
+	static const uint8_t sys[32] = { 0x5e, 0x11, [31] = 0x7f };
+	struct si_seal_params p = params(SI_KIND_KC_AUX, 4096);
+	struct si_anchor a = anchor_for(&key_ec, SI_USAGE_ALL);
+	static struct ent e[40];
+	struct si_seal_layout l;
+	struct si_seal s;
+	struct si_diag d;
+	size_t len, olen, n;
+	uint8_t *img, *o;
+
+	/* the builder: required for kc-aux, refused elsewhere */
+	si_diag_clear(&d);
+	T_ERR(si_seal_layout(&p, SI_ALGO_ECDSA_P256, &l, &d), SI_E_MANIFEST_MISSING);
+	T_STREQ(d.field, "manifest.kc_system");
+	p.kc_system = sys;
+	T_OK(si_seal_layout(&p, SI_ALGO_ECDSA_P256, &l, NULL));
+	{
+		struct si_seal_params q = params(SI_KIND_KC_SYSTEM, 4096);
+
+		q.kc_system = sys;
+		T_ERR(si_seal_layout(&q, SI_ALGO_ECDSA_P256, &l, NULL), SI_E_MANIFEST_VALUE);
+	}
+	/* built and read back */
+	img = build(&p, &key_ec, &len);
+	T_OK(open_img(img, len, &a, 0, 0, &s, &d));
+	T_EQ(s.m.has_kc_system, 1);
+	T_CHECK(memcmp(s.m.kc_system, sys, 32) == 0, "kc_system read back");
+	/* the wrong length */
+	T_ERR(edited(img, len, SI_TAG_KC_SYSTEM, sys, 31), SI_E_MANIFEST_FIELD_LEN);
+	T_ERR(edited(img, len, SI_TAG_KC_SYSTEM, sys, 0), SI_E_MANIFEST_FIELD_LEN);
+	/* a kc-aux manifest without it: missing */
+	n = body_entries(img, len, e);
+	T_EQ(e[n - 1].tag, SI_TAG_KC_SYSTEM);
+	o = remanifest(img, len, e, n - 1, NULL, 0, &key_ec, &olen);
+	si_diag_clear(&d);
+	T_ERR(open_img(o, olen, &a, 0, 0, &s, &d), SI_E_MANIFEST_MISSING);
+	T_STREQ(d.field, "manifest.kc_system");
+	free(o);
+	/* on another kind: refused, not ignored */
+	find(e, n, SI_TAG_KIND)->v[0] = SI_KIND_KC_SYSTEM;
+	o = remanifest(img, len, e, n, NULL, 0, &key_ec, &olen);
+	si_diag_clear(&d);
+	T_ERR(open_img(o, olen, &a, 0, 0, &s, &d), SI_E_MANIFEST_VALUE);
+	T_STREQ(d.field, "manifest.kc_system");
+	free(o);
+	free(img);
+}
+
 static void test_fields(void)
 {
 	struct si_seal_params p = params(SI_KIND_CRYPTEX, 2 * 4096);
@@ -724,6 +777,7 @@ int main(void)
 	test_manifest_header();
 	test_trust();
 	test_fields();
+	test_kc_system_field();
 	test_flips();
 	test_partition();
 	test_vectors();
