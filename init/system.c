@@ -127,6 +127,7 @@ static int mount_kc_system(struct boot *b)
 			       "the boot goes on without its modules", p->aux.file);
 			p->aux.state = PLAN_IMG_SKIP;
 			p->aux.err = e;
+			si_diag_format(&od, e, p->aux.reason, sizeof p->aux.reason);
 			snprintf(what, sizeof what, "kc-system '%s'", im->seal.m.name);
 		}
 		if (mount(p->ksys_mnt, at, NULL, MS_MOVE, NULL) != 0)

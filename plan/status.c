@@ -107,11 +107,24 @@ size_t plan_status_json(const struct plan *p, const struct plan_board *b,
 		image(&sb, k++ == 0, &p->kc.seal, a, "(memory)");
 	if (p->sys.state == PLAN_IMG_USE)
 		image(&sb, k++ == 0, &p->sys.seal, a, "/");
+	if (p->ksys.state == PLAN_IMG_USE)
+		image(&sb, k++ == 0, &p->ksys.seal, a, PLAN_MODULES_DIR);
+	if (p->aux.state == PLAN_IMG_USE)
+		image(&sb, k++ == 0, &p->aux.seal, a, PLAN_MODULES_DIR);
 	for (i = 0; i < p->n_cx; i++)
 		if (p->cx[i].img.state == PLAN_IMG_USE)
 			image(&sb, k++ == 0, &p->cx[i].img.seal, a, p->cx[i].target);
 	si_buf_puts(&sb, "\n  ],\n  \"skipped\": [");
-	for (i = 0, k = 0; i < p->n_cx; i++) {
+	k = 0;
+	if (p->aux.state == PLAN_IMG_SKIP) {
+		si_buf_puts(&sb, "\n    {\"name\": ");
+		json_str(&sb, p->aux.file);
+		si_buf_puts(&sb, ", \"reason\": ");
+		json_str(&sb, p->aux.reason);
+		si_buf_puts(&sb, "}");
+		k++;
+	}
+	for (i = 0; i < p->n_cx; i++) {
 		if (p->cx[i].img.state != PLAN_IMG_SKIP)
 			continue;
 		si_buf_printf(&sb, "%s\n    {\"name\": ", k++ ? "," : "");

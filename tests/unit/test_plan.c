@@ -1022,6 +1022,15 @@ static void test_kc_aux(void)
 	T_OK(run());
 	T_EQ(p.aux.state, PLAN_IMG_USE);
 	T_STREQ(p.aux_mnt, PLAN_KAUX_MNT);
+	{
+		static char json[8192];
+		int trunc = 1;
+
+		plan_status_json(&p, &board, &anchor, RELEASE, NULL, NULL, 0, 1, json, sizeof json, &trunc);
+		T_EQ(trunc, 0);
+		T_CHECK(strstr(json, "\"name\": \"system\", \"kind\": \"kc-system\"") != NULL, "%s", json);
+		T_CHECK(strstr(json, "\"name\": \"aux\", \"kind\": \"kc-aux\"") != NULL, "%s", json);
+	}
 	T_LINE("sealinit: kc: verified kc-aux 'aux' " RELEASE " (rollback 1) sha256,rsa");
 
 	/* made with another system tier: its index would be wrong */
@@ -1036,6 +1045,14 @@ static void test_kc_aux(void)
 	       "(field manifest.kc_system (the system tier's digest): expected ");
 	T_LINE(", found abcd000000000000) [SI_E_KC_AUX_SYSTEM]");
 	T_LINE("sealinit: kc: skipping the aux kernel collection kc-aux/aux.kc; the boot goes on without its modules");
+	{
+		static char json[8192];
+		int trunc = 1;
+
+		plan_status_json(&p, &board, &anchor, RELEASE, NULL, NULL, 0, 1, json, sizeof json, &trunc);
+		T_CHECK(strstr(json, "{\"name\": \"kc-aux/aux.kc\", \"reason\": \"the aux kernel collection was made with another system tier") != NULL,
+			"%s", json);
+	}
 
 	/* a set without a system tier: nothing to stand over */
 	setup();
