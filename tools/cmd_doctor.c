@@ -807,6 +807,14 @@ static void print_plan(const struct doc *d, const struct plan *p, int ok)
 	printf("plan:\n");
 	printf("  kc       %s: kc-boot '%s' for %s, %u modules from verified memory\n", p->kc.file,
 	       p->kc.seal.m.name, p->coll.release, p->coll.count);
+	if (p->ksys.state == PLAN_IMG_USE)
+		printf("  kc       %s: kc-system '%s' for %s through dm-verity on %s\n", p->ksys.file,
+		       p->ksys.seal.m.name, p->ksys.seal.m.version, PLAN_MODULES_DIR);
+	if (p->aux.state == PLAN_IMG_USE)
+		printf("  kc       %s: kc-aux '%s' for %s through dm-verity over it\n", p->aux.file,
+		       p->aux.seal.m.name, p->aux.seal.m.version);
+	else if (p->aux.state == PLAN_IMG_SKIP)
+		printf("  skipped  %s: %s\n", p->aux.file, p->aux.reason);
 	printf("  system   partition '%s': system '%s' %s (%s) through dm-verity on /\n", p->sys.file,
 	       p->sys.seal.m.name, p->sys.seal.m.version, si_seal_fstype_name(p->sys.seal.m.fs_type));
 	for (i = 0; i < p->n_cx; i++) {
