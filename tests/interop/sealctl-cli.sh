@@ -81,6 +81,49 @@ expect "apply --threads 0" 0 "verified" "$S" apply a.img t.patch -o t2.img --thr
 fake_kernel kroot 6.1.0-test && printf 'foo\n' > kc.list
 expect "kc --threads 0" 0 "2 modules: bar foo" "$S" kc --kernel-root kroot --modules kc.list --key k.pem \
 	--name boot --version 6.1.0-test --rollback-index 1 --threads 0 -o boot.kc
+
+# ---- kc-aux: third-party modules beside a system tier, with its index
+mkdir -p kroot/lib/modules/6.1.0-test/updates
+printf 'static const char mi[] __attribute__((section(".modinfo"), used, aligned(1))) = "name=vendor\\0vermagic=6.1.0-test SMP mod_unload\\0depends=bar\\0license=GPL\\0";\nint init_module(void) { return 0; }\n' > vendor.c
+cc -c -o kroot/lib/modules/6.1.0-test/updates/vendor.ko vendor.c
+printf 'vendor\n' > aux.list
+kcx=(--key k.pem --version 6.1.0-test --rollback-index 1)
+expect "kc --kind kc-system (foo and bar)" 0 "2 modules" "$S" kc --kind kc-system --kernel-root kroot --name system "${kcx[@]}" -o sys.kc
+expect "kc --kind kc-aux: vendor in updates/ (bar is the system tier's)" 0 "1 modules in updates/: vendor; modules.dep made by depmod with kc-system sys.kc" \
+	"$S" kc --kind kc-aux --kernel-root kroot --modules aux.list --kc-system sys.kc --name aux "${kcx[@]}" -o aux.kc
+"$S" inspect sys.kc --json > sys.json && "$S" inspect aux.kc --json > aux.json
+json_check "inspect: the aux tier names the system tier's digest" aux.json \
+	"j['kind'] == 'kc-aux' and j['fs_type'] == 'erofs'" \
+	"j['kc_system'] == json.load(open('sys.json'))['manifest_digest']"
+rm -rf auxx && fsck.erofs --extract=auxx aux.kc >/dev/null 2>&1
+[[ $(cd auxx && find . -type f | sort | tr '\n' ' ') == *"./6.1.0-test/modules.dep ./6.1.0-test/modules.dep.bin "*"./6.1.0-test/updates/vendor.ko "* &&
+   $(cd auxx && find . -type f | grep -vc -e '/modules\.[a-z.]*$' -e '/updates/vendor\.ko$') == 0 ]] &&
+	ok "the aux tree: updates/vendor.ko and depmod's modules.* files, nothing else" || ko "aux tree: $(cd auxx && find . -type f | tr '\n' ' ')"
+grep -qx 'updates/vendor.ko:' auxx/6.1.0-test/modules.dep && grep -q '^kernel/drivers/bar.ko:' auxx/6.1.0-test/modules.dep &&
+	ok "its modules.dep lists the system tier's modules and vendor" || ko "modules.dep: $(cat auxx/6.1.0-test/modules.dep)"
+printf 'foo\n' > auxfoo.list
+expect "kc-aux listing a system-tier module: refused, nothing written" 1 "module 'foo' is the system tier's (6.1.0-test/kernel/drivers/foo.ko): an aux tier adds modules to the platform's, it does not replace one" \
+	"$S" kc --kind kc-aux --kernel-root kroot --modules auxfoo.list --kc-system sys.kc --name aux "${kcx[@]}" -o aux2.kc
+absent "no aux2.kc" aux2.kc
+expect "kc-aux without --kc-system: a usage error" 2 "--kind kc-aux needs --kc-system SYSTEM.kc" \
+	"$S" kc --kind kc-aux --kernel-root kroot --modules aux.list --name aux "${kcx[@]}" -o aux2.kc
+expect "kc-aux with a kc-boot as its system tier: refused" 1 "(field manifest.kind: expected kc-system, found kc-boot)" \
+	"$S" kc --kind kc-aux --kernel-root kroot --modules aux.list --kc-system boot.kc --name aux "${kcx[@]}" -o aux2.kc
+expect "kc-aux labelled with another version than the release" 2 "--version of a kc-aux tier must be the kernel release 6.1.0-test" \
+	"$S" kc --kind kc-aux --kernel-root kroot --modules aux.list --kc-system sys.kc --name aux --key k.pem \
+	--version 1.0 --rollback-index 1 -o aux2.kc
+printf '?vendor\n' > auxreq.list
+expect "kc-aux: '?' (on request) is the boot tier's" 2 "loading on request is for kc-boot" \
+	"$S" kc --kind kc-aux --kernel-root kroot --modules auxreq.list --kc-system sys.kc --name aux "${kcx[@]}" -o aux2.kc
+expect "seal --kind kc-aux without --kc-system" 2 "--kind kc-aux needs --kc-system" \
+	"$S" seal --image fs.img --kind kc-aux --name aux --version 1 --rollback-index 1 --key k.pem -o aux2.kc
+expect "seal --kc-system on another kind" 2 "--kc-system is for --kind kc-aux" \
+	"$S" seal --image fs.img "${common[@]}" --kc-system sys.kc -o aux2.kc
+# a flipped byte in the system tier's data: nothing is built against it
+cp sys.kc sysbad.kc && printf '\x01' | dd of=sysbad.kc bs=1 seek=1100 conv=notrunc status=none
+expect "kc-aux against a damaged system tier: refused" 1 "sysbad.kc: data block does not match the hash tree" \
+	"$S" kc --kind kc-aux --kernel-root kroot --modules aux.list --kc-system sysbad.kc --name aux "${kcx[@]}" -o aux2.kc
+absent "no aux2.kc after the refusals" aux2.kc
 for c in "verify a.img --key k.pub --image-only" "diff a.img b.img -o t3.patch" "apply a.img t.patch -o t3.img" \
 	"seal --image fs.img ${common[*]} -o t3.img"; do
 	expect "${c%% *} --threads 65: 2, the same message" 2 "--threads: expected 0..64 (0: every online CPU), found '65'" "$S" $c --threads 65
