@@ -70,10 +70,12 @@ int boot_modset_load(struct plan_modset *m, const char *stage, const char *owner
 
 /* The kernel's modprobe helper before the handoff (init/modhelper.c):
  * arm copies the verified boot collection's archive into a sealed memfd
- * and points /proc/sys/kernel/modprobe at /init; disarm (at the handoff)
- * puts /sbin/modprobe back.  main() runs boot_modhelper_main when the
- * kernel starts /init as its helper ("/init -q -- NAME", not PID 1). */
-int boot_modhelper_arm(const uint8_t *archive, size_t len);
+ * -- but bytes [hole, hole + hole_len), the boot image, which the helper
+ * never reads: a hole there costs no memory -- and points
+ * /proc/sys/kernel/modprobe at /init; disarm (at the handoff) puts
+ * /sbin/modprobe back.  main() runs boot_modhelper_main when the kernel
+ * starts /init as its helper ("/init -q -- NAME", not PID 1). */
+int boot_modhelper_arm(const uint8_t *archive, size_t len, size_t hole, size_t hole_len);
 void boot_modhelper_disarm(void);
 int boot_modhelper_main(int argc, char **argv);
 

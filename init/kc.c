@@ -13,7 +13,11 @@ int stage_kc(struct boot *b)
 	snprintf(owner, sizeof owner, "kc-boot '%s'", b->plan.kc.seal.m.name);
 	/* From here to the handoff the kernel's module requests are answered
 	 * from these verified bytes only. */
-	(void)boot_modhelper_arm(b->plan.kc_bytes, (size_t)b->plan.coll.size);
+	(void)boot_modhelper_arm(b->plan.kc_bytes, (size_t)b->plan.coll.size,
+				 b->plan.coll.count && b->plan.coll.mods[0].boot_image
+				 ? (size_t)b->plan.coll.mods[0].offset : 0,
+				 b->plan.coll.count && b->plan.coll.mods[0].boot_image
+				 ? (size_t)b->plan.coll.mods[0].size : 0);
 	r = boot_modset_load(&b->plan.kc_mods, "kc", owner);
 	if (r)
 		return r;

@@ -27,6 +27,7 @@
 #include "init/log.h"
 #include "kc/collection.h"
 #include "kc/kc.h"
+#include "lib/fdio.h"
 #include "lib/str.h"
 
 #define HELPER_FD 97                        /* the memfd, in PID 1 */
@@ -46,15 +47,19 @@ static int write_sysctl(const char *val)
 	return n == (ssize_t)strlen(val) ? 0 : -1;
 }
 
-int boot_modhelper_arm(const uint8_t *archive, size_t len)
+int boot_modhelper_arm(const uint8_t *archive, size_t len, size_t hole, size_t hole_len)
 {
 	int fd, r = -1;
 
+	if (hole > len || hole_len > len - hole)
+		hole = hole_len = 0;
 	fd = memfd_create("sealinit-kc-boot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		goto out;
-	if (write(fd, archive, len) != (ssize_t)len || fcntl(fd, F_ADD_SEALS, HELPER_SEALS) != 0 ||
-	    dup3(fd, HELPER_FD, O_CLOEXEC) != HELPER_FD) {
+	if (ftruncate(fd, (off_t)len) != 0 || si_pwrite_full(fd, 0, archive, hole, NULL) != 0 ||
+	    si_pwrite_full(fd, (uint64_t)(hole + hole_len), archive + hole + hole_len,
+			   len - hole - hole_len, NULL) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, HELPER_SEALS) != 0 || dup3(fd, HELPER_FD, O_CLOEXEC) != HELPER_FD) {
 		close(fd);
 		goto out;
 	}

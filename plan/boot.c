@@ -233,13 +233,98 @@ static int plan_set(const struct plan_inputs *in, const struct plan_ops *ops, st
 	return 0;
 }
 
+/* Data blocks [first, first + n) of the boot collection read from handle
+ * h into b (the image's own offsets) and checked against the tree there. */
+static int kc_part(const struct plan_ops *ops, int h, const char *path, const struct si_manifest *m,
+		   uint8_t *b, size_t len, uint64_t first, uint64_t n, struct si_diag *d)
+{
+	uint64_t bs = m->data_block_size;
+	int r;
+
+	if (n) {
+		r = ops->read_at(ops->ctx, h, first * bs, b + first * bs, (size_t)(n * bs));
+		if (r) {
+			si_diag_clear(d);
+			si_diag_where(d, path, strlen(path));
+			return r;
+		}
+	}
+	return si_seal_verify_tree_range(m, b, len, first, n, d);
+}
+
+/* The boot collection read into b and checked against its signed root
+ * hash, then used from there only (no window between check and use): the
+ * stored tree, and every data block but those wholly inside a boot image
+ * (entry 0 flagged boot-image: the FIT the boot loader loaded and verified
+ * with its own key before this kernel ran).  Those are neither read nor
+ * hashed: sealinit never looks at them -- the archive's parser reads the
+ * header, the table and the padding between entries, the loader the
+ * modules -- and checking them here would prove nothing, since a boot
+ * image that was not what the firmware verified has already run, and this
+ * code with it.  On the U-Boot board that is 33 of 35 MB neither read nor
+ * hashed again.  In order: the tree and block 0 (the header), the table's
+ * blocks, entry 0's span from those verified bytes, every other block;
+ * anything odd in the header, and all of it is read and checked (the
+ * parser then says what is wrong).  doctor --full reads and checks all. */
+static int kc_load(const struct plan_inputs *in, const struct plan_ops *ops, int h,
+		   const char *path, const struct si_manifest *m, uint8_t *b, size_t len,
+		   struct si_diag *d)
+{
+	uint64_t bs = m->data_block_size, nb = m->data_blocks, tb, lo, hi, off, sz;
+	const uint8_t *e = b + KC_COLL_HDR;
+	uint32_t count;
+	int r;
+
+	if (!si_span_ok(0, m->padded_size, len) || !si_span_ok(m->hash_offset, m->hash_size, len)) {
+		si_diag_field(d, "image");
+		si_diag_values(d, m->image_size, len);
+		return SI_E_SEAL_BOUNDS;
+	}
+	r = ops->read_at(ops->ctx, h, m->hash_offset, b + m->hash_offset, (size_t)m->hash_size);
+	if (r) {
+		si_diag_clear(d);
+		si_diag_where(d, path, strlen(path));
+		return r;
+	}
+	if (in->full_trees || m->data_size < KC_COLL_HDR + KC_COLL_ENTRY ||
+	    bs < KC_COLL_HDR + KC_COLL_ENTRY)
+		return kc_part(ops, h, path, m, b, len, 0, nb, d);
+	r = kc_part(ops, h, path, m, b, len, 0, 1, d);
+	if (r)
+		return r;
+	count = si_le32(b + 12);
+	/* the table's blocks (count is small: no overflow) */
+	tb = (KC_COLL_HDR + (uint64_t)count * KC_COLL_ENTRY + bs - 1) / bs;
+	if (memcmp(b, KC_COLL_MAGIC, 8) != 0 || count == 0 || count > CONFIG_MAX_MODULES || tb > nb)
+		return kc_part(ops, h, path, m, b, len, 1, nb - 1, d);
+	r = kc_part(ops, h, path, m, b, len, 1, tb - 1, d);
+	if (r)
+		return r;
+	lo = hi = tb;
+	off = si_le64(e + 56);
+	sz = si_le64(e + 64);
+	if (si_le32(e + 72) == KC_ENTRY_BOOT_IMAGE &&
+	    off >= KC_COLL_HDR + (uint64_t)count * KC_COLL_ENTRY && si_span_ok(off, sz, m->data_size)) {
+		lo = (off + bs - 1) / bs;
+		hi = (off + sz) / bs;
+		if (lo < tb)
+			lo = tb;
+		if (hi < lo)
+			hi = lo;
+	}
+	r = kc_part(ops, h, path, m, b, len, tb, lo - tb, d);
+	if (r == 0)
+		r = kc_part(ops, h, path, m, b, len, hi, nb - hi, d);
+	return r;
+}
+
 /* ------------------------------------------------------------ kc */
 
 static int plan_kc(const struct plan_inputs *in, const struct plan_ops *ops, struct plan *p)
 {
 	char path[PLAN_PATH_MAX];
 	struct plan_image *im = &p->kc;
-	struct si_mem_io mio;
+	struct hio x;
 	struct si_io io;
 	struct si_diag d;
 	char what[160];
@@ -268,35 +353,28 @@ static int plan_kc(const struct plan_inputs *in, const struct plan_ops *ops, str
 		plan_log_error(ops, "kc", "boot kernel collection", SI_E_TOO_BIG, &d);
 		return SI_E_TOO_BIG;
 	}
-	/* Read whole, then verify and use these bytes only: no window between
-	 * the check and the use. */
-	r = ops->read_at(ops->ctx, h, 0, in->kc_buf, (size_t)size);
-	ops->close(ops->ctx, h);
-	if (r) {
-		si_diag_clear(&d);
-		si_diag_where(&d, path, strlen(path));
-		plan_log_error(ops, "kc", "boot kernel collection", r, &d);
-		return r;
-	}
+	/* The seal first (its footer and manifest read through the handle),
+	 * then what the archive needs read into memory, checked there and
+	 * used from there only (kc_load). */
 	im->size = size;
-	si_io_mem(&io, &mio, in->kc_buf, (size_t)size);
+	im->h = h;
+	hio_init(&x, &io, ops, im);
+	im->h = -1;
 	what_of(what, sizeof what, "kc-boot", path);
 	r = open_seal(in, p, ops, "kc", what, &io, SI_USAGE_KC_BOOT, &im->seal, &d);
+	if (r == 0) {
+		what_of(what, sizeof what, "kc-boot", im->seal.m.name);
+		r = plan_seal_check(&p->policy, &im->seal, NULL, &d);
+		if (r == 0)
+			r = kc_load(in, ops, h, path, &im->seal.m, in->kc_buf, (size_t)size, &d);
+		if (r)
+			plan_log_error(ops, "kc", what, r, &d);
+	}
+	ops->close(ops->ctx, h);
 	if (r)
 		return r;
-	what_of(what, sizeof what, "kc-boot", im->seal.m.name);
-	r = plan_seal_check(&p->policy, &im->seal, NULL, &d);
-	if (r) {
-		plan_log_error(ops, "kc", what, r, &d);
-		return r;
-	}
-	r = si_seal_verify_tree(&im->seal.m, in->kc_buf, (size_t)size, 0, &d);
-	if (r) {
-		plan_log_error(ops, "kc", what, r, &d);
-		return r;
-	}
 	/* Validation of the collection's bytes ends here: signed manifest,
-	 * then every data block against the root hash. */
+	 * then every data block it reads or uses against the root hash. */
 	r = kc_coll_parse(in->kc_buf, (size_t)im->seal.m.data_size, &p->coll, &d);
 	if (r == 0 && in->kernel_release)
 		r = kc_release_check(p->coll.release, in->kernel_release, &d);

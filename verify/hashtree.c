@@ -327,6 +327,17 @@ int vt_tree_verify(const struct vt_geom *g, const uint8_t *salt, size_t salt_len
 		   const uint8_t root[VT_DIGEST], unsigned threads,
 		   struct si_diag *d)
 {
+	if (!g)
+		return SI_E_ARG;
+	return vt_tree_verify_range(g, salt, salt_len, data, tree, root, 0, g->data_blocks,
+				    threads, d);
+}
+
+int vt_tree_verify_range(const struct vt_geom *g, const uint8_t *salt, size_t salt_len,
+			 const uint8_t *data, const uint8_t *tree,
+			 const uint8_t root[VT_DIGEST], uint64_t first, uint64_t n,
+			 unsigned threads, struct si_diag *d)
+{
 	struct si_sha256 prefix;
 	uint8_t got[VT_DIGEST];
 	uint64_t bad;
@@ -337,9 +348,12 @@ int vt_tree_verify(const struct vt_geom *g, const uint8_t *salt, size_t salt_len
 		return r;
 	if ((r = vt_prefix(salt, salt_len, &prefix)))
 		return r;
-	if (!data || !root || (g->levels && !tree))
+	if (!data || !root || (g->levels && !tree) || first > g->data_blocks ||
+	    n > g->data_blocks - first)
 		return SI_E_ARG;
 	if (!g->levels) {
+		if (n == 0)
+			return 0;
 		vt_digest(&prefix, data, g->data_block_size, got);
 		return vt_root_bad(d, root, got);
 	}
@@ -366,15 +380,16 @@ int vt_tree_verify(const struct vt_geom *g, const uint8_t *salt, size_t salt_len
 	{
 		const uint8_t *leaves = tree + vt_level_off(g, g->levels - 1);
 
-		bad = vt_hash_run(&prefix, data, g->data_block_size, g->data_blocks, NULL,
-				  leaves, threads);
+		bad = vt_hash_run(&prefix, data + (size_t)first * g->data_block_size,
+				  g->data_block_size, n, NULL, leaves + (size_t)first * VT_DIGEST,
+				  threads);
 		if (bad != UINT64_MAX) {
-			size_t off = (size_t)bad * g->data_block_size;
+			size_t off = (size_t)(first + bad) * g->data_block_size;
 
 			vt_digest(&prefix, data + off, g->data_block_size, got);
 			si_diag_field(d, "data");
 			si_diag_offset(d, off);
-			si_diag_bytes(d, leaves + bad * VT_DIGEST, got, VT_DIGEST);
+			si_diag_bytes(d, leaves + (first + bad) * VT_DIGEST, got, VT_DIGEST);
 			return SI_E_SEAL_DATA_CORRUPT;
 		}
 	}

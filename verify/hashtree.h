@@ -82,6 +82,16 @@ int vt_tree_verify(const struct vt_geom *g, const uint8_t *salt, size_t salt_len
 		   const uint8_t root[VT_DIGEST], unsigned threads,
 		   struct si_diag *d) SI_WUR;
 
+/* The same for data blocks [first, first + n) only: the whole stored tree
+ * against root, then those blocks against their leaves (n == 0: the tree
+ * alone).  A reader that uses part of the data checks what it uses; the
+ * other blocks' bytes stay unchecked and must stay unused.  Errors: those
+ * of vt_tree_verify; SI_E_ARG when the range is outside the data. */
+int vt_tree_verify_range(const struct vt_geom *g, const uint8_t *salt, size_t salt_len,
+			 const uint8_t *data, const uint8_t *tree,
+			 const uint8_t root[VT_DIGEST], uint64_t first, uint64_t n,
+			 unsigned threads, struct si_diag *d) SI_WUR;
+
 /* Streaming pieces, for writers that see the data once (patch apply):
  * vt_hash_blocks hashes n data blocks of g->data_block_size bytes, starting
  * at data block `first`, straight into their slots of the bottom level of

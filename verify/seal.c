@@ -95,8 +95,8 @@ int si_seal_open_unverified(const struct si_io *io, struct si_seal_unverified *o
 	return si_manifest_parse(&env, m, &out->m, d);
 }
 
-int si_seal_verify_tree(const struct si_manifest *s, const uint8_t *image,
-			size_t len, unsigned threads, struct si_diag *d)
+static int verify_range(const struct si_manifest *s, const uint8_t *image, size_t len,
+			uint64_t first, uint64_t n, unsigned threads, struct si_diag *d)
 {
 	struct vt_geom g;
 	int r;
@@ -112,6 +112,21 @@ int si_seal_verify_tree(const struct si_manifest *s, const uint8_t *image,
 	r = vt_geom_init(s->data_blocks, s->data_block_size, s->hash_block_size, &g);
 	if (r)
 		return r;
-	return vt_tree_verify(&g, s->salt, s->salt_len, image, image + s->hash_offset,
-			      s->root_hash, threads, d);
+	return vt_tree_verify_range(&g, s->salt, s->salt_len, image, image + s->hash_offset,
+				    s->root_hash, first, n, threads, d);
 }
+
+int si_seal_verify_tree(const struct si_manifest *s, const uint8_t *image,
+			size_t len, unsigned threads, struct si_diag *d)
+{
+	if (!s)
+		return SI_E_ARG;
+	return verify_range(s, image, len, 0, s->data_blocks, threads, d);
+}
+
+int si_seal_verify_tree_range(const struct si_manifest *s, const uint8_t *image, size_t len,
+			      uint64_t first, uint64_t n, struct si_diag *d)
+{
+	return verify_range(s, image, len, first, n, 0, d);
+}
+

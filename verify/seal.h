@@ -201,6 +201,12 @@ int si_seal_open_unverified(const struct si_io *io, struct si_seal_unverified *o
  * Errors: SI_E_SEAL_BOUNDS, and the hash tree's errors (verify/hashtree.h). */
 int si_seal_verify_tree(const struct si_manifest *m, const uint8_t *image,
 			size_t len, unsigned threads, struct si_diag *d) SI_WUR;
+/* The stored tree against the root hash, then data blocks [first, first +
+ * n) only (verify/hashtree.h, vt_tree_verify_range): for a reader that
+ * uses part of the data and never the rest.  Errors: those of
+ * si_seal_verify_tree; SI_E_ARG when the range is outside the data. */
+int si_seal_verify_tree_range(const struct si_manifest *m, const uint8_t *image, size_t len,
+			      uint64_t first, uint64_t n, struct si_diag *d) SI_WUR;
 
 /* What si_seal_build needs to know. */
 struct si_seal_params {

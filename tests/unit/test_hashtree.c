@@ -274,6 +274,59 @@ static void test_flips(void)
 	}
 }
 
+/* Part of the data: the whole stored tree is checked, and the blocks of
+ * the range; a block outside it may differ (it is not read), a block
+ * inside may not, and the tree may not anywhere. */
+static void test_range(void)
+{
+	uint8_t salt[16], root[32];
+	const uint64_t blocks = 700; /* two levels of 4096-byte blocks */
+	struct vt_geom g;
+	uint8_t *data, *tree;
+	struct si_diag d;
+	unsigned t;
+
+	memset(salt, 0x21, sizeof salt);
+	T_OK(vt_geom_init(blocks, 4096, 4096, &g));
+	data = gen_data(blocks, 4096);
+	tree = malloc((size_t)g.tree_size);
+	T_OK(vt_tree_build(&g, salt, sizeof salt, data, tree, root, 0));
+	for (t = 0; t < 2; t++) {
+		unsigned th = t ? 2 : 1;
+
+		T_OK(vt_tree_verify_range(&g, salt, sizeof salt, data, tree, root, 0, blocks, th, NULL));
+		T_OK(vt_tree_verify_range(&g, salt, sizeof salt, data, tree, root, 10, 0, th, NULL));
+		data[200 * 4096 + 9] ^= 4; /* block 200 */
+		T_OK(vt_tree_verify_range(&g, salt, sizeof salt, data, tree, root, 0, 200, th, NULL));
+		T_OK(vt_tree_verify_range(&g, salt, sizeof salt, data, tree, root, 201, blocks - 201, th, NULL));
+		si_diag_clear(&d);
+		T_ERR(vt_tree_verify_range(&g, salt, sizeof salt, data, tree, root, 150, 51, th, &d),
+		      SI_E_SEAL_DATA_CORRUPT);
+		T_EQ(d.offset, 200 * 4096);
+		T_ERR(vt_tree_verify(&g, salt, sizeof salt, data, tree, root, th, NULL), SI_E_SEAL_DATA_CORRUPT);
+		data[200 * 4096 + 9] ^= 4;
+		/* the tree is checked whatever the range: a leaf block that
+		 * covers none of the range's blocks, and the top */
+		tree[(size_t)g.level_start[1] * 4096 + 4096 + 5] ^= 1; /* the second leaf block: data blocks 128.. */
+		T_ERR(vt_tree_verify_range(&g, salt, sizeof salt, data, tree, root, 0, 1, th, NULL),
+		      SI_E_SEAL_TREE_CORRUPT);
+		T_ERR(vt_tree_verify_range(&g, salt, sizeof salt, data, tree, root, 0, 0, th, NULL),
+		      SI_E_SEAL_TREE_CORRUPT);
+		tree[(size_t)g.level_start[1] * 4096 + 4096 + 5] ^= 1;
+		tree[7] ^= 1;
+		T_ERR(vt_tree_verify_range(&g, salt, sizeof salt, data, tree, root, 0, 0, th, NULL),
+		      SI_E_SEAL_ROOT_MISMATCH);
+		tree[7] ^= 1;
+	}
+	/* outside the data */
+	T_ERR(vt_tree_verify_range(&g, salt, sizeof salt, data, tree, root, blocks, 1, 1, NULL), SI_E_ARG);
+	T_ERR(vt_tree_verify_range(&g, salt, sizeof salt, data, tree, root, 1, blocks, 1, NULL), SI_E_ARG);
+	T_ERR(vt_tree_verify_range(&g, salt, sizeof salt, data, tree, root, UINT64_MAX, 2, 1, NULL), SI_E_ARG);
+	T_OK(vt_tree_verify_range(&g, salt, sizeof salt, data, tree, root, blocks, 0, 1, NULL));
+	free(tree);
+	free(data);
+}
+
 static void test_args(void)
 {
 	uint8_t salt[VT_MAX_SALT + 1] = { 0 }, root[32], tree[4096];
@@ -349,6 +402,7 @@ int main(void)
 	test_geom();
 	test_vectors();
 	test_flips();
+	test_range();
 	test_args();
 	test_streaming();
 	return t_done("hashtree");

@@ -29,6 +29,7 @@ static struct si_privkey key_platform, key_cx, key_rsa;
  * change edits bytes in place and leaves the set as it was. */
 static int auto_set;
 static const char *run_slot = SLOT;   /* the slot the planner is given */
+static int full_trees;                /* doctor --full */
 static struct up_floors floors;       /* the recorded floors it is given */
 static void make_set(const char *name, uint64_t rollback);
 #define VENDOR_SET() do { if (auto_set) make_set("13.3.1t", 1); } while (0)
@@ -246,6 +247,7 @@ static void dump_lines(void)
 /* ------------------------------------------------------------ images */
 
 static const char *seal_version = "13.3.1";
+static size_t kc_fit_len; /* put_kc: a boot image (entry 0) of this size first */
 static const uint8_t *seal_kc_system; /* kc-aux images: the system tier's digest */
 
 static uint8_t *seal_img(enum si_kind kind, const char *name, enum si_fstype fs,
@@ -317,10 +319,11 @@ static void put_kc(const char *release, const char *vermagic, const char *extra_
 		   enum si_fstype fs, const struct si_privkey *key)
 {
 	static struct elf e1, e2;
-	static const char *const names[] = { "dm_mod", "dm_verity" };
+	static const char *const names[] = { "fit", "dm_mod", "dm_verity" };
 	char mi1[200], mi2[200];
-	size_t n1, n2, len, alen;
-	uint64_t sizes[2], offs[2];
+	size_t n1, n2, len, alen, i;
+	uint64_t sizes[3], offs[3];
+	unsigned nb = kc_fit_len ? 1 : 0;
 	uint8_t *arch, *img;
 
 	n1 = (size_t)snprintf(mi1, sizeof mi1, "name=dm_mod%cvermagic=%s SMP mod_unload aarch64%cdepends=%c",
@@ -329,14 +332,20 @@ static void put_kc(const char *release, const char *vermagic, const char *extra_
 			      0, vermagic, 0, extra_dep[0] ? "," : "", extra_dep, 0) + 1;
 	mk_elf(&e1, mi1, n1, 183);
 	mk_elf(&e2, mi2, n2, 183);
-	sizes[0] = e1.len;
-	sizes[1] = e2.len;
-	alen = (size_t)kc_coll_size(sizes, 2);
+	sizes[0] = kc_fit_len;
+	sizes[1] = e1.len;
+	sizes[2] = e2.len;
+	alen = (size_t)kc_coll_size(sizes + 1 - nb, 2 + nb);
 	arch = calloc(1, alen);
-	if (kc_coll_write(arch, alen, release, names, sizes, 2, offs, NULL) != 0)
+	if (kc_coll_write(arch, alen, release, names + 1 - nb, sizes + 1 - nb, 2 + nb, offs, NULL) != 0)
 		exit(2);
-	memcpy(arch + offs[0], e1.b, e1.len);
-	memcpy(arch + offs[1], e2.b, e2.len);
+	if (nb) {
+		for (i = 0; i < kc_fit_len; i++)
+			arch[offs[0] + i] = (uint8_t)(i * 7 + 1);
+		kc_coll_mark(arch, alen, 0, KC_ENTRY_BOOT_IMAGE);
+	}
+	memcpy(arch + offs[nb], e1.b, e1.len);
+	memcpy(arch + offs[nb + 1], e2.b, e2.len);
 	img = seal_img(SI_KIND_KC_BOOT, "boot", fs, NULL, key, arch, alen, &len);
 	put_file("kc/boot.kc", PLAN_FT_REG, img, len);
 	free(img);
@@ -465,6 +474,7 @@ static int run(void)
 	struct plan_inputs in = {
 		.board = &board, .set = &set, .anchor = &anchor, .kernel_release = RELEASE,
 		.kc_buf = kc_buf, .kc_cap = sizeof kc_buf, .slot = run_slot, .floors = &floors,
+		.full_trees = full_trees,
 	};
 	int r;
 
@@ -1011,6 +1021,68 @@ static void put_aux(const char *version, enum si_fstype fs, const uint8_t *sys,
 	seal_version = "13.3.1";
 }
 
+/* A boot collection whose entry 0 is the boot loader's image (the FIT
+ * the firmware verified): its whole blocks are not hashed again; every
+ * other byte is -- the header, the table, the padding after the image in
+ * its last block, the modules -- and doctor --full hashes them all. */
+static void test_kc_boot_image(void)
+{
+	struct file *f;
+	size_t fit_off = KC_COLL_HDR + 3 * KC_COLL_ENTRY; /* right after the table */
+
+	setup();
+	drop_file("kc/boot.kc");
+	kc_fit_len = 5 * 4096 + 100;
+	put_kc(RELEASE, RELEASE, "", SI_FS_RAW, &key_platform);
+	kc_fit_len = 0;
+	T_OK(run());
+	T_EQ(p.coll.count, 3);
+	T_EQ(p.coll.mods[0].boot_image, 1);
+	T_EQ(p.kc_mods.n, 2);
+	f = world_file("kc/boot.kc");
+	/* a byte in a block wholly inside the image: the firmware's to check */
+	f->data[2 * 4096 + 17] ^= 1;
+	T_OK(run());
+	full_trees = 1;
+	T_ERR(run(), SI_E_SEAL_DATA_CORRUPT);
+	T_LINE("field data at offset 8192");
+	full_trees = 0;
+	f->data[2 * 4096 + 17] ^= 1;
+	/* the image's first block (shared with the table) and its last (shared
+	 * with the padding and dm_mod) are hashed */
+	f->data[fit_off + 10] ^= 1;
+	T_ERR(run(), SI_E_SEAL_DATA_CORRUPT);
+	T_LINE("field data at offset 0:");
+	f->data[fit_off + 10] ^= 1;
+	f->data[fit_off + 5 * 4096 + 99] ^= 1;
+	T_ERR(run(), SI_E_SEAL_DATA_CORRUPT);
+	f->data[fit_off + 5 * 4096 + 99] ^= 1;
+	/* a module byte, and the table's entry for the image */
+	f->data[fit_off + 5 * 4096 + 100 + 200] ^= 1;
+	T_ERR(run(), SI_E_SEAL_DATA_CORRUPT);
+	f->data[fit_off + 5 * 4096 + 100 + 200] ^= 1;
+	f->data[KC_COLL_HDR + 64] ^= 1; /* entry 0's size */
+	T_ERR(run(), SI_E_SEAL_DATA_CORRUPT);
+	f->data[KC_COLL_HDR + 64] ^= 1;
+	/* the stored tree is checked whole */
+	f->data[p.kc.seal.m.hash_offset + 40] ^= 1;
+	T_CHECK(run() != 0, "a flipped byte in the hash tree");
+	f->data[p.kc.seal.m.hash_offset + 40] ^= 1;
+	T_OK(run());
+
+	/* without a boot image nothing is skipped */
+	setup();
+	f = world_file("kc/boot.kc");
+	f->data[KC_COLL_HDR + 2 * KC_COLL_ENTRY + 300] ^= 1;
+	{
+		int r = run();
+
+		/* (one data block: no tree, the block hashes to the root) */
+		T_CHECK(r == (p.kc.seal.m.data_blocks > 1 ? SI_E_SEAL_DATA_CORRUPT : SI_E_SEAL_ROOT_MISMATCH),
+			"a module byte: %s", si_err_name(r));
+	}
+}
+
 static void test_kc_aux(void)
 {
 	static const uint8_t other[32] = { 0xab, 0xcd };
@@ -1298,6 +1370,7 @@ int main(void)
 	test_cryptex_optional();
 	test_set();
 	test_kc_tiers();
+	test_kc_boot_image();
 	test_kc_aux();
 	test_cryptex_dir();
 	test_init_path();
