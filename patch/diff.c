@@ -404,7 +404,7 @@ static int map_encode(const struct patch_map_piece *v, uint32_t n, struct buf *b
 struct seg_out {
 	uint8_t *payload; /* ctrl || diff || lit, encoded */
 	uint32_t ctrl_len, diff_len, lit_len, ctrl_clen, diff_clen, lit_clen;
-	uint8_t codec, arch, diff_mode;
+	uint8_t codec, arch, diff_mode, lit_filter, lit_bits;
 	uint8_t sha256[PATCH_HASH_LEN];
 };
 
@@ -462,9 +462,15 @@ static int zcompress(ZSTD_CCtx *cc, int level, const struct buf *in, struct buf 
 	return 0;
 }
 
+/* A LIT piece: its output offset and its length. */
+struct lit_piece {
+	uint64_t at, len;
+};
+
 /* A segment's streams as they are built. */
 struct seg_bufs {
 	struct buf hdr, dlt, diff, lit, tmp;
+	struct buf lits; /* the LIT pieces: struct lit_piece */
 	uint64_t cursor;
 	int has_xadd;
 };
@@ -498,8 +504,103 @@ static int emit_piece(struct enc *e, const struct seg_job *j, struct seg_bufs *s
 		for (uint64_t q = 0; r == 0 && q < len; q++)
 			sb->diff.p[at + q] = (uint8_t)(j->nw[a + q] - from[q]);
 	}
-	if (r == 0 && kind == PATCH_OP_LIT)
+	if (r == 0 && kind == PATCH_OP_LIT) {
+		struct lit_piece lp = { a, len };
+
 		r = buf_put(&sb->lit, j->nw + a, (size_t)len);
+		if (r == 0)
+			r = buf_put(&sb->lits, &lp, sizeof lp);
+	}
+	return r;
+}
+
+/* The segment's literal bytes through the x86-64 filter with modulus
+ * 2^bits, piece by piece, into out. */
+static int lit_filtered(const struct seg_bufs *sb, unsigned bits, struct buf *out,
+			size_t *fields)
+{
+	const struct lit_piece *v = (const struct lit_piece *)(const void *)sb->lits.p;
+	size_t n = sb->lits.n / sizeof *v, i, at = 0;
+
+	out->n = 0;
+	*fields = 0;
+	if (buf_put(out, sb->lit.p, sb->lit.n))
+		return SI_E_NOMEM;
+	for (i = 0; i < n; i++) {
+		*fields += patch_lit_filter(out->p + at, (size_t)v[i].len, v[i].at, bits, 1);
+		at += (size_t)v[i].len;
+	}
+	return 0;
+}
+
+#define LIT_TRIAL_LEVEL 7 /* ranks the filter's moduli (level 22 takes 10 times as long) */
+#define LIT_FILTER_MIN 4096
+#define LIT_SURE 97 /* percent of the plain size under which the ranking is trusted */
+
+/* The literal stream of a segment, compressed into *lit_c, and whether it
+ * goes through the x86-64 filter (patch_lit_filter) with which modulus:
+ * in an x86-64 segment each modulus is ranked by a fast compression
+ * against the plain bytes.  A filter that wins by at least 3 % there is
+ * taken (the patch's level then compresses once); a closer one is
+ * compressed at the patch's level as well as the plain bytes, and the
+ * smaller kept.  The modulus matters: too small and the far references of
+ * a large library stay relative, too large and more data that looks like
+ * code is rewritten (the app pair's libxul.so, 123 MB of code: 2^28 best).
+ * With the filter, sb->lit holds the filtered bytes. */
+static int lit_encode(struct enc *e, const struct seg_job *j, struct seg_bufs *sb, ZSTD_CCtx *cc,
+		      struct buf *lit_c, struct seg_out *so)
+{
+	static const unsigned cand[] = { 22, 24, 26, 28, 30, 32 };
+	struct buf f = { 0 }, z = { 0 };
+	size_t plain_z, best_z, fields, k;
+	unsigned best = 0;
+	uint32_t cl = 0, fl = 0;
+	int r;
+
+	so->lit_filter = PATCH_LIT_PLAIN;
+	so->lit_bits = 0;
+	if (j->arch != PATCH_ARCH_X86_64 || sb->lit.n < LIT_FILTER_MIN || sb->lits.n == 0)
+		return zcompress(cc, e->level, &sb->lit, lit_c, &so->lit_clen);
+	if ((r = zcompress(cc, LIT_TRIAL_LEVEL, &sb->lit, &z, &cl)))
+		goto out;
+	plain_z = best_z = cl;
+	for (k = 0; k < SI_ARRAY_SIZE(cand); k++) {
+		if ((r = lit_filtered(sb, cand[k], &f, &fields)))
+			goto out;
+		if (fields == 0)
+			continue; /* nothing rewritten: the plain bytes */
+		z.n = 0;
+		if ((r = zcompress(cc, LIT_TRIAL_LEVEL, &f, &z, &cl)))
+			goto out;
+		if (cl < best_z) {
+			best_z = cl;
+			best = cand[k];
+		}
+	}
+	if (best == 0 || best_z * 100 >= plain_z * LIT_SURE) {
+		if ((r = zcompress(cc, e->level, &sb->lit, lit_c, &so->lit_clen)) || best == 0)
+			goto out;
+	}
+	if ((r = lit_filtered(sb, best, &f, &fields)))
+		goto out;
+	z.n = 0;
+	if ((r = zcompress(cc, e->level, &f, &z, &fl)))
+		goto out;
+	if (lit_c->n == 0 || fl < so->lit_clen) {
+		struct buf t = sb->lit;
+
+		sb->lit = f;
+		f = t;
+		t = *lit_c;
+		*lit_c = z;
+		z = t;
+		so->lit_clen = fl;
+		so->lit_filter = PATCH_LIT_X86;
+		so->lit_bits = (uint8_t)best;
+	}
+out:
+	free(f.p);
+	free(z.p);
 	return r;
 }
 
@@ -583,13 +684,20 @@ static int encode_segment(struct enc *e, uint32_t k, ZSTD_CCtx *cc)
 		if (r == 0)
 			r = buf_put(&sb.lit, j->nw + s0, (size_t)(s1 - s0));
 		sb.has_xadd = 0;
+		sb.lits.n = 0; /* no filter */
 	}
 	if (r == 0)
 		r = zcompress(cc, e->level, &ctrl, &pay, &so->ctrl_clen);
 	if (r == 0)
 		r = zcompress(cc, e->level, &sb.diff, &pay, &so->diff_clen);
-	if (r == 0)
-		r = zcompress(cc, e->level, &sb.lit, &pay, &so->lit_clen);
+	if (r == 0) {
+		struct buf lc = { 0 };
+
+		r = lit_encode(e, j, &sb, cc, &lc, so);
+		if (r == 0 && lc.n)
+			r = buf_put(&pay, lc.p, lc.n);
+		free(lc.p);
+	}
 	so->codec = PATCH_CODEC_ZSTD;
 	so->arch = sb.has_xadd ? (uint8_t)j->arch : PATCH_ARCH_NONE;
 	so->ctrl_len = (uint32_t)ctrl.n;
@@ -616,6 +724,7 @@ static int encode_segment(struct enc *e, uint32_t k, ZSTD_CCtx *cc)
 	free(sb.diff.p);
 	free(sb.lit.p);
 	free(sb.tmp.p);
+	free(sb.lits.p);
 	return r;
 }
 
@@ -1012,6 +1121,8 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		en[8] = so->codec;
 		en[9] = so->arch;
 		en[10] = so->diff_mode;
+		en[11] = so->lit_filter;
+		en[12] = so->lit_bits;
 		si_put_le32(en + 16, so->ctrl_len);
 		si_put_le32(en + 20, so->diff_len);
 		si_put_le32(en + 24, so->lit_len);
@@ -1026,6 +1137,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 			st->ctrl_c += so->ctrl_clen;
 			st->diff_c += so->diff_clen;
 			st->lit_c += so->lit_clen;
+			st->lit_filtered += so->lit_filter != PATCH_LIT_PLAIN;
 		}
 	}
 	patch_hash(p, hl - PATCH_HASH_LEN, p + hl - PATCH_HASH_LEN);

@@ -158,6 +158,8 @@ void patch_index_entry(const uint8_t *hdr, uint32_t i, struct patch_seg *out)
 	out->codec = e[8];
 	out->arch = e[9];
 	out->diff_mode = e[10];
+	out->lit_filter = e[11];
+	out->lit_bits = e[12];
 	out->ctrl_len = si_le32(e + 16);
 	out->diff_len = si_le32(e + 20);
 	out->lit_len = si_le32(e + 24);
@@ -383,8 +385,15 @@ int patch_index_check(const uint8_t *buf, size_t len, const struct patch_info *i
 			left -= seg_len;
 		}
 		patch_index_entry(buf, i, &s);
-		if (!all_zero(e + 11, 5) || !all_zero(e + 72, 8))
-			return fail(d, SI_E_PATCH_FIELD, "patch.index.reserved", eoff + 11);
+		if (!all_zero(e + 13, 3) || !all_zero(e + 72, 8))
+			return fail(d, SI_E_PATCH_FIELD, "patch.index.reserved", eoff + 13);
+		if (s.lit_filter > PATCH_LIT_X86)
+			return fail_v(d, SI_E_PATCH_FIELD, "patch.index.lit_filter", eoff + 11,
+				      PATCH_LIT_X86, s.lit_filter);
+		if (s.lit_filter == PATCH_LIT_PLAIN ? s.lit_bits != 0
+						    : s.lit_bits < PATCH_LIT_BITS_MIN || s.lit_bits > 32)
+			return fail_v(d, SI_E_PATCH_FIELD, "patch.index.lit_bits", eoff + 12,
+				      s.lit_filter == PATCH_LIT_PLAIN ? 0 : 32, s.lit_bits);
 		if (s.diff_mode > PATCH_DIFF_RUNS)
 			return fail_v(d, SI_E_PATCH_FIELD, "patch.index.diff_mode", eoff + 10,
 				      PATCH_DIFF_RUNS, s.diff_mode);
@@ -704,6 +713,9 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 				return fail_v(d, SI_E_PATCH_OP, "segment.lit", at, lit_len - lp,
 					      len);
 			memcpy(out + op, lit + lp, (size_t)len);
+			if (env->lit_filter == PATCH_LIT_X86)
+				(void)patch_lit_filter(out + op, (size_t)len, env->out_off + op,
+						       env->lit_bits, 0);
 			lp += (size_t)len;
 			break;
 		case PATCH_OP_ZERO:
@@ -756,6 +768,8 @@ int patch_seg_apply(const struct patch_info *info, const struct patch_seg *seg,
 		return SI_E_ARG;
 	e.arch = seg->arch;
 	e.diff_mode = seg->diff_mode;
+	e.lit_filter = seg->lit_filter;
+	e.lit_bits = seg->lit_bits;
 	/* Decode ctrl and diff+lit out of io, then io becomes the output. */
 	r = decode(dctx, seg->codec, in, seg->ctrl_clen, ctrl, seg->ctrl_len);
 	if (r == 0)

@@ -28,7 +28,9 @@
  *         tiling the payload after the map stream
  *     8   u8 codec (0 stored, 1 zstd), u8 arch (0 none, 1 x86-64,
  *         2 aarch64: XADD's reference finder), u8 diff_mode (0 bytes,
- *         1 runs), [5] reserved (0)
+ *         1 runs), u8 lit_filter (0 none, 1 x86-64), u8 lit_bits
+ *         (0 without a filter; PATCH_LIT_BITS_MIN..32 with one), [3]
+ *         reserved (0)
  *     16  u32 ctrl_len, u32 diff_len, u32 lit_len (decoded sizes)
  *     28  u32 ctrl_clen, u32 diff_clen, u32 lit_clen (encoded sizes)
  *     40  [32] SHA-256 of the segment's output
@@ -66,7 +68,8 @@
  * in the source space) and moves to src + len.
  *   COPY 0  out = src[src, src+len)
  *   ADD  1  out = src[src, src+len) + diff[next len bytes]  (bytewise mod 256)
- *   LIT  2  out = lit[next len bytes]
+ *   LIT  2  out = lit[next len bytes], through the segment's literal
+ *           filter backward (patch_lit_filter, at the op's output offset)
  *   ZERO 3  out = len zero bytes
  *   XADD 4  as ADD, from the old image only, after rewriting the references
  *           that the segment's arch finds there to their targets' new places
@@ -147,10 +150,11 @@ enum patch_arch { PATCH_ARCH_NONE = 0, PATCH_ARCH_X86_64 = 1, PATCH_ARCH_AARCH64
 enum patch_exp_kind { PATCH_EXP_GZIP = 1 };
 
 enum patch_diff_mode { PATCH_DIFF_BYTES = 0, PATCH_DIFF_RUNS = 1 };
+enum patch_lit_filter { PATCH_LIT_PLAIN = 0, PATCH_LIT_X86 = 1 };
 
 struct patch_seg {
 	uint64_t payload_off;
-	uint8_t codec, arch, diff_mode;
+	uint8_t codec, arch, diff_mode, lit_filter, lit_bits;
 	uint32_t ctrl_len, diff_len, lit_len;
 	uint32_t ctrl_clen, diff_clen, lit_clen;
 	uint8_t sha256[PATCH_HASH_LEN];
@@ -278,6 +282,8 @@ struct patch_seg_env {
 	uint32_t len;           /* the segment's output length */
 	int arch, keep_ok;      /* keep_ok: an image segment */
 	int diff_mode;          /* enum patch_diff_mode */
+	int lit_filter;         /* enum patch_lit_filter */
+	unsigned lit_bits;      /* its modulus, with PATCH_LIT_X86 */
 	int32_t exp;            /* its expansion, or -1 */
 	const struct patch_map *map;
 	patch_read_fn read;     /* the source space */
@@ -304,6 +310,15 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
  * diff runs the same function to make XADD's difference bytes. */
 size_t patch_refs_predict(int arch, uint8_t *buf, size_t len, uint64_t src, uint64_t dst,
 			  uint64_t old_size, const struct patch_map *m);
+
+/* The literal filter of a segment's LIT ops (lit_filter 1, x86-64, in
+ * patch/refs.c): forward (the diff) rewrites the rel32 fields of calls and
+ * RIP-relative operands in buf[0..len), the bytes at output offset pos,
+ * that are the sign extension of their low `bits` bits, to their targets'
+ * offsets modulo 2^bits, sign-extended; backward (the apply) undoes it.
+ * bits: PATCH_LIT_BITS_MIN..32.  Returns the fields rewritten. */
+#define PATCH_LIT_BITS_MIN 20u
+size_t patch_lit_filter(uint8_t *buf, size_t len, uint64_t pos, unsigned bits, int forward);
 
 /* Memory one apply worker needs for a given segment size: the output/input
  * buffer (seg + ctrl cap), the diff+lit buffer (seg), the control (seg/4). */

@@ -428,3 +428,130 @@ size_t patch_refs_predict(int arch, uint8_t *buf, size_t len, uint64_t src, uint
 	}
 	return 0;
 }
+
+/* The literal filter (x86-64): a reference's rel32 as the position of its
+ * target modulo 2^bits, so that references to one function or variable
+ * from anywhere are the same bytes (the BCJ filters of xz and 7-Zip, for
+ * calls; here also RIP-relative operands).  The fields: E8 rel32 (call),
+ * and the disp32 of [REX] op ModRM and [REX] 0F op ModRM with ModRM & C7 ==
+ * 05 for the opcodes of x86_first (class 4) and rip_op2; the target is the
+ * field's end plus the field (an immediate after the field shifts the true
+ * target; the filter only needs one value per target).  Only a field that
+ * is the sign extension of its low `bits` bits (less than 2^(bits-1) away)
+ * is rewritten, and the rewritten field is one again, so both directions
+ * see the same fields rewritten.
+ *
+ * Both directions scan forward and must take the same decisions while the
+ * bytes after the position differ (rewritten in one, not yet restored in
+ * the other).  After a field, rewritten or not, the scan resumes past it;
+ * and no field starts at or before a byte that an earlier position's
+ * decision read: a decision at i reads at most i..i+3, and reads i+2 only
+ * after an opcode or 0F at i+1, i+3 only after REX 0F at i, i+1 and a
+ * two-byte opcode at i+2, while a field at i+1..i+3 needs E8 at i or
+ * i+1..i+2 (E8 is neither a class-4 opcode nor 0F nor in rip_op2) or a
+ * one-byte opcode at i+1 (its field is at i+3: after REX or 0F at i, not
+ * read then).  So every byte a decision reads is the same in both
+ * directions.  (tests/unit/test_patch.c checks it on dense random code.) */
+
+/* The scan's tables, made once: lit_first[b] what byte b can start (1
+ * E8, 2 0F, 3 REX, 4 a one-byte opcode of x86_first's class 4), and
+ * lit_next[b1] bit cls when b1 may follow a first byte of class cls (E8:
+ * any; 0F: a two-byte opcode; REX: an opcode or 0F; class 4: ModRM 05), so
+ * most positions cost two table loads and one branch. */
+static uint8_t lit_first[256], lit_next[256];
+static pthread_once_t lit_once = PTHREAD_ONCE_INIT;
+
+static void lit_make(void)
+{
+	unsigned b;
+
+	for (b = 0; b < 256; b++)
+		lit_first[b] = b == 0xE8 ? 1 : b == 0x0F ? 2 : x86_first[b] == 3 ? 3
+			       : x86_first[b] == 4 ? 4 : 0;
+	for (b = 0; b < 256; b++)
+		lit_next[b] = (uint8_t)(1u << 1 | (rip_op2[b] ? 1u << 2 : 0) |
+					(lit_first[b] == 2 || lit_first[b] == 4 ? 1u << 3 : 0) |
+					((b & 0xC7) == 0x05 ? 1u << 4 : 0));
+}
+
+/* The field of the instruction starting at b[i], or 0. */
+static inline size_t lit_field(const uint8_t *b, size_t i, size_t len)
+{
+	size_t j = i;
+	unsigned cls = lit_first[b[i]];
+
+	if (cls == 1)
+		return len - i >= 5 ? i + 1 : 0;
+	if (cls == 3) { /* REX */
+		j = i + 1;
+		if (j >= len)
+			return 0;
+		cls = lit_first[b[j]];
+	}
+	if (cls == 4)
+		return len - j >= 6 && (b[j + 1] & 0xC7) == 0x05 ? j + 2 : 0;
+	if (cls == 2)
+		return len - j >= 7 && rip_op2[b[j + 1]] && (b[j + 2] & 0xC7) == 0x05 ? j + 3 : 0;
+	return 0;
+}
+
+/* The first byte at or after i that a field needs near it: an E8, or a
+ * ModRM byte with (b & C7) == 05 (a field's instruction starts at most
+ * three bytes before it); len when there is none.  Eight bytes at a time:
+ * in code most words hold neither (a quarter of the scan's time otherwise). */
+static size_t lit_anchor(const uint8_t *b, size_t i, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+
+	for (; len - i >= 8; i += 8) {
+		uint64_t w, x, y, m;
+
+		w = si_le64(b + i);
+		x = w ^ (ones * 0xE8);
+		y = (w & (ones * 0xC7)) ^ (ones * 0x05);
+		/* the lowest zero byte of x or y is found exactly (a borrow
+		 * only flags bytes above a zero byte) */
+		m = ((x - ones) & ~x & highs) | ((y - ones) & ~y & highs);
+		if (m)
+			return i + (size_t)(__builtin_ctzll(m) >> 3);
+	}
+	for (; i < len; i++)
+		if (b[i] == 0xE8 || (b[i] & 0xC7) == 0x05)
+			return i;
+	return len;
+}
+
+size_t patch_lit_filter(uint8_t *buf, size_t len, uint64_t pos, unsigned bits, int forward)
+{
+	uint32_t mask = bits >= 32 ? UINT32_MAX : ((uint32_t)1 << bits) - 1;
+	uint32_t sign = ~(mask >> 1); /* bit bits - 1 and those above it */
+	size_t i = 0, n = 0;
+
+	(void)pthread_once(&lit_once, lit_make);
+	while (i < len) {
+		size_t a = lit_anchor(buf, i, len), p, f = 0;
+		uint32_t v, at;
+
+		if (a == len)
+			break;
+		/* positions before a - 3 have no anchor near them: no field */
+		for (p = a >= i + 3 ? a - 3 : i; p <= a && f == 0; p++)
+			if (p + 1 >= len || ((lit_next[buf[p + 1]] >> lit_first[buf[p]]) & 1))
+				f = lit_field(buf, p, len);
+		if (f == 0) {
+			i = a + 1;
+			continue;
+		}
+		v = si_le32(buf + f);
+		i = f + 4;
+		if (bits < 32 && (v & sign) != 0 && (v & sign) != sign)
+			continue;
+		at = (uint32_t)(pos + f + 4);
+		v = (forward ? v + at : v - at) & mask;
+		if (bits < 32 && (v >> (bits - 1)) & 1)
+			v |= ~mask;
+		si_put_le32(buf + f, v);
+		n++;
+	}
+	return n;
+}

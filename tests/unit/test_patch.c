@@ -130,6 +130,22 @@ static void check_out_is(const uint8_t *want, size_t n)
 	T_CHECK(!exists(p_part), "part file left behind");
 }
 
+/* Applies patch q (on two threads) to old image a of bn bytes, checks the
+ * output is b, frees all three and puts the usual old image back. */
+static void apply_big(uint8_t *a, uint8_t *q, size_t qn, uint8_t *b, size_t bn)
+{
+	put_file(p_old, a, bn);
+	put_file(p_patch, q, qn);
+	unlink(p_out);
+	T_OK(apply(p_old, p_patch, NULL, 2, 0));
+	check_out_is(b, bn);
+	unlink(p_out);
+	free(q);
+	free(a);
+	free(b);
+	put_file(p_old, old_img, OLD_N);
+}
+
 static void test_roundtrip(void)
 {
 	static const uint32_t segs[] = { 4096, 65536, 1u << 20 };
@@ -180,16 +196,34 @@ static void test_roundtrip(void)
 				"patch on 1 thread differs from 2 threads' (%zu vs %zu bytes)", q1n, qn);
 			free(q1);
 		}
-		put_file(p_old, a, bn);
-		put_file(p_patch, q, qn);
-		unlink(p_out);
-		T_OK(apply(p_old, p_patch, NULL, 2, 0));
-		check_out_is(b, bn);
-		unlink(p_out);
-		free(q);
-		free(a);
-		free(b);
-		put_file(p_old, old_img, OLD_N);
+		apply_big(a, q, qn, b, bn);
+	}
+	/* x86-64 code that the old image does not have: its literals go
+	 * through the x86-64 filter (calls from everywhere to a few targets),
+	 * and the apply undoes it */
+	{
+		size_t bn = 256u << 10, k;
+		uint8_t *a = calloc(1, bn), *b = malloc(bn), *q = NULL;
+		struct patch_diff_opts o = { .seg_size = 65536, .level = 3, .threads = 2 };
+		struct patch_diff_stats st;
+		uint32_t x = 7;
+		size_t qn = 0;
+
+		memcpy(a, "\x7f" "ELF\x02\x01", 6);
+		a[18] = 62;
+		memcpy(b, a, 64);
+		for (k = 64; k < bn; k++) {
+			x = x * 1103515245u + 12345u;
+			b[k] = (uint8_t)(x >> 16);
+			if ((x >> 8) % 8 == 0 && k + 5 <= bn) {
+				b[k] = 0xE8;
+				si_put_le32(b + k + 1, (uint32_t)(0x1000 * ((x >> 12) % 8) - (k + 5)));
+				k += 4;
+			}
+		}
+		T_OK(patch_diff(a, bn, b, bn, &o, &q, &qn, &st, NULL));
+		T_CHECK(st.lit_filtered > 0, "no segment's literals filtered");
+		apply_big(a, q, qn, b, bn);
 	}
 	/* reverse */
 	p = mk_patch(new_img, new_n, old_img, OLD_N, 65536, &pn);
@@ -501,6 +535,67 @@ static void test_refs(void)
 	T_EQ(patch_refs_predict(PATCH_ARCH_NONE, b, 8, 0, 0, 0x200, &m), 0);
 }
 
+/* The literal filter (patch_lit_filter): the fields it rewrites, and that
+ * backward undoes forward whatever the bytes, the modulus and the offset:
+ * bytes dense in E8, REX, the RIP opcodes and ModRM 05, where rewritten
+ * fields would change the decisions of a scan that looked past them. */
+static void test_lit_filter(void)
+{
+	static const uint8_t alpha[] = { 0xE8, 0x48, 0x4C, 0x8B, 0x8D, 0x0F, 0x10, 0x05,
+					 0x15, 0x00, 0xFF, 0x01, 0xE8, 0x05, 0x80 };
+	uint8_t b[64], c[64];
+	uint32_t seed = 1;
+	unsigned round, bits;
+
+	/* call rel32 at offset 0x1000 + 2 to 0x1100: 0x1100 mod 2^24 */
+	memset(b, 0x90, sizeof b);
+	b[2] = 0xE8;
+	si_put_le32(b + 3, 0x1100 - (0x1002 + 5));
+	T_EQ(patch_lit_filter(b, 16, 0x1000, 24, 1), 1);
+	T_EQ(si_le32(b + 3), 0x1100);
+	T_EQ(patch_lit_filter(b, 16, 0x1000, 24, 0), 1);
+	T_EQ(si_le32(b + 3), 0x1100 - (0x1002 + 5));
+	/* a target before 0: negative modulo 2^24, sign-extended */
+	si_put_le32(b + 3, (uint32_t)-0x2000);
+	T_EQ(patch_lit_filter(b, 16, 0x1000, 24, 1), 1);
+	T_EQ(si_le32(b + 3), 0xFFFFF007u);
+	/* RIP-relative: 48 8B 05 disp32 and 0F 10 05 disp32 (movups) */
+	memset(b, 0x90, sizeof b);
+	b[0] = 0x48, b[1] = 0x8B, b[2] = 0x05;
+	si_put_le32(b + 3, 0x40);
+	b[7] = 0x0F, b[8] = 0x10, b[9] = 0x05;
+	si_put_le32(b + 10, 0x40);
+	T_EQ(patch_lit_filter(b, 14, 0, 32, 1), 2);
+	T_EQ(si_le32(b + 3), 0x47);
+	T_EQ(si_le32(b + 10), 0x4E);
+	/* a field farther than 2^(bits-1): left, and the scan goes past it
+	 * (the E8 inside is no call) */
+	memset(b, 0x90, sizeof b);
+	b[0] = 0xE8;
+	si_put_le32(b + 1, 0x00E80000u);
+	T_EQ(patch_lit_filter(b, 16, 0, 20, 1), 0);
+	T_EQ(si_le32(b + 1), 0x00E80000u);
+	/* a field cut by the piece's end */
+	T_EQ(patch_lit_filter(b, 4, 0, 32, 1), 0);
+	for (round = 0; round < 20000; round++) {
+		size_t n = 1 + round % sizeof b, k;
+		uint64_t pos = (uint64_t)round * 2654435761u;
+
+		for (k = 0; k < n; k++) {
+			seed = seed * 1103515245u + 12345u;
+			b[k] = (seed >> 16) % 3 ? alpha[(seed >> 8) % sizeof alpha] : (uint8_t)(seed >> 20);
+		}
+		bits = PATCH_LIT_BITS_MIN + round % (33 - PATCH_LIT_BITS_MIN);
+		memcpy(c, b, n);
+		(void)patch_lit_filter(c, n, pos, bits, 1);
+		(void)patch_lit_filter(c, n, pos, bits, 0);
+		if (memcmp(b, c, n) != 0) {
+			T_CHECK(0, "filter round %u (bits %u, %zu bytes) not undone", round, bits, n);
+			break;
+		}
+	}
+}
+
 /* The map stream: pieces in order, non-empty, inside old, consumed exactly. */
 static void test_map_parse(void)
 {
@@ -711,7 +806,14 @@ static void test_expansions(void)
 	EXPMUT(q[toff + 31] = 1, SI_E_PATCH_FIELD, "patch.tables.reserved");
 	EXPMUT(q[PATCH_HDR_LEN + 9] = 3, SI_E_PATCH_FIELD, "patch.index.arch");
 	EXPMUT(q[PATCH_HDR_LEN + 10] = 2, SI_E_PATCH_FIELD, "patch.index.diff_mode");
-	EXPMUT(q[PATCH_HDR_LEN + 11] = 1, SI_E_PATCH_FIELD, "patch.index.reserved");
+	EXPMUT(q[PATCH_HDR_LEN + 11] = 2, SI_E_PATCH_FIELD, "patch.index.lit_filter");
+	EXPMUT(q[PATCH_HDR_LEN + 11] = 1, SI_E_PATCH_FIELD, "patch.index.lit_bits");
+	EXPMUT((q[PATCH_HDR_LEN + 11] = 1, q[PATCH_HDR_LEN + 12] = PATCH_LIT_BITS_MIN - 1),
+	       SI_E_PATCH_FIELD, "patch.index.lit_bits");
+	EXPMUT((q[PATCH_HDR_LEN + 11] = 1, q[PATCH_HDR_LEN + 12] = 33), SI_E_PATCH_FIELD,
+	       "patch.index.lit_bits");
+	EXPMUT(q[PATCH_HDR_LEN + 12] = 24, SI_E_PATCH_FIELD, "patch.index.lit_bits");
+	EXPMUT(q[PATCH_HDR_LEN + 13] = 1, SI_E_PATCH_FIELD, "patch.index.reserved");
 	/* the member's place or size changed: found when it is made or
 	 * expanded, nothing published */
 	memcpy(q, p, pn);
@@ -931,6 +1033,7 @@ int main(void)
 	test_seals();
 	test_seg_run();
 	test_refs();
+	test_lit_filter();
 	test_map_parse();
 	test_roundtrip();
 	test_refusals();
