@@ -85,6 +85,12 @@ void boot_mkdirs(const char *path);
 /* CONFIG_VERITY_*: what dm-verity does with a corrupt block. */
 enum dm_verity_on_error boot_verity_mode(void);
 
+/* A planned image mounted read-only on mnt (made first) through dm-verity
+ * named dm, from the handle its seal was read through, which is closed
+ * either way (fs_sealed_mount: flags FS_SEALED_FILE for a file). */
+int boot_sealed_mount(struct boot *b, struct plan_image *im, unsigned flags, const char *dm,
+		      const char *mnt, struct fs_sealed *out, struct si_diag *d);
+
 /* Mounts a directory from its resolved descriptor: "/proc/self/fd/N". */
 void boot_fd_path(int fd, char *out, size_t n);
 

@@ -63,7 +63,6 @@ static int mount_one_overlay(struct boot *b, unsigned k)
 
 int stage_cryptexes(struct boot *b)
 {
-	static struct dm_ioc ioc;
 	struct plan *p = &b->plan;
 	struct fs_sealed out;
 	struct si_diag d;
@@ -76,12 +75,7 @@ int stage_cryptexes(struct boot *b)
 
 		if (c->img.state != PLAN_IMG_USE)
 			continue;
-		boot_mkdirs(c->mnt);
-		si_diag_clear(&d);
-		r = fs_sealed_mount(c->img.h, c->img.file, FS_SEALED_FILE, &c->img.seal, c->dm_name,
-				    boot_verity_mode(), c->mnt, &ioc, &out, &d);
-		b->ops.close(b->ops.ctx, c->img.h);
-		c->img.h = -1;
+		r = boot_sealed_mount(b, &c->img, FS_SEALED_FILE, c->dm_name, c->mnt, &out, &d);
 		if (r && plan_cryptex_fail(p, i, r, &d, &b->ops))
 			return r;
 		if (r == 0)

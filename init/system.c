@@ -19,6 +19,42 @@ enum dm_verity_on_error boot_verity_mode(void)
 	return DM_VERITY_EIO;
 }
 
+int boot_sealed_mount(struct boot *b, struct plan_image *im, unsigned flags, const char *dm,
+		      const char *mnt, struct fs_sealed *out, struct si_diag *d)
+{
+	static struct dm_ioc ioc;
+	int r;
+
+	boot_mkdirs(mnt);
+	si_diag_clear(d);
+	r = fs_sealed_mount(im->h, im->file, flags, &im->seal, dm, boot_verity_mode(), mnt, &ioc,
+			    out, d);
+	b->ops.close(b->ops.ctx, im->h);
+	im->h = -1;
+	return r;
+}
+
+/* The aux tier refused at mount (its line), taken down where it got that
+ * far, and skipped: the system tier goes on /lib/modules alone. */
+static void aux_skip(struct boot *b, int r, const struct si_diag *d)
+{
+	static struct dm_ioc ioc;
+	struct plan *p = &b->plan;
+	char what[SI_SEAL_NAME_MAX + 32];
+	int e;
+
+	snprintf(what, sizeof what, "kc-aux '%s'", p->aux.seal.m.name);
+	si_log_error("system", what, r, d);
+	si_log(SI_LOG_WARN, "sealinit: system: skipping the aux kernel collection %s; "
+	       "the boot goes on without its modules", p->aux.file);
+	(void)umount2(p->aux_mnt, MNT_DETACH);
+	e = dm_dev_remove(p->aux_dm, &ioc, NULL);
+	(void)e;
+	p->aux.state = PLAN_IMG_SKIP;
+	p->aux.err = r;
+	si_diag_format(d, r, p->aux.reason, sizeof p->aux.reason);
+}
+
 /* The aux kernel collection the plan kept: loop device on the descriptor
  * its seal was read through, dm-verity, erofs on its staging point, its
  * tree checked (mount/auxtree.c: it may only add modules and carry the
@@ -26,21 +62,13 @@ enum dm_verity_on_error boot_verity_mode(void)
  * and the boot goes on without it. */
 static int mount_kc_aux(struct boot *b)
 {
-	static struct dm_ioc ioc;
 	struct plan *p = &b->plan;
 	struct plan_image *im = &p->aux;
 	struct fs_sealed out;
 	struct si_diag d;
-	char what[SI_SEAL_NAME_MAX + 32];
 	int fd, r;
 
-	snprintf(what, sizeof what, "kc-aux '%s'", im->seal.m.name);
-	boot_mkdirs(p->aux_mnt);
-	si_diag_clear(&d);
-	r = fs_sealed_mount(im->h, im->file, FS_SEALED_FILE, &im->seal, p->aux_dm,
-			    boot_verity_mode(), p->aux_mnt, &ioc, &out, &d);
-	b->ops.close(b->ops.ctx, im->h);
-	im->h = -1;
+	r = boot_sealed_mount(b, im, FS_SEALED_FILE, p->aux_dm, p->aux_mnt, &out, &d);
 	if (r == 0) {
 		fd = open(p->aux_mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0) {
@@ -49,21 +77,9 @@ static int mount_kc_aux(struct boot *b)
 			r = fs_aux_tree_check(fd, im->seal.m.version, &d);
 			close(fd);
 		}
-		if (r) {
-			int e;
-
-			(void)umount2(p->aux_mnt, MNT_DETACH);
-			e = dm_dev_remove(p->aux_dm, &ioc, NULL);
-			(void)e;
-		}
 	}
 	if (r) {
-		si_log_error("system", what, r, &d);
-		si_log(SI_LOG_WARN, "sealinit: system: skipping the aux kernel collection %s; "
-		       "the boot goes on without its modules", im->file);
-		im->state = PLAN_IMG_SKIP;
-		im->err = r;
-		si_diag_format(&d, r, im->reason, sizeof im->reason);
+		aux_skip(b, r, &d);
 		return r;
 	}
 	si_log(SI_LOG_DEBUG, "sealinit: system: kc-aux '%s' on %s through %s (dm-verity over %s)",
@@ -79,7 +95,6 @@ static int mount_kc_aux(struct boot *b)
  * the system tier's. */
 static int mount_kc_system(struct boot *b)
 {
-	static struct dm_ioc ioc;
 	struct plan *p = &b->plan;
 	struct plan_image *im = &p->ksys;
 	struct fs_sealed out;
@@ -88,12 +103,7 @@ static int mount_kc_system(struct boot *b)
 	int fd = -1, r;
 
 	snprintf(what, sizeof what, "kc-system '%s'", im->seal.m.name);
-	boot_mkdirs(p->ksys_mnt);
-	si_diag_clear(&d);
-	r = fs_sealed_mount(im->h, im->file, FS_SEALED_FILE, &im->seal, p->ksys_dm,
-			    boot_verity_mode(), p->ksys_mnt, &ioc, &out, &d);
-	b->ops.close(b->ops.ctx, im->h);
-	im->h = -1;
+	r = boot_sealed_mount(b, im, FS_SEALED_FILE, p->ksys_dm, p->ksys_mnt, &out, &d);
 	if (r == 0) {
 		r = fs_resolve(b->newroot_fd, PLAN_MODULES_DIR, FS_RESOLVE_DIR | FS_RESOLVE_NO_SYMLINKS,
 			       &fd, &d);
@@ -121,14 +131,7 @@ static int mount_kc_system(struct boot *b)
 				       p->aux.seal.m.name);
 				return 0;
 			}
-			snprintf(what, sizeof what, "kc-aux '%s'", p->aux.seal.m.name);
-			si_log_error("system", what, e, &od);
-			si_log(SI_LOG_WARN, "sealinit: system: skipping the aux kernel collection %s; "
-			       "the boot goes on without its modules", p->aux.file);
-			p->aux.state = PLAN_IMG_SKIP;
-			p->aux.err = e;
-			si_diag_format(&od, e, p->aux.reason, sizeof p->aux.reason);
-			snprintf(what, sizeof what, "kc-system '%s'", im->seal.m.name);
+			aux_skip(b, e, &od);
 		}
 		if (mount(p->ksys_mnt, at, NULL, MS_MOVE, NULL) != 0)
 			r = si_diag_sys(&d, SI_E_MOUNT, PLAN_MODULES_DIR, errno);
@@ -145,7 +148,6 @@ static int mount_kc_system(struct boot *b)
 
 int stage_system(struct boot *b)
 {
-	static struct dm_ioc ioc;
 	struct plan_image *im = &b->plan.sys;
 	struct fs_sealed out;
 	struct si_diag d;
@@ -153,12 +155,7 @@ int stage_system(struct boot *b)
 	char what[SI_SEAL_NAME_MAX + 32];
 	int r;
 
-	boot_mkdirs(PLAN_NEWROOT);
-	si_diag_clear(&d);
-	r = fs_sealed_mount(im->h, im->file, 0, &im->seal, "sealinit-system", boot_verity_mode(),
-			    PLAN_NEWROOT, &ioc, &out, &d);
-	b->ops.close(b->ops.ctx, im->h);
-	im->h = -1;
+	r = boot_sealed_mount(b, im, 0, "sealinit-system", PLAN_NEWROOT, &out, &d);
 	snprintf(what, sizeof what, "system volume '%s'", im->seal.m.name);
 	if (r) {
 		si_log_error("system", what, r, &d);

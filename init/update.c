@@ -180,15 +180,16 @@ static void floors_loaded(void *ctx, const struct up_floors *f)
  * other. */
 static void restart_into_new_kernel(struct boot *b)
 {
-	char path[96], rel[KC_COLL_RELEASE_MAX + 1];
+	char path[PLAN_PATH_MAX + 16], rel[KC_COLL_RELEASE_MAX + 1];
 	uint8_t hdr[KC_COLL_HDR];
 	struct si_diag d;
+	uint64_t size;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof path, "%s/%s", up_slot_dir(b->slot), b->board.kc_boot_path);
-	fd = openat(px.root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", up_slot_dir(b->slot),
+			     b->board.kc_boot_path) >= sizeof path ||
+	    fs_tree_open(px.root_fd, path, &fd, &size, &d) != 0)
 		return;
 	n = read(fd, hdr, sizeof hdr);
 	close(fd);

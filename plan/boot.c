@@ -102,7 +102,8 @@ static uint64_t floor_of(const struct plan_inputs *in, const char *name)
 
 /* Opens a seal: through the active release set when there is one (the
  * image, the system volume included, must be the one the set names, byte
- * for byte: no second signature check), else by its own signature.
+ * for byte: no second signature check), else by its own signature; the
+ * integrator's aux collection, which no set lists, always by its own.
  * Rollback against the anchor's floor and the floor recorded for the
  * image's name. */
 static int open_seal(const struct plan_inputs *in, const struct plan *p,
@@ -112,7 +113,7 @@ static int open_seal(const struct plan_inputs *in, const struct plan *p,
 {
 	int r;
 
-	if (p->has_set) {
+	if (p->has_set && usage != SI_USAGE_KC_AUX) {
 		struct si_seal_unverified u;
 
 		r = si_seal_open_unverified(io, &u, d);
@@ -405,6 +406,22 @@ static int plan_kc(const struct plan_inputs *in, const struct plan_ops *ops, str
 }
 
 
+/* The system and aux tiers are erofs trees whose signed version is the
+ * kernel release they were made for: another release's modules would be
+ * refused by the kernel one by one, long after the boot. */
+static int tier_release(const struct plan_inputs *in, const struct si_manifest *m,
+			struct si_diag *d)
+{
+	int r;
+
+	if (!in->kernel_release)
+		return 0;
+	r = kc_release_check(m->version, in->kernel_release, d);
+	if (r)
+		si_diag_field(d, "manifest.version (the tier's kernel release)");
+	return r;
+}
+
 /* ------------------------------------------------------------ kc-system */
 
 /* The system kernel collection: the set's kc-system entry, if it lists
@@ -471,11 +488,8 @@ static int plan_kc_system(const struct plan_inputs *in, const struct plan_ops *o
 	if (r)
 		return r;
 	r = plan_seal_check(&p->policy, &im->seal, NULL, &d);
-	if (r == 0 && in->kernel_release) {
-		r = kc_release_check(im->seal.m.version, in->kernel_release, &d);
-		if (r)
-			si_diag_field(&d, "manifest.version (the tier's kernel release)");
-	}
+	if (r == 0)
+		r = tier_release(in, &im->seal.m, &d);
 	if (r) {
 		plan_log_error(ops, "kc", what, r, &d);
 		return r;
@@ -524,29 +538,12 @@ static int plan_kc_aux(const struct plan_inputs *in, const struct plan_ops *ops,
 	}
 	hio_init(&x, &io, ops, im);
 	si_diag_clear(&d);
-	r = si_seal_open(&io, in->anchor, SI_USAGE_KC_AUX, 0, &im->seal, &d);
-	if (r == 0 && floor_of(in, im->seal.m.name) > im->seal.m.rollback_index) {
-		si_diag_clear(&d);
-		si_diag_where(&d, im->seal.m.name, strlen(im->seal.m.name));
-		r = si_rollback_check(im->seal.m.rollback_index, in->anchor,
-				      floor_of(in, im->seal.m.name), &d);
-	}
-	if (r) {
-		plan_log_error(ops, "kc", what, r, &d);
-		if (r == SI_E_SEAL_KEY_UNKNOWN)
-			hint_keys(ops, in->anchor, &io);
+	r = open_seal(in, p, ops, "kc", what, &io, SI_USAGE_KC_AUX, &im->seal, &d);
+	if (r)
 		goto skip;
-	}
-	si_diag_clear(&d);
-	if (im->seal.m.fs_type != SI_FS_EROFS) {
-		si_diag_field(&d, "manifest.fs_type");
-		si_diag_text(&d, "erofs", si_seal_fstype_name(im->seal.m.fs_type));
-		r = SI_E_IMAGE_KIND;
-	} else if (in->kernel_release) {
-		r = kc_release_check(im->seal.m.version, in->kernel_release, &d);
-		if (r)
-			si_diag_field(&d, "manifest.version (the tier's kernel release)");
-	}
+	r = plan_seal_check(&p->policy, &im->seal, NULL, &d);
+	if (r == 0)
+		r = tier_release(in, &im->seal.m, &d);
 	if (r == 0 && p->ksys.state != PLAN_IMG_USE) {
 		si_diag_field(&d, "manifest.kc_system");
 		si_diag_text(&d, "a kc-system tier in the set", "a set without one");
@@ -795,6 +792,7 @@ int plan_seal_check(const struct plan_policy *pol, const struct si_seal *s,
 		}
 		break;
 	case SI_KIND_KC_SYSTEM:
+	case SI_KIND_KC_AUX:
 		/* an erofs tree <release>/... mounted on /lib/modules */
 		if (m->fs_type != SI_FS_EROFS) {
 			si_diag_field(d, "manifest.fs_type");
@@ -802,7 +800,6 @@ int plan_seal_check(const struct plan_policy *pol, const struct si_seal *s,
 			return SI_E_IMAGE_KIND;
 		}
 		return 0;
-	case SI_KIND_KC_AUX:
 	case SI_KIND_UPDATE:
 	case SI_KIND_SET:
 		return 0;

@@ -231,7 +231,8 @@ struct plan_policy {
 };
 
 /* What sealinit requires of an authenticated image of its kind, beyond
- * the signature and the key's usage: kc-boot raw; system named as the
+ * the signature and the key's usage: kc-boot raw; kc-system and kc-aux
+ * erofs; system named as the
  * board says; a cryptex signed with the name `name` (NULL: not checked),
  * with an overlay target its key and the board allow and nobody forbids;
  * system and cryptexes of a file system sealinit mounts.  sealctl verify

@@ -228,6 +228,46 @@ static int place(const char *from, const char *to)
 	return 0;
 }
 
+/* place() into a directory made first if it is not there. */
+static int place_mk(const char *from, const char *to)
+{
+	char dir[8192], *slash;
+
+	snprintf(dir, sizeof dir, "%s", to);
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		if (mkdirs(dir) != 0)
+			return sealctl_report_errno(CMD, dir, SI_E_CREATE, errno);
+	}
+	return place(from, to);
+}
+
+/* Each of names[0..n) that from_dir has, placed in to_dir; *placed counts
+ * them. */
+static int place_present(const char *from_dir, const char *to_dir, const char *const *names,
+			 size_t n, unsigned *placed)
+{
+	char from[8192], to[8192];
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		if ((size_t)snprintf(from, sizeof from, "%s/%s", from_dir, names[i]) >= sizeof from ||
+		    (size_t)snprintf(to, sizeof to, "%s/%s", to_dir, names[i]) >= sizeof to) {
+			sealctl_msg(CMD, "%s: path too long", from_dir);
+			return SEALCTL_FAIL;
+		}
+		if (access(from, R_OK) != 0)
+			continue;
+		r = place(from, to);
+		if (r)
+			return r;
+		(*placed)++;
+	}
+	return 0;
+}
+
 static int rm_one(const char *path, const struct stat *st, int type, struct FTW *f)
 {
 	(void)st;
@@ -280,8 +320,8 @@ static int system_tier(const char *root, const char *release, const char *out,
 {
 	static const char *const copied[] = { "modules.order", "modules.builtin",
 					      "modules.builtin.modinfo" };
-	char tmp[4096], top[4200], kdir[4096], dst[8192], obuf[4096], to[8192];
-	unsigned i, kept = 0;
+	char tmp[4096], top[4200], kdir[4096], dst[8192], obuf[4096], rel[8192];
+	unsigned i, kept = 0, copies = 0;
 	size_t klen;
 	int r;
 
@@ -294,34 +334,21 @@ static int system_tier(const char *root, const char *release, const char *out,
 	klen = strlen(kdir);
 	r = SEALCTL_SYSTEM;
 	for (i = 0; i < ix.n; i++) {
-		char *slash;
-
 		if (have(ix.name[i]))
 			continue;
 		if (strncmp(ix.path[i], kdir, klen) != 0)
 			continue;
 		snprintf(dst, sizeof dst, "%s/%s/kernel%s", top, release, ix.path[i] + klen);
-		slash = strrchr(dst, '/');
-		*slash = '\0';
-		if (mkdirs(dst) != 0) {
-			r = sealctl_report_errno(CMD, dst, SI_E_CREATE, errno);
-			goto done;
-		}
-		*slash = '/';
-		r = place(ix.path[i], dst);
+		r = place_mk(ix.path[i], dst);
 		if (r)
 			goto done;
 		kept++;
 	}
-	for (i = 0; i < SI_ARRAY_SIZE(copied); i++) {
-		snprintf(dst, sizeof dst, "%s/lib/modules/%s/%s", root, release, copied[i]);
-		if (access(dst, R_OK) != 0)
-			continue;
-		snprintf(to, sizeof to, "%s/%s/%s", top, release, copied[i]);
-		r = place(dst, to);
-		if (r)
-			goto done;
-	}
+	snprintf(rel, sizeof rel, "%s/lib/modules/%s", root, release);
+	snprintf(dst, sizeof dst, "%s/%s", top, release);
+	r = place_present(rel, dst, copied, SI_ARRAY_SIZE(copied), &copies);
+	if (r)
+		goto done;
 	{
 		char *args[] = { "depmod", "-b", tmp, (char *)release, NULL };
 
@@ -423,21 +450,9 @@ static int aux_tier(const char *root, const char *release, const char *out, cons
 
 		snprintf(dst, sizeof dst, "%s/%s/updates/%s", xdir, release, base);
 		snprintf(at, sizeof at, "%s/aux/%s/updates/%s", tmp, release, base);
-		*strrchr(dst, '/') = '\0';
-		*strrchr(at, '/') = '\0';
-		if (mkdirs(dst) != 0) {
-			r = sealctl_report_errno(CMD, dst, SI_E_CREATE, errno);
-			goto done;
-		}
-		if (mkdirs(at) != 0) {
-			r = sealctl_report_errno(CMD, at, SI_E_CREATE, errno);
-			goto done;
-		}
-		snprintf(dst + strlen(dst), sizeof dst - strlen(dst), "/%s", base);
-		snprintf(at + strlen(at), sizeof at - strlen(at), "/%s", base);
-		r = place(mods[i].path, dst);
+		r = place_mk(mods[i].path, dst);
 		if (r == 0)
-			r = place(mods[i].path, at);
+			r = place_mk(mods[i].path, at);
 		if (r)
 			goto done;
 	}
@@ -448,16 +463,11 @@ static int aux_tier(const char *root, const char *release, const char *out, cons
 		if (r)
 			goto done;
 	}
-	for (i = 0; i < SI_ARRAY_SIZE(depmod_out); i++) {
-		snprintf(from, sizeof from, "%s/%s/%s", xdir, release, depmod_out[i]);
-		if (access(from, R_OK) != 0)
-			continue;
-		snprintf(at, sizeof at, "%s/aux/%s/%s", tmp, release, depmod_out[i]);
-		r = place(from, at);
-		if (r)
-			goto done;
-		kept++;
-	}
+	snprintf(from, sizeof from, "%s/%s", xdir, release);
+	snprintf(at, sizeof at, "%s/aux/%s", tmp, release);
+	r = place_present(from, at, depmod_out, SI_ARRAY_SIZE(depmod_out), &kept);
+	if (r)
+		goto done;
 	if (kept < 2) {
 		sealctl_msg(CMD, "depmod wrote no modules.dep under %s/%s", xdir, release);
 		r = SEALCTL_FAIL;

@@ -484,6 +484,17 @@ static int run(void)
 	return r;
 }
 
+/* status.json of the last plan, whole (never cut). */
+static const char *status_json(void)
+{
+	static char json[8192];
+	int trunc = 1;
+
+	plan_status_json(&p, &board, &anchor, RELEASE, NULL, NULL, 0, 1, json, sizeof json, &trunc);
+	T_EQ(trunc, 0);
+	return json;
+}
+
 static const struct plan_cryptex *cx(const char *name)
 {
 	unsigned i;
@@ -545,11 +556,8 @@ static void test_happy(void)
 	T_LINE("sealinit: cryptex: verified cryptex 'app' 13.3.1 (rollback 1) sha256,set:cx root");
 	T_CHECK(!line_with("[SI_E_"), "no error line: %s", line_with("[SI_E_") ? line_with("[SI_E_") : "");
 	{
-		static char json[8192];
-		int trunc = 1;
+		const char *json = status_json();
 
-		plan_status_json(&p, &board, &anchor, RELEASE, NULL, NULL, 0, 1, json, sizeof json, &trunc);
-		T_EQ(trunc, 0);
 		T_CHECK(strstr(json, "\"name\": \"app\", \"kind\": \"cryptex\"") != NULL, "status lists app");
 		T_CHECK(strstr(json, "\"mounted_on\": \"/opt/app\"") != NULL, "app on /opt/app");
 		T_CHECK(strstr(json, "\"skipped\": [\n  ]") != NULL, "nothing skipped: %s", json);
@@ -1095,11 +1103,8 @@ static void test_kc_aux(void)
 	T_EQ(p.aux.state, PLAN_IMG_USE);
 	T_STREQ(p.aux_mnt, PLAN_KAUX_MNT);
 	{
-		static char json[8192];
-		int trunc = 1;
+		const char *json = status_json();
 
-		plan_status_json(&p, &board, &anchor, RELEASE, NULL, NULL, 0, 1, json, sizeof json, &trunc);
-		T_EQ(trunc, 0);
 		T_CHECK(strstr(json, "\"name\": \"system\", \"kind\": \"kc-system\"") != NULL, "%s", json);
 		T_CHECK(strstr(json, "\"name\": \"aux\", \"kind\": \"kc-aux\"") != NULL, "%s", json);
 	}
@@ -1118,10 +1123,8 @@ static void test_kc_aux(void)
 	T_LINE(", found abcd000000000000) [SI_E_KC_AUX_SYSTEM]");
 	T_LINE("sealinit: kc: skipping the aux kernel collection kc-aux/aux.kc; the boot goes on without its modules");
 	{
-		static char json[8192];
-		int trunc = 1;
+		const char *json = status_json();
 
-		plan_status_json(&p, &board, &anchor, RELEASE, NULL, NULL, 0, 1, json, sizeof json, &trunc);
 		T_CHECK(strstr(json, "{\"name\": \"kc-aux/aux.kc\", \"reason\": \"the aux kernel collection was made with another system tier") != NULL,
 			"%s", json);
 	}
