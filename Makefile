@@ -47,10 +47,10 @@ ZSTD_VERSION := 1.5.4+dfsg2-5
 # Debian 12 packages: BUILD_PKGS for `make`, HOST_PKGS for the tests and
 # the demo as well.  Both are installed when missing (root, apt-get).
 BUILD_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
-	xz-utils cpio erofs-utils libzstd-dev libdivsufsort-dev file
+	xz-utils cpio erofs-utils libzstd-dev libdivsufsort-dev liblzma-dev file
 HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
 	device-tree-compiler u-boot-tools dt-schema libclang-rt-14-dev cpio \
-	file xz-utils zstd libzstd-dev erofs-utils cryptsetup-bin openssl \
+	file xz-utils zstd libzstd-dev liblzma-dev erofs-utils cryptsetup-bin openssl \
 	qemu-system-arm kmod time hyperfine qemu-user-static libdivsufsort-dev bsdiff xdelta3 \
 	fdisk e2fsprogs binutils man-db groff-base bsdextrautils mount u-boot-qemu dosfstools \
 	qemu-system-x86 ovmf systemd-boot-efi sbsigntool efitools swtpm swtpm-tools

@@ -522,7 +522,8 @@ static int segments(struct apply_ctx *c, struct worker *w, unsigned nw, struct s
 
 	seg_order(c);
 	for (k = 0; k < c->info.nexp; k++) {
-		r = patch_exp_expand(&c->exps[k], c->gz, old_read, c, scratch_write, c, d);
+		r = patch_exp_expand(&c->exps[k], c->gz, old_read, c, scratch_write, c, scratch_read, c,
+				     d);
 		if (r != 0)
 			return r;
 	}
@@ -578,7 +579,7 @@ static void meta_layout(const struct patch_info *info, struct meta_layout *l)
 	l->gz = ALIGN64(l->blk + (info->map_count ? (size_t)patch_map_index_len(info->old_size) *
 							    sizeof(uint32_t)
 						  : 0));
-	l->end = ALIGN64(l->gz + (info->nexp ? patch_exp_state_size() : 0));
+	l->end = ALIGN64(l->gz + (info->nexp ? patch_exp_state_size(info->exp_kinds ? info->exp_kinds : ~0u) : 0));
 }
 
 static size_t apply_meta(const struct patch_info *info)
@@ -607,7 +608,7 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	uint64_t psize = 0, osize = 0, ignored;
 	size_t meta, wm, used;
 	uint64_t nchunks;
-	unsigned nw, i;
+	unsigned nw, i, kinds = 0;
 	int r, resume = 0, keep_part = 0, blk;
 
 	si_diag_clear(d);
@@ -657,6 +658,21 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	if (r != 0)
 		goto out;
 
+	/* The expansions' kinds size their coders' state (an xz member's
+	 * window is 1 MiB, a gzip member's state 300 KiB): read them first,
+	 * into the memory carved below; what the checked index says later
+	 * must be within them. */
+	if (c->info.nexp) {
+		size_t tl = (size_t)c->info.nexp * PATCH_EXP_LEN;
+
+		if (tl <= a->work_len &&
+		    c_pread(c, c->patch_fd, patch_exp_table_off(&c->info), a->work, tl, NULL) == 0)
+			for (i = 0; i < c->info.nexp; i++)
+				if (a->work[(size_t)i * PATCH_EXP_LEN] < 8)
+					c->info.exp_kinds |=
+						(uint8_t)(1u << a->work[(size_t)i * PATCH_EXP_LEN]);
+		kinds = c->info.exp_kinds;
+	}
 	/* Carve the caller's memory: index, done bytes, chunk hashes, workers. */
 	nchunks = c->info.old_size / c->info.seg_size + (c->info.old_size % c->info.seg_size != 0);
 	meta = apply_meta(&c->info);
@@ -706,6 +722,13 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	if (r != 0)
 		goto out;
 	patch_info_complete(a->work, &c->info);
+	if (kinds && (c->info.exp_kinds & ~kinds)) {
+		/* the file changed under us: its state was sized for others */
+		si_diag_values(d, kinds, c->info.exp_kinds);
+		si_diag_field(d, "patch.exp.kind");
+		r = SI_E_PATCH_CORRUPT;
+		goto out;
+	}
 	for (i = 0; i < c->info.nexp; i++)
 		patch_exp_get(a->work, &c->info, i, &c->exps[i]);
 	r = map_load(c, &w[0], d);

@@ -872,7 +872,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	/* progress: the plan and the index of old are the "sort" phase */
 	if (opt->progress)
 		opt->progress(opt->pctx, PATCH_DIFF_SORT, 0, on);
-	r = diff_plan_make(old, on, nw, nn, &plan);
+	r = diff_plan_make(old, on, nw, nn, opt, &plan);
 	if (r)
 		goto out;
 	if (opt->progress) {
@@ -1088,7 +1088,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 			const struct diff_exp *x = &plan.exp[k];
 			unsigned jx;
 
-			q[0] = PATCH_EXP_GZIP;
+			q[0] = x->kind;
 			q[1] = x->n_old;
 			q[2] = x->n_new;
 			q[3] = x->hdr_len;
@@ -1102,7 +1102,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 				si_put_le64(q + 56 + 16 * jx, x->new_ext[jx].off);
 				si_put_le64(q + 64 + 16 * jx, x->new_ext[jx].len);
 			}
-			memcpy(q + 88, x->hdr, x->hdr_len);
+			memcpy(q + 88, x->hdr, sizeof x->hdr); /* zero past what it holds */
 		}
 		patch_hash_init(&nh);
 		for (k = 0; k < e.nseg; k++)

@@ -74,11 +74,11 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	      size_t nstrict, const struct patch_ext *elf, size_t nelf,
 	      const struct match_tune *t, unsigned threads, struct ops *o) SI_WUR;
 
-/* A gzip member of the new image diffed decompressed (plan.c). */
+/* A gzip or xz member of the new image diffed decompressed (plan.c). */
 struct diff_exp {
 	struct patch_ext old_ext[2], new_ext[2];
-	uint8_t n_old, n_new, hdr_len;
-	uint8_t hdr[32];
+	uint8_t kind, n_old, n_new, hdr_len;
+	uint8_t hdr[32];         /* the entry's bytes 88..120, zero past use */
 	uint8_t *u_old, *u_new;  /* decompressed members (malloc'd) */
 	uint64_t u_old_len, u_new_len;
 	uint64_t src_base;       /* u_old's place in the source space */
@@ -97,8 +97,10 @@ struct diff_plan {
 	size_t nelf;
 };
 
+/* opt: the diff's, for the trials that decide an xz member's form. */
+struct patch_diff_opts;
 int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
-		   struct diff_plan *p) SI_WUR;
+		   const struct patch_diff_opts *opt, struct diff_plan *p) SI_WUR;
 void diff_plan_free(struct diff_plan *p);
 
 #endif

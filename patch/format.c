@@ -77,6 +77,11 @@ static size_t exp_off(const struct patch_info *info, uint32_t k)
 	return tables_off(info) + PATCH_TABLES_LEN + (size_t)k * PATCH_EXP_LEN;
 }
 
+size_t patch_exp_table_off(const struct patch_info *info)
+{
+	return exp_off(info, 0);
+}
+
 int patch_header_parse(const uint8_t *buf, size_t len, struct patch_info *out,
 		       struct si_diag *d)
 {
@@ -195,6 +200,10 @@ static void exp_raw(const uint8_t *hdr, const struct patch_info *info, uint32_t 
 		out->new_ext[j].len = si_le64(e + 64 + 16 * j);
 	}
 	memcpy(out->hdr, e + 88, 32);
+	if (out->kind == PATCH_EXP_XZ) {
+		out->data_old = si_le64(e + 88);
+		out->data_new = si_le64(e + 96);
+	}
 }
 
 void patch_exp_get(const uint8_t *hdr, const struct patch_info *info, uint32_t k,
@@ -234,12 +243,15 @@ void patch_info_complete(const uint8_t *hdr, struct patch_info *info)
 
 	info->map_len = si_le32(t);
 	info->map_codec = t[4];
+	info->exp_kinds = 0;
 	for (k = 0; k < info->nexp; k++) {
 		struct patch_exp e;
 
 		exp_raw(hdr, info, k, &e);
 		src += e.u_old_len;
 		tot += e.u_old_len + e.u_new_len;
+		if (e.kind < 8)
+			info->exp_kinds |= (uint8_t)(1u << e.kind);
 	}
 	info->src_size = src;
 	info->exp_total = tot;
@@ -302,21 +314,30 @@ static int exps_check(const uint8_t *buf, const struct patch_info *info, struct 
 		const uint8_t *raw = buf + off;
 
 		exp_raw(buf, info, k, &e);
-		if (e.kind != PATCH_EXP_GZIP)
-			return fail_v(d, SI_E_PATCH_FIELD, "patch.exp.kind", off, PATCH_EXP_GZIP,
+		if (e.kind != PATCH_EXP_GZIP && e.kind != PATCH_EXP_XZ)
+			return fail_v(d, SI_E_PATCH_FIELD, "patch.exp.kind", off, PATCH_EXP_XZ,
 				      e.kind);
-		if (e.hdr_len < 10 || e.hdr_len > 32 || e.hdr[0] != 0x1f || e.hdr[1] != 0x8b ||
-		    e.hdr[2] != 8)
+		if (e.kind == PATCH_EXP_GZIP &&
+		    (e.hdr_len < 10 || e.hdr_len > 32 || e.hdr[0] != 0x1f || e.hdr[1] != 0x8b ||
+		     e.hdr[2] != 8))
 			return fail_v(d, SI_E_PATCH_FIELD, "patch.exp.hdr", off + 3, 10, e.hdr_len);
+		/* an xz member: no header; the data lengths, then zeros */
+		if (e.kind == PATCH_EXP_XZ &&
+		    (e.hdr_len != 0 || e.data_old > e.u_old_len || e.data_new > e.u_new_len))
+			return fail_v(d, SI_E_PATCH_FIELD, "patch.exp.hdr", off + 88, e.u_new_len,
+				      e.data_new);
 		if (si_le32(raw + 4) != 0 || si_le64(raw + 120) != 0 ||
-		    !all_zero(e.hdr + e.hdr_len, 32u - e.hdr_len))
+		    (e.kind == PATCH_EXP_GZIP && !all_zero(e.hdr + e.hdr_len, 32u - e.hdr_len)) ||
+		    (e.kind == PATCH_EXP_XZ && !all_zero(e.hdr + 16, 16)))
 			return fail(d, SI_E_PATCH_FIELD, "patch.exp.reserved", off + 4);
 		if (ext_check(e.old_ext, e.n_old, info->old_size, &old_tot) != 0)
 			return fail(d, SI_E_PATCH_FIELD, "patch.exp.old_ext", off + 24);
 		if (ext_check(e.new_ext, e.n_new, info->new_size, &new_tot) != 0)
 			return fail(d, SI_E_PATCH_FIELD, "patch.exp.new_ext", off + 56);
-		/* a member is at least its header, an empty stream and a trailer */
-		if (old_tot < 18 || new_tot < (uint64_t)e.hdr_len + 10)
+		/* a gzip member is at least its header, an empty stream and a
+		 * trailer; an xz stream its header, an index and its footer */
+		if (e.kind == PATCH_EXP_GZIP ? old_tot < 18 || new_tot < (uint64_t)e.hdr_len + 10
+					     : old_tot < 32 || new_tot < 32)
 			return fail(d, SI_E_PATCH_FIELD, "patch.exp.ext_len", off + 24);
 		if (e.u_old_len > PATCH_EXPAND_MAX || e.u_new_len > PATCH_EXPAND_MAX)
 			return fail_v(d, SI_E_PATCH_LIMIT, "patch.exp.u_len", off + 8,

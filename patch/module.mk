@@ -7,11 +7,13 @@
 # an integrator's own) and Debian's libzstd on the host.  Making patches
 # (patch/diff.c, match.c, plan.c: matching, suffix sorting, compression)
 # stays host-only.
-LIB_SRCS += patch/format.c patch/apply.c patch/hash.c patch/zstd.c patch/refs.c patch/gz.c
+LIB_SRCS += patch/format.c patch/apply.c patch/hash.c patch/zstd.c patch/refs.c patch/gz.c patch/exp.c patch/xz.c
 SEALCTL_SRCS += patch/diff.c patch/match.c patch/plan.c tools/cmd_diff.c tools/cmd_apply.c
-UNIT_TESTS += tests/unit/test_patch.c tests/unit/test_zstd.c
-FUZZ_TARGETS += tests/fuzz/fuzz_patch.c tests/fuzz/fuzz_zstd.c
-HOST_LDLIBS += -lzstd -ldivsufsort
+UNIT_TESTS += tests/unit/test_patch.c tests/unit/test_zstd.c tests/unit/test_xz.c
+FUZZ_TARGETS += tests/fuzz/fuzz_patch.c tests/fuzz/fuzz_zstd.c tests/fuzz/fuzz_xz.c
+# liblzma (liblzma-dev): the tests' and fuzzer's xz streams and their
+# differential check; sealctl and sealinit do not call it
+HOST_LDLIBS += -lzstd -ldivsufsort -llzma
 BENCH_TARGETS += bench-patch
 
 .PHONY: bench-patch
@@ -29,7 +31,7 @@ bench-patch: $(SEALCTL)
 ZSTD_TEST_QEMU := $(if $(filter arm64,$(ARCH)),$(if $(filter aarch64,$(shell uname -m)),,qemu-aarch64-static -cpu cortex-a57))
 ZSTD_TARGET_TEST := $(B)/tests/test_zstd
 $(ZSTD_TARGET_TEST): $(B)/obj/tests/unit/test_zstd.o $(call host_obj,$(TB),patch/zstd.c patch/apply.c \
-		patch/format.c patch/hash.c patch/refs.c patch/gz.c verify/sha256.c verify/sha256_x86.c \
+		patch/format.c patch/hash.c patch/refs.c patch/gz.c patch/exp.c patch/xz.c verify/sha256.c verify/sha256_x86.c \
 		verify/sha256_arm64.c lib/err.c lib/str.c lib/fdio.c lib/fsops.c) $(TARGET_LIBS)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)

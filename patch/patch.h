@@ -14,7 +14,7 @@
  *     20  u32 seg_size: power of two, PATCH_SEG_MIN..PATCH_SEG_MAX
  *     24  u32 nseg = ceil(new_size / seg_size)
  *                    + sum over expansions of ceil(u_new_len / seg_size)
- *     28  u32 nexp: expansions (gzip members diffed decompressed)
+ *     28  u32 nexp: expansions (gzip and xz members diffed decompressed)
  *     32  u64 old_size
  *     40  u64 new_size
  *     48  [32] old_digest: SHA-256 over the SHA-256 of each seg_size chunk of old
@@ -147,7 +147,7 @@ enum patch_op {
 };
 #define PATCH_OP_KINDS 6u
 enum patch_arch { PATCH_ARCH_NONE = 0, PATCH_ARCH_X86_64 = 1, PATCH_ARCH_AARCH64 = 2 };
-enum patch_exp_kind { PATCH_EXP_GZIP = 1 };
+enum patch_exp_kind { PATCH_EXP_GZIP = 1, PATCH_EXP_XZ = 2 };
 
 enum patch_diff_mode { PATCH_DIFF_BYTES = 0, PATCH_DIFF_RUNS = 1 };
 enum patch_lit_filter { PATCH_LIT_PLAIN = 0, PATCH_LIT_X86 = 1 };
@@ -174,6 +174,8 @@ struct patch_info {
 	uint8_t map_codec;
 	uint64_t src_size;            /* old image and the old members */
 	uint64_t exp_total;           /* old and new members, decompressed */
+	uint8_t exp_kinds;            /* bit k: an expansion of kind k is here
+				       * (0 until known: any kind) */
 };
 
 /* A gzip member diffed in decompressed space (validated by
@@ -187,6 +189,9 @@ struct patch_exp {
 	uint64_t u_old_len, u_new_len;
 	struct patch_ext old_ext[2], new_ext[2];
 	uint8_t hdr[32];
+	/* kind 2: the data's length in each member decompressed (the parse
+	 * follows it), from hdr[0..16) */
+	uint64_t data_old, data_new;
 	/* derived: */
 	uint64_t src_base;   /* the old member's place in the source space */
 	uint64_t scratch_old, scratch_new; /* its members' places in the scratch */
@@ -248,6 +253,9 @@ void patch_seals_get(const uint8_t *hdr, const struct patch_info *info,
 void patch_index_entry(const uint8_t *hdr, uint32_t i, struct patch_seg *out);
 
 /* Expansion k of a checked header (patch_index_check first). */
+/* Where the expansion entries start in the file (PATCH_EXP_LEN bytes
+ * each; entry k's kind is its first byte), for a parsed header. */
+size_t patch_exp_table_off(const struct patch_info *info);
 void patch_exp_get(const uint8_t *hdr, const struct patch_info *info, uint32_t k,
 		   struct patch_exp *out);
 
@@ -336,22 +344,25 @@ int patch_seg_apply(const struct patch_info *info, const struct patch_seg *seg,
 		    uint32_t i, uint8_t *work, size_t work_len, patch_decode_fn decode,
 		    void *dctx, const struct patch_seg_env *env, struct si_diag *d) SI_WUR;
 
-/* The expansions' two halves (gz.h has the states).  Expanding reads the
- * old member from its old extents (read: the old image) and writes it
- * decompressed at e->scratch_old (write: the scratch); it checks the gzip
- * header, the stream, the trailer's CRC-32 and size, that the member fills
- * its extents exactly and decompresses to u_old_len.  Making re-compresses
- * the new member from e->scratch_new (read: the scratch) and writes header,
- * stream and trailer across its new extents (write: the output), which it
- * must fill exactly.  Either failure: SI_E_PATCH_EXPAND. */
-struct patch_inflate;
-struct patch_gzenc;
-int patch_exp_expand(const struct patch_exp *e, struct patch_inflate *st, patch_read_fn read,
-		     void *rctx, patch_write_fn write, void *wctx, struct si_diag *d) SI_WUR;
-int patch_exp_make(const struct patch_exp *e, struct patch_gzenc *st, patch_read_fn read,
-		   void *rctx, patch_write_fn write, void *wctx, struct si_diag *d) SI_WUR;
-/* Bytes of state the two need (the larger). */
-size_t patch_exp_state_size(void);
+/* The expansions' two halves (exp.c; the coders are gz.c and xz.c).
+ * Expanding reads the old member from its old extents (read: the old
+ * image) and writes it decompressed at e->scratch_old (write: the scratch;
+ * back reads the scratch, for an xz member's distances past its window).
+ * A gzip member: its header, stream, trailer's CRC-32 and size are checked,
+ * it must fill its extents and decompress to u_old_len.  An xz member: its
+ * data (data_old bytes) then its parse, u_old_len in all, every field
+ * checked (xz.c).  Making codes the new member again from e->scratch_new
+ * (read: the scratch) across its new extents (write: the output), which it
+ * must fill exactly.  Either failure: SI_E_PATCH_EXPAND.  st: the caller's
+ * patch_exp_state_size(info->exp_kinds) bytes, aligned for any type. */
+int patch_exp_expand(const struct patch_exp *e, void *st, patch_read_fn read, void *rctx,
+		     patch_write_fn write, void *wctx, patch_read_fn back, void *bctx,
+		     struct si_diag *d) SI_WUR;
+int patch_exp_make(const struct patch_exp *e, void *st, patch_read_fn read, void *rctx,
+		   patch_write_fn write, void *wctx, struct si_diag *d) SI_WUR;
+/* Bytes of state the kinds in mask need (bit k: kind k; the largest): a
+ * patch with gzip members only does not pay for an xz member's window. */
+size_t patch_exp_state_size(unsigned kinds);
 
 /* ----------------------------------------------------------- the apply driver
  * Applies a patch file to an old image file, writing new out of place:

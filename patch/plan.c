@@ -9,6 +9,12 @@
  *   byte for byte, and whose old version (same path, or the same path with
  *   its numbers changed: a kernel's files carry its version) is a member
  *   that decodes, and that changed;
+ * - which xz streams of the new image are diffed decompressed: the first
+ *   stream in a changed file (a .xz file, an x86 bzImage's payload) that
+ *   xz.c splits into data and parse and joins back byte for byte, when its
+ *   old version's file has one too, and when a trial diff of the member
+ *   both ways says the split form is smaller (a parse changes wholesale
+ *   when much of the data did: an update across many kernel releases);
  * - the architecture of the executables inside the new image.
  *
  * The images are the build server's own, but a parser is a parser: every
@@ -18,8 +24,10 @@
 #include <string.h>
 
 #include "lib/bytes.h"
+#include "patch/diff.h"
 #include "patch/diff_int.h"
 #include "patch/gz.h"
+#include "patch/xz.h"
 
 /* ------------------------------------------------------------ erofs */
 #define EROFS_MAGIC 0xE0F5E1E2u
@@ -377,6 +385,108 @@ static int gz_reproduces(const uint8_t *b, size_t n, size_t hl, const uint8_t *u
 	return ok;
 }
 
+/* ------------------------------------------------------- xz members */
+/* The split's output: data below XZ_PARSE_AT, the parse from there, each
+ * in a buffer that grows. */
+#define XZ_PARSE_AT ((uint64_t)1 << 40)
+
+struct xz_out {
+	uint8_t *b[2];
+	size_t n[2], cap[2];
+};
+
+static int xz_out_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
+{
+	struct xz_out *o = ctx;
+	int k = off >= XZ_PARSE_AT;
+
+	if (k)
+		off -= XZ_PARSE_AT;
+	if (off > PATCH_EXPAND_MAX || len > PATCH_EXPAND_MAX - off)
+		return SI_E_PATCH_EXPAND;
+	if (off + len > o->cap[k]) {
+		size_t c = o->cap[k] ? o->cap[k] : 1u << 20;
+		uint8_t *nb;
+
+		while (c < off + len)
+			c *= 2;
+		if (!(nb = realloc(o->b[k], c)))
+			return SI_E_NOMEM;
+		o->b[k] = nb;
+		o->cap[k] = c;
+	}
+	memcpy(o->b[k] + off, buf, len);
+	if (off + len > o->n[k])
+		o->n[k] = (size_t)(off + len);
+	return 0;
+}
+
+static int xz_out_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+	const struct xz_out *o = ctx;
+	int k = off >= XZ_PARSE_AT;
+
+	if (k)
+		off -= XZ_PARSE_AT;
+	if (!si_span_ok(off, len, o->n[k]))
+		return SI_E_PATCH_EXPAND;
+	memcpy(buf, o->b[k] + off, len);
+	return 0;
+}
+
+/* The first xz stream in b[0..n) (at most 4 tried) that splits and joins
+ * back byte for byte, as data || parse (malloc'd, *ul bytes; *dl: the
+ * data's); the stream is b[*at, *at + *ml).  NULL when none does. */
+static uint8_t *xz_member(const uint8_t *b, size_t n, size_t *at, size_t *ml, size_t *dl,
+			  size_t *ul)
+{
+	static const uint8_t magic[6] = { 0xFD, '7', 'z', 'X', 'Z', 0 };
+	struct patch_xz *z = malloc(sizeof *z);
+	size_t from = 0;
+	uint8_t *u = NULL;
+	int tries = 0;
+
+	while (z && !u && tries < 4 && from + 32 <= n) {
+		const uint8_t *h = memmem(b + from, n - from, magic, sizeof magic);
+		struct xz_out o;
+		struct mem in, out;
+		uint64_t d = 0, pl = 0, used = 0, m = 0;
+		size_t off;
+
+		if (!h)
+			break;
+		off = (size_t)(h - b);
+		from = off + 1;
+		if (!patch_xz_header_ok(h, n - off))
+			continue;
+		tries++;
+		memset(&o, 0, sizeof o);
+		in = (struct mem){ h, n - off, NULL, 0, 0, NULL, 0 };
+		if (patch_xz_split(z, mem_read, &in, n - off, xz_out_write, &o, xz_out_read, &o, 0,
+				   PATCH_EXPAND_MAX, XZ_PARSE_AT, PATCH_EXPAND_MAX, &d, &pl, &used,
+				   NULL) == 0 &&
+		    d + pl <= PATCH_EXPAND_MAX) {
+			memset(&out, 0, sizeof out);
+			out.cmp = h;
+			out.wcap = (size_t)used;
+			if (patch_xz_join(z, xz_out_read, &o, 0, d, XZ_PARSE_AT, pl, mem_write, &out,
+					  used, &m, NULL) == 0 &&
+			    !out.differs && m == used && (u = malloc((size_t)(d + pl) + 1))) {
+				memcpy(u, o.b[0], (size_t)d);
+				memcpy(u + d, o.b[1], (size_t)pl);
+				*at = off;
+				*ml = (size_t)used;
+				*dl = (size_t)d;
+				*ul = (size_t)(d + pl);
+			}
+		}
+		free(o.b[0]);
+		free(o.b[1]);
+	}
+	free(z);
+	return u;
+}
+
 /* The old files sorted by path and by shape, for the twin lookups. */
 struct twins {
 	const struct efile **by_path, **by_shape;
@@ -439,6 +549,114 @@ static const struct efile *old_twin(const struct twins *t, const struct efile *f
 	return *hit;
 }
 
+/* Appends an expansion that takes over both members decompressed (*uo,
+ * *un, then NULL); NULL when out of memory (they stay the caller's). */
+static struct diff_exp *exp_add(struct diff_plan *p, size_t *cap, uint8_t kind, uint8_t **uo,
+				size_t uol, uint8_t **un, size_t unl)
+{
+	struct diff_exp *x;
+
+	if (diff_grow(&p->exp, p->nexp, cap, sizeof *p->exp, 16))
+		return NULL;
+	x = &p->exp[p->nexp++];
+	memset(x, 0, sizeof *x);
+	x->kind = kind;
+	x->u_old = *uo;
+	x->u_old_len = uol;
+	x->u_new = *un;
+	x->u_new_len = unl;
+	*uo = *un = NULL;
+	return x;
+}
+
+/* The extents of bytes [at, at + len) of file f (at most two). */
+static unsigned sub_ext(const struct efile *f, uint64_t at, uint64_t len, struct patch_ext out[2])
+{
+	unsigned j, n = 0;
+
+	memset(out, 0, 2 * sizeof *out);
+	for (j = 0; j < f->n_ext && len; j++) {
+		uint64_t xl = f->ext[j].len, k;
+
+		if (at >= xl) {
+			at -= xl;
+			continue;
+		}
+		k = xl - at < len ? xl - at : len;
+		out[n].off = f->ext[j].off + at;
+		out[n].len = k;
+		n++;
+		len -= k;
+		at = 0;
+	}
+	return n;
+}
+
+/* Does the split form pay?  Both forms of the member diffed alone (the
+ * full diff matches the raw bytes against the whole old image too, which
+ * for a compressed stream finds nothing more); the split form must be
+ * smaller by 1/32: its apply splits and joins the streams (about a second
+ * for a 66 MB kernel). */
+static int xz_pays(const uint8_t *om, size_t oml, const uint8_t *nm, size_t nml,
+		   const uint8_t *uo, size_t uol, const uint8_t *un, size_t unl,
+		   const struct patch_diff_opts *opt)
+{
+	struct patch_diff_opts t = *opt;
+	size_t raw = 0, split = 0;
+	uint8_t *q = NULL;
+
+	t.seals = NULL;
+	t.progress = NULL;
+	if (t.level > 19)
+		t.level = 19;
+	if (patch_diff(om, oml, nm, nml, &t, &q, &raw, NULL, NULL))
+		return 0;
+	free(q);
+	q = NULL;
+	if (patch_diff(uo, uol, un, unl, &t, &q, &split, NULL, NULL))
+		return 0;
+	free(q);
+	return split < raw - raw / 32;
+}
+
+/* An xz stream in changed file f (old version g) that pays split. */
+static int plan_xz(const uint8_t *old, const uint8_t *nw, const struct efile *f,
+		   const struct efile *g, const struct patch_diff_opts *opt, struct diff_plan *p,
+		   size_t *cap)
+{
+	uint8_t *nb = file_bytes(nw, f), *ob = file_bytes(old, g), *un = NULL, *uo = NULL;
+	size_t nat = 0, nml = 0, ndl = 0, nul = 0, oat = 0, oml = 0, odl = 0, oul = 0;
+	struct diff_exp *x;
+	int r = 0;
+
+	if (!nb || !ob) {
+		r = SI_E_NOMEM;
+		goto out;
+	}
+	if (f->size == g->size && memcmp(nb, ob, f->size) == 0)
+		goto out;
+	if (!(un = xz_member(nb, f->size, &nat, &nml, &ndl, &nul)) ||
+	    !(uo = xz_member(ob, g->size, &oat, &oml, &odl, &oul)))
+		goto out;
+	if ((oml == nml && memcmp(ob + oat, nb + nat, nml) == 0) ||
+	    !xz_pays(ob + oat, oml, nb + nat, nml, uo, oul, un, nul, opt))
+		goto out;
+	if (!(x = exp_add(p, cap, PATCH_EXP_XZ, &uo, oul, &un, nul))) {
+		r = SI_E_NOMEM;
+		goto out;
+	}
+	x->n_old = (uint8_t)sub_ext(g, oat, oml, x->old_ext);
+	x->n_new = (uint8_t)sub_ext(f, nat, nml, x->new_ext);
+	si_put_le64(x->hdr, odl);
+	si_put_le64(x->hdr + 8, ndl);
+out:
+	free(nb);
+	free(ob);
+	free(un);
+	free(uo);
+	return r;
+}
+
 static int exp_cmp(const void *a, const void *b)
 {
 	const struct diff_exp *x = a, *y = b;
@@ -447,7 +665,8 @@ static int exp_cmp(const void *a, const void *b)
 }
 
 static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct twins *tw,
-			   const struct efiles *nf, struct diff_plan *p)
+			   const struct efiles *nf, const struct patch_diff_opts *opt,
+			   struct diff_plan *p)
 {
 	size_t i, cap = 0;
 
@@ -457,9 +676,16 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 		size_t unl = 0, uol = 0, nhl = 0, ohl = 0;
 		struct diff_exp *x;
 
-		if (f->size < 18 || f->n_ext == 0 || f->ext[0].len < 2 || nw[f->ext[0].off] != 0x1f ||
-		    nw[f->ext[0].off + 1] != 0x8b)
+		if (f->size < 18 || f->n_ext == 0 || f->ext[0].len < 2)
 			continue;
+		if (nw[f->ext[0].off] != 0x1f || nw[f->ext[0].off + 1] != 0x8b) {
+			int r;
+
+			g = opt && f->size >= 32 ? old_twin(tw, f) : NULL;
+			if (g && g->size >= 32 && g->n_ext && (r = plan_xz(old, nw, f, g, opt, p, &cap)))
+				return r;
+			continue;
+		}
 		g = old_twin(tw, f);
 		if (!g || g->size < 18 || g->n_ext == 0)
 			continue;
@@ -473,26 +699,19 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 		uo = gz_member(ob, g->size, &uol, &ohl);
 		if (!uo)
 			goto next;
-		if (diff_grow(&p->exp, p->nexp, &cap, sizeof *p->exp, 16)) {
+		if (!(x = exp_add(p, &cap, PATCH_EXP_GZIP, &uo, uol, &un, unl))) {
 			free(nb);
 			free(ob);
 			free(un);
 			free(uo);
 			return SI_E_NOMEM;
 		}
-		x = &p->exp[p->nexp++];
-		memset(x, 0, sizeof *x);
 		x->n_old = (uint8_t)g->n_ext;
 		x->n_new = (uint8_t)f->n_ext;
 		memcpy(x->old_ext, g->ext, sizeof x->old_ext);
 		memcpy(x->new_ext, f->ext, sizeof x->new_ext);
 		x->hdr_len = (uint8_t)nhl;
 		memcpy(x->hdr, nb, nhl);
-		x->u_old = uo;
-		x->u_old_len = uol;
-		x->u_new = un;
-		x->u_new_len = unl;
-		uo = un = NULL;
 next:
 		free(nb);
 		free(ob);
@@ -701,7 +920,7 @@ static int arch_of(const uint8_t *p, size_t n)
 }
 
 int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
-		   struct diff_plan *p)
+		   const struct patch_diff_opts *opt, struct diff_plan *p)
 {
 	struct efiles of, nf;
 	int r;
@@ -717,7 +936,7 @@ int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 
 		r = twins_init(&tw, &of);
 		if (r == 0)
-			r = plan_expansions(old, nw, &tw, &nf, p);
+			r = plan_expansions(old, nw, &tw, &nf, opt, p);
 		if (r == 0)
 			r = plan_pairs(old, nw, &tw, &nf, p);
 		if (r == 0)

@@ -92,7 +92,7 @@ static int diff_one(const char *what, const struct input *a, const struct input 
 			"sealctl: diff: %s: %zu bytes; ops copy %llu (%llu B) add %llu (%llu B) "
 			"xadd %llu (%llu B) lit %llu (%llu B) zero %llu (%llu B) keep %llu (%llu B); "
 			"streams ctrl %llu diff %llu lit %llu B; map %llu pieces (%llu B); "
-			"references made %llu difference bytes zero; %llu gzip members decompressed; "
+			"references made %llu difference bytes zero; %llu gzip or xz members decompressed; "
 			"%llu segments' literals through the x86-64 filter\n",
 			what, pn, (unsigned long long)st.ops[0], (unsigned long long)st.bytes[0],
 			(unsigned long long)st.ops[1], (unsigned long long)st.bytes[1],

@@ -1,10 +1,10 @@
 /* libFuzzer target: the patch parser and applier (patch/format.c, refs.c,
- * gz.c).  Input: u32 old_len (LE, capped), old image bytes, then the patch
+ * exp.c, gz.c, xz.c).  Input: u32 old_len (LE, capped), old image bytes, then the patch
  * file.  Runs what apply runs on a patch before and after its validation
  * line: header, index (hash, tiling, caps, expansions), the target map
  * stream, then in memory the apply's phases: every old member decompressed
- * (inflate), the expansions' segments, every new member compressed again
- * (the gzip encoder), the image's segments (XADD's reference finders,
+ * (inflate; an xz member split), the expansions' segments, every new member
+ * compressed again (the gzip encoder; an xz member joined), the image's segments (XADD's reference finders,
  * KEEP), each segment through the decoder (stored, or zstd through
  * patch/zstd.c as sealinit does) and the interpreter.  Segments larger than 256 KiB and
  * images or members larger than 1 MiB are skipped to keep runs fast; the
@@ -120,10 +120,7 @@ static int run_seg(const struct patch_info *info, const uint8_t *p, uint32_t i,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static union {
-		struct patch_inflate in;
-		struct patch_gzenc en;
-	} gz;
+	static uint8_t *gz;
 	struct patch_info info;
 	struct si_diag d;
 	const uint8_t *old, *p;
@@ -139,6 +136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t i;
 	int r;
 
+	if (!gz && !(gz = aligned_alloc(64, (patch_exp_state_size(~0u) + 63) & ~(size_t)63)))
+		return 0;
 	if (size < 4)
 		return 0;
 	old_len = si_le32(data) & 0xffff;
@@ -217,7 +216,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		for (i = 0; i < info.nexp; i++) {
 			si_diag_clear(&d);
-			r = patch_exp_expand(&exps[i], &gz.in, mem_read, &o, mem_write, &scratch, &d);
+			r = patch_exp_expand(&exps[i], gz, mem_read, &o, mem_write, &scratch, mem_read,
+					     &scratch, &d);
 			si_diag_format(&d, r, line, sizeof line);
 			if (r)
 				goto out;
@@ -228,7 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			goto out;
 	for (i = 0; i < info.nexp; i++) {
 		si_diag_clear(&d);
-		r = patch_exp_make(&exps[i], &gz.en, mem_read, &scratch, mem_write, &out, &d);
+		r = patch_exp_make(&exps[i], gz, mem_read, &scratch, mem_write, &out, &d);
 		si_diag_format(&d, r, line, sizeof line);
 		if (r)
 			goto out;

@@ -707,22 +707,34 @@ static void system_rm_tree(void);
  * refusals, each with its exact code, and a resume across them. */
 static char p_tree[256];
 
-static uint8_t *mk_erofs(const char *side, const char *top_line, size_t *n)
+/* An erofs image of the tree p_tree that the shell command fill makes
+ * (in "T", which names the tree), then removed. */
+static uint8_t *erofs_of(const char *side, const char *fill, size_t *n)
 {
-	char cmd[4096], img[300];
+	char cmd[8192], img[300];
 	uint8_t *b;
 
 	snprintf(img, sizeof img, "%s/%s.img", dir, side);
 	snprintf(cmd, sizeof cmd,
-		 "rm -rf %s && mkdir -p %s/doc && { %s seq 1 3000; } > %s/doc/changelog && "
-		 "gzip -9n %s/doc/changelog && printf 'same\\n' > %s/doc/README && "
-		 "mkfs.erofs --quiet -T0 --all-root -U 00000000-0000-0000-0000-000000000000 %s %s",
-		 p_tree, p_tree, top_line, p_tree, p_tree, p_tree, img, p_tree);
+		 "T=%s && rm -rf $T && mkdir -p $T && %s && "
+		 "mkfs.erofs --quiet -T0 --all-root -U 00000000-0000-0000-0000-000000000000 %s $T",
+		 p_tree, fill, img);
 	if (system(cmd) != 0)
 		return NULL;
 	b = get_file(img, n);
 	unlink(img);
 	return b;
+}
+
+static uint8_t *mk_erofs(const char *side, const char *top_line, size_t *n)
+{
+	char fill[1024];
+
+	snprintf(fill, sizeof fill,
+		 "mkdir -p $T/doc && { %s seq 1 3000; } > $T/doc/changelog && "
+		 "gzip -9n $T/doc/changelog && printf 'same\\n' > $T/doc/README",
+		 top_line);
+	return erofs_of(side, fill, n);
 }
 
 /* Re-makes the header hash after a test changed a header field. */
@@ -784,7 +796,8 @@ static void test_expansions(void)
 		T_ERR(patch_index_check(q, pn, &info, pn, &d), err);             \
 		T_STREQ(d.field, fld);                                           \
 	} while (0)
-	EXPMUT(q[eoff] = 2, SI_E_PATCH_FIELD, "patch.exp.kind");
+	EXPMUT(q[eoff] = 3, SI_E_PATCH_FIELD, "patch.exp.kind");
+	EXPMUT(q[eoff] = 2, SI_E_PATCH_FIELD, "patch.exp.hdr"); /* xz: no gzip header */
 	EXPMUT(q[eoff + 4] = 1, SI_E_PATCH_FIELD, "patch.exp.reserved");
 	EXPMUT(q[eoff + 120] = 1, SI_E_PATCH_FIELD, "patch.exp.reserved");
 	EXPMUT(q[eoff + 88 + 31] = 1, SI_E_PATCH_FIELD, "patch.exp.reserved"); /* past hdr_len */
@@ -839,6 +852,126 @@ static void test_expansions(void)
 	T_OK(apply(p_new, p_patch, NULL, 2, 0));
 	check_out_is(a, an);
 	unlink(p_out);
+	free(p);
+	free(a);
+	free(b);
+	put_file(p_old, old_img, OLD_N);
+	put_file(p_new, new_img, new_n);
+	system_rm_tree();
+}
+
+/* An erofs image holding a kernel-like file: a header, an xz stream of
+ * `data` (a shell pipeline) as the kernel's own build makes it (the x86
+ * filter, then LZMA2), its size; `ver` names it as a kernel does. */
+static uint8_t *mk_xz_erofs(const char *side, const char *ver, const char *data, size_t *n)
+{
+	char fill[1024];
+
+	snprintf(fill, sizeof fill,
+		 "mkdir -p $T/boot && { head -c 4096 /dev/zero | tr '\\0' H; %s | xz -T1 -c "
+		 "--check=crc32 --x86 --lzma2=preset=6,dict=1MiB; printf SIZE; } > "
+		 "$T/boot/vmlinuz-%s && printf 'same\\n' > $T/README",
+		 data, ver);
+	return erofs_of(side, fill, n);
+}
+
+/* An xz stream whose data changed a little: the diff carries its data and
+ * parse (an expansion of kind 2), the apply codes it again into place;
+ * its refusals; and streams whose data changed wholesale stay raw bytes
+ * (the trial diff finds the split form no smaller). */
+static void test_xz_expansions(void)
+{
+	struct patch_diff_opts o = { .seg_size = 65536, .level = 3, .threads = 2 };
+	struct patch_diff_stats st;
+	struct patch_info info;
+	uint8_t *a, *b, *p = NULL, *q;
+	size_t an = 0, bn = 0, pn = 0, eoff;
+	char scratch[300];
+
+	snprintf(p_tree, sizeof p_tree, "%s/tree", dir);
+	snprintf(scratch, sizeof scratch, "%s.scratch", p_out);
+	a = mk_xz_erofs("a", "1.0", "seq 1 150000 | sed 's/^/line /'", &an);
+	b = mk_xz_erofs("b", "1.1", "seq 1 150000 | sed 's/^/line /; 7000s/$/ changed/; 90000d'",
+			&bn);
+	T_CHECK(a && b, "mkfs.erofs or xz failed");
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return;
+	}
+	put_file(p_old, a, an);
+	put_file(p_new, b, bn);
+	T_OK(patch_diff(a, an, b, bn, &o, &p, &pn, &st, NULL));
+	T_EQ(st.nexp, 1);
+	T_OK(patch_header_parse(p, pn, &info, NULL));
+	eoff = PATCH_HDR_LEN + (size_t)info.nseg * PATCH_ENTRY_LEN + PATCH_TABLES_LEN;
+	T_EQ(p[eoff], PATCH_EXP_XZ);
+	/* a small change of the data is a small patch, unlike the stream's
+	 * bytes, which change from the edit on */
+	T_CHECK(pn < 40000, "xz patch of %zu bytes", pn);
+	put_file(p_patch, p, pn);
+	unlink(p_out);
+	T_OK(apply(p_old, p_patch, NULL, 2, 0));
+	check_out_is(b, bn);
+	T_CHECK(!exists(scratch), "scratch file left behind");
+	unlink(p_out);
+	T_OK(apply(p_old, p_patch, NULL, 1, 0));
+	check_out_is(b, bn);
+	unlink(p_out);
+	/* the old member's data length or place wrong: refused at its split,
+	 * nothing published */
+	q = malloc(pn);
+	memcpy(q, p, pn);
+	si_put_le64(q + eoff + 88, si_le64(p + eoff + 88) - 1);
+	rehash(q, &info);
+	put_file(p_patch, q, pn);
+	T_ERR(apply(p_old, p_patch, NULL, 2, 0), SI_E_PATCH_EXPAND);
+	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after a bad member");
+	memcpy(q, p, pn);
+	si_put_le64(q + eoff + 24, si_le64(p + eoff + 24) - 1); /* old extent a byte earlier */
+	rehash(q, &info);
+	put_file(p_patch, q, pn);
+	T_ERR(apply(p_old, p_patch, NULL, 2, 0), SI_E_PATCH_EXPAND);
+	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after a bad place");
+	memcpy(q, p, pn);
+	si_put_le64(q + eoff + 96, si_le64(p + eoff + 96) + 1); /* new data one byte longer */
+	rehash(q, &info);
+	put_file(p_patch, q, pn);
+	T_CHECK(apply(p_old, p_patch, NULL, 2, 0) != 0, "a wrong new data length applied");
+	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after a bad length");
+	free(q);
+	/* the reverse */
+	free(p);
+	p = NULL;
+	T_OK(patch_diff(b, bn, a, an, &o, &p, &pn, &st, NULL));
+	T_EQ(st.nexp, 1);
+	put_file(p_patch, p, pn);
+	T_OK(apply(p_new, p_patch, NULL, 2, 0));
+	check_out_is(a, an);
+	unlink(p_out);
+	free(p);
+	p = NULL;
+	free(a);
+	free(b);
+	/* data that changed wholesale (a cipher's stream, two keys): raw */
+	a = mk_xz_erofs("a", "1.0",
+			"head -c 200000 /dev/zero | openssl enc -aes-128-ctr -nosalt "
+			"-K 000102030405060708090a0b0c0d0e0f -iv 00000000000000000000000000000000",
+			&an);
+	b = mk_xz_erofs("b", "1.1",
+			"head -c 200000 /dev/zero | openssl enc -aes-128-ctr -nosalt "
+			"-K 0f0e0d0c0b0a09080706050403020100 -iv 00000000000000000000000000000000",
+			&bn);
+	T_CHECK(a && b, "mkfs.erofs, openssl or xz failed");
+	if (a && b) {
+		put_file(p_old, a, an);
+		T_OK(patch_diff(a, an, b, bn, &o, &p, &pn, &st, NULL));
+		T_EQ(st.nexp, 0);
+		put_file(p_patch, p, pn);
+		T_OK(apply(p_old, p_patch, NULL, 2, 0));
+		check_out_is(b, bn);
+		unlink(p_out);
+	}
 	free(p);
 	free(a);
 	free(b);
@@ -1039,6 +1172,7 @@ int main(void)
 	test_refusals();
 	test_resume();
 	test_expansions();
+	test_xz_expansions();
 	test_hooks();
 	free(work);
 	free(old_img);

@@ -1,0 +1,345 @@
+/* Unit tests for patch/xz.c: xz streams made by liblzma with every shape
+ * that matters (presets, the x86 filter before LZMA2, check types, several
+ * blocks, stored chunks, other literal properties, a small dictionary,
+ * distances past the split's window) split into data and parse and join
+ * back byte for byte, the data being what liblzma decodes; then each
+ * refusal, by its field. */
+#include <lzma.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/bytes.h"
+#include "patch/gz.h"
+#include "patch/xz.h"
+#include "tests/unit/t.h"
+
+#define CAP (16u << 20)
+#define PARSE_AT ((uint64_t)1 << 40)
+
+struct buf {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static struct patch_xz z;
+static struct buf dat, par, out;
+
+static int b_read(void *ctx, uint64_t off, uint8_t *p, size_t len)
+{
+	const struct buf *b = ctx;
+
+	if (off > b->n || len > b->n - off)
+		return SI_E_IO;
+	memcpy(p, b->p + off, len);
+	return 0;
+}
+
+static int b_write(void *ctx, uint64_t off, const uint8_t *p, size_t len)
+{
+	struct buf *b = ctx;
+
+	if (off > b->cap || len > b->cap - off)
+		return SI_E_IO;
+	memcpy(b->p + off, p, len);
+	if (off + len > b->n)
+		b->n = off + len;
+	return 0;
+}
+
+/* the data below PARSE_AT, the parse from there */
+static int t_write(void *ctx, uint64_t off, const uint8_t *p, size_t len)
+{
+	(void)ctx;
+	return off >= PARSE_AT ? b_write(&par, off - PARSE_AT, p, len) : b_write(&dat, off, p, len);
+}
+
+static int t_read(void *ctx, uint64_t off, uint8_t *p, size_t len)
+{
+	(void)ctx;
+	return off >= PARSE_AT ? b_read(&par, off - PARSE_AT, p, len) : b_read(&dat, off, p, len);
+}
+
+static int split(const uint8_t *m, size_t n, uint64_t data_max, uint64_t *used,
+		 struct si_diag *d)
+{
+	struct buf in = { (uint8_t *)m, n, n };
+	uint64_t dl = 0, pl = 0;
+
+	dat.n = par.n = 0;
+	return patch_xz_split(&z, b_read, &in, n, t_write, NULL, t_read, NULL, 0, data_max,
+			      PARSE_AT, CAP, &dl, &pl, used, d);
+}
+
+static int join(uint64_t *ml, struct si_diag *d)
+{
+	out.n = 0;
+	return patch_xz_join(&z, t_read, NULL, 0, dat.n, PARSE_AT, par.n, b_write, &out, out.cap,
+			     ml, d);
+}
+
+/* An xz stream of in[0..n) with filters (NULL: preset 6), check; block
+ * size bs (0: one block). */
+static uint8_t *mk(const uint8_t *in, size_t n, const lzma_filter *f, lzma_check check,
+		   uint64_t bs, size_t *on)
+{
+	size_t cap = n + n / 2 + 4096, pos = 0;
+	uint8_t *o = malloc(cap);
+	lzma_stream s = LZMA_STREAM_INIT;
+	lzma_ret r;
+
+	if (bs) {
+		lzma_mt mt;
+
+		memset(&mt, 0, sizeof mt);
+		mt.threads = 1;
+		mt.block_size = bs;
+		mt.preset = 6;
+		mt.check = check;
+		r = lzma_stream_encoder_mt(&s, &mt);
+		if (r == LZMA_OK) {
+			s.next_in = in;
+			s.avail_in = n;
+			s.next_out = o;
+			s.avail_out = cap;
+			r = lzma_code(&s, LZMA_FINISH);
+			pos = cap - s.avail_out;
+			lzma_end(&s);
+		}
+		r = r == LZMA_STREAM_END ? LZMA_OK : r;
+	} else if (f) {
+		r = lzma_stream_buffer_encode((lzma_filter *)f, check, NULL, in, n, o, &pos, cap);
+	} else {
+		r = lzma_easy_buffer_encode(6, check, NULL, in, n, o, &pos, cap);
+	}
+	if (r != LZMA_OK) {
+		free(o);
+		return NULL;
+	}
+	*on = pos;
+	return o;
+}
+
+static uint8_t *text(size_t n, unsigned seed)
+{
+	uint8_t *p = malloc(n);
+	size_t i = 0;
+	unsigned k = seed;
+
+	while (i < n) {
+		char line[64];
+		int l = snprintf(line, sizeof line, "entry %u: status %u ok\n", k, k % 7);
+
+		k++;
+
+		memcpy(p + i, line, (size_t)l < n - i ? (size_t)l : n - i);
+		i += (size_t)l < n - i ? (size_t)l : n - i;
+	}
+	return p;
+}
+
+static void roundtrip(const char *what, const uint8_t *in, size_t n, const lzma_filter *f,
+		      lzma_check check, uint64_t bs, int plain, uint64_t min_far)
+{
+	size_t mn = 0;
+	uint8_t *m = mk(in, n, f, check, bs, &mn), *m2;
+	uint64_t used = 0, ml = 0;
+	struct si_diag d;
+	int r;
+
+	T_CHECK(m != NULL, "liblzma failed");
+	if (!m)
+		return;
+	/* bytes after the stream (a bzImage's size field) are not its */
+	m2 = malloc(mn + 7);
+	memcpy(m2, m, mn);
+	memcpy(m2 + mn, "TRAILER", 7);
+	r = split(m2, mn + 7, CAP, &used, &d);
+	T_OK(r);
+	if (r == 0) {
+		T_EQ(used, mn);
+		if (plain)
+			T_CHECK(dat.n == n && memcmp(dat.p, in, n) == 0, "%s: data differs", what);
+		else
+			T_EQ(dat.n, n);
+		T_CHECK(z.far_reads >= min_far, "%s: %llu reads past the window", what,
+			(unsigned long long)z.far_reads);
+		r = join(&ml, &d);
+		T_OK(r);
+		if (r == 0)
+			T_CHECK(ml == mn && memcmp(out.p, m, mn) == 0, "%s: not joined back", what);
+	}
+	free(m);
+	free(m2);
+}
+
+static void test_shapes(void)
+{
+	size_t n = 300000, i;
+	uint8_t *t = text(n, 1), *code = malloc(60000), *noise = malloc(200000), *far;
+	lzma_options_lzma o;
+	lzma_filter f[3];
+
+	for (i = 0; i < 60000; i++) /* calls and moves, x86-like */
+		code[i] = (uint8_t)("\xe8\x48\x89\x8b\x00\xc3\x55\x5d"[(i * 7 + i / 13) & 7] + (i % 5 == 0));
+	for (i = 0; i < 200000; i++)
+		noise[i] = (uint8_t)(rand() >> 7);
+	roundtrip("preset 6", t, n, NULL, LZMA_CHECK_CRC32, 0, 1, 0);
+	roundtrip("crc64", t, n, NULL, LZMA_CHECK_CRC64, 0, 1, 0);
+	roundtrip("sha256", t, n, NULL, LZMA_CHECK_SHA256, 0, 1, 0);
+	roundtrip("no check", t, n, NULL, LZMA_CHECK_NONE, 0, 1, 0);
+	roundtrip("empty", t, 0, NULL, LZMA_CHECK_CRC32, 0, 1, 0);
+	roundtrip("one byte", t, 1, NULL, LZMA_CHECK_CRC32, 0, 1, 0);
+	roundtrip("blocks", t, n, NULL, LZMA_CHECK_CRC32, 50000, 1, 0);
+	roundtrip("stored chunks", noise, 200000, NULL, LZMA_CHECK_CRC32, 0, 1, 0);
+
+	lzma_lzma_preset(&o, 9 | LZMA_PRESET_EXTREME);
+	f[0] = (lzma_filter){ LZMA_FILTER_LZMA2, &o };
+	f[1] = (lzma_filter){ LZMA_VLI_UNKNOWN, NULL };
+	roundtrip("preset 9e", t, n, f, LZMA_CHECK_CRC32, 0, 1, 0);
+	lzma_lzma_preset(&o, 6);
+	o.lc = 0;
+	o.lp = 2;
+	o.pb = 0;
+	roundtrip("lc0 lp2 pb0", t, n, f, LZMA_CHECK_CRC32, 0, 1, 0);
+	lzma_lzma_preset(&o, 6);
+	o.lc = 4;
+	o.pb = 4;
+	roundtrip("lc4 pb4", t, n, f, LZMA_CHECK_CRC32, 0, 1, 0);
+	lzma_lzma_preset(&o, 6);
+	o.dict_size = 4096;
+	roundtrip("dict 4 KiB", t, n, f, LZMA_CHECK_CRC32, 0, 1, 0);
+	lzma_lzma_preset(&o, 1);
+	o.mode = LZMA_MODE_FAST;
+	roundtrip("fast mode", t, n, f, LZMA_CHECK_CRC32, 0, 1, 0);
+	/* the kernel's: the x86 filter, then LZMA2 (the data is the filter's) */
+	lzma_lzma_preset(&o, 6);
+	f[0] = (lzma_filter){ LZMA_FILTER_X86, NULL };
+	f[1] = (lzma_filter){ LZMA_FILTER_LZMA2, &o };
+	f[2] = (lzma_filter){ LZMA_VLI_UNKNOWN, NULL };
+	roundtrip("x86 filter", code, 60000, f, LZMA_CHECK_CRC32, 0, 0, 0);
+	/* 1.5 MiB of noise twice: its matches reach past the 1 MiB window */
+	far = malloc(3u << 20);
+	for (i = 0; i < (3u << 19); i++)
+		far[i] = (uint8_t)(rand() >> 9);
+	memcpy(far + (3u << 19), far, 3u << 19);
+	lzma_lzma_preset(&o, 6);
+	f[0] = (lzma_filter){ LZMA_FILTER_LZMA2, &o };
+	f[1] = (lzma_filter){ LZMA_VLI_UNKNOWN, NULL };
+	roundtrip("far matches", far, 3u << 20, f, LZMA_CHECK_CRC32, 0, 1, 1);
+	free(far);
+	free(t);
+	free(code);
+	free(noise);
+}
+
+/* Each refusal of a member, by field; nothing is written past the caps. */
+static void refuse(const char *what, const uint8_t *m, size_t n, uint64_t data_max,
+		   const char *field)
+{
+	uint64_t used = 0;
+	struct si_diag d;
+
+	T_ERR(split(m, n, data_max, &used, &d), SI_E_PATCH_EXPAND);
+	T_CHECK(d.field && strcmp(d.field, field) == 0, "%s: field %s, expected %s", what,
+		d.field ? d.field : "(none)", field);
+	T_CHECK(dat.n <= data_max, "%s: data past its cap", what);
+}
+
+static void test_refusals(void)
+{
+	size_t n = 100000, mn = 0, bh;
+	uint8_t *t = text(n, 3), *m = mk(t, n, NULL, LZMA_CHECK_CRC32, 0, &mn), *q = malloc(mn);
+	uint64_t used = 0, ml = 0;
+	struct si_diag d;
+
+	T_CHECK(m != NULL, "liblzma failed");
+	if (!m)
+		return;
+	bh = ((size_t)m[12] + 1) * 4; /* the block header's length */
+#define MUT(stmt, len, field)                       \
+	do {                                        \
+		memcpy(q, m, mn);                   \
+		stmt;                               \
+		refuse(#stmt, q, len, CAP, field);  \
+	} while (0)
+	MUT(q[0] ^= 1, mn, "xz.stream.header");
+	MUT(q[8] ^= 1, mn, "xz.stream.header");                 /* its CRC-32 */
+	MUT(q[13] ^= 0x04, mn, "xz.block.crc32");
+	MUT(q[12 + bh] = 0x03, mn, "xz.chunk.control");          /* a reserved control */
+	MUT(q[12 + bh] &= 0x9f, mn, "xz.chunk.dict_reset");      /* no dictionary reset first */
+	MUT(q[12 + bh + 5] = 225, mn, "xz.chunk.props");         /* lc, lp, pb out of range */
+	MUT(q[12 + bh + 6] = 1, mn, "xz.chunk.rc_init");         /* the coder's first byte */
+	/* the chunk's compressed size one more: the coder ends before it */
+	MUT((q[12 + bh + 4] == 0xFF ? q[12 + bh + 3]++ : 0, q[12 + bh + 4]++), mn, "xz.chunk.end");
+	MUT(q[mn - 13] ^= 1, mn, "xz.index.crc32");
+	MUT(q[mn - 1] = 'X', mn, "xz.stream.footer");
+	MUT((void)0, mn / 2, "xz.stream.truncated");
+	MUT((void)0, 20, "xz.stream.truncated");
+	memcpy(q, m, mn);
+	refuse("data past its cap", q, mn, n - 1, "xz.data.length");
+#undef MUT
+	/* the join: each part of the parse it cannot use */
+	T_OK(split(m, mn, CAP, &used, &d));
+	{
+		size_t pn = par.n, dn = dat.n;
+		uint8_t *p0 = malloc(pn);
+
+		memcpy(p0, par.p, pn);
+		par.n = pn - 1; /* the end token cut */
+		T_ERR(join(&ml, &d), SI_E_PATCH_EXPAND);
+		T_STREQ(d.field, "xz.parse.truncated");
+		par.n = pn;
+		dat.n = dn - 1; /* a byte of data short */
+		T_ERR(join(&ml, &d), SI_E_PATCH_EXPAND);
+		T_STREQ(d.field, "xz.parse.data");
+		dat.n = dn;
+		memcpy(dat.p + dn, "x", 1); /* a byte too many */
+		dat.n = dn + 1;
+		T_ERR(join(&ml, &d), SI_E_PATCH_EXPAND);
+		T_STREQ(d.field, "xz.parse.end");
+		dat.n = dn;
+		par.p[pn - 1] = 0xD0; /* no such token */
+		T_ERR(join(&ml, &d), SI_E_PATCH_EXPAND);
+		T_STREQ(d.field, "xz.parse.token");
+		memcpy(par.p, p0, pn);
+		/* the output's room: one byte short */
+		out.cap = mn - 1;
+		T_ERR(join(&ml, &d), SI_E_PATCH_EXPAND);
+		T_STREQ(d.field, "xz.join.length");
+		out.cap = CAP;
+		T_OK(join(&ml, &d));
+		T_EQ(ml, mn);
+		free(p0);
+	}
+	/* a parse whose first match reaches before the data's start */
+	{
+		static const uint8_t p1[] = { 0xE0, 3, 0x5D, 0x00, 0x40, 0x05, 0xE2, 0xFF };
+
+		memcpy(par.p, p1, sizeof p1);
+		par.n = sizeof p1;
+		memcpy(dat.p, "abcd", 4);
+		dat.n = 4;
+		T_ERR(join(&ml, &d), SI_E_PATCH_EXPAND);
+		T_STREQ(d.field, "xz.parse.distance");
+	}
+	free(t);
+	free(m);
+	free(q);
+}
+
+int main(void)
+{
+	dat.p = malloc(CAP);
+	par.p = malloc(CAP);
+	out.p = malloc(CAP);
+	dat.cap = par.cap = out.cap = CAP;
+	if (!dat.p || !par.p || !out.p)
+		return 2;
+	test_shapes();
+	test_refusals();
+	free(dat.p);
+	free(par.p);
+	free(out.p);
+	return t_done("test_xz");
+}
