@@ -29,6 +29,7 @@ struct patch_diff_opts {
 	const struct patch_seals *seals; /* NULL: raw images */
 	patch_diff_progress_fn progress; /* NULL: none */
 	void *pctx;
+	int no_expand;     /* plan no expansions (the trial diffs of an xz member) */
 };
 
 /* What the diff found, for `sealctl diff --verbose` and tuning. */

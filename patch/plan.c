@@ -15,6 +15,7 @@
  *   old version's file has one too, and when a trial diff of the member
  *   both ways says the split form is smaller (a parse changes wholesale
  *   when much of the data did: an update across many kernel releases);
+ *   raw images (a boot kernel collection) count as one file each;
  * - the architecture of the executables inside the new image.
  *
  * The images are the build server's own, but a parser is a parser: every
@@ -607,6 +608,7 @@ static int xz_pays(const uint8_t *om, size_t oml, const uint8_t *nm, size_t nml,
 
 	t.seals = NULL;
 	t.progress = NULL;
+	t.no_expand = 1;
 	if (t.level > 19)
 		t.level = 19;
 	if (patch_diff(om, oml, nm, nml, &t, &q, &raw, NULL, NULL))
@@ -935,7 +937,7 @@ int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		struct twins tw;
 
 		r = twins_init(&tw, &of);
-		if (r == 0)
+		if (r == 0 && !(opt && opt->no_expand))
 			r = plan_expansions(old, nw, &tw, &nf, opt, p);
 		if (r == 0)
 			r = plan_pairs(old, nw, &tw, &nf, p);
@@ -953,6 +955,15 @@ int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 			p->pairs[0].old_lo = 0;
 			p->pairs[0].old_hi = on;
 			p->npairs = 1;
+		}
+		/* a boot kernel collection: the kernel's xz stream, as in a
+		 * file of erofs images (the images are one file each) */
+		if (r == 0 && opt && !opt->no_expand && nn >= 32) {
+			struct efile fo = { NULL, NULL, on, { { 0, on }, { 0, 0 } }, 1 };
+			struct efile fn = { NULL, NULL, nn, { { 0, nn }, { 0, 0 } }, 1 };
+			size_t cap = 0;
+
+			r = plan_xz(old, nw, &fn, &fo, opt, p, &cap);
 		}
 	}
 

@@ -11,6 +11,8 @@
 # lib:  a library-only security update (libssl3, OpenSSL 3.0.20 -> 3.0.22)
 # kc64: a one-release kernel update on arm64 (linux-image 6.1.0-56 -> 6.1.0-57,
 #       kernel and all modules)
+# kcx:  the same release on amd64 (linux-image 6.1.0-56 -> 6.1.0-57): its
+#       kernel is an xz stream inside the bzImage, where kc64's is gzip
 # Writes OUTDIR/<name>-old.img and OUTDIR/<name>-new.img as deterministic,
 # uncompressed erofs images; an existing pair is kept (the cache).  Every
 # version is pinned: a pair is the same bytes wherever it is built, or it
@@ -61,6 +63,9 @@ if want app; then
 fi
 if want lib; then
 	pair lib "$host" "libssl3=3.0.20-1~deb12u2" "libssl3=3.0.22-1~deb12u2"
+fi
+if want kcx; then
+	pair kcx "$host" "linux-image-6.1.0-56-amd64=6.1.192-2" "linux-image-6.1.0-57-amd64=6.1.192-3"
 fi
 if want kc64; then
 	pair kc64 arm64 "linux-image-6.1.0-56-arm64=6.1.192-2" "linux-image-6.1.0-57-arm64=6.1.192-3"

@@ -884,21 +884,41 @@ static void test_xz_expansions(void)
 	struct patch_diff_opts o = { .seg_size = 65536, .level = 3, .threads = 2 };
 	struct patch_diff_stats st;
 	struct patch_info info;
-	uint8_t *a, *b, *p = NULL, *q;
-	size_t an = 0, bn = 0, pn = 0, eoff;
-	char scratch[300];
+	uint8_t *a, *b, *ra, *rb, *p = NULL, *q;
+	size_t an = 0, bn = 0, ran = 0, rbn = 0, pn = 0, eoff;
+	char scratch[300], path[300];
 
 	snprintf(p_tree, sizeof p_tree, "%s/tree", dir);
 	snprintf(scratch, sizeof scratch, "%s.scratch", p_out);
 	a = mk_xz_erofs("a", "1.0", "seq 1 150000 | sed 's/^/line /'", &an);
+	snprintf(path, sizeof path, "%s/boot/vmlinuz-1.0", p_tree);
+	ra = get_file(path, &ran);
 	b = mk_xz_erofs("b", "1.1", "seq 1 150000 | sed 's/^/line /; 7000s/$/ changed/; 90000d'",
 			&bn);
-	T_CHECK(a && b, "mkfs.erofs or xz failed");
-	if (!a || !b) {
+	snprintf(path, sizeof path, "%s/boot/vmlinuz-1.1", p_tree);
+	rb = get_file(path, &rbn);
+	T_CHECK(a && b && ra && rb, "mkfs.erofs or xz failed");
+	if (!a || !b || !ra || !rb) {
 		free(a);
 		free(b);
+		free(ra);
+		free(rb);
 		return;
 	}
+	/* the files alone, raw images (a boot kernel collection is one): the
+	 * same member found in them */
+	put_file(p_old, ra, ran);
+	T_OK(patch_diff(ra, ran, rb, rbn, &o, &p, &pn, &st, NULL));
+	T_EQ(st.nexp, 1);
+	T_CHECK(pn < 40000, "raw xz patch of %zu bytes", pn);
+	put_file(p_patch, p, pn);
+	T_OK(apply(p_old, p_patch, NULL, 2, 0));
+	check_out_is(rb, rbn);
+	unlink(p_out);
+	free(p);
+	p = NULL;
+	free(ra);
+	free(rb);
 	put_file(p_old, a, an);
 	put_file(p_new, b, bn);
 	T_OK(patch_diff(a, an, b, bn, &o, &p, &pn, &st, NULL));
