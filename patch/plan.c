@@ -388,8 +388,10 @@ static int gz_reproduces(const uint8_t *b, size_t n, size_t hl, const uint8_t *u
 
 /* ------------------------------------------------------- xz members */
 /* The split's output: data below XZ_PARSE_AT, the parse from there, each
- * in a buffer that grows. */
+ * in a buffer that grows, to XZ_PLAN_MAX (a larger member stays raw: its
+ * trial and its suffix array would cost the diff gigabytes). */
 #define XZ_PARSE_AT ((uint64_t)1 << 40)
+#define XZ_PLAN_MAX ((uint64_t)256 << 20)
 
 struct xz_out {
 	uint8_t *b[2];
@@ -403,7 +405,7 @@ static int xz_out_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
 
 	if (k)
 		off -= XZ_PARSE_AT;
-	if (off > PATCH_EXPAND_MAX || len > PATCH_EXPAND_MAX - off)
+	if (off > XZ_PLAN_MAX || len > XZ_PLAN_MAX - off)
 		return SI_E_PATCH_EXPAND;
 	if (off + len > o->cap[k]) {
 		size_t c = o->cap[k] ? o->cap[k] : 1u << 20;
@@ -464,9 +466,8 @@ static uint8_t *xz_member(const uint8_t *b, size_t n, size_t *at, size_t *ml, si
 		memset(&o, 0, sizeof o);
 		in = (struct mem){ h, n - off, NULL, 0, 0, NULL, 0 };
 		if (patch_xz_split(z, mem_read, &in, n - off, xz_out_write, &o, xz_out_read, &o, 0,
-				   PATCH_EXPAND_MAX, XZ_PARSE_AT, PATCH_EXPAND_MAX, &d, &pl, &used,
-				   NULL) == 0 &&
-		    d + pl <= PATCH_EXPAND_MAX) {
+				   XZ_PLAN_MAX, XZ_PARSE_AT, XZ_PLAN_MAX, &d, &pl, &used, NULL) == 0 &&
+		    d + pl <= XZ_PLAN_MAX) {
 			memset(&out, 0, sizeof out);
 			out.cmp = h;
 			out.wcap = (size_t)used;
