@@ -416,8 +416,10 @@ static int st_varint(struct xz_stream *s, uint64_t *v)
 
 	*v = 0;
 	do {
-		if (sh > 56)
+		if (sh > 56) {
+			s->ended = 2; /* not a number: malformed, not short */
 			return SI_E_PATCH_EXPAND;
+		}
 		if ((r = st_byte(s, &b)))
 			return r;
 		*v |= (uint64_t)(b & 0x7F) << sh;
@@ -448,10 +450,11 @@ static int win_get(struct patch_xz *z, uint64_t q, uint8_t *out, size_t n, uint6
 
 	if (q < lo) {
 		uint64_t far = lo - q < n ? lo - q : n;
+		int r;
 
 		z->far_reads++;
-		if (z->back(z->bctx, z->data.base + q, out, (size_t)far))
-			return SI_E_PATCH_EXPAND;
+		if ((r = z->back(z->bctx, z->data.base + q, out, (size_t)far)))
+			return r;
 		out += far;
 		q += far;
 		n -= (size_t)far;
@@ -1227,6 +1230,8 @@ int patch_xz_join(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t d
 	r = join_run(z, read, rctx, data_base, data_len, parse_base, parse_len, write, wctx, m_max,
 		     m_len, d);
 	if (r == SI_E_PATCH_EXPAND && d && !d->field) {
+		if (z->parse.ended == 2)
+			return XZ_FAIL(d, "xz.parse.number", 10, z->parse.off);
 		if (z->parse.ended)
 			return XZ_FAIL(d, "xz.parse.truncated", parse_len, z->parse.off);
 		if (z->in.ended)

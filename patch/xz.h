@@ -78,7 +78,8 @@ struct xz_stream {
 	uint64_t base, len, off; /* off: bytes moved so far */
 	uint8_t buf[4096];
 	size_t bpos, blen;
-	int ended; /* a read or write past len was refused */
+	int ended; /* 1: a read or write past len was refused; 2: a LEB128
+		    * number of more than 63 bits */
 };
 
 struct patch_xz {
