@@ -81,6 +81,17 @@ static int inspect_collection(const char *path, const uint8_t *p, size_t len, in
 	return SEALCTL_OK;
 }
 
+/* A member's bytes: the sum of its extents. */
+static uint64_t exp_bytes(const struct patch_ext *x, unsigned n)
+{
+	uint64_t t = 0;
+	unsigned k;
+
+	for (k = 0; k < n; k++)
+		t += x[k].len;
+	return t;
+}
+
 static int inspect_patch(const char *path, const uint8_t *p, size_t len, int json)
 {
 	struct patch_info info;
@@ -99,6 +110,7 @@ static int inspect_patch(const char *path, const uint8_t *p, size_t len, int jso
 		r = patch_index_check(p, info.header_len, &info, len, &d);
 	if (r)
 		return sealctl_report(CMD, path, r, &d);
+	patch_info_complete(p, &info);
 	for (i = 0; i < info.nseg; i++) {
 		struct patch_seg s;
 
@@ -135,6 +147,24 @@ static int inspect_patch(const char *path, const uint8_t *p, size_t len, int jso
 		} else {
 			json_null(&j, "seals");
 		}
+		json_arr_begin(&j, "expansions");
+		for (i = 0; i < info.nexp; i++) {
+			struct patch_exp e;
+
+			patch_exp_get(p, &info, i, &e);
+			json_obj_begin(&j, NULL);
+			json_str(&j, "kind", e.kind == PATCH_EXP_XZ ? "xz" : "gzip");
+			json_u64(&j, "old_bytes", exp_bytes(e.old_ext, e.n_old));
+			json_u64(&j, "new_bytes", exp_bytes(e.new_ext, e.n_new));
+			json_u64(&j, "old_decompressed", e.u_old_len);
+			json_u64(&j, "new_decompressed", e.u_new_len);
+			if (e.kind == PATCH_EXP_XZ) {
+				json_u64(&j, "old_data", e.data_old);
+				json_u64(&j, "new_data", e.data_new);
+			}
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
 		json_end(&j);
 		return SEALCTL_OK;
 	}
@@ -158,6 +188,24 @@ static int inspect_patch(const char *path, const uint8_t *p, size_t len, int jso
 		} else {
 			printf("  seals            none (raw images)\n");
 		}
+		/* what the apply decompresses into its scratch file, and makes again */
+		for (i = 0; i < info.nexp; i++) {
+			struct patch_exp e;
+
+			patch_exp_get(p, &info, i, &e);
+			printf("  expansion %-6u %s member: %llu -> %llu bytes, %llu -> %llu decompressed",
+			       i, e.kind == PATCH_EXP_XZ ? "xz" : "gzip",
+			       (unsigned long long)exp_bytes(e.old_ext, e.n_old),
+			       (unsigned long long)exp_bytes(e.new_ext, e.n_new),
+			       (unsigned long long)e.u_old_len, (unsigned long long)e.u_new_len);
+			if (e.kind == PATCH_EXP_XZ)
+				printf(" (data %llu -> %llu, the rest its parse)",
+				       (unsigned long long)e.data_old, (unsigned long long)e.data_new);
+			printf("\n");
+		}
+		if (info.nexp)
+			printf("  scratch          %llu bytes while it applies\n",
+			       (unsigned long long)info.exp_total);
 	}
 	return SEALCTL_OK;
 }
