@@ -23,6 +23,9 @@
 #include "patch/gz.h"
 #include "patch/xz.h"
 
+/* the coder's parts, inlined into each direction of code_sym */
+#define XZ_INLINE inline __attribute__((always_inline))
+
 enum { SYM_LIT, SYM_MATCH, SYM_SHORTREP, SYM_REP0, SYM_REP1, SYM_REP2, SYM_REP3 };
 
 struct xz_sym {
@@ -39,7 +42,7 @@ static int xz_fail(struct si_diag *d, const char *field, uint64_t exp, uint64_t 
 }
 
 /* ----------------------------------------------------------- range coder */
-static void rc_shift_low(struct xz_rc *rc)
+static XZ_INLINE void rc_shift_low(struct xz_rc *rc)
 {
 	if ((uint32_t)rc->low < 0xFF000000u || (rc->low >> 32) != 0) {
 		uint8_t carry = (uint8_t)(rc->low >> 32);
@@ -58,7 +61,7 @@ static void rc_shift_low(struct xz_rc *rc)
 	rc->low = (rc->low & 0x00FFFFFFu) << 8;
 }
 
-static uint8_t rc_in(struct xz_rc *rc)
+static XZ_INLINE uint8_t rc_in(struct xz_rc *rc)
 {
 	if (rc->pos < rc->len)
 		return rc->buf[rc->pos++];
@@ -66,7 +69,7 @@ static uint8_t rc_in(struct xz_rc *rc)
 	return 0;
 }
 
-static void rc_norm(struct xz_rc *rc)
+static XZ_INLINE void rc_norm(struct xz_rc *rc)
 {
 	if (rc->range < (1u << 24)) {
 		rc->range <<= 8;
@@ -113,7 +116,7 @@ static int rc_dec_init(struct xz_rc *rc, uint8_t *buf, size_t len)
 	return rc->code == 0xFFFFFFFFu ? -1 : 0;
 }
 
-static unsigned rc_bit(struct xz_rc *rc, uint16_t *p, unsigned bit)
+static XZ_INLINE unsigned rc_bit(struct xz_rc *rc, uint16_t *p, unsigned bit)
 {
 	uint32_t bound = (rc->range >> 11) * *p;
 
@@ -141,7 +144,7 @@ static unsigned rc_bit(struct xz_rc *rc, uint16_t *p, unsigned bit)
 }
 
 /* n bits of v (most significant first) at probability 1/2. */
-static uint32_t rc_direct(struct xz_rc *rc, uint32_t v, unsigned n)
+static XZ_INLINE uint32_t rc_direct(struct xz_rc *rc, uint32_t v, unsigned n)
 {
 	uint32_t out = 0;
 	unsigned b;
@@ -164,7 +167,7 @@ static uint32_t rc_direct(struct xz_rc *rc, uint32_t v, unsigned n)
 }
 
 /* A bit tree of `bits` levels, most significant bit first (p[1..2^bits)). */
-static unsigned rc_tree(struct xz_rc *rc, uint16_t *p, unsigned bits, unsigned v)
+static XZ_INLINE unsigned rc_tree(struct xz_rc *rc, uint16_t *p, unsigned bits, unsigned v)
 {
 	unsigned m = 1, i = bits;
 
@@ -174,7 +177,7 @@ static unsigned rc_tree(struct xz_rc *rc, uint16_t *p, unsigned bits, unsigned v
 }
 
 /* The same, least significant bit first. */
-static unsigned rc_rtree(struct xz_rc *rc, uint16_t *p, unsigned bits, unsigned v)
+static XZ_INLINE unsigned rc_rtree(struct xz_rc *rc, uint16_t *p, unsigned bits, unsigned v)
 {
 	unsigned m = 1, s = 0, i, b;
 
@@ -201,7 +204,7 @@ static void model_reset(struct xz_model *m)
 }
 
 /* len - 2 */
-static unsigned code_len(struct xz_rc *rc, struct xz_len_probs *c, unsigned ps, unsigned l)
+static XZ_INLINE unsigned code_len(struct xz_rc *rc, struct xz_len_probs *c, unsigned ps, unsigned l)
 {
 	if (!rc_bit(rc, &c->choice, l >= 8))
 		return rc_tree(rc, c->low[ps], 3, l);
@@ -222,7 +225,7 @@ static unsigned dist_slot(uint32_t d)
 }
 
 /* distance - 1, for a match of length l + 2 */
-static uint32_t code_dist(struct xz_rc *rc, struct xz_model *m, unsigned l, uint32_t d)
+static XZ_INLINE uint32_t code_dist(struct xz_rc *rc, struct xz_model *m, unsigned l, uint32_t d)
 {
 	unsigned slot = rc_tree(rc, m->dist_slot[l < 3 ? l : 3], 6, rc->enc ? dist_slot(d) : 0);
 	unsigned nb;
@@ -238,7 +241,7 @@ static uint32_t code_dist(struct xz_rc *rc, struct xz_model *m, unsigned l, uint
 	return base + (hi << 4) + rc_rtree(rc, m->dist_align, 4, d - base);
 }
 
-static unsigned code_lit(struct xz_rc *rc, uint16_t *p, int matched, unsigned mb, unsigned byte)
+static XZ_INLINE unsigned code_lit(struct xz_rc *rc, uint16_t *p, int matched, unsigned mb, unsigned byte)
 {
 	unsigned s = 1, i = 8, off = 0x100, mbit, b;
 
@@ -260,8 +263,8 @@ static unsigned code_lit(struct xz_rc *rc, uint16_t *p, int matched, unsigned mb
 /* One symbol at data position pos (since the dictionary reset); prev: the
  * byte before it, mb: the byte at the last distance (used after a match).
  * Encoding codes *s; decoding fills it. */
-static void code_sym(struct xz_rc *rc, struct xz_model *m, uint64_t pos, unsigned prev,
-		     unsigned mb, struct xz_sym *s)
+static XZ_INLINE void code_sym_in(struct xz_rc *rc, struct xz_model *m, uint64_t pos,
+				  unsigned prev, unsigned mb, struct xz_sym *s)
 {
 	unsigned ps = (unsigned)pos & ((1u << m->pb) - 1), st = m->state, l;
 	uint32_t d;
@@ -316,6 +319,25 @@ static void code_sym(struct xz_rc *rc, struct xz_model *m, uint64_t pos, unsigne
 	}
 	s->len = code_len(rc, &m->rep_len, ps, s->len - 2) + 2;
 	m->state = st < 7 ? 8 : 11;
+}
+
+/* The same, made twice: on a copy of the coder whose direction the
+ * compiler sees as a constant, the coding inlined down to each bit, so the
+ * split and the join each run a coder of one direction (a fifth faster on
+ * a kernel's 66 MB) from one text. */
+static void code_sym(struct xz_rc *rc, struct xz_model *m, uint64_t pos, unsigned prev,
+		     unsigned mb, struct xz_sym *s)
+{
+	struct xz_rc r = *rc;
+
+	if (rc->enc) {
+		r.enc = 1;
+		code_sym_in(&r, m, pos, prev, mb, s);
+	} else {
+		r.enc = 0;
+		code_sym_in(&r, m, pos, prev, mb, s);
+	}
+	*rc = r;
 }
 
 /* ------------------------------------------------------------- streams */
