@@ -623,15 +623,34 @@ static int xz_pays(const uint8_t *om, size_t oml, const uint8_t *nm, size_t nml,
 }
 
 /* An xz stream in changed file f (old version g) that pays split. */
+/* Does file f hold the xz magic?  (Most files do not: they are not
+ * copied.) */
+static int has_xz_magic(const uint8_t *img, const struct efile *f)
+{
+	static const uint8_t magic[6] = { 0xFD, '7', 'z', 'X', 'Z', 0 };
+	unsigned j;
+
+	/* a magic split across the two extents (the blocks, the inline
+	 * tail) is missed: that file is diffed as bytes */
+	for (j = 0; j < f->n_ext; j++)
+		if (memmem(img + f->ext[j].off, f->ext[j].len, magic, sizeof magic))
+			return 1;
+	return 0;
+}
+
 static int plan_xz(const uint8_t *old, const uint8_t *nw, const struct efile *f,
 		   const struct efile *g, const struct patch_diff_opts *opt, struct diff_plan *p,
 		   size_t *cap)
 {
-	uint8_t *nb = file_bytes(nw, f), *ob = file_bytes(old, g), *un = NULL, *uo = NULL;
+	uint8_t *nb = NULL, *ob = NULL, *un = NULL, *uo = NULL;
 	size_t nat = 0, nml = 0, ndl = 0, nul = 0, oat = 0, oml = 0, odl = 0, oul = 0;
 	struct diff_exp *x;
 	int r = 0;
 
+	if (!has_xz_magic(nw, f) || !has_xz_magic(old, g))
+		return 0;
+	nb = file_bytes(nw, f);
+	ob = file_bytes(old, g);
 	if (!nb || !ob) {
 		r = SI_E_NOMEM;
 		goto out;
