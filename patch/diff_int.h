@@ -87,6 +87,7 @@ struct diff_exp {
 /* What the diff knows about the images before matching (plan.c). */
 struct diff_plan {
 	int arch;          /* enum patch_arch of the executables inside */
+	uint32_t xz_tried; /* xz streams whose two forms a trial compared */
 	uint32_t nexp;
 	struct diff_exp *exp;
 	struct match_pair *pairs; /* changed files and their old versions */

@@ -660,8 +660,10 @@ static int plan_xz(const uint8_t *old, const uint8_t *nw, const struct efile *f,
 	if (!(un = xz_member(nb, f->size, &nat, &nml, &ndl, &nul)) ||
 	    !(uo = xz_member(ob, g->size, &oat, &oml, &odl, &oul)))
 		goto out;
-	if ((oml == nml && memcmp(ob + oat, nb + nat, nml) == 0) ||
-	    !xz_pays(ob + oat, oml, nb + nat, nml, uo, oul, un, nul, opt))
+	if (oml == nml && memcmp(ob + oat, nb + nat, nml) == 0)
+		goto out;
+	p->xz_tried++;
+	if (!xz_pays(ob + oat, oml, nb + nat, nml, uo, oul, un, nul, opt))
 		goto out;
 	if (!(x = exp_add(p, cap, PATCH_EXP_XZ, &uo, oul, &un, nul))) {
 		r = SI_E_NOMEM;

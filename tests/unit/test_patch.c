@@ -923,6 +923,8 @@ static void test_xz_expansions(void)
 	put_file(p_new, b, bn);
 	T_OK(patch_diff(a, an, b, bn, &o, &p, &pn, &st, NULL));
 	T_EQ(st.nexp, 1);
+	T_EQ(st.xz_tried, 1);
+	T_EQ(st.xz_split, 1);
 	T_OK(patch_header_parse(p, pn, &info, NULL));
 	eoff = PATCH_HDR_LEN + (size_t)info.nseg * PATCH_ENTRY_LEN + PATCH_TABLES_LEN;
 	T_EQ(p[eoff], PATCH_EXP_XZ);
@@ -987,6 +989,8 @@ static void test_xz_expansions(void)
 		put_file(p_old, a, an);
 		T_OK(patch_diff(a, an, b, bn, &o, &p, &pn, &st, NULL));
 		T_EQ(st.nexp, 0);
+		T_EQ(st.xz_tried, 1); /* tried, and kept raw */
+		T_EQ(st.xz_split, 0);
 		put_file(p_patch, p, pn);
 		T_OK(apply(p_old, p_patch, NULL, 2, 0));
 		check_out_is(b, bn);
