@@ -486,6 +486,26 @@ static int win_get(struct patch_xz *z, uint64_t q, uint8_t *out, size_t n, uint6
 	return 0;
 }
 
+/* Puts p[0..n) in the window at pos (n at most XZ_WIN). */
+static void win_put(struct patch_xz *z, const uint8_t *p, size_t n)
+{
+	size_t at = (size_t)(z->pos & (XZ_WIN - 1)), k = XZ_WIN - at < n ? XZ_WIN - at : n;
+
+	memcpy(z->win + at, p, k);
+	memcpy(z->win, p + k, n - k);
+}
+
+/* A chunk that resets the dictionary starts it at pos; one that does not
+ * needs an earlier reset in its block (-1: there was none). */
+static int chunk_dict(struct patch_xz *z, int reset)
+{
+	if (reset) {
+		z->dict_start = z->pos;
+		z->have_dict = 1;
+	}
+	return z->have_dict ? 0 : -1;
+}
+
 /* ============================================================== split */
 static int split_flush_data(struct patch_xz *z, int all)
 {
@@ -679,12 +699,9 @@ static int split_lzma(struct patch_xz *z, size_t cl, uint32_t ul, struct si_diag
 					z->pos++;
 				}
 			} else {
-				unsigned i;
-
 				if ((r = win_get(z, z->pos - dist - 1, buf, s.len, lo)))
 					return r;
-				for (i = 0; i < s.len; i++)
-					z->win[(z->pos + i) & (XZ_WIN - 1)] = buf[i];
+				win_put(z, buf, s.len);
 				z->pos += s.len;
 			}
 		}
@@ -725,20 +742,15 @@ static int split_block_data(struct patch_xz *z, uint64_t *clen, struct si_diag *
 			n = ((unsigned)h[1] << 8 | h[2]) + 1;
 			if (n > z->data.len - z->pos)
 				return XZ_FAIL(d, "xz.data.length", z->data.len, z->pos + n);
-			if (c == 1) {
-				z->dict_start = z->pos;
-				z->have_dict = 1;
-			} else if (!z->have_dict) {
+			if (chunk_dict(z, c == 1))
 				return XZ_FAIL(d, "xz.chunk.dict_reset", 1, c);
-			}
 			h[0] = 0xE1;
 			h[1] = (uint8_t)c;
 			if ((r = split_tok(z, h, 2)) || (r = put_varint(&z->parse, n - 1)))
 				return r;
 			if ((r = st_get(&z->in, z->cbuf, n)))
 				return r;
-			for (unsigned i = 0; i < n; i++)
-				z->win[(z->pos + i) & (XZ_WIN - 1)] = z->cbuf[i];
+			win_put(z, z->cbuf, n);
 			z->pos += n;
 			if ((r = split_flush_data(z, 0)))
 				return r;
@@ -759,12 +771,8 @@ static int split_block_data(struct patch_xz *z, uint64_t *clen, struct si_diag *
 			cl = ((size_t)h[3] << 8 | h[4]) + 1;
 			if (ul > z->data.len - z->pos)
 				return XZ_FAIL(d, "xz.data.length", z->data.len, z->pos + ul);
-			if (reset == 3) {
-				z->dict_start = z->pos;
-				z->have_dict = 1;
-			} else if (!z->have_dict) {
+			if (chunk_dict(z, reset == 3))
 				return XZ_FAIL(d, "xz.chunk.dict_reset", 3, reset);
-			}
 			if (reset >= 2) {
 				if (set_props(&z->m, h[5]))
 					return XZ_FAIL(d, "xz.chunk.props", 224, h[5]);
@@ -1063,7 +1071,7 @@ static int join_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t
 			case 0xE0:
 				if ((r = st_byte(&z->parse, &reset)))
 					return r;
-				if (reset > 3 || (reset < 3 && !z->have_dict))
+				if (reset > 3 || chunk_dict(z, reset == 3))
 					return XZ_FAIL(d, "xz.parse.reset", 3, reset);
 				if (reset >= 2) {
 					if ((r = st_byte(&z->parse, &props)))
@@ -1073,10 +1081,6 @@ static int join_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t
 					z->have_props = 1;
 				} else if (!z->have_props) {
 					return XZ_FAIL(d, "xz.parse.props", 2, reset);
-				}
-				if (reset == 3) {
-					z->dict_start = z->pos;
-					z->have_dict = 1;
 				}
 				if (reset >= 1)
 					model_reset(&z->m);
@@ -1090,12 +1094,8 @@ static int join_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t
 
 				if ((r = st_byte(&z->parse, &c)) || (r = st_varint(&z->parse, &v)))
 					return r;
-				if ((c != 1 && c != 2) || v >= 65536 || (c == 2 && !z->have_dict))
+				if ((c != 1 && c != 2) || v >= 65536 || chunk_dict(z, c == 1))
 					return XZ_FAIL(d, "xz.parse.stored", 1, c);
-				if (c == 1) {
-					z->dict_start = z->pos;
-					z->have_dict = 1;
-				}
 				if ((r = join_load(z, v + 1)))
 					return XZ_FAIL(d, "xz.parse.data", z->data.len, z->pos + v + 1);
 				h[0] = (uint8_t)c;
@@ -1103,11 +1103,14 @@ static int join_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t
 				h[2] = (uint8_t)v;
 				if ((r = st_put(&z->in, h, 3)))
 					return r;
-				for (i = 0; i <= v; i++) {
-					uint8_t b = z->win[(z->pos + i) & (XZ_WIN - 1)];
+				/* the window's bytes as they are: at most two spans */
+				for (i = 0; i <= v;) {
+					size_t at = (size_t)((z->pos + i) & (XZ_WIN - 1));
+					size_t k = XZ_WIN - at < v + 1 - i ? XZ_WIN - at : (size_t)(v + 1 - i);
 
-					if ((r = st_put(&z->in, &b, 1)))
+					if ((r = st_put(&z->in, z->win + at, k)))
 						return r;
+					i += (unsigned)k;
 				}
 				z->pos += v + 1;
 				continue;
