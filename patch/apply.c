@@ -579,7 +579,10 @@ static void meta_layout(const struct patch_info *info, struct meta_layout *l)
 	l->gz = ALIGN64(l->blk + (info->map_count ? (size_t)patch_map_index_len(info->old_size) *
 							    sizeof(uint32_t)
 						  : 0));
-	l->end = ALIGN64(l->gz + (info->nexp ? patch_exp_state_size(info->exp_kinds ? info->exp_kinds : ~0u) : 0));
+	/* the kinds unknown (0): room for any */
+	l->end = ALIGN64(l->gz + (info->nexp ? patch_exp_state_size(info->exp_kinds ? info->exp_kinds
+										    : ~0u)
+					     : 0));
 }
 
 static size_t apply_meta(const struct patch_info *info)
@@ -667,10 +670,7 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 
 		if (tl <= a->work_len &&
 		    c_pread(c, c->patch_fd, patch_exp_table_off(&c->info), a->work, tl, NULL) == 0)
-			for (i = 0; i < c->info.nexp; i++)
-				if (a->work[(size_t)i * PATCH_EXP_LEN] < 8)
-					c->info.exp_kinds |=
-						(uint8_t)(1u << a->work[(size_t)i * PATCH_EXP_LEN]);
+			c->info.exp_kinds = patch_exp_kinds(a->work, c->info.nexp);
 		kinds = c->info.exp_kinds;
 	}
 	/* Carve the caller's memory: index, done bytes, chunk hashes, workers. */

@@ -82,6 +82,17 @@ size_t patch_exp_table_off(const struct patch_info *info)
 	return exp_off(info, 0);
 }
 
+uint8_t patch_exp_kinds(const uint8_t *table, uint32_t nexp)
+{
+	uint8_t kinds = 0;
+	uint32_t k;
+
+	for (k = 0; k < nexp; k++)
+		if (table[(size_t)k * PATCH_EXP_LEN] < 8)
+			kinds |= (uint8_t)(1u << table[(size_t)k * PATCH_EXP_LEN]);
+	return kinds;
+}
+
 int patch_header_parse(const uint8_t *buf, size_t len, struct patch_info *out,
 		       struct si_diag *d)
 {
@@ -243,15 +254,13 @@ void patch_info_complete(const uint8_t *hdr, struct patch_info *info)
 
 	info->map_len = si_le32(t);
 	info->map_codec = t[4];
-	info->exp_kinds = 0;
+	info->exp_kinds = patch_exp_kinds(hdr + exp_off(info, 0), info->nexp);
 	for (k = 0; k < info->nexp; k++) {
 		struct patch_exp e;
 
 		exp_raw(hdr, info, k, &e);
 		src += e.u_old_len;
 		tot += e.u_old_len + e.u_new_len;
-		if (e.kind < 8)
-			info->exp_kinds |= (uint8_t)(1u << e.kind);
 	}
 	info->src_size = src;
 	info->exp_total = tot;

@@ -256,6 +256,9 @@ void patch_index_entry(const uint8_t *hdr, uint32_t i, struct patch_seg *out);
 /* Where the expansion entries start in the file (PATCH_EXP_LEN bytes
  * each; entry k's kind is its first byte), for a parsed header. */
 size_t patch_exp_table_off(const struct patch_info *info);
+/* The kinds of the nexp entries at table (bit k: kind k; kinds past 7 are
+ * not counted: the index check refuses them). */
+uint8_t patch_exp_kinds(const uint8_t *table, uint32_t nexp);
 void patch_exp_get(const uint8_t *hdr, const struct patch_info *info, uint32_t k,
 		   struct patch_exp *out);
 
