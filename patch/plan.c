@@ -292,14 +292,19 @@ static int mem_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* A file's bytes in one buffer (copied when they lie in two extents). */
-static uint8_t *file_bytes(const uint8_t *img, const struct efile *f)
+/* A file's bytes in one piece: in the image when they are one extent (a
+ * raw image is one file of one extent), else copied into *own (the
+ * caller frees it).  NULL when out of memory. */
+static const uint8_t *file_view(const uint8_t *img, const struct efile *f, uint8_t **own)
 {
-	uint8_t *b = malloc(f->size ? f->size : 1);
+	uint8_t *b;
 	uint64_t at = 0;
 	unsigned j;
 
-	if (!b)
+	*own = NULL;
+	if (f->n_ext == 1 && f->ext[0].len == f->size)
+		return img + f->ext[0].off;
+	if (!(b = *own = malloc(f->size ? f->size : 1)))
 		return NULL;
 	for (j = 0; j < f->n_ext; j++) {
 		memcpy(b + at, img + f->ext[j].off, f->ext[j].len);
@@ -642,15 +647,16 @@ static int plan_xz(const uint8_t *old, const uint8_t *nw, const struct efile *f,
 		   const struct efile *g, const struct patch_diff_opts *opt, struct diff_plan *p,
 		   size_t *cap)
 {
-	uint8_t *nb = NULL, *ob = NULL, *un = NULL, *uo = NULL;
+	const uint8_t *nb, *ob;
+	uint8_t *nown = NULL, *oown = NULL, *un = NULL, *uo = NULL;
 	size_t nat = 0, nml = 0, ndl = 0, nul = 0, oat = 0, oml = 0, odl = 0, oul = 0;
 	struct diff_exp *x;
 	int r = 0;
 
 	if (!has_xz_magic(nw, f) || !has_xz_magic(old, g))
 		return 0;
-	nb = file_bytes(nw, f);
-	ob = file_bytes(old, g);
+	nb = file_view(nw, f, &nown);
+	ob = file_view(old, g, &oown);
 	if (!nb || !ob) {
 		r = SI_E_NOMEM;
 		goto out;
@@ -674,8 +680,8 @@ static int plan_xz(const uint8_t *old, const uint8_t *nw, const struct efile *f,
 	si_put_le64(x->hdr, odl);
 	si_put_le64(x->hdr + 8, ndl);
 out:
-	free(nb);
-	free(ob);
+	free(nown);
+	free(oown);
 	free(un);
 	free(uo);
 	return r;
@@ -696,7 +702,8 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 
 	for (i = 0; i < nf->n && p->nexp < CONFIG_PATCH_MAX_EXPANSIONS; i++) {
 		const struct efile *f = &nf->v[i], *g;
-		uint8_t *nb = NULL, *ob = NULL, *un = NULL, *uo = NULL;
+		const uint8_t *nb, *ob;
+		uint8_t *nown = NULL, *oown = NULL, *un = NULL, *uo = NULL;
 		size_t unl = 0, uol = 0, nhl = 0, ohl = 0;
 		struct diff_exp *x;
 
@@ -713,8 +720,8 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 		g = old_twin(tw, f);
 		if (!g || g->size < 18 || g->n_ext == 0)
 			continue;
-		nb = file_bytes(nw, f);
-		ob = file_bytes(old, g);
+		nb = file_view(nw, f, &nown);
+		ob = file_view(old, g, &oown);
 		if (!nb || !ob || (f->size == g->size && memcmp(nb, ob, f->size) == 0))
 			goto next; /* unchanged: raw bytes cost nothing */
 		un = gz_member(nb, f->size, &unl, &nhl);
@@ -724,8 +731,8 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 		if (!uo)
 			goto next;
 		if (!(x = exp_add(p, &cap, PATCH_EXP_GZIP, &uo, uol, &un, unl))) {
-			free(nb);
-			free(ob);
+			free(nown);
+			free(oown);
 			free(un);
 			free(uo);
 			return SI_E_NOMEM;
@@ -737,8 +744,8 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 		x->hdr_len = (uint8_t)nhl;
 		memcpy(x->hdr, nb, nhl);
 next:
-		free(nb);
-		free(ob);
+		free(nown);
+		free(oown);
 		free(un);
 		free(uo);
 	}
