@@ -204,7 +204,8 @@ static void model_reset(struct xz_model *m)
 }
 
 /* len - 2 */
-static XZ_INLINE unsigned code_len(struct xz_rc *rc, struct xz_len_probs *c, unsigned ps, unsigned l)
+static XZ_INLINE unsigned code_len(struct xz_rc *rc, struct xz_len_probs *c, unsigned ps,
+				   unsigned l)
 {
 	if (!rc_bit(rc, &c->choice, l >= 8))
 		return rc_tree(rc, c->low[ps], 3, l);
@@ -241,7 +242,8 @@ static XZ_INLINE uint32_t code_dist(struct xz_rc *rc, struct xz_model *m, unsign
 	return base + (hi << 4) + rc_rtree(rc, m->dist_align, 4, d - base);
 }
 
-static XZ_INLINE unsigned code_lit(struct xz_rc *rc, uint16_t *p, int matched, unsigned mb, unsigned byte)
+static XZ_INLINE unsigned code_lit(struct xz_rc *rc, uint16_t *p, int matched, unsigned mb,
+				   unsigned byte)
 {
 	unsigned s = 1, i = 8, off = 0x100, mbit, b;
 

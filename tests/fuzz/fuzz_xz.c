@@ -17,63 +17,18 @@
 #include <lzma.h>
 
 #include "patch/xz.h"
+#include "tests/unit/t_xzbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CAP (1u << 20)
 
-struct buf {
-	uint8_t *p;
-	size_t n, cap;
-};
-
 static struct patch_xz *z;
-static struct buf in, dat, par, out, ref, dat2, par2;
-
-static int b_read(void *ctx, uint64_t off, uint8_t *p, size_t len)
-{
-	const struct buf *b = ctx;
-
-	if (off > b->n || len > b->n - off)
-		return SI_E_IO;
-	memcpy(p, b->p + off, len);
-	return 0;
-}
-
-static int b_write(void *ctx, uint64_t off, const uint8_t *p, size_t len)
-{
-	struct buf *b = ctx;
-
-	if (off > b->cap || len > b->cap - off)
-		return SI_E_IO;
-	memcpy(b->p + off, p, len);
-	if (off + len > b->n)
-		b->n = off + len;
-	return 0;
-}
-
-/* data at 0, parse at CAP: two buffers behind one offset space */
-struct two {
-	struct buf *d, *p;
-};
-
-static int t_write(void *ctx, uint64_t off, const uint8_t *p, size_t len)
-{
-	struct two *t = ctx;
-
-	return off >= CAP ? b_write(t->p, off - CAP, p, len) : b_write(t->d, off, p, len);
-}
-
-static int t_read(void *ctx, uint64_t off, uint8_t *p, size_t len)
-{
-	struct two *t = ctx;
-
-	return off >= CAP ? b_read(t->p, off - CAP, p, len) : b_read(t->d, off, p, len);
-}
+static struct xbuf in, dat, par, out, ref, dat2, par2;
 
 static void setup(void)
 {
-	struct buf *v[] = { &in, &dat, &par, &out, &ref, &dat2, &par2 };
+	struct xbuf *v[] = { &in, &dat, &par, &out, &ref, &dat2, &par2 };
 	size_t i;
 
 	z = malloc(sizeof *z);
@@ -87,22 +42,22 @@ static void setup(void)
 		abort();
 }
 
-static int split(struct buf *m, struct buf *d, struct buf *p, uint64_t *used)
+static int split(struct xbuf *m, struct xbuf *d, struct xbuf *p, uint64_t *used)
 {
-	struct two t = { d, p };
+	struct xpair t = { d, p, CAP };
 	uint64_t dl, pl;
 
 	d->n = p->n = 0;
-	return patch_xz_split(z, b_read, m, m->n, t_write, &t, t_read, &t, 0, CAP, CAP, CAP, &dl,
-			      &pl, used, NULL);
+	return patch_xz_split(z, xbuf_read, m, m->n, xpair_write, &t, xpair_read, &t, 0, CAP, CAP,
+			      CAP, &dl, &pl, used, NULL);
 }
 
-static int join(struct buf *d, struct buf *p, struct buf *m, uint64_t *ml)
+static int join(struct xbuf *d, struct xbuf *p, struct xbuf *m, uint64_t *ml)
 {
-	struct two t = { d, p };
+	struct xpair t = { d, p, CAP };
 
 	m->n = 0;
-	return patch_xz_join(z, t_read, &t, 0, d->n, CAP, p->n, b_write, m, CAP, ml, NULL);
+	return patch_xz_join(z, xpair_read, &t, 0, d->n, CAP, p->n, xbuf_write, m, CAP, ml, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -12,69 +12,31 @@
 #include "lib/bytes.h"
 #include "patch/gz.h"
 #include "patch/xz.h"
+#include "tests/unit/t_xzbuf.h"
 #include "tests/unit/t.h"
 
 #define CAP (16u << 20)
 #define PARSE_AT ((uint64_t)1 << 40)
 
-struct buf {
-	uint8_t *p;
-	size_t n, cap;
-};
-
 static struct patch_xz z;
-static struct buf dat, par, out;
-
-static int b_read(void *ctx, uint64_t off, uint8_t *p, size_t len)
-{
-	const struct buf *b = ctx;
-
-	if (off > b->n || len > b->n - off)
-		return SI_E_IO;
-	memcpy(p, b->p + off, len);
-	return 0;
-}
-
-static int b_write(void *ctx, uint64_t off, const uint8_t *p, size_t len)
-{
-	struct buf *b = ctx;
-
-	if (off > b->cap || len > b->cap - off)
-		return SI_E_IO;
-	memcpy(b->p + off, p, len);
-	if (off + len > b->n)
-		b->n = off + len;
-	return 0;
-}
-
-/* the data below PARSE_AT, the parse from there */
-static int t_write(void *ctx, uint64_t off, const uint8_t *p, size_t len)
-{
-	(void)ctx;
-	return off >= PARSE_AT ? b_write(&par, off - PARSE_AT, p, len) : b_write(&dat, off, p, len);
-}
-
-static int t_read(void *ctx, uint64_t off, uint8_t *p, size_t len)
-{
-	(void)ctx;
-	return off >= PARSE_AT ? b_read(&par, off - PARSE_AT, p, len) : b_read(&dat, off, p, len);
-}
+static struct xbuf dat, par, out;
+static struct xpair dp = { &dat, &par, PARSE_AT };
 
 static int split(const uint8_t *m, size_t n, uint64_t data_max, uint64_t *used,
 		 struct si_diag *d)
 {
-	struct buf in = { (uint8_t *)m, n, n };
+	struct xbuf in = { (uint8_t *)m, n, n };
 	uint64_t dl = 0, pl = 0;
 
 	dat.n = par.n = 0;
-	return patch_xz_split(&z, b_read, &in, n, t_write, NULL, t_read, NULL, 0, data_max,
+	return patch_xz_split(&z, xbuf_read, &in, n, xpair_write, &dp, xpair_read, &dp, 0, data_max,
 			      PARSE_AT, CAP, &dl, &pl, used, d);
 }
 
 static int join(uint64_t *ml, struct si_diag *d)
 {
 	out.n = 0;
-	return patch_xz_join(&z, t_read, NULL, 0, dat.n, PARSE_AT, par.n, b_write, &out, out.cap,
+	return patch_xz_join(&z, xpair_read, &dp, 0, dat.n, PARSE_AT, par.n, xbuf_write, &out, out.cap,
 			     ml, d);
 }
 
