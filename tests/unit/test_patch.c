@@ -743,6 +743,36 @@ static void rehash(uint8_t *p, const struct patch_info *info)
 	patch_hash(p, info->header_len - PATCH_HASH_LEN, p + info->header_len - PATCH_HASH_LEN);
 }
 
+/* Diffs a -> b (a's file is at old), applies the patch with two workers
+ * and checks the result is b; *p (freed first) keeps the patch, *st the
+ * diff's figures. */
+static void diff_apply(const uint8_t *a, size_t an, const uint8_t *b, size_t bn, const char *old,
+		       const struct patch_diff_opts *o, uint8_t **p, size_t *pn,
+		       struct patch_diff_stats *st)
+{
+	free(*p);
+	*p = NULL;
+	T_OK(patch_diff(a, an, b, bn, o, p, pn, st, NULL));
+	put_file(p_patch, *p, *pn);
+	T_OK(apply(old, p_patch, NULL, 2, 0));
+	check_out_is(b, bn);
+	unlink(p_out);
+}
+
+/* A good patch q changed by the caller, its hash made again: the apply
+ * refuses it with err and publishes nothing, no scratch file left. */
+static void apply_refused(uint8_t *q, size_t qn, const struct patch_info *info, int err,
+			  const char *what)
+{
+	char scratch[300];
+
+	snprintf(scratch, sizeof scratch, "%s.scratch", p_out);
+	rehash(q, info);
+	put_file(p_patch, q, qn);
+	T_ERR(apply(p_old, p_patch, NULL, 2, 0), err);
+	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after %s", what);
+}
+
 static void test_expansions(void)
 {
 	struct patch_diff_opts o = { .seg_size = 4096, .level = 3, .threads = 2 };
@@ -831,27 +861,15 @@ static void test_expansions(void)
 	 * expanded, nothing published */
 	memcpy(q, p, pn);
 	si_put_le64(q + eoff + 8, si_le64(p + eoff + 8) + 1); /* u_old_len */
-	rehash(q, &info);
-	put_file(p_patch, q, pn);
-	T_ERR(apply(p_old, p_patch, NULL, 2, 0), SI_E_PATCH_EXPAND);
-	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after a bad member");
+	apply_refused(q, pn, &info, SI_E_PATCH_EXPAND, "a bad member");
 	memcpy(q, p, pn);
 	q[eoff + 88 + 3] ^= 0x10; /* the new member's gzip header: another flag */
-	rehash(q, &info);
-	put_file(p_patch, q, pn);
-	T_ERR(apply(p_old, p_patch, NULL, 2, 0), SI_E_PATCH_SEG_HASH);
-	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after a bad header");
+	apply_refused(q, pn, &info, SI_E_PATCH_SEG_HASH, "a bad header");
 #undef EXPMUT
 	free(q);
 	/* the reverse patch */
-	free(p);
-	p = NULL;
-	T_OK(patch_diff(b, bn, a, an, &o, &p, &pn, &st, NULL));
+	diff_apply(b, bn, a, an, p_new, &o, &p, &pn, &st);
 	T_EQ(st.nexp, 1);
-	put_file(p_patch, p, pn);
-	T_OK(apply(p_new, p_patch, NULL, 2, 0));
-	check_out_is(a, an);
-	unlink(p_out);
 	free(p);
 	free(a);
 	free(b);
@@ -908,13 +926,9 @@ static void test_xz_expansions(void)
 	/* the files alone, raw images (a boot kernel collection is one): the
 	 * same member found in them */
 	put_file(p_old, ra, ran);
-	T_OK(patch_diff(ra, ran, rb, rbn, &o, &p, &pn, &st, NULL));
+	diff_apply(ra, ran, rb, rbn, p_old, &o, &p, &pn, &st);
 	T_EQ(st.nexp, 1);
 	T_CHECK(pn < 40000, "raw xz patch of %zu bytes", pn);
-	put_file(p_patch, p, pn);
-	T_OK(apply(p_old, p_patch, NULL, 2, 0));
-	check_out_is(rb, rbn);
-	unlink(p_out);
 	free(p);
 	p = NULL;
 	free(ra);
@@ -945,16 +959,10 @@ static void test_xz_expansions(void)
 	q = malloc(pn);
 	memcpy(q, p, pn);
 	si_put_le64(q + eoff + 88, si_le64(p + eoff + 88) - 1);
-	rehash(q, &info);
-	put_file(p_patch, q, pn);
-	T_ERR(apply(p_old, p_patch, NULL, 2, 0), SI_E_PATCH_EXPAND);
-	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after a bad member");
+	apply_refused(q, pn, &info, SI_E_PATCH_EXPAND, "a bad member");
 	memcpy(q, p, pn);
 	si_put_le64(q + eoff + 24, si_le64(p + eoff + 24) - 1); /* old extent a byte earlier */
-	rehash(q, &info);
-	put_file(p_patch, q, pn);
-	T_ERR(apply(p_old, p_patch, NULL, 2, 0), SI_E_PATCH_EXPAND);
-	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after a bad place");
+	apply_refused(q, pn, &info, SI_E_PATCH_EXPAND, "a bad place");
 	memcpy(q, p, pn);
 	si_put_le64(q + eoff + 96, si_le64(p + eoff + 96) + 1); /* new data one byte longer */
 	rehash(q, &info);
@@ -963,14 +971,8 @@ static void test_xz_expansions(void)
 	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after a bad length");
 	free(q);
 	/* the reverse */
-	free(p);
-	p = NULL;
-	T_OK(patch_diff(b, bn, a, an, &o, &p, &pn, &st, NULL));
+	diff_apply(b, bn, a, an, p_new, &o, &p, &pn, &st);
 	T_EQ(st.nexp, 1);
-	put_file(p_patch, p, pn);
-	T_OK(apply(p_new, p_patch, NULL, 2, 0));
-	check_out_is(a, an);
-	unlink(p_out);
 	free(p);
 	p = NULL;
 	free(a);
@@ -987,14 +989,10 @@ static void test_xz_expansions(void)
 	T_CHECK(a && b, "mkfs.erofs, openssl or xz failed");
 	if (a && b) {
 		put_file(p_old, a, an);
-		T_OK(patch_diff(a, an, b, bn, &o, &p, &pn, &st, NULL));
+		diff_apply(a, an, b, bn, p_old, &o, &p, &pn, &st);
 		T_EQ(st.nexp, 0);
 		T_EQ(st.xz_tried, 1); /* tried, and kept raw */
 		T_EQ(st.xz_split, 0);
-		put_file(p_patch, p, pn);
-		T_OK(apply(p_old, p_patch, NULL, 2, 0));
-		check_out_is(b, bn);
-		unlink(p_out);
 	}
 	free(p);
 	free(a);
