@@ -208,9 +208,42 @@ static void refuse(const char *what, const uint8_t *m, size_t n, uint64_t data_m
 	T_CHECK(dat.n <= data_max, "%s: data past its cap", what);
 }
 
+/* The block header at 12 (bh bytes) and the index of stream q[0..mn), with
+ * their CRC-32s made again after a test changed a field. */
+static void bh_crc(uint8_t *q, size_t bh)
+{
+	si_put_le32(q + 12 + bh - 4, patch_crc32(0, q + 12, bh - 4));
+}
+
+/* Where the block header's filter flags start: after its flags byte and
+ * the sizes those say are present (liblzma's one-call encoder writes both). */
+static size_t filter_at(const uint8_t *q)
+{
+	size_t at = 14;
+	int k;
+
+	for (k = 0; k < 2; k++)
+		if (q[13] & (0x40 << k))
+			while (q[at++] & 0x80)
+				;
+	return at;
+}
+
+static size_t index_at(const uint8_t *q, size_t mn)
+{
+	return mn - 12 - ((size_t)si_le32(q + mn - 8) + 1) * 4;
+}
+
+static void index_crc(uint8_t *q, size_t mn)
+{
+	size_t at = index_at(q, mn);
+
+	si_put_le32(q + mn - 16, patch_crc32(0, q + at, mn - 16 - at));
+}
+
 static void test_refusals(void)
 {
-	size_t n = 100000, mn = 0, bh;
+	size_t n = 100000, mn = 0, bh, fa;
 	uint8_t *t = text(n, 3), *m = mk(t, n, NULL, LZMA_CHECK_CRC32, 0, &mn), *q = malloc(mn);
 	uint64_t used = 0, ml = 0;
 	struct si_diag d;
@@ -219,6 +252,7 @@ static void test_refusals(void)
 	if (!m)
 		return;
 	bh = ((size_t)m[12] + 1) * 4; /* the block header's length */
+	fa = filter_at(m);           /* its one filter: id 0x21, 1 byte, the dictionary */
 #define MUT(stmt, len, field)                       \
 	do {                                        \
 		memcpy(q, m, mn);                   \
@@ -228,6 +262,14 @@ static void test_refusals(void)
 	MUT(q[0] ^= 1, mn, "xz.stream.header");
 	MUT(q[8] ^= 1, mn, "xz.stream.header");                 /* its CRC-32 */
 	MUT(q[13] ^= 0x04, mn, "xz.block.crc32");
+	/* the block header's fields, its CRC-32 made again: a reserved flag, a
+	 * filter other than LZMA2 last, a dictionary byte past 40, padding */
+	MUT((q[13] |= 0x04, bh_crc(q, bh)), mn, "xz.block.flags");
+	MUT((q[fa] = 0x03, bh_crc(q, bh)), mn, "xz.block.filter");
+	MUT((q[fa + 2] = 41, bh_crc(q, bh)), mn, "xz.block.lzma2_props");
+	MUT((q[fa + 3] = 1, bh_crc(q, bh)), mn, "xz.block.padding");
+	/* the index's record count, its CRC-32 made again */
+	MUT((q[index_at(q, mn) + 1] = 2, index_crc(q, mn)), mn, "xz.index.records");
 	MUT(q[12 + bh] = 0x03, mn, "xz.chunk.control");          /* a reserved control */
 	MUT(q[12 + bh] &= 0x9f, mn, "xz.chunk.dict_reset");      /* no dictionary reset first */
 	MUT(q[12 + bh + 5] = 225, mn, "xz.chunk.props");         /* lc, lp, pb out of range */
@@ -274,16 +316,48 @@ static void test_refusals(void)
 		T_EQ(ml, mn);
 		free(p0);
 	}
-	/* a parse whose first match reaches before the data's start */
+	/* hand-made parses over "abcd", each wrong in one part */
 	{
-		static const uint8_t p1[] = { 0xE0, 3, 0x5D, 0x00, 0x40, 0x05, 0xE2, 0xFF };
+		static const struct {
+			uint8_t p[16];
+			size_t n;
+			const char *field;
+		} bad[] = {
+			/* the first match reaches before the data's start */
+			{ { 0xE0, 3, 0x5D, 0x00, 0x40, 0x05, 0xE2, 0xFF }, 8, "xz.parse.distance" },
+			/* properties out of range (lc + lp > 4) */
+			{ { 0xE0, 3, 0xFF, 0x03, 0xE2, 0xFF }, 6, "xz.parse.props" },
+			/* a chunk without a dictionary reset first */
+			{ { 0xE0, 2, 0x5D, 0x03, 0xE2, 0xFF }, 6, "xz.parse.reset" },
+			/* a stored chunk of control 3, then one without a reset first */
+			{ { 0xE1, 3, 0x03, 0xE2, 0xFF }, 5, "xz.parse.stored" },
+			{ { 0xE1, 2, 0x03, 0xE2, 0xFF }, 5, "xz.parse.stored" },
+			/* literals outside any chunk */
+			{ { 0x03, 0xFF }, 2, "xz.parse.no_chunk" },
+			/* a length past 273 */
+			{ { 0xE0, 3, 0x5D, 0x00, 0x7F, 209, 0x00, 0xE2, 0xFF }, 9, "xz.parse.length" },
+			/* a distance of more than 63 bits */
+			{ { 0xE0, 3, 0x5D, 0x00, 0x40, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+			    0x80, 0x01 },
+			  15, "xz.parse.number" },
+			/* a chunk with no symbol */
+			{ { 0xE0, 3, 0x5D, 0xE2, 0xFF }, 5, "xz.join.chunk_empty" },
+			/* a block's end before any chunk */
+			{ { 0xE2, 0xFF }, 2, "xz.parse.block_end" },
+			/* container bytes, none of them */
+			{ { 0xF0, 0x00, 0xFF }, 3, "xz.parse.raw" },
+		};
+		size_t k;
 
-		memcpy(par.p, p1, sizeof p1);
-		par.n = sizeof p1;
-		memcpy(dat.p, "abcd", 4);
-		dat.n = 4;
-		T_ERR(join(&ml, &d), SI_E_PATCH_EXPAND);
-		T_STREQ(d.field, "xz.parse.distance");
+		for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+			memcpy(par.p, bad[k].p, bad[k].n);
+			par.n = bad[k].n;
+			memcpy(dat.p, "abcd", 4);
+			dat.n = 4;
+			T_ERR(join(&ml, &d), SI_E_PATCH_EXPAND);
+			T_CHECK(d.field && strcmp(d.field, bad[k].field) == 0, "parse %zu: field %s, expected %s",
+				k, d.field ? d.field : "(none)", bad[k].field);
+		}
 	}
 	free(t);
 	free(m);
