@@ -3,8 +3,10 @@
  * threads that are joined before return, every segment hash checked, then
  * fsync, the whole-result hook (seal check), rename, fsync of the directory.
  *
- * Phases: (0) the old image's digest, checked before anything is written;
- * with expansions, (1) each old member decompressed into the scratch file
+ * Phases: (0) the old image's digest: for a partition, checked before
+ * anything is written; for a file, which is replaced only once every
+ * segment is checked, only after a refusal, to name another base as its
+ * cause; with expansions, (1) each old member decompressed into the scratch file
  * (<out>.scratch); then (2) the segments, the expansions' first (they make
  * the new members decompressed in the scratch), then the image's that no
  * member writes to, then those that it does; once the expansions' segments
@@ -558,6 +560,30 @@ static int segments(struct apply_ctx *c, struct worker *w, unsigned nw, struct s
 	return 0;
 }
 
+/* Phase 0: the old image's chunk digests on the workers, then old_digest
+ * compared. */
+static int base_check(struct apply_ctx *c, struct worker *w, unsigned nw, struct si_diag *d)
+{
+	uint64_t nchunks = c->info.old_size / c->info.seg_size +
+			   (c->info.old_size % c->info.seg_size != 0);
+	uint8_t digest[PATCH_HASH_LEN];
+
+	c->phase = 0;
+	c->ndone = 0;
+	run_phase(c, w, nw);
+	if (c->err) {
+		*d = c->diag;
+		return c->err;
+	}
+	patch_hash(c->chunk_hash, (size_t)nchunks * PATCH_HASH_LEN, digest);
+	if (si_ct_memcmp(digest, c->info.old_digest, PATCH_HASH_LEN) != 0) {
+		si_diag_bytes(d, c->info.old_digest, digest, PATCH_HASH_LEN);
+		si_diag_field(d, "old.digest");
+		return SI_E_PATCH_BASE_HASH;
+	}
+	return 0;
+}
+
 #define ALIGN64(n) (((n) + 63) & ~(size_t)63)
 
 /* The work memory's layout before the workers' slices: header, done bytes,
@@ -605,7 +631,6 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	struct worker w[64];
 	char part[PATH_MAX], scratch[PATH_MAX];
 	uint8_t prefix[PATCH_HDR_LEN];
-	uint8_t digest[PATCH_HASH_LEN];
 	const struct si_fs *fs = a->fs ? a->fs : &si_fs_cwd;
 	enum si_ftype ot = SI_FT_NONE;
 	uint64_t psize = 0, osize = 0, ignored;
@@ -759,20 +784,16 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		r = SI_E_PATCH_BASE_SIZE;
 		goto out;
 	}
-	/* The base is checked whole before anything is written. */
-	c->phase = 0;
-	run_phase(c, w, nw);
-	if (c->err) {
-		r = c->err;
-		*d = c->diag;
-		goto out;
-	}
-	patch_hash(c->chunk_hash, (size_t)nchunks * PATCH_HASH_LEN, digest);
-	if (si_ct_memcmp(digest, c->info.old_digest, PATCH_HASH_LEN) != 0) {
-		si_diag_bytes(d, c->info.old_digest, digest, PATCH_HASH_LEN);
-		si_diag_field(d, "old.digest");
-		r = SI_E_PATCH_BASE_HASH;
-		goto out;
+	/* A partition is written in place, and what it held is lost from the
+	 * first write: its base is checked whole before that.  A file is
+	 * written out of place and replaced only once every segment is
+	 * checked, so a wrong base cannot reach it: its base is checked only
+	 * when the apply fails, to say why (what the output's hashes do not
+	 * need, a pass over the whole old image, is not paid on success). */
+	if (blk) {
+		r = base_check(c, w, nw, d);
+		if (r != 0)
+			goto out;
 	}
 
 	if (a->checkpoint_path) {
@@ -839,6 +860,18 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	}
 	c->ndone = 0;
 	r = segments(c, w, nw, d);
+	if (r != 0 && r != SI_E_PATCH_STOPPED && !blk) {
+		/* another base explains any refusal: it is named instead */
+		struct si_diag bd;
+
+		si_diag_clear(&bd);
+		c->err = 0;
+		atomic_store(&c->stop, 0);
+		if (base_check(c, w, nw, &bd) == SI_E_PATCH_BASE_HASH) {
+			r = SI_E_PATCH_BASE_HASH;
+			*d = bd;
+		}
+	}
 	if (r != 0) {
 		keep_part = blk || (c->j_fd >= 0 && si_err_cause(r) == SI_CAUSE_SYSTEM);
 		goto remove_part;
