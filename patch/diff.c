@@ -1034,6 +1034,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		st->map_pieces = npieces;
 		st->map_c = mapz.n;
 		st->nexp = plan.nexp;
+		st->gz_reuse = plan.gz_reuse;
 		st->xz_tried = plan.xz_tried;
 		st->xz_split = 0;
 		for (k = 0; k < plan.nexp; k++)
@@ -1096,6 +1097,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 			q[1] = x->n_old;
 			q[2] = x->n_new;
 			q[3] = x->hdr_len;
+			si_put_le32(q + 4, x->reuse_len);
 			si_put_le64(q + 8, x->u_old_len);
 			si_put_le64(q + 16, x->u_new_len);
 			for (jx = 0; jx < x->n_old; jx++) {

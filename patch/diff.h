@@ -39,6 +39,7 @@ struct patch_diff_stats {
 	uint64_t map_pieces, map_c;     /* the target map: pieces, encoded bytes */
 	uint64_t xadd_saved;            /* difference bytes XADD made zero */
 	uint64_t nexp;                  /* gzip and xz members diffed decompressed */
+	uint64_t gz_reuse;              /* gzip members with a reuse list */
 	uint64_t xz_tried, xz_split;    /* xz streams tried both ways, and split */
 	uint64_t lit_filtered;          /* segments whose literals the x86-64 filter made smaller */
 };

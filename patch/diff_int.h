@@ -79,6 +79,7 @@ struct diff_exp {
 	struct patch_ext old_ext[2], new_ext[2];
 	uint8_t kind, n_old, n_new, hdr_len;
 	uint8_t hdr[32];         /* the entry's bytes 88..120, zero past use */
+	uint32_t reuse_len;      /* a gzip member's reuse list, at the end of u_new */
 	uint8_t *u_old, *u_new;  /* decompressed members (malloc'd) */
 	uint64_t u_old_len, u_new_len;
 	uint64_t src_base;       /* u_old's place in the source space */
@@ -88,6 +89,7 @@ struct diff_exp {
 struct diff_plan {
 	int arch;          /* enum patch_arch of the executables inside */
 	uint32_t xz_tried; /* xz streams whose two forms a trial compared */
+	uint32_t gz_reuse; /* gzip members with a reuse list */
 	uint32_t nexp;
 	struct diff_exp *exp;
 	struct match_pair *pairs; /* changed files and their old versions */

@@ -133,10 +133,11 @@ static int exp_fail(struct si_diag *d, int r, const char *field, uint64_t expect
 	return r;
 }
 
-static int gz_expand(const struct patch_exp *e, struct patch_inflate *st, patch_read_fn read,
+static int gz_expand(struct patch_exp *e, struct patch_inflate *st, patch_read_fn read,
 		     void *rctx, patch_write_fn write, void *wctx, struct si_diag *d)
 {
 	struct ext_io io;
+	struct gz_tokens tok = { write, wctx, e->scratch_tok, 0 };
 	uint64_t hl, used = 0, out_len = 0;
 	uint32_t crc = 0;
 	uint8_t t[8];
@@ -146,9 +147,12 @@ static int gz_expand(const struct patch_exp *e, struct patch_inflate *st, patch_
 	io.read = read;
 	io.rctx = rctx;
 	r = gz_header_len(&io, &hl);
+	/* the old symbols, when the new member reuses them */
 	if (r == 0)
 		r = patch_inflate_run(st, ext_read, &io, hl, io.total - hl - 8, write, wctx,
-				      e->scratch_old, e->u_old_len, &used, &out_len, &crc);
+				      e->scratch_old, e->u_old_len, e->reuse_len ? &tok : NULL,
+				      &used, &out_len, &crc);
+	e->tok_count = tok.count;
 	if (r)
 		return exp_fail(d, r, "exp.old.stream", 0, 0);
 	if (used != io.total - hl - 8)
@@ -183,6 +187,10 @@ static int gz_make(const struct patch_exp *e, struct patch_gzenc *st, patch_read
 {
 	struct ext_io io;
 	struct ext_body body;
+	/* the reuse list follows the member's bytes in the scratch */
+	uint64_t len = e->u_new_len - e->reuse_len;
+	struct gz_reuse ru = { read, rctx, e->scratch_new + len, e->reuse_len, e->scratch_tok,
+			       e->tok_count, e->u_old_len };
 	uint8_t t[8];
 	uint32_t crc = 0;
 	int r;
@@ -195,15 +203,19 @@ static int gz_make(const struct patch_exp *e, struct patch_gzenc *st, patch_read
 	body.io = &io;
 	body.base = e->hdr_len;
 	body.room = io.total - e->hdr_len - 8; /* the checked header keeps this positive */
-	r = patch_gzenc_run(st, read, rctx, e->scratch_new, e->u_new_len, ext_body_write, &body,
-			    &crc);
+	r = patch_gzenc_run(st, read, rctx, e->scratch_new, len, ext_body_write, &body,
+			    e->reuse_len ? &ru : NULL, &crc);
+	if (r && st->field) {
+		si_diag_field(d, st->field);
+		return r;
+	}
 	if (r)
 		return exp_fail(d, r, "exp.new.stream", io.total, 0);
 	if ((uint64_t)e->hdr_len + st->out_total + 8 != io.total)
 		return exp_fail(d, SI_E_PATCH_EXPAND, "exp.new.length", io.total,
 				(uint64_t)e->hdr_len + st->out_total + 8);
 	si_put_le32(t, crc);
-	si_put_le32(t + 4, (uint32_t)e->u_new_len);
+	si_put_le32(t + 4, (uint32_t)len);
 	if ((r = ext_write(&io, io.total - 8, t, 8)))
 		return r;
 	return 0;
@@ -255,7 +267,7 @@ static int xz_make(const struct patch_exp *e, struct patch_xz *st, patch_read_fn
 	return 0;
 }
 
-int patch_exp_expand(const struct patch_exp *e, void *st, patch_read_fn read, void *rctx,
+int patch_exp_expand(struct patch_exp *e, void *st, patch_read_fn read, void *rctx,
 		     patch_write_fn write, void *wctx, patch_read_fn back, void *bctx,
 		     struct si_diag *d)
 {

@@ -211,6 +211,8 @@ static void exp_raw(const uint8_t *hdr, const struct patch_info *info, uint32_t 
 		out->new_ext[j].len = si_le64(e + 64 + 16 * j);
 	}
 	memcpy(out->hdr, e + 88, 32);
+	if (out->kind == PATCH_EXP_GZIP)
+		out->reuse_len = si_le32(e + 4);
 	if (out->kind == PATCH_EXP_XZ) {
 		out->data_old = si_le64(e + 88);
 		out->data_new = si_le64(e + 96);
@@ -220,15 +222,18 @@ static void exp_raw(const uint8_t *hdr, const struct patch_info *info, uint32_t 
 void patch_exp_get(const uint8_t *hdr, const struct patch_info *info, uint32_t k,
 		   struct patch_exp *out)
 {
-	uint64_t src = info->old_size, sc_old = 0, sc_new = 0, seg = info->nseg_image;
+	uint64_t src = info->old_size, sc_old = 0, sc_new = 0, sc_tok = 0, seg = info->nseg_image;
 	uint32_t j;
 	struct patch_exp e;
 
 	/* The old members first, in order, then the new ones: in the source
-	 * space (after the old image) and in the scratch file alike. */
+	 * space (after the old image) and in the scratch file alike; in the
+	 * scratch, the tokens of the old members whose new ones reuse them
+	 * last (at most one token per byte). */
 	for (j = 0; j < info->nexp; j++) {
 		exp_raw(hdr, info, j, &e);
 		sc_new += e.u_old_len;
+		sc_tok += e.u_old_len + e.u_new_len;
 	}
 	for (j = 0; j <= k; j++) {
 		exp_raw(hdr, info, j, &e);
@@ -237,12 +242,15 @@ void patch_exp_get(const uint8_t *hdr, const struct patch_info *info, uint32_t k
 		src += e.u_old_len;
 		sc_old += e.u_old_len;
 		sc_new += e.u_new_len;
+		if (e.reuse_len)
+			sc_tok += e.u_old_len * PATCH_EXP_TOK_LEN;
 		seg += segs_of(e.u_new_len, info->seg_size);
 	}
 	*out = e;
 	out->src_base = src;
 	out->scratch_old = sc_old;
 	out->scratch_new = sc_new;
+	out->scratch_tok = sc_tok;
 	out->seg_first = (uint32_t)seg;
 }
 
@@ -261,6 +269,8 @@ void patch_info_complete(const uint8_t *hdr, struct patch_info *info)
 		exp_raw(hdr, info, k, &e);
 		src += e.u_old_len;
 		tot += e.u_old_len + e.u_new_len;
+		if (e.reuse_len)
+			tot += e.u_old_len * PATCH_EXP_TOK_LEN;
 	}
 	info->src_size = src;
 	info->exp_total = tot;
@@ -335,7 +345,13 @@ static int exps_check(const uint8_t *buf, const struct patch_info *info, struct 
 		    (e.hdr_len != 0 || e.data_old > e.u_old_len || e.data_new > e.u_new_len))
 			return fail_v(d, SI_E_PATCH_FIELD, "patch.exp.hdr", off + 88, e.u_new_len,
 				      e.data_new);
-		if (si_le32(raw + 4) != 0 || si_le64(raw + 120) != 0 ||
+		/* a gzip member's reuse list: whole records, inside its
+		 * decompressed bytes */
+		if (e.kind == PATCH_EXP_GZIP &&
+		    (e.reuse_len % 24 != 0 || e.reuse_len > e.u_new_len))
+			return fail_v(d, SI_E_PATCH_FIELD, "patch.exp.reuse_len", off + 4,
+				      e.u_new_len, e.reuse_len);
+		if ((e.kind != PATCH_EXP_GZIP && si_le32(raw + 4) != 0) || si_le64(raw + 120) != 0 ||
 		    (e.kind == PATCH_EXP_GZIP && !all_zero(e.hdr + e.hdr_len, 32u - e.hdr_len)) ||
 		    (e.kind == PATCH_EXP_XZ && !all_zero(e.hdr + 16, 16)))
 			return fail(d, SI_E_PATCH_FIELD, "patch.exp.reserved", off + 4);

@@ -652,6 +652,7 @@ static void fill_window(struct patch_gzenc *z)
 		z->match_start -= WSIZE;
 		z->strstart -= WSIZE;
 		z->block_start -= (int64_t)WSIZE;
+		z->slid += WSIZE;
 		for (n = 0; n < HASH_SIZE; n++) {
 			m = z->head[n];
 			z->head[n] = (uint16_t)(m >= WSIZE ? m - WSIZE : 0);
@@ -741,8 +742,139 @@ measured:
 	return (unsigned)best_len;
 }
 
+/* ------------------------------------------------------------ the reuse */
+static int ru_fail(struct patch_gzenc *z, const char *field)
+{
+	z->field = field;
+	z->err = SI_E_PATCH_EXPAND;
+	return z->err;
+}
+
+/* The next record, checked: in order on both sides, inside both members,
+ * at least one byte; none left: ru_len 0. */
+static int ru_next(struct patch_gzenc *z)
+{
+	const struct gz_reuse *ru = z->ru;
+	uint8_t rec[GZ_REUSE_REC];
+	int r;
+
+	z->ru_len = 0;
+	if (z->ru_rec * GZ_REUSE_REC >= ru->list_len)
+		return 0;
+	r = ru->read(ru->rctx, ru->list_base + z->ru_rec * GZ_REUSE_REC, rec, GZ_REUSE_REC);
+	if (r) {
+		z->err = r;
+		return r;
+	}
+	z->ru_rec++;
+	z->ru_new = si_le64(rec);
+	z->ru_old = si_le64(rec + 8);
+	z->ru_len = si_le64(rec + 16);
+	if (z->ru_len == 0 || z->ru_new < z->ru_end_new || z->ru_old < z->ru_end_old ||
+	    !si_span_ok(z->ru_new, z->ru_len, z->io.in_len) ||
+	    !si_span_ok(z->ru_old, z->ru_len, ru->old_len))
+		return ru_fail(z, "exp.reuse.record");
+	z->ru_end_new = z->ru_new + z->ru_len;
+	z->ru_end_old = z->ru_old + z->ru_len;
+	return 0;
+}
+
+/* The old member's next token. */
+static int tok_get(struct patch_gzenc *z, uint32_t *t)
+{
+	const struct gz_reuse *ru = z->ru;
+
+	if (z->tb_pos == z->tb_len) {
+		uint64_t left = (ru->tok_count - z->tok_i) * GZ_TOK_LEN;
+		size_t n = left < sizeof z->tbuf ? (size_t)left : sizeof z->tbuf;
+		int r;
+
+		if (n == 0)
+			return ru_fail(z, "exp.reuse.tokens");
+		r = ru->read(ru->rctx, ru->tok_base + z->tok_i * GZ_TOK_LEN, z->tbuf, n);
+		if (r) {
+			z->err = r;
+			return r;
+		}
+		z->tb_pos = 0;
+		z->tb_len = n;
+	}
+	*t = si_le32(z->tbuf + z->tb_pos);
+	z->tb_pos += GZ_TOK_LEN;
+	z->tok_i++;
+	return 0;
+}
+
+/* Codes the record's span with the old member's symbols, doing what the
+ * search would have done around them: every position hashed in order,
+ * the window filled where the lazy loop fills it (after a position
+ * alone, and after a match's first position and its end), the blocks
+ * ended where they tally.  Entered with no symbol pending (after a match,
+ * or at the start); it must end on a match, which leaves none pending. */
+static int ru_replay(struct patch_gzenc *z)
+{
+	uint64_t end = z->ru_end_new;
+	uint32_t t = 0;
+	int flush;
+
+	while (z->tok_pos < z->ru_old) {
+		if (tok_get(z, &t))
+			return z->err;
+		z->tok_pos += GZ_TOK_IS_MATCH(t) ? GZ_TOK_MLEN(t) : 1;
+	}
+	if (z->tok_pos != z->ru_old)
+		return ru_fail(z, "exp.reuse.old_off");
+	while (z->slid + z->strstart < end) {
+		uint64_t at = z->slid + z->strstart;
+
+		if (tok_get(z, &t))
+			return z->err;
+		if (!GZ_TOK_IS_MATCH(t)) {
+			insert_string(z, z->strstart);
+			z->strstart++;
+			z->lookahead--;
+			while (z->lookahead < MIN_LOOKAHEAD && !z->eofile && z->err == 0)
+				fill_window(z);
+			if (ct_tally(z, 0, z->window[z->strstart - 1]))
+				flush_block_here(z, 0);
+			z->tok_pos++;
+		} else {
+			unsigned dist = GZ_TOK_DIST(t), len = GZ_TOK_MLEN(t), k;
+
+			if (dist > 32768 || dist > at)
+				return ru_fail(z, "exp.reuse.distance");
+			if (len > z->lookahead || at + len > end)
+				return ru_fail(z, "exp.reuse.length");
+			insert_string(z, z->strstart);
+			z->strstart++;
+			z->lookahead--;
+			while (z->lookahead < MIN_LOOKAHEAD && !z->eofile && z->err == 0)
+				fill_window(z);
+			insert_string(z, z->strstart);
+			flush = ct_tally(z, dist, len - MIN_MATCH);
+			z->lookahead -= len - 1;
+			for (k = 2; k < len; k++) {
+				z->strstart++;
+				insert_string(z, z->strstart);
+			}
+			z->strstart++;
+			if (flush)
+				flush_block_here(z, 0);
+			while (z->lookahead < MIN_LOOKAHEAD && !z->eofile && z->err == 0)
+				fill_window(z);
+			z->tok_pos += len;
+		}
+		if (z->err)
+			return z->err;
+	}
+	if (!GZ_TOK_IS_MATCH(t))
+		return ru_fail(z, "exp.reuse.end");
+	return ru_next(z);
+}
+
 int patch_gzenc_run(struct patch_gzenc *z, patch_read_fn read, void *rctx, uint64_t in_base,
-		    uint64_t in_len, patch_write_fn write, void *wctx, uint32_t *crc)
+		    uint64_t in_len, patch_write_fn write, void *wctx, const struct gz_reuse *ru,
+		    uint32_t *crc)
 {
 	unsigned hash_head, prev_match, match_length = MIN_MATCH - 1, j;
 	int match_available = 0;
@@ -763,7 +895,17 @@ int patch_gzenc_run(struct patch_gzenc *z, patch_read_fn read, void *rctx, uint6
 	z->match_start = 0;
 	z->prev_length = 0;
 	z->eofile = 0;
+	z->slid = 0;
+	z->field = NULL;
+	z->ru = ru;
+	z->ru_rec = z->ru_len = z->ru_end_new = z->ru_end_old = 0;
+	z->tok_i = z->tok_pos = 0;
+	z->tb_pos = z->tb_len = 0;
 	init_block(z);
+	if (ru && ru->list_len % GZ_REUSE_REC)
+		return ru_fail(z, "exp.reuse.list_len");
+	if (ru && ru_next(z))
+		return z->err;
 
 	z->lookahead = read_input(z, z->window, 2 * WSIZE);
 	if (z->lookahead == 0) {
@@ -777,6 +919,17 @@ int patch_gzenc_run(struct patch_gzenc *z, patch_read_fn read, void *rctx, uint6
 		UPDATE_HASH(z->ins_h, z->window[j]);
 
 	while (z->lookahead != 0 && z->err == 0) {
+		if (z->ru_len && z->slid + z->strstart >= z->ru_new) {
+			/* a span coded with the old symbols: it must start
+			 * where nothing is pending */
+			if (match_available || z->slid + z->strstart != z->ru_new) {
+				ru_fail(z, "exp.reuse.new_off");
+				break;
+			}
+			if (ru_replay(z))
+				break;
+			continue;
+		}
 		hash_head = insert_string(z, z->strstart);
 		z->prev_length = match_length;
 		prev_match = z->match_start;
@@ -873,6 +1026,19 @@ static int get_bits(struct patch_inflate *s, unsigned n, unsigned *v)
 	return 0;
 }
 
+static int tok_flush(struct patch_inflate *s)
+{
+	struct gz_tokens *t = s->tok;
+	int r = 0;
+
+	if (s->tpos) {
+		r = t->write(t->ctx, t->base + t->count * GZ_TOK_LEN, s->tbuf, s->tpos);
+		t->count += s->tpos / GZ_TOK_LEN;
+		s->tpos = 0;
+	}
+	return r;
+}
+
 static int out_byte(struct patch_inflate *s, uint8_t b)
 {
 	s->win[s->wpos++ & 0x7FFF] = b;
@@ -888,6 +1054,16 @@ static int out_byte(struct patch_inflate *s, uint8_t b)
 		s->opos = 0;
 		return r;
 	}
+	return 0;
+}
+
+/* One token to the caller's sink, buffered. */
+static int tok_put(struct patch_inflate *s, uint32_t t)
+{
+	si_put_le32(s->tbuf + s->tpos, t);
+	s->tpos += GZ_TOK_LEN;
+	if (s->tpos == sizeof s->tbuf)
+		return tok_flush(s);
 	return 0;
 }
 
@@ -985,7 +1161,7 @@ static int inflate_codes(struct patch_inflate *s, const struct gz_huff *lc, cons
 		if (r)
 			return r;
 		if (sym < 256) {
-			if ((r = out_byte(s, (uint8_t)sym)))
+			if ((r = out_byte(s, (uint8_t)sym)) || (s->tok && (r = tok_put(s, sym))))
 				return r;
 			continue;
 		}
@@ -1006,6 +1182,8 @@ static int inflate_codes(struct patch_inflate *s, const struct gz_huff *lc, cons
 		dist = dist_base[sym] + v;
 		if (dist > s->wpos)
 			return SI_E_PATCH_EXPAND; /* before the start of the output */
+		if (s->tok && (r = tok_put(s, dist << 8 | (len - 3))))
+			return r;
 		while (len--)
 			if ((r = out_byte(s, s->win[(s->wpos - dist) & 0x7FFF])))
 				return r;
@@ -1090,10 +1268,16 @@ static int inflate_block(struct patch_inflate *s, unsigned type)
 
 int patch_inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, uint64_t in_base,
 		      uint64_t in_len, patch_write_fn write, void *wctx, uint64_t out_base,
-		      uint64_t out_max, uint64_t *used, uint64_t *out_len, uint32_t *crc)
+		      uint64_t out_max, struct gz_tokens *tok, uint64_t *used, uint64_t *out_len,
+		      uint32_t *crc)
 {
 	unsigned last = 0, type;
 	int r;
+
+	s->tok = tok;
+	s->tpos = 0;
+	if (tok)
+		tok->count = 0;
 
 	gz_io_init(&s->io, read, rctx, in_base, in_len, write, wctx);
 	s->ipos = s->ilen = 0;
@@ -1119,7 +1303,8 @@ int patch_inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, u
 			if ((len ^ 0xFFFF) != nlen)
 				return SI_E_PATCH_EXPAND;
 			while (len--) {
-				if ((r = get_bits(s, 8, &b)) || (r = out_byte(s, (uint8_t)b)))
+				if ((r = get_bits(s, 8, &b)) || (r = out_byte(s, (uint8_t)b)) ||
+				    (s->tok && (r = tok_put(s, b))))
 					return r;
 			}
 		} else if (type == 3) {
@@ -1135,6 +1320,8 @@ int patch_inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, u
 		if (r)
 			return r;
 	}
+	if (tok && (r = tok_flush(s)))
+		return r;
 	/* the input bytes the stream used: whole bytes read, less the
 	 * unused whole bytes still in the bit buffer */
 	*used = s->io.in_off - (s->ilen - s->ipos) - s->bitcnt / 8;

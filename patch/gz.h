@@ -32,6 +32,35 @@ struct gz_tables {
 	struct gz_ct static_ltree[288], static_dtree[30];
 };
 
+/* A deflate stream's symbols as 32-bit little-endian tokens: a literal
+ * is its byte (0..255); a match (dist << 8) | (len - 3), dist 1..32768,
+ * len 3..258 (so at least 0x100). */
+#define GZ_TOK_LEN PATCH_EXP_TOK_LEN
+#define GZ_TOK_IS_MATCH(t) ((t) >= 0x100u)
+#define GZ_TOK_DIST(t) ((t) >> 8)
+#define GZ_TOK_MLEN(t) (((t) & 0xffu) + 3u)
+
+/* Where the decoder writes its tokens (count: how many it wrote). */
+struct gz_tokens {
+	patch_write_fn write;
+	void *ctx;
+	uint64_t base, count;
+};
+
+/* The encoder's reuse (formats.md, Expansions, "the reuse list"): records
+ * of 24 bytes (u64 new_off, old_off, len) at list_base, list_len bytes,
+ * and the old member's tokens (tok_count at tok_base), all read through
+ * read.  In each record's span of the new member the encoder takes the
+ * old member's symbols from old_off on, instead of searching. */
+#define GZ_REUSE_REC 24u
+struct gz_reuse {
+	patch_read_fn read;
+	void *rctx;
+	uint64_t list_base, list_len;
+	uint64_t tok_base, tok_count;
+	uint64_t old_len;
+};
+
 struct patch_gzenc {
 	uint8_t window[2 * 32768];
 	uint16_t prev[32768], head[32768];
@@ -57,14 +86,25 @@ struct patch_gzenc {
 	uint64_t out_total;
 	struct gz_io io;
 	uint32_t crc;
+	uint64_t slid; /* bytes slid out of the window: a position is slid + index */
+	/* reuse (NULL: none): the next record, the old tokens' cursor */
+	const struct gz_reuse *ru;
+	uint64_t ru_rec, ru_new, ru_old, ru_len, ru_end_new, ru_end_old;
+	uint64_t tok_i, tok_pos;
+	uint8_t tbuf[4096];
+	size_t tb_pos, tb_len;
+	const char *field; /* what a reuse refusal was about */
 };
 
 /* Compresses in_len bytes read at in_base..  as GNU gzip -9 does (raw
  * deflate, no header or trailer), writing the output in order through
  * write (its offset argument is the output's running length).  *crc: the
- * CRC-32 of the input.  Returns 0 or the first callback error. */
+ * CRC-32 of the input.  With ru, the spans its list names are coded with
+ * the old member's symbols (a list that does not fit: SI_E_PATCH_EXPAND,
+ * z->field naming why).  Returns 0 or the first callback error. */
 int patch_gzenc_run(struct patch_gzenc *z, patch_read_fn read, void *rctx, uint64_t in_base,
-		    uint64_t in_len, patch_write_fn write, void *wctx, uint32_t *crc) SI_WUR;
+		    uint64_t in_len, patch_write_fn write, void *wctx, const struct gz_reuse *ru,
+		    uint32_t *crc) SI_WUR;
 
 #define GZ_FAST_BITS 9
 struct gz_huff {
@@ -86,14 +126,20 @@ struct patch_inflate {
 	struct gz_io io;
 	uint64_t out_base, out_total, out_max;
 	uint32_t crc;
+	struct gz_tokens *tok;
+	uint8_t tbuf[4096];
+	size_t tpos;
 };
 
 /* Decodes the raw deflate stream in in_len bytes at in_base, writing at
  * out_base + k; at most out_max bytes out (more: SI_E_PATCH_EXPAND).
  * *used: the input bytes the stream took (up to its last whole byte);
- * *out_len, *crc: what it made.  A malformed stream: SI_E_PATCH_EXPAND. */
+ * *out_len, *crc: what it made.  With tok, also every symbol as a token
+ * (a stored block's bytes as literals), tok->count of them.  A malformed
+ * stream: SI_E_PATCH_EXPAND. */
 int patch_inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, uint64_t in_base,
 		      uint64_t in_len, patch_write_fn write, void *wctx, uint64_t out_base,
-		      uint64_t out_max, uint64_t *used, uint64_t *out_len, uint32_t *crc) SI_WUR;
+		      uint64_t out_max, struct gz_tokens *tok, uint64_t *used, uint64_t *out_len,
+		      uint32_t *crc) SI_WUR;
 
 #endif

@@ -148,6 +148,8 @@ enum patch_op {
 #define PATCH_OP_KINDS 6u
 enum patch_arch { PATCH_ARCH_NONE = 0, PATCH_ARCH_X86_64 = 1, PATCH_ARCH_AARCH64 = 2 };
 enum patch_exp_kind { PATCH_EXP_GZIP = 1, PATCH_EXP_XZ = 2 };
+/* A gzip member's symbol in the scratch (gz.h, GZ_TOK_*): 4 bytes. */
+#define PATCH_EXP_TOK_LEN 4u
 
 enum patch_diff_mode { PATCH_DIFF_BYTES = 0, PATCH_DIFF_RUNS = 1 };
 enum patch_lit_filter { PATCH_LIT_PLAIN = 0, PATCH_LIT_X86 = 1 };
@@ -173,7 +175,9 @@ struct patch_info {
 	uint32_t map_len;
 	uint8_t map_codec;
 	uint64_t src_size;            /* old image and the old members */
-	uint64_t exp_total;           /* old and new members, decompressed */
+	uint64_t exp_total;           /* the scratch: old and new members,
+				       * decompressed, and the old members'
+				       * tokens where a new one has a reuse list */
 	uint8_t exp_kinds;            /* bit k: an expansion of kind k is here
 				       * (0 until known: any kind) */
 };
@@ -192,9 +196,14 @@ struct patch_exp {
 	/* kind 2: the data's length in each member decompressed (the parse
 	 * follows it), from hdr[0..16) */
 	uint64_t data_old, data_new;
+	/* kind 1: bytes of the reuse list at the end of the new member
+	 * decompressed (0: none; formats.md, Expansions) */
+	uint32_t reuse_len;
 	/* derived: */
 	uint64_t src_base;   /* the old member's place in the source space */
 	uint64_t scratch_old, scratch_new; /* its members' places in the scratch */
+	uint64_t scratch_tok; /* with a reuse list: the old member's tokens there */
+	uint64_t tok_count;  /* set by patch_exp_expand: how many */
 	uint32_t seg_first;  /* its first segment */
 };
 
@@ -352,13 +361,15 @@ int patch_seg_apply(const struct patch_info *info, const struct patch_seg *seg,
  * image) and writes it decompressed at e->scratch_old (write: the scratch;
  * back reads the scratch, for an xz member's distances past its window).
  * A gzip member: its header, stream, trailer's CRC-32 and size are checked,
- * it must fill its extents and decompress to u_old_len.  An xz member: its
+ * it must fill its extents and decompress to u_old_len; with a reuse list
+ * its symbols are also written, as tokens, at e->scratch_tok (and counted
+ * in e->tok_count, which making reads).  An xz member: its
  * data (data_old bytes) then its parse, u_old_len in all, every field
  * checked (xz.c).  Making codes the new member again from e->scratch_new
  * (read: the scratch) across its new extents (write: the output), which it
  * must fill exactly.  Either failure: SI_E_PATCH_EXPAND.  st: the caller's
  * patch_exp_state_size(info->exp_kinds) bytes, aligned for any type. */
-int patch_exp_expand(const struct patch_exp *e, void *st, patch_read_fn read, void *rctx,
+int patch_exp_expand(struct patch_exp *e, void *st, patch_read_fn read, void *rctx,
 		     patch_write_fn write, void *wctx, patch_read_fn back, void *bctx,
 		     struct si_diag *d) SI_WUR;
 int patch_exp_make(const struct patch_exp *e, void *st, patch_read_fn read, void *rctx,

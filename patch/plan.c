@@ -337,11 +337,14 @@ static size_t gz_hdr(const uint8_t *b, size_t n)
 }
 
 /* Decompresses the single member b[0..n); NULL unless it is exactly one
- * valid member (checked trailer) of at most PATCH_EXPAND_MAX bytes. */
-static uint8_t *gz_member(const uint8_t *b, size_t n, size_t *ulen, size_t *hl)
+ * valid member (checked trailer) of at most PATCH_EXPAND_MAX bytes.  Its
+ * symbols as tokens (gz.h) in *tok (malloc'd), *ntok of them. */
+static uint8_t *gz_member(const uint8_t *b, size_t n, size_t *ulen, size_t *hl, uint8_t **tok,
+			  size_t *ntok)
 {
 	struct patch_inflate *st;
-	struct mem in = { b, n, NULL, 0, 0, NULL, 0 }, out = { 0 };
+	struct mem in = { b, n, NULL, 0, 0, NULL, 0 }, out = { 0 }, tm = { 0 };
+	struct gz_tokens tk = { mem_write, &tm, 0, 0 };
 	uint64_t used = 0, ol = 0, isize;
 	uint32_t crc = 0;
 
@@ -354,26 +357,161 @@ static uint8_t *gz_member(const uint8_t *b, size_t n, size_t *ulen, size_t *hl)
 		return NULL;
 	out.wcap = isize;
 	out.w = malloc(isize ? isize : 1);
+	/* at most a symbol per byte */
+	tm.wcap = (size_t)isize * GZ_TOK_LEN;
+	tm.w = malloc(tm.wcap ? tm.wcap : 1);
 	st = malloc(sizeof *st);
-	if (!out.w || !st) {
-		free(out.w);
-		free(st);
-		return NULL;
-	}
-	if (patch_inflate_run(st, mem_read, &in, *hl, n - *hl - 8, mem_write, &out, 0, isize, &used,
-			      &ol, &crc) != 0 ||
+	if (!out.w || !tm.w || !st ||
+	    patch_inflate_run(st, mem_read, &in, *hl, n - *hl - 8, mem_write, &out, 0, isize, &tk,
+			      &used, &ol, &crc) != 0 ||
 	    used != n - *hl - 8 || ol != isize || crc != si_le32(b + n - 8)) {
 		free(out.w);
+		free(tm.w);
 		free(st);
 		return NULL;
 	}
 	free(st);
 	*ulen = (size_t)isize;
+	*tok = tm.w;
+	*ntok = (size_t)tk.count;
 	return out.w;
 }
 
-/* Does gz.c's encoder make exactly the stream of member b (header hl)? */
-static int gz_reproduces(const uint8_t *b, size_t n, size_t hl, const uint8_t *u, size_t ulen)
+/* The reuse list (formats.md, Expansions): spans of the new member that
+ * the old member's symbols code, the same symbols in the same order.  A
+ * span starts where the new member has nothing pending (its start, or
+ * after a match) and ends on a match, so that the search's state is the
+ * same at both ends; spans are found by the hash of RU_RUN symbols at
+ * their start, grown as far as the symbols agree, in order on both
+ * sides.  Spans under RU_MIN bytes are left to the search (a record is
+ * 24 bytes).  NULL when none. */
+#define RU_RUN 8
+#define RU_MIN 4096
+
+static uint32_t tok_at(const uint8_t *t, size_t i)
+{
+	return si_le32(t + i * GZ_TOK_LEN);
+}
+
+static uint32_t tok_span(uint32_t t)
+{
+	return GZ_TOK_IS_MATCH(t) ? GZ_TOK_MLEN(t) : 1;
+}
+
+static uint32_t run_hash(const uint8_t *t, size_t i, unsigned bits)
+{
+	uint64_t h = 0;
+	unsigned k;
+
+	for (k = 0; k < RU_RUN; k++)
+		h = (h + tok_at(t, i + k)) * 0x9E3779B97F4A7C15ull;
+	return (uint32_t)(h >> (64 - bits));
+}
+
+static uint8_t *reuse_list(const uint8_t *to, size_t no, const uint8_t *tn, size_t nn,
+			   size_t *len)
+{
+	uint32_t *head = NULL;
+	uint64_t *opos = NULL, npos = 0;
+	uint8_t *list = NULL;
+	size_t cap = 0, i = 0, j, cursor = 0;
+	unsigned bits = 10;
+	int clean = 1;
+
+	*len = 0;
+	if (no < RU_RUN || nn < RU_RUN)
+		return NULL;
+	while (bits < 31 && ((size_t)1 << bits) < 2 * no)
+		bits++;
+	head = calloc((size_t)1 << bits, sizeof *head);
+	opos = malloc((no + 1) * sizeof *opos);
+	if (!head || !opos)
+		goto out;
+	opos[0] = 0;
+	for (j = 0; j < no; j++)
+		opos[j + 1] = opos[j] + tok_span(tok_at(to, j));
+	for (j = no - RU_RUN + 1; j-- > 0;) /* the first occurrence stays */
+		head[run_hash(to, j, bits)] = (uint32_t)j + 1;
+	while (i + RU_RUN <= nn) {
+		uint32_t t = tok_at(tn, i);
+
+		if (clean && (j = head[run_hash(tn, i, bits)]) != 0 && --j >= cursor) {
+			size_t k = 0, last = 0;
+			uint64_t span = 0, upto = 0;
+
+			while (i + k < nn && j + k < no && tok_at(tn, i + k) == tok_at(to, j + k)) {
+				uint32_t u = tok_at(tn, i + k);
+
+				span += tok_span(u);
+				k++;
+				if (GZ_TOK_IS_MATCH(u)) {
+					last = k;
+					upto = span;
+				}
+			}
+			if (last && upto >= RU_MIN) {
+				uint8_t *nl;
+
+				if (*len + GZ_REUSE_REC > cap) {
+					cap = cap ? 2 * cap : 64 * GZ_REUSE_REC;
+					if (!(nl = realloc(list, cap)))
+						goto fail;
+					list = nl;
+				}
+				si_put_le64(list + *len, npos);
+				si_put_le64(list + *len + 8, opos[j]);
+				si_put_le64(list + *len + 16, upto);
+				*len += GZ_REUSE_REC;
+				i += last;
+				npos += upto;
+				cursor = j + last;
+				continue; /* after a match: clean */
+			}
+		}
+		clean = GZ_TOK_IS_MATCH(t);
+		npos += tok_span(t);
+		i++;
+	}
+	goto out;
+fail:
+	free(list);
+	list = NULL;
+	*len = 0;
+out:
+	free(head);
+	free(opos);
+	return list;
+}
+
+/* The reuse's two inputs in the diff's memory: the list below
+ * RU_TOK_AT, the old tokens from there. */
+#define RU_TOK_AT ((uint64_t)1 << 40)
+struct ru_mem {
+	const uint8_t *list, *tok;
+	size_t list_len, tok_len;
+};
+
+static int ru_mem_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+	const struct ru_mem *m = ctx;
+	const uint8_t *b = m->list;
+	size_t n = m->list_len;
+
+	if (off >= RU_TOK_AT) {
+		off -= RU_TOK_AT;
+		b = m->tok;
+		n = m->tok_len;
+	}
+	if (!si_span_ok(off, len, n))
+		return SI_E_PATCH_EXPAND;
+	memcpy(buf, b + off, len);
+	return 0;
+}
+
+/* Does gz.c's encoder make exactly the stream of member b (header hl)?
+ * With ru, as the apply will with that reuse list and those old tokens. */
+static int gz_reproduces(const uint8_t *b, size_t n, size_t hl, const uint8_t *u, size_t ulen,
+			 const struct gz_reuse *ru)
 {
 	struct patch_gzenc *z = malloc(sizeof *z);
 	struct mem in = { u, ulen, NULL, 0, 0, NULL, 0 };
@@ -385,7 +523,7 @@ static int gz_reproduces(const uint8_t *b, size_t n, size_t hl, const uint8_t *u
 		return 0;
 	out.cmp = b + hl;
 	out.wcap = n - hl - 8;
-	ok = patch_gzenc_run(z, mem_read, &in, 0, ulen, mem_write, &out, &crc) == 0 &&
+	ok = patch_gzenc_run(z, mem_read, &in, 0, ulen, mem_write, &out, ru, &crc) == 0 &&
 	     !out.differs && z->out_total == n - hl - 8;
 	free(z);
 	return ok;
@@ -704,7 +842,8 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 		const struct efile *f = &nf->v[i], *g;
 		const uint8_t *nb, *ob;
 		uint8_t *nown = NULL, *oown = NULL, *un = NULL, *uo = NULL;
-		size_t unl = 0, uol = 0, nhl = 0, ohl = 0;
+		uint8_t *tn = NULL, *to = NULL, *list = NULL;
+		size_t unl = 0, uol = 0, nhl = 0, ohl = 0, ntn = 0, nto = 0, ll = 0;
 		struct diff_exp *x;
 
 		if (f->size < 18 || f->n_ext == 0 || f->ext[0].len < 2)
@@ -724,19 +863,51 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 		ob = file_view(old, g, &oown);
 		if (!nb || !ob || (f->size == g->size && memcmp(nb, ob, f->size) == 0))
 			goto next; /* unchanged: raw bytes cost nothing */
-		un = gz_member(nb, f->size, &unl, &nhl);
-		if (!un || nhl > 32 || !gz_reproduces(nb, f->size, nhl, un, unl))
+		un = gz_member(nb, f->size, &unl, &nhl, &tn, &ntn);
+		if (!un || nhl > 32)
 			goto next;
-		uo = gz_member(ob, g->size, &uol, &ohl);
+		uo = gz_member(ob, g->size, &uol, &ohl, &to, &nto);
 		if (!uo)
 			goto next;
+		/* the old member's symbols where the new one has the same (the
+		 * apply then does not search there), else all searched */
+		list = reuse_list(to, nto, tn, ntn, &ll);
+		if (list && ll <= UINT32_MAX - 24 && unl + ll <= PATCH_EXPAND_MAX) {
+			struct ru_mem rm = { list, to, ll, nto * GZ_TOK_LEN };
+			struct gz_reuse ru = { ru_mem_read, &rm, 0, ll, RU_TOK_AT, nto, uol };
+
+			if (!gz_reproduces(nb, f->size, nhl, un, unl, &ru)) {
+				free(list);
+				list = NULL;
+			}
+		} else {
+			free(list);
+			list = NULL;
+		}
+		if (!list && !gz_reproduces(nb, f->size, nhl, un, unl, NULL))
+			goto next;
+		if (list) {
+			uint8_t *nu = realloc(un, unl + ll);
+
+			if (!nu)
+				goto nomem;
+			un = nu;
+			memcpy(un + unl, list, ll);
+			unl += ll;
+			p->gz_reuse++;
+		}
 		if (!(x = exp_add(p, &cap, PATCH_EXP_GZIP, &uo, uol, &un, unl))) {
+nomem:
 			free(nown);
 			free(oown);
 			free(un);
 			free(uo);
+			free(tn);
+			free(to);
+			free(list);
 			return SI_E_NOMEM;
 		}
+		x->reuse_len = list ? (uint32_t)ll : 0;
 		x->n_old = (uint8_t)g->n_ext;
 		x->n_new = (uint8_t)f->n_ext;
 		memcpy(x->old_ext, g->ext, sizeof x->old_ext);
@@ -748,6 +919,9 @@ next:
 		free(oown);
 		free(un);
 		free(uo);
+		free(tn);
+		free(to);
+		free(list);
 	}
 	/* the format wants them in the order of their new extents */
 	if (p->nexp)

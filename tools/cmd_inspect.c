@@ -161,6 +161,8 @@ static int inspect_patch(const char *path, const uint8_t *p, size_t len, int jso
 			if (e.kind == PATCH_EXP_XZ) {
 				json_u64(&j, "old_data", e.data_old);
 				json_u64(&j, "new_data", e.data_new);
+			} else {
+				json_u64(&j, "reuse_list", e.reuse_len);
 			}
 			json_obj_end(&j);
 		}
@@ -201,6 +203,9 @@ static int inspect_patch(const char *path, const uint8_t *p, size_t len, int jso
 			if (e.kind == PATCH_EXP_XZ)
 				printf(" (data %llu -> %llu, the rest its parse)",
 				       (unsigned long long)e.data_old, (unsigned long long)e.data_new);
+			else if (e.reuse_len)
+				printf(" (reuse list: %u span%s coded with the old member's symbols)",
+				       (unsigned)(e.reuse_len / 24), e.reuse_len == 24 ? "" : "s");
 			printf("\n");
 		}
 		if (info.nexp)

@@ -1,4 +1,5 @@
-/* Memory behind patch/xz.c's callbacks, for test_xz and fuzz_xz: a buffer
+/* Memory behind the patch coders' callbacks (xz.c, gz.c), for test_xz,
+ * test_patch, fuzz_xz and fuzz_gz: a buffer
  * read up to what it holds and written up to its capacity, and a member's
  * data and parse as two buffers behind one offset space (the parse from
  * `at` on), as the apply's scratch file holds them. */
@@ -15,7 +16,7 @@ struct xbuf {
 	size_t n, cap;
 };
 
-static int xbuf_read(void *ctx, uint64_t off, uint8_t *p, size_t len)
+static inline int xbuf_read(void *ctx, uint64_t off, uint8_t *p, size_t len)
 {
 	const struct xbuf *b = ctx;
 
@@ -25,7 +26,7 @@ static int xbuf_read(void *ctx, uint64_t off, uint8_t *p, size_t len)
 	return 0;
 }
 
-static int xbuf_write(void *ctx, uint64_t off, const uint8_t *p, size_t len)
+static inline int xbuf_write(void *ctx, uint64_t off, const uint8_t *p, size_t len)
 {
 	struct xbuf *b = ctx;
 
@@ -42,14 +43,14 @@ struct xpair {
 	uint64_t at;
 };
 
-static int xpair_read(void *ctx, uint64_t off, uint8_t *p, size_t len)
+static inline int xpair_read(void *ctx, uint64_t off, uint8_t *p, size_t len)
 {
 	struct xpair *t = ctx;
 
 	return off >= t->at ? xbuf_read(t->p, off - t->at, p, len) : xbuf_read(t->d, off, p, len);
 }
 
-static int xpair_write(void *ctx, uint64_t off, const uint8_t *p, size_t len)
+static inline int xpair_write(void *ctx, uint64_t off, const uint8_t *p, size_t len)
 {
 	struct xpair *t = ctx;
 

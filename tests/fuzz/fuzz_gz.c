@@ -1,0 +1,148 @@
+/* libFuzzer target: gzip members at the apply (patch/gz.c): the inflate
+ * that splits an old member into its bytes and its symbols (tokens), and
+ * the gzip -9 encoder that makes a new member again, with a reuse list
+ * (formats.md, Expansions) naming spans to code with the old symbols.
+ * Input: u16 LE list length, the list, u16 LE deflate length, a raw
+ * deflate stream (the old member's), then the new member's bytes.
+ *   - The stream is inflated with its tokens (a refusal: no tokens).
+ *   - The new bytes are encoded with the list over those tokens.  Whatever
+ *     the list, an accepted result must inflate, to as many bytes as the
+ *     new member has (each symbol covers its bytes; a distance never
+ *     reaches before the start); without a list, to the very bytes.
+ *   - When the new bytes are the old member's own and the list is empty,
+ *     the one span that covers them up to the old stream's last match,
+ *     coded with the old symbols, must also inflate to those bytes.
+ * Members are kept under 256 KiB. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/bytes.h"
+#include "patch/gz.h"
+#include "tests/unit/t_xzbuf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CAP (1u << 18)
+
+static struct patch_inflate *inf;
+static struct patch_gzenc *enc;
+static struct xbuf in, old_u, newb, out, back, scratch;
+
+static void setup(void)
+{
+	struct xbuf *v[] = { &in, &old_u, &newb, &out, &back };
+	size_t i;
+
+	inf = malloc(sizeof *inf);
+	enc = malloc(sizeof *enc);
+	for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+		v[i]->p = malloc(CAP * 2);
+		v[i]->cap = CAP * 2;
+		if (!v[i]->p)
+			abort();
+	}
+	/* the reuse's reads: the list, then the tokens */
+	scratch.cap = 65536 + (size_t)CAP * GZ_TOK_LEN;
+	scratch.p = malloc(scratch.cap);
+	if (!inf || !enc || !scratch.p)
+		abort();
+}
+
+/* Inflates b into *u: its length, or -1. */
+static int64_t inflate_to(const struct xbuf *b, struct xbuf *u, struct gz_tokens *tk)
+{
+	uint64_t used = 0, ol = 0;
+	uint32_t crc = 0;
+
+	u->n = 0;
+	if (patch_inflate_run(inf, xbuf_read, (void *)b, 0, b->n, xbuf_write, u, 0, CAP, tk, &used, &ol,
+			      &crc) != 0)
+		return -1;
+	return (int64_t)ol;
+}
+
+/* Encodes newb with the list (ln bytes at scratch 0) over ntok tokens
+ * (at scratch ln) into out; then out inflated into back: its length, or
+ * -1 when the encoder refused. */
+static int64_t encode(size_t ln, uint64_t ntok, uint64_t old_len, int with_list)
+{
+	struct gz_reuse ru = { xbuf_read, &scratch, 0, ln, ln, ntok, old_len };
+	uint32_t crc = 0;
+	int64_t bl;
+
+	out.n = 0;
+	if (patch_gzenc_run(enc, xbuf_read, &newb, 0, newb.n, xbuf_write, &out, with_list ? &ru : NULL,
+			    &crc) != 0)
+		return -1;
+	bl = inflate_to(&out, &back, NULL);
+	if (bl < 0)
+		abort(); /* accepted, but not a deflate stream */
+	return bl;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct gz_tokens tk = { xbuf_write, &scratch, 0, 0 };
+	size_t ln, dn, p = 0;
+	uint64_t ntok = 0;
+	int64_t ol, bl;
+
+	if (!inf)
+		setup();
+	if (size < 4 || size > 3 * CAP)
+		return 0;
+	ln = si_le16(data) % 4096;
+	p = 2;
+	if (ln > size - p - 2)
+		return 0;
+	memcpy(scratch.p, data + p, ln);
+	p += ln;
+	dn = si_le16(data + p);
+	p += 2;
+	if (dn > size - p || size - p - dn > CAP)
+		return 0;
+	memcpy(in.p, data + p, dn);
+	in.n = dn;
+	p += dn;
+	memcpy(newb.p, data + p, size - p);
+	newb.n = size - p;
+	/* the old member: its bytes and, after the list, its tokens */
+	scratch.n = ln;
+	tk.base = ln;
+	ol = inflate_to(&in, &old_u, &tk);
+	if (ol >= 0)
+		ntok = tk.count;
+	scratch.n = ln + ntok * GZ_TOK_LEN;
+
+	bl = encode(0, 0, 0, 0);
+	if (bl != (int64_t)newb.n || memcmp(back.p, newb.p, newb.n) != 0)
+		abort(); /* gzip -9's stream of the bytes does not give them back */
+	bl = encode(ln, ntok, ol >= 0 ? (uint64_t)ol : 0, 1);
+	if (bl >= 0 && bl != (int64_t)newb.n)
+		abort();
+	if (ol > 0 && ln == 0) {
+		/* the old member coded with its own symbols, up to its last match */
+		uint64_t at = 0, end = 0, i;
+
+		for (i = 0; i < ntok; i++) {
+			uint32_t t = si_le32(scratch.p + i * GZ_TOK_LEN);
+
+			at += GZ_TOK_IS_MATCH(t) ? GZ_TOK_MLEN(t) : 1;
+			if (GZ_TOK_IS_MATCH(t))
+				end = at;
+		}
+		if (end == 0)
+			return 0;
+		memmove(scratch.p + GZ_REUSE_REC, scratch.p, ntok * GZ_TOK_LEN);
+		si_put_le64(scratch.p, 0);
+		si_put_le64(scratch.p + 8, 0);
+		si_put_le64(scratch.p + 16, end);
+		scratch.n = GZ_REUSE_REC + ntok * GZ_TOK_LEN;
+		memcpy(newb.p, old_u.p, (size_t)ol);
+		newb.n = (size_t)ol;
+		bl = encode(GZ_REUSE_REC, ntok, (uint64_t)ol, 1);
+		if (bl != ol || memcmp(back.p, old_u.p, (size_t)ol) != 0)
+			abort(); /* its own symbols, and not its bytes */
+	}
+	return 0;
+}
