@@ -11,9 +11,12 @@
  * the new members decompressed in the scratch), then the image's that no
  * member writes to, then those that it does; once the expansions' segments
  * are done a helper thread (3) compresses each new member again into its
- * place in <out>.part (as gzip -9 does: 0.4 s for a kernel's changelog,
- * which the workers spend on the other segments meanwhile), and the image
- * segments with KEEP ops wait for it.  The scratch file is removed
+ * place in <out>.part (as gzip -9 does: 0.3 s for a kernel's changelog
+ * searched whole, a few hundredths when its reuse list codes all but its
+ * start with the old member's symbols; the workers spend it on the other
+ * segments), and the image segments with KEEP ops wait for it.  (Phase 1
+ * beside the image's segments instead, measured on the kcx pair: no
+ * faster on two cores, the split then sharing them with two workers.)  The scratch file is removed
  * whatever happens.
  *
  * Memory is the caller's: `work` holds the index, the bitmap, the base

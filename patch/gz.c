@@ -26,6 +26,11 @@
  *     window), fixed and dynamic Huffman codes, with the heap construction
  *     of code lengths (ties to the shallower subtree) and the length-limit
  *     repair that deflate always used.
+ * With a reuse list (formats.md, Expansions) it codes the list's spans with
+ * the old member's symbols, which the inflate below writes out as tokens,
+ * instead of searching: gzip -9's search is most of its time, and where
+ * the old symbols are the ones it would choose (a changelog past the
+ * window that sees its new entries) the bytes are the same.
  * Everything it needs is in one caller-allocated state (about 300 KiB), and
  * its input and output go through callbacks: no allocation, bounded
  * memory, as the apply at boot needs.

@@ -421,7 +421,7 @@ static uint8_t *reuse_list(const uint8_t *to, size_t no, const uint8_t *tn, size
 	*len = 0;
 	if (no < RU_RUN || nn < RU_RUN)
 		return NULL;
-	while (bits < 31 && ((size_t)1 << bits) < 2 * no)
+	while (bits < 24 && ((size_t)1 << bits) < 2 * no) /* 64 MiB at most */
 		bits++;
 	head = calloc((size_t)1 << bits, sizeof *head);
 	opos = malloc((no + 1) * sizeof *opos);

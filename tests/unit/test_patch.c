@@ -934,6 +934,24 @@ static void test_expansions(void)
 	/* the reverse patch */
 	diff_apply(b, bn, a, an, p_new, &o, &p, &pn, &st);
 	T_EQ(st.nexp, 1);
+	/* the new image also holds the changelog's text, which only the old
+	 * member decompressed has: its segments read the scratch, and wait
+	 * for the members to be expanded beside them */
+	free(b);
+	b = erofs_of("b", "mkdir -p $T/doc && { echo 'a new entry at the top'; seq 1 3000; } > "
+			  "$T/doc/changelog && { seq 1 3000; echo end; } > $T/doc/plain && "
+			  "gzip -9n $T/doc/changelog && printf 'same\\n' > $T/doc/README", &bn);
+	T_CHECK(b != NULL, "mkfs.erofs or gzip failed");
+	if (b) {
+		diff_apply(a, an, b, bn, p_old, &o, &p, &pn, &st);
+		T_EQ(st.nexp, 1);
+		put_file(p_patch, p, pn);
+		unlink(p_ckpt);
+		T_ERR(apply(p_old, p_patch, p_ckpt, 2, 1), SI_E_PATCH_STOPPED);
+		T_OK(apply(p_old, p_patch, p_ckpt, 1, 0));
+		check_out_is(b, bn);
+		unlink(p_out);
+	}
 	free(p);
 	free(a);
 	free(b);
