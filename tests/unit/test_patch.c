@@ -1040,6 +1040,67 @@ static void put_rec(uint8_t *r, uint64_t n, uint64_t o, uint64_t len)
 	si_put_le64(r + 16, len);
 }
 
+/* The apply's side of an expansion with a reuse list (exp.c), in memory:
+ * the member t.gz (gz_text's, of the text u) expanded, its symbols
+ * written to the scratch; the same text with a list of one span made
+ * again into exactly that member; a list that does not fit refused with
+ * its field. */
+static void gz_exp_reuse(const struct xbuf *u, uint64_t span)
+{
+	char path[300];
+	size_t mn = 0;
+	uint8_t *m;
+	struct xbuf img, sc, out;
+	struct patch_exp e;
+	struct si_diag d;
+	void *st = malloc(patch_exp_state_size(1u << PATCH_EXP_GZIP));
+
+	snprintf(path, sizeof path, "%s/t.gz", dir);
+	m = get_file(path, &mn);
+	T_CHECK(m && st && mn > 18, "t.gz");
+	if (!m || !st || mn <= 18) {
+		free(m);
+		free(st);
+		return;
+	}
+	img.p = m;
+	img.n = img.cap = mn;
+	memset(&e, 0, sizeof e);
+	e.kind = PATCH_EXP_GZIP;
+	e.n_old = e.n_new = 1;
+	e.old_ext[0].len = e.new_ext[0].len = mn;
+	e.hdr_len = 10;
+	memcpy(e.hdr, m, 10);
+	e.reuse_len = 24;
+	e.u_old_len = u->n;
+	e.u_new_len = u->n + 24;
+	e.scratch_new = u->n;
+	e.scratch_tok = 2 * u->n + 24;
+	sc.cap = e.scratch_tok + u->n * GZ_TOK_LEN;
+	sc.p = calloc(1, sc.cap);
+	sc.n = 0;
+	out.cap = mn;
+	out.p = calloc(1, mn);
+	out.n = 0;
+	si_diag_clear(&d);
+	T_OK(patch_exp_expand(&e, st, xbuf_read, &img, xbuf_write, &sc, xbuf_read, &sc, &d));
+	T_CHECK(e.tok_count > 0 && e.tok_count < u->n, "tokens: %llu",
+		(unsigned long long)e.tok_count);
+	memcpy(sc.p + e.scratch_new, u->p, u->n);
+	put_rec(sc.p + e.scratch_new + u->n, 0, 0, span);
+	sc.n = sc.cap;
+	T_OK(patch_exp_make(&e, st, xbuf_read, &sc, xbuf_write, &out, &d));
+	T_CHECK(out.n == mn && memcmp(out.p, m, mn) == 0, "the member made again differs");
+	put_rec(sc.p + e.scratch_new + u->n, 0, 0, 0);
+	si_diag_clear(&d);
+	T_ERR(patch_exp_make(&e, st, xbuf_read, &sc, xbuf_write, &out, &d), SI_E_PATCH_EXPAND);
+	T_STREQ(d.field ? d.field : "(none)", "exp.reuse.record");
+	free(sc.p);
+	free(out.p);
+	free(m);
+	free(st);
+}
+
 /* The reuse list: a member coded with the old member's symbols over spans
  * gives gzip -9's bytes exactly (the whole of an unchanged text, and a
  * text with a line added at its top, through the diff and the apply);
@@ -1125,6 +1186,7 @@ static void test_gz_reuse(void)
 	T_STREQ(f ? f : "(none)", "exp.reuse.length");
 #undef RU_REFUSED
 	free(tok2.p);
+	gz_exp_reuse(&u, last_match_end);
 	free(s);
 	free(u.p);
 	free(tok.p);
