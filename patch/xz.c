@@ -15,8 +15,9 @@
  * compressed bytes used, the code zero), the block padding, the index's
  * CRC-32 and the footer's magic.  The integrity check stored after each
  * block (CRC-32, CRC-64 or SHA-256 of the data with the filters undone)
- * is copied, not computed: the old member was authenticated by the old
- * image's digest and the new one is checked by the segment hashes. */
+ * is copied, not computed: a damaged old member gives the segments that
+ * read it other sources, so other bytes, which their hashes refuse, and
+ * every byte of the new one is checked by the segment hashes. */
 #include <string.h>
 
 #include "lib/bytes.h"
