@@ -6,8 +6,8 @@
  * Phases: (0) the old image's digest: for a partition, checked before
  * anything is written; for a file, which is replaced only once every
  * segment is checked, only after a refusal, to name another base as its
- * cause; with expansions, (1) each old member decompressed into the scratch file
- * (<out>.scratch); then (2) the segments, the expansions' first (they make
+ * cause; with expansions, (1) each old member decompressed into the
+ * scratch file (<out>.scratch); then (2) the segments, the expansions' first (they make
  * the new members decompressed in the scratch), then the image's that no
  * member writes to, then those that it does; once the expansions' segments
  * are done a helper thread (3) compresses each new member again into its
@@ -16,8 +16,8 @@
  * start with the old member's symbols; the workers spend it on the other
  * segments), and the image segments with KEEP ops wait for it.  (Phase 1
  * beside the image's segments instead, measured on the kcx pair: no
- * faster on two cores, the split then sharing them with two workers.)  The scratch file is removed
- * whatever happens.
+ * faster on two cores, the split then sharing them with two workers.)
+ * The scratch file is removed whatever happens.
  *
  * Memory is the caller's: `work` holds the index, the bitmap, the base
  * digest table and one patch_worker_mem() slice per worker, so the peak is
@@ -76,6 +76,12 @@ struct apply_ctx {
 	int err;
 	struct si_diag diag;
 };
+
+/* The old image's chunks, each hashed for old_digest (phase 0). */
+static uint64_t base_chunks(const struct patch_info *in)
+{
+	return in->old_size / in->seg_size + (in->old_size % in->seg_size != 0);
+}
 
 /* The old image is read with pread, one call per op, into the output
  * buffer: measured on the os pair, mapping it instead saved 30 ms of 130
@@ -213,9 +219,7 @@ static void progress(struct apply_ctx *c)
 	c->ndone++;
 	p.phase = c->phase ? PATCH_PHASE_SEGMENTS : PATCH_PHASE_BASE;
 	p.done = c->ndone;
-	p.total = c->phase ? c->info.nseg
-			   : (uint32_t)(c->info.old_size / c->info.seg_size +
-					(c->info.old_size % c->info.seg_size != 0));
+	p.total = c->phase ? c->info.nseg : (uint32_t)base_chunks(&c->info);
 	p.resumed = c->resumed;
 	p.resume_at = c->resume_at;
 	if (c->a->progress)
@@ -337,9 +341,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct apply_ctx *c = w->c;
-	uint32_t n = c->phase == 0 ? (uint32_t)(c->info.old_size / c->info.seg_size +
-						 (c->info.old_size % c->info.seg_size != 0))
-				   : c->end;
+	uint32_t n = c->phase == 0 ? (uint32_t)base_chunks(&c->info) : c->end;
 
 	while (!atomic_load(&c->stop)) {
 		uint32_t i = atomic_fetch_add(&c->next, 1);
@@ -567,8 +569,7 @@ static int segments(struct apply_ctx *c, struct worker *w, unsigned nw, struct s
  * compared. */
 static int base_check(struct apply_ctx *c, struct worker *w, unsigned nw, struct si_diag *d)
 {
-	uint64_t nchunks = c->info.old_size / c->info.seg_size +
-			   (c->info.old_size % c->info.seg_size != 0);
+	uint64_t nchunks = base_chunks(&c->info);
 	uint8_t digest[PATCH_HASH_LEN];
 
 	c->phase = 0;
@@ -597,7 +598,7 @@ struct meta_layout {
 
 static void meta_layout(const struct patch_info *info, struct meta_layout *l)
 {
-	uint64_t nchunks = info->old_size / info->seg_size + (info->old_size % info->seg_size != 0);
+	uint64_t nchunks = base_chunks(info);
 
 	l->done = ALIGN64((size_t)info->header_len);
 	l->chunks = ALIGN64(l->done + info->nseg);
@@ -702,7 +703,7 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		kinds = c->info.exp_kinds;
 	}
 	/* Carve the caller's memory: index, done bytes, chunk hashes, workers. */
-	nchunks = c->info.old_size / c->info.seg_size + (c->info.old_size % c->info.seg_size != 0);
+	nchunks = base_chunks(&c->info);
 	meta = apply_meta(&c->info);
 	wm = patch_worker_mem(c->info.seg_size);
 	if (nchunks > CONFIG_PATCH_MAX_SEGMENTS || a->work_len < meta + wm) {

@@ -348,7 +348,7 @@ static int exps_check(const uint8_t *buf, const struct patch_info *info, struct 
 		/* a gzip member's reuse list: whole records, inside its
 		 * decompressed bytes */
 		if (e.kind == PATCH_EXP_GZIP &&
-		    (e.reuse_len % 24 != 0 || e.reuse_len > e.u_new_len))
+		    (e.reuse_len % PATCH_EXP_REUSE_REC != 0 || e.reuse_len > e.u_new_len))
 			return fail_v(d, SI_E_PATCH_FIELD, "patch.exp.reuse_len", off + 4,
 				      e.u_new_len, e.reuse_len);
 		if ((e.kind != PATCH_EXP_GZIP && si_le32(raw + 4) != 0) || si_le64(raw + 120) != 0 ||

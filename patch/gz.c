@@ -810,6 +810,17 @@ static int tok_get(struct patch_gzenc *z, uint32_t *t)
 	return 0;
 }
 
+/* The search loop's step past one position (hashed) to the next, the
+ * window filled as its loop fills it. */
+static void ru_step(struct patch_gzenc *z)
+{
+	insert_string(z, z->strstart);
+	z->strstart++;
+	z->lookahead--;
+	while (z->lookahead < MIN_LOOKAHEAD && !z->eofile && z->err == 0)
+		fill_window(z);
+}
+
 /* Codes the record's span with the old member's symbols, doing what the
  * search would have done around them: every position hashed in order,
  * the window filled where the lazy loop fills it (after a position
@@ -835,26 +846,18 @@ static int ru_replay(struct patch_gzenc *z)
 		if (tok_get(z, &t))
 			return z->err;
 		if (!GZ_TOK_IS_MATCH(t)) {
-			insert_string(z, z->strstart);
-			z->strstart++;
-			z->lookahead--;
-			while (z->lookahead < MIN_LOOKAHEAD && !z->eofile && z->err == 0)
-				fill_window(z);
+			ru_step(z);
 			if (ct_tally(z, 0, z->window[z->strstart - 1]))
 				flush_block_here(z, 0);
 			z->tok_pos++;
 		} else {
 			unsigned dist = GZ_TOK_DIST(t), len = GZ_TOK_MLEN(t), k;
 
-			if (dist > 32768 || dist > at)
+			if (dist > WSIZE || dist > at)
 				return ru_fail(z, "exp.reuse.distance");
 			if (len > z->lookahead || at + len > end)
 				return ru_fail(z, "exp.reuse.length");
-			insert_string(z, z->strstart);
-			z->strstart++;
-			z->lookahead--;
-			while (z->lookahead < MIN_LOOKAHEAD && !z->eofile && z->err == 0)
-				fill_window(z);
+			ru_step(z);
 			insert_string(z, z->strstart);
 			flush = ct_tally(z, dist, len - MIN_MATCH);
 			z->lookahead -= len - 1;
@@ -1187,7 +1190,7 @@ static int inflate_codes(struct patch_inflate *s, const struct gz_huff *lc, cons
 		dist = dist_base[sym] + v;
 		if (dist > s->wpos)
 			return SI_E_PATCH_EXPAND; /* before the start of the output */
-		if (s->tok && (r = tok_put(s, dist << 8 | (len - 3))))
+		if (s->tok && (r = tok_put(s, GZ_TOK_MATCH(dist, len))))
 			return r;
 		while (len--)
 			if ((r = out_byte(s, s->win[(s->wpos - dist) & 0x7FFF])))

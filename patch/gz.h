@@ -36,6 +36,7 @@ struct gz_tables {
  * is its byte (0..255); a match (dist << 8) | (len - 3), dist 1..32768,
  * len 3..258 (so at least 0x100). */
 #define GZ_TOK_LEN PATCH_EXP_TOK_LEN
+#define GZ_TOK_MATCH(dist, len) ((uint32_t)(dist) << 8 | ((len) - 3u))
 #define GZ_TOK_IS_MATCH(t) ((t) >= 0x100u)
 #define GZ_TOK_DIST(t) ((t) >> 8)
 #define GZ_TOK_MLEN(t) (((t) & 0xffu) + 3u)
@@ -52,7 +53,7 @@ struct gz_tokens {
  * and the old member's tokens (tok_count at tok_base), all read through
  * read.  In each record's span of the new member the encoder takes the
  * old member's symbols from old_off on, instead of searching. */
-#define GZ_REUSE_REC 24u
+#define GZ_REUSE_REC PATCH_EXP_REUSE_REC
 struct gz_reuse {
 	patch_read_fn read;
 	void *rctx;

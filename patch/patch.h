@@ -148,8 +148,10 @@ enum patch_op {
 #define PATCH_OP_KINDS 6u
 enum patch_arch { PATCH_ARCH_NONE = 0, PATCH_ARCH_X86_64 = 1, PATCH_ARCH_AARCH64 = 2 };
 enum patch_exp_kind { PATCH_EXP_GZIP = 1, PATCH_EXP_XZ = 2 };
-/* A gzip member's symbol in the scratch (gz.h, GZ_TOK_*): 4 bytes. */
+/* A gzip member's symbol in the scratch (gz.h, GZ_TOK_*): 4 bytes; a
+ * record of its reuse list (formats.md, Expansions): 24. */
 #define PATCH_EXP_TOK_LEN 4u
+#define PATCH_EXP_REUSE_REC 24u
 
 enum patch_diff_mode { PATCH_DIFF_BYTES = 0, PATCH_DIFF_RUNS = 1 };
 enum patch_lit_filter { PATCH_LIT_PLAIN = 0, PATCH_LIT_X86 = 1 };

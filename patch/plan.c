@@ -384,7 +384,7 @@ static uint8_t *gz_member(const uint8_t *b, size_t n, size_t *ulen, size_t *hl, 
  * same at both ends; spans are found by the hash of RU_RUN symbols at
  * their start, grown as far as the symbols agree, in order on both
  * sides.  Spans under RU_MIN bytes are left to the search (a record is
- * 24 bytes).  NULL when none. */
+ * GZ_REUSE_REC bytes).  NULL when none. */
 #define RU_RUN 8
 #define RU_MIN 4096
 
@@ -872,17 +872,15 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 		/* the old member's symbols where the new one has the same (the
 		 * apply then does not search there), else all searched */
 		list = reuse_list(to, nto, tn, ntn, &ll);
-		if (list && ll <= UINT32_MAX - 24 && unl + ll <= PATCH_EXPAND_MAX) {
+		if (list) {
 			struct ru_mem rm = { list, to, ll, nto * GZ_TOK_LEN };
 			struct gz_reuse ru = { ru_mem_read, &rm, 0, ll, RU_TOK_AT, nto, uol };
 
-			if (!gz_reproduces(nb, f->size, nhl, un, unl, &ru)) {
+			if (ll > UINT32_MAX || unl + ll > PATCH_EXPAND_MAX ||
+			    !gz_reproduces(nb, f->size, nhl, un, unl, &ru)) {
 				free(list);
 				list = NULL;
 			}
-		} else {
-			free(list);
-			list = NULL;
 		}
 		if (!list && !gz_reproduces(nb, f->size, nhl, un, unl, NULL))
 			goto next;

@@ -205,7 +205,8 @@ static int inspect_patch(const char *path, const uint8_t *p, size_t len, int jso
 				       (unsigned long long)e.data_old, (unsigned long long)e.data_new);
 			else if (e.reuse_len)
 				printf(" (reuse list: %u span%s coded with the old member's symbols)",
-				       (unsigned)(e.reuse_len / 24), e.reuse_len == 24 ? "" : "s");
+				       (unsigned)(e.reuse_len / PATCH_EXP_REUSE_REC),
+				       e.reuse_len == PATCH_EXP_REUSE_REC ? "" : "s");
 			printf("\n");
 		}
 		if (info.nexp)
