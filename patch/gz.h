@@ -116,13 +116,16 @@ struct gz_huff {
 	uint16_t fast[1u << GZ_FAST_BITS];
 };
 
+#define GZ_INF_WIN 32768u   /* deflate's farthest distance */
+#define GZ_INF_SLACK 272u   /* a match's 258 bytes and a word copy's overrun */
 struct patch_inflate {
-	uint8_t win[32768];
-	uint8_t ibuf[4096], obuf[4096];
-	size_t ipos, ilen, opos;
+	/* the output: the last GZ_INF_WIN bytes written, then ob[oflushed..
+	 * opos) made and not yet written */
+	uint8_t ob[4 * GZ_INF_WIN];
+	uint8_t ibuf[4096];
+	size_t ipos, ilen, opos, oflushed;
 	uint64_t bitbuf;
 	unsigned bitcnt;
-	uint64_t wpos;
 	struct gz_huff lcode, dcode;
 	struct gz_io io;
 	uint64_t out_base, out_total, out_max;

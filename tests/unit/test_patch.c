@@ -1101,6 +1101,101 @@ static void gz_exp_reuse(const struct xbuf *u, uint64_t span)
 	free(st);
 }
 
+/* The inflate on gzip's own members of every block kind and match shape:
+ * fixed codes (a short text), dynamic ones at -1 and -9, stored blocks
+ * (random bytes), distances 1 and 3 (runs of one byte and of "ab\n", the
+ * byte-at-a-time copy), long members (the output buffer flushed many
+ * times, distances reaching back across a flush), members of several
+ * kinds of block; each must give gzip's bytes, its CRC-32 and its length,
+ * and refuse one byte too few of output room. */
+static void test_gz_inflate(void)
+{
+	static const char *const cmds[] = {
+		"printf 'hello, hello, hello world\\n'",
+		"seq 1 200000",
+		"seq 1 200000 | gzip -1",
+		"head -c 300000 /dev/zero",
+		"yes ab | head -c 300000",
+		"head -c 150000 /dev/urandom; seq 1 50000; head -c 70000 /dev/urandom",
+		"for i in 1 2 3; do seq $i 3 99999; head -c 40000 /dev/urandom; done",
+	};
+	static const char *const levels[] = { "-1n", "-9n" };
+	char line[1024], gzp[300], rawp[300];
+	size_t i, j;
+
+	snprintf(gzp, sizeof gzp, "%s/i.gz", dir);
+	snprintf(rawp, sizeof rawp, "%s/i.raw", dir);
+	for (i = 0; i < SI_ARRAY_SIZE(cmds); i++) {
+		for (j = 0; j < SI_ARRAY_SIZE(levels); j++) {
+			struct patch_inflate *st = malloc(sizeof *st);
+			struct xbuf in, u, tok;
+			struct gz_tokens tk = { xbuf_write, &tok, 0, 0 };
+			uint64_t used = 0, ol = 0;
+			uint32_t crc = 0;
+			size_t n = 0, rn = 0;
+			uint8_t *m, *raw;
+
+			snprintf(line, sizeof line, "{ %s; } > %s && gzip %s < %s > %s", cmds[i], rawp,
+				 levels[j], rawp, gzp);
+			m = system(line) == 0 ? get_file(gzp, &n) : NULL;
+			raw = get_file(rawp, &rn);
+			T_CHECK(m && raw && n >= 18, "%s: gzip failed", cmds[i]);
+			if (!m || !raw || n < 18) {
+				free(m);
+				free(raw);
+				free(st);
+				continue;
+			}
+			in.p = m;
+			in.n = n - 8;
+			u.cap = rn;
+			u.p = malloc(u.cap + 1);
+			u.n = 0;
+			tok.cap = (rn + 1) * GZ_TOK_LEN;
+			tok.p = malloc(tok.cap);
+			tok.n = 0;
+			T_OK(patch_inflate_run(st, xbuf_read, &in, 10, n - 18, xbuf_write, &u, 0, rn, &tk,
+					       &used, &ol, &crc));
+			T_EQ(ol, rn);
+			T_EQ(used, n - 18);
+			T_EQ(crc, si_le32(m + n - 8));
+			T_CHECK(u.n == rn && memcmp(u.p, raw, rn) == 0, "%s %s: other bytes", cmds[i],
+				levels[j]);
+			/* one byte less room: refused, whatever the last symbol */
+			u.n = 0;
+			T_ERR(patch_inflate_run(st, xbuf_read, &in, 10, n - 18, xbuf_write, &u, 0,
+						rn - 1, NULL, &used, &ol, &crc),
+			      SI_E_PATCH_EXPAND);
+			free(u.p);
+			free(tok.p);
+			free(m);
+			free(raw);
+			free(st);
+		}
+	}
+	/* the CRC-32 by eight bytes at a time, at every length and alignment
+	 * up to 40: as one byte at a time ("123456789": 0xCBF43926) */
+	{
+		static const uint8_t nine[] = "123456789";
+		uint8_t buf[48];
+		size_t k, len, bad = 0;
+
+		T_EQ(patch_crc32(0, nine, 9), 0xCBF43926u);
+		for (k = 0; k < sizeof buf; k++)
+			buf[k] = (uint8_t)(k * 37 + 11);
+		for (k = 0; k < 8; k++)
+			for (len = 0; k + len <= 40; len++) {
+				uint32_t one = 0;
+				size_t b;
+
+				for (b = 0; b < len; b++)
+					one = patch_crc32(one, buf + k + b, 1);
+				bad += patch_crc32(0, buf + k, len) != one;
+			}
+		T_EQ(bad, 0);
+	}
+}
+
 /* The reuse list: a member coded with the old member's symbols over spans
  * gives gzip -9's bytes exactly (the whole of an unchanged text, and a
  * text with a line added at its top, through the diff and the apply);
@@ -1531,6 +1626,7 @@ int main(void)
 	test_refusals();
 	test_resume();
 	test_expansions();
+	test_gz_inflate();
 	test_gz_reuse();
 	test_xz_expansions();
 	test_hooks();
