@@ -665,6 +665,7 @@ void patch_seg_place(const struct patch_info *info, const struct patch_exp *exps
 		env->len = patch_seg_len(info, i);
 		env->keep_ok = 1;
 		env->exp = -1;
+		env->keep_wait = NULL;
 	} else {
 		uint32_t lo = 0, hi = info->nexp, j;
 		uint64_t rest;
@@ -685,17 +686,32 @@ void patch_seg_place(const struct patch_info *info, const struct patch_exp *exps
 		env->len = rest < info->seg_size ? (uint32_t)rest : info->seg_size;
 		env->keep_ok = 0;
 		env->exp = (int32_t)lo;
+		env->keep_wait = NULL;
 	}
 }
 
-int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
-		  size_t diff_len, const uint8_t *lit, size_t lit_len,
-		  const struct patch_seg_env *env, uint8_t *out, struct si_diag *d)
+/* KEEP's ranges, read once env->keep_wait returns (merged when they
+ * touch; past PATCH_KEEP_DEFER of them it is waited for there and the
+ * rest read at once). */
+struct keep_list {
+	unsigned n;
+	int waited;
+	struct {
+		size_t op, len;
+	} r[PATCH_KEEP_DEFER];
+};
+
+static int seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff, size_t diff_len,
+		   const uint8_t *lit, size_t lit_len, const struct patch_seg_env *env,
+		   uint8_t *out, struct keep_list *kl, struct si_diag *d)
 {
 	size_t cp = 0, sp, hdr_end, lp = 0, op = 0, have_end = 0, out_len = env->len;
 	uint64_t cursor = env->cursor, hl, have_align = 0;
 	struct diff_src ds;
 	int r;
+
+	kl->n = 0;
+	kl->waited = env->keep_wait == NULL;
 
 	if (diff_init(&ds, diff, diff_len, env->diff_mode) != 0)
 		return fail(d, SI_E_PATCH_OP, "segment.diff.runs", 0);
@@ -770,6 +786,20 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 		case PATCH_OP_KEEP:
 			if (!env->keep_ok)
 				return fail(d, SI_E_PATCH_OP, "segment.ctrl.keep", at);
+			if (!kl->waited) {
+				if (kl->n && kl->r[kl->n - 1].op + kl->r[kl->n - 1].len == op) {
+					kl->r[kl->n - 1].len += (size_t)len;
+					break;
+				}
+				if (kl->n < PATCH_KEEP_DEFER) {
+					kl->r[kl->n].op = op;
+					kl->r[kl->n++].len = (size_t)len;
+					break;
+				}
+				if ((r = env->keep_wait(env->octx)) != 0)
+					return r;
+				kl->waited = 1;
+			}
 			r = env->read_out(env->octx, env->out_off + op, out + op, (size_t)len);
 			if (r != 0)
 				return r;
@@ -785,6 +815,34 @@ int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
 		return fail_v(d, SI_E_PATCH_OP, "segment.unused_bytes", cp, diff_len + lit_len,
 			      ds.pos + lp);
 	return 0;
+}
+
+/* The reads seg_run left, once keep_wait has returned. */
+static int keep_read(const struct patch_seg_env *env, struct keep_list *kl, uint8_t *out)
+{
+	unsigned k;
+	int r;
+
+	if (kl->n && !kl->waited && (r = env->keep_wait(env->octx)) != 0)
+		return r;
+	kl->waited = 1;
+	for (k = 0; k < kl->n; k++) {
+		r = env->read_out(env->octx, env->out_off + kl->r[k].op, out + kl->r[k].op,
+				  kl->r[k].len);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+int patch_seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff,
+		  size_t diff_len, const uint8_t *lit, size_t lit_len,
+		  const struct patch_seg_env *env, uint8_t *out, struct si_diag *d)
+{
+	struct keep_list kl;
+	int r = seg_run(ctrl, ctrl_len, diff, diff_len, lit, lit_len, env, out, &kl, d);
+
+	return r != 0 ? r : keep_read(env, &kl, out);
 }
 
 int patch_decode_stored(void *ctx, int codec, const uint8_t *src, size_t slen,
@@ -807,6 +865,9 @@ int patch_seg_apply(const struct patch_info *info, const struct patch_seg *seg,
 	uint8_t *io = work, *dl = work + io_len, *ctrl = dl + info->seg_size;
 	const uint8_t *in = work;
 	struct patch_seg_env e = *env;
+	struct keep_list kl;
+	struct patch_hash hs;
+	size_t keep_at;
 	uint8_t h[PATCH_HASH_LEN];
 	int r;
 
@@ -829,11 +890,19 @@ int patch_seg_apply(const struct patch_info *info, const struct patch_seg *seg,
 		si_diag_values(d, i, i);
 		return r;
 	}
-	r = patch_seg_run(ctrl, seg->ctrl_len, dl, seg->diff_len, dl + seg->diff_len,
-			  seg->lit_len, &e, io, d);
+	r = seg_run(ctrl, seg->ctrl_len, dl, seg->diff_len, dl + seg->diff_len, seg->lit_len, &e,
+		    io, &kl, d);
 	if (r != 0)
 		return r;
-	patch_hash(io, e.len, h);
+	/* the bytes before the first KEEP hashed while what it reads is
+	 * still being made, the rest after */
+	keep_at = kl.n ? kl.r[0].op : e.len;
+	patch_hash_init(&hs);
+	patch_hash_update(&hs, io, keep_at);
+	if ((r = keep_read(&e, &kl, io)) != 0)
+		return r;
+	patch_hash_update(&hs, io + keep_at, e.len - keep_at);
+	patch_hash_final(&hs, h);
 	if (si_ct_memcmp(h, seg->sha256, PATCH_HASH_LEN) != 0) {
 		si_diag_bytes(d, seg->sha256, h, PATCH_HASH_LEN);
 		si_diag_field(d, "segment.sha256");

@@ -312,7 +312,12 @@ struct patch_seg_env {
 	void *rctx;
 	patch_read_fn read_out; /* the output, for KEEP */
 	void *octx;
+	/* NULL, or what KEEP's reads wait for (octx; 0, or an error that
+	 * ends the segment): the ops run first, the reads of at most
+	 * PATCH_KEEP_DEFER ranges after it, once, at the segment's end */
+	int (*keep_wait)(void *octx);
 };
+#define PATCH_KEEP_DEFER 64u
 
 /* Fills env's placement for segment i of a checked header (the callbacks
  * and map are the caller's); exps: the header's expansions. */

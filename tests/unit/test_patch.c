@@ -371,6 +371,89 @@ static int seg(const uint8_t *ctrl, size_t cl, const uint8_t *diff, size_t dl, c
 	return patch_seg_run(ctrl, cl, diff, dl, lit, ll, &env, seg_out, d);
 }
 
+/* KEEP's reads after keep_wait: the output "made" only when it returns;
+ * a read before it is counted as an error. */
+static struct {
+	int made, waits, reads, early, fail;
+	uint8_t out[512];
+} kw;
+
+static int kw_wait(void *ctx)
+{
+	(void)ctx;
+	kw.waits++;
+	if (kw.fail)
+		return SI_E_PATCH_STOPPED;
+	kw.made = 1;
+	return 0;
+}
+
+static int kw_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	kw.reads++;
+	kw.early += !kw.made;
+	memcpy(buf, kw.out + off, len);
+	return 0;
+}
+
+/* An image segment of n one-byte KEEPs and LITs in turn (then two KEEPs
+ * that touch): every KEEP read after the one wait, the ops before it,
+ * whether the ranges fit the deferred list or not; a wait that fails
+ * ends the segment with its error. */
+static void test_seg_keep_wait(void)
+{
+	static const unsigned counts[] = { 3, PATCH_KEEP_DEFER, PATCH_KEEP_DEFER + 9 };
+	uint8_t ctrl[600], lit[200], out[512], want[512];
+	size_t i, j;
+
+	for (i = 0; i < sizeof kw.out; i++)
+		kw.out[i] = (uint8_t)(i * 7 + 1);
+	for (i = 0; i < SI_ARRAY_SIZE(counts); i++) {
+		unsigned n = counts[i];
+		size_t h = 0, len = 0;
+		struct patch_seg_env env;
+		struct si_diag d;
+
+		/* H (a two-byte varint), then the headers */
+		for (j = 0; j < n; j++) {
+			ctrl[2 + h++] = 1 << 3 | PATCH_OP_KEEP;
+			ctrl[2 + h++] = 1 << 3 | PATCH_OP_LIT;
+			lit[j] = (uint8_t)(0xA0 + j);
+			want[len] = kw.out[len];
+			want[len + 1] = lit[j];
+			len += 2;
+		}
+		ctrl[2 + h++] = 2 << 3 | PATCH_OP_KEEP;
+		ctrl[2 + h++] = 3 << 3 | PATCH_OP_KEEP;
+		memcpy(want + len, kw.out + len, 5);
+		len += 5;
+		ctrl[0] = (uint8_t)(0x80 | (h & 0x7F));
+		ctrl[1] = (uint8_t)(h >> 7);
+		memset(&env, 0, sizeof env);
+		env.src_size = env.old_size = 16;
+		env.len = (uint32_t)len;
+		env.keep_ok = 1;
+		env.exp = -1;
+		env.read = mem_read;
+		env.rctx = (void *)seg_old;
+		env.read_out = kw_read;
+		env.keep_wait = kw_wait;
+		memset(&kw.made, 0, sizeof kw - sizeof kw.out);
+		T_OK(patch_seg_run(ctrl, h + 2, NULL, 0, lit, n, &env, out, &d));
+		T_EQ(kw.waits, 1);
+		T_EQ(kw.early, 0);
+		/* the deferred list: one read per range, the touching two as one */
+		if (n < PATCH_KEEP_DEFER)
+			T_EQ(kw.reads, n + 1);
+		T_MEMEQ(out, want, len);
+		memset(&kw.made, 0, sizeof kw - sizeof kw.out);
+		kw.fail = 1;
+		T_ERR(patch_seg_run(ctrl, h + 2, NULL, 0, lit, n, &env, out, &d), SI_E_PATCH_STOPPED);
+		T_EQ(kw.reads, 0);
+	}
+}
+
 static void test_seg_run(void)
 {
 	struct si_diag d;
@@ -1619,6 +1702,7 @@ int main(void)
 	test_header();
 	test_seals();
 	test_seg_run();
+	test_seg_keep_wait();
 	test_refs();
 	test_lit_filter();
 	test_map_parse();
