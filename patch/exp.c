@@ -207,6 +207,8 @@ static int gz_make(const struct patch_exp *e, struct patch_gzenc *st, patch_read
 			    e->reuse_len ? &ru : NULL, &crc);
 	if (r && st->field) {
 		si_diag_field(d, st->field);
+		if (st->f_vals)
+			si_diag_values(d, st->f_exp, st->f_got);
 		return r;
 	}
 	if (r)

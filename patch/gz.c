@@ -778,8 +778,25 @@ measured:
 static int ru_fail(struct patch_gzenc *z, const char *field)
 {
 	z->field = field;
+	z->f_vals = 0;
 	z->err = SI_E_PATCH_EXPAND;
 	return z->err;
+}
+
+/* A refusal with the value the list should have had and the one it has. */
+static int ru_failv(struct patch_gzenc *z, const char *field, uint64_t expected, uint64_t found)
+{
+	ru_fail(z, field);
+	z->f_vals = 1;
+	z->f_exp = expected;
+	z->f_got = found;
+	return z->err;
+}
+
+/* a + b, or UINT64_MAX when that does not fit (a value to report) */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
 }
 
 /* The next record, checked: in order on both sides, inside both members,
@@ -802,10 +819,16 @@ static int ru_next(struct patch_gzenc *z)
 	z->ru_new = si_le64(rec);
 	z->ru_old = si_le64(rec + 8);
 	z->ru_len = si_le64(rec + 16);
-	if (z->ru_len == 0 || z->ru_new < z->ru_end_new || z->ru_old < z->ru_end_old ||
-	    !si_span_ok(z->ru_new, z->ru_len, z->io.in_len) ||
-	    !si_span_ok(z->ru_old, z->ru_len, ru->old_len))
-		return ru_fail(z, "exp.reuse.record");
+	if (z->ru_len == 0)
+		return ru_failv(z, "exp.reuse.record", 1, 0);
+	if (z->ru_new < z->ru_end_new)
+		return ru_failv(z, "exp.reuse.record", z->ru_end_new, z->ru_new);
+	if (z->ru_old < z->ru_end_old)
+		return ru_failv(z, "exp.reuse.record", z->ru_end_old, z->ru_old);
+	if (!si_span_ok(z->ru_new, z->ru_len, z->io.in_len))
+		return ru_failv(z, "exp.reuse.record", z->io.in_len, sat_add(z->ru_new, z->ru_len));
+	if (!si_span_ok(z->ru_old, z->ru_len, ru->old_len))
+		return ru_failv(z, "exp.reuse.record", ru->old_len, sat_add(z->ru_old, z->ru_len));
 	z->ru_end_new = z->ru_new + z->ru_len;
 	z->ru_end_old = z->ru_old + z->ru_len;
 	return 0;
@@ -822,7 +845,7 @@ static int tok_get(struct patch_gzenc *z, uint32_t *t)
 		int r;
 
 		if (n == 0)
-			return ru_fail(z, "exp.reuse.tokens");
+			return ru_failv(z, "exp.reuse.tokens", z->tok_i + 1, ru->tok_count);
 		r = ru->read(ru->rctx, ru->tok_base + z->tok_i * GZ_TOK_LEN, z->tbuf, n);
 		if (r) {
 			z->err = r;
@@ -837,11 +860,30 @@ static int tok_get(struct patch_gzenc *z, uint32_t *t)
 	return 0;
 }
 
+/* A span's position s entered in the hash chains, as the search would,
+ * unless it is more than WSIZE before the span's end: then only its hash
+ * is rolled (the chains' loads and stores were 40 % of the replay).  No
+ * search can tell: every search after the span is at a position t >= the
+ * end and looks only at positions above t - MAX_DIST, above end - WSIZE.
+ * Where the search would find such a position p as a chain's head or
+ * link, this state holds an older one (the chains only ever hold earlier
+ * positions, and a slide keeps their order), so both stop there: a head
+ * too far to search, a link at or below the limit.  A slot of prev that p
+ * would have written is read only from a position entered later at the
+ * same slot, which wrote it, or from one before the span, never reached. */
+static void ru_insert(struct patch_gzenc *z, unsigned s)
+{
+	if (z->slid + s + WSIZE < z->ru_end_new)
+		UPDATE_HASH(z->ins_h, z->window[s + MIN_MATCH - 1]);
+	else
+		insert_string(z, s);
+}
+
 /* The search loop's step past one position (hashed) to the next, the
  * window filled as its loop fills it. */
 static void ru_step(struct patch_gzenc *z)
 {
-	insert_string(z, z->strstart);
+	ru_insert(z, z->strstart);
 	z->strstart++;
 	z->lookahead--;
 	while (z->lookahead < MIN_LOOKAHEAD && !z->eofile && z->err == 0)
@@ -865,8 +907,8 @@ static int ru_replay(struct patch_gzenc *z)
 			return z->err;
 		z->tok_pos += GZ_TOK_IS_MATCH(t) ? GZ_TOK_MLEN(t) : 1;
 	}
-	if (z->tok_pos != z->ru_old)
-		return ru_fail(z, "exp.reuse.old_off");
+	if (z->tok_pos != z->ru_old) /* inside a symbol: the next one starts at tok_pos */
+		return ru_failv(z, "exp.reuse.old_off", z->tok_pos, z->ru_old);
 	while (z->slid + z->strstart < end) {
 		uint64_t at = z->slid + z->strstart;
 
@@ -881,16 +923,19 @@ static int ru_replay(struct patch_gzenc *z)
 			unsigned dist = GZ_TOK_DIST(t), len = GZ_TOK_MLEN(t), k;
 
 			if (dist > WSIZE || dist > at)
-				return ru_fail(z, "exp.reuse.distance");
+				return ru_failv(z, "exp.reuse.distance", at < WSIZE ? at : WSIZE,
+						dist);
 			if (len > z->lookahead || at + len > end)
-				return ru_fail(z, "exp.reuse.length");
+				return ru_failv(z, "exp.reuse.length",
+						end - at < z->lookahead ? end - at : z->lookahead,
+						len);
 			ru_step(z);
-			insert_string(z, z->strstart);
+			ru_insert(z, z->strstart);
 			flush = ct_tally(z, dist, len - MIN_MATCH);
 			z->lookahead -= len - 1;
 			for (k = 2; k < len; k++) {
 				z->strstart++;
-				insert_string(z, z->strstart);
+				ru_insert(z, z->strstart);
 			}
 			z->strstart++;
 			if (flush)
@@ -932,13 +977,15 @@ int patch_gzenc_run(struct patch_gzenc *z, patch_read_fn read, void *rctx, uint6
 	z->eofile = 0;
 	z->slid = 0;
 	z->field = NULL;
+	z->f_vals = 0;
 	z->ru = ru;
 	z->ru_rec = z->ru_len = z->ru_end_new = z->ru_end_old = 0;
 	z->tok_i = z->tok_pos = 0;
 	z->tb_pos = z->tb_len = 0;
 	init_block(z);
 	if (ru && ru->list_len % GZ_REUSE_REC)
-		return ru_fail(z, "exp.reuse.list_len");
+		return ru_failv(z, "exp.reuse.list_len", ru->list_len - ru->list_len % GZ_REUSE_REC,
+				ru->list_len);
 	if (ru && ru_next(z))
 		return z->err;
 
@@ -958,7 +1005,10 @@ int patch_gzenc_run(struct patch_gzenc *z, patch_read_fn read, void *rctx, uint6
 			/* a span coded with the old symbols: it must start
 			 * where nothing is pending */
 			if (match_available || z->slid + z->strstart != z->ru_new) {
-				ru_fail(z, "exp.reuse.new_off");
+				/* found: the pending symbol's position, or the
+				 * one the search had gone past it to */
+				ru_failv(z, "exp.reuse.new_off", z->ru_new,
+					 z->slid + z->strstart - (unsigned)match_available);
 				break;
 			}
 			if (ru_replay(z))

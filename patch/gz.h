@@ -95,6 +95,8 @@ struct patch_gzenc {
 	uint8_t tbuf[4096];
 	size_t tb_pos, tb_len;
 	const char *field; /* what a reuse refusal was about */
+	int f_vals;        /* and, when 1, what was expected and found */
+	uint64_t f_exp, f_got;
 };
 
 /* Compresses in_len bytes read at in_base..  as GNU gzip -9 does (raw

@@ -9,6 +9,9 @@
  *     the list, an accepted result must inflate, to as many bytes as the
  *     new member has (each symbol covers its bytes; a distance never
  *     reaches before the start); without a list, to the very bytes.
+ *   - gzip -9's stream of the new bytes, coded again with its own symbols
+ *     over a span, must be that very stream (a span picked by the list
+ *     length's bits, and one over the first half of the bytes).
  *   - When the new bytes are the old member's own and the list is empty,
  *     the one span that covers them up to the old stream's last match,
  *     coded with the old symbols, must also inflate to those bytes.
@@ -80,6 +83,64 @@ static int64_t encode(size_t ln, uint64_t ntok, uint64_t old_len, int with_list)
 	return bl;
 }
 
+/* newb's gzip -9 stream is in `in`, its symbols after one record in the
+ * scratch: the stream coded again with them over [start, end) must be
+ * that very stream, byte for byte, or the replay is not what the search
+ * does around it. */
+static void span_check(uint64_t ntok, uint64_t start, uint64_t end)
+{
+	if (end <= start)
+		return;
+	si_put_le64(scratch.p, start);
+	si_put_le64(scratch.p + 8, start);
+	si_put_le64(scratch.p + 16, end - start);
+	if (encode(GZ_REUSE_REC, ntok, newb.n, 1) != (int64_t)newb.n)
+		abort(); /* refused */
+	if (out.n != in.n || memcmp(out.p, in.p, in.n) != 0)
+		abort(); /* another stream than the search's */
+}
+
+/* gzip -9's own stream of newb against its own symbols over two spans:
+ * from the start, or the end of a match, to the end of a later one (both
+ * picked by sel), the search running before and after it; and from the
+ * start to the last match that ends in the first half, so that in a text
+ * of more than 64 KiB the span is longer than the window and the search
+ * after it reaches back into it. */
+static void own_stream(unsigned sel)
+{
+	struct gz_tokens tk = { xbuf_write, &scratch, GZ_REUSE_REC, 0 };
+	uint64_t at = 0, start = 0, end = 0, half = 0, i, nm = 0, k, j;
+
+	if (encode(0, 0, 0, 0) != (int64_t)newb.n)
+		abort();
+	memcpy(in.p, out.p, out.n);
+	in.n = out.n;
+	scratch.n = GZ_REUSE_REC;
+	if (inflate_to(&in, &old_u, &tk) != (int64_t)newb.n)
+		abort();
+	for (i = 0; i < tk.count; i++)
+		nm += GZ_TOK_IS_MATCH(si_le32(scratch.p + GZ_REUSE_REC + i * GZ_TOK_LEN));
+	if (nm == 0)
+		return;
+	k = sel % nm;                           /* the span starts after match k */
+	j = k + 1 + (sel >> 4) % (nm - k);      /* and ends with match j */
+	for (i = 0, nm = 0; i < tk.count; i++) {
+		uint32_t t = si_le32(scratch.p + GZ_REUSE_REC + i * GZ_TOK_LEN);
+
+		at += GZ_TOK_IS_MATCH(t) ? GZ_TOK_MLEN(t) : 1;
+		if (GZ_TOK_IS_MATCH(t)) {
+			if (++nm == k)
+				start = at;
+			if (nm == j)
+				end = at;
+			if (at <= newb.n / 2)
+				half = at;
+		}
+	}
+	span_check(tk.count, start, end);
+	span_check(tk.count, 0, half);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct gz_tokens tk = { xbuf_write, &scratch, 0, 0 };
@@ -95,17 +156,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = 2;
 	if (ln > size - p - 2)
 		return 0;
-	memcpy(scratch.p, data + p, ln);
 	p += ln;
 	dn = si_le16(data + p);
 	p += 2;
 	if (dn > size - p || size - p - dn > CAP)
 		return 0;
+	memcpy(newb.p, data + p + dn, size - p - dn);
+	newb.n = size - p - dn;
+	own_stream(si_le16(data));
+	memcpy(scratch.p, data + 2, ln);
 	memcpy(in.p, data + p, dn);
 	in.n = dn;
-	p += dn;
-	memcpy(newb.p, data + p, size - p);
-	newb.n = size - p;
 	/* the old member: its bytes and, after the list, its tokens */
 	scratch.n = ln;
 	tk.base = ln;

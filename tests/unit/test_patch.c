@@ -1082,6 +1082,12 @@ static uint8_t *gz_text(const char *cmd, size_t *sn, struct xbuf *u, struct xbuf
 	return m;
 }
 
+/* a refusal's expected and found values (vals 0: none) */
+static struct {
+	int vals;
+	uint64_t e, g;
+} ru_v;
+
 /* Codes u with reuse list `list` (ln bytes) over the old tokens: 0 and the
  * stream equal to want, or the refusal (its field in *field). */
 static int gz_reuse_run(const struct xbuf *u, const uint8_t *list, size_t ln,
@@ -1108,6 +1114,9 @@ static int gz_reuse_run(const struct xbuf *u, const uint8_t *list, size_t ln,
 	ru.old_len = old_len;
 	r = patch_gzenc_run(z, xbuf_read, (void *)u, 0, u->n, xbuf_write, &out, &ru, &crc);
 	*field = z->field;
+	ru_v.vals = z->f_vals;
+	ru_v.e = z->f_exp;
+	ru_v.g = z->f_got;
 	if (r == 0 && (out.n != wn || memcmp(out.p, want, wn) != 0))
 		r = -1;
 	free(z);
@@ -1178,6 +1187,8 @@ static void gz_exp_reuse(const struct xbuf *u, uint64_t span)
 	si_diag_clear(&d);
 	T_ERR(patch_exp_make(&e, st, xbuf_read, &sc, xbuf_write, &out, &d), SI_E_PATCH_EXPAND);
 	T_STREQ(d.field ? d.field : "(none)", "exp.reuse.record");
+	T_CHECK((d.flags & SI_DIAG_VALUES) && d.expected == 1 && d.found == 0,
+		"an empty span: expected 1 byte, found 0");
 	free(sc.p);
 	free(out.p);
 	free(m);
@@ -1327,26 +1338,42 @@ static void test_gz_reuse(void)
 	put_rec(list + 24, mid, mid, last_match_end - mid);
 	T_OK(gz_reuse_run(&u, list, 48, &tok, ntok, u.n, s, sn, &f));
 #define RU_REFUSED(ln, fld)                                                          	do {                                                                         		f = NULL;                                                            		T_ERR(gz_reuse_run(&u, list, ln, &tok, ntok, u.n, s, sn, &f),        		      SI_E_PATCH_EXPAND);                                            		T_STREQ(f ? f : "(none)", fld);                                      	} while (0)
+#define RU_VALUES(want_e, want_g)                                                    \
+	do {                                                                         \
+		T_EQ(ru_v.vals, 1);                                                  \
+		T_EQ(ru_v.e, (uint64_t)(want_e));                                    \
+		T_EQ(ru_v.g, (uint64_t)(want_g));                                    \
+	} while (0)
 	RU_REFUSED(23, "exp.reuse.list_len");
+	RU_VALUES(0, 23); /* whole records: 0 bytes, not 23 */
 	put_rec(list, 0, 0, 0);
 	RU_REFUSED(24, "exp.reuse.record"); /* empty */
+	RU_VALUES(1, 0);
 	put_rec(list, 1, 0, u.n);
 	RU_REFUSED(24, "exp.reuse.record"); /* past the member */
+	RU_VALUES(u.n, u.n + 1);
 	put_rec(list, 0, 1, u.n);
 	RU_REFUSED(24, "exp.reuse.record"); /* past the old member */
+	RU_VALUES(u.n, u.n + 1);
 	put_rec(list, 0, 0, mid);
 	put_rec(list + 24, mid - 10, mid, 50);
 	RU_REFUSED(48, "exp.reuse.record"); /* overlaps the one before */
+	RU_VALUES(mid, mid - 10);
 	put_rec(list, 0, inside, 50);
 	RU_REFUSED(24, "exp.reuse.old_off"); /* inside an old match */
+	T_EQ(ru_v.g, inside);
+	T_CHECK(ru_v.e > inside, "the next symbol at %llu", (unsigned long long)ru_v.e);
 	put_rec(list, 1, 1, 50);
 	RU_REFUSED(24, "exp.reuse.new_off"); /* position 0 still pending */
+	RU_VALUES(1, 0);
 	put_rec(list, 0, 0, 1);
 	RU_REFUSED(24, "exp.reuse.end"); /* ends on a literal */
+	T_EQ(ru_v.vals, 0);
 	put_rec(list, 0, 0, last_match_end);
 	f = NULL;
 	T_ERR(gz_reuse_run(&u, list, 24, &tok, ntok / 2, u.n, s, sn, &f), SI_E_PATCH_EXPAND);
 	T_STREQ(f ? f : "(none)", "exp.reuse.tokens"); /* fewer tokens than the span */
+	RU_VALUES(ntok / 2 + 1, ntok / 2);
 	/* symbols that do not fit where they are put */
 	tok2.cap = tok2.n = 2 * GZ_TOK_LEN;
 	tok2.p = malloc(tok2.n);
@@ -1356,12 +1383,15 @@ static void test_gz_reuse(void)
 	f = NULL;
 	T_ERR(gz_reuse_run(&u, list, 24, &tok2, 2, 6, s, sn, &f), SI_E_PATCH_EXPAND);
 	T_STREQ(f ? f : "(none)", "exp.reuse.distance");
+	RU_VALUES(0, 5); /* at position 0 no distance fits */
 	si_put_le32(tok2.p, 'x');
 	si_put_le32(tok2.p + 4, 1u << 8 | 255); /* 258 bytes: past the span */
 	put_rec(list, 0, 0, 4);
 	f = NULL;
 	T_ERR(gz_reuse_run(&u, list, 24, &tok2, 2, 300, s, sn, &f), SI_E_PATCH_EXPAND);
 	T_STREQ(f ? f : "(none)", "exp.reuse.length");
+	RU_VALUES(3, 258); /* 3 bytes left of the span */
+#undef RU_VALUES
 #undef RU_REFUSED
 	free(tok2.p);
 	gz_exp_reuse(&u, last_match_end);
