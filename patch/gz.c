@@ -288,21 +288,35 @@ static void put_byte(struct patch_gzenc *z, uint8_t b)
 		out_flush(z);
 }
 
+/* Bits out, low first, four bytes at a time once 32 are pending (a code
+ * and its extra bits are at most 16, so at most 47 are). */
 static void send_bits(struct patch_gzenc *z, unsigned value, int length)
 {
-	z->bi_buf |= (uint32_t)value << z->bi_valid;
+	z->bi_buf |= (uint64_t)value << z->bi_valid;
 	z->bi_valid += length;
-	while (z->bi_valid >= 8) {
+	if (z->bi_valid < 32)
+		return;
+	if (z->obuf_n + 4 < sizeof z->obuf) {
+		si_put_le32(z->obuf + z->obuf_n, (uint32_t)z->bi_buf);
+		z->obuf_n += 4;
+	} else {
+		put_byte(z, (uint8_t)z->bi_buf);
+		put_byte(z, (uint8_t)(z->bi_buf >> 8));
+		put_byte(z, (uint8_t)(z->bi_buf >> 16));
+		put_byte(z, (uint8_t)(z->bi_buf >> 24));
+	}
+	z->bi_buf >>= 32;
+	z->bi_valid -= 32;
+}
+
+/* The pending bits out, the last byte padded with zeros. */
+static void bi_windup(struct patch_gzenc *z)
+{
+	while (z->bi_valid > 0) {
 		put_byte(z, (uint8_t)z->bi_buf);
 		z->bi_buf >>= 8;
 		z->bi_valid -= 8;
 	}
-}
-
-static void bi_windup(struct patch_gzenc *z)
-{
-	if (z->bi_valid > 0)
-		put_byte(z, (uint8_t)z->bi_buf);
 	z->bi_buf = 0;
 	z->bi_valid = 0;
 }

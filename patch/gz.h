@@ -80,7 +80,7 @@ struct patch_gzenc {
 	unsigned strstart, lookahead, match_start, prev_length, ins_h;
 	int64_t block_start;
 	int eofile, err;
-	uint32_t bi_buf;
+	uint64_t bi_buf;
 	int bi_valid;
 	uint8_t obuf[4096];
 	size_t obuf_n;
