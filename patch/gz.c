@@ -1165,7 +1165,7 @@ static int out_byte(struct patch_inflate *s, uint8_t b)
 
 	if (s->out_total == s->out_max)
 		return SI_E_PATCH_EXPAND;
-	if (s->opos == sizeof s->ob - GZ_INF_SLACK && (r = inf_flush(s)))
+	if (s->opos >= sizeof s->ob - GZ_INF_SLACK && (r = inf_flush(s)))
 		return r;
 	s->ob[s->opos++] = b;
 	s->out_total++;
