@@ -16,6 +16,16 @@ FUZZ_TARGETS += tests/fuzz/fuzz_patch.c tests/fuzz/fuzz_zstd.c tests/fuzz/fuzz_x
 HOST_LDLIBS += -lzstd -ldivsufsort -llzma
 BENCH_TARGETS += bench-patch
 
+# make unit-tsan (kc/module.mk) also runs test_patch under ThreadSanitizer:
+# the apply's workers, the helper that compresses the members and the waits
+# between them, and the diff's threads; a data race fails the run.  Only
+# what it links: patch/, lib/ and verify/.
+$(TSB)/tests/test_patch: $(patsubst %.c,$(TSB)/obj/%.o,tests/unit/test_patch.c $(wildcard patch/*.c lib/*.c verify/*.c)) $(HOST_LIBS)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)clang -fsanitize=thread -pthread -o $@ $^ $(HOST_LDLIBS)
+unit-tsan: $(TSB)/tests/test_patch
+
 .PHONY: bench-patch
 # HDIFFZ=/HPATCHZ=: HDiffPatch, the peer (see tests/bench/bench-patch);
 # PAIRS=: a subset of tests/bench/pairs.sh's pairs; SKIP="TOOL:PAIR ...": peer

@@ -118,6 +118,17 @@ static uint8_t *mk_patch(const uint8_t *a, size_t an, const uint8_t *b, size_t b
 	return p;
 }
 
+/* 1 when file `path` holds exactly want[0..n). */
+static int same_file(const char *path, const uint8_t *want, size_t n)
+{
+	size_t got_n = 0;
+	uint8_t *got = get_file(path, &got_n);
+	int same = got && got_n == n && memcmp(got, want, n) == 0;
+
+	free(got);
+	return same;
+}
+
 static void check_out_is(const uint8_t *want, size_t n)
 {
 	size_t got_n = 0;
@@ -956,6 +967,29 @@ static void test_expansions(void)
 	T_OK(apply(p_old, p_patch, p_ckpt, 2, 0));
 	check_out_is(b, bn);
 	unlink(p_out);
+	/* stopped after each count of segments with two workers, which may
+	 * then be waiting for the members (KEEP, or the output's write), and
+	 * resumed with two: the right image every time, the scratch gone */
+	{
+		uint32_t k, n = 0, wrong = 0, left = 0;
+
+		T_OK(patch_header_parse(p, pn, &info, NULL));
+		for (k = 1; k < info.nseg; k++) {
+			unlink(p_out);
+			unlink(p_ckpt);
+			if (apply(p_old, p_patch, p_ckpt, 2, k) != SI_E_PATCH_STOPPED)
+				continue; /* all done before the stop was seen */
+			n++;
+			left += exists(scratch);
+			if (apply(p_old, p_patch, p_ckpt, 2, 0) != 0 || !same_file(p_out, b, bn))
+				wrong++;
+		}
+		T_CHECK(n > 0, "no apply was stopped");
+		T_EQ(wrong, 0);
+		T_EQ(left, 0);
+		unlink(p_out);
+		unlink(p_ckpt);
+	}
 
 	T_OK(patch_header_parse(p, pn, &info, NULL));
 	T_EQ(info.nexp, 1);
