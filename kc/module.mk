@@ -23,6 +23,7 @@ $(TSB)/tests/test_loadset: $(patsubst %.c,$(TSB)/obj/%.o,tests/unit/test_loadset
 # Other modules add their tests as prerequisites (patch/module.mk:
 # test_patch); each runs, a race in one fails the target.
 .PHONY: unit-tsan
+tests: $(TSB)/tests/test_loadset
 unit-tsan: $(TSB)/tests/test_loadset
 	@st=0; for t in $^; do \
 	  n=$$(basename $$t); \

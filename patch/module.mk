@@ -25,6 +25,9 @@ $(TSB)/tests/test_patch: $(patsubst %.c,$(TSB)/obj/%.o,tests/unit/test_patch.c $
 	$(call say,LD,$@)
 	$(Q)clang -fsanitize=thread -pthread -o $@ $^ $(HOST_LDLIBS)
 unit-tsan: $(TSB)/tests/test_patch
+# built with the other tests (make check's build suite, two jobs), so that
+# unit-tsan only runs them
+tests: $(TSB)/tests/test_patch
 
 .PHONY: bench-patch
 # HDIFFZ=/HPATCHZ=: HDiffPatch, the peer (see tests/bench/bench-patch);

@@ -1751,6 +1751,16 @@ static void test_hooks(void)
 	free(p);
 }
 
+/* Under ThreadSanitizer (make unit-tsan) the xz expansions' test is left
+ * out: its LZMA coder, instrumented at every access, took 17 s of the 22,
+ * and the apply's threads and waits are the same ones the gzip
+ * expansions' tests run. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define T_TSAN 1
+#endif
+#endif
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -1776,7 +1786,11 @@ int main(void)
 	test_expansions();
 	test_gz_inflate();
 	test_gz_reuse();
+#ifndef T_TSAN
 	test_xz_expansions();
+#else
+	(void)test_xz_expansions;
+#endif
 	test_hooks();
 	free(work);
 	free(old_img);
