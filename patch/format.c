@@ -659,13 +659,13 @@ void patch_seg_place(const struct patch_info *info, const struct patch_exp *exps
 {
 	env->src_size = info->src_size;
 	env->old_size = info->old_size;
+	env->keep_wait = NULL;
 	if (i < info->nseg_image) {
 		env->out_off = (uint64_t)i * info->seg_size;
 		env->cursor = env->out_off;
 		env->len = patch_seg_len(info, i);
 		env->keep_ok = 1;
 		env->exp = -1;
-		env->keep_wait = NULL;
 	} else {
 		uint32_t lo = 0, hi = info->nexp, j;
 		uint64_t rest;
@@ -686,7 +686,6 @@ void patch_seg_place(const struct patch_info *info, const struct patch_exp *exps
 		env->len = rest < info->seg_size ? (uint32_t)rest : info->seg_size;
 		env->keep_ok = 0;
 		env->exp = (int32_t)lo;
-		env->keep_wait = NULL;
 	}
 }
 

@@ -1158,6 +1158,12 @@ static int inf_flush(struct patch_inflate *s)
 	return 0;
 }
 
+/* Room at opos for a match's bytes and a word copy's overrun. */
+static int inf_room(struct patch_inflate *s)
+{
+	return s->opos > sizeof s->ob - GZ_INF_SLACK ? inf_flush(s) : 0;
+}
+
 /* One byte out (a stored block's); at most out_max in all. */
 static int out_byte(struct patch_inflate *s, uint8_t b)
 {
@@ -1165,7 +1171,7 @@ static int out_byte(struct patch_inflate *s, uint8_t b)
 
 	if (s->out_total == s->out_max)
 		return SI_E_PATCH_EXPAND;
-	if (s->opos >= sizeof s->ob - GZ_INF_SLACK && (r = inf_flush(s)))
+	if ((r = inf_room(s)))
 		return r;
 	s->ob[s->opos++] = b;
 	s->out_total++;
@@ -1292,7 +1298,7 @@ static int inflate_codes(struct patch_inflate *s, const struct gz_huff *lc, cons
 		const uint8_t *from;
 		int r;
 
-		if (s->opos > sizeof s->ob - GZ_INF_SLACK && (r = inf_flush(s)))
+		if ((r = inf_room(s)))
 			return r;
 		refill(s);
 		if ((r = huff_decode(s, lc, &sym)))
