@@ -616,7 +616,8 @@ static void meta_layout(const struct patch_info *info, struct meta_layout *l)
 	l->exps = ALIGN64(l->order + (size_t)info->nseg * sizeof(uint32_t));
 	l->pieces = ALIGN64(l->exps + (size_t)info->nexp * sizeof(struct patch_exp));
 	l->blk = ALIGN64(l->pieces + (size_t)info->map_count * sizeof(struct patch_map_piece));
-	l->gz = ALIGN64(l->blk + (info->map_count ? (size_t)patch_map_index_len(info->old_size) *
+	l->gz = ALIGN64(l->blk + (info->map_count ? (size_t)patch_map_index_len(info->old_size,
+										info->map_count) *
 							    sizeof(uint32_t)
 						  : 0));
 	/* the kinds unknown (0): room for any */

@@ -323,7 +323,7 @@ static int predict(struct ops *o, const uint8_t *old, size_t on, const uint8_t *
 	memset(&m, 0, sizeof m);
 	m.v = v;
 	m.n = n;
-	blk = malloc(patch_map_index_len(on) * sizeof *blk);
+	blk = malloc(patch_map_index_len(on, n) * sizeof *blk);
 	if (!blk) {
 		r = SI_E_NOMEM;
 		goto out;
@@ -895,7 +895,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	map.v = pieces;
 	map.n = npieces;
 	if (r == 0 && npieces) {
-		mapblk = malloc(patch_map_index_len(on) * sizeof *mapblk);
+		mapblk = malloc(patch_map_index_len(on, npieces) * sizeof *mapblk);
 		if (!mapblk)
 			r = SI_E_NOMEM;
 		else

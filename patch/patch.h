@@ -226,11 +226,13 @@ struct patch_map {
 	unsigned shift;
 };
 
-/* Entries patch_map_index needs for an old image of old_size bytes (at
- * most 65537: 256 KiB of memory). */
-uint32_t patch_map_index_len(uint64_t old_size);
+/* Entries patch_map_index needs for an old image of old_size bytes and a
+ * map of count pieces: at most count * PATCH_MAP_BLK_PER_PIECE + 2, and
+ * at most 65537 (256 KiB of memory). */
+#define PATCH_MAP_BLK_PER_PIECE 2
+uint32_t patch_map_index_len(uint64_t old_size, uint32_t count);
 
-/* Builds the block index of m in blk[0..patch_map_index_len(old_size))
+/* Builds the block index of m in blk[0..patch_map_index_len(old_size, m->n))
  * and points m at it: a reference's piece is then found in the few
  * pieces of its block, not by a search of them all. */
 void patch_map_index(struct patch_map *m, uint64_t old_size, uint32_t *blk);

@@ -61,24 +61,29 @@ static const uint8_t rip_op2[256] = {
 	[0xF4] = 1, [0xFA] = 1, [0xFB] = 1, [0xFE] = 1,
 };
 
-static unsigned index_shift(uint64_t old_size)
+/* The block index's blocks are 2^shift old bytes: as small as 512 bytes,
+ * so that a block holds about one piece and a lookup is one or two loads,
+ * but no more blocks than PATCH_MAP_BLK_PER_PIECE per piece (the index
+ * costs at most a third of the pieces' own memory) nor than 65536. */
+static unsigned index_shift(uint64_t old_size, uint32_t count)
 {
-	unsigned sh = 16;
+	unsigned sh = 9;
 
-	while (sh < 63 && (old_size >> sh) >= 65536)
+	while (sh < 63 && ((old_size >> sh) >= 65536 ||
+			   (old_size >> sh) > (uint64_t)count * PATCH_MAP_BLK_PER_PIECE))
 		sh++;
 	return sh;
 }
 
-uint32_t patch_map_index_len(uint64_t old_size)
+uint32_t patch_map_index_len(uint64_t old_size, uint32_t count)
 {
-	return (uint32_t)(old_size >> index_shift(old_size)) + 2;
+	return (uint32_t)(old_size >> index_shift(old_size, count)) + 2;
 }
 
 void patch_map_index(struct patch_map *m, uint64_t old_size, uint32_t *blk)
 {
-	unsigned sh = index_shift(old_size);
-	uint32_t nb = patch_map_index_len(old_size), b, i = 0;
+	unsigned sh = index_shift(old_size, m->n);
+	uint32_t nb = patch_map_index_len(old_size, m->n), b, i = 0;
 
 	for (b = 0; b < nb; b++) {
 		uint64_t start = (uint64_t)b << sh;

@@ -213,7 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			goto out;
 		map.v = pieces;
 		map.n = info.map_count;
-		blk = malloc(patch_map_index_len(info.old_size) * sizeof *blk);
+		blk = malloc(patch_map_index_len(info.old_size, info.map_count) * sizeof *blk);
 		if (!blk)
 			goto out;
 		patch_map_index(&map, info.old_size, blk);

@@ -631,6 +631,82 @@ static void test_refs(void)
 	T_EQ(patch_refs_predict(PATCH_ARCH_NONE, b, 8, 0, 0, 0x200, &m), 0);
 }
 
+/* The map's block index (patch_map_index) finds the piece a search of
+ * all the pieces finds: maps dense and sparse (blocks of 512 bytes up to
+ * most of the image), pieces adjacent and apart, targets in gaps, at a
+ * piece's edges, in the last block and past the old image's end; a call
+ * at every offset of a buffer, predicted once with the index and once
+ * without, must come out the same, and the index stays in its bound. */
+static void test_map_index(void)
+{
+	static const uint32_t counts[] = { 1, 2, 7, 300, 5000 };
+	static const uint64_t sizes[] = { 600, 4096, 1u << 20, 22786048 };
+	size_t ci, si, k;
+
+	for (si = 0; si < SI_ARRAY_SIZE(sizes); si++)
+		for (ci = 0; ci < SI_ARRAY_SIZE(counts); ci++) {
+			uint64_t os = sizes[si], at = 0;
+			uint32_t n = 0, want = counts[ci], len = patch_map_index_len(os, want);
+			struct patch_map_piece *v = calloc(want, sizeof *v);
+			uint32_t *blk = calloc(len, sizeof *blk);
+			uint8_t *a = malloc(4096), *b = malloc(4096);
+			struct patch_map plain, idx;
+			size_t ra, rb, diff = 0;
+
+			if (!v || !blk || !a || !b) {
+				T_CHECK(0, "memory for the map");
+				free(v), free(blk), free(a), free(b);
+				return;
+			}
+			T_CHECK(len <= (uint64_t)want * PATCH_MAP_BLK_PER_PIECE + 2 && len <= 65537,
+				"index of %u entries for %u pieces", len, want);
+			/* pieces with gaps (or none) between, ending before os */
+			while (n < want && at < os) {
+				uint64_t gap = rnd() & 1 ? 0 : rnd() % 64;
+				uint64_t plen = 1 + (os / want > 1 ? (uint64_t)rnd() * 7 % (2 * (os / want)) : 0);
+
+				if (at + gap + plen > os)
+					break;
+				v[n].start = at + gap;
+				v[n].end = at + gap + plen;
+				v[n].delta = (int64_t)(rnd() % 200) - 100;
+				at = v[n].end;
+				n++;
+			}
+			plain = (struct patch_map){ v, n, NULL, NULL, 0, 0 };
+			idx = plain;
+			patch_map_index(&idx, os, blk);
+			T_EQ(idx.nblk, patch_map_index_len(os, n));
+			/* calls from every offset of a 4 KiB buffer to targets
+			 * all over [0, os + 64): edges of pieces as often as not */
+			for (k = 0; k + 5 <= 4096; k += 5) {
+				uint64_t t;
+
+				if (n && rnd() & 1) {
+					const struct patch_map_piece *pc = &v[rnd() * 31u % n];
+
+					t = rnd() % 3 == 0 ? pc->start : rnd() % 3 == 0 ? pc->end - 1 : pc->end;
+				} else {
+					t = ((uint64_t)rnd() << 24 | (uint64_t)rnd() << 16 |
+					     (uint64_t)rnd() << 8 | rnd()) % (os + 64);
+				}
+				a[k] = 0xE8;
+				si_put_le32(a + k + 1, (uint32_t)(t - (k + 5)));
+			}
+			memcpy(b, a, 4096);
+			ra = patch_refs_predict(PATCH_ARCH_X86_64, a, 4095, 0, 0, os, &plain);
+			rb = patch_refs_predict(PATCH_ARCH_X86_64, b, 4095, 0, 0, os, &idx);
+			T_EQ(ra, rb);
+			for (k = 0; k < 4096; k++)
+				diff += a[k] != b[k];
+			T_EQ(diff, 0);
+			free(v);
+			free(blk);
+			free(a);
+			free(b);
+		}
+}
+
 /* The literal filter (patch_lit_filter): the fields it rewrites, and that
  * backward undoes forward whatever the bytes, the modulus and the offset:
  * bytes dense in E8, REX, the RIP opcodes and ModRM 05, where rewritten
@@ -1778,6 +1854,7 @@ int main(void)
 	test_seg_run();
 	test_seg_keep_wait();
 	test_refs();
+	test_map_index();
 	test_lit_filter();
 	test_map_parse();
 	test_roundtrip();
