@@ -2,6 +2,7 @@
  * interpreter, diff + apply round trips, refusal of bad patches and bases
  * without leaving output, checkpoint resume. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,11 +144,11 @@ static void check_out_is(const uint8_t *want, size_t n)
 	T_CHECK(!exists(p_part), "part file left behind");
 }
 
-/* Applies patch q (on two threads) to old image a of bn bytes, checks the
+/* Applies patch q (on two threads) to old image a of an bytes, checks the
  * output is b, frees all three and puts the usual old image back. */
-static void apply_big(uint8_t *a, uint8_t *q, size_t qn, uint8_t *b, size_t bn)
+static void apply_sized(uint8_t *a, size_t an, uint8_t *q, size_t qn, uint8_t *b, size_t bn)
 {
-	put_file(p_old, a, bn);
+	put_file(p_old, a, an);
 	put_file(p_patch, q, qn);
 	unlink(p_out);
 	T_OK(apply(p_old, p_patch, NULL, 2, 0));
@@ -157,6 +158,12 @@ static void apply_big(uint8_t *a, uint8_t *q, size_t qn, uint8_t *b, size_t bn)
 	free(a);
 	free(b);
 	put_file(p_old, old_img, OLD_N);
+}
+
+/* The same for an old image as long as the new one. */
+static void apply_big(uint8_t *a, uint8_t *q, size_t qn, uint8_t *b, size_t bn)
+{
+	apply_sized(a, bn, q, qn, b, bn);
 }
 
 static void test_roundtrip(void)
@@ -257,6 +264,62 @@ static void test_roundtrip(void)
 	T_OK(apply(p_new, p_patch, NULL, 2, 0));
 	check_out_is(new_img, 5000);
 	put_file(p_new, new_img, new_n);
+}
+
+/* Images with a stretch of one byte (a partition's zero padding, erased
+ * flash's 0xFF) or of a short period that is longer in the new image than
+ * in the old: past the old stretch's end each cover ties with the one
+ * before it, and when the later cover took the tie every cover walked back
+ * over the whole stretch (hours for a few MiB; the diff of a 40 MB ext4
+ * image never ended).  Each must diff within the watchdog (each takes
+ * 40 ms; they took 20 s to hours before) and apply to the image. */
+static void runs_watchdog(int sig)
+{
+	static const char m[] = "test_patch: FAIL: the diff of stretched runs did not end in 60 s\n";
+
+	(void)sig;
+	if (write(2, m, sizeof m - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+static void test_runs(void)
+{
+	static const struct {
+		uint8_t fill;
+		size_t period;
+	} cases[] = { { 0x00, 1 }, { 0xFF, 1 }, { 'A', 8 } };
+	const size_t data = 256u << 10, tail = 64u << 10, old_run = 512u << 10,
+		     new_run = 1536u << 10;
+	size_t ci;
+
+	signal(SIGALRM, runs_watchdog);
+	alarm(60);
+	for (ci = 0; ci < SI_ARRAY_SIZE(cases); ci++) {
+		size_t an = data + old_run + tail, bn = data + new_run + tail, k, qn = 0;
+		uint8_t *a = malloc(an), *b = malloc(bn), *q = NULL;
+		struct patch_diff_opts o = { .seg_size = 1u << 20, .level = 3, .threads = 2 };
+
+		if (!a || !b) {
+			T_CHECK(0, "memory for the images");
+			free(a), free(b);
+			break;
+		}
+		for (k = 0; k < data; k++)
+			a[k] = rnd();
+		for (k = 0; k < old_run; k++)
+			a[data + k] = (uint8_t)(cases[ci].fill + k % cases[ci].period);
+		memcpy(a + data + old_run, a, tail);
+		memcpy(b, a, data);
+		for (k = 0; k < new_run; k++)
+			b[data + k] = (uint8_t)(cases[ci].fill + k % cases[ci].period);
+		memcpy(b + data + new_run, a, tail);
+		T_OK(patch_diff(a, an, b, bn, &o, &q, &qn, NULL, NULL));
+		T_CHECK(qn < 4096, "case %zu: a patch of %zu bytes", ci, qn);
+		apply_sized(a, an, q, qn, b, bn);
+	}
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
 }
 
 static void test_header(void)
@@ -1858,6 +1921,7 @@ int main(void)
 	test_lit_filter();
 	test_map_parse();
 	test_roundtrip();
+	test_runs();
 	test_refusals();
 	test_resume();
 	test_expansions();
