@@ -57,6 +57,7 @@ struct apply_ctx {
 	struct patch_exp *exps;
 	uint32_t *order;     /* phase 2: the segments in the order workers take them */
 	uint32_t n_first;    /* expansions' segments: order[0..n_first) */
+	uint32_t m_first;    /* image segments holding a member's bytes: order[m_first..) */
 	uint32_t first, end; /* phase 2 takes order[first..end) */
 	atomic_uint exp_left; /* expansions' segments not yet done */
 	int made;            /* phase 3 finished (under lock) */
@@ -278,7 +279,8 @@ static int seg_made(const struct apply_ctx *c, uint32_t i)
 	return 0;
 }
 
-static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
+/* Segment i; holds: it is an image segment that holds a member's bytes. */
+static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i, int holds)
 {
 	struct patch_seg s;
 	struct patch_seg_env env;
@@ -319,7 +321,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i)
 			    &env, &d);
 	/* a segment that holds a member's bytes writes them after phase 3
 	 * (which writes them too), whether or not it read them by KEEP */
-	if (r == 0 && image && seg_made(c, i))
+	if (r == 0 && holds)
 		r = made_wait(c);
 	if (r == SI_E_PATCH_STOPPED && atomic_load(&c->stop))
 		return; /* not done: another error, or --stop-after */
@@ -392,7 +394,7 @@ static void *worker_main(void *arg)
 			do_chunk_hash(c, w, i);
 			continue;
 		}
-		do_segment(c, w, c->order[i]);
+		do_segment(c, w, c->order[i], i >= c->m_first);
 		if (i < c->n_first && atomic_fetch_sub(&c->exp_left, 1) == 1) {
 			pthread_mutex_lock(&c->lock);
 			pthread_cond_broadcast(&c->cond);
@@ -489,17 +491,25 @@ static int map_load(struct apply_ctx *c, struct worker *w0, struct si_diag *d)
 /* The order the workers take segments in (see the top of this file). */
 static void seg_order(struct apply_ctx *c)
 {
-	uint32_t i, n = 0, k;
+	uint32_t i, n = 0, hi = c->info.nseg, k;
 
 	for (i = c->info.nseg_image; i < c->info.nseg; i++)
 		c->order[n++] = i;
 	c->n_first = n;
-	for (k = 0; k < 2; k++)
-		for (i = 0; i < c->info.nseg_image; i++)
-			if (seg_made(c, i) == (int)k)
-				c->order[n++] = i;
-			else if (k == 0)
-				continue;
+	/* the others first, in order; those holding a member's bytes at the
+	 * end, put there backwards and turned round */
+	for (i = 0; i < c->info.nseg_image; i++)
+		if (seg_made(c, i))
+			c->order[--hi] = i;
+		else
+			c->order[n++] = i;
+	c->m_first = n;
+	for (k = 0; k < (c->info.nseg - n) / 2; k++) {
+		uint32_t t = c->order[n + k];
+
+		c->order[n + k] = c->order[c->info.nseg - 1 - k];
+		c->order[c->info.nseg - 1 - k] = t;
+	}
 	atomic_store(&c->exp_left, c->n_first);
 	c->made = c->info.nexp == 0;
 }
