@@ -269,12 +269,14 @@ $(TB)/obj/%.o: %.c $(target_deps_ready) $(TARGET_SYSROOT_DEP)
 #   SEALCTL_SRCS  the host tool's own code (may allocate, may use libzstd)
 #   UNIT_TESTS    tests/unit/test_*.c, each a program using tests/unit/t.h
 #   FUZZ_TARGETS  tests/fuzz/fuzz_*.c; corpus in tests/fuzz/corpus/<name>/
+#   FUZZ_HOST_TARGETS  those of them that also link the host tool's code
 #   HOST_LDLIBS   extra libraries for host programs
 LIB_SRCS :=
 INIT_SRCS :=
 SEALCTL_SRCS :=
 UNIT_TESTS :=
 FUZZ_TARGETS :=
+FUZZ_HOST_TARGETS :=
 HOST_LDLIBS := -lpthread
 BENCH_TARGETS :=
 include $(sort $(wildcard */module.mk))
@@ -297,6 +299,11 @@ $(CRASHTEST): $(call host_obj,$(HB),$(CRASH_SRCS) $(LIB_SRCS) $(filter-out tools
 
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_TARGETS))
 $(FB)/%: $(FB)/obj/tests/fuzz/%.o $(call host_obj,$(FB),$(LIB_SRCS)) $(HOST_LIBS)
+	$(call say,LD,$@)
+	$(Q)clang -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(HOST_LDLIBS)
+# targets of the host tool's code (FUZZ_HOST_TARGETS: the diff's plan) link it too
+$(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_HOST_TARGETS)): $(FB)/%: $(FB)/obj/tests/fuzz/%.o \
+		$(call host_obj,$(FB),$(LIB_SRCS) $(filter-out tools/sealctl.c,$(SEALCTL_SRCS))) $(HOST_LIBS)
 	$(call say,LD,$@)
 	$(Q)clang -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(HOST_LDLIBS)
 

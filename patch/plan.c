@@ -352,8 +352,10 @@ static uint8_t *gz_member(const uint8_t *b, size_t n, size_t *ulen, size_t *hl, 
 	if (*hl == 0)
 		return NULL;
 	isize = si_le32(b + n - 4);
-	/* ISIZE is the size modulo 2^32; members past 4 GiB are not ours */
-	if (isize > PATCH_EXPAND_MAX)
+	/* ISIZE is the size modulo 2^32; members past 4 GiB are not ours.
+	 * Deflate makes at most 258 bytes of 2 bits (1032 a byte): a larger
+	 * claim is a lie that would size the buffers below (fuzz_plan) */
+	if (isize > PATCH_EXPAND_MAX || isize > (uint64_t)(n - *hl - 8) * 1032 + 64)
 		return NULL;
 	out.wcap = isize;
 	out.w = malloc(isize ? isize : 1);
@@ -832,99 +834,451 @@ static int exp_cmp(const void *a, const void *b)
 	return x->new_ext[0].off < y->new_ext[0].off ? -1 : x->new_ext[0].off > y->new_ext[0].off;
 }
 
+/* A gzip member, file f of the new image with old version g: diffed
+ * decompressed when both decode, it changed, and gz.c's encoder makes the
+ * new one again byte for byte (with the old member's symbols where they
+ * agree, when that reproduces too). */
+static int plan_gz(const uint8_t *old, const uint8_t *nw, const struct efile *f,
+		   const struct efile *g, struct diff_plan *p, size_t *cap)
+{
+	const uint8_t *nb, *ob;
+	uint8_t *nown = NULL, *oown = NULL, *un = NULL, *uo = NULL;
+	uint8_t *tn = NULL, *to = NULL, *list = NULL;
+	size_t unl = 0, uol = 0, nhl = 0, ohl = 0, ntn = 0, nto = 0, ll = 0;
+	struct diff_exp *x;
+	int r = 0;
+
+	if (g->size < 18 || g->n_ext == 0)
+		return 0;
+	nb = file_view(nw, f, &nown);
+	ob = file_view(old, g, &oown);
+	if (!nb || !ob || (f->size == g->size && memcmp(nb, ob, f->size) == 0))
+		goto out; /* unchanged: raw bytes cost nothing */
+	un = gz_member(nb, f->size, &unl, &nhl, &tn, &ntn);
+	if (!un || nhl > 32)
+		goto out;
+	uo = gz_member(ob, g->size, &uol, &ohl, &to, &nto);
+	if (!uo)
+		goto out;
+	/* the old member's symbols where the new one has the same (the
+	 * apply then does not search there), else all searched */
+	list = reuse_list(to, nto, tn, ntn, &ll);
+	if (list) {
+		struct ru_mem rm = { list, to, ll, nto * GZ_TOK_LEN };
+		struct gz_reuse ru = { ru_mem_read, &rm, 0, ll, RU_TOK_AT, nto, uol };
+
+		if (ll > UINT32_MAX || unl + ll > PATCH_EXPAND_MAX ||
+		    !gz_reproduces(nb, f->size, nhl, un, unl, &ru)) {
+			free(list);
+			list = NULL;
+		}
+	}
+	if (!list && !gz_reproduces(nb, f->size, nhl, un, unl, NULL))
+		goto out;
+	if (list) {
+		uint8_t *nu = realloc(un, unl + ll);
+
+		if (!nu) {
+			r = SI_E_NOMEM;
+			goto out;
+		}
+		un = nu;
+		memcpy(un + unl, list, ll);
+		unl += ll;
+		p->gz_reuse++;
+	}
+	if (!(x = exp_add(p, cap, PATCH_EXP_GZIP, &uo, uol, &un, unl))) {
+		r = SI_E_NOMEM;
+		goto out;
+	}
+	x->reuse_len = list ? (uint32_t)ll : 0;
+	x->n_old = (uint8_t)g->n_ext;
+	x->n_new = (uint8_t)f->n_ext;
+	memcpy(x->old_ext, g->ext, sizeof x->old_ext);
+	memcpy(x->new_ext, f->ext, sizeof x->new_ext);
+	x->hdr_len = (uint8_t)nhl;
+	memcpy(x->hdr, nb, nhl);
+out:
+	free(nown);
+	free(oown);
+	free(un);
+	free(uo);
+	free(tn);
+	free(to);
+	free(list);
+	return r;
+}
+
 static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct twins *tw,
 			   const struct efiles *nf, const struct patch_diff_opts *opt,
 			   struct diff_plan *p)
 {
 	size_t i, cap = 0;
+	int r;
 
 	for (i = 0; i < nf->n && p->nexp < CONFIG_PATCH_MAX_EXPANSIONS; i++) {
 		const struct efile *f = &nf->v[i], *g;
-		const uint8_t *nb, *ob;
-		uint8_t *nown = NULL, *oown = NULL, *un = NULL, *uo = NULL;
-		uint8_t *tn = NULL, *to = NULL, *list = NULL;
-		size_t unl = 0, uol = 0, nhl = 0, ohl = 0, ntn = 0, nto = 0, ll = 0;
-		struct diff_exp *x;
 
 		if (f->size < 18 || f->n_ext == 0 || f->ext[0].len < 2)
 			continue;
 		if (nw[f->ext[0].off] != 0x1f || nw[f->ext[0].off + 1] != 0x8b) {
-			int r;
-
 			g = opt && f->size >= 32 ? old_twin(tw, f) : NULL;
 			if (g && g->size >= 32 && g->n_ext && (r = plan_xz(old, nw, f, g, opt, p, &cap)))
 				return r;
 			continue;
 		}
 		g = old_twin(tw, f);
-		if (!g || g->size < 18 || g->n_ext == 0)
-			continue;
-		nb = file_view(nw, f, &nown);
-		ob = file_view(old, g, &oown);
-		if (!nb || !ob || (f->size == g->size && memcmp(nb, ob, f->size) == 0))
-			goto next; /* unchanged: raw bytes cost nothing */
-		un = gz_member(nb, f->size, &unl, &nhl, &tn, &ntn);
-		if (!un || nhl > 32)
-			goto next;
-		uo = gz_member(ob, g->size, &uol, &ohl, &to, &nto);
-		if (!uo)
-			goto next;
-		/* the old member's symbols where the new one has the same (the
-		 * apply then does not search there), else all searched */
-		list = reuse_list(to, nto, tn, ntn, &ll);
-		if (list) {
-			struct ru_mem rm = { list, to, ll, nto * GZ_TOK_LEN };
-			struct gz_reuse ru = { ru_mem_read, &rm, 0, ll, RU_TOK_AT, nto, uol };
-
-			if (ll > UINT32_MAX || unl + ll > PATCH_EXPAND_MAX ||
-			    !gz_reproduces(nb, f->size, nhl, un, unl, &ru)) {
-				free(list);
-				list = NULL;
-			}
-		}
-		if (!list && !gz_reproduces(nb, f->size, nhl, un, unl, NULL))
-			goto next;
-		if (list) {
-			uint8_t *nu = realloc(un, unl + ll);
-
-			if (!nu)
-				goto nomem;
-			un = nu;
-			memcpy(un + unl, list, ll);
-			unl += ll;
-			p->gz_reuse++;
-		}
-		if (!(x = exp_add(p, &cap, PATCH_EXP_GZIP, &uo, uol, &un, unl))) {
-nomem:
-			free(nown);
-			free(oown);
-			free(un);
-			free(uo);
-			free(tn);
-			free(to);
-			free(list);
-			return SI_E_NOMEM;
-		}
-		x->reuse_len = list ? (uint32_t)ll : 0;
-		x->n_old = (uint8_t)g->n_ext;
-		x->n_new = (uint8_t)f->n_ext;
-		memcpy(x->old_ext, g->ext, sizeof x->old_ext);
-		memcpy(x->new_ext, f->ext, sizeof x->new_ext);
-		x->hdr_len = (uint8_t)nhl;
-		memcpy(x->hdr, nb, nhl);
-next:
-		free(nown);
-		free(oown);
-		free(un);
-		free(uo);
-		free(tn);
-		free(to);
-		free(list);
+		if (g && (r = plan_gz(old, nw, f, g, p, &cap)))
+			return r;
 	}
 	/* the format wants them in the order of their new extents */
 	if (p->nexp)
 		qsort(p->exp, p->nexp, sizeof *p->exp, exp_cmp);
 	return 0;
+}
+
+/* ------------------------------------ members of other images */
+/* An image that is not erofs (ext4, a tar, a disk image) has no paths the
+ * plan reads, but its gzip members and xz streams are found where a
+ * file's data can begin, every RAW_ALIGN bytes (tar's records, file
+ * systems' blocks): a gzip header there and a deflate stream that
+ * decodes, its CRC-32 and length checked; an xz stream header there and
+ * its footer (xz_stream_len).  A member of the new image that the old
+ * image does not hold byte for byte is paired with the changed old member
+ * of its kind whose decompressed bytes are most alike (a bottom-k sketch
+ * of their 8-byte shingles: at least SK_MIN of the SK_N smallest hashes of
+ * both together in each), and the pair is planned as two files of erofs
+ * images are.  A member whose blocks a file system did not keep together
+ * does not decode where it starts: its bytes are diffed raw, as before. */
+#define RAW_ALIGN 512u
+#define RAW_MEMBERS 4096u /* members looked at in each image */
+#define SK_N 64u
+#define SK_MIN 8u
+
+struct rmem {
+	uint64_t off, len; /* the member in its image */
+	int xz;            /* an xz stream, else a gzip member */
+	uint64_t h;        /* a hash of its bytes */
+	uint64_t ulen;     /* its decompressed length */
+	uint64_t sk[SK_N]; /* the smallest shingle hashes, ascending */
+	unsigned nsk;
+	int same;  /* the other image holds it byte for byte */
+	int taken; /* an old member already paired */
+};
+
+struct sketch_sink {
+	struct rmem *m;
+	uint64_t x; /* the last 8 bytes */
+	uint64_t n;
+};
+
+static void sk_add(struct rmem *m, uint64_t h)
+{
+	unsigned lo = 0, hi = m->nsk;
+
+	if (m->nsk == SK_N && h >= m->sk[SK_N - 1])
+		return;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (m->sk[mid] < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < m->nsk && m->sk[lo] == h)
+		return;
+	if (m->nsk < SK_N)
+		m->nsk++;
+	memmove(m->sk + lo + 1, m->sk + lo, (m->nsk - 1 - lo) * sizeof *m->sk);
+	m->sk[lo] = h;
+}
+
+/* The inflate's output, not kept: only sketched. */
+static int sketch_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
+{
+	struct sketch_sink *k = ctx;
+	size_t i;
+
+	(void)off;
+	for (i = 0; i < len; i++) {
+		uint64_t h;
+
+		k->x = k->x << 8 | buf[i];
+		if (++k->n < 8)
+			continue;
+		h = k->x * 0x9E3779B97F4A7C15ull;
+		sk_add(k->m, h ^ h >> 31);
+	}
+	return 0;
+}
+
+/* Of the SK_N smallest hashes of a and b together, how many both have. */
+static unsigned sk_common(const struct rmem *a, const struct rmem *b)
+{
+	unsigned i = 0, j = 0, seen = 0, both = 0;
+
+	while (seen < SK_N && (i < a->nsk || j < b->nsk)) {
+		if (j >= b->nsk || (i < a->nsk && a->sk[i] < b->sk[j])) {
+			i++;
+		} else if (i >= a->nsk || b->sk[j] < a->sk[i]) {
+			j++;
+		} else {
+			both++;
+			i++;
+			j++;
+		}
+		seen++;
+	}
+	return both;
+}
+
+static uint64_t bytes_hash(const uint8_t *p, uint64_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull, i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* A variable-length integer of xz's index at p[*at] (below end). */
+static int xz_vli(const uint8_t *p, size_t end, size_t *at, uint64_t *v)
+{
+	unsigned sh;
+
+	*v = 0;
+	for (sh = 0; sh <= 56; sh += 7) {
+		uint8_t c;
+
+		if (*at >= end)
+			return -1;
+		c = p[(*at)++];
+		*v |= (uint64_t)(c & 0x7F) << sh;
+		if (!(c & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+/* The length of the xz stream at b[0] (n bytes to the image's end), from
+ * its footer and index: the first "YZ" at a multiple of 4 bytes whose
+ * footer has the header's flags and a good CRC-32, whose index (where the
+ * footer's backward size puts it) has a good CRC-32, and whose blocks, by
+ * the index's records, fill the stream from its header to the index; 0
+ * when none.  The stream itself is decoded only if it changed. */
+static uint64_t xz_stream_len(const uint8_t *b, uint64_t n)
+{
+	uint64_t at;
+
+	if (!patch_xz_header_ok(b, n > 12 ? 12 : (size_t)n))
+		return 0;
+	for (at = 24; at + 12 <= n; at += 4) {
+		const uint8_t *f = b + at;
+		uint64_t back, count, blocks = 0, v, k;
+		size_t ix, p;
+
+		if (f[10] != 'Y' || f[11] != 'Z' || f[8] != b[6] || f[9] != b[7] ||
+		    patch_crc32(0, f + 4, 6) != si_le32(f))
+			continue;
+		back = ((uint64_t)si_le32(f + 4) + 1) * 4;
+		if (back < 8 || back > at - 12)
+			continue;
+		ix = (size_t)(at - back);
+		if (b[ix] != 0 || patch_crc32(0, b + ix, (size_t)back - 4) != si_le32(f - 4))
+			continue;
+		p = ix + 1;
+		if (xz_vli(b, (size_t)at - 4, &p, &count) != 0)
+			continue;
+		for (k = 0; k < count; k++) {
+			if (xz_vli(b, (size_t)at - 4, &p, &v) != 0 || v > n)
+				break;
+			blocks += (v + 3) & ~(uint64_t)3;
+			if (xz_vli(b, (size_t)at - 4, &p, &v) != 0 || blocks > n)
+				break;
+		}
+		if (k == count && 12 + blocks == ix)
+			return at + 12;
+	}
+	return 0;
+}
+
+/* The gzip member starting at b[0] (n bytes to the image's end) into *m;
+ * 0 when there is none. */
+static int raw_member(const uint8_t *b, uint64_t n, struct patch_inflate *st, struct rmem *m)
+{
+	struct mem in = { b, (size_t)n, NULL, 0, 0, NULL, 0 };
+	struct sketch_sink k = { m, 0, 0 };
+	uint64_t used = 0, ol = 0;
+	uint32_t crc = 0;
+	size_t hl = gz_hdr(b, n > 64 ? 64 : (size_t)n);
+
+	if (hl == 0 || hl > 32)
+		return 0;
+	memset(m, 0, sizeof *m);
+	if (patch_inflate_run(st, mem_read, &in, hl, n - hl, sketch_write, &k, 0,
+			      PATCH_EXPAND_MAX, NULL, &used, &ol, &crc) != 0 ||
+	    hl + used + 8 > n || crc != si_le32(b + hl + used) ||
+	    (uint32_t)ol != si_le32(b + hl + used + 4))
+		return 0;
+	m->len = hl + used + 8;
+	m->ulen = ol;
+	m->h = bytes_hash(b, m->len);
+	return 1;
+}
+
+static int raw_members(const uint8_t *img, size_t n, struct patch_inflate *st, struct rmem **out,
+		       size_t *count)
+{
+	struct rmem *v = NULL, m;
+	size_t k = 0, cap = 0;
+	uint64_t off;
+
+	for (off = 0; off + 18 <= n && k < RAW_MEMBERS; off += RAW_ALIGN) {
+		const uint8_t *b = img + off;
+
+		if (b[0] == 0xFD && b[1] == '7') {
+			memset(&m, 0, sizeof m);
+			m.xz = 1;
+			if (!(m.len = xz_stream_len(b, n - off)))
+				continue;
+			m.h = bytes_hash(b, m.len);
+		} else if (b[0] != 0x1f || b[1] != 0x8b || b[2] != 8 ||
+			   !raw_member(b, n - off, st, &m)) {
+			continue;
+		}
+		if (k == cap) {
+			struct rmem *nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
+
+			if (!nv) {
+				free(v);
+				return SI_E_NOMEM;
+			}
+			v = nv;
+		}
+		m.off = off;
+		v[k++] = m;
+		/* the next one begins past this one */
+		off += (m.len - 1) / RAW_ALIGN * RAW_ALIGN;
+	}
+	*out = v;
+	*count = k;
+	return 0;
+}
+
+/* Does [off, off + len) meet an extent the plan's expansions already
+ * take, in the old image (old) or the new one? */
+static int exp_meets(const struct diff_plan *p, int old, uint64_t off, uint64_t len)
+{
+	uint32_t k;
+	unsigned j;
+
+	for (k = 0; k < p->nexp; k++) {
+		const struct diff_exp *x = &p->exp[k];
+		unsigned n = old ? x->n_old : x->n_new;
+
+		for (j = 0; j < n; j++) {
+			const struct patch_ext *e = old ? &x->old_ext[j] : &x->new_ext[j];
+
+			if (e->off < off + len && off < e->off + e->len)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Marks the members both images hold byte for byte. */
+static void raw_same(const uint8_t *old, struct rmem *o, size_t no, const uint8_t *nw,
+		     struct rmem *nv, size_t nn)
+{
+	size_t i, j;
+
+	for (i = 0; i < nn; i++)
+		for (j = 0; j < no; j++)
+			if (o[j].xz == nv[i].xz && o[j].len == nv[i].len && o[j].h == nv[i].h &&
+			    memcmp(old + o[j].off, nw + nv[i].off, (size_t)o[j].len) == 0) {
+				nv[i].same = o[j].same = 1;
+				break;
+			}
+}
+
+/* A changed xz stream's sketch, from its data: 0, or -1 when it does not
+ * split and join back (it is then left raw). */
+static int xz_sketch(const uint8_t *img, struct rmem *m)
+{
+	size_t at = 0, ml = 0, dl = 0, ul = 0;
+	uint8_t *u = xz_member(img + m->off, (size_t)m->len, &at, &ml, &dl, &ul);
+	struct sketch_sink k = { m, 0, 0 };
+
+	if (!u)
+		return -1;
+	if (at != 0 || ml != m->len) {
+		free(u);
+		return -1;
+	}
+	m->ulen = dl;
+	(void)sketch_write(&k, 0, u, dl);
+	free(u);
+	return 0;
+}
+
+static int plan_raw(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
+		    const struct patch_diff_opts *opt, struct diff_plan *p, size_t *cap)
+{
+	struct patch_inflate *st = malloc(sizeof *st);
+	struct rmem *o = NULL, *nv = NULL;
+	size_t no = 0, nc = 0, i, j;
+	int r;
+
+	if (!st)
+		return SI_E_NOMEM;
+	r = raw_members(old, on, st, &o, &no);
+	if (r == 0)
+		r = raw_members(nw, nn, st, &nv, &nc);
+	free(st);
+	if (r == 0)
+		raw_same(old, o, no, nw, nv, nc);
+	/* the changed xz streams decoded, for their sketches */
+	for (i = 0; r == 0 && i < no; i++)
+		if (o[i].xz && !o[i].same && xz_sketch(old, &o[i]))
+			o[i].same = 1; /* not to be paired */
+	for (i = 0; r == 0 && i < nc; i++)
+		if (nv[i].xz && !nv[i].same && xz_sketch(nw, &nv[i]))
+			nv[i].same = 1;
+	for (i = 0; r == 0 && i < nc && p->nexp < CONFIG_PATCH_MAX_EXPANSIONS; i++) {
+		size_t best = no;
+		unsigned bc = SK_MIN - 1, c;
+
+		if (nv[i].same || exp_meets(p, 0, nv[i].off, nv[i].len))
+			continue;
+		for (j = 0; j < no; j++) {
+			if (o[j].xz != nv[i].xz || o[j].same || o[j].taken ||
+			    exp_meets(p, 1, o[j].off, o[j].len))
+				continue;
+			c = sk_common(&nv[i], &o[j]);
+			if (c > bc || (c == bc && best < no &&
+				       (o[j].ulen > nv[i].ulen ? o[j].ulen - nv[i].ulen
+							       : nv[i].ulen - o[j].ulen) <
+					       (o[best].ulen > nv[i].ulen ? o[best].ulen - nv[i].ulen
+									  : nv[i].ulen - o[best].ulen))) {
+				bc = c;
+				best = j;
+			}
+		}
+		if (best < no) {
+			const struct efile f = { NULL, NULL, nv[i].len, { { nv[i].off, nv[i].len },
+									  { 0, 0 } }, 1 };
+			const struct efile g = { NULL, NULL, o[best].len, { { o[best].off, o[best].len },
+									    { 0, 0 } }, 1 };
+
+			o[best].taken = 1;
+			r = nv[i].xz ? plan_xz(old, nw, &f, &g, opt, p, cap)
+				     : plan_gz(old, nw, &f, &g, p, cap);
+		}
+	}
+	free(o);
+	free(nv);
+	return r;
 }
 
 /* The main extent of a file: its blocks (the inline tail is small). */
@@ -1145,12 +1499,11 @@ int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		if (r == 0)
 			r = plan_btf(nw, &nf, p);
 		twins_free(&tw);
-	} else if (r == 0 && on >= 64 && on <= RAW_SA_MAX) {
+	} else if (r == 0) {
 		/* not erofs: the whole images are the one pair */
-		p->pairs = malloc(sizeof *p->pairs);
-		if (!p->pairs)
+		if (on >= 64 && on <= RAW_SA_MAX && !(p->pairs = malloc(sizeof *p->pairs))) {
 			r = SI_E_NOMEM;
-		else {
+		} else if (p->pairs) {
 			p->pairs[0].new_lo = 0;
 			p->pairs[0].new_hi = nn;
 			p->pairs[0].old_lo = 0;
@@ -1158,13 +1511,18 @@ int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 			p->npairs = 1;
 		}
 		/* a boot kernel collection: the kernel's xz stream, as in a
-		 * file of erofs images (the images are one file each) */
+		 * file of erofs images (the images are one file each); other
+		 * images' gzip members and xz streams, found by their headers */
 		if (r == 0 && opt && !opt->no_expand && nn >= 32) {
 			struct efile fo = { NULL, NULL, on, { { 0, on }, { 0, 0 } }, 1 };
 			struct efile fn = { NULL, NULL, nn, { { 0, nn }, { 0, 0 } }, 1 };
 			size_t cap = 0;
 
 			r = plan_xz(old, nw, &fn, &fo, opt, p, &cap);
+			if (r == 0)
+				r = plan_raw(old, on, nw, nn, opt, p, &cap);
+			if (r == 0 && p->nexp > 1)
+				qsort(p->exp, p->nexp, sizeof *p->exp, exp_cmp);
 		}
 	}
 

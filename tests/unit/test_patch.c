@@ -1002,23 +1002,29 @@ static void system_rm_tree(void);
  * refusals, each with its exact code, and a resume across them. */
 static char p_tree[256];
 
-/* An erofs image of the tree p_tree that the shell command fill makes
- * (in "T", which names the tree), then removed. */
-static uint8_t *erofs_of(const char *side, const char *fill, size_t *n)
+/* An image ($I) of the tree p_tree ($T) that the shell command fill makes,
+ * by the shell command make, read and then removed (NULL on failure). */
+static uint8_t *image_of(const char *side, const char *fill, const char *make, size_t *n)
 {
 	char cmd[8192], img[300];
 	uint8_t *b;
 
 	snprintf(img, sizeof img, "%s/%s.img", dir, side);
-	snprintf(cmd, sizeof cmd,
-		 "T=%s && rm -rf $T && mkdir -p $T && %s && "
-		 "mkfs.erofs --quiet -T0 --all-root -U 00000000-0000-0000-0000-000000000000 %s $T",
-		 p_tree, fill, img);
+	snprintf(cmd, sizeof cmd, "T=%s && I=%s && rm -rf $T && mkdir -p $T && %s && %s", p_tree,
+		 img, fill, make);
 	if (system(cmd) != 0)
 		return NULL;
 	b = get_file(img, n);
 	unlink(img);
 	return b;
+}
+
+/* An erofs image of the tree the shell command fill makes (in "T"). */
+static uint8_t *erofs_of(const char *side, const char *fill, size_t *n)
+{
+	return image_of(side, fill,
+			"mkfs.erofs --quiet -T0 --all-root -U 00000000-0000-0000-0000-000000000000 $I $T",
+			n);
 }
 
 static uint8_t *mk_erofs(const char *side, const char *top_line, size_t *n)
@@ -1068,6 +1074,100 @@ static void apply_refused(uint8_t *q, size_t qn, const struct patch_info *info, 
 	T_CHECK(!exists(p_out) && !exists(p_part) && !exists(scratch), "output after %s", what);
 }
 
+/* The two images a test made: 1 when both are there (then written as the
+ * old and the new image's files), else both freed and the failure named. */
+static int both_made(uint8_t *a, size_t an, uint8_t *b, size_t bn, const char *tools)
+{
+	T_CHECK(a && b, "%s failed", tools);
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return 0;
+	}
+	put_file(p_old, a, an);
+	put_file(p_new, b, bn);
+	return 1;
+}
+
+/* A tar of the tree the shell command fill makes (in "T"). */
+static uint8_t *tar_of(const char *side, const char *fill, size_t *n)
+{
+	return image_of(side, fill,
+			"tar -C $T --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf $I .",
+			n);
+}
+
+/* Images that are not erofs (a tar here): their gzip members and xz
+ * streams found by their headers where a file can begin and paired by
+ * content, not by place: the new tar has the two changed changelogs under
+ * each other's names, so pairing in order would be wrong.  An unchanged
+ * member, and members cut short, stay raw.  The patch applies, forward
+ * and reverse, and is far smaller than the same diff on raw bytes. */
+static void test_raw_members(void)
+{
+	static const char common[] =
+		"mkdir -p $T/doc && printf 'same\\n' > $T/doc/README && "
+		"seq 7 7 70000 | gzip -9n > $T/doc/same.gz && "
+		"seq 1 400 | gzip -9n | head -c 500 > $T/doc/cut.gz && "
+		"{ seq 1 3 60000 | xz -6 | head -c 3000; } > $T/doc/cut.xz";
+	char fa[2048], fb[2048];
+	struct patch_diff_opts o = { .seg_size = 65536, .level = 3, .threads = 2 };
+	struct patch_diff_opts raw = o;
+	struct patch_diff_stats st;
+	uint8_t *a, *b, *p = NULL, *q = NULL;
+	size_t an = 0, bn = 0, pn = 0, qn = 0;
+
+	snprintf(fa, sizeof fa,
+		 "%s && seq 1 30000 | gzip -9n > $T/doc/a.gz && "
+		 "seq 100000 3 190000 | gzip -9n > $T/doc/b.gz && "
+		 "seq 1 2 200000 | xz -6 > $T/doc/data.xz",
+		 common);
+	snprintf(fb, sizeof fb,
+		 "%s && { echo a new entry; seq 100000 3 190000; } | gzip -9n > $T/doc/a.gz && "
+		 "{ echo another; seq 1 30000; } | gzip -9n > $T/doc/b.gz && "
+		 "{ echo x; seq 1 2 200000; } | xz -6 > $T/doc/data.xz",
+		 common);
+	a = tar_of("a", fa, &an);
+	b = tar_of("b", fb, &bn);
+	if (!both_made(a, an, b, bn, "tar, gzip or xz"))
+		return;
+	diff_apply(a, an, b, bn, p_old, &o, &p, &pn, &st);
+	T_EQ(st.nexp, 3);
+	T_EQ(st.xz_split, 1);
+	/* each changed changelog with the old one it grew from: 12 and 8
+	 * bytes longer ("a new entry", "another"), not 41 KB apart */
+	{
+		struct patch_info info;
+		struct patch_exp e;
+		uint32_t k, good = 0;
+
+		T_OK(patch_header_parse(p, pn, &info, NULL));
+		for (k = 0; k < info.nexp; k++) {
+			patch_exp_get(p, &info, k, &e);
+			if (e.kind == PATCH_EXP_GZIP) {
+				uint64_t grew = e.u_new_len - e.reuse_len - e.u_old_len;
+
+				good += grew == 12 || grew == 8;
+			}
+		}
+		T_EQ(good, 2);
+	}
+	raw.no_expand = 1;
+	T_OK(patch_diff(a, an, b, bn, &raw, &q, &qn, NULL, NULL));
+	T_CHECK(pn * 3 < qn, "members: %zu bytes against %zu raw", pn, qn);
+	free(q);
+	q = NULL;
+	/* the reverse pairs them the same way */
+	diff_apply(b, bn, a, an, p_new, &o, &q, &qn, &st);
+	T_EQ(st.nexp, 3);
+	free(p);
+	free(q);
+	free(a);
+	free(b);
+	put_file(p_old, old_img, OLD_N);
+	put_file(p_new, new_img, new_n);
+}
+
 static void test_expansions(void)
 {
 	struct patch_diff_opts o = { .seg_size = 4096, .level = 3, .threads = 2 };
@@ -1082,14 +1182,8 @@ static void test_expansions(void)
 	snprintf(scratch, sizeof scratch, "%s.scratch", p_out);
 	a = mk_erofs("a", "", &an);
 	b = mk_erofs("b", "echo 'a new entry at the top';", &bn);
-	T_CHECK(a && b, "mkfs.erofs or gzip failed");
-	if (!a || !b) {
-		free(a);
-		free(b);
+	if (!both_made(a, an, b, bn, "mkfs.erofs or gzip"))
 		return;
-	}
-	put_file(p_old, a, an);
-	put_file(p_new, b, bn);
 	T_OK(patch_diff(a, an, b, bn, &o, &p, &pn, &st, NULL));
 	T_EQ(st.nexp, 1);
 	T_CHECK(st.ops[PATCH_OP_KEEP] > 0, "no KEEP ops");
@@ -1925,6 +2019,7 @@ int main(void)
 	test_refusals();
 	test_resume();
 	test_expansions();
+	test_raw_members();
 	test_gz_inflate();
 	test_gz_reuse();
 #ifndef T_TSAN
