@@ -269,7 +269,7 @@ $(TB)/obj/%.o: %.c $(target_deps_ready) $(TARGET_SYSROOT_DEP)
 #   SEALCTL_SRCS  the host tool's own code (may allocate, may use libzstd)
 #   UNIT_TESTS    tests/unit/test_*.c, each a program using tests/unit/t.h
 #   FUZZ_TARGETS  tests/fuzz/fuzz_*.c; corpus in tests/fuzz/corpus/<name>/
-#   FUZZ_HOST_TARGETS  those of them that also link the host tool's code
+#   FUZZ_HOST_TARGETS  those of them that also link the diff's code (PATCH_DIFF_SRCS)
 #   HOST_LDLIBS   extra libraries for host programs
 LIB_SRCS :=
 INIT_SRCS :=
@@ -301,9 +301,9 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_TARGETS))
 $(FB)/%: $(FB)/obj/tests/fuzz/%.o $(call host_obj,$(FB),$(LIB_SRCS)) $(HOST_LIBS)
 	$(call say,LD,$@)
 	$(Q)clang -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(HOST_LDLIBS)
-# targets of the host tool's code (FUZZ_HOST_TARGETS: the diff's plan) link it too
+# targets of the diff's code (FUZZ_HOST_TARGETS: its plan) link it too
 $(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_HOST_TARGETS)): $(FB)/%: $(FB)/obj/tests/fuzz/%.o \
-		$(call host_obj,$(FB),$(LIB_SRCS) $(filter-out tools/sealctl.c,$(SEALCTL_SRCS))) $(HOST_LIBS)
+		$(call host_obj,$(FB),$(LIB_SRCS) $(PATCH_DIFF_SRCS)) $(HOST_LIBS)
 	$(call say,LD,$@)
 	$(Q)clang -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(HOST_LDLIBS)
 
