@@ -1033,6 +1033,11 @@ static unsigned sk_common(const struct rmem *a, const struct rmem *b)
 	return both;
 }
 
+static uint64_t u64_dist(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
 static uint64_t bytes_hash(const uint8_t *p, uint64_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ull, i;
@@ -1040,25 +1045,6 @@ static uint64_t bytes_hash(const uint8_t *p, uint64_t n)
 	for (i = 0; i < n; i++)
 		h = (h ^ p[i]) * 0x100000001b3ull;
 	return h;
-}
-
-/* A variable-length integer of xz's index at p[*at] (below end). */
-static int xz_vli(const uint8_t *p, size_t end, size_t *at, uint64_t *v)
-{
-	unsigned sh;
-
-	*v = 0;
-	for (sh = 0; sh <= 56; sh += 7) {
-		uint8_t c;
-
-		if (*at >= end)
-			return -1;
-		c = p[(*at)++];
-		*v |= (uint64_t)(c & 0x7F) << sh;
-		if (!(c & 0x80))
-			return 0;
-	}
-	return -1;
 }
 
 /* The length of the xz stream at b[0] (n bytes to the image's end), from
@@ -1088,13 +1074,13 @@ static uint64_t xz_stream_len(const uint8_t *b, uint64_t n)
 		if (b[ix] != 0 || patch_crc32(0, b + ix, (size_t)back - 4) != si_le32(f - 4))
 			continue;
 		p = ix + 1;
-		if (xz_vli(b, (size_t)at - 4, &p, &count) != 0)
+		if (patch_xz_vli(b, (size_t)at - 4, &p, &count) != 0)
 			continue;
 		for (k = 0; k < count; k++) {
-			if (xz_vli(b, (size_t)at - 4, &p, &v) != 0 || v > n)
+			if (patch_xz_vli(b, (size_t)at - 4, &p, &v) != 0 || v > n)
 				break;
 			blocks += (v + 3) & ~(uint64_t)3;
-			if (xz_vli(b, (size_t)at - 4, &p, &v) != 0 || blocks > n)
+			if (patch_xz_vli(b, (size_t)at - 4, &p, &v) != 0 || blocks > n)
 				break;
 		}
 		if (k == count && 12 + blocks == ix)
@@ -1257,10 +1243,8 @@ static int plan_raw(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 				continue;
 			c = sk_common(&nv[i], &o[j]);
 			if (c > bc || (c == bc && best < no &&
-				       (o[j].ulen > nv[i].ulen ? o[j].ulen - nv[i].ulen
-							       : nv[i].ulen - o[j].ulen) <
-					       (o[best].ulen > nv[i].ulen ? o[best].ulen - nv[i].ulen
-									  : nv[i].ulen - o[best].ulen))) {
+				       u64_dist(o[j].ulen, nv[i].ulen) <
+					       u64_dist(o[best].ulen, nv[i].ulen))) {
 				bc = c;
 				best = j;
 			}

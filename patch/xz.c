@@ -825,7 +825,7 @@ int patch_xz_header_ok(const uint8_t *p, size_t len)
 	       patch_crc32(0, p + 6, 2) == si_le32(p + 8);
 }
 
-static int get_vli(const uint8_t *p, size_t len, size_t *at, uint64_t *v)
+int patch_xz_vli(const uint8_t *p, size_t len, size_t *at, uint64_t *v)
 {
 	unsigned sh = 0;
 
@@ -863,12 +863,12 @@ static int split_block_header(struct patch_xz *z, uint8_t *h, uint64_t *csize, u
 		return XZ_FAIL(d, "xz.block.flags", 0, h[1]);
 	nf = (h[1] & 3) + 1;
 	*csize = *usize = 0;
-	if ((h[1] & 0x40) && (get_vli(h, hl - 4, &at, csize) || !*csize))
+	if ((h[1] & 0x40) && (patch_xz_vli(h, hl - 4, &at, csize) || !*csize))
 		return XZ_FAIL(d, "xz.block.compressed_size", 1, *csize);
-	if ((h[1] & 0x80) && get_vli(h, hl - 4, &at, usize))
+	if ((h[1] & 0x80) && patch_xz_vli(h, hl - 4, &at, usize))
 		return XZ_FAIL(d, "xz.block.uncompressed_size", 0, at);
 	for (f = 0; f < nf; f++) {
-		if (get_vli(h, hl - 4, &at, &id) || get_vli(h, hl - 4, &at, &psz) ||
+		if (patch_xz_vli(h, hl - 4, &at, &id) || patch_xz_vli(h, hl - 4, &at, &psz) ||
 		    psz > hl - 4 - at)
 			return XZ_FAIL(d, "xz.block.filter", hl, at);
 		if ((id == 0x21) != (f == nf - 1))

@@ -128,4 +128,9 @@ int patch_xz_join(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t d
  * magic, the flags, their CRC-32), else 0. */
 int patch_xz_header_ok(const uint8_t *p, size_t len);
 
+/* A variable-length integer of xz's headers and index at p[*at], below
+ * len, in its shortest form (at most 9 bytes); *at moves past it.  0, or
+ * -1 when it is cut, too long or not the shortest. */
+int patch_xz_vli(const uint8_t *p, size_t len, size_t *at, uint64_t *v);
+
 #endif
