@@ -231,10 +231,38 @@ static void filters_make(void)
 	}
 }
 
+/* The first byte at or after i that a reference needs near it, or len:
+ * every field x86_field finds for a start s has one in b[s..s+3] (E8, E9
+ * or 0F at s; a ModRM byte with (b & C7) == 05 at s+1 after a one-byte
+ * opcode, at s+2 after REX or 0F, at s+3 after REX 0F), so no start below
+ * the anchor minus three has a field.  Eight bytes at a time, as
+ * lit_anchor: in code most words hold none. */
+static size_t x86_anchor(const uint8_t *b, size_t i, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+
+	for (; len - i >= 8; i += 8) {
+		uint64_t w = si_le64(b + i), x, y, z, m;
+
+		x = (w | ones) ^ (ones * 0xE9); /* E8 or E9 */
+		y = w ^ (ones * 0x0F);
+		z = (w & (ones * 0xC7)) ^ (ones * 0x05);
+		/* the lowest zero byte of each is found exactly */
+		m = ((x - ones) & ~x & highs) | ((y - ones) & ~y & highs) |
+		    ((z - ones) & ~z & highs);
+		if (m)
+			return i + (size_t)(__builtin_ctzll(m) >> 3);
+	}
+	for (; i < len; i++)
+		if ((b[i] | 1) == 0xE9 || b[i] == 0x0F || (b[i] & 0xC7) == 0x05)
+			return i;
+	return len;
+}
+
 static size_t refs_x86(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uint64_t old_size,
 		       const struct patch_map *m)
 {
-	size_t i = 0, n = 0;
+	size_t i = 0, n = 0, a = 0;
 	uint32_t hint = 0;
 
 	while (i + 5 <= len) {
@@ -242,8 +270,18 @@ static size_t refs_x86(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uin
 		int32_t disp;
 		uint64_t t;
 		const struct patch_map_piece *pc;
-		uint8_t c = x86_first[buf[i]];
+		uint8_t c;
 
+		if (i >= a) { /* past the last anchor: skip to the next's reach */
+			a = x86_anchor(buf, i, len);
+			if (a == len)
+				break;
+			if (a - i > 3) {
+				i = a - 3;
+				continue;
+			}
+		}
+		c = x86_first[buf[i]];
 		if (!(x86_next[buf[i + 1]] & (1u << c) & ~1u)) {
 			i++;
 			continue;

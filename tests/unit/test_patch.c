@@ -695,6 +695,58 @@ static void test_refs(void)
 	T_EQ(patch_refs_predict(PATCH_ARCH_NONE, b, 8, 0, 0, 0x200, &m), 0);
 }
 
+/* The x86-64 scan skips to the bytes a reference needs near it (E8, E9,
+ * 0F, a ModRM byte of 05 form, up to three bytes after the reference's
+ * start): each form found at every offset of a buffer of filler the skip
+ * jumps over, alone, with the filler before and after it, and cut by the
+ * operation's end one byte short. */
+static void test_refs_skip(void)
+{
+	static const struct {
+		uint8_t op[4];
+		unsigned n; /* opcode bytes before the field */
+	} form[] = {
+		{ { 0xE8 }, 1 },		     /* call rel32 */
+		{ { 0xE9 }, 1 },		     /* jmp rel32 */
+		{ { 0x0F, 0x84 }, 2 },		     /* je rel32 */
+		{ { 0x8B, 0x05 }, 2 },		     /* mov eax, [rip+d] */
+		{ { 0x48, 0x8D, 0x3D }, 3 },	     /* lea rdi, [rip+d] */
+		{ { 0x0F, 0x10, 0x05 }, 3 },	     /* movups xmm0, [rip+d] */
+		{ { 0x66, 0x0F, 0x2E, 0x05 }, 4 }, /* the 66 is filler here */
+		{ { 0x4C, 0x0F, 0x10, 0x0D }, 4 }, /* REX 0F op ModRM */
+	};
+	/* none of them is E8, E9 or 0F, nor of ModRM 05 form, nor REX */
+	static const uint8_t fill[] = { 0x90, 0x00, 0xC3, 0x31, 0xFF, 0x66, 0xCC, 0x20 };
+	struct patch_map_piece pc = { 0, 0x10000, 0x40 };
+	struct patch_map m = { &pc, 1, NULL, NULL, 0, 0 };
+	uint8_t b[64];
+	size_t f, at, k, fl = 0;
+	int ok = 1, cut = 1;
+
+	for (f = 0; f < sizeof form / sizeof form[0]; f++) {
+		for (at = 0; at + form[f].n + 4 <= sizeof b; at++) {
+			size_t end = at + form[f].n + 4;
+			int32_t disp = (int32_t)(0x8000 - (0x1000 + end));
+
+			for (k = 0; k < sizeof b; k++)
+				b[k] = fill[fl++ % sizeof fill];
+			memcpy(b + at, form[f].op, form[f].n);
+			si_put_le32(b + at + form[f].n, (uint32_t)disp);
+			/* target 0x8000 moved by 0x40, the site not at all */
+			if (patch_refs_predict(PATCH_ARCH_X86_64, b, sizeof b, 0x1000, 0x1000,
+					       0x10000, &m) != 1 ||
+			    (int32_t)si_le32(b + at + form[f].n) != disp + 0x40)
+				ok = 0;
+			si_put_le32(b + at + form[f].n, (uint32_t)disp);
+			if (end >= 5 && patch_refs_predict(PATCH_ARCH_X86_64, b, end - 1, 0x1000,
+							   0x1000, 0x10000, &m) != 0)
+				cut = 0;
+		}
+	}
+	T_EQ(ok, 1);
+	T_EQ(cut, 1);
+}
+
 /* The map's block index (patch_map_index) finds the piece a search of
  * all the pieces finds: maps dense and sparse (blocks of 512 bytes up to
  * most of the image), pieces adjacent and apart, targets in gaps, at a
@@ -2013,6 +2065,7 @@ int main(void)
 	test_seg_run();
 	test_seg_keep_wait();
 	test_refs();
+	test_refs_skip();
 	test_map_index();
 	test_lit_filter();
 	test_map_parse();
