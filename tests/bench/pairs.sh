@@ -13,12 +13,16 @@
 #       kernel and all modules)
 # kcx:  the same release on amd64 (linux-image 6.1.0-56 -> 6.1.0-57): its
 #       kernel is an xz stream inside the bzImage, where kc64's is gzip
+# ext4: os's packages in an ext4 file system of a 128 MiB partition (most
+#       of it free space; images that are not erofs: file data in 4 KiB
+#       blocks, metadata spread over block groups)
 # Writes OUTDIR/<name>-old.img and OUTDIR/<name>-new.img as deterministic,
-# uncompressed erofs images; an existing pair is kept (the cache).  Every
+# uncompressed erofs images (ext4: mke2fs -d with every time, the UUID and
+# the hash seed fixed); an existing pair is kept (the cache).  Every
 # version is pinned: a pair is the same bytes wherever it is built, or it
 # fails to build (a version that left the archive), never another pair.
 # Needs apt-get download (the machine's Debian mirror; mk/debian.sh for
-# arm64), dpkg-deb, mkfs.erofs.
+# arm64), dpkg-deb, mkfs.erofs, mke2fs (e2fsprogs).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:?usage: pairs.sh OUTDIR [NAME...|all]}; shift
@@ -28,8 +32,8 @@ command -v mkfs.erofs >/dev/null || { echo "pairs.sh: mkfs.erofs missing (apt-ge
 
 want() { local w; for w in "${which[@]}"; do [[ $w == all || $w == "$1" ]] && return 0; done; return 1; }
 
-pair() { # name arch "old pkg=ver list" "new pkg=ver list"
-	local name=$1 arch=$2 side list d
+pair() { # name arch "old pkg=ver list" "new pkg=ver list" [erofs|ext4]
+	local name=$1 arch=$2 fs=${5:-erofs} side list d
 	[[ -s $out/$name-old.img && -s $out/$name-new.img ]] && return 0
 	for side in old new; do
 		list=$3; [[ $side == new ]] && list=$4
@@ -41,8 +45,27 @@ pair() { # name arch "old pkg=ver list" "new pkg=ver list"
 			"$top/mk/debian.sh" debs "$arch" "$out/$name/$side/deb" $list >/dev/null
 		fi
 		for d in "$out/$name/$side/deb"/*.deb; do dpkg-deb -x "$d" "$out/$name/$side/tree"; done
-		mkfs.erofs --quiet -T0 --all-root -U 00000000-0000-0000-0000-000000000000 \
-			"$out/$name-$side.img.tmp" "$out/$name/$side/tree"
+		if [[ $fs == ext4 ]]; then
+			# the tree's times (dpkg-deb sets the files', the
+			# directories' are the extraction's), then mke2fs's own
+			find "$out/$name/$side/tree" -exec touch -h -d @0 {} +
+			rm -f "$out/$name-$side.img.tmp"
+			truncate -s 128M "$out/$name-$side.img.tmp"
+			E2FSPROGS_FAKE_TIME=1 mke2fs -q -t ext4 -b 4096 -I 256 -m 0 \
+				-U 5ea11a17-0000-4000-8000-000000000001 \
+				-E hash_seed=5ea11a17-0000-4000-8000-000000000002,root_owner=0:0,lazy_itable_init=0,nodiscard \
+				-d "$out/$name/$side/tree" -F "$out/$name-$side.img.tmp"
+			# mke2fs -d copies each file's ctime, which is the
+			# extraction's: set to 0 through debugfs, path by path
+			(cd "$out/$name/$side/tree" && find . -print) | LC_ALL=C sort |
+				awk '/["\\]/ { print "pairs.sh: a path debugfs cannot quote: " $0 > "/dev/stderr"; exit 1 }
+				     { p = substr($0, 2); if (p == "") p = "/"; printf "sif \"%s\" ctime 0\n", p }' \
+				>"$out/$name/$side/ctime.cmds"
+			E2FSPROGS_FAKE_TIME=1 debugfs -w -f "$out/$name/$side/ctime.cmds" "$out/$name-$side.img.tmp" >/dev/null 2>&1
+		else
+			mkfs.erofs --quiet -T0 --all-root -U 00000000-0000-0000-0000-000000000000 \
+				"$out/$name-$side.img.tmp" "$out/$name/$side/tree"
+		fi
 		mv "$out/$name-$side.img.tmp" "$out/$name-$side.img"
 	done
 	rm -rf "${out:?}/$name"
@@ -51,9 +74,13 @@ pair() { # name arch "old pkg=ver list" "new pkg=ver list"
 host=$(dpkg --print-architecture)
 py="python3.11 python3.11-minimal libpython3.11-stdlib libpython3.11-minimal"
 pyver() { local p; for p in $py; do printf '%s=%s ' "$p" "$1"; done; }
+os_old="$(pyver 3.11.2-6+deb12u8)libcurl4=7.88.1-10+deb12u5 curl=7.88.1-10+deb12u5 nginx-core=1.22.1-9+deb12u9 nginx-common=1.22.1-9+deb12u9"
+os_new="$(pyver 3.11.2-6+deb12u9)libcurl4=7.88.1-10+deb12u15 curl=7.88.1-10+deb12u15 nginx-core=1.22.1-9+deb12u11 nginx-common=1.22.1-9+deb12u11"
 if want os; then
-	pair os "$host" "$(pyver 3.11.2-6+deb12u8)libcurl4=7.88.1-10+deb12u5 curl=7.88.1-10+deb12u5 nginx-core=1.22.1-9+deb12u9 nginx-common=1.22.1-9+deb12u9" \
-		"$(pyver 3.11.2-6+deb12u9)libcurl4=7.88.1-10+deb12u15 curl=7.88.1-10+deb12u15 nginx-core=1.22.1-9+deb12u11 nginx-common=1.22.1-9+deb12u11"
+	pair os "$host" "$os_old" "$os_new"
+fi
+if want ext4; then
+	pair ext4 "$host" "$os_old" "$os_new" ext4
 fi
 if want kc; then
 	pair kc "$host" "linux-image-6.1.0-50-amd64=6.1.176-1" "linux-image-6.1.0-56-amd64=6.1.192-2"
