@@ -71,6 +71,7 @@ struct apply_ctx {
 	void *gz;            /* the expansions' inflate / deflate state */
 	const struct si_fs *fs; /* every file operation (lib/fsops.h) */
 	int old_fd, patch_fd, out_fd, j_fd, scratch_fd; /* fs handles; -1: none */
+	int sparse;          /* out_fd is a file this apply made, zeros until written */
 	uint32_t j_seq;
 	atomic_uint next;
 	atomic_uint applied;
@@ -298,11 +299,12 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i, int ho
 	struct patch_seg s;
 	struct patch_seg_env env;
 	struct si_diag d;
-	int r, image = i < c->info.nseg_image;
+	int r, image = i < c->info.nseg_image, zeroed = 0;
 
 	si_diag_clear(&d);
 	patch_index_entry(c->hdr, i, &s);
 	patch_seg_place(&c->info, c->exps, i, &env);
+	env.zeroed = &zeroed;
 	env.map = &c->map;
 	env.read = src_read;
 	env.rctx = c;
@@ -344,7 +346,11 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i, int ho
 		set_err(c, r, &d, 0, NULL);
 		return;
 	}
-	if (image) {
+	if (image && zeroed && c->sparse) {
+		/* nothing but zeros, where the file holds zeros already (it
+		 * was made empty, then sized): not written, a hole */
+		r = 0;
+	} else if (image) {
 		/* One writer at a time: two threads writing one file contend for
 		 * its inode lock by spinning (a third of the apply's CPU time on
 		 * the os pair); waiting on the mutex sleeps instead. */
@@ -916,6 +922,7 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 			r = r == SI_E_WRITE ? SI_E_WRITE : SI_E_CREATE;
 			goto out;
 		}
+		c->sparse = !blk; /* truncated to nothing, then sized below */
 	}
 	if (blk) {
 		uint64_t size = 0;

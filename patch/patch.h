@@ -318,6 +318,9 @@ struct patch_seg_env {
 	 * ends the segment): the ops run first, the reads of at most
 	 * PATCH_KEEP_DEFER ranges after it, once, at the segment's end */
 	int (*keep_wait)(void *octx);
+	/* NULL, or set by patch_seg_apply: 1 when every op was ZERO (the
+	 * output is zero bytes), else 0 */
+	int *zeroed;
 };
 #define PATCH_KEEP_DEFER 64u
 

@@ -144,15 +144,21 @@ static void check_out_is(const uint8_t *want, size_t n)
 	T_CHECK(!exists(p_part), "part file left behind");
 }
 
+/* What the last apply_sized's output took on disk (st_blocks). */
+static uint64_t out_alloc;
+
 /* Applies patch q (on two threads) to old image a of an bytes, checks the
  * output is b, frees all three and puts the usual old image back. */
 static void apply_sized(uint8_t *a, size_t an, uint8_t *q, size_t qn, uint8_t *b, size_t bn)
 {
+	struct stat sb;
+
 	put_file(p_old, a, an);
 	put_file(p_patch, q, qn);
 	unlink(p_out);
 	T_OK(apply(p_old, p_patch, NULL, 2, 0));
 	check_out_is(b, bn);
+	out_alloc = stat(p_out, &sb) == 0 ? (uint64_t)sb.st_blocks * 512 : UINT64_MAX;
 	unlink(p_out);
 	free(q);
 	free(a);
@@ -365,6 +371,11 @@ static void test_fill_runs(void)
 			(unsigned long long)st.bytes[PATCH_OP_LIT]);
 		T_CHECK(qn < 4096, "fill %02x: a patch of %zu bytes", fills[fi], qn);
 		apply_sized(a, an, q, qn, b, bn);
+		/* zeros: segment 1 (1 to 2 MiB) is nothing but ZERO, not
+		 * written to the new file (a hole) */
+		if (fills[fi] == 0)
+			T_CHECK(out_alloc <= bn - (1u << 20), "%llu bytes allocated of %zu",
+				(unsigned long long)out_alloc, bn);
 	}
 }
 
