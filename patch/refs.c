@@ -231,32 +231,47 @@ static void filters_make(void)
 	}
 }
 
-/* The first byte at or after i that a reference needs near it, or len:
- * every field x86_field finds for a start s has one in b[s..s+3] (E8, E9
- * or 0F at s; a ModRM byte with (b & C7) == 05 at s+1 after a one-byte
- * opcode, at s+2 after REX or 0F, at s+3 after REX 0F), so no start below
- * the anchor minus three has a field.  Eight bytes at a time, as
- * lit_anchor: in code most words hold none. */
-static size_t x86_anchor(const uint8_t *b, size_t i, size_t len)
+/* The x86-64 scans' anchors: the first byte at or after i that a field
+ * needs near it, or len.  Both need an E8 (call) or a ModRM byte with
+ * (b & C7) == 05 (RIP-relative; its instruction starts at most three
+ * bytes before it); the reference scan (`branches`) also E9 (jmp) and 0F
+ * (jcc, two-byte opcodes).  Eight bytes at a time: in code most words
+ * hold none (a quarter of the literal filter's time otherwise). */
+static inline uint64_t zero_lanes(uint64_t x)
 {
-	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	/* the lowest zero byte is flagged exactly (a borrow only flags bytes
+	 * above a zero byte), so the lowest flag of an OR of these is too */
+	return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+}
+
+static inline size_t x86_anchor_at(const uint8_t *b, size_t i, size_t len, int branches)
+{
+	const uint64_t ones = 0x0101010101010101ull;
 
 	for (; len - i >= 8; i += 8) {
-		uint64_t w = si_le64(b + i), x, y, z, m;
+		uint64_t w = si_le64(b + i);
+		uint64_t m = zero_lanes(w ^ (ones * 0xE8)) |
+			     zero_lanes((w & (ones * 0xC7)) ^ (ones * 0x05));
 
-		x = (w | ones) ^ (ones * 0xE9); /* E8 or E9 */
-		y = w ^ (ones * 0x0F);
-		z = (w & (ones * 0xC7)) ^ (ones * 0x05);
-		/* the lowest zero byte of each is found exactly */
-		m = ((x - ones) & ~x & highs) | ((y - ones) & ~y & highs) |
-		    ((z - ones) & ~z & highs);
+		if (branches)
+			m |= zero_lanes(w ^ (ones * 0xE9)) | zero_lanes(w ^ (ones * 0x0F));
 		if (m)
 			return i + (size_t)(__builtin_ctzll(m) >> 3);
 	}
 	for (; i < len; i++)
-		if ((b[i] | 1) == 0xE9 || b[i] == 0x0F || (b[i] & 0xC7) == 0x05)
+		if (b[i] == 0xE8 || (b[i] & 0xC7) == 0x05 ||
+		    (branches && (b[i] == 0xE9 || b[i] == 0x0F)))
 			return i;
 	return len;
+}
+
+/* The reference scan's: every field x86_field finds for a start s has an
+ * anchor in b[s..s+3] (E8, E9 or 0F at s; a ModRM byte of 05 form at s+1
+ * after a one-byte opcode, at s+2 after REX or 0F, at s+3 after REX 0F),
+ * so no start below the anchor minus three has a field. */
+static size_t x86_anchor(const uint8_t *b, size_t i, size_t len)
+{
+	return x86_anchor_at(b, i, len, 1);
 }
 
 static size_t refs_x86(uint8_t *buf, size_t len, uint64_t src, uint64_t dst, uint64_t old_size,
@@ -538,30 +553,10 @@ static inline size_t lit_field(const uint8_t *b, size_t i, size_t len)
 	return 0;
 }
 
-/* The first byte at or after i that a field needs near it: an E8, or a
- * ModRM byte with (b & C7) == 05 (a field's instruction starts at most
- * three bytes before it); len when there is none.  Eight bytes at a time:
- * in code most words hold neither (a quarter of the scan's time otherwise). */
+/* The literal filter's anchors (x86_anchor_at): E8 and ModRM 05 only. */
 static size_t lit_anchor(const uint8_t *b, size_t i, size_t len)
 {
-	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-
-	for (; len - i >= 8; i += 8) {
-		uint64_t w, x, y, m;
-
-		w = si_le64(b + i);
-		x = w ^ (ones * 0xE8);
-		y = (w & (ones * 0xC7)) ^ (ones * 0x05);
-		/* the lowest zero byte of x or y is found exactly (a borrow
-		 * only flags bytes above a zero byte) */
-		m = ((x - ones) & ~x & highs) | ((y - ones) & ~y & highs);
-		if (m)
-			return i + (size_t)(__builtin_ctzll(m) >> 3);
-	}
-	for (; i < len; i++)
-		if (b[i] == 0xE8 || (b[i] & 0xC7) == 0x05)
-			return i;
-	return len;
+	return x86_anchor_at(b, i, len, 0);
 }
 
 size_t patch_lit_filter(uint8_t *buf, size_t len, uint64_t pos, unsigned bits, int forward)
