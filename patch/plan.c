@@ -958,7 +958,7 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 struct rmem {
 	uint64_t off, len; /* the member in its image */
 	int xz;            /* an xz stream, else a gzip member */
-	uint64_t h;        /* a hash of its bytes */
+	uint32_t h;        /* the CRC-32 of its bytes (raw_same's first test) */
 	uint64_t ulen;     /* its decompressed length */
 	uint64_t sk[SK_N]; /* the smallest shingle hashes, ascending */
 	unsigned nsk;
@@ -1038,15 +1038,6 @@ static uint64_t u64_dist(uint64_t a, uint64_t b)
 	return a > b ? a - b : b - a;
 }
 
-static uint64_t bytes_hash(const uint8_t *p, uint64_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull, i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
 /* The length of the xz stream at b[0] (n bytes to the image's end), from
  * its footer and index: the first "YZ" at a multiple of 4 bytes whose
  * footer has the header's flags and a good CRC-32, whose index (where the
@@ -1109,7 +1100,7 @@ static int raw_member(const uint8_t *b, uint64_t n, struct patch_inflate *st, st
 		return 0;
 	m->len = hl + used + 8;
 	m->ulen = ol;
-	m->h = bytes_hash(b, m->len);
+	m->h = patch_crc32(0, b, (size_t)m->len);
 	return 1;
 }
 
@@ -1128,7 +1119,7 @@ static int raw_members(const uint8_t *img, size_t n, struct patch_inflate *st, s
 			m.xz = 1;
 			if (!(m.len = xz_stream_len(b, n - off)))
 				continue;
-			m.h = bytes_hash(b, m.len);
+			m.h = patch_crc32(0, b, (size_t)m.len);
 		} else if (b[0] != 0x1f || b[1] != 0x8b || b[2] != 8 ||
 			   !raw_member(b, n - off, st, &m)) {
 			continue;
