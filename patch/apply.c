@@ -274,7 +274,7 @@ static void do_chunk_hash(struct apply_ctx *c, struct worker *w, uint32_t k)
 		set_err(c, SI_E_IO, NULL, d.sys_errno, "old");
 		return;
 	}
-	patch_hash(w->mem, n, c->chunk_hash + (size_t)k * PATCH_HASH_LEN);
+	patch_seg_digest(w->mem, n, c->chunk_hash + (size_t)k * PATCH_HASH_LEN);
 	progress(c);
 }
 
@@ -317,7 +317,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i, int ho
 
 		r = c_pread(c, c->out_fd, env.out_off, w->mem, env.len, NULL);
 		if (r == 0) {
-			patch_hash(w->mem, env.len, h);
+			patch_seg_digest(w->mem, env.len, h);
 			if (si_ct_memcmp(h, s.sha256, PATCH_HASH_LEN) == 0) {
 				progress(c);
 				return;

@@ -716,7 +716,7 @@ static int encode_segment(struct enc *e, uint32_t k, ZSTD_CCtx *cc)
 		so->diff_clen = so->diff_len;
 		so->lit_clen = so->lit_len;
 	}
-	patch_hash(j->nw + s0, (size_t)(s1 - s0), so->sha256);
+	patch_seg_digest(j->nw + s0, (size_t)(s1 - s0), so->sha256);
 	so->payload = pay.p;
 	free(sb.hdr.p);
 	free(sb.dlt.p);
@@ -766,7 +766,7 @@ static void chunk_digest(const uint8_t *p, size_t n, uint32_t seg, uint8_t out[P
 	for (off = 0; off < n; off += seg) {
 		uint8_t c[PATCH_HASH_LEN];
 
-		patch_hash(p + off, n - off < seg ? n - off : seg, c);
+		patch_seg_digest(p + off, n - off < seg ? n - off : seg, c);
 		patch_hash_update(&h, c, sizeof c);
 	}
 	patch_hash_final(&h, out);

@@ -821,7 +821,7 @@ static int seg_run(const uint8_t *ctrl, size_t ctrl_len, const uint8_t *diff, si
 	return 0;
 }
 
-/* SHA-256 of len zero bytes (zeros: that many), once per length: a file
+/* The segment digest of len zero bytes (zeros: that many), once per length: a file
  * system's free space is segments of nothing but ZERO ops, every one of
  * the same digest (a 128 MiB ext4 image's 105 MB of free space hashed
  * again segment by segment: a third of its apply's CPU time). */
@@ -843,7 +843,7 @@ static void zero_hash(const uint8_t *zeros, size_t len, uint8_t h[PATCH_HASH_LEN
 			return;
 		}
 	pthread_mutex_unlock(&lock);
-	patch_hash(zeros, len, h);
+	patch_seg_digest(zeros, len, h);
 	pthread_mutex_lock(&lock);
 	if (n < SI_ARRAY_SIZE(memo)) {
 		memo[n].len = len;
@@ -902,8 +902,8 @@ int patch_seg_apply(const struct patch_info *info, const struct patch_seg *seg,
 	const uint8_t *in = work;
 	struct patch_seg_env e = *env;
 	struct keep_list kl;
-	struct patch_hash hs;
-	size_t keep_at;
+	uint8_t lanes[PATCH_SEG_LANES][PATCH_HASH_LEN];
+	unsigned made;
 	uint8_t h[PATCH_HASH_LEN];
 	int r;
 
@@ -935,15 +935,14 @@ int patch_seg_apply(const struct patch_info *info, const struct patch_seg *seg,
 	if (kl.zero == e.len) {
 		zero_hash(io, e.len, h); /* no KEEP either: all of it ZERO */
 	} else {
-		/* the bytes before the first KEEP hashed while what it reads
+		/* the lanes before the first KEEP hashed while what it reads
 		 * is still being made, the rest after */
-		keep_at = kl.n ? kl.r[0].op : e.len;
-		patch_hash_init(&hs);
-		patch_hash_update(&hs, io, keep_at);
+		made = patch_seg_lanes_within(e.len, kl.n ? kl.r[0].op : e.len);
+		patch_seg_digest_lanes(io, e.len, 0, made, lanes);
 		if ((r = keep_read(&e, &kl, io)) != 0)
 			return r;
-		patch_hash_update(&hs, io + keep_at, e.len - keep_at);
-		patch_hash_final(&hs, h);
+		patch_seg_digest_lanes(io, e.len, made, PATCH_SEG_LANES, lanes);
+		patch_seg_digest_end(io, e.len, (const uint8_t (*)[PATCH_HASH_LEN])lanes, h);
 	}
 	if (si_ct_memcmp(h, seg->sha256, PATCH_HASH_LEN) != 0) {
 		si_diag_bytes(d, seg->sha256, h, PATCH_HASH_LEN);

@@ -30,3 +30,50 @@ void patch_hash(const void *p, size_t n, uint8_t out[PATCH_HASH_LEN])
 {
 	si_sha256(p, n, out);
 }
+
+static size_t seg_lane_len(size_t len)
+{
+	return len / (PATCH_SEG_LANES * 64) * 64;
+}
+
+unsigned patch_seg_lanes_within(size_t len, size_t n)
+{
+	size_t q = seg_lane_len(len);
+
+	if (q == 0)
+		return PATCH_SEG_LANES; /* empty lanes: nothing to wait for */
+	return n / q < PATCH_SEG_LANES ? (unsigned)(n / q) : PATCH_SEG_LANES;
+}
+
+void patch_seg_digest_lanes(const uint8_t *p, size_t len, unsigned lo, unsigned hi,
+			    uint8_t lanes[PATCH_SEG_LANES][PATCH_HASH_LEN])
+{
+	size_t q = seg_lane_len(len);
+	struct si_sha256 init;
+
+	if (lo >= hi)
+		return;
+	si_sha256_init(&init);
+	si_sha256_many(&init, p + lo * q, q, q, hi - lo, lanes[lo]);
+}
+
+void patch_seg_digest_end(const uint8_t *p, size_t len,
+			  const uint8_t lanes[PATCH_SEG_LANES][PATCH_HASH_LEN],
+			  uint8_t out[PATCH_HASH_LEN])
+{
+	size_t t = PATCH_SEG_LANES * seg_lane_len(len);
+	struct si_sha256 c;
+
+	si_sha256_init(&c);
+	si_sha256_update(&c, lanes, PATCH_SEG_LANES * PATCH_HASH_LEN);
+	si_sha256_update(&c, p + t, len - t);
+	si_sha256_final(&c, out);
+}
+
+void patch_seg_digest(const uint8_t *p, size_t len, uint8_t out[PATCH_HASH_LEN])
+{
+	uint8_t lanes[PATCH_SEG_LANES][PATCH_HASH_LEN];
+
+	patch_seg_digest_lanes(p, len, 0, PATCH_SEG_LANES, lanes);
+	patch_seg_digest_end(p, len, (const uint8_t (*)[PATCH_HASH_LEN])lanes, out);
+}

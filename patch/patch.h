@@ -7,7 +7,7 @@
  *
  *   header, 128 bytes
  *     0   magic "SIPATCH1"
- *     8   u32 version (2)
+ *     8   u32 version (3)
  *     12  u32 header_len: 128 + nseg * 80 (+ 128 with seals) + 32
  *                         + nexp * 128 + 32 (the hash)
  *     16  u32 flags (bit 0: seals section; other bits refused)
@@ -17,8 +17,9 @@
  *     28  u32 nexp: expansions (gzip and xz members diffed decompressed)
  *     32  u64 old_size
  *     40  u64 new_size
- *     48  [32] old_digest: SHA-256 over the SHA-256 of each seg_size chunk of old
- *     80  [32] new_digest: SHA-256 over the segments' output SHA-256s (index order)
+ *     48  [32] old_digest: SHA-256 over the segment digest (patch_seg_digest)
+ *         of each seg_size chunk of old
+ *     80  [32] new_digest: SHA-256 over the segments' output digests (index order)
  *     112 u64 payload_len: bytes of payload after the header
  *     120 u32 map_count: pieces of the target map
  *     124 u32 map_clen: encoded bytes of the map stream
@@ -33,7 +34,7 @@
  *         reserved (0)
  *     16  u32 ctrl_len, u32 diff_len, u32 lit_len (decoded sizes)
  *     28  u32 ctrl_clen, u32 diff_clen, u32 lit_clen (encoded sizes)
- *     40  [32] SHA-256 of the segment's output
+ *     40  [32] segment digest of the segment's output (patch_seg_digest)
  *     72  u64 reserved (0)
  *   seals, 128 bytes, only with flag 1 (PATCH_FLAG_SEALS): the sealed images
  *     0   [32] base manifest digest: SHA-256 of the old image's signed manifest
@@ -95,7 +96,7 @@
 #include "lib/fsops.h"
 
 #define PATCH_MAGIC "SIPATCH1"
-#define PATCH_VERSION 2u
+#define PATCH_VERSION 3u
 #define PATCH_HDR_LEN 128u
 #define PATCH_ENTRY_LEN 80u
 #define PATCH_HASH_LEN 32u
@@ -467,5 +468,23 @@ void patch_hash_init(struct patch_hash *h);
 void patch_hash_update(struct patch_hash *h, const void *p, size_t n);
 void patch_hash_final(struct patch_hash *h, uint8_t out[PATCH_HASH_LEN]);
 void patch_hash(const void *p, size_t n, uint8_t out[PATCH_HASH_LEN]);
+
+/* The digest of a segment's output and of a chunk of the old image
+ * (formats.md, "Segment digest"): the span cut into four lanes of q = 64 *
+ * floor(len / 256) bytes and a tail of len - 4q (under 256) bytes; the
+ * SHA-256 of the lanes' four SHA-256s then the tail.  The lanes are
+ * independent messages, hashed together (si_sha256_many): 1.9x one
+ * stream's speed with SHA-NI, where one stream waits on its own rounds.
+ * The _lanes/_end pair hashes lanes [lo, hi) first (the part of a segment
+ * already made), the rest and the tail later. */
+#define PATCH_SEG_LANES 4u
+void patch_seg_digest(const uint8_t *p, size_t len, uint8_t out[PATCH_HASH_LEN]);
+/* How many lanes lie wholly within p[0, n) for a span of len bytes. */
+unsigned patch_seg_lanes_within(size_t len, size_t n);
+void patch_seg_digest_lanes(const uint8_t *p, size_t len, unsigned lo, unsigned hi,
+			    uint8_t lanes[PATCH_SEG_LANES][PATCH_HASH_LEN]);
+void patch_seg_digest_end(const uint8_t *p, size_t len,
+			  const uint8_t lanes[PATCH_SEG_LANES][PATCH_HASH_LEN],
+			  uint8_t out[PATCH_HASH_LEN]);
 
 #endif

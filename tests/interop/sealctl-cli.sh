@@ -187,8 +187,8 @@ done
 
 # ---- inspect: patches, partitions, kernel collections
 "$S" inspect ab.patch --json > ip.json
-json_check "inspect a patch" ip.json "j['type'] == 'patch'" "j['format_version'] == 2" "j['seals'] is not None" "j['segments'] >= 1" "isinstance(j['expansions'], list)" "j['old_size'] == $(stat -c %s a.img)"
-expect "inspect a patch (text)" 0 "delta patch, format 2" "$S" inspect ab.patch
+json_check "inspect a patch" ip.json "j['type'] == 'patch'" "j['format_version'] == 3" "j['seals'] is not None" "j['segments'] >= 1" "isinstance(j['expansions'], list)" "j['old_size'] == $(stat -c %s a.img)"
+expect "inspect a patch (text)" 0 "delta patch, format 3" "$S" inspect ab.patch
 head -c 30000 /dev/urandom > r1 && head -c 30000 /dev/urandom > r2 && "$S" diff r1 r2 -o raw.patch 2>/dev/null
 "$S" inspect raw.patch --json > iraw.json
 json_check "inspect a raw patch: no seals" iraw.json "j['seals'] is None"

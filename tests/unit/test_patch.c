@@ -15,6 +15,7 @@
 #include "tests/unit/t_xzbuf.h"
 #include "patch/patch.h"
 #include "tests/unit/t.h"
+#include "verify/sha256.h"
 
 static char dir[] = "/tmp/test_patch.XXXXXX";
 static char p_old[256], p_new[256], p_patch[256], p_out[256], p_part[256], p_ckpt[256];
@@ -409,8 +410,8 @@ static void test_header(void)
 		T_ERR(patch_header_parse(b, sizeof b, &info, NULL), err); \
 	} while (0)
 	MUT(b[0] = 'X', SI_E_PATCH_MAGIC);
-	MUT(si_put_le32(b + 8, 1), SI_E_PATCH_VERSION); /* version 1 patches: re-make them */
-	MUT(si_put_le32(b + 8, 3), SI_E_PATCH_VERSION);
+	MUT(si_put_le32(b + 8, 2), SI_E_PATCH_VERSION); /* version 2 patches: re-make them */
+	MUT(si_put_le32(b + 8, 4), SI_E_PATCH_VERSION);
 	MUT(si_put_le32(b + 16, 1), SI_E_PATCH_FIELD);
 	MUT(si_put_le32(b + 28, 1), SI_E_PATCH_FIELD); /* an expansion the header_len lacks */
 	MUT(si_put_le32(b + 28, CONFIG_PATCH_MAX_EXPANSIONS + 1), SI_E_PATCH_LIMIT);
@@ -532,6 +533,59 @@ static int kw_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
  * that touch): every KEEP read after the one wait, the ops before it,
  * whether the ranges fit the deferred list or not; a wait that fails
  * ends the segment with its error. */
+/* The segment digest (formats.md): SHA-256 of the four lanes' SHA-256s
+ * then the tail, computed here the long way; the split form (lanes made
+ * first, the rest later) and the portable code give the same; a byte
+ * changed in any lane or in the tail changes it. */
+static void test_seg_digest(void)
+{
+	static const size_t lens[] = { 0, 1, 255, 256, 257, 1000, 4096, 4096 + 64 * 3 + 17,
+				       65536 + 5 };
+	static uint8_t b[65536 + 5];
+	size_t i, k;
+
+	for (i = 0; i < sizeof b; i++)
+		b[i] = (uint8_t)(i * 131 + (i >> 8));
+	for (i = 0; i < SI_ARRAY_SIZE(lens); i++) {
+		size_t len = lens[i], q = len / 256 * 64;
+		uint8_t top[4 * PATCH_HASH_LEN + 256], want[PATCH_HASH_LEN], got[PATCH_HASH_LEN];
+		uint8_t lanes[PATCH_SEG_LANES][PATCH_HASH_LEN];
+		unsigned made;
+		int was;
+
+		for (k = 0; k < 4; k++)
+			si_sha256(b + k * q, q, top + k * PATCH_HASH_LEN);
+		memcpy(top + 4 * PATCH_HASH_LEN, b + 4 * q, len - 4 * q);
+		si_sha256(top, 4 * PATCH_HASH_LEN + len - 4 * q, want);
+		patch_seg_digest(b, len, got);
+		T_MEMEQ(got, want, PATCH_HASH_LEN);
+		for (made = 0; made <= PATCH_SEG_LANES; made++) {
+			memset(lanes, 0, sizeof lanes);
+			patch_seg_digest_lanes(b, len, 0, made, lanes);
+			patch_seg_digest_lanes(b, len, made, PATCH_SEG_LANES, lanes);
+			patch_seg_digest_end(b, len, (const uint8_t (*)[PATCH_HASH_LEN])lanes, got);
+			T_MEMEQ(got, want, PATCH_HASH_LEN);
+		}
+		was = si_sha256_force_portable(1);
+		patch_seg_digest(b, len, got);
+		si_sha256_force_portable(was);
+		T_MEMEQ(got, want, PATCH_HASH_LEN);
+		for (k = 0; k < len; k += len / 7 + 1) {
+			b[k] ^= 0x40;
+			patch_seg_digest(b, len, got);
+			b[k] ^= 0x40;
+			T_CHECK(memcmp(got, want, PATCH_HASH_LEN) != 0, "len %zu: byte %zu changed", len, k);
+		}
+	}
+	/* lanes wholly made: q = 1024 for 4096 bytes; no lanes, none to wait for */
+	T_EQ(patch_seg_lanes_within(4096, 0), 0);
+	T_EQ(patch_seg_lanes_within(4096, 1023), 0);
+	T_EQ(patch_seg_lanes_within(4096, 1024), 1);
+	T_EQ(patch_seg_lanes_within(4096, 3100), 3);
+	T_EQ(patch_seg_lanes_within(4096, 4096), 4);
+	T_EQ(patch_seg_lanes_within(255, 0), 4);
+}
+
 static void test_seg_keep_wait(void)
 {
 	static const unsigned counts[] = { 3, PATCH_KEEP_DEFER, PATCH_KEEP_DEFER + 9 };
@@ -2119,6 +2173,7 @@ int main(void)
 	test_header();
 	test_seals();
 	test_seg_run();
+	test_seg_digest();
 	test_seg_keep_wait();
 	test_refs();
 	test_refs_skip();
