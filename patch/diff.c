@@ -826,6 +826,15 @@ static int ops_keep(const struct ops *in, const struct diff_plan *pl, struct ops
 	return r;
 }
 
+uint32_t patch_diff_seg_size(uint64_t new_size)
+{
+	uint32_t seg = 1u << 20;
+
+	while (seg < (4u << 20) && (uint64_t)seg * 2 * 16 <= new_size)
+		seg *= 2;
+	return seg;
+}
+
 int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	       const struct patch_diff_opts *opt, uint8_t **out, size_t *out_len,
 	       struct patch_diff_stats *st, struct si_diag *d)
@@ -841,7 +850,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	struct buf mapb = { 0 }, mapz = { 0 };
 	pthread_t tid[64];
 	unsigned nthreads = opt->threads ? opt->threads : 1, started = 0, t;
-	uint32_t seg = opt->seg_size, k, nseg_img;
+	uint32_t seg = opt->seg_size ? opt->seg_size : patch_diff_seg_size(nn), k, nseg_img;
 	size_t hl, total, i, pos;
 	uint64_t src_base;
 	uint8_t *p = NULL;

@@ -118,7 +118,7 @@ int sealctl_cmd_diff(int argc, char **argv)
 {
 	const char *pos[2] = { NULL, NULL }, *out = NULL, *rev = NULL, *seg_s = NULL,
 		   *level_s = NULL, *threads_s = NULL;
-	struct patch_diff_opts o = { .seg_size = 4u << 20, .level = 22 };
+	struct patch_diff_opts o = { .seg_size = 0, .level = 22 }; /* 0: by the image's size */
 	static struct input a, b;
 	static struct patch_seals fwd, back;
 	size_t npos = 0, fsize = 0, rsize = 0;
@@ -201,7 +201,7 @@ int sealctl_cmd_diff(int argc, char **argv)
 			json_null(&j, "reverse_size");
 		json_u64(&j, "old_size", a.len);
 		json_u64(&j, "new_size", b.len);
-		json_u64(&j, "segment_size", o.seg_size);
+		json_u64(&j, "segment_size", o.seg_size ? o.seg_size : patch_diff_seg_size(b.len));
 		if (a.sealed && b.sealed) {
 			json_obj_begin(&j, "sealed");
 			json_str(&j, "kind", si_seal_kind_name(b.s.m.kind));

@@ -134,7 +134,7 @@ static int create(const char *from, const char *to_dir, const char *key, const c
 {
 	struct progress pr = { 0, PATCH_DIFF_SORT };
 	static struct up_bundle bd;
-	struct patch_diff_opts o = { .seg_size = 4u << 20, .level = 19 };
+	struct patch_diff_opts o = { .seg_size = 0, .level = 19 }; /* 0: by each image's size */
 	const struct plan_board *b = sealcmd_board();
 	struct up_create_args a;
 	struct sealctl_signer sg;

@@ -120,6 +120,34 @@ static uint8_t *mk_patch(const uint8_t *a, size_t an, const uint8_t *b, size_t b
 	return p;
 }
 
+/* The default segment size: a sixteenth of the new image, a power of two
+ * within 1..4 MiB; a diff without one takes it. */
+static void test_seg_default(void)
+{
+	static uint8_t b[64 << 10];
+	struct patch_info info;
+	size_t pn = 0, i;
+	uint8_t *p;
+
+	T_EQ(patch_diff_seg_size(0), 1u << 20);
+	T_EQ(patch_diff_seg_size(22773760), 1u << 20);
+	T_EQ(patch_diff_seg_size((32u << 20) - 1), 1u << 20);
+	T_EQ(patch_diff_seg_size(32u << 20), 2u << 20);
+	T_EQ(patch_diff_seg_size((64u << 20) - 1), 2u << 20);
+	T_EQ(patch_diff_seg_size(64u << 20), 4u << 20);
+	T_EQ(patch_diff_seg_size(407736320), 4u << 20);
+	T_EQ(patch_diff_seg_size(UINT64_MAX), 4u << 20);
+	for (i = 0; i < sizeof b; i++)
+		b[i] = (uint8_t)(i * 7 + (i >> 10));
+	p = mk_patch(b, sizeof b, b, sizeof b, 0, &pn);
+	if (p) {
+		T_OK(patch_header_parse(p, pn, &info, NULL));
+		T_EQ(info.seg_size, 1u << 20);
+		T_EQ(info.nseg, 1);
+	}
+	free(p);
+}
+
 /* 1 when file `path` holds exactly want[0..n). */
 static int same_file(const char *path, const uint8_t *want, size_t n)
 {
@@ -2174,6 +2202,7 @@ int main(void)
 	test_seals();
 	test_seg_run();
 	test_seg_digest();
+	test_seg_default();
 	test_seg_keep_wait();
 	test_refs();
 	test_refs_skip();
