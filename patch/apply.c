@@ -212,6 +212,14 @@ static int made_wait(void *ctx)
 	return made ? 0 : SI_E_PATCH_STOPPED;
 }
 
+/* Every worker stops taking work, and whoever waits wakes to see it;
+ * called with c->lock held. */
+static void stop_locked(struct apply_ctx *c)
+{
+	atomic_store(&c->stop, 1);
+	pthread_cond_broadcast(&c->cond);
+}
+
 /* Records the first error only; every worker then stops taking work. */
 static void set_err(struct apply_ctx *c, int err, const struct si_diag *d, int sys_errno,
 		    const char *field)
@@ -226,8 +234,7 @@ static void set_err(struct apply_ctx *c, int err, const struct si_diag *d, int s
 		if (sys_errno)
 			si_diag_errno(&c->diag, sys_errno);
 	}
-	atomic_store(&c->stop, 1);
-	pthread_cond_broadcast(&c->cond); /* whoever waits: stop */
+	stop_locked(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -396,8 +403,7 @@ static void do_segment(struct apply_ctx *c, struct worker *w, uint32_t i, int ho
 	if (c->a->stop_after &&
 	    atomic_fetch_add(&c->applied, 1) + 1 >= c->a->stop_after) {
 		pthread_mutex_lock(&c->lock);
-		atomic_store(&c->stop, 1);
-		pthread_cond_broadcast(&c->cond);
+		stop_locked(c);
 		pthread_mutex_unlock(&c->lock);
 	}
 }

@@ -1359,6 +1359,58 @@ static void test_raw_members(void)
 	put_file(p_new, new_img, new_n);
 }
 
+/* A gzip member whose trailer lies is not diffed decompressed: its ISIZE
+ * one more than the data, or 2^31 - 1 (past what its deflate stream can
+ * hold: the diff would size its buffers by it), or its CRC-32 one off.
+ * The same members with true trailers are (the control); either way the
+ * patch applies, forward, byte for byte. */
+static void test_gz_trailers(void)
+{
+	/* what each case changes in the trailer (bytes -8..-5 CRC-32, -4..-1
+	 * ISIZE, little-endian), which mk() below writes again */
+	static const char *const lies[] = {
+		"isz=$(( $(seq 1 30000 | wc -c) + 1 ))",
+		"isz=2147483647",
+		"crc=1",
+	};
+	static const char mk[] =
+		"mk() { f=$1; shift; \"$@\" | gzip -9n > $f.t; n=$(stat -c %%s $f.t); "
+		"le() { for v in $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) "
+		"$(($1 >> 24 & 255)); do printf \"\\\\$(printf %%o $v)\"; done; }; "
+		"c=$(tail -c 8 $f.t | head -c 4 | od -An -tu4 | tr -d ' '); "
+		"s=$(tail -c 4 $f.t | od -An -tu4 | tr -d ' '); "
+		"%s; [ -n \"${crc:-}\" ] && c=$(( c ^ 1 )); [ -n \"${isz:-}\" ] && s=$isz; "
+		"{ head -c $(( n - 8 )) $f.t; le $c; le $s; } > $f; rm $f.t; }; mkdir -p $T/doc && ";
+	struct patch_diff_opts o = { .seg_size = 65536, .level = 3, .threads = 2 };
+	struct patch_diff_stats st;
+	char fa[2048], fb[2048];
+	unsigned k;
+
+	for (k = 0; k <= SI_ARRAY_SIZE(lies); k++) {
+		const char *lie = k < SI_ARRAY_SIZE(lies) ? lies[k] : ":";
+		uint8_t *a, *b, *p = NULL;
+		size_t an = 0, bn = 0, pn = 0;
+		char pre[1024];
+
+		snprintf(pre, sizeof pre, mk, lie);
+		snprintf(fa, sizeof fa, "%s mk $T/doc/a.gz seq 1 30000", pre);
+		snprintf(fb, sizeof fb, "%s mk $T/doc/a.gz sh -c 'echo a new entry; seq 1 30000'",
+			 pre);
+		a = tar_of("a", fa, &an);
+		b = tar_of("b", fb, &bn);
+		if (!both_made(a, an, b, bn, "tar, gzip, od"))
+			return;
+		diff_apply(a, an, b, bn, p_old, &o, &p, &pn, &st);
+		T_CHECK(st.nexp == (k == SI_ARRAY_SIZE(lies)), "trailer '%s': %llu members decompressed",
+			lie, (unsigned long long)st.nexp);
+		free(p);
+		free(a);
+		free(b);
+	}
+	put_file(p_old, old_img, OLD_N);
+	put_file(p_new, new_img, new_n);
+}
+
 static void test_expansions(void)
 {
 	struct patch_diff_opts o = { .seg_size = 4096, .level = 3, .threads = 2 };
@@ -2219,10 +2271,12 @@ int main(void)
 #ifndef T_TSAN
 	test_runs();
 	test_raw_members();
+	test_gz_trailers();
 	test_xz_expansions();
 #else
 	(void)test_runs;
 	(void)test_raw_members;
+	(void)test_gz_trailers;
 	(void)test_xz_expansions;
 #endif
 	test_hooks();
