@@ -298,14 +298,16 @@ $(CRASHTEST): $(call host_obj,$(HB),$(CRASH_SRCS) $(LIB_SRCS) $(filter-out tools
 	$(Q)$(HOST_CC) -pthread -o $@ $^ $(HOST_LDLIBS)
 
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_TARGETS))
-$(FB)/%: $(FB)/obj/tests/fuzz/%.o $(call host_obj,$(FB),$(LIB_SRCS)) $(HOST_LIBS)
+define fuzz_link
 	$(call say,LD,$@)
 	$(Q)clang -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(HOST_LDLIBS)
+endef
+$(FB)/%: $(FB)/obj/tests/fuzz/%.o $(call host_obj,$(FB),$(LIB_SRCS)) $(HOST_LIBS)
+	$(fuzz_link)
 # targets of the diff's code (FUZZ_HOST_TARGETS: its plan) link it too
 $(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_HOST_TARGETS)): $(FB)/%: $(FB)/obj/tests/fuzz/%.o \
 		$(call host_obj,$(FB),$(LIB_SRCS) $(PATCH_DIFF_SRCS)) $(HOST_LIBS)
-	$(call say,LD,$@)
-	$(Q)clang -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(HOST_LDLIBS)
+	$(fuzz_link)
 
 SEALINIT := $(TB)/sealinit
 $(SEALINIT): $(call host_obj,$(TB),$(LIB_SRCS) $(INIT_SRCS)) $(TARGET_LIBS)
