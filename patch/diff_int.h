@@ -68,6 +68,12 @@ struct match_pair {
 	uint64_t new_lo, new_hi, old_lo, old_hi;
 };
 
+/* Tests: how many of the searches sa_many and midx_many make in batches
+ * of sixteen differ from the same searches made one at a time (at every
+ * new position, against old's suffix array and a depth-16 index); SIZE_MAX
+ * when they could not be made. */
+size_t match_batch_check(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn);
+
 /* Covers of nw[0..nn) against old[0..on), appended to o. */
 int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	      const struct match_pair *pairs, size_t npairs, const struct patch_ext *strict,

@@ -43,6 +43,7 @@
 #define IDX_KEY 8u  /* bytes hashed per position */
 #define TIE_RUN 256u /* see the covers' overlap in scan_chunk */
 #define FILL_RUN 4096u /* see fill_run */
+#define BIG_PAIR ((uint64_t)16 << 20) /* see the misses in scan_chunk */
 
 struct midx {
 	const uint8_t *old;
@@ -94,54 +95,105 @@ static void midx_free(struct midx *x)
 	free(x->chain);
 }
 
-/* The longest match of nw[i..nn) (found within four bytes of i and
- * extended back to `floor_`), preferring on equal length the candidate
- * whose source is nearest `prefer`.  Returns its length from i; *pos is
- * its source for new position i. */
-static size_t midx_best(const struct midx *x, const uint8_t *nw, size_t nn, size_t i,
-			size_t floor_, uint64_t prefer, size_t *pos)
+/* One search of midx_many: new position i and prefer; out len and pos. */
+struct mx_query {
+	size_t i;
+	uint64_t prefer;
+	size_t len, pos;
+	uint64_t best_d;           /* the search's state: */
+	uint32_t c, h;             /* the chain's next entry; the key's bucket */
+	unsigned depth, k, state;  /* entries left, the key, MX_* */
+};
+
+enum { MX_HEAD, MX_WALK, MX_DONE };
+
+/* For each query: the longest match of nw[i..nn) (found within four bytes
+ * of i), preferring on equal length the candidate whose source is nearest
+ * `prefer`: its length from i, and in pos its source for new position i.
+ * Each of the four keys' chains is walked newest first to the index's
+ * depth; a match of 64 bytes or more ends the search after its key.  The
+ * searches go in lockstep, a chain step at a time, each step's loads (the
+ * bucket, the entry's old bytes and its link) prefetched for all of them
+ * first: a walk is a chain of cache misses, which side by side overlap. */
+static void midx_many(const struct midx *x, const uint8_t *nw, size_t nn, struct mx_query *qs,
+		      unsigned n)
 {
 	const uint8_t *old = x->old;
-	size_t on = x->on, best = 0, k;
-	uint64_t best_d = UINT64_MAX;
+	size_t on = x->on;
+	unsigned i, active;
 
-	if (nn - i < IDX_KEY)
-		return 0;
-	for (k = 0; k < IDX_STEP && i + k + IDX_KEY <= nn; k++) {
-		uint32_t c = x->head[key_hash(nw + i + k, x->bits)];
-		unsigned depth = x->depth;
+	for (i = 0; i < n; i++) {
+		struct mx_query *q = &qs[i];
 
-		for (; c && depth; c = x->chain[(c - 1) / IDX_STEP], depth--) {
-			size_t p = c - 1, f, b, len, src;
-			uint64_t dist;
+		q->len = 0;
+		q->best_d = UINT64_MAX;
+		q->k = 0;
+		q->state = MX_DONE;
+		if (nn - q->i >= IDX_KEY) {
+			q->h = key_hash(nw + q->i, x->bits);
+			__builtin_prefetch(&x->head[q->h]);
+			q->state = MX_HEAD;
+		}
+	}
+	do {
+		active = 0;
+		for (i = 0; i < n; i++) {
+			struct mx_query *q = &qs[i];
 
-			if (memcmp(old + p, nw + i + k, IDX_KEY) != 0)
-				continue;
-			/* the candidate aligns old p with new i + k; measure it
-			 * from i (back to the floor) */
-			f = IDX_KEY + match_len(old + p + IDX_KEY, on - p - IDX_KEY,
-						nw + i + k + IDX_KEY, nn - i - k - IDX_KEY);
-			if (p < k)
-				continue;
-			b = 0;
-			while (b < k && old[p - 1 - b] == nw[i + k - 1 - b])
-				b++;
-			if (b < k)
-				continue; /* does not reach back to i: a probe at i + k finds it */
-			len = f + k;
-			src = p - k;
-			dist = src > prefer ? src - prefer : prefer - src;
-			if (len > best || (len == best && dist < best_d)) {
-				best = len;
-				best_d = dist;
-				*pos = src;
+			if (q->state == MX_HEAD) {
+				q->c = x->head[q->h];
+				q->depth = x->depth;
+				q->state = MX_WALK;
+			}
+			if (q->state == MX_WALK && q->c && q->depth) {
+				__builtin_prefetch(old + q->c - 1);
+				__builtin_prefetch(&x->chain[(q->c - 1) / IDX_STEP]);
 			}
 		}
-		if (best >= 64)
-			break;
-	}
-	(void)floor_;
-	return best;
+		for (i = 0; i < n; i++) {
+			struct mx_query *q = &qs[i];
+			size_t k = q->k, at = q->i + k;
+
+			if (q->state != MX_WALK)
+				continue;
+			active++;
+			if (q->c && q->depth) {
+				size_t p = q->c - 1, f, b, len, src;
+				uint64_t dist;
+
+				q->c = x->chain[p / IDX_STEP];
+				q->depth--;
+				if (memcmp(old + p, nw + at, IDX_KEY) != 0 || p < k)
+					continue;
+				/* the candidate aligns old p with new i + k; measure
+				 * it from i */
+				f = IDX_KEY + match_len(old + p + IDX_KEY, on - p - IDX_KEY,
+							nw + at + IDX_KEY, nn - at - IDX_KEY);
+				b = 0;
+				while (b < k && old[p - 1 - b] == nw[at - 1 - b])
+					b++;
+				if (b < k)
+					continue; /* does not reach back to i: a probe at i + k finds it */
+				len = f + k;
+				src = p - k;
+				dist = src > q->prefer ? src - q->prefer : q->prefer - src;
+				if (len > q->len || (len == q->len && dist < q->best_d)) {
+					q->len = len;
+					q->best_d = dist;
+					q->pos = src;
+				}
+				continue;
+			}
+			/* this key's chain is walked: the next key, unless done */
+			if (q->len >= 64 || ++q->k >= IDX_STEP || q->i + q->k + IDX_KEY > nn) {
+				q->state = MX_DONE;
+				continue;
+			}
+			q->h = key_hash(nw + q->i + q->k, x->bits);
+			__builtin_prefetch(&x->head[q->h]);
+			q->state = MX_HEAD;
+		}
+	} while (active);
 }
 
 /* ------------------------------------------------- the paired file's SA */
@@ -163,57 +215,110 @@ struct local {
 
 #define SEARCH_CAP 4096
 
-/* Longest match of nw[0..nn) among the suffixes of b[0..bn), and among
- * the neighbours as long as it the one nearest `prefer` (its delta is the
- * cheapest).  Binary search that skips the prefix both bounds share. */
-static size_t sa_best(const int32_t *sa, const uint8_t *b, size_t bn, const uint8_t *nw,
-		      size_t nn, size_t prefer, size_t *pos)
+/* One search of sa_many: in nw[0..nn) and prefer; out len and pos. */
+struct sa_query {
+	const uint8_t *nw;
+	size_t nn, prefer;
+	size_t len, pos;
+	size_t lo, hi, llo, lhi, mid, q, cap; /* the search's state */
+};
+
+/* For each query: the longest match of nw[0..nn) among the suffixes of
+ * b[0..bn), and among the neighbours as long as it the one nearest
+ * `prefer` (its delta is the cheapest).  Binary search that skips the
+ * prefix both bounds share.  The searches go in lockstep, each step's
+ * loads prefetched for all of them first: one search is a chain of cache
+ * misses (a suffix array entry, then the text it points to, 28 times for
+ * a 177 MB file), and sixteen of them side by side wait on their misses
+ * together, 5.4 times as fast here as one after the other. */
+static void sa_many(const int32_t *sa, const uint8_t *b, size_t bn, struct sa_query *qs,
+		    unsigned n)
 {
-	size_t lo = 0, hi = bn - 1, cap = nn < SEARCH_CAP ? nn : SEARCH_CAP;
-	size_t llo, lhi, best, bl, k, bd;
+	unsigned i, active;
 
-	llo = match_len(b + sa[lo], bn - (size_t)sa[lo], nw, cap);
-	lhi = match_len(b + sa[hi], bn - (size_t)sa[hi], nw, cap);
-	while (hi - lo >= 2) {
-		size_t mid = lo + (hi - lo) / 2, q = (size_t)sa[mid];
-		size_t m = llo < lhi ? llo : lhi, l;
+	for (i = 0; i < n; i++) {
+		struct sa_query *x = &qs[i];
 
-		l = m + match_len(b + q + m, bn - q - m, nw + m, cap - m);
-		if (l == cap || q + l == bn || b[q + l] < nw[l]) {
-			lo = mid;
-			llo = l;
-		} else {
-			hi = mid;
-			lhi = l;
-		}
+		x->cap = x->nn < SEARCH_CAP ? x->nn : SEARCH_CAP;
+		x->lo = 0;
+		x->hi = bn - 1;
+		x->llo = match_len(b + sa[x->lo], bn - (size_t)sa[x->lo], x->nw, x->cap);
+		x->lhi = match_len(b + sa[x->hi], bn - (size_t)sa[x->hi], x->nw, x->cap);
+		x->mid = x->lo + (x->hi - x->lo) / 2;
+		__builtin_prefetch(&sa[x->mid]);
 	}
-	best = llo >= lhi ? lo : hi;
-	bl = llo >= lhi ? llo : lhi;
-	*pos = (size_t)sa[best];
-	bd = *pos > prefer ? *pos - prefer : prefer - *pos;
-	/* A long match amortizes its delta; short ones are where a near source
-	 * pays, and cheap to compare. */
-	for (k = 1; k <= 8 && bl < 64; k++) { /* both sides of best */
-		int side;
+	do {
+		active = 0;
+		for (i = 0; i < n; i++) {
+			struct sa_query *x = &qs[i];
 
-		for (side = -1; side <= 1; side += 2) {
-			size_t j = side < 0 ? best - k : best + k, q, d;
+			if (x->hi - x->lo < 2)
+				continue;
+			x->q = (size_t)sa[x->mid];
+			__builtin_prefetch(b + x->q + (x->llo < x->lhi ? x->llo : x->lhi));
+		}
+		for (i = 0; i < n; i++) {
+			struct sa_query *x = &qs[i];
+			size_t m = x->llo < x->lhi ? x->llo : x->lhi, q = x->q, l;
 
-			if ((side < 0 && best < k) || (side > 0 && j >= bn))
+			if (x->hi - x->lo < 2)
 				continue;
-			q = (size_t)sa[j];
-			if (match_len(b + q, bn - q, nw, bl) < bl)
-				continue;
-			d = q > prefer ? q - prefer : prefer - q;
-			if (d < bd) {
-				bd = d;
-				*pos = q;
+			l = m + match_len(b + q + m, bn - q - m, x->nw + m, x->cap - m);
+			if (l == x->cap || q + l == bn || b[q + l] < x->nw[l]) {
+				x->lo = x->mid;
+				x->llo = l;
+			} else {
+				x->hi = x->mid;
+				x->lhi = l;
+			}
+			if (x->hi - x->lo >= 2) {
+				x->mid = x->lo + (x->hi - x->lo) / 2;
+				__builtin_prefetch(&sa[x->mid]);
+				active++;
 			}
 		}
+	} while (active);
+	/* best: the bound that matches more; its neighbours' text fetched */
+	for (i = 0; i < n; i++) {
+		struct sa_query *x = &qs[i];
+		size_t best = x->llo >= x->lhi ? x->lo : x->hi, k;
+
+		x->mid = best;
+		x->len = x->llo >= x->lhi ? x->llo : x->lhi;
+		x->pos = (size_t)sa[best];
+		if (x->len >= 64)
+			continue;
+		for (k = best >= 8 ? best - 8 : 0; k <= best + 8 && k < bn; k++)
+			__builtin_prefetch(b + sa[k]);
 	}
-	if (bl == cap)
-		bl = match_len(b + *pos, bn - *pos, nw, nn);
-	return bl;
+	for (i = 0; i < n; i++) {
+		struct sa_query *x = &qs[i];
+		size_t best = x->mid, bl = x->len, k, bd;
+
+		bd = x->pos > x->prefer ? x->pos - x->prefer : x->prefer - x->pos;
+		/* A long match amortizes its delta; short ones are where a near
+		 * source pays, and cheap to compare. */
+		for (k = 1; k <= 8 && bl < 64; k++) { /* both sides of best */
+			int side;
+
+			for (side = -1; side <= 1; side += 2) {
+				size_t j = side < 0 ? best - k : best + k, q, d;
+
+				if ((side < 0 && best < k) || (side > 0 && j >= bn))
+					continue;
+				q = (size_t)sa[j];
+				if (match_len(b + q, bn - q, x->nw, bl) < bl)
+					continue;
+				d = q > x->prefer ? q - x->prefer : x->prefer - q;
+				if (d < bd) {
+					bd = d;
+					x->pos = q;
+				}
+			}
+		}
+		if (bl == x->cap)
+			x->len = match_len(b + x->pos, bn - x->pos, x->nw, x->nn);
+	}
 }
 
 /* The pair that holds new position i; NULL outside pairs. */
@@ -256,6 +361,116 @@ static int local_sa(struct local *l, const uint8_t *old)
 	l->use = l->sa;
 	l->built = 1;
 	return 0;
+}
+
+/* The step to the next probe after `misses` probes in a row found nothing
+ * (see the scan). */
+static size_t miss_step(size_t misses)
+{
+	return misses < 8 ? 1 : misses < 32 ? 2 : misses < 128 ? 4 : 8;
+}
+
+/* Searches of the paired file's suffix array made ahead: those of the
+ * positions the scan probes next if it goes on finding nothing, in one
+ * sa_many.  A result is a function of its position and preferred source
+ * alone, so one taken from here is the one a search would give. */
+#define SA_AHEAD 16
+struct sa_ahead {
+	const struct match_pair *pr; /* the pair they searched */
+	unsigned n, next;            /* results held, the next one */
+	size_t sc[SA_AHEAD], len[SA_AHEAD], pos[SA_AHEAD];
+	uint64_t want[SA_AHEAD];
+};
+
+/* The paired file's best match for new position sc under want (the
+ * source the current alignment gives): *pos and the length. */
+static size_t sa_probe(struct sa_ahead *ah, const struct local *loc, const struct match_pair *pr,
+		       const uint8_t *old, const uint8_t *nw, size_t nn, size_t sc,
+		       int64_t lastoffset, size_t misses, size_t *pos)
+{
+	size_t pb = (size_t)pr->old_lo, p = sc, m = misses;
+	uint64_t want = (uint64_t)((int64_t)sc + lastoffset);
+	struct sa_query q[SA_AHEAD];
+	unsigned k, n;
+
+	if (ah->pr == pr) {
+		while (ah->next < ah->n && ah->sc[ah->next] < sc)
+			ah->next++;
+		if (ah->next < ah->n && ah->sc[ah->next] == sc && ah->want[ah->next] == want) {
+			*pos = ah->pos[ah->next];
+			return ah->len[ah->next++];
+		}
+	}
+	/* in a run of misses the next probes are known; after a match, the
+	 * next one is likely to be another (a few ahead only) */
+	n = misses >= 8 ? SA_AHEAD : 4;
+	for (k = 0; k < n && p < nn && (k == 0 || p < pr->new_hi); k++) {
+		uint64_t w = (uint64_t)((int64_t)p + lastoffset);
+
+		q[k].nw = nw + p;
+		q[k].nn = nn - p;
+		q[k].prefer = w > pb ? (size_t)(w - pb) : 0;
+		ah->sc[k] = p;
+		ah->want[k] = w;
+		p += miss_step(++m);
+	}
+	sa_many(loc->use, old + pb, (size_t)(pr->old_hi - pb), q, k);
+	for (n = 0; n < k; n++) {
+		ah->len[n] = q[n].len;
+		ah->pos[n] = q[n].pos + pb;
+	}
+	ah->pr = pr;
+	ah->n = k;
+	ah->next = 1;
+	*pos = ah->pos[0];
+	return ah->len[0];
+}
+
+/* The global index's searches made ahead, as sa_ahead's: the scan walks
+ * it where no suffix array serves, and in a run of misses until the
+ * sixteenth (then the array alone). */
+struct mx_ahead {
+	unsigned n, next;
+	size_t sc[SA_AHEAD], len[SA_AHEAD], pos[SA_AHEAD];
+	uint64_t want[SA_AHEAD];
+};
+
+/* midx_many's best match for new position sc under want: the length, and
+ * its source in *pos when it is not 0.  pr: the position's pair, or NULL. */
+static size_t mx_probe(struct mx_ahead *ah, const struct midx *x, const struct match_pair *pr,
+		       const uint8_t *nw, size_t nn, size_t sc, int64_t lastoffset, size_t misses,
+		       size_t *pos)
+{
+	uint64_t want = (uint64_t)((int64_t)sc + lastoffset);
+	struct mx_query q[SA_AHEAD];
+	size_t p = sc, m = misses;
+	unsigned k, n;
+
+	while (ah->next < ah->n && ah->sc[ah->next] < sc)
+		ah->next++;
+	if (ah->next < ah->n && ah->sc[ah->next] == sc && ah->want[ah->next] == want) {
+		if (ah->len[ah->next])
+			*pos = ah->pos[ah->next];
+		return ah->len[ah->next++];
+	}
+	n = misses >= 8 || !pr ? SA_AHEAD : 4;
+	for (k = 0; k < n && p < nn && (k == 0 || !pr || (m < 16 && p < pr->new_hi)); k++) {
+		q[k].i = p;
+		q[k].prefer = (uint64_t)((int64_t)p + lastoffset);
+		ah->sc[k] = p;
+		ah->want[k] = q[k].prefer;
+		p += miss_step(++m);
+	}
+	midx_many(x, nw, nn, q, k);
+	for (n = 0; n < k; n++) {
+		ah->len[n] = q[n].len;
+		ah->pos[n] = q[n].pos;
+	}
+	ah->n = k;
+	ah->next = 1;
+	if (ah->len[0])
+		*pos = ah->pos[0];
+	return ah->len[0];
 }
 
 /* Most agreeing minus disagreeing bytes over a prefix of new[i, i+w) under
@@ -413,6 +628,8 @@ static int scan_chunk(struct chunk *ch)
 	const struct midx *xp = ch->x;
 	struct ops *o = &ch->o;
 	struct local loc = { pairs, npairs, 0, NULL, 0, 0, ch->shared, ch->shared_sa, NULL };
+	struct sa_ahead ahead = { NULL, 0, 0, { 0 }, { 0 }, { 0 }, { 0 } };
+	struct mx_ahead mx = { 0, 0, { 0 }, { 0 }, { 0 }, { 0 } };
 	size_t sc = 0, len = 0, pos = 0, lastscan = 0, lastpos = 0;
 	size_t fill_lo = SIZE_MAX, fill_hi = 0; /* the runs skipped since the last cover */
 	int64_t lastoffset = 0, xw;
@@ -421,7 +638,7 @@ static int scan_chunk(struct chunk *ch)
 	while (sc < nn) {
 		size_t oldscore = 0, scsc;
 
-		size_t step = 1, misses = 0;
+		size_t step = 1, misses = 0, short_len = 8;
 
 		for (scsc = sc += len; sc < nn; sc += step) {
 			int64_t cs = (int64_t)sc + lastoffset;
@@ -444,8 +661,8 @@ static int scan_chunk(struct chunk *ch)
 				fill_hi = sc + skip;
 			} else {
 				const struct match_pair *pr = pair_at(&loc, sc);
-				uint64_t want = (uint64_t)((int64_t)sc + lastoffset);
 
+				short_len = pr && pr->old_hi - pr->old_lo >= BIG_PAIR ? 16 : 8;
 				/* Until the file's suffix array exists, the global index
 				 * first: long matches are found there without it (a kernel
 				 * module whose signature changed never needs one); once
@@ -455,19 +672,20 @@ static int scan_chunk(struct chunk *ch)
 
 				len = 0;
 				if (global_first && (!pr || misses < 16))
-					len = midx_best(xp, nw, nn, sc, lastscan, want, &pos);
+					len = mx_probe(&mx, xp, pr, nw, nn, sc, lastoffset, misses, &pos);
 				if (len < 32 && pr && local_sa(&loc, old) == 0) {
-					size_t lp = 0, pb = (size_t)pr->old_lo, ll;
+					size_t lp = 0, ll;
 
-					ll = sa_best(loc.use, old + pb, (size_t)(pr->old_hi - pb), nw + sc,
-						     nn - sc, want > pb ? (size_t)(want - pb) : 0, &lp);
+					ll = sa_probe(&ahead, &loc, pr, old, nw, nn, sc, lastoffset,
+						      misses, &lp);
 					if (ll > len) {
 						len = ll;
-						pos = lp + pb;
+						pos = lp;
 					}
 				}
 				if (!global_first && len < 32 && misses < 16) {
-					size_t gp = 0, gl = midx_best(xp, nw, nn, sc, lastscan, want, &gp);
+					size_t gp = 0, gl = mx_probe(&mx, xp, pr, nw, nn, sc, lastoffset,
+								    misses, &gp);
 
 					if (gl > len) {
 						len = gl;
@@ -498,9 +716,16 @@ static int scan_chunk(struct chunk *ch)
 			 * second, fourth, then eighth position (a search in a large
 			 * file's suffix array costs microseconds of cache misses); a
 			 * match found late is recovered by the backward extension, and
-			 * one shorter than the step would not be taken anyway. */
-			misses = len < 8 && !skip ? misses + 1 : 0;
-			step = skip ? skip : misses < 8 ? 1 : misses < 32 ? 2 : misses < 128 ? 4 : 8;
+			 * one shorter than the step would not be taken anyway.  A miss
+			 * is a match under 8 bytes, and in a paired file of BIG_PAIR
+			 * bytes or more under 16: rewritten code is full of 8-byte
+			 * matches that start no cover, and each put the probes back to
+			 * every byte (libxul.so across a major upgrade, 184 MB: 190
+			 * million probes, 156 s of the app pair's diff; 82 s with 16,
+			 * the patch 0.07 % smaller; on kernel modules, small files,
+			 * 16 makes kc64's patch 0.28 % larger, so not there). */
+			misses = len < short_len && !skip ? misses + 1 : 0;
+			step = skip ? skip : miss_step(misses);
 			{
 				size_t q, e = sc + step < scsc ? sc + step : scsc;
 
@@ -590,6 +815,46 @@ static int scan_chunk(struct chunk *ch)
 	}
 	free(loc.sa);
 	return r;
+}
+
+size_t match_batch_check(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn)
+{
+	struct sa_query sq[SA_AHEAD], s1;
+	struct mx_query mq[SA_AHEAD], m1;
+	struct midx x;
+	int32_t *sa = malloc((on ? on : 1) * sizeof *sa);
+	size_t bad = 0, at;
+	unsigned k;
+
+	if (!sa || on < IDX_KEY || nn < SA_AHEAD || divsufsort(old, sa, (int32_t)on) != 0 ||
+	    midx_build(&x, old, on, 16) != 0) {
+		free(sa);
+		return SIZE_MAX;
+	}
+	for (at = 0; at + SA_AHEAD <= nn; at += SA_AHEAD) {
+		for (k = 0; k < SA_AHEAD; k++) {
+			size_t i = at + (k * 7) % SA_AHEAD; /* out of order, as nothing requires */
+
+			sq[k].nw = nw + i;
+			sq[k].nn = nn - i;
+			sq[k].prefer = (i * 2654435761u) % on;
+			mq[k].i = i;
+			mq[k].prefer = sq[k].prefer;
+		}
+		sa_many(sa, old, on, sq, SA_AHEAD);
+		midx_many(&x, nw, nn, mq, SA_AHEAD);
+		for (k = 0; k < SA_AHEAD; k++) {
+			s1 = sq[k];
+			m1 = mq[k];
+			sa_many(sa, old, on, &s1, 1);
+			midx_many(&x, nw, nn, &m1, 1);
+			bad += s1.len != sq[k].len || s1.pos != sq[k].pos;
+			bad += m1.len != mq[k].len || (m1.len && m1.pos != mq[k].pos);
+		}
+	}
+	midx_free(&x);
+	free(sa);
+	return bad;
 }
 
 /* The chunks, taken in turn by the threads. */

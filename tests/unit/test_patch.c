@@ -11,6 +11,7 @@
 
 #include "lib/bytes.h"
 #include "patch/diff.h"
+#include "patch/diff_int.h"
 #include "patch/gz.h"
 #include "tests/unit/t_xzbuf.h"
 #include "patch/patch.h"
@@ -146,6 +147,33 @@ static void test_seg_default(void)
 		T_EQ(info.nseg, 1);
 	}
 	free(p);
+}
+
+/* The diff's searches made sixteen at a time (the suffix array's and the
+ * index's, their loads interleaved) find what each finds alone: on data
+ * where many sources tie (blocks repeated with small edits), so the
+ * nearest-source rule decides. */
+static void test_batch_search(void)
+{
+	static uint8_t o[1 << 16], n[(1 << 16) + 4096];
+	uint32_t x = 12345;
+	size_t i, nn = 0;
+
+	for (i = 0; i < sizeof o; i++) {
+		if (i % 512 < 256) {
+			x = x * 1103515245u + 12345u;
+			o[i] = (uint8_t)(x >> 24);
+		} else {
+			o[i] = o[i - 256] ^ (uint8_t)(i % 97 == 0); /* the block again, edited */
+		}
+	}
+	for (i = 0; i < sizeof o; i++) {
+		if (i % 4096 == 100) /* insertions: other alignments */
+			for (size_t k = 0; k < 64; k++)
+				n[nn++] = (uint8_t)(k * 37);
+		n[nn++] = i % 1000 == 0 ? (uint8_t)~o[i] : o[i];
+	}
+	T_EQ(match_batch_check(o, sizeof o, n, nn), 0);
 }
 
 /* 1 when file `path` holds exactly want[0..n). */
@@ -2255,6 +2283,7 @@ int main(void)
 	test_seg_run();
 	test_seg_digest();
 	test_seg_default();
+	test_batch_search();
 	test_seg_keep_wait();
 	test_refs();
 	test_refs_skip();
