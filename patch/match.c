@@ -370,107 +370,112 @@ static size_t miss_step(size_t misses)
 	return misses < 8 ? 1 : misses < 32 ? 2 : misses < 128 ? 4 : 8;
 }
 
-/* Searches of the paired file's suffix array made ahead: those of the
- * positions the scan probes next if it goes on finding nothing, in one
- * sa_many.  A result is a function of its position and preferred source
- * alone, so one taken from here is the one a search would give. */
+/* Searches made ahead: those of the positions the scan probes next if it
+ * goes on finding nothing, in one sa_many or midx_many.  A result is a
+ * function of its position and preferred source alone (and, for a suffix
+ * array, of the pair), so one taken from here is the one a search would
+ * give. */
 #define SA_AHEAD 16
-struct sa_ahead {
-	const struct match_pair *pr; /* the pair they searched */
+struct ahead {
+	const struct match_pair *pr; /* the pair whose array they searched; NULL: the index */
 	unsigned n, next;            /* results held, the next one */
 	size_t sc[SA_AHEAD], len[SA_AHEAD], pos[SA_AHEAD];
 	uint64_t want[SA_AHEAD];
 };
 
+/* The result held for new position sc under want: its index, or -1. */
+static int ahead_find(struct ahead *ah, size_t sc, uint64_t want)
+{
+	while (ah->next < ah->n && ah->sc[ah->next] < sc)
+		ah->next++;
+	if (ah->next < ah->n && ah->sc[ah->next] == sc && ah->want[ah->next] == want)
+		return (int)ah->next++;
+	return -1;
+}
+
+/* Plans up to n searches: sc, then the positions the scan probes if each
+ * one misses (miss_step), while they are before end and the misses before
+ * them under limit; each with its want.  Returns how many (sc at least). */
+static unsigned ahead_plan(struct ahead *ah, size_t sc, size_t nn, int64_t lastoffset,
+			   size_t misses, unsigned n, size_t end, size_t limit)
+{
+	size_t p = sc, m = misses;
+	unsigned k;
+
+	for (k = 0; k < n && p < nn && (k == 0 || (m < limit && p < end)); k++) {
+		ah->sc[k] = p;
+		ah->want[k] = (uint64_t)((int64_t)p + lastoffset);
+		p += miss_step(++m);
+	}
+	ah->n = k;
+	ah->next = 1; /* the first is the caller's */
+	return k;
+}
+
 /* The paired file's best match for new position sc under want (the
  * source the current alignment gives): *pos and the length. */
-static size_t sa_probe(struct sa_ahead *ah, const struct local *loc, const struct match_pair *pr,
+static size_t sa_probe(struct ahead *ah, const struct local *loc, const struct match_pair *pr,
 		       const uint8_t *old, const uint8_t *nw, size_t nn, size_t sc,
 		       int64_t lastoffset, size_t misses, size_t *pos)
 {
-	size_t pb = (size_t)pr->old_lo, p = sc, m = misses;
-	uint64_t want = (uint64_t)((int64_t)sc + lastoffset);
+	size_t pb = (size_t)pr->old_lo;
 	struct sa_query q[SA_AHEAD];
 	unsigned k, n;
+	int at;
 
-	if (ah->pr == pr) {
-		while (ah->next < ah->n && ah->sc[ah->next] < sc)
-			ah->next++;
-		if (ah->next < ah->n && ah->sc[ah->next] == sc && ah->want[ah->next] == want) {
-			*pos = ah->pos[ah->next];
-			return ah->len[ah->next++];
-		}
+	if (ah->pr == pr && (at = ahead_find(ah, sc, (uint64_t)((int64_t)sc + lastoffset))) >= 0) {
+		*pos = ah->pos[at];
+		return ah->len[at];
 	}
 	/* in a run of misses the next probes are known; after a match, the
 	 * next one is likely to be another (a few ahead only) */
-	n = misses >= 8 ? SA_AHEAD : 4;
-	for (k = 0; k < n && p < nn && (k == 0 || p < pr->new_hi); k++) {
-		uint64_t w = (uint64_t)((int64_t)p + lastoffset);
-
-		q[k].nw = nw + p;
-		q[k].nn = nn - p;
-		q[k].prefer = w > pb ? (size_t)(w - pb) : 0;
-		ah->sc[k] = p;
-		ah->want[k] = w;
-		p += miss_step(++m);
+	n = ahead_plan(ah, sc, nn, lastoffset, misses, misses >= 8 ? SA_AHEAD : 4,
+		       (size_t)pr->new_hi, SIZE_MAX);
+	for (k = 0; k < n; k++) {
+		q[k].nw = nw + ah->sc[k];
+		q[k].nn = nn - ah->sc[k];
+		q[k].prefer = ah->want[k] > pb ? (size_t)(ah->want[k] - pb) : 0;
 	}
-	sa_many(loc->use, old + pb, (size_t)(pr->old_hi - pb), q, k);
-	for (n = 0; n < k; n++) {
-		ah->len[n] = q[n].len;
-		ah->pos[n] = q[n].pos + pb;
+	sa_many(loc->use, old + pb, (size_t)(pr->old_hi - pb), q, n);
+	for (k = 0; k < n; k++) {
+		ah->len[k] = q[k].len;
+		ah->pos[k] = q[k].pos + pb;
 	}
 	ah->pr = pr;
-	ah->n = k;
-	ah->next = 1;
 	*pos = ah->pos[0];
 	return ah->len[0];
 }
 
-/* The global index's searches made ahead, as sa_ahead's: the scan walks
- * it where no suffix array serves, and in a run of misses until the
- * sixteenth (then the array alone). */
-struct mx_ahead {
-	unsigned n, next;
-	size_t sc[SA_AHEAD], len[SA_AHEAD], pos[SA_AHEAD];
-	uint64_t want[SA_AHEAD];
-};
-
 /* midx_many's best match for new position sc under want: the length, and
- * its source in *pos when it is not 0.  pr: the position's pair, or NULL. */
-static size_t mx_probe(struct mx_ahead *ah, const struct midx *x, const struct match_pair *pr,
+ * its source in *pos when it is not 0.  pr: the position's pair, or NULL.
+ * The scan walks the index where no suffix array serves, and in a run of
+ * misses until the sixteenth (then the array alone). */
+static size_t mx_probe(struct ahead *ah, const struct midx *x, const struct match_pair *pr,
 		       const uint8_t *nw, size_t nn, size_t sc, int64_t lastoffset, size_t misses,
 		       size_t *pos)
 {
-	uint64_t want = (uint64_t)((int64_t)sc + lastoffset);
 	struct mx_query q[SA_AHEAD];
-	size_t p = sc, m = misses;
 	unsigned k, n;
+	int at = ahead_find(ah, sc, (uint64_t)((int64_t)sc + lastoffset));
 
-	while (ah->next < ah->n && ah->sc[ah->next] < sc)
-		ah->next++;
-	if (ah->next < ah->n && ah->sc[ah->next] == sc && ah->want[ah->next] == want) {
-		if (ah->len[ah->next])
-			*pos = ah->pos[ah->next];
-		return ah->len[ah->next++];
+	if (at < 0) {
+		n = ahead_plan(ah, sc, nn, lastoffset, misses,
+			       misses >= 8 || !pr ? SA_AHEAD : 4, pr ? (size_t)pr->new_hi : nn,
+			       pr ? 16 : SIZE_MAX);
+		for (k = 0; k < n; k++) {
+			q[k].i = ah->sc[k];
+			q[k].prefer = ah->want[k];
+		}
+		midx_many(x, nw, nn, q, n);
+		for (k = 0; k < n; k++) {
+			ah->len[k] = q[k].len;
+			ah->pos[k] = q[k].pos;
+		}
+		at = 0;
 	}
-	n = misses >= 8 || !pr ? SA_AHEAD : 4;
-	for (k = 0; k < n && p < nn && (k == 0 || !pr || (m < 16 && p < pr->new_hi)); k++) {
-		q[k].i = p;
-		q[k].prefer = (uint64_t)((int64_t)p + lastoffset);
-		ah->sc[k] = p;
-		ah->want[k] = q[k].prefer;
-		p += miss_step(++m);
-	}
-	midx_many(x, nw, nn, q, k);
-	for (n = 0; n < k; n++) {
-		ah->len[n] = q[n].len;
-		ah->pos[n] = q[n].pos;
-	}
-	ah->n = k;
-	ah->next = 1;
-	if (ah->len[0])
-		*pos = ah->pos[0];
-	return ah->len[0];
+	if (ah->len[at])
+		*pos = ah->pos[at];
+	return ah->len[at];
 }
 
 /* Most agreeing minus disagreeing bytes over a prefix of new[i, i+w) under
@@ -628,8 +633,8 @@ static int scan_chunk(struct chunk *ch)
 	const struct midx *xp = ch->x;
 	struct ops *o = &ch->o;
 	struct local loc = { pairs, npairs, 0, NULL, 0, 0, ch->shared, ch->shared_sa, NULL };
-	struct sa_ahead ahead = { NULL, 0, 0, { 0 }, { 0 }, { 0 }, { 0 } };
-	struct mx_ahead mx = { 0, 0, { 0 }, { 0 }, { 0 }, { 0 } };
+	struct ahead ahead = { NULL, 0, 0, { 0 }, { 0 }, { 0 }, { 0 } };
+	struct ahead mx = { NULL, 0, 0, { 0 }, { 0 }, { 0 }, { 0 } };
 	size_t sc = 0, len = 0, pos = 0, lastscan = 0, lastpos = 0;
 	size_t fill_lo = SIZE_MAX, fill_hi = 0; /* the runs skipped since the last cover */
 	int64_t lastoffset = 0, xw;
