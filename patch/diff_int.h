@@ -74,6 +74,18 @@ struct match_pair {
  * when they could not be made. */
 size_t match_batch_check(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn);
 
+/* The length of the text a file's suffix array is made of: b[0..n) with
+ * its runs of one byte value longer than 4096 cut to 4096 (match.c). */
+size_t match_sa_text_len(const uint8_t *b, size_t n);
+
+/* Tests: how many of the suffix-array searches made through the array of
+ * old with its long runs cut (see match.c) at each new position outside
+ * such a run give a match that is not one, or is not measured to its end,
+ * or is shorter than the whole file's array finds where that match's
+ * source has no run longer than FILL_RUN; the cuts made in *ncut.
+ * SIZE_MAX when they could not be made. */
+size_t match_cut_check(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn, size_t *ncut);
+
 /* Covers of nw[0..nn) against old[0..on), appended to o. */
 int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	      const struct match_pair *pairs, size_t npairs, const struct patch_ext *strict,

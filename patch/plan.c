@@ -1475,8 +1475,11 @@ int diff_plan_make(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 			r = plan_btf(nw, &nf, p);
 		twins_free(&tw);
 	} else if (r == 0) {
-		/* not erofs: the whole images are the one pair */
-		if (on >= 64 && on <= RAW_SA_MAX && !(p->pairs = malloc(sizeof *p->pairs))) {
+		/* not erofs: the whole images are the one pair, when the
+		 * array's text is not too large (a partition's free space
+		 * is cut from it) */
+		if (on >= 64 && match_sa_text_len(old, on) <= RAW_SA_MAX &&
+		    !(p->pairs = malloc(sizeof *p->pairs))) {
 			r = SI_E_NOMEM;
 		} else if (p->pairs) {
 			p->pairs[0].new_lo = 0;

@@ -176,6 +176,54 @@ static void test_batch_search(void)
 	T_EQ(match_batch_check(o, sizeof o, n, nn), 0);
 }
 
+/* The paired file's suffix array with its long runs cut: every result a
+ * true match measured to its end, none shorter than the whole file's
+ * array gives (where that one's source has no long run), on runs of each
+ * length about the cut (FILL_RUN = 4096), of zeros and 0xFF, at old's start
+ * and end, and new made of old's pieces that start, end or stop inside
+ * them. */
+static void test_sa_cuts(void)
+{
+	static const size_t runs[] = { 5000, 100, 4095, 4096, 4097, 12288, 70000, 8191, 4200 };
+	static uint8_t o[200000], n[120000];
+	uint32_t x = 777;
+	size_t on = 0, nn = 0, ncut = 0, i, k;
+
+	for (k = 0; k < sizeof runs / sizeof runs[0]; k++) {
+		for (i = 0; i < runs[k]; i++)
+			o[on++] = k % 3 == 2 ? 0xFF : 0;
+		for (i = 0; i < 3000 + k * 500; i++) {
+			x = x * 1103515245u + 12345u;
+			o[on++] = (uint8_t)(x >> 24);
+		}
+	}
+	for (i = 0; i < 6000; i++)
+		o[on++] = 0; /* a run at the end */
+	/* pieces across each run's start and end, and anywhere */
+	for (k = 0, i = 0; nn + 6000 <= sizeof n; k++) {
+		static const size_t into[] = { 1, 100, 4000, 4095, 4096, 4097, 5000 };
+		size_t r = k % (sizeof runs / sizeof runs[0]), d = into[k % 7], at, len;
+
+		at = 0;
+		for (i = 0; i < r; i++)
+			at += runs[i] + 3000 + i * 500;
+		len = 600 + k * 37 % 900;
+		if (k % 3 == 0)
+			at = at + runs[r] - (d < runs[r] ? d : runs[r]); /* into the run's end */
+		else if (k % 3 == 1)
+			at = at > d ? at - d % 2000 : 0; /* into its start */
+		else
+			at = (size_t)(k * 7919u) % (on - 6000);
+		if (k % 3 == 1)
+			len += d;
+		memcpy(n + nn, o + at, len);
+		nn += len;
+		n[nn - 1] ^= (uint8_t)(k % 2); /* sometimes a changed last byte */
+	}
+	T_EQ(match_cut_check(o, on, n, nn, &ncut), 0);
+	T_EQ(ncut, 7); /* 5000, 12288, 70000, 8191, 4200, 4097 and the end's 6000 */
+}
+
 /* 1 when file `path` holds exactly want[0..n). */
 static int same_file(const char *path, const uint8_t *want, size_t n)
 {
@@ -2284,6 +2332,7 @@ int main(void)
 	test_seg_digest();
 	test_seg_default();
 	test_batch_search();
+	test_sa_cuts();
 	test_seg_keep_wait();
 	test_refs();
 	test_refs_skip();
