@@ -111,6 +111,7 @@ union exp_state {
 	struct patch_inflate in;
 	struct patch_gzenc en;
 	struct patch_xz xz;
+	struct patch_dfl dfl;
 };
 
 size_t patch_exp_state_size(unsigned kinds)
@@ -123,6 +124,8 @@ size_t patch_exp_state_size(unsigned kinds)
 			    : sizeof(struct patch_inflate);
 	if ((kinds & (1u << PATCH_EXP_XZ)) && sizeof(struct patch_xz) > n)
 		n = sizeof(struct patch_xz);
+	if ((kinds & (1u << PATCH_EXP_DEFLATE)) && sizeof(struct patch_dfl) > n)
+		n = sizeof(struct patch_dfl);
 	return n;
 }
 
@@ -250,8 +253,56 @@ static int xz_expand(const struct patch_exp *e, struct patch_xz *st, patch_read_
 	return 0;
 }
 
-static int xz_make(const struct patch_exp *e, struct patch_xz *st, patch_read_fn read, void *rctx,
-		   patch_write_fn write, void *wctx, struct si_diag *d)
+
+/* A deflate member: its data then its parse, u_old_len bytes in all. */
+static int dfl_expand(const struct patch_exp *e, struct patch_dfl *st, patch_read_fn read,
+		      void *rctx, patch_write_fn write, void *wctx, struct si_diag *d)
+{
+	struct ext_io io;
+	uint64_t dl = 0, pl = 0;
+	int r;
+
+	ext_io_init(&io, e->old_ext, e->n_old);
+	io.read = read;
+	io.rctx = rctx;
+	r = patch_dfl_split(st, ext_read, &io, io.total, write, wctx, e->scratch_old, e->data_old,
+			    e->scratch_old + e->data_old, e->u_old_len - e->data_old, &dl, &pl, d);
+	if (r)
+		return r == SI_E_PATCH_EXPAND ? r : exp_fail(d, r, "exp.old.stream", 0, 0);
+	if (dl != e->data_old)
+		return exp_fail(d, SI_E_PATCH_EXPAND, "exp.old.data_len", e->data_old, dl);
+	if (pl != e->u_old_len - e->data_old)
+		return exp_fail(d, SI_E_PATCH_EXPAND, "exp.old.parse_len", e->u_old_len - e->data_old,
+				pl);
+	return 0;
+}
+
+static int xz_join(void *st, patch_read_fn read, void *rctx, uint64_t data_base,
+		   uint64_t data_len, uint64_t parse_base, uint64_t parse_len, patch_write_fn write,
+		   void *wctx, uint64_t m_max, uint64_t *m_len, struct si_diag *d)
+{
+	return patch_xz_join(st, read, rctx, data_base, data_len, parse_base, parse_len, write,
+			     wctx, m_max, m_len, d);
+}
+
+static int dfl_join(void *st, patch_read_fn read, void *rctx, uint64_t data_base,
+		    uint64_t data_len, uint64_t parse_base, uint64_t parse_len,
+		    patch_write_fn write, void *wctx, uint64_t m_max, uint64_t *m_len,
+		    struct si_diag *d)
+{
+	return patch_dfl_join(st, read, rctx, data_base, data_len, parse_base, parse_len, write,
+			      wctx, m_max, m_len, d);
+}
+
+patch_join_fn patch_exp_join_fn(unsigned kind)
+{
+	return kind == PATCH_EXP_XZ ? xz_join : kind == PATCH_EXP_DEFLATE ? dfl_join : NULL;
+}
+
+/* A split member (kinds 2 and 3) joined from its data and parse in the
+ * scratch into its new extents, which it must fill exactly. */
+static int join_make(const struct patch_exp *e, patch_join_fn join, void *st, patch_read_fn read,
+		     void *rctx, patch_write_fn write, void *wctx, struct si_diag *d)
 {
 	struct ext_io io;
 	uint64_t ml = 0;
@@ -260,8 +311,8 @@ static int xz_make(const struct patch_exp *e, struct patch_xz *st, patch_read_fn
 	ext_io_init(&io, e->new_ext, e->n_new);
 	io.write = write;
 	io.wctx = wctx;
-	r = patch_xz_join(st, read, rctx, e->scratch_new, e->data_new, e->scratch_new + e->data_new,
-			  e->u_new_len - e->data_new, ext_write, &io, io.total, &ml, d);
+	r = join(st, read, rctx, e->scratch_new, e->data_new, e->scratch_new + e->data_new,
+		 e->u_new_len - e->data_new, ext_write, &io, io.total, &ml, d);
 	if (r)
 		return r == SI_E_PATCH_EXPAND ? r : exp_fail(d, r, "exp.new.stream", 0, 0);
 	if (ml != io.total)
@@ -280,6 +331,8 @@ int patch_exp_expand(struct patch_exp *e, void *st, patch_read_fn read, void *rc
 		return gz_expand(e, &u->in, read, rctx, write, wctx, d);
 	case PATCH_EXP_XZ:
 		return xz_expand(e, &u->xz, read, rctx, write, wctx, back, bctx, d);
+	case PATCH_EXP_DEFLATE:
+		return dfl_expand(e, &u->dfl, read, rctx, write, wctx, d);
 	}
 	return exp_fail(d, SI_E_PATCH_EXPAND, "exp.kind", PATCH_EXP_GZIP, e->kind);
 }
@@ -293,7 +346,9 @@ int patch_exp_make(const struct patch_exp *e, void *st, patch_read_fn read, void
 	case PATCH_EXP_GZIP:
 		return gz_make(e, &u->en, read, rctx, write, wctx, d);
 	case PATCH_EXP_XZ:
-		return xz_make(e, &u->xz, read, rctx, write, wctx, d);
+		return join_make(e, xz_join, &u->xz, read, rctx, write, wctx, d);
+	case PATCH_EXP_DEFLATE:
+		return join_make(e, dfl_join, &u->dfl, read, rctx, write, wctx, d);
 	}
 	return exp_fail(d, SI_E_PATCH_EXPAND, "exp.kind", PATCH_EXP_GZIP, e->kind);
 }

@@ -1083,6 +1083,7 @@ int patch_gzenc_run(struct patch_gzenc *z, patch_read_fn read, void *rctx, uint6
 }
 
 /* ---------------------------------------------------------------- inflate */
+
 static int in_fill(struct patch_inflate *s)
 {
 	uint64_t left = s->io.in_len - s->io.in_off;
@@ -1148,6 +1149,8 @@ static int inf_flush(struct patch_inflate *s)
 
 	if (n) {
 		s->crc = patch_crc32(s->crc, s->ob + s->oflushed, n);
+		if (s->ps)
+			s->ps->adler = patch_adler32(s->ps->adler, s->ob + s->oflushed, n);
 		r = s->io.write(s->io.wctx, s->out_base + s->out_total - n, s->ob + s->oflushed, n);
 		if (r)
 			return r;
@@ -1189,6 +1192,90 @@ static inline void refill(struct patch_inflate *s)
 		s->ipos += (63 - s->bitcnt) >> 3;
 		s->bitcnt |= 56;
 	}
+}
+
+/* ------------------------------------------------ kind 3's parse, written */
+static int ps_flush(struct gz_parse *p)
+{
+	int r = 0;
+
+	if (p->pos) {
+		r = p->write(p->ctx, p->base + p->len, p->buf, p->pos);
+		p->len += p->pos;
+		p->pos = 0;
+	}
+	return r;
+}
+
+static int ps_byte(struct gz_parse *p, unsigned b)
+{
+	if (p->len + p->pos >= p->max) {
+		p->why = "dfl.parse_len";
+		return SI_E_PATCH_EXPAND;
+	}
+	p->buf[p->pos++] = (uint8_t)b;
+	return p->pos == sizeof p->buf ? ps_flush(p) : 0;
+}
+
+static int ps_leb(struct gz_parse *p, uint64_t v)
+{
+	int r;
+
+	while (v >= 0x80) {
+		if ((r = ps_byte(p, (unsigned)(v & 0x7f) | 0x80)))
+			return r;
+		v >>= 7;
+	}
+	return ps_byte(p, (unsigned)v);
+}
+
+/* The literals counted so far as their tokens. */
+static int ps_lits(struct gz_parse *p)
+{
+	int r = 0;
+
+	while (p->lits && r == 0) {
+		unsigned n = p->lits < 64 ? p->lits : 64;
+
+		r = ps_byte(p, n - 1);
+		p->lits -= n;
+	}
+	return r;
+}
+
+static int ps_match(struct gz_parse *p, unsigned len, unsigned dist)
+{
+	int r = ps_lits(p);
+
+	if (r == 0 && len <= 65)
+		r = ps_byte(p, 0x40 + len - 3);
+	else if (r == 0 && (r = ps_byte(p, 0x7f)) == 0)
+		r = ps_byte(p, len - 66);
+	return r ? r : ps_leb(p, dist - 1);
+}
+
+static int ps_refuse(struct gz_parse *p, const char *why)
+{
+	p->why = why;
+	return SI_E_PATCH_EXPAND;
+}
+
+uint32_t patch_adler32(uint32_t adler, const uint8_t *b, size_t n)
+{
+	uint32_t a = adler & 0xffff, c = adler >> 16;
+
+	while (n) {
+		size_t k = n < 5552 ? n : 5552; /* no overflow of c before the modulo */
+
+		n -= k;
+		while (k--) {
+			a += *b++;
+			c += a;
+		}
+		a %= 65521;
+		c %= 65521;
+	}
+	return c << 16 | a;
 }
 
 /* One token to the caller's sink, buffered. */
@@ -1310,16 +1397,20 @@ static int inflate_codes(struct patch_inflate *s, const struct gz_huff *lc, cons
 			s->out_total++;
 			if (s->tok && (r = tok_put(s, sym)))
 				return r;
+			if (s->ps && ++s->ps->lits == 64 && (r = ps_lits(s->ps)))
+				return r;
 			continue;
 		}
 		if (sym == 256)
-			return 0;
+			return s->ps && (r = ps_lits(s->ps)) == 0 ? ps_byte(s->ps, 0xc3) : r;
 		sym -= 257;
 		if (sym >= 29)
 			return SI_E_PATCH_EXPAND;
 		if ((r = get_bits(s, extra_lbits[sym], &v)))
 			return r;
 		len = len_base[sym] + v;
+		if (s->ps && sym == 27 && v == 31) /* 258 as 284: the join codes 285 */
+			return ps_refuse(s->ps, "dfl.length");
 		if ((r = huff_decode(s, dc, &sym)))
 			return r;
 		if (sym >= 30)
@@ -1332,6 +1423,8 @@ static int inflate_codes(struct patch_inflate *s, const struct gz_huff *lc, cons
 		if (len > s->out_max - s->out_total)
 			return SI_E_PATCH_EXPAND;
 		if (s->tok && (r = tok_put(s, GZ_TOK_MATCH(dist, len))))
+			return r;
+		if (s->ps && (r = ps_match(s->ps, len, dist)))
 			return r;
 		/* dist <= out_total and dist <= 32768: the source is in the
 		 * buffer (its first GZ_INF_WIN bytes are kept at every flush) */
@@ -1354,11 +1447,23 @@ static int inflate_codes(struct patch_inflate *s, const struct gz_huff *lc, cons
 	}
 }
 
+/* How many code-length symbols cl[0..n) holds (a repeat symbol is
+ * followed by its field). */
+static unsigned ncl_syms(const uint8_t *cl, unsigned n)
+{
+	unsigned k, c = 0;
+
+	for (k = 0; k < n; k++, c++)
+		if (cl[k] >= 16)
+			k++;
+	return c;
+}
+
 static int inflate_block(struct patch_inflate *s, unsigned type)
 {
 	static const uint8_t order[19] = { 16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15 };
-	uint8_t lens[320];
-	unsigned nlen, ndist, ncode, i, v;
+	uint8_t lens[320], cl[2 * 316];
+	unsigned nlen, ndist, ncode, i, v, ncl = 0;
 	int r;
 
 	if (type == 1) {
@@ -1386,10 +1491,15 @@ static int inflate_block(struct patch_inflate *s, unsigned type)
 	if (nlen > 286 || ndist > 30)
 		return SI_E_PATCH_EXPAND;
 	memset(lens, 0, 19);
+	if (s->ps && ((r = ps_byte(s->ps, nlen - 257)) || (r = ps_byte(s->ps, ndist - 1)) ||
+		      (r = ps_byte(s->ps, ncode - 4))))
+		return r;
 	for (i = 0; i < ncode; i++) {
 		if ((r = get_bits(s, 3, &v)))
 			return r;
 		lens[order[i]] = (uint8_t)v;
+		if (s->ps && (r = ps_byte(s->ps, v)))
+			return r;
 	}
 	if ((r = huff_build(&s->lcode, lens, 19)))
 		return r;
@@ -1398,6 +1508,8 @@ static int inflate_block(struct patch_inflate *s, unsigned type)
 
 		if ((r = huff_decode(s, &s->lcode, &sym)))
 			return r;
+		if (s->ps && ncl < sizeof cl)
+			cl[ncl++] = (uint8_t)sym;
 		if (sym < 16) {
 			lens[i++] = (uint8_t)sym;
 			continue;
@@ -1420,8 +1532,20 @@ static int inflate_block(struct patch_inflate *s, unsigned type)
 		}
 		if (i + rep > nlen + ndist)
 			return SI_E_PATCH_EXPAND;
+		if (s->ps && ncl < sizeof cl)
+			cl[ncl++] = (uint8_t)(rep - (sym == 18 ? 11 : 3));
 		while (rep--)
 			lens[i++] = (uint8_t)val;
+	}
+	/* the code-length symbols: at most one per length, two bytes each */
+	if (s->ps) {
+		unsigned k;
+
+		if ((r = ps_leb(s->ps, ncl_syms(cl, ncl))))
+			return r;
+		for (k = 0; k < ncl; k++)
+			if ((r = ps_byte(s->ps, cl[k])))
+				return r;
 	}
 	if (lens[256] == 0)
 		return SI_E_PATCH_EXPAND;
@@ -1430,10 +1554,10 @@ static int inflate_block(struct patch_inflate *s, unsigned type)
 	return inflate_codes(s, &s->lcode, &s->dcode);
 }
 
-int patch_inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, uint64_t in_base,
-		      uint64_t in_len, patch_write_fn write, void *wctx, uint64_t out_base,
-		      uint64_t out_max, struct gz_tokens *tok, uint64_t *used, uint64_t *out_len,
-		      uint32_t *crc)
+static int inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, uint64_t in_base,
+		       uint64_t in_len, patch_write_fn write, void *wctx, uint64_t out_base,
+		       uint64_t out_max, struct gz_tokens *tok, struct gz_parse *ps, uint64_t *used,
+		       uint64_t *out_len, uint32_t *crc)
 {
 	unsigned last = 0, type;
 	int r;
@@ -1442,6 +1566,7 @@ int patch_inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, u
 	s->tpos = 0;
 	if (tok)
 		tok->count = 0;
+	s->ps = ps;
 
 	gz_io_init(&s->io, read, rctx, in_base, in_len, write, wctx);
 	s->ipos = s->ilen = 0;
@@ -1455,16 +1580,24 @@ int patch_inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, u
 	while (!last) {
 		if ((r = get_bits(s, 1, &last)) || (r = get_bits(s, 2, &type)))
 			return r;
+		if (s->ps && type != 0 && type != 3 &&
+		    ((r = ps_byte(s->ps, type == 1 ? 0xc0 : 0xc1)) || (r = ps_byte(s->ps, last))))
+			return r;
 		if (type == 0) {
 			unsigned len, nlen, b;
 
 			/* stored: skip to a byte boundary, LEN, NLEN, bytes */
+			if (s->ps && (s->bitbuf & ((1u << (s->bitcnt & 7)) - 1)) != 0)
+				return ps_refuse(s->ps, "dfl.padding");
 			s->bitbuf >>= s->bitcnt & 7;
 			s->bitcnt -= s->bitcnt & 7;
 			if ((r = get_bits(s, 16, &len)) || (r = get_bits(s, 16, &nlen)))
 				return r;
 			if ((len ^ 0xFFFF) != nlen)
 				return SI_E_PATCH_EXPAND;
+			if (s->ps && ((r = ps_byte(s->ps, 0xc2)) || (r = ps_byte(s->ps, last)) ||
+				      (r = ps_leb(s->ps, len))))
+				return r;
 			while (len--) {
 				if ((r = get_bits(s, 8, &b)) || (r = out_byte(s, (uint8_t)b)) ||
 				    (s->tok && (r = tok_put(s, b))))
@@ -1476,6 +1609,8 @@ int patch_inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, u
 			return r;
 		}
 	}
+	if (s->ps && (s->bitbuf & ((1u << (s->bitcnt & 7)) - 1)) != 0)
+		return ps_refuse(s->ps, "dfl.padding");
 	if ((r = inf_flush(s)) || (tok && (r = tok_flush(s))))
 		return r;
 	/* the input bytes the stream used: whole bytes read, less the
@@ -1483,5 +1618,448 @@ int patch_inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, u
 	*used = s->io.in_off - (s->ilen - s->ipos) - s->bitcnt / 8;
 	*out_len = s->out_total;
 	*crc = s->crc;
+	return 0;
+}
+
+int patch_inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, uint64_t in_base,
+		      uint64_t in_len, patch_write_fn write, void *wctx, uint64_t out_base,
+		      uint64_t out_max, struct gz_tokens *tok, uint64_t *used, uint64_t *out_len,
+		      uint32_t *crc)
+{
+	return inflate_run(s, read, rctx, in_base, in_len, write, wctx, out_base, out_max, tok,
+			   NULL, used, out_len, crc);
+}
+
+/* ------------------------------------------------------ kind 3: the split */
+static int dfl_fail(struct si_diag *d, const char *field, uint64_t exp, uint64_t got)
+{
+	return si_diag_want(d, SI_E_PATCH_EXPAND, field, exp, got);
+}
+
+/* The container's header at the member's start: a gzip header (its
+ * flags' fields skipped) or a zlib one (no preset dictionary); *hl its
+ * length, *tl the trailer's (8 or 4).  Bounded by m_len and DFL_HDR_MAX. */
+static int dfl_container(const uint8_t *h, size_t n, uint64_t m_len, size_t *hl, size_t *tl,
+			 struct si_diag *d)
+{
+	size_t p = 10;
+
+	if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b) {
+		if (n < 18 || h[2] != 8 || (h[3] & 0xE0))
+			return dfl_fail(d, "dfl.gzip.header", 8, n < 3 ? 0 : h[2]);
+		if (h[3] & 4) { /* FEXTRA */
+			if (p + 2 > n)
+				return dfl_fail(d, "dfl.gzip.extra", n, p + 2);
+			p += 2 + si_le16(h + p);
+		}
+		for (int k = 3; k <= 4; k++) /* FNAME, FCOMMENT */
+			if (h[3] & (1 << k)) {
+				while (p < n && h[p])
+					p++;
+				p++;
+			}
+		if (h[3] & 2) /* FHCRC */
+			p += 2;
+		if (p > n || p + 8 + 2 > m_len)
+			return dfl_fail(d, "dfl.gzip.header", n, p);
+		*hl = p;
+		*tl = 8;
+		return 0;
+	}
+	if (n < 2 || (h[0] & 0x0f) != 8 || (h[0] >> 4) > 7 || (h[1] & 0x20) ||
+	    ((unsigned)h[0] << 8 | h[1]) % 31 != 0 || m_len < 2 + 2 + 4)
+		return dfl_fail(d, "dfl.header", 0x78, n ? h[0] : 0);
+	*hl = 2;
+	*tl = 4;
+	return 0;
+}
+
+static int ps_bytes(struct gz_parse *p, const uint8_t *b, size_t n)
+{
+	int r = ps_byte(p, 0xf0);
+
+	if (r == 0)
+		r = ps_leb(p, n);
+	while (r == 0 && n--)
+		r = ps_byte(p, *b++);
+	return r;
+}
+
+int patch_dfl_split(struct patch_dfl *z, patch_read_fn read, void *rctx, uint64_t m_len,
+		    patch_write_fn write, void *wctx, uint64_t data_base, uint64_t data_max,
+		    uint64_t parse_base, uint64_t parse_max, uint64_t *data_len,
+		    uint64_t *parse_len, struct si_diag *d)
+{
+	struct gz_parse *ps = &z->ps;
+	size_t n = m_len < DFL_HDR_MAX ? (size_t)m_len : DFL_HDR_MAX, hl = 0, tl = 0;
+	uint64_t used = 0, ol = 0, body;
+	uint32_t crc = 0;
+	uint8_t t[8];
+	int r;
+
+	if ((r = read(rctx, 0, z->hdr, n)))
+		return r;
+	if ((r = dfl_container(z->hdr, n, m_len, &hl, &tl, d)))
+		return r;
+	body = m_len - hl - tl;
+	memset(ps, 0, sizeof *ps);
+	ps->write = write;
+	ps->ctx = wctx;
+	ps->base = parse_base;
+	ps->max = parse_max;
+	ps->adler = 1;
+	if ((r = ps_bytes(ps, z->hdr, hl)))
+		goto out;
+	r = inflate_run(&z->in, read, rctx, hl, body, write, wctx, data_base, data_max, NULL, ps,
+			&used, &ol, &crc);
+	if (r)
+		goto out;
+	if (used != body)
+		return dfl_fail(d, "dfl.stream_len", body, used);
+	if ((r = read(rctx, hl + body, t, tl)))
+		return r;
+	if (tl == 8 && (si_le32(t) != crc || si_le32(t + 4) != (uint32_t)ol))
+		return dfl_fail(d, "dfl.gzip.trailer", crc, si_le32(t));
+	if (tl == 4 && ((uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3]) !=
+			       ps->adler)
+		return dfl_fail(d, "dfl.zlib.adler32", ps->adler, si_le32(t));
+	if ((r = ps_bytes(ps, t, tl)) || (r = ps_byte(ps, 0xff)) || (r = ps_flush(ps)))
+		goto out;
+	*data_len = ol;
+	*parse_len = ps->len;
+	return 0;
+out:
+	if (r == SI_E_PATCH_EXPAND)
+		si_diag_field(d, ps->why ? ps->why : "dfl.stream");
+	return r;
+}
+
+/* ------------------------------------------------------- kind 3: the join */
+static int rd_byte(struct gz_rd *r, unsigned *b)
+{
+	if (r->pos >= r->len)
+		return SI_E_PATCH_EXPAND;
+	if (r->pos < r->bstart || r->pos >= r->bstart + r->blen) {
+		uint64_t left = r->len - r->pos;
+		int e;
+
+		r->bstart = r->pos;
+		r->blen = left < sizeof r->buf ? (size_t)left : sizeof r->buf;
+		if ((e = r->read(r->ctx, r->base + r->pos, r->buf, r->blen))) {
+			r->blen = 0;
+			return e;
+		}
+	}
+	*b = r->buf[r->pos++ - r->bstart];
+	return 0;
+}
+
+static int rd_leb(struct gz_rd *r, uint64_t max, uint64_t *v)
+{
+	unsigned b, sh = 0;
+	int e;
+
+	*v = 0;
+	do {
+		if ((e = rd_byte(r, &b)))
+			return e;
+		if (sh > 56)
+			return SI_E_PATCH_EXPAND;
+		*v |= (uint64_t)(b & 0x7f) << sh;
+		sh += 7;
+	} while (b & 0x80);
+	return *v <= max ? 0 : SI_E_PATCH_EXPAND;
+}
+
+static void rd_init(struct gz_rd *r, patch_read_fn read, void *ctx, uint64_t base, uint64_t len)
+{
+	r->read = read;
+	r->ctx = ctx;
+	r->base = base;
+	r->len = len;
+	r->pos = r->bstart = 0;
+	r->blen = 0;
+}
+
+static int jw_flush(struct patch_dfl *z)
+{
+	if (z->err == 0 && z->on) {
+		if (z->on > z->out_max - z->out_total)
+			z->err = SI_E_PATCH_EXPAND;
+		else if ((z->err = z->write(z->wctx, z->out_total, z->obuf, z->on)) == 0)
+			z->out_total += z->on;
+	}
+	z->on = 0;
+	return z->err;
+}
+
+/* n <= 32 bits of v out, low first. */
+static void jw_bits(struct patch_dfl *z, uint32_t v, unsigned n)
+{
+	z->bb |= (uint64_t)v << z->bn;
+	z->bn += n;
+	while (z->bn >= 8) {
+		z->obuf[z->on++] = (uint8_t)z->bb;
+		z->bb >>= 8;
+		z->bn -= 8;
+		if (z->on == sizeof z->obuf)
+			jw_flush(z);
+	}
+}
+
+/* The pending bits out, the last byte padded with zeros. */
+static void jw_align(struct patch_dfl *z)
+{
+	if (z->bn)
+		jw_bits(z, 0, 8 - z->bn);
+}
+
+/* Canonical codes (RFC 1951 3.2.2) of lens[0..n), bit-reversed for the
+ * output; -1 for an over-subscribed set of lengths. */
+static int dfl_codes(const uint8_t *lens, unsigned n, uint16_t *code)
+{
+	uint16_t count[16] = { 0 }, next[16];
+	unsigned i, len, c = 0;
+	int left = 1;
+
+	for (i = 0; i < n; i++)
+		count[lens[i]]++;
+	count[0] = 0;
+	for (len = 1; len < 16; len++) {
+		left = left * 2 - count[len];
+		if (left < 0)
+			return -1;
+		c = (c + count[len - 1]) << 1;
+		next[len] = (uint16_t)c;
+	}
+	for (i = 0; i < n; i++)
+		code[i] = lens[i] ? bi_reverse(next[lens[i]]++, lens[i]) : 0;
+	return 0;
+}
+
+/* A dynamic block's header from the parse, coded, and its codes set. */
+static int join_dyn(struct patch_dfl *z, struct si_diag *d)
+{
+	static const uint8_t order[19] = { 16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15 };
+	struct gz_rd *p = &z->prs;
+	uint8_t cll[19] = { 0 }, lens[320];
+	uint16_t clc[19];
+	unsigned hlit, hdist, hclen, i, v, nlen, ndist, have = 0;
+	uint64_t ncl, k;
+	int e;
+
+	if ((e = rd_byte(p, &hlit)) || (e = rd_byte(p, &hdist)) || (e = rd_byte(p, &hclen)))
+		return e;
+	if (hlit > 29 || hdist > 29 || hclen > 15)
+		return dfl_fail(d, "dfl.parse.header", 29, hlit > 29 ? hlit : hdist > 29 ? hdist : hclen);
+	jw_bits(z, hlit, 5);
+	jw_bits(z, hdist, 5);
+	jw_bits(z, hclen, 4);
+	for (i = 0; i < hclen + 4; i++) {
+		if ((e = rd_byte(p, &v)))
+			return e;
+		if (v > 7)
+			return dfl_fail(d, "dfl.parse.clen", 7, v);
+		cll[order[i]] = (uint8_t)v;
+		jw_bits(z, v, 3);
+	}
+	if (dfl_codes(cll, 19, clc))
+		return dfl_fail(d, "dfl.parse.clen", 0, 1);
+	nlen = hlit + 257;
+	ndist = hdist + 1;
+	if ((e = rd_leb(p, nlen + ndist, &ncl)))
+		return e;
+	for (k = 0; k < ncl; k++) {
+		unsigned sym, rep = 1, x = 0, val = 0;
+
+		if ((e = rd_byte(p, &sym)))
+			return e;
+		if (sym > 18 || cll[sym] == 0)
+			return dfl_fail(d, "dfl.parse.clsym", 18, sym);
+		jw_bits(z, clc[sym], cll[sym]);
+		if (sym < 16) {
+			val = sym;
+		} else {
+			static const uint8_t xb[3] = { 2, 3, 7 }, base[3] = { 3, 3, 11 };
+
+			if ((e = rd_byte(p, &x)))
+				return e;
+			if (x >= 1u << xb[sym - 16] || (sym == 16 && have == 0))
+				return dfl_fail(d, "dfl.parse.repeat", (1u << xb[sym - 16]) - 1, x);
+			jw_bits(z, x, xb[sym - 16]);
+			rep = base[sym - 16] + x;
+			val = sym == 16 ? lens[have - 1] : 0;
+		}
+		if (rep > nlen + ndist - have)
+			return dfl_fail(d, "dfl.parse.lengths", nlen + ndist, have + rep);
+		while (rep--)
+			lens[have++] = (uint8_t)val;
+	}
+	if (have != nlen + ndist || lens[256] == 0)
+		return dfl_fail(d, "dfl.parse.lengths", nlen + ndist, have);
+	memset(z->llen, 0, sizeof z->llen);
+	memset(z->dlen, 0, sizeof z->dlen);
+	memcpy(z->llen, lens, nlen);
+	memcpy(z->dlen, lens + nlen, ndist);
+	if (dfl_codes(z->llen, 288, z->lcode) || dfl_codes(z->dlen, 30, z->dcode))
+		return dfl_fail(d, "dfl.parse.lengths", 0, 1);
+	return 0;
+}
+
+static void join_fixed(struct patch_dfl *z)
+{
+	unsigned i;
+
+	for (i = 0; i < 288; i++) {
+		z->llen[i] = (uint8_t)(i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8);
+		z->lcode[i] = z->t.static_ltree[i].code;
+	}
+	for (i = 0; i < 30; i++) {
+		z->dlen[i] = 5;
+		z->dcode[i] = z->t.static_dtree[i].code;
+	}
+}
+
+/* A symbol of the lit/len code out; one the block's code lacks is refused. */
+static int join_sym(struct patch_dfl *z, unsigned sym, struct si_diag *d)
+{
+	if (z->llen[sym] == 0)
+		return dfl_fail(d, "dfl.parse.symbol", 1, sym);
+	jw_bits(z, z->lcode[sym], z->llen[sym]);
+	return 0;
+}
+
+int patch_dfl_join(struct patch_dfl *z, patch_read_fn read, void *rctx, uint64_t data_base,
+		   uint64_t data_len, uint64_t parse_base, uint64_t parse_len,
+		   patch_write_fn write, void *wctx, uint64_t m_max, uint64_t *m_len,
+		   struct si_diag *d)
+{
+	struct gz_rd *p = &z->prs, *dt = &z->dat;
+	/* 0 before the first block, 1 between blocks, 2 in one, 3 after the
+	 * last */
+	unsigned state = 0, last = 0, t, b;
+	uint64_t v;
+	int e = 0;
+
+	tables_init(&z->t);
+	rd_init(p, read, rctx, parse_base, parse_len);
+	rd_init(dt, read, rctx, data_base, data_len);
+	z->bb = 0;
+	z->bn = 0;
+	z->on = 0;
+	z->out_total = 0;
+	z->out_max = m_max;
+	z->write = write;
+	z->wctx = wctx;
+	z->err = 0;
+	for (;;) {
+		if ((e = rd_byte(p, &t)))
+			break;
+		if (t == 0xff) {
+			if (state != 3)
+				return dfl_fail(d, "dfl.parse.end", 3, state);
+			break;
+		}
+		if (t == 0xf0) { /* container bytes: outside the deflate stream */
+			if (state == 1 || state == 2)
+				return dfl_fail(d, "dfl.parse.container", 3, state);
+			if ((e = rd_leb(p, m_max, &v)))
+				break;
+			if (v == 0)
+				return dfl_fail(d, "dfl.parse.container", 1, 0);
+			while (v-- && (e = rd_byte(p, &b)) == 0)
+				jw_bits(z, b, 8);
+			if (e)
+				break;
+			continue;
+		}
+		if (t >= 0xc0 && t <= 0xc2) { /* a block */
+			if (state != 0 && state != 1)
+				return dfl_fail(d, "dfl.parse.block", 1, state);
+			if ((e = rd_byte(p, &last)))
+				break;
+			if (last > 1)
+				return dfl_fail(d, "dfl.parse.final", 1, last);
+			jw_bits(z, last | (t == 0xc2 ? 0u : t == 0xc0 ? 2u : 4u), 3);
+			if (t == 0xc2) {
+				if ((e = rd_leb(p, 65535, &v)))
+					break;
+				jw_align(z);
+				jw_bits(z, (uint32_t)v | (uint32_t)(v ^ 0xffff) << 16, 32);
+				while (v-- && (e = rd_byte(dt, &b)) == 0)
+					jw_bits(z, b, 8);
+				if (e)
+					break;
+				state = last ? 3 : 1;
+				continue;
+			}
+			if (t == 0xc0)
+				join_fixed(z);
+			else if ((e = join_dyn(z, d)))
+				return e;
+			state = 2;
+			continue;
+		}
+		if (state != 2)
+			return dfl_fail(d, "dfl.parse.token", 2, state);
+		if (t == 0xc3) {
+			if ((e = join_sym(z, 256, d)))
+				return e;
+			state = last ? 3 : 1;
+			if (last)
+				jw_align(z);
+			continue;
+		}
+		if (t < 0x40) {
+			unsigned k;
+
+			for (k = 0; k <= t && e == 0; k++)
+				if ((e = rd_byte(dt, &b)) == 0)
+					e = join_sym(z, b, d);
+			if (e)
+				break;
+			continue;
+		}
+		if (t < 0x80) {
+			unsigned len = t - 0x40 + 3, lc, dc;
+
+			if (t == 0x7f) {
+				if ((e = rd_byte(p, &b)))
+					break;
+				len = 66 + b;
+				if (len > 258)
+					return dfl_fail(d, "dfl.parse.length", 258, len);
+			}
+			if ((e = rd_leb(p, 32767, &v)))
+				break;
+			v++;
+			/* the distance inside the data so far, the length in it */
+			if (v > dt->pos || len > dt->len - dt->pos)
+				return dfl_fail(d, "dfl.parse.match", dt->pos, v);
+			lc = z->t.length_code[len - 3];
+			if ((e = join_sym(z, lc + 257, d)))
+				return e;
+			if (extra_lbits[lc])
+				jw_bits(z, len - 3 - z->t.base_length[lc], extra_lbits[lc]);
+			dc = d_code(&z->t, (unsigned)v - 1);
+			if (z->dlen[dc] == 0)
+				return dfl_fail(d, "dfl.parse.distance", 1, dc);
+			jw_bits(z, z->dcode[dc], z->dlen[dc]);
+			if (extra_dbits[dc])
+				jw_bits(z, (uint32_t)(v - 1 - z->t.base_dist[dc]), extra_dbits[dc]);
+			dt->pos += len; /* the join needs no matched byte */
+			continue;
+		}
+		return dfl_fail(d, "dfl.parse.token", 0xc3, t);
+	}
+	if (e)
+		return e == SI_E_PATCH_EXPAND ? dfl_fail(d, "dfl.parse", p->len, p->pos) : e;
+	if (p->pos != p->len || dt->pos != dt->len)
+		return dfl_fail(d, p->pos != p->len ? "dfl.parse_len" : "dfl.data_len",
+				p->pos != p->len ? p->len : dt->len, p->pos != p->len ? p->pos : dt->pos);
+	if (jw_flush(z))
+		return z->err == SI_E_PATCH_EXPAND ? dfl_fail(d, "dfl.length", m_max, m_max + 1)
+						   : z->err;
+	*m_len = z->out_total;
 	return 0;
 }

@@ -12,6 +12,8 @@
 #include "patch/patch.h"
 
 uint32_t patch_crc32(uint32_t crc, const uint8_t *p, size_t n);
+/* zlib's Adler-32 (RFC 1950), from 1 */
+uint32_t patch_adler32(uint32_t adler, const uint8_t *b, size_t n);
 
 struct gz_ct {
 	uint16_t freq, code, dad, len;
@@ -118,6 +120,18 @@ struct gz_huff {
 	uint16_t fast[1u << GZ_FAST_BITS];
 };
 
+/* Kind 3's parse as the decoder writes it (gz.c, patch_dfl_split). */
+struct gz_parse {
+	patch_write_fn write;
+	void *ctx;
+	uint64_t base, max, len; /* len: bytes written */
+	uint8_t buf[4096];
+	size_t pos;
+	unsigned lits;   /* literals not yet written as a token */
+	uint32_t adler;  /* Adler-32 of the data so far */
+	const char *why; /* what the decoder refused for the parse */
+};
+
 #define GZ_INF_WIN 32768u   /* deflate's farthest distance */
 #define GZ_INF_SLACK 272u   /* a match's 258 bytes and a word copy's overrun */
 struct patch_inflate {
@@ -135,6 +149,7 @@ struct patch_inflate {
 	struct gz_tokens *tok;
 	uint8_t tbuf[4096];
 	size_t tpos;
+	struct gz_parse *ps; /* kind 3's split: its parse, else NULL */
 };
 
 /* Decodes the raw deflate stream in in_len bytes at in_base, writing at
@@ -147,5 +162,79 @@ int patch_inflate_run(struct patch_inflate *s, patch_read_fn read, void *rctx, u
 		      uint64_t in_len, patch_write_fn write, void *wctx, uint64_t out_base,
 		      uint64_t out_max, struct gz_tokens *tok, uint64_t *used, uint64_t *out_len,
 		      uint32_t *crc) SI_WUR;
+
+/* ---------------------------------------------------------------- kind 3
+ * A deflate member -- a gzip member (RFC 1952) or a zlib stream (RFC
+ * 1950) -- split without loss into its data and its **parse**: every
+ * symbol the encoder chose and every block's header, plus the container's
+ * bytes verbatim (docs/formats.md, Expansions, kind 3).  Unlike kind 1 no
+ * encoder's choices are reproduced, so any deflate encoder's output
+ * splits (zlib at any level, as squashfs and Python write it); the join
+ * codes the symbols again with the block's Huffman codes, which are a
+ * function of the header: no search, no window.  Tokens, one byte each
+ * then their fields:
+ *   0x00..0x3f  n+1 literals (the bytes are the data's)
+ *   0x40..0x7e  a match of length 3 + (t - 0x40); then LEB128 distance - 1
+ *   0x7f b      a match of length 66 + b (at most 258); then the distance
+ *   0xc0 f      a block with the fixed codes; f: 1 for the last block
+ *   0xc1 f l d c k[c+4] n s..  a block with its own codes: HLIT, HDIST,
+ *               HCLEN, the code-length code's lengths in stream order,
+ *               LEB128 n, then the n code-length symbols, each 16, 17 or
+ *               18 followed by its repeat field (2, 3, 7 bits' value)
+ *   0xc2 f n    a stored block of LEB128 n (< 65536) bytes of the data
+ *   0xc3        the end of a block
+ *   0xf0 n b..  LEB128 n > 0, then n container bytes
+ *   0xff        the end of the member
+ * Refused by the split (the member stays raw): a length 258 coded as 284
+ * with 31 (the join codes 285), nonzero padding bits, a trailer that does
+ * not check. */
+#define DFL_HDR_MAX 1024u /* a gzip header's bytes, at most */
+
+/* A buffered reader of one stream (the join's parse and data). */
+struct gz_rd {
+	patch_read_fn read;
+	void *ctx;
+	uint64_t base, len, pos, bstart;
+	size_t blen;
+	uint8_t buf[4096];
+};
+
+struct patch_dfl {
+	struct patch_inflate in;
+	struct gz_parse ps;
+	struct gz_rd prs, dat;
+	struct gz_tables t;
+	uint16_t lcode[288], dcode[30];
+	uint8_t llen[288], dlen[30], hdr[DFL_HDR_MAX];
+	uint64_t bb;
+	unsigned bn;
+	uint8_t obuf[4096];
+	size_t on;
+	uint64_t out_total, out_max;
+	patch_write_fn write;
+	void *wctx;
+	int err;
+};
+
+/* Splits the member in m_len bytes read at 0.. through read/rctx into its
+ * data, written at data_base.. (at most data_max bytes), and its parse,
+ * at parse_base.. (at most parse_max), through write/wctx; *data_len,
+ * *parse_len: what it wrote.  The member must be exactly one gzip member
+ * or zlib stream.  Else SI_E_PATCH_EXPAND, d naming the field; the
+ * callbacks' errors are passed on. */
+int patch_dfl_split(struct patch_dfl *z, patch_read_fn read, void *rctx, uint64_t m_len,
+		    patch_write_fn write, void *wctx, uint64_t data_base, uint64_t data_max,
+		    uint64_t parse_base, uint64_t parse_max, uint64_t *data_len,
+		    uint64_t *parse_len, struct si_diag *d) SI_WUR;
+
+/* Joins data[0..data_len) at data_base and parse[0..parse_len) at
+ * parse_base (read through read/rctx) into the member, written through
+ * write/wctx at 0.. (at most m_max bytes); both used exactly.  *m_len: its
+ * length.  A parse that does not describe a member of that data:
+ * SI_E_PATCH_EXPAND (d: which field). */
+int patch_dfl_join(struct patch_dfl *z, patch_read_fn read, void *rctx, uint64_t data_base,
+		   uint64_t data_len, uint64_t parse_base, uint64_t parse_len,
+		   patch_write_fn write, void *wctx, uint64_t m_max, uint64_t *m_len,
+		   struct si_diag *d) SI_WUR;
 
 #endif

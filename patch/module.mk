@@ -11,7 +11,7 @@ LIB_SRCS += patch/format.c patch/apply.c patch/hash.c patch/zstd.c patch/refs.c 
 PATCH_DIFF_SRCS := patch/diff.c patch/match.c patch/plan.c
 SEALCTL_SRCS += $(PATCH_DIFF_SRCS) tools/cmd_diff.c tools/cmd_apply.c
 UNIT_TESTS += tests/unit/test_patch.c tests/unit/test_zstd.c tests/unit/test_xz.c
-FUZZ_TARGETS += tests/fuzz/fuzz_patch.c tests/fuzz/fuzz_zstd.c tests/fuzz/fuzz_xz.c tests/fuzz/fuzz_gz.c \
+FUZZ_TARGETS += tests/fuzz/fuzz_patch.c tests/fuzz/fuzz_zstd.c tests/fuzz/fuzz_xz.c tests/fuzz/fuzz_gz.c tests/fuzz/fuzz_dfl.c \
 	tests/fuzz/fuzz_plan.c
 # fuzz_plan: the diff's plan, linked with the diff's code (PATCH_DIFF_SRCS)
 FUZZ_HOST_TARGETS += tests/fuzz/fuzz_plan.c

@@ -582,6 +582,27 @@ static int xz_out_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* The split in o (data d bytes, parse pl) joined with `join` must give
+ * back m[0..mn) byte for byte: then data || parse (malloc'd), else NULL. */
+static uint8_t *joined_back(patch_join_fn join, void *z, const struct xz_out *o, uint64_t d,
+			    uint64_t pl, const uint8_t *m, size_t mn)
+{
+	struct mem out = { 0 };
+	uint64_t ml = 0;
+	uint8_t *u;
+
+	out.cmp = m;
+	out.wcap = mn;
+	if (join(z, xz_out_read, (void *)o, 0, d, XZ_PARSE_AT, pl, mem_write, &out, mn, &ml, NULL) ||
+	    out.differs || ml != mn || !(u = malloc((size_t)(d + pl) + 1)))
+		return NULL;
+	if (d)
+		memcpy(u, o->b[0], (size_t)d);
+	if (pl)
+		memcpy(u + d, o->b[1], (size_t)pl);
+	return u;
+}
+
 /* The first xz stream in b[0..n) (at most 4 tried) that splits and joins
  * back byte for byte, as data || parse (malloc'd, *ul bytes; *dl: the
  * data's); the stream is b[*at, *at + *ml).  NULL when none does. */
@@ -597,8 +618,8 @@ static uint8_t *xz_member(const uint8_t *b, size_t n, size_t *at, size_t *ml, si
 	while (z && !u && tries < 4 && from + 32 <= n) {
 		const uint8_t *h = memmem(b + from, n - from, magic, sizeof magic);
 		struct xz_out o;
-		struct mem in, out;
-		uint64_t d = 0, pl = 0, used = 0, m = 0;
+		struct mem in;
+		uint64_t d = 0, pl = 0, used = 0;
 		size_t off;
 
 		if (!h)
@@ -612,20 +633,12 @@ static uint8_t *xz_member(const uint8_t *b, size_t n, size_t *at, size_t *ml, si
 		in = (struct mem){ h, n - off, NULL, 0, 0, NULL, 0 };
 		if (patch_xz_split(z, mem_read, &in, n - off, xz_out_write, &o, xz_out_read, &o, 0,
 				   XZ_PLAN_MAX, XZ_PARSE_AT, XZ_PLAN_MAX, &d, &pl, &used, NULL) == 0 &&
-		    d + pl <= XZ_PLAN_MAX) {
-			memset(&out, 0, sizeof out);
-			out.cmp = h;
-			out.wcap = (size_t)used;
-			if (patch_xz_join(z, xz_out_read, &o, 0, d, XZ_PARSE_AT, pl, mem_write, &out,
-					  used, &m, NULL) == 0 &&
-			    !out.differs && m == used && (u = malloc((size_t)(d + pl) + 1))) {
-				memcpy(u, o.b[0], (size_t)d);
-				memcpy(u + d, o.b[1], (size_t)pl);
-				*at = off;
-				*ml = (size_t)used;
-				*dl = (size_t)d;
-				*ul = (size_t)(d + pl);
-			}
+		    d + pl <= XZ_PLAN_MAX &&
+		    (u = joined_back(patch_exp_join_fn(PATCH_EXP_XZ), z, &o, d, pl, h, (size_t)used))) {
+			*at = off;
+			*ml = (size_t)used;
+			*dl = (size_t)d;
+			*ul = (size_t)(d + pl);
 		}
 		free(o.b[0]);
 		free(o.b[1]);
@@ -834,6 +847,9 @@ static int exp_cmp(const void *a, const void *b)
 	return x->new_ext[0].off < y->new_ext[0].off ? -1 : x->new_ext[0].off > y->new_ext[0].off;
 }
 
+static int plan_dfl(const uint8_t *old, const uint8_t *nw, const struct efile *f,
+		    const struct efile *g, struct diff_plan *p, size_t *cap);
+
 /* A gzip member, file f of the new image with old version g: diffed
  * decompressed when both decode, it changed, and gz.c's encoder makes the
  * new one again byte for byte (with the old member's symbols where they
@@ -846,7 +862,7 @@ static int plan_gz(const uint8_t *old, const uint8_t *nw, const struct efile *f,
 	uint8_t *tn = NULL, *to = NULL, *list = NULL;
 	size_t unl = 0, uol = 0, nhl = 0, ohl = 0, ntn = 0, nto = 0, ll = 0;
 	struct diff_exp *x;
-	int r = 0;
+	int r = 0, other = 0;
 
 	if (g->size < 18 || g->n_ext == 0)
 		return 0;
@@ -855,8 +871,10 @@ static int plan_gz(const uint8_t *old, const uint8_t *nw, const struct efile *f,
 	if (!nb || !ob || (f->size == g->size && memcmp(nb, ob, f->size) == 0))
 		goto out; /* unchanged: raw bytes cost nothing */
 	un = gz_member(nb, f->size, &unl, &nhl, &tn, &ntn);
-	if (!un || nhl > 32)
+	if (!un || nhl > 32) {
+		other = 1;
 		goto out;
+	}
 	uo = gz_member(ob, g->size, &uol, &ohl, &to, &nto);
 	if (!uo)
 		goto out;
@@ -873,8 +891,10 @@ static int plan_gz(const uint8_t *old, const uint8_t *nw, const struct efile *f,
 			list = NULL;
 		}
 	}
-	if (!list && !gz_reproduces(nb, f->size, nhl, un, unl, NULL))
+	if (!list && !gz_reproduces(nb, f->size, nhl, un, unl, NULL)) {
+		other = 1; /* not gzip -9's: split (kind 3) */
 		goto out;
+	}
 	if (list) {
 		uint8_t *nu = realloc(un, unl + ll);
 
@@ -906,6 +926,78 @@ out:
 	free(tn);
 	free(to);
 	free(list);
+	return r == 0 && other ? plan_dfl(old, nw, f, g, p, cap) : r;
+}
+
+/* ------------------------------------------------ deflate members, split */
+/* Member b[0..n) (one gzip member or zlib stream) split and joined back
+ * byte for byte, as data || parse (malloc'd, *ul bytes; *dl: the data's);
+ * NULL when it does not, or is larger than XZ_PLAN_MAX split. */
+static uint8_t *dfl_member(const uint8_t *b, size_t n, size_t *dl, size_t *ul)
+{
+	struct patch_dfl *z = malloc(sizeof *z);
+	struct mem in = { b, n, NULL, 0, 0, NULL, 0 };
+	struct xz_out o;
+	uint64_t d = 0, pl = 0;
+	uint8_t *u = NULL;
+
+	memset(&o, 0, sizeof o);
+	if (z &&
+	    patch_dfl_split(z, mem_read, &in, n, xz_out_write, &o, 0, XZ_PLAN_MAX, XZ_PARSE_AT,
+			    XZ_PLAN_MAX, &d, &pl, NULL) == 0 &&
+	    d + pl <= XZ_PLAN_MAX &&
+	    (u = joined_back(patch_exp_join_fn(PATCH_EXP_DEFLATE), z, &o, d, pl, b, n))) {
+		*dl = (size_t)d;
+		*ul = (size_t)(d + pl);
+	}
+	free(o.b[0]);
+	free(o.b[1]);
+	free(z);
+	return u;
+}
+
+/* A deflate member, file f of the new image with old version g (each
+ * exactly one gzip member or zlib stream), that gz.c's gzip -9 does not
+ * make again: diffed split into data and parse (kind 3) when both split
+ * and join back and it changed.  No trial of both forms: a changed
+ * compressed stream differs from its old version from the change on,
+ * and its data and parse diff to a fraction of that. */
+static int plan_dfl(const uint8_t *old, const uint8_t *nw, const struct efile *f,
+		    const struct efile *g, struct diff_plan *p, size_t *cap)
+{
+	const uint8_t *nb, *ob;
+	uint8_t *nown = NULL, *oown = NULL, *un = NULL, *uo = NULL;
+	size_t ndl = 0, nul = 0, odl = 0, oul = 0;
+	struct diff_exp *x;
+	int r = 0;
+
+	if (f->size < 8 || g->size < 8 || f->n_ext == 0 || g->n_ext == 0)
+		return 0;
+	nb = file_view(nw, f, &nown);
+	ob = file_view(old, g, &oown);
+	if (!nb || !ob) {
+		r = SI_E_NOMEM;
+		goto out;
+	}
+	if (f->size == g->size && memcmp(nb, ob, f->size) == 0)
+		goto out;
+	if (!(un = dfl_member(nb, f->size, &ndl, &nul)) || !(uo = dfl_member(ob, g->size, &odl, &oul)))
+		goto out;
+	if (!(x = exp_add(p, cap, PATCH_EXP_DEFLATE, &uo, oul, &un, nul))) {
+		r = SI_E_NOMEM;
+		goto out;
+	}
+	x->n_old = (uint8_t)g->n_ext;
+	x->n_new = (uint8_t)f->n_ext;
+	memcpy(x->old_ext, g->ext, sizeof x->old_ext);
+	memcpy(x->new_ext, f->ext, sizeof x->new_ext);
+	si_put_le64(x->hdr, odl);
+	si_put_le64(x->hdr + 8, ndl);
+out:
+	free(nown);
+	free(oown);
+	free(un);
+	free(uo);
 	return r;
 }
 
@@ -957,7 +1049,8 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 
 struct rmem {
 	uint64_t off, len; /* the member in its image */
-	int xz;            /* an xz stream, else a gzip member */
+	int xz;            /* an xz stream, */
+	int zl;            /* a zlib stream, else a gzip member */
 	uint32_t h;        /* the CRC-32 of its bytes (raw_same's first test) */
 	uint64_t ulen;     /* its decompressed length */
 	uint64_t sk[SK_N]; /* the smallest shingle hashes, ascending */
@@ -970,6 +1063,7 @@ struct sketch_sink {
 	struct rmem *m;
 	uint64_t x; /* the last 8 bytes */
 	uint64_t n;
+	uint32_t adler; /* of the bytes, for a zlib stream's trailer */
 };
 
 static void sk_add(struct rmem *m, uint64_t h)
@@ -1001,6 +1095,8 @@ static int sketch_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
 	size_t i;
 
 	(void)off;
+	if (k->m->zl)
+		k->adler = patch_adler32(k->adler, buf, len);
 	for (i = 0; i < len; i++) {
 		uint64_t h;
 
@@ -1085,7 +1181,7 @@ static uint64_t xz_stream_len(const uint8_t *b, uint64_t n)
 static int raw_member(const uint8_t *b, uint64_t n, struct patch_inflate *st, struct rmem *m)
 {
 	struct mem in = { b, (size_t)n, NULL, 0, 0, NULL, 0 };
-	struct sketch_sink k = { m, 0, 0 };
+	struct sketch_sink k = { m, 0, 0, 1 };
 	uint64_t used = 0, ol = 0;
 	uint32_t crc = 0;
 	size_t hl = gz_hdr(b, n > 64 ? 64 : (size_t)n);
@@ -1143,6 +1239,77 @@ static int raw_members(const uint8_t *img, size_t n, struct patch_inflate *st, s
 	return 0;
 }
 
+/* The zlib stream at b[0] (n bytes to the image's end) into *m; 0 when
+ * there is none.  Its header must be 0x78 (deflate, a 32 KiB window, as
+ * zlib writes it by default) with no preset dictionary; the deflate stream
+ * must decode, to at least ZL_MIN bytes, and be followed by their
+ * Adler-32, so that compressed or random bytes that happen to begin like
+ * one are not taken. */
+#define ZL_MIN 64u
+
+static int zl_member(const uint8_t *b, uint64_t n, struct patch_inflate *st, struct rmem *m)
+{
+	struct mem in = { b, (size_t)n, NULL, 0, 0, NULL, 0 };
+	struct sketch_sink k = { m, 0, 0, 1 };
+	uint64_t used = 0, ol = 0;
+	uint32_t crc = 0;
+
+	if (n < 2 + 2 + 4 || b[0] != 0x78 || (b[1] & 0x20) || ((unsigned)b[0] << 8 | b[1]) % 31)
+		return 0;
+	memset(m, 0, sizeof *m);
+	m->zl = 1;
+	if (patch_inflate_run(st, mem_read, &in, 2, n - 2, sketch_write, &k, 0, PATCH_EXPAND_MAX,
+			      NULL, &used, &ol, &crc) != 0 ||
+	    ol < ZL_MIN || 2 + used + 4 > n || si_be32(b + 2 + used) != k.adler)
+		return 0;
+	m->len = 2 + used + 4;
+	m->ulen = ol;
+	m->h = patch_crc32(0, b, (size_t)m->len);
+	return 1;
+}
+
+/* The zlib streams of img[0..n) (a squashfs image's blocks, which are not
+ * aligned), outside the members already found (v[0..*count), in order),
+ * appended to them. */
+static int zl_members(const uint8_t *img, size_t n, struct patch_inflate *st, struct rmem **v,
+		      size_t *count)
+{
+	size_t found = *count, k = *count, cap = *count, j = 0;
+	uint64_t off = 0;
+	struct rmem m;
+
+	while (off + 8 <= n && k < RAW_MEMBERS) {
+		const uint8_t *h = memchr(img + off, 0x78, n - off - 7);
+
+		if (!h)
+			break;
+		off = (uint64_t)(h - img);
+		while (j < found && (*v)[j].off + (*v)[j].len <= off)
+			j++;
+		if (j < found && (*v)[j].off <= off) {
+			off = (*v)[j].off + (*v)[j].len; /* inside a gzip or xz member */
+			continue;
+		}
+		if (!zl_member(h, n - off, st, &m) ||
+		    (j < found && off + m.len > (*v)[j].off)) {
+			off++;
+			continue;
+		}
+		if (k == cap) {
+			struct rmem *nv = realloc(*v, (cap = cap ? 2 * cap : 16) * sizeof **v);
+
+			if (!nv)
+				return SI_E_NOMEM;
+			*v = nv;
+		}
+		m.off = off;
+		(*v)[k++] = m;
+		off += m.len;
+	}
+	*count = k;
+	return 0;
+}
+
 /* Does [off, off + len) meet an extent the plan's expansions already
  * take, in the old image (old) or the new one? */
 static int exp_meets(const struct diff_plan *p, int old, uint64_t off, uint64_t len)
@@ -1172,7 +1339,8 @@ static void raw_same(const uint8_t *old, struct rmem *o, size_t no, const uint8_
 
 	for (i = 0; i < nn; i++)
 		for (j = 0; j < no; j++)
-			if (o[j].xz == nv[i].xz && o[j].len == nv[i].len && o[j].h == nv[i].h &&
+			if (o[j].xz == nv[i].xz && o[j].zl == nv[i].zl && o[j].len == nv[i].len &&
+			    o[j].h == nv[i].h &&
 			    memcmp(old + o[j].off, nw + nv[i].off, (size_t)o[j].len) == 0) {
 				nv[i].same = o[j].same = 1;
 				break;
@@ -1185,7 +1353,7 @@ static int xz_sketch(const uint8_t *img, struct rmem *m)
 {
 	size_t at = 0, ml = 0, dl = 0, ul = 0;
 	uint8_t *u = xz_member(img + m->off, (size_t)m->len, &at, &ml, &dl, &ul);
-	struct sketch_sink k = { m, 0, 0 };
+	struct sketch_sink k = { m, 0, 0, 1 };
 
 	if (!u)
 		return -1;
@@ -1212,6 +1380,10 @@ static int plan_raw(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	r = raw_members(old, on, st, &o, &no);
 	if (r == 0)
 		r = raw_members(nw, nn, st, &nv, &nc);
+	if (r == 0)
+		r = zl_members(old, on, st, &o, &no);
+	if (r == 0)
+		r = zl_members(nw, nn, st, &nv, &nc);
 	free(st);
 	if (r == 0)
 		raw_same(old, o, no, nw, nv, nc);
@@ -1229,7 +1401,7 @@ static int plan_raw(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		if (nv[i].same || exp_meets(p, 0, nv[i].off, nv[i].len))
 			continue;
 		for (j = 0; j < no; j++) {
-			if (o[j].xz != nv[i].xz || o[j].same || o[j].taken ||
+			if (o[j].xz != nv[i].xz || o[j].zl != nv[i].zl || o[j].same || o[j].taken ||
 			    exp_meets(p, 1, o[j].off, o[j].len))
 				continue;
 			c = sk_common(&nv[i], &o[j]);
@@ -1248,7 +1420,8 @@ static int plan_raw(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 
 			o[best].taken = 1;
 			r = nv[i].xz ? plan_xz(old, nw, &f, &g, opt, p, cap)
-				     : plan_gz(old, nw, &f, &g, p, cap);
+			    : nv[i].zl ? plan_dfl(old, nw, &f, &g, p, cap)
+				       : plan_gz(old, nw, &f, &g, p, cap);
 		}
 	}
 	free(o);

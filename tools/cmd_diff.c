@@ -94,7 +94,8 @@ static int diff_one(const char *what, const struct input *a, const struct input 
 			"streams ctrl %llu diff %llu lit %llu B; map %llu pieces (%llu B); "
 			"references made %llu difference bytes zero; %llu gzip or xz members decompressed "
 			"(gzip members: %llu coding the old member's symbols where they agree; "
-			"xz streams: %llu tried both ways, %llu split into data and parse); "
+			"xz streams: %llu tried both ways, %llu split into data and parse; "
+			"deflate members other encoders made: %llu split into data and parse); "
 			"%llu segments' literals through the x86-64 filter\n",
 			what, pn, (unsigned long long)st.ops[0], (unsigned long long)st.bytes[0],
 			(unsigned long long)st.ops[1], (unsigned long long)st.bytes[1],
@@ -107,7 +108,8 @@ static int diff_one(const char *what, const struct input *a, const struct input 
 			(unsigned long long)st.map_c, (unsigned long long)st.xadd_saved,
 			(unsigned long long)st.nexp, (unsigned long long)st.gz_reuse,
 			(unsigned long long)st.xz_tried,
-			(unsigned long long)st.xz_split, (unsigned long long)st.lit_filtered);
+			(unsigned long long)st.xz_split, (unsigned long long)st.dfl_split,
+			(unsigned long long)st.lit_filtered);
 	r = sealctl_out_file(CMD, path, 0, p, pn);
 	free(p);
 	*size = pn;

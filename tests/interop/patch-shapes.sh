@@ -4,12 +4,14 @@
 # whose free space grows, a tar, partition images with zero padding, erased
 # flash (0xFF) and a short period that are longer in the new image, and,
 # inside the file systems, gzip members from gzip -1/-6/-9 and from Python's
-# zlib, xz streams of several presets, filters (x86, arm64), checks and
+# zlib (split into data and parse), a squashfs image's zlib blocks, xz
+# streams of several presets, filters (x86, arm64), checks and
 # blocks, an lzma-alone file, concatenated xz streams with padding, and
 # truncated members.  Each pair: the forward and the reverse patch apply to
 # the other image byte for byte, and the diff ends (a stretch longer in the
 # new image once made it quadratic: hours).
-# Needs: mkfs.erofs, mke2fs, xz, gzip, tar, python3, build/host/sealctl.
+# Needs: mkfs.erofs, mke2fs, mksquashfs, xz, gzip, tar, python3,
+# build/host/sealctl.
 # Last line: "patch-shapes: N passed, N failed".
 set -u
 source "$(dirname "$0")/lib.bash"
@@ -74,6 +76,9 @@ for v in old new; do
 	mkfs.erofs -T0 --all-root "$v.erofs" "$v" >/dev/null 2>&1
 	mkfs.erofs -zlz4hc -T0 --all-root "$v.lz4.erofs" "$v" >/dev/null 2>&1
 	tar -C "$v" --sort=name --mtime=@0 --owner=0 --group=0 -cf "$v.tar" .
+	# squashfs: each file's 128 KiB blocks and the tables zlib streams
+	env -u SOURCE_DATE_EPOCH mksquashfs "$v" "$v.sqfs" -comp gzip -noappend -all-root \
+		-mkfs-time 0 -all-time 0 -no-xattrs -processors 1 -quiet -no-progress >/dev/null 2>&1
 done
 uuid=11111111-2222-3333-4444-555555555555
 mke2fs -q -t ext4 -d old -U $uuid -E hash_seed=$uuid,root_owner=0:0 -O ^has_journal old.ext4 6M >/dev/null
@@ -92,7 +97,7 @@ w("old.period", old[:65536] + period * (1 << 16) + old[:4096])
 w("new.period", old[:65536] + period * (3 << 16) + old[:4096])
 PY
 
-for kind in erofs lz4.erofs ext4 tar pad ff period; do
+for kind in erofs lz4.erofs ext4 tar sqfs pad ff period; do
 	if [[ ! -s old.$kind || ! -s new.$kind ]]; then
 		ko "$kind: images not made"
 		continue
@@ -114,6 +119,19 @@ for kind in erofs tar ext4; do
 		ok "$kind: gzip and xz members decompressed ($n)"
 	else
 		ko "$kind: members not decompressed: $(grep -o '[0-9]* gzip or xz members[^;]*;[^;]*' "verbose.$kind")"
+	fi
+done
+# Deflate members that gzip -9 does not make again (gzip -1 and -6,
+# Python's gzip module, which is zlib; squashfs's zlib streams) split into
+# data and parse (kind 3): in the erofs image by their files, in the
+# squashfs image by their headers, paired by content.
+"$S" diff -v old.sqfs new.sqfs -o again.patch > verbose.sqfs 2>&1
+for kind in erofs sqfs; do
+	n=$(grep -o 'other encoders made: [0-9]*' "verbose.$kind" | grep -o '[0-9]*$')
+	if [[ ${n:-0} -ge 1 ]]; then
+		ok "$kind: deflate members split into data and parse ($n)"
+	else
+		ko "$kind: no deflate member split: $(grep -o 'deflate members[^)]*' "verbose.$kind")"
 	fi
 done
 summary patch-shapes

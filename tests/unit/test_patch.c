@@ -1435,6 +1435,60 @@ static void test_raw_members(void)
 	put_file(p_new, new_img, new_n);
 }
 
+/* Deflate members that gz.c's gzip -9 does not make again, split into
+ * data and parse (formats.md, Expansions, kind 3): a gzip -1 member at a
+ * tar record (gzip -9's parse is another) and a zlib stream (as squashfs
+ * writes its blocks), each grown by a line.  Both are split; the patch applies
+ * forward and reverse and is far smaller than the raw diff; a zlib stream
+ * whose Adler-32 lies is not taken (it stays raw and the patch applies). */
+static void test_deflate_members(void)
+{
+	/* lines of words drawn by a seed, as a text is */
+	static const char words[] =
+		"python3 -c 'import random, sys; r = random.Random(int(sys.argv[1])); "
+		"w = \"alpha beta gamma delta kernel fix update module driver\".split(); "
+		"sys.stdout.write(\"\".join(\" \".join(r.choice(w) for _ in range(r.randint(3, 12))) "
+		"+ \"\\n\" for _ in range(int(sys.argv[2]))))'";
+	static const char zl[] =
+		"python3 -c 'import sys, zlib; d = zlib.compress(sys.stdin.buffer.read(), 9); "
+		"sys.stdout.buffer.write(d[:-1] + bytes([d[-1] ^ int(sys.argv[1])]))'";
+	static const char gz[] = "gzip -1n";
+	char fa[4096], fb[4096];
+	struct patch_diff_opts o = { .seg_size = 65536, .level = 3, .threads = 2 };
+	struct patch_diff_opts raw = o;
+	struct patch_diff_stats st;
+	uint8_t *a, *b, *p = NULL, *q = NULL;
+	size_t an = 0, bn = 0, pn = 0, qn = 0;
+
+	snprintf(fa, sizeof fa,
+		 "mkdir -p $T/doc && %s 1 6000 | %s > $T/doc/a.gz && "
+		 "%s 2 6000 | %s 0 > $T/doc/b.zz && %s 3 5000 | %s 1 > $T/doc/c.zz",
+		 words, gz, words, zl, words, zl);
+	snprintf(fb, sizeof fb,
+		 "mkdir -p $T/doc && { echo new; %s 1 6000; } | %s > $T/doc/a.gz && "
+		 "{ %s 2 6000; echo tail; } | %s 0 > $T/doc/b.zz && "
+		 "{ echo x; %s 3 5000; } | %s 1 > $T/doc/c.zz",
+		 words, gz, words, zl, words, zl);
+	a = tar_of("a", fa, &an);
+	b = tar_of("b", fb, &bn);
+	if (!both_made(a, an, b, bn, "tar, gzip, python3"))
+		return;
+	diff_apply(a, an, b, bn, p_old, &o, &p, &pn, &st);
+	T_EQ(st.dfl_split, 2);
+	T_EQ(st.nexp, 2);
+	raw.no_expand = 1;
+	T_OK(patch_diff(a, an, b, bn, &raw, &q, &qn, NULL, NULL));
+	T_CHECK(pn * 3 < qn, "deflate members: %zu bytes against %zu raw", pn, qn);
+	diff_apply(b, bn, a, an, p_new, &o, &q, &qn, &st);
+	T_EQ(st.dfl_split, 2);
+	free(p);
+	free(q);
+	free(a);
+	free(b);
+	put_file(p_old, old_img, OLD_N);
+	put_file(p_new, new_img, new_n);
+}
+
 /* A gzip member whose trailer lies is not diffed decompressed: its ISIZE
  * one more than the data, or 2^31 - 1 (past what its deflate stream can
  * hold: the diff would size its buffers by it), or its CRC-32 one off.
@@ -1557,7 +1611,9 @@ static void test_expansions(void)
 		T_ERR(patch_index_check(q, pn, &info, pn, &d), err);             \
 		T_STREQ(d.field, fld);                                           \
 	} while (0)
-	EXPMUT(q[eoff] = 3, SI_E_PATCH_FIELD, "patch.exp.kind");
+	EXPMUT(q[eoff] = 4, SI_E_PATCH_FIELD, "patch.exp.kind");
+	EXPMUT(q[eoff] = 0, SI_E_PATCH_FIELD, "patch.exp.kind");
+	EXPMUT(q[eoff] = 3, SI_E_PATCH_FIELD, "patch.exp.hdr"); /* deflate: no gzip header */
 	EXPMUT(q[eoff] = 2, SI_E_PATCH_FIELD, "patch.exp.hdr"); /* xz: no gzip header */
 	EXPMUT(q[eoff + 4] = 1, SI_E_PATCH_FIELD, "patch.exp.reuse_len"); /* not whole records */
 	EXPMUT(si_put_le32(q + eoff + 4, (uint32_t)(si_le64(p + eoff + 16) + 24) / 24 * 24),
@@ -2349,6 +2405,7 @@ int main(void)
 #ifndef T_TSAN
 	test_runs();
 	test_raw_members();
+	test_deflate_members();
 	test_gz_trailers();
 	test_xz_expansions();
 #else
