@@ -52,8 +52,8 @@ HOST_PKGS := make gcc clang lld llvm musl-tools python3-kconfiglib dpkg-dev \
 	device-tree-compiler u-boot-tools dt-schema libclang-rt-14-dev cpio \
 	file xz-utils zstd libzstd-dev liblzma-dev erofs-utils cryptsetup-bin openssl \
 	qemu-system-arm kmod time hyperfine qemu-user-static libdivsufsort-dev bsdiff xdelta3 \
-	fdisk e2fsprogs binutils man-db groff-base bsdextrautils mount u-boot-qemu dosfstools \
-	qemu-system-x86 ovmf systemd-boot-efi sbsigntool efitools swtpm swtpm-tools
+	fdisk e2fsprogs squashfs-tools binutils man-db groff-base bsdextrautils mount u-boot-qemu \
+	dosfstools qemu-system-x86 ovmf systemd-boot-efi sbsigntool efitools swtpm swtpm-tools
 
 # ---------------------------------------------------------------- config
 KCONFIG_CONFIG ?= .config

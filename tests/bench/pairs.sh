@@ -16,13 +16,19 @@
 # ext4: os's packages in an ext4 file system of a 128 MiB partition (most
 #       of it free space; images that are not erofs: file data in 4 KiB
 #       blocks, metadata spread over block groups)
+# sqfs: os's packages in a squashfs image (a compressed file system: file
+#       data in gzip-compressed 128 KiB blocks, small files packed into
+#       compressed fragment blocks)
 # Writes OUTDIR/<name>-old.img and OUTDIR/<name>-new.img as deterministic,
 # uncompressed erofs images (ext4: mke2fs -d with every time, the UUID and
-# the hash seed fixed); an existing pair is kept (the cache).  Every
-# version is pinned: a pair is the same bytes wherever it is built, or it
-# fails to build (a version that left the archive), never another pair.
+# the hash seed fixed; sqfs: a gzip-compressed squashfs image, mksquashfs
+# with every time 0, every file root's, no xattrs, one processor); an
+# existing pair is kept (the cache).  Every version is pinned: a pair is
+# the same bytes wherever it is built, or it fails to build (a version
+# that left the archive), never another pair.
 # Needs apt-get download (the machine's Debian mirror; mk/debian.sh for
-# arm64), dpkg-deb, mkfs.erofs, mke2fs (e2fsprogs).
+# arm64), dpkg-deb, mkfs.erofs, mke2fs (e2fsprogs), mksquashfs
+# (squashfs-tools, for sqfs).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:?usage: pairs.sh OUTDIR [NAME...|all]}; shift
@@ -31,8 +37,11 @@ mkdir -p "$out"; out=$(cd "$out" && pwd)
 command -v mkfs.erofs >/dev/null || { echo "pairs.sh: mkfs.erofs missing (apt-get install erofs-utils)" >&2; exit 1; }
 
 want() { local w; for w in "${which[@]}"; do [[ $w == all || $w == "$1" ]] && return 0; done; return 1; }
+if want sqfs && ! command -v mksquashfs >/dev/null; then
+	echo "pairs.sh: mksquashfs missing (apt-get install squashfs-tools)" >&2; exit 1
+fi
 
-pair() { # name arch "old pkg=ver list" "new pkg=ver list" [erofs|ext4]
+pair() { # name arch "old pkg=ver list" "new pkg=ver list" [erofs|ext4|sqfs]
 	local name=$1 arch=$2 fs=${5:-erofs} side list d
 	[[ -s $out/$name-old.img && -s $out/$name-new.img ]] && return 0
 	for side in old new; do
@@ -62,6 +71,15 @@ pair() { # name arch "old pkg=ver list" "new pkg=ver list" [erofs|ext4]
 				     { p = substr($0, 2); if (p == "") p = "/"; printf "sif \"%s\" ctime 0\n", p }' \
 				>"$out/$name/$side/ctime.cmds"
 			E2FSPROGS_FAKE_TIME=1 debugfs -w -f "$out/$name/$side/ctime.cmds" "$out/$name-$side.img.tmp" >/dev/null 2>&1
+		elif [[ $fs == sqfs ]]; then
+			# gzip, 128 KiB blocks (the default); every time in the
+			# image (the files' and the superblock's) 0, whatever the
+			# tree's; one processor, so the blocks' order is fixed.
+			# (SOURCE_DATE_EPOCH cannot be combined with -all-time.)
+			rm -f "$out/$name-$side.img.tmp"
+			env -u SOURCE_DATE_EPOCH mksquashfs "$out/$name/$side/tree" "$out/$name-$side.img.tmp" \
+				-comp gzip -b 131072 -noappend -all-root -mkfs-time 0 -all-time 0 \
+				-no-xattrs -processors 1 -quiet -no-progress >/dev/null
 		else
 			mkfs.erofs --quiet -T0 --all-root -U 00000000-0000-0000-0000-000000000000 \
 				"$out/$name-$side.img.tmp" "$out/$name/$side/tree"
@@ -81,6 +99,9 @@ if want os; then
 fi
 if want ext4; then
 	pair ext4 "$host" "$os_old" "$os_new" ext4
+fi
+if want sqfs; then
+	pair sqfs "$host" "$os_old" "$os_new" sqfs
 fi
 if want kc; then
 	pair kc "$host" "linux-image-6.1.0-50-amd64=6.1.176-1" "linux-image-6.1.0-56-amd64=6.1.192-2"
