@@ -779,6 +779,26 @@ static int ext_cmp(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
+/* The expansions' new extents, sorted: the scan does not probe them
+ * (ops_keep makes them KEEP whatever it found there). */
+static int keep_ranges(const struct diff_plan *pl, struct patch_ext **out, size_t *n)
+{
+	struct patch_ext *v = malloc((2 * (size_t)pl->nexp + 1) * sizeof *v);
+	uint32_t k;
+	unsigned j;
+
+	*out = v;
+	*n = 0;
+	if (!v)
+		return SI_E_NOMEM;
+	for (k = 0; k < pl->nexp; k++)
+		for (j = 0; j < pl->exp[k].n_new; j++)
+			if (pl->exp[k].new_ext[j].len)
+				v[(*n)++] = pl->exp[k].new_ext[j];
+	qsort(v, *n, sizeof *v, ext_cmp);
+	return 0;
+}
+
 /* The image's ops with each expansion's new extents made KEEP: the apply
  * writes those bytes by compressing the new member again. */
 static int ops_keep(const struct ops *in, const struct diff_plan *pl, struct ops *out)
@@ -841,6 +861,8 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 {
 	struct diff_plan plan;
 	struct ops raw = { 0 }, img = { 0 }, *xo = NULL;
+	struct patch_ext *keep = NULL;
+	size_t nkeep = 0;
 	struct patch_map_piece *pieces = NULL;
 	uint32_t npieces = 0;
 	struct patch_map map = { 0 };
@@ -897,8 +919,11 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	sp.on = on;
 	sp.plan = &plan;
 
-	r = match_run(old, on, nw, nn, plan.pairs, plan.npairs, plan.btf, plan.nbtf, plan.elf,
-		      plan.nelf, &mt, nthreads, &raw);
+	r = keep_ranges(&plan, &keep, &nkeep);
+	if (r == 0)
+		r = match_run(old, on, nw, nn, plan.pairs, plan.npairs, plan.btf, plan.nbtf, plan.elf,
+			      plan.nelf, keep, nkeep, &mt, nthreads, &raw);
+	free(keep);
 	if (r == 0)
 		r = predict(&raw, old, on, nw, plan.arch, &pieces, &npieces, st);
 	map.v = pieces;
@@ -936,7 +961,7 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		struct match_pair whole = { 0, x->u_new_len, 0, x->u_old_len };
 
 		r = match_run(x->u_old, x->u_old_len, x->u_new, x->u_new_len, &whole,
-			      x->u_old_len >= 64 ? 1 : 0, NULL, 0, NULL, 0, &mt, 1, &lc);
+			      x->u_old_len >= 64 ? 1 : 0, NULL, 0, NULL, 0, NULL, 0, &mt, 1, &lc);
 		if (r == 0) {
 			struct space xs = { x->u_old, x->u_old_len, NULL };
 

@@ -86,11 +86,14 @@ size_t match_sa_text_len(const uint8_t *b, size_t n);
  * SIZE_MAX when they could not be made. */
 size_t match_cut_check(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn, size_t *ncut);
 
-/* Covers of nw[0..nn) against old[0..on), appended to o. */
+/* Covers of nw[0..nn) against old[0..on), appended to o.  The ranges of
+ * `skip` (sorted, disjoint: the expansions' new extents, which the apply
+ * writes itself) are not probed and no cover extends into them. */
 int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	      const struct match_pair *pairs, size_t npairs, const struct patch_ext *strict,
 	      size_t nstrict, const struct patch_ext *elf, size_t nelf,
-	      const struct match_tune *t, unsigned threads, struct ops *o) SI_WUR;
+	      const struct patch_ext *skip, size_t nskip, const struct match_tune *t,
+	      unsigned threads, struct ops *o) SI_WUR;
 
 /* A gzip or xz member of the new image diffed decompressed (plan.c). */
 struct diff_exp {

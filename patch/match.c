@@ -770,20 +770,27 @@ static size_t far_penalty(struct local *l, size_t sc, size_t pos, size_t want, l
 	return a < b ? a : b;
 }
 
-/* Is new position i in one of the ranges? (sorted, binary search) */
-static int in_ranges(const struct patch_ext *code, size_t n, uint64_t i)
+/* When new position i is in one of the ranges (sorted): the bytes from i
+ * to its end, else 0. */
+static size_t range_left(const struct patch_ext *r, size_t n, uint64_t i)
 {
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (code[mid].off + code[mid].len <= i)
+		if (r[mid].off + r[mid].len <= i)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < n && code[lo].off <= i;
+	return lo < n && r[lo].off <= i ? (size_t)(r[lo].off + r[lo].len - i) : 0;
+}
+
+/* Is new position i in one of the ranges? (sorted, binary search) */
+static int in_ranges(const struct patch_ext *code, size_t n, uint64_t i)
+{
+	return range_left(code, n, i) != 0;
 }
 
 /* One chunk of new, scanned on its own (new positions relative to the
@@ -796,6 +803,8 @@ struct chunk {
 	size_t npairs;
 	struct patch_ext *strict, *elf;
 	size_t nstrict, nelf;
+	struct patch_ext *skip; /* not probed (match_run) */
+	size_t nskip;
 	const struct match_pair *shared;
 	const struct sa_text *shared_st;
 	const struct match_tune *t;
@@ -825,7 +834,7 @@ static int scan_chunk(struct chunk *ch)
 	int r = 0;
 
 	while (sc < nn) {
-		size_t oldscore = 0, scsc;
+		size_t oldscore = 0, scsc, kept = 0;
 
 		size_t step = 1, misses = 0, short_len = 8;
 
@@ -834,9 +843,15 @@ static int scan_chunk(struct chunk *ch)
 
 			size_t skip = 0;
 
-			/* the cruise: the current alignment matches here */
-			if (sc > lastscan && cs >= 0 && (uint64_t)cs + 4 <= on && nn - sc >= 4 &&
-			    memcmp(old + cs, nw + sc, 4) == 0) {
+			if ((kept = range_left(ch->skip, ch->nskip, sc)) != 0) {
+				/* an expansion's new member, which the apply
+				 * writes: the cover so far ends here, and the scan
+				 * goes on after it with the same alignment */
+				len = 0;
+				break;
+			} else if (sc > lastscan && cs >= 0 && (uint64_t)cs + 4 <= on && nn - sc >= 4 &&
+				   memcmp(old + cs, nw + sc, 4) == 0) {
+				/* the cruise: the current alignment matches here */
 				len = match_len(old + cs, on - (size_t)cs, nw + sc, nn - sc);
 				pos = (size_t)cs;
 			} else if (sc > lastscan && (skip = resumes(old, on, nw, nn, sc, lastoffset))) {
@@ -926,7 +941,7 @@ static int scan_chunk(struct chunk *ch)
 			if (sc + step > nn)
 				step = nn - sc;
 		}
-		if (len != oldscore || sc == nn) {
+		if (len != oldscore || sc == nn || kept) {
 			int64_t s = 0, sf = 0, sb, ss;
 			size_t lenf = 0, lenb = 0, i, lim;
 
@@ -946,7 +961,7 @@ static int scan_chunk(struct chunk *ch)
 					lenf = i;
 				}
 			}
-			if (sc < nn) {
+			if (sc < nn && !kept) {
 				s = 0;
 				sb = 0;
 				lim = lastscan > fill_hi ? lastscan : fill_hi;
@@ -995,11 +1010,24 @@ static int scan_chunk(struct chunk *ch)
 					    (int64_t)lastpos - (int64_t)lastscan)) ||
 			    (r = emit_lit(o, nw, lastscan + lenf, (sc - lenb) - (lastscan + lenf))))
 				break;
+			fill_lo = SIZE_MAX;
+			fill_hi = 0;
+			if (kept) {
+				/* the member's bytes (KEEP, ops_keep), then on at
+				 * the same alignment where old has it */
+				if ((r = emit_lit(o, nw, sc, kept)))
+					break;
+				sc += kept;
+				len = 0;
+				lastscan = sc;
+				if (lastoffset < -(int64_t)sc)
+					lastoffset = -(int64_t)sc;
+				lastpos = (size_t)((int64_t)sc + lastoffset);
+				continue;
+			}
 			lastscan = sc - lenb;
 			lastpos = pos - lenb;
 			lastoffset = (int64_t)pos - (int64_t)sc;
-			fill_lo = SIZE_MAX;
-			fill_hi = 0;
 		}
 	}
 	sa_text_free(&loc.st);
@@ -1142,17 +1170,20 @@ static size_t ranges_clip(const struct patch_ext *in, size_t n, size_t lo, size_
 
 static int chunk_clip(struct chunk *ch, size_t lo, size_t hi, const struct match_pair *pairs,
 		      size_t npairs, const struct patch_ext *strict, size_t nstrict,
-		      const struct patch_ext *elf, size_t nelf)
+		      const struct patch_ext *elf, size_t nelf, const struct patch_ext *skip,
+		      size_t nskip)
 {
 	size_t i;
 
 	ch->pairs = malloc((npairs + 1) * sizeof *ch->pairs);
 	ch->strict = malloc((nstrict + 1) * sizeof *ch->strict);
 	ch->elf = malloc((nelf + 1) * sizeof *ch->elf);
-	if (!ch->pairs || !ch->strict || !ch->elf)
+	ch->skip = malloc((nskip + 1) * sizeof *ch->skip);
+	if (!ch->pairs || !ch->strict || !ch->elf || !ch->skip)
 		return SI_E_NOMEM;
 	ch->nstrict = ranges_clip(strict, nstrict, lo, hi, ch->strict);
 	ch->nelf = ranges_clip(elf, nelf, lo, hi, ch->elf);
+	ch->nskip = ranges_clip(skip, nskip, lo, hi, ch->skip);
 	for (i = 0; i < npairs; i++) {
 		const struct match_pair *p = &pairs[i];
 		uint64_t a = p->new_lo > lo ? p->new_lo : lo, b = p->new_hi < hi ? p->new_hi : hi;
@@ -1180,7 +1211,8 @@ static int chunk_clip(struct chunk *ch, size_t lo, size_t hi, const struct match
 int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	      const struct match_pair *pairs, size_t npairs, const struct patch_ext *strict,
 	      size_t nstrict, const struct patch_ext *elf, size_t nelf,
-	      const struct match_tune *t, unsigned threads, struct ops *o)
+	      const struct patch_ext *skip, size_t nskip, const struct match_tune *t,
+	      unsigned threads, struct ops *o)
 {
 	struct pool pl;
 	struct chunk *ch;
@@ -1250,7 +1282,8 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		ch[k].t = t;
 		ch[k].shared = shared;
 		ch[k].shared_st = &shared_st;
-		r = chunk_clip(&ch[k], cut[k], cut[k + 1], pairs, npairs, strict, nstrict, elf, nelf);
+		r = chunk_clip(&ch[k], cut[k], cut[k + 1], pairs, npairs, strict, nstrict, elf, nelf,
+			       skip, nskip);
 	}
 	if (r == 0) {
 		pl.ch = ch;
@@ -1277,6 +1310,7 @@ int match_run(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		free(ch[k].pairs);
 		free(ch[k].strict);
 		free(ch[k].elf);
+		free(ch[k].skip);
 		free(ch[k].o.v);
 	}
 	free(ch);
