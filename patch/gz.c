@@ -1148,9 +1148,10 @@ static int inf_flush(struct patch_inflate *s)
 	int r;
 
 	if (n) {
-		s->crc = patch_crc32(s->crc, s->ob + s->oflushed, n);
-		if (s->ps)
+		if (s->ps && s->ps->zlib)
 			s->ps->adler = patch_adler32(s->ps->adler, s->ob + s->oflushed, n);
+		else
+			s->crc = patch_crc32(s->crc, s->ob + s->oflushed, n);
 		r = s->io.write(s->io.wctx, s->out_base + s->out_total - n, s->ob + s->oflushed, n);
 		if (r)
 			return r;
@@ -1708,6 +1709,7 @@ int patch_dfl_split(struct patch_dfl *z, patch_read_fn read, void *rctx, uint64_
 	ps->base = parse_base;
 	ps->max = parse_max;
 	ps->adler = 1;
+	ps->zlib = tl == 4;
 	if ((r = ps_bytes(ps, z->hdr, hl)))
 		goto out;
 	r = inflate_run(&z->in, read, rctx, hl, body, write, wctx, data_base, data_max, NULL, ps,
@@ -1735,11 +1737,25 @@ out:
 }
 
 /* ------------------------------------------------------- kind 3: the join */
-static int rd_byte(struct gz_rd *r, unsigned *b)
+static int rd_fill(struct gz_rd *r, unsigned *b);
+
+static inline int rd_byte(struct gz_rd *r, unsigned *b)
+{
+	uint64_t k = r->pos - r->bstart;
+
+	if (r->pos >= r->bstart && k < r->blen) {
+		*b = r->buf[k];
+		r->pos++;
+		return 0;
+	}
+	return rd_fill(r, b);
+}
+
+static int rd_fill(struct gz_rd *r, unsigned *b)
 {
 	if (r->pos >= r->len)
 		return SI_E_PATCH_EXPAND;
-	if (r->pos < r->bstart || r->pos >= r->bstart + r->blen) {
+	{
 		uint64_t left = r->len - r->pos;
 		int e;
 
@@ -1793,25 +1809,35 @@ static int jw_flush(struct patch_dfl *z)
 	return z->err;
 }
 
-/* n <= 32 bits of v out, low first. */
-static void jw_bits(struct patch_dfl *z, uint32_t v, unsigned n)
+/* n <= 32 bits of v out, low first: four bytes at a time once 32 are
+ * pending (at most 63 then). */
+static inline void jw_bits(struct patch_dfl *z, uint32_t v, unsigned n)
 {
 	z->bb |= (uint64_t)v << z->bn;
 	z->bn += n;
-	while (z->bn >= 8) {
+	if (z->bn < 32)
+		return;
+	si_put_le32(z->obuf + z->on, (uint32_t)z->bb);
+	z->on += 4;
+	z->bb >>= 32;
+	z->bn -= 32;
+	if (z->on > sizeof z->obuf - 4)
+		jw_flush(z);
+}
+
+/* The pending bits out to a byte boundary (the last byte padded with
+ * zeros), into the buffer. */
+static void jw_align(struct patch_dfl *z)
+{
+	if (z->bn & 7)
+		jw_bits(z, 0, 8 - (z->bn & 7));
+	while (z->bn) {
 		z->obuf[z->on++] = (uint8_t)z->bb;
 		z->bb >>= 8;
 		z->bn -= 8;
-		if (z->on == sizeof z->obuf)
+		if (z->on > sizeof z->obuf - 4)
 			jw_flush(z);
 	}
-}
-
-/* The pending bits out, the last byte padded with zeros. */
-static void jw_align(struct patch_dfl *z)
-{
-	if (z->bn)
-		jw_bits(z, 0, 8 - z->bn);
 }
 
 /* Canonical codes (RFC 1951 3.2.2) of lens[0..n), bit-reversed for the
@@ -2057,6 +2083,7 @@ int patch_dfl_join(struct patch_dfl *z, patch_read_fn read, void *rctx, uint64_t
 	if (p->pos != p->len || dt->pos != dt->len)
 		return dfl_fail(d, p->pos != p->len ? "dfl.parse_len" : "dfl.data_len",
 				p->pos != p->len ? p->len : dt->len, p->pos != p->len ? p->pos : dt->pos);
+	jw_align(z); /* the trailer's last bytes (state 3 left no partial byte) */
 	if (jw_flush(z))
 		return z->err == SI_E_PATCH_EXPAND ? dfl_fail(d, "dfl.length", m_max, m_max + 1)
 						   : z->err;

@@ -128,7 +128,8 @@ struct gz_parse {
 	uint8_t buf[4096];
 	size_t pos;
 	unsigned lits;   /* literals not yet written as a token */
-	uint32_t adler;  /* Adler-32 of the data so far */
+	uint32_t adler;  /* Adler-32 of the data so far, */
+	int zlib;        /* when 1 (else the CRC-32 is taken: a gzip member) */
 	const char *why; /* what the decoder refused for the parse */
 };
 
