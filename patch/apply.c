@@ -14,11 +14,14 @@
  * <out>.part (as gzip -9 does: 0.3 s for a kernel's changelog searched
  * whole, a few hundredths when its reuse list codes all but its start
  * with the old member's symbols).  Phases 1 and 3, and the expansions'
- * segments between them, are one chain on the calling thread, which the
- * other workers never wait for but to read an old member (src_read) or
- * a new one (KEEP, at a segment's end): they run the image's segments
- * beside it from the start, and join in the expansions' as soon as phase 1
- * ends.  On the kcx pair the image's 97 segments are done while its 66 MB
+ * segments between them, are the apply's critical path: the calling
+ * thread runs them, and every worker whose memory holds a coder's state
+ * (patch_exp_state_size) takes members to split and to make too, before
+ * any image segment (the squashfs pair's 88 zlib blocks, the os pair's
+ * seven changelogs); the workers never wait for the chain but to read an
+ * old member (src_read) or a new one (KEEP, at a segment's end): they run
+ * the image's segments beside it when no member is left to take, and
+ * join in the expansions' segments as soon as phase 1 ends.  On the kcx pair the image's 97 segments are done while its 66 MB
  * xz member is split (phase 1, 1.1 s), and the apply is the split, the
  * expansions' segments and the join (2.39 -> 2.31 s, median of eight;
  * with phase 1 alone and then two workers and a helper for phase 3, as
@@ -64,6 +67,11 @@ struct apply_ctx {
 	atomic_uint exp_left; /* expansions' segments not yet done */
 	atomic_int expanded; /* phase 1 finished (set under lock) */
 	int made;            /* phase 3 finished (under lock) */
+	/* phases 1 and 3: the next member to split or make, and how many
+	 * are done; a worker whose memory holds a coder's state takes them
+	 * too (st_size: that state's bytes) */
+	atomic_uint next_split, splits_done, next_make, makes_done;
+	size_t st_size;
 	pthread_cond_t cond;
 	struct patch_map_piece *pieces;
 	uint32_t *blk;
@@ -434,6 +442,60 @@ static void expanded_wait(struct apply_ctx *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Phase 1's members not yet taken, split one after the other with the
+ * coder's state st; the last one done ends phase 1. */
+static void split_some(struct apply_ctx *c, void *st)
+{
+	struct si_diag d;
+	uint32_t k;
+
+	while (atomic_load(&c->next_split) < c->info.nexp && !atomic_load(&c->stop) &&
+	       (k = atomic_fetch_add(&c->next_split, 1)) < c->info.nexp) {
+		int r;
+
+		si_diag_clear(&d);
+		r = patch_exp_expand(&c->exps[k], st, old_read, c, scratch_write, c, scratch_read, c,
+				     &d);
+		if (r) {
+			set_err(c, r, &d, 0, NULL);
+			return;
+		}
+		if (atomic_fetch_add(&c->splits_done, 1) + 1 == c->info.nexp) {
+			pthread_mutex_lock(&c->lock);
+			atomic_store(&c->expanded, 1);
+			pthread_cond_broadcast(&c->cond);
+			pthread_mutex_unlock(&c->lock);
+		}
+	}
+}
+
+/* Phase 3's members not yet taken, once the expansions' segments are all
+ * done, each compressed into its place with the coder's state st; the
+ * last one done ends phase 3. */
+static void make_some(struct apply_ctx *c, void *st)
+{
+	struct si_diag d;
+	uint32_t k;
+
+	while (atomic_load(&c->exp_left) == 0 && atomic_load(&c->next_make) < c->info.nexp &&
+	       !atomic_load(&c->stop) && (k = atomic_fetch_add(&c->next_make, 1)) < c->info.nexp) {
+		int r;
+
+		si_diag_clear(&d);
+		r = patch_exp_make(&c->exps[k], st, scratch_read, c, out_write, c, &d);
+		if (r) {
+			set_err(c, r, &d, 0, NULL);
+			return;
+		}
+		if (atomic_fetch_add(&c->makes_done, 1) + 1 == c->info.nexp) {
+			pthread_mutex_lock(&c->lock);
+			c->made = 1;
+			pthread_cond_broadcast(&c->cond);
+			pthread_mutex_unlock(&c->lock);
+		}
+	}
+}
+
 /* Once phase 1 has ended: the expansions' segments not yet taken, one
  * after the other; the last one done wakes phase 3. */
 static void exp_segments(struct apply_ctx *c, struct worker *w)
@@ -461,10 +523,18 @@ static void *seg_main(void *arg)
 	struct worker *w = arg;
 	struct apply_ctx *c = w->c;
 
+	int coder = c->st_size && w->mem_len >= c->st_size;
+
 	while (!atomic_load(&c->stop)) {
 		uint32_t i;
 
+		/* members to split or make first: the chain of phases 1 to 3
+		 * is the apply's critical path */
+		if (coder)
+			split_some(c, w->mem);
 		exp_segments(c, w);
+		if (coder)
+			make_some(c, w->mem);
 		i = atomic_fetch_add(&c->next, 1);
 		if (i >= c->info.nseg) {
 			if (atomic_load(&c->expanded))
@@ -597,53 +667,37 @@ static void seg_order(struct apply_ctx *c)
  * done, each new member compressed into its place. */
 static void make_members(struct apply_ctx *c)
 {
-	struct si_diag d;
-	uint32_t k;
-	int r = 0;
-
 	pthread_mutex_lock(&c->lock);
 	while (atomic_load(&c->exp_left) && !atomic_load(&c->stop))
 		pthread_cond_wait(&c->cond, &c->lock);
 	pthread_mutex_unlock(&c->lock);
-	si_diag_clear(&d);
-	for (k = 0; k < c->info.nexp && r == 0 && !atomic_load(&c->stop); k++)
-		r = patch_exp_make(&c->exps[k], c->gz, scratch_read, c, out_write, c, &d);
-	if (r)
-		set_err(c, r, &d, 0, NULL);
-	pthread_mutex_lock(&c->lock);
-	c->made = 1;
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
+	make_some(c, c->gz);
 }
 
-/* Phase 1 on this thread with phase 2's image segments on the other
- * workers beside it, then phase 2 on all of them with phase 3 beside
- * them. */
+/* Phase 1 on this thread and on the workers whose memory holds a coder's
+ * state (the others take the image's segments beside it), the
+ * expansions' segments, phase 3 likewise, then the image's segments. */
 static int segments(struct apply_ctx *c, struct worker *w, unsigned nw, struct si_diag *d)
 {
 	unsigned started;
-	uint32_t k;
-	int r = 0;
 
 	seg_order(c);
 	c->phase = 2;
 	atomic_store(&c->next, c->n_first);
 	atomic_store(&c->next_exp, 0);
 	atomic_store(&c->expanded, c->info.nexp == 0);
+	atomic_store(&c->next_split, 0);
+	atomic_store(&c->splits_done, 0);
+	atomic_store(&c->next_make, 0);
+	atomic_store(&c->makes_done, 0);
+	c->st_size = c->info.nexp ? patch_exp_state_size(c->info.exp_kinds) : 0;
 	started = workers_start(w, nw, seg_main);
-	for (k = 0; k < c->info.nexp && r == 0 && !atomic_load(&c->stop); k++)
-		r = patch_exp_expand(&c->exps[k], c->gz, old_read, c, scratch_write, c, scratch_read, c,
-				     d);
-	if (r != 0)
-		set_err(c, r, d, 0, NULL);
-	pthread_mutex_lock(&c->lock);
-	if (r == 0)
-		atomic_store(&c->expanded, 1);
-	pthread_cond_broadcast(&c->cond); /* or the error stops them */
-	pthread_mutex_unlock(&c->lock);
-	if (c->info.nexp && !c->err) {
-		/* the expansions' segments, then the members (make_members
-		 * waits for the last ones the others took) */
+	if (c->info.nexp) {
+		/* the members split (with the workers that take some), the
+		 * expansions' segments, then the members made (make_members
+		 * waits for the last segments the others took) */
+		split_some(c, c->gz);
+		expanded_wait(c);
 		exp_segments(c, &w[0]);
 		make_members(c);
 	}

@@ -1489,6 +1489,54 @@ static void test_deflate_members(void)
 	put_file(p_new, new_img, new_n);
 }
 
+/* Members split and made by every worker whose memory holds a coder's
+ * state (apply.c, phases 1 and 3): eight changed gzip members of awk's
+ * numbers, six gzip -9's (kind 1) and two gzip -1's (kind 3), segments of 256 KiB so that a
+ * worker's memory holds either coder; the result is right with two
+ * workers and with one, each time (under ThreadSanitizer too). */
+static void test_members_parallel(void)
+{
+	struct patch_diff_opts o = { .seg_size = 262144, .level = 3, .threads = 2 };
+	struct patch_diff_stats st;
+	struct patch_info info;
+	char fa[512], fb[512];
+	uint8_t *a, *b, *p = NULL;
+	size_t an = 0, bn = 0, pn = 0;
+	int k;
+
+#define MEMBERS_FMT                                                                   \
+	"mkdir -p $T/doc && for i in 1 2 3 4 5 6 7 8; do { %s "                         \
+	"awk -v s=$i 'BEGIN { srand(s); for (n = 0; n < 6000; n++) "                    \
+	"print int(rand() * 1000), \"fix\", int(rand() * 100) }'; } | "                 \
+	"if [ $i -le 6 ]; then gzip -9n; else gzip -1n; fi > $T/doc/c$i.gz; done"
+	snprintf(fa, sizeof fa, MEMBERS_FMT, "");
+	snprintf(fb, sizeof fb, MEMBERS_FMT, "echo a new line;");
+#undef MEMBERS_FMT
+	a = erofs_of("a", fa, &an);
+	b = erofs_of("b", fb, &bn);
+	if (!both_made(a, an, b, bn, "mkfs.erofs or gzip"))
+		return;
+	T_OK(patch_diff(a, an, b, bn, &o, &p, &pn, &st, NULL));
+	T_EQ(st.nexp, 8);
+	T_EQ(st.dfl_split, 2);
+	T_OK(patch_header_parse(p, pn, &info, NULL));
+	T_CHECK(patch_worker_mem(info.seg_size) >= patch_exp_state_size(info.exp_kinds),
+		"a worker's %zu bytes hold no coder (%zu)", patch_worker_mem(info.seg_size),
+		patch_exp_state_size(info.exp_kinds));
+	put_file(p_patch, p, pn);
+	for (k = 0; k < 4; k++) {
+		unlink(p_out);
+		T_OK(apply(p_old, p_patch, NULL, k % 2 ? 1 : 2, 0));
+		check_out_is(b, bn);
+	}
+	unlink(p_out);
+	free(p);
+	free(a);
+	free(b);
+	put_file(p_old, old_img, OLD_N);
+	put_file(p_new, new_img, new_n);
+}
+
 /* A gzip member whose trailer lies is not diffed decompressed: its ISIZE
  * one more than the data, or 2^31 - 1 (past what its deflate stream can
  * hold: the diff would size its buffers by it), or its CRC-32 one off.
@@ -2400,6 +2448,7 @@ int main(void)
 	test_refusals();
 	test_resume();
 	test_expansions();
+	test_members_parallel();
 	test_gz_inflate();
 	test_gz_reuse();
 #ifndef T_TSAN
@@ -2411,6 +2460,7 @@ int main(void)
 #else
 	(void)test_runs;
 	(void)test_raw_members;
+	(void)test_deflate_members;
 	(void)test_gz_trailers;
 	(void)test_xz_expansions;
 #endif
