@@ -111,7 +111,7 @@ int patch_gzenc_run(struct patch_gzenc *z, patch_read_fn read, void *rctx, uint6
 		    uint64_t in_len, patch_write_fn write, void *wctx, const struct gz_reuse *ru,
 		    uint32_t *crc) SI_WUR;
 
-#define GZ_FAST_BITS 9
+#define GZ_FAST_BITS 11
 struct gz_huff {
 	uint16_t count[16];
 	uint16_t symbol[288];
