@@ -82,6 +82,14 @@ static int inspect_collection(const char *path, const uint8_t *p, size_t len, in
 }
 
 /* A member's bytes: the sum of its extents. */
+/* An expansion's kind as inspect names it: "gzip" (made again as gzip
+ * -9), "xz" and "deflate" (a gzip member or zlib stream: both split into
+ * data and parse). */
+static const char *exp_kind_name(unsigned kind)
+{
+	return kind == PATCH_EXP_XZ ? "xz" : kind == PATCH_EXP_DEFLATE ? "deflate" : "gzip";
+}
+
 static uint64_t exp_bytes(const struct patch_ext *x, unsigned n)
 {
 	uint64_t t = 0;
@@ -153,12 +161,12 @@ static int inspect_patch(const char *path, const uint8_t *p, size_t len, int jso
 
 			patch_exp_get(p, &info, i, &e);
 			json_obj_begin(&j, NULL);
-			json_str(&j, "kind", e.kind == PATCH_EXP_XZ ? "xz" : "gzip");
+			json_str(&j, "kind", exp_kind_name(e.kind));
 			json_u64(&j, "old_bytes", exp_bytes(e.old_ext, e.n_old));
 			json_u64(&j, "new_bytes", exp_bytes(e.new_ext, e.n_new));
 			json_u64(&j, "old_decompressed", e.u_old_len);
 			json_u64(&j, "new_decompressed", e.u_new_len);
-			if (e.kind == PATCH_EXP_XZ) {
+			if (e.kind != PATCH_EXP_GZIP) {
 				json_u64(&j, "old_data", e.data_old);
 				json_u64(&j, "new_data", e.data_new);
 			} else {
@@ -196,11 +204,11 @@ static int inspect_patch(const char *path, const uint8_t *p, size_t len, int jso
 
 			patch_exp_get(p, &info, i, &e);
 			printf("  expansion %-6u %s member: %llu -> %llu bytes, %llu -> %llu decompressed",
-			       i, e.kind == PATCH_EXP_XZ ? "xz" : "gzip",
+			       i, exp_kind_name(e.kind),
 			       (unsigned long long)exp_bytes(e.old_ext, e.n_old),
 			       (unsigned long long)exp_bytes(e.new_ext, e.n_new),
 			       (unsigned long long)e.u_old_len, (unsigned long long)e.u_new_len);
-			if (e.kind == PATCH_EXP_XZ)
+			if (e.kind != PATCH_EXP_GZIP)
 				printf(" (data %llu -> %llu, the rest its parse)",
 				       (unsigned long long)e.data_old, (unsigned long long)e.data_new);
 			else if (e.reuse_len)
