@@ -772,6 +772,116 @@ static void chunk_digest(const uint8_t *p, size_t n, uint32_t seg, uint8_t out[P
 	patch_hash_final(&h, out);
 }
 
+/* The expansions' new members matched, in one scan, each against its own
+ * old member first (a pair: its suffix array) and against every old
+ * member (the index over all of them: a squashfs file's block whose bytes
+ * moved across the old blocks' bounds finds both), into xo[k]: ops in
+ * member k's coordinates, sources in the source space (XADD as ADD: no
+ * references in a member). */
+static int match_members(const struct diff_plan *pl, uint64_t on, const struct match_tune *mt,
+			 unsigned nthreads, struct ops *xo)
+{
+	size_t ao = 0, an = 0, k, np = 0, m = 0;
+	uint8_t *old_all, *new_all;
+	struct match_pair *pairs = malloc(pl->nexp * sizeof *pairs);
+	uint64_t *nlo = malloc((pl->nexp + 1) * sizeof *nlo);
+	uint64_t *olo = malloc((pl->nexp + 1) * sizeof *olo);
+	struct ops lc = { 0 }, lo = { 0 };
+	int r = 0;
+
+	for (k = 0; k < pl->nexp; k++) {
+		ao += pl->exp[k].u_old_len;
+		an += pl->exp[k].u_new_len;
+	}
+	old_all = malloc(ao ? ao : 1);
+	new_all = malloc(an ? an : 1);
+	if (!pairs || !nlo || !olo || !old_all || !new_all) {
+		r = SI_E_NOMEM;
+		goto out;
+	}
+	ao = an = 0;
+	for (k = 0; k < pl->nexp; k++) {
+		const struct diff_exp *x = &pl->exp[k];
+
+		memcpy(old_all + ao, x->u_old, x->u_old_len);
+		memcpy(new_all + an, x->u_new, x->u_new_len);
+		nlo[k] = an;
+		olo[k] = ao;
+		if (x->u_old_len >= 64 && x->u_new_len) { /* a suffix array for it */
+			pairs[np].new_lo = an;
+			pairs[np].new_hi = an + x->u_new_len;
+			pairs[np].old_lo = ao;
+			pairs[np].old_hi = ao + x->u_old_len;
+			np++;
+		}
+		ao += x->u_old_len;
+		an += x->u_new_len;
+	}
+	nlo[pl->nexp] = an;
+	olo[pl->nexp] = ao;
+	r = match_run(old_all, ao, new_all, an, pairs, np, NULL, 0, NULL, 0, NULL, 0, mt, nthreads,
+		      &lc);
+	if (r == 0) {
+		struct space xs = { old_all, ao, NULL };
+
+		r = split_copies(&lc, &xs, new_all, PATCH_ARCH_NONE, NULL, &lo);
+	}
+	/* each op to its member (ops come in order), cut where one ends, and
+	 * where its source crosses from one old member to the next (the diff
+	 * holds them apart; the apply's source space has them end to end);
+	 * sources from the members' start in the source space, after old */
+	for (k = 0; r == 0 && k < lo.n; k++) {
+		struct op q = lo.v[k];
+		int sourced = q.kind == PATCH_OP_COPY || q.kind == PATCH_OP_ADD ||
+			      q.kind == PATCH_OP_XADD;
+
+		while (r == 0 && q.len) {
+			uint64_t take;
+
+			while (m + 1 < pl->nexp && nlo[m + 1] <= q.dst)
+				m++;
+			take = nlo[m + 1] - q.dst < q.len ? nlo[m + 1] - q.dst : q.len;
+			if (sourced) {
+				size_t lo_k = 0, hi_k = pl->nexp;
+
+				while (lo_k + 1 < hi_k) { /* the old member holding q.src */
+					size_t mid = (lo_k + hi_k) / 2;
+
+					if (olo[mid] <= q.src)
+						lo_k = mid;
+					else
+						hi_k = mid;
+				}
+				if (olo[lo_k + 1] - q.src < take)
+					take = olo[lo_k + 1] - q.src;
+			}
+			/* appended, not merged: the piece after a cut at an old
+			 * member's end continues it in the source space, but
+			 * the diff reads each member from its own buffer */
+			if (diff_grow(&xo[m].v, xo[m].n, &xo[m].cap, sizeof *xo[m].v, 256)) {
+				r = SI_E_NOMEM;
+				break;
+			}
+			xo[m].v[xo[m].n++] = (struct op){ q.kind == PATCH_OP_XADD ? PATCH_OP_ADD : q.kind,
+							  q.dst - nlo[m], sourced ? q.src + on : q.src,
+							  take };
+			q.dst += take;
+			if (sourced)
+				q.src += take;
+			q.len -= take;
+		}
+	}
+out:
+	free(lc.v);
+	free(lo.v);
+	free(pairs);
+	free(nlo);
+	free(olo);
+	free(old_all);
+	free(new_all);
+	return r;
+}
+
 static int ext_cmp(const void *a, const void *b)
 {
 	const struct patch_ext *x = a, *y = b;
@@ -951,33 +1061,8 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		r = SI_E_NOMEM;
 		goto out;
 	}
-	for (k = 0; k < plan.nexp && r == 0; k++) {
-		struct diff_exp *x = &plan.exp[k];
-		struct ops lo = { 0 };
-
-		/* the member against its old member; ops in source-space terms */
-		struct ops lc = { 0 };
-
-		struct match_pair whole = { 0, x->u_new_len, 0, x->u_old_len };
-
-		r = match_run(x->u_old, x->u_old_len, x->u_new, x->u_new_len, &whole,
-			      x->u_old_len >= 64 ? 1 : 0, NULL, 0, NULL, 0, NULL, 0, &mt, 1, &lc);
-		if (r == 0) {
-			struct space xs = { x->u_old, x->u_old_len, NULL };
-
-			r = split_copies(&lc, &xs, x->u_new, PATCH_ARCH_NONE, NULL, &lo);
-		}
-		free(lc.v);
-		for (i = 0; r == 0 && i < lo.n; i++) {
-			struct op q = lo.v[i];
-
-			if (q.kind == PATCH_OP_COPY || q.kind == PATCH_OP_ADD || q.kind == PATCH_OP_XADD)
-				q.src += x->src_base;
-			q.kind = q.kind == PATCH_OP_XADD ? PATCH_OP_ADD : q.kind;
-			r = ops_push(&xo[k], q.kind, q.dst, q.src, q.len);
-		}
-		free(lo.v);
-	}
+	if (plan.nexp)
+		r = match_members(&plan, on, &mt, nthreads, xo);
 	if (r)
 		goto out;
 
