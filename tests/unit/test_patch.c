@@ -1537,6 +1537,38 @@ static void test_members_parallel(void)
 	put_file(p_new, new_img, new_n);
 }
 
+/* The new members are matched against all the old ones at once (diff.c,
+ * match_members), where the old members lie end to end: a new member made
+ * of one old member's end and the next one's start is one cover in that
+ * space (here an ADD, a byte changed on each side), which must be cut
+ * where the first ends (the diff reads each member from its own buffer;
+ * merged again, its difference bytes were read past that buffer's end and
+ * the apply refused the patch). */
+static void test_members_across(void)
+{
+	struct patch_diff_opts o = { .seg_size = 65536, .level = 3, .threads = 2 };
+	struct patch_diff_stats st;
+	uint8_t *a, *b, *p = NULL;
+	size_t an = 0, bn = 0, pn = 0;
+
+	a = tar_of("a", "mkdir -p $T/doc && seq 1 20000 | gzip -9n > $T/doc/a.gz && "
+			"seq 100000 3 160000 | gzip -9n > $T/doc/b.gz", &an);
+	/* a byte changed on each side of the members' bound: one ADD across it */
+	b = tar_of("b", "mkdir -p $T/doc && { seq 5000 19998; echo 1999x; echo 20000; "
+			"echo 100000; echo 10000y; seq 100006 3 103000; echo new; } | "
+			"gzip -9n > $T/doc/a.gz && { echo top; seq 100000 3 160000; } | "
+			"gzip -9n > $T/doc/b.gz", &bn);
+	if (!both_made(a, an, b, bn, "tar or gzip"))
+		return;
+	diff_apply(a, an, b, bn, p_old, &o, &p, &pn, &st);
+	T_EQ(st.nexp, 2);
+	free(p);
+	free(a);
+	free(b);
+	put_file(p_old, old_img, OLD_N);
+	put_file(p_new, new_img, new_n);
+}
+
 /* A gzip member whose trailer lies is not diffed decompressed: its ISIZE
  * one more than the data, or 2^31 - 1 (past what its deflate stream can
  * hold: the diff would size its buffers by it), or its CRC-32 one off.
@@ -2455,12 +2487,14 @@ int main(void)
 	test_runs();
 	test_raw_members();
 	test_deflate_members();
+	test_members_across();
 	test_gz_trailers();
 	test_xz_expansions();
 #else
 	(void)test_runs;
 	(void)test_raw_members;
 	(void)test_deflate_members;
+	(void)test_members_across;
 	(void)test_gz_trailers;
 	(void)test_xz_expansions;
 #endif
