@@ -1184,9 +1184,11 @@ static int raw_member(const uint8_t *b, uint64_t n, struct patch_inflate *st, st
 	struct sketch_sink k = { m, 0, 0, 1 };
 	uint64_t used = 0, ol = 0;
 	uint32_t crc = 0;
-	size_t hl = gz_hdr(b, n > 64 ? 64 : (size_t)n);
+	/* a header of up to DFL_HDR_MAX bytes (a long file name): kind 1
+	 * takes 32 at most, kind 3 the rest */
+	size_t hl = gz_hdr(b, n > DFL_HDR_MAX ? DFL_HDR_MAX : (size_t)n);
 
-	if (hl == 0 || hl > 32)
+	if (hl == 0)
 		return 0;
 	memset(m, 0, sizeof *m);
 	if (patch_inflate_run(st, mem_read, &in, hl, n - hl, sketch_write, &k, 0,

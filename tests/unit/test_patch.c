@@ -1440,7 +1440,9 @@ static void test_raw_members(void)
  * tar record (gzip -9's parse is another) and a zlib stream (as squashfs
  * writes its blocks), each grown by a line.  Both are split; the patch applies
  * forward and reverse and is far smaller than the raw diff; a zlib stream
- * whose Adler-32 lies is not taken (it stays raw and the patch applies). */
+ * whose Adler-32 lies is not taken (it stays raw and the patch applies);
+ * a gzip -9 member with a file name of 60 bytes in its header (kind 1
+ * keeps 32) is split too. */
 static void test_deflate_members(void)
 {
 	/* lines of words drawn by a seed, as a text is */
@@ -1460,27 +1462,33 @@ static void test_deflate_members(void)
 	uint8_t *a, *b, *p = NULL, *q = NULL;
 	size_t an = 0, bn = 0, pn = 0, qn = 0;
 
+	/* and a gzip -9 member whose header names a file of 60 bytes: past
+	 * kind 1's 32 bytes of header */
+	static const char named[] =
+		"n=$T/a_file_name_of_sixty_bytes_that_gzip_puts_in_the_header.txt && ";
 	snprintf(fa, sizeof fa,
 		 "mkdir -p $T/doc && %s 1 6000 | %s > $T/doc/a.gz && "
-		 "%s 2 6000 | %s 0 > $T/doc/b.zz && %s 3 5000 | %s 1 > $T/doc/c.zz",
-		 words, gz, words, zl, words, zl);
+		 "%s 2 6000 | %s 0 > $T/doc/b.zz && %s 3 5000 | %s 1 > $T/doc/c.zz && "
+		 "%s%s 4 6000 > $n && gzip -9 -c $n > $T/doc/d.gz && rm $n",
+		 words, gz, words, zl, words, zl, named, words);
 	snprintf(fb, sizeof fb,
 		 "mkdir -p $T/doc && { echo new; %s 1 6000; } | %s > $T/doc/a.gz && "
 		 "{ %s 2 6000; echo tail; } | %s 0 > $T/doc/b.zz && "
-		 "{ echo x; %s 3 5000; } | %s 1 > $T/doc/c.zz",
-		 words, gz, words, zl, words, zl);
+		 "{ echo x; %s 3 5000; } | %s 1 > $T/doc/c.zz && "
+		 "%s{ echo y; %s 4 6000; } > $n && gzip -9 -c $n > $T/doc/d.gz && rm $n",
+		 words, gz, words, zl, words, zl, named, words);
 	a = tar_of("a", fa, &an);
 	b = tar_of("b", fb, &bn);
 	if (!both_made(a, an, b, bn, "tar, gzip, python3"))
 		return;
 	diff_apply(a, an, b, bn, p_old, &o, &p, &pn, &st);
-	T_EQ(st.dfl_split, 2);
-	T_EQ(st.nexp, 2);
+	T_EQ(st.dfl_split, 3);
+	T_EQ(st.nexp, 3);
 	raw.no_expand = 1;
 	T_OK(patch_diff(a, an, b, bn, &raw, &q, &qn, NULL, NULL));
 	T_CHECK(pn * 3 < qn, "deflate members: %zu bytes against %zu raw", pn, qn);
 	diff_apply(b, bn, a, an, p_new, &o, &q, &qn, &st);
-	T_EQ(st.dfl_split, 2);
+	T_EQ(st.dfl_split, 3);
 	free(p);
 	free(q);
 	free(a);
