@@ -1339,22 +1339,13 @@ static int huff_build(struct gz_huff *h, const uint8_t *lens, unsigned n)
 	return 0;
 }
 
-static int huff_decode(struct patch_inflate *s, const struct gz_huff *h, unsigned *sym)
+/* A long code, or one near the input's end: bit by bit. */
+static __attribute__((noinline)) int huff_slow(struct patch_inflate *s, const struct gz_huff *h,
+					       unsigned *sym)
 {
 	int code = 0, first = 0, index = 0, count;
 	unsigned len, bit;
 
-	/* a short code: one lookup (when the input still holds the bits) */
-	if (need_bits(s, GZ_FAST_BITS) == 0) {
-		uint16_t f = h->fast[s->bitbuf & ((1u << GZ_FAST_BITS) - 1)];
-
-		if (f) {
-			*sym = f >> 4;
-			s->bitbuf >>= f & 15;
-			s->bitcnt -= f & 15;
-			return 0;
-		}
-	}
 	for (len = 1; len < 16; len++) {
 		int r = get_bits(s, 1, &bit);
 
@@ -1372,6 +1363,24 @@ static int huff_decode(struct patch_inflate *s, const struct gz_huff *h, unsigne
 		code <<= 1;
 	}
 	return SI_E_PATCH_EXPAND;
+}
+
+/* A short code in one lookup when the input holds its bits (the buffer
+ * is refilled before each symbol), inline in the symbol loop; else
+ * huff_slow. */
+static inline int huff_decode(struct patch_inflate *s, const struct gz_huff *h, unsigned *sym)
+{
+	uint16_t f;
+
+	if (s->bitcnt < GZ_FAST_BITS && need_bits(s, GZ_FAST_BITS) != 0)
+		return huff_slow(s, h, sym); /* fewer bits left in the input */
+	f = h->fast[s->bitbuf & ((1u << GZ_FAST_BITS) - 1)];
+	if (!f)
+		return huff_slow(s, h, sym);
+	*sym = f >> 4;
+	s->bitbuf >>= f & 15;
+	s->bitcnt -= f & 15;
+	return 0;
 }
 
 /* A block's symbols.  Before each, the output buffer has room for the
