@@ -1083,7 +1083,6 @@ int patch_gzenc_run(struct patch_gzenc *z, patch_read_fn read, void *rctx, uint6
 }
 
 /* ---------------------------------------------------------------- inflate */
-
 static int in_fill(struct patch_inflate *s)
 {
 	uint64_t left = s->io.in_len - s->io.in_off;
@@ -1646,31 +1645,40 @@ static int dfl_fail(struct si_diag *d, const char *field, uint64_t exp, uint64_t
 	return si_diag_want(d, SI_E_PATCH_EXPAND, field, exp, got);
 }
 
-/* The container's header at the member's start: a gzip header (its
- * flags' fields skipped) or a zlib one (no preset dictionary); *hl its
- * length, *tl the trailer's (8 or 4).  Bounded by m_len and DFL_HDR_MAX. */
-static int dfl_container(const uint8_t *h, size_t n, uint64_t m_len, size_t *hl, size_t *tl,
-			 struct si_diag *d)
+size_t patch_gz_header_len(const uint8_t *h, size_t n)
 {
 	size_t p = 10;
 
+	if (n < 18 || h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || (h[3] & 0xE0))
+		return 0;
+	if (h[3] & 4) { /* FEXTRA */
+		if (p + 2 > n)
+			return 0;
+		p += 2 + si_le16(h + p);
+	}
+	for (int k = 3; k <= 4; k++) /* FNAME, FCOMMENT: zero-terminated */
+		if (h[3] & (1 << k)) {
+			while (p < n && h[p])
+				p++;
+			p++;
+		}
+	if (h[3] & 2) /* FHCRC */
+		p += 2;
+	return p <= n ? p : 0;
+}
+
+/* The container's header at the member's start: a gzip header or a zlib
+ * one (no preset dictionary); *hl its length, *tl the trailer's (8 or 4).
+ * Bounded by n (what was read of it) and m_len. */
+static int dfl_container(const uint8_t *h, size_t n, uint64_t m_len, size_t *hl, size_t *tl,
+			 struct si_diag *d)
+{
 	if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b) {
+		size_t p = patch_gz_header_len(h, n);
+
 		if (n < 18 || h[2] != 8 || (h[3] & 0xE0))
 			return dfl_fail(d, "dfl.gzip.header", 8, n < 3 ? 0 : h[2]);
-		if (h[3] & 4) { /* FEXTRA */
-			if (p + 2 > n)
-				return dfl_fail(d, "dfl.gzip.extra", n, p + 2);
-			p += 2 + si_le16(h + p);
-		}
-		for (int k = 3; k <= 4; k++) /* FNAME, FCOMMENT */
-			if (h[3] & (1 << k)) {
-				while (p < n && h[p])
-					p++;
-				p++;
-			}
-		if (h[3] & 2) /* FHCRC */
-			p += 2;
-		if (p > n || p + 8 + 2 > m_len)
+		if (p == 0 || p + 8 + 2 > m_len)
 			return dfl_fail(d, "dfl.gzip.header", n, p);
 		*hl = p;
 		*tl = 8;
@@ -1946,11 +1954,11 @@ static void join_fixed(struct patch_dfl *z)
 	unsigned i;
 
 	for (i = 0; i < 288; i++) {
-		z->llen[i] = (uint8_t)(i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8);
+		z->llen[i] = (uint8_t)z->t.static_ltree[i].len;
 		z->lcode[i] = z->t.static_ltree[i].code;
 	}
 	for (i = 0; i < 30; i++) {
-		z->dlen[i] = 5;
+		z->dlen[i] = (uint8_t)z->t.static_dtree[i].len;
 		z->dcode[i] = z->t.static_dtree[i].code;
 	}
 }

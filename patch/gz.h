@@ -12,6 +12,9 @@
 #include "patch/patch.h"
 
 uint32_t patch_crc32(uint32_t crc, const uint8_t *p, size_t n);
+/* The length of the gzip header (RFC 1952 2.3: its flags' fields skipped)
+ * at h[0..n), when it is one and ends inside n; else 0. */
+size_t patch_gz_header_len(const uint8_t *h, size_t n);
 /* zlib's Adler-32 (RFC 1950), from 1 */
 uint32_t patch_adler32(uint32_t adler, const uint8_t *b, size_t n);
 

@@ -313,27 +313,13 @@ static const uint8_t *file_view(const uint8_t *img, const struct efile *f, uint8
 	return b;
 }
 
-/* The gzip header's length (RFC 1952 2.3) or 0. */
+/* The gzip header's length (RFC 1952 2.3) or 0; its trailer must fit
+ * after it. */
 static size_t gz_hdr(const uint8_t *b, size_t n)
 {
-	size_t p = 10;
+	size_t p = patch_gz_header_len(b, n);
 
-	if (n < 18 || b[0] != 0x1f || b[1] != 0x8b || b[2] != 8 || (b[3] & 0xE0))
-		return 0;
-	if (b[3] & 4) {
-		if (p + 2 > n)
-			return 0;
-		p += 2 + si_le16(b + p);
-	}
-	for (int k = 3; k <= 4; k++)
-		if (b[3] & (1 << k)) {
-			while (p < n && b[p])
-				p++;
-			p++;
-		}
-	if (b[3] & 2)
-		p += 2;
-	return p + 8 <= n ? p : 0;
+	return p && p + 8 <= n ? p : 0;
 }
 
 /* Decompresses the single member b[0..n); NULL unless it is exactly one
@@ -847,8 +833,8 @@ static int exp_cmp(const void *a, const void *b)
 	return x->new_ext[0].off < y->new_ext[0].off ? -1 : x->new_ext[0].off > y->new_ext[0].off;
 }
 
-static int plan_dfl(const uint8_t *old, const uint8_t *nw, const struct efile *f,
-		    const struct efile *g, struct diff_plan *p, size_t *cap);
+static int dfl_add(const uint8_t *nb, const struct efile *f, const uint8_t *ob,
+		   const struct efile *g, struct diff_plan *p, size_t *cap);
 
 /* A gzip member, file f of the new image with old version g: diffed
  * decompressed when both decode, it changed, and gz.c's encoder makes the
@@ -919,14 +905,16 @@ static int plan_gz(const uint8_t *old, const uint8_t *nw, const struct efile *f,
 	x->hdr_len = (uint8_t)nhl;
 	memcpy(x->hdr, nb, nhl);
 out:
-	free(nown);
-	free(oown);
 	free(un);
 	free(uo);
 	free(tn);
 	free(to);
 	free(list);
-	return r == 0 && other ? plan_dfl(old, nw, f, g, p, cap) : r;
+	if (r == 0 && other) /* with the views it holds */
+		r = dfl_add(nb, f, ob, g, p, cap);
+	free(nown);
+	free(oown);
+	return r;
 }
 
 /* ------------------------------------------------ deflate members, split */
@@ -956,31 +944,22 @@ static uint8_t *dfl_member(const uint8_t *b, size_t n, size_t *dl, size_t *ul)
 	return u;
 }
 
-/* A deflate member, file f of the new image with old version g (each
- * exactly one gzip member or zlib stream), that gz.c's gzip -9 does not
- * make again: diffed split into data and parse (kind 3) when both split
- * and join back and it changed.  No trial of both forms: a changed
- * compressed stream differs from its old version from the change on,
- * and its data and parse diff to a fraction of that. */
-static int plan_dfl(const uint8_t *old, const uint8_t *nw, const struct efile *f,
-		    const struct efile *g, struct diff_plan *p, size_t *cap)
+/* A deflate member, file f of the new image (bytes nb) with old version g
+ * (bytes ob), each exactly one gzip member or zlib stream, changed: diffed
+ * split into data and parse (kind 3) when both split and join back.  No
+ * trial of both forms: a changed compressed stream differs from its old
+ * version from the change on, and its data and parse diff to a fraction
+ * of that. */
+static int dfl_add(const uint8_t *nb, const struct efile *f, const uint8_t *ob,
+		   const struct efile *g, struct diff_plan *p, size_t *cap)
 {
-	const uint8_t *nb, *ob;
-	uint8_t *nown = NULL, *oown = NULL, *un = NULL, *uo = NULL;
+	uint8_t *un = NULL, *uo = NULL;
 	size_t ndl = 0, nul = 0, odl = 0, oul = 0;
 	struct diff_exp *x;
 	int r = 0;
 
 	if (f->size < 8 || g->size < 8 || f->n_ext == 0 || g->n_ext == 0)
 		return 0;
-	nb = file_view(nw, f, &nown);
-	ob = file_view(old, g, &oown);
-	if (!nb || !ob) {
-		r = SI_E_NOMEM;
-		goto out;
-	}
-	if (f->size == g->size && memcmp(nb, ob, f->size) == 0)
-		goto out;
 	if (!(un = dfl_member(nb, f->size, &ndl, &nul)) || !(uo = dfl_member(ob, g->size, &odl, &oul)))
 		goto out;
 	if (!(x = exp_add(p, cap, PATCH_EXP_DEFLATE, &uo, oul, &un, nul))) {
@@ -994,10 +973,26 @@ static int plan_dfl(const uint8_t *old, const uint8_t *nw, const struct efile *f
 	si_put_le64(x->hdr, odl);
 	si_put_le64(x->hdr + 8, ndl);
 out:
-	free(nown);
-	free(oown);
 	free(un);
 	free(uo);
+	return r;
+}
+
+/* The same for file f and old version g, when it changed (a zlib stream
+ * of an image that is not erofs). */
+static int plan_dfl(const uint8_t *old, const uint8_t *nw, const struct efile *f,
+		    const struct efile *g, struct diff_plan *p, size_t *cap)
+{
+	uint8_t *nown = NULL, *oown = NULL;
+	const uint8_t *nb = file_view(nw, f, &nown), *ob = file_view(old, g, &oown);
+	int r = 0;
+
+	if (!nb || !ob)
+		r = SI_E_NOMEM;
+	else if (f->size != g->size || memcmp(nb, ob, f->size) != 0)
+		r = dfl_add(nb, f, ob, g, p, cap);
+	free(nown);
+	free(oown);
 	return r;
 }
 
@@ -1047,10 +1042,11 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 #define SK_N 64u
 #define SK_MIN 8u
 
+enum { RM_GZ, RM_XZ, RM_ZL }; /* a gzip member, an xz stream, a zlib stream */
+
 struct rmem {
 	uint64_t off, len; /* the member in its image */
-	int xz;            /* an xz stream, */
-	int zl;            /* a zlib stream, else a gzip member */
+	int kind;          /* RM_GZ, RM_XZ or RM_ZL */
 	uint32_t h;        /* the CRC-32 of its bytes (raw_same's first test) */
 	uint64_t ulen;     /* its decompressed length */
 	uint64_t sk[SK_N]; /* the smallest shingle hashes, ascending */
@@ -1095,7 +1091,7 @@ static int sketch_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len)
 	size_t i;
 
 	(void)off;
-	if (k->m->zl)
+	if (k->m->kind == RM_ZL)
 		k->adler = patch_adler32(k->adler, buf, len);
 	for (i = 0; i < len; i++) {
 		uint64_t h;
@@ -1214,7 +1210,7 @@ static int raw_members(const uint8_t *img, size_t n, struct patch_inflate *st, s
 
 		if (b[0] == 0xFD && b[1] == '7') {
 			memset(&m, 0, sizeof m);
-			m.xz = 1;
+			m.kind = RM_XZ;
 			if (!(m.len = xz_stream_len(b, n - off)))
 				continue;
 			m.h = patch_crc32(0, b, (size_t)m.len);
@@ -1259,7 +1255,7 @@ static int zl_member(const uint8_t *b, uint64_t n, struct patch_inflate *st, str
 	if (n < 2 + 2 + 4 || b[0] != 0x78 || (b[1] & 0x20) || ((unsigned)b[0] << 8 | b[1]) % 31)
 		return 0;
 	memset(m, 0, sizeof *m);
-	m->zl = 1;
+	m->kind = RM_ZL;
 	if (patch_inflate_run(st, mem_read, &in, 2, n - 2, sketch_write, &k, 0, PATCH_EXPAND_MAX,
 			      NULL, &used, &ol, &crc) != 0 ||
 	    ol < ZL_MIN || 2 + used + 4 > n || si_be32(b + 2 + used) != k.adler)
@@ -1341,8 +1337,7 @@ static void raw_same(const uint8_t *old, struct rmem *o, size_t no, const uint8_
 
 	for (i = 0; i < nn; i++)
 		for (j = 0; j < no; j++)
-			if (o[j].xz == nv[i].xz && o[j].zl == nv[i].zl && o[j].len == nv[i].len &&
-			    o[j].h == nv[i].h &&
+			if (o[j].kind == nv[i].kind && o[j].len == nv[i].len && o[j].h == nv[i].h &&
 			    memcmp(old + o[j].off, nw + nv[i].off, (size_t)o[j].len) == 0) {
 				nv[i].same = o[j].same = 1;
 				break;
@@ -1391,10 +1386,10 @@ static int plan_raw(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		raw_same(old, o, no, nw, nv, nc);
 	/* the changed xz streams decoded, for their sketches */
 	for (i = 0; r == 0 && i < no; i++)
-		if (o[i].xz && !o[i].same && xz_sketch(old, &o[i]))
+		if (o[i].kind == RM_XZ && !o[i].same && xz_sketch(old, &o[i]))
 			o[i].same = 1; /* not to be paired */
 	for (i = 0; r == 0 && i < nc; i++)
-		if (nv[i].xz && !nv[i].same && xz_sketch(nw, &nv[i]))
+		if (nv[i].kind == RM_XZ && !nv[i].same && xz_sketch(nw, &nv[i]))
 			nv[i].same = 1;
 	for (i = 0; r == 0 && i < nc && p->nexp < CONFIG_PATCH_MAX_EXPANSIONS; i++) {
 		size_t best = no;
@@ -1403,7 +1398,7 @@ static int plan_raw(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		if (nv[i].same || exp_meets(p, 0, nv[i].off, nv[i].len))
 			continue;
 		for (j = 0; j < no; j++) {
-			if (o[j].xz != nv[i].xz || o[j].zl != nv[i].zl || o[j].same || o[j].taken ||
+			if (o[j].kind != nv[i].kind || o[j].same || o[j].taken ||
 			    exp_meets(p, 1, o[j].off, o[j].len))
 				continue;
 			c = sk_common(&nv[i], &o[j]);
@@ -1421,9 +1416,12 @@ static int plan_raw(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 									    { 0, 0 } }, 1 };
 
 			o[best].taken = 1;
-			r = nv[i].xz ? plan_xz(old, nw, &f, &g, opt, p, cap)
-			    : nv[i].zl ? plan_dfl(old, nw, &f, &g, p, cap)
-				       : plan_gz(old, nw, &f, &g, p, cap);
+			if (nv[i].kind == RM_XZ)
+				r = plan_xz(old, nw, &f, &g, opt, p, cap);
+			else if (nv[i].kind == RM_ZL)
+				r = plan_dfl(old, nw, &f, &g, p, cap);
+			else
+				r = plan_gz(old, nw, &f, &g, p, cap);
 		}
 	}
 	free(o);
