@@ -889,8 +889,8 @@ static int ext_cmp(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* The expansions' new extents, sorted: the scan does not probe them
- * (ops_keep makes them KEEP whatever it found there). */
+/* The expansions' new extents, sorted: the scan does not probe them and
+ * ops_keep makes them KEEP. */
 static int keep_ranges(const struct diff_plan *pl, struct patch_ext **out, size_t *n)
 {
 	struct patch_ext *v = malloc((2 * (size_t)pl->nexp + 1) * sizeof *v);
@@ -909,21 +909,15 @@ static int keep_ranges(const struct diff_plan *pl, struct patch_ext **out, size_
 	return 0;
 }
 
-/* The image's ops with each expansion's new extents made KEEP: the apply
- * writes those bytes by compressing the new member again. */
-static int ops_keep(const struct ops *in, const struct diff_plan *pl, struct ops *out)
+/* The image's ops with each expansion's new extents (ext[0..ne), sorted:
+ * keep_ranges) made KEEP: the apply writes those bytes by compressing the
+ * new member again. */
+static int ops_keep(const struct ops *in, const struct patch_ext *ext, size_t ne,
+		    struct ops *out)
 {
-	struct patch_ext *ext = malloc((2 * (size_t)pl->nexp + 1) * sizeof *ext);
-	size_t ne = 0, i, x = 0;
-	uint32_t k;
+	size_t i, x = 0;
 	int r = 0;
 
-	if (!ext)
-		return SI_E_NOMEM;
-	for (k = 0; k < pl->nexp; k++)
-		for (i = 0; i < pl->exp[k].n_new; i++)
-			ext[ne++] = pl->exp[k].new_ext[i];
-	qsort(ext, ne, sizeof *ext, ext_cmp);
 	for (i = 0; i < in->n && r == 0; i++) {
 		struct op p = in->v[i];
 		uint64_t end = p.dst + p.len;
@@ -952,7 +946,6 @@ static int ops_keep(const struct ops *in, const struct diff_plan *pl, struct ops
 			p.dst = cut;
 		}
 	}
-	free(ext);
 	return r;
 }
 
@@ -1033,7 +1026,6 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	if (r == 0)
 		r = match_run(old, on, nw, nn, plan.pairs, plan.npairs, plan.btf, plan.nbtf, plan.elf,
 			      plan.nelf, keep, nkeep, &mt, nthreads, &raw);
-	free(keep);
 	if (r == 0)
 		r = predict(&raw, old, on, nw, plan.arch, &pieces, &npieces, st);
 	map.v = pieces;
@@ -1051,7 +1043,9 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	raw = img;
 	memset(&img, 0, sizeof img);
 	if (r == 0)
-		r = ops_keep(&raw, &plan, &img);
+		r = ops_keep(&raw, keep, nkeep, &img);
+	free(keep);
+	keep = NULL;
 	free(raw.v);
 	raw.v = NULL;
 	if (r)
@@ -1283,6 +1277,7 @@ out:
 	free(xo);
 	free(img.v);
 	free(raw.v);
+	free(keep);
 	free(pieces);
 	free(mapblk);
 	free(mapb.p);
