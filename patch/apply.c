@@ -21,8 +21,9 @@
  * seven changelogs); the workers never wait for the chain but to read an
  * old member (src_read) or a new one (KEEP, at a segment's end): they run
  * the image's segments beside it when no member is left to take, and
- * join in the expansions' segments as soon as phase 1 ends.  On the kcx pair the image's 97 segments are done while its 66 MB
- * xz member is split (phase 1, 1.1 s), and the apply is the split, the
+ * join in the expansions' segments as soon as phase 1 ends.  On the kcx
+ * pair the image's 97 segments are done while its 66 MB xz member is
+ * split (phase 1, 1.1 s), and the apply is the split, the
  * expansions' segments and the join (2.39 -> 2.31 s, median of eight;
  * with phase 1 alone and then two workers and a helper for phase 3, as
  * before).  The scratch file is removed whatever happens.
@@ -522,7 +523,6 @@ static void *seg_main(void *arg)
 {
 	struct worker *w = arg;
 	struct apply_ctx *c = w->c;
-
 	int coder = c->st_size && w->mem_len >= c->st_size;
 
 	while (!atomic_load(&c->stop)) {

@@ -253,7 +253,6 @@ static int xz_expand(const struct patch_exp *e, struct patch_xz *st, patch_read_
 	return 0;
 }
 
-
 /* A deflate member: its data then its parse, u_old_len bytes in all. */
 static int dfl_expand(const struct patch_exp *e, struct patch_dfl *st, patch_read_fn read,
 		      void *rctx, patch_write_fn write, void *wctx, struct si_diag *d)

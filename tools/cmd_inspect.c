@@ -81,7 +81,6 @@ static int inspect_collection(const char *path, const uint8_t *p, size_t len, in
 	return SEALCTL_OK;
 }
 
-/* A member's bytes: the sum of its extents. */
 /* An expansion's kind as inspect names it: "gzip" (made again as gzip
  * -9), "xz" and "deflate" (a gzip member or zlib stream: both split into
  * data and parse). */
@@ -90,6 +89,7 @@ static const char *exp_kind_name(unsigned kind)
 	return kind == PATCH_EXP_XZ ? "xz" : kind == PATCH_EXP_DEFLATE ? "deflate" : "gzip";
 }
 
+/* A member's bytes: the sum of its extents. */
 static uint64_t exp_bytes(const struct patch_ext *x, unsigned n)
 {
 	uint64_t t = 0;
