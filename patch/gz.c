@@ -2056,9 +2056,9 @@ int patch_dfl_join(struct patch_dfl *z, patch_read_fn read, void *rctx, uint64_t
 		if (t < 0x40) {
 			unsigned k;
 
-			for (k = 0; k <= t && e == 0; k++)
-				if ((e = rd_byte(dt, &b)) == 0)
-					e = join_sym(z, b, d);
+			for (k = 0; k <= t && (e = rd_byte(dt, &b)) == 0; k++)
+				if ((e = join_sym(z, b, d)))
+					return e; /* its field, not the parse's */
 			if (e)
 				break;
 			continue;
