@@ -1545,6 +1545,143 @@ static void test_members_parallel(void)
 	put_file(p_new, new_img, new_n);
 }
 
+/* Kind 3's refusals (gz.c), one case each: the join of a parse the patch
+ * carries (untrusted), and the split of a member of the old image (258
+ * coded as 284 + 31 is left to fuzz_dfl: the join never codes it).  The
+ * base case, a zlib stream of "ababa" (two literals, a match of 3 at
+ * distance 2, fixed codes), joins; its member splits back into the same
+ * data and parse. */
+struct dfl_case {
+	const char *field;
+	size_t n;
+	uint8_t b[64];
+};
+
+static int dfl_join_case(struct patch_dfl *z, const char *data, const uint8_t *parse, size_t pn,
+			 size_t m_max, struct xbuf *out, struct si_diag *d)
+{
+	static uint8_t dp[4096];
+	struct xbuf dat = { dp, 0, sizeof dp / 2 }, par = { dp + sizeof dp / 2, 0, sizeof dp / 2 };
+	struct xpair t = { &dat, &par, sizeof dp / 2 };
+	uint64_t ml = 0;
+
+	dat.n = strlen(data);
+	memcpy(dat.p, data, dat.n);
+	par.n = pn;
+	memcpy(par.p, parse, pn);
+	out->n = 0;
+	si_diag_clear(d);
+	return patch_dfl_join(z, xpair_read, &t, 0, dat.n, sizeof dp / 2, par.n, xbuf_write, out,
+			      m_max, &ml, d);
+}
+
+static void test_dfl_refusals(void)
+{
+#define HDR 0xf0, 2, 0x78, 0x9c
+#define ADLER 0xf0, 4, 0x05, 0xba, 0x01, 0xe8 /* Adler-32 of "ababa" */
+	static const uint8_t good[] = { HDR, 0xc0, 1, 0x01, 0x40, 0x01, 0xc3, ADLER, 0xff };
+	/* dynamic headers: HLIT, HDIST, HCLEN, then the code-length code */
+	static const struct dfl_case joins[] = {
+		{ "dfl.parse.token", 12, { HDR, 0xc0, 1, 0x01, 0xc5 } },
+		{ "dfl.parse.final", 6, { HDR, 0xc0, 2 } },
+		{ "dfl.parse.match", 10, { HDR, 0xc0, 1, 0x01, 0x40, 0x02 } },
+		{ "dfl.parse.end", 9, { HDR, 0xc0, 1, 0x01, 0xff } },
+		{ "dfl.parse.container", 9, { HDR, 0xc0, 1, 0x01, 0xf0 } },
+		{ "dfl.parse.block", 9, { HDR, 0xc0, 1, 0x01, 0xc0 } },
+		{ "dfl.parse.length", 10, { HDR, 0xc0, 1, 0x01, 0x7f, 193 } },
+		{ "dfl.parse.header", 9, { HDR, 0xc1, 1, 30, 0, 0 } },
+		{ "dfl.parse.clen", 13, { HDR, 0xc1, 1, 0, 0, 0, 8, 0, 0, 0 } },
+		/* no code for symbol 5 */
+		{ "dfl.parse.clsym", 15, { HDR, 0xc1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 5 } },
+		/* 16 (repeat the previous length) first: codes for 16 and 0 */
+		{ "dfl.parse.repeat", 16, { HDR, 0xc1, 1, 0, 0, 0, 1, 0, 0, 1, 1, 16, 0 } },
+		/* 11 zeros (18, 0) of the 258 lengths */
+		{ "dfl.parse.lengths", 16, { HDR, 0xc1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 18, 0 } },
+		/* lengths: 256 zeros, then EOB and one distance of length 1
+		 * (codes for 18 and 1); a literal has no code */
+		{ "dfl.parse.symbol", 37, { HDR, 0xc1, 1, 0, 0, 15, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					  0, 0, 0, 0, 0, 1, 0, 4, 18, 127, 18, 107, 1, 1, 0x00, 0xc3 } },
+		/* "ab" stored, then 256 zeros, EOB and length code 257, no
+		 * distance code (codes for 18, 0 and 1): the match has none */
+		{ "dfl.parse.distance", 41, { HDR, 0xc2, 0, 2, 0xc1, 1, 1, 0, 15, 0, 0, 1, 2, 0, 0, 0, 0,
+					     0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 5, 18, 127, 18, 107, 1,
+					     1, 0, 0x40, 0x01 } },
+		{ "dfl.parse_len", 20, { HDR, 0xc0, 1, 0x01, 0x40, 0x01, 0xc3, ADLER, 0xff, 0 } },
+	};
+	struct patch_dfl *z = malloc(sizeof *z);
+	static uint8_t ob[4096], ib[4096], db[4096], pb[8192];
+	struct xbuf out = { ob, 0, sizeof ob }, in = { ib, 0, sizeof ib };
+	struct xbuf dat = { db, 0, sizeof db }, par = { pb, 0, sizeof pb };
+	struct xpair t = { &dat, &par, sizeof db };
+	struct si_diag d;
+	uint64_t dl = 0, pl = 0;
+	size_t k, mlen;
+
+	if (!z) {
+		T_CHECK(0, "no memory");
+		return;
+	}
+	T_OK(dfl_join_case(z, "ababa", good, sizeof good, sizeof ob, &out, &d));
+	mlen = out.n;
+	T_EQ(mlen, 11u); /* 78 9c, 38 bits of stream, the Adler-32 */
+	for (k = 0; k < sizeof joins / sizeof joins[0]; k++) {
+		T_ERR(dfl_join_case(z, "ababa", joins[k].b, joins[k].n, sizeof ob, &out, &d),
+		      SI_E_PATCH_EXPAND);
+		T_STREQ(d.field, joins[k].field);
+	}
+	T_ERR(dfl_join_case(z, "ababab", good, sizeof good, sizeof ob, &out, &d), SI_E_PATCH_EXPAND);
+	T_STREQ(d.field, "dfl.data_len");
+	T_ERR(dfl_join_case(z, "ababa", good, sizeof good, mlen - 1, &out, &d), SI_E_PATCH_EXPAND);
+	T_STREQ(d.field, "dfl.length");
+
+	/* the split: the member back, then each refusal */
+	T_OK(dfl_join_case(z, "ababa", good, sizeof good, sizeof ob, &out, &d));
+#define SPLIT_CASE(mut, fld)                                                                \
+	do {                                                                                \
+		memcpy(in.p, ob, mlen);                                                     \
+		in.n = mlen;                                                                \
+		mut;                                                                        \
+		dat.n = par.n = 0;                                                          \
+		si_diag_clear(&d);                                                          \
+		T_ERR(patch_dfl_split(z, xbuf_read, &in, in.n, xpair_write, &t, 0, sizeof db,  \
+				      sizeof db, sizeof pb, &dl, &pl, &d),                   \
+		      SI_E_PATCH_EXPAND);                                                   \
+		T_STREQ(d.field, fld);                                                      \
+	} while (0)
+	memcpy(in.p, ob, mlen);
+	in.n = mlen;
+	T_OK(patch_dfl_split(z, xbuf_read, &in, in.n, xpair_write, &t, 0, sizeof db, sizeof db,
+			     sizeof pb, &dl, &pl, &d));
+	T_CHECK(dl == 5 && memcmp(db, "ababa", 5) == 0 && pl == sizeof good &&
+			memcmp(pb, good, sizeof good) == 0,
+		"split: %llu data, %llu parse", (unsigned long long)dl, (unsigned long long)pl);
+	SPLIT_CASE(in.p[0] = 0x79, "dfl.header");
+	SPLIT_CASE(in.p[1] = 0xbc, "dfl.header"); /* preset dictionary */
+	SPLIT_CASE(in.p[mlen - 1] ^= 1, "dfl.zlib.adler32");
+	SPLIT_CASE(in.p[in.n++] = 0, "dfl.stream_len"); /* a byte after it */
+	SPLIT_CASE(in.p[mlen - 5] |= 0x80, "dfl.padding"); /* the last byte's unused bits */
+	SPLIT_CASE((in.p[0] = 0x1f, in.p[1] = 0x8b, in.p[2] = 7), "dfl.gzip.header");
+	/* the same stream as a gzip member (header, CRC-32 and size): it
+	 * splits; its CRC-32 one off does not */
+	{
+		static const uint8_t gz[] = { 0xf0, 10, 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xc0, 1,
+					      0x01, 0x40, 0x01, 0xc3, 0xf0, 8, 0x94, 0x6f, 0x34, 0xd7, 5,
+					      0, 0, 0, 0xff };
+
+		T_OK(dfl_join_case(z, "ababa", gz, sizeof gz, sizeof ob, &out, &d));
+		mlen = out.n;
+		memcpy(in.p, ob, mlen);
+		in.n = mlen;
+		T_OK(patch_dfl_split(z, xbuf_read, &in, in.n, xpair_write, &t, 0, sizeof db,
+				     sizeof db, sizeof pb, &dl, &pl, &d));
+		SPLIT_CASE(in.p[mlen - 8] ^= 1, "dfl.gzip.trailer");
+	}
+#undef SPLIT_CASE
+#undef HDR
+#undef ADLER
+	free(z);
+}
+
 /* The new members are matched against all the old ones at once (diff.c,
  * match_members), where the old members lie end to end: a new member made
  * of one old member's end and the next one's start is one cover in that
@@ -2477,6 +2614,7 @@ int main(void)
 	test_seg_default();
 	test_batch_search();
 	test_sa_cuts();
+	test_dfl_refusals();
 	test_seg_keep_wait();
 	test_refs();
 	test_refs_skip();
