@@ -360,6 +360,10 @@ size_t patch_refs_predict(int arch, uint8_t *buf, size_t len, uint64_t src, uint
 #define PATCH_LIT_BITS_MIN 20u
 size_t patch_lit_filter(uint8_t *buf, size_t len, uint64_t pos, unsigned bits, int forward);
 
+/* The apply's source window (apply.c): a worker serves source reads of at
+ * most a quarter of it from the PATCH_APPLY_WIN bytes it read last. */
+#define PATCH_APPLY_WIN 65536u
+
 /* Memory one apply worker needs for a given segment size: the output/input
  * buffer (seg + ctrl cap), the diff+lit buffer (seg), the control (seg/4). */
 static inline size_t patch_worker_mem(uint32_t seg_size)

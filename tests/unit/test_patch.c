@@ -1497,6 +1497,43 @@ static void test_deflate_members(void)
 	put_file(p_new, new_img, new_n);
 }
 
+
+/* The apply's source window: short reads, each at its own alignment,
+ * that end one byte past the window the read before them filled, or
+ * start one byte before it, are read again, not served from it. */
+static void test_apply_window(void)
+{
+	const size_t L = 64, n = 1u << 20;
+	uint8_t *a = malloc(n), *b = malloc(64 * L), *p = NULL;
+	struct patch_diff_opts o = { .seg_size = 4096, .level = 3, .threads = 1 };
+	size_t i, bn = 0, pn = 0, off = 0;
+
+	T_CHECK(a && b, "alloc");
+	for (i = 0; i < n; i++)
+		a[i] = rnd();
+	put_file(p_old, a, n);
+	/* a read of L at off fills [off, off + WIN); the next ends at its
+	 * end + 1, then one starts at the new window's start - 1 */
+	while (off + PATCH_APPLY_WIN + 1 <= n && bn + 2 * L <= 64 * L) {
+		memcpy(b + bn, a + off, L);
+		bn += L;
+		off += PATCH_APPLY_WIN + 1 - L;
+		memcpy(b + bn, a + off, L);
+		bn += L;
+		if (off > 0 && bn + L <= 64 * L) {
+			memcpy(b + bn, a + off - 1, L);
+			bn += L;
+		}
+	}
+	T_OK(patch_diff(a, n, b, bn, &o, &p, &pn, NULL, NULL));
+	put_file(p_patch, p, pn);
+	T_OK(apply(p_old, p_patch, NULL, 1, 0));
+	check_out_is(b, bn);
+	unlink(p_out);
+	free(p);
+	free(a);
+	free(b);
+}
 /* Members split and made by every worker whose memory holds a coder's
  * state (apply.c, phases 1 and 3): eight changed gzip members of awk's
  * numbers, six gzip -9's (kind 1) and two gzip -1's (kind 3), segments of 256 KiB so that a
@@ -2627,6 +2664,7 @@ int main(void)
 	test_resume();
 	test_expansions();
 	test_members_parallel();
+	test_apply_window();
 	test_gz_inflate();
 	test_gz_reuse();
 #ifndef T_TSAN
