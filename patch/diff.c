@@ -1149,10 +1149,11 @@ int patch_diff(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 		st->nexp = plan.nexp;
 		st->gz_reuse = plan.gz_reuse;
 		st->xz_tried = plan.xz_tried;
-		st->xz_split = st->dfl_split = 0;
+		st->xz_split = st->dfl_split = st->zs_split = 0;
 		for (k = 0; k < plan.nexp; k++) {
 			st->xz_split += plan.exp[k].kind == PATCH_EXP_XZ;
 			st->dfl_split += plan.exp[k].kind == PATCH_EXP_DEFLATE;
+			st->zs_split += plan.exp[k].kind == PATCH_EXP_ZSTD;
 		}
 	}
 	for (t = 1; t < nthreads; t++) {

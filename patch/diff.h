@@ -43,6 +43,7 @@ struct patch_diff_stats {
 	uint64_t gz_reuse;              /* gzip members with a reuse list */
 	uint64_t xz_tried, xz_split;    /* xz streams tried both ways, and split */
 	uint64_t dfl_split;             /* deflate members split into data and parse */
+	uint64_t zs_split;              /* zstd frames split into data and parse */
 	uint64_t lit_filtered;          /* segments whose literals the x86-64 filter made smaller */
 };
 

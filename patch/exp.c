@@ -8,6 +8,7 @@
 #include "lib/bytes.h"
 #include "patch/gz.h"
 #include "patch/xz.h"
+#include "patch/zs.h"
 
 /* A member's bytes as one stream over its (one or two) extents. */
 struct ext_io {
@@ -112,6 +113,7 @@ union exp_state {
 	struct patch_gzenc en;
 	struct patch_xz xz;
 	struct patch_dfl dfl;
+	struct patch_zs zs;
 };
 
 size_t patch_exp_state_size(unsigned kinds)
@@ -126,6 +128,8 @@ size_t patch_exp_state_size(unsigned kinds)
 		n = sizeof(struct patch_xz);
 	if ((kinds & (1u << PATCH_EXP_DEFLATE)) && sizeof(struct patch_dfl) > n)
 		n = sizeof(struct patch_dfl);
+	if ((kinds & (1u << PATCH_EXP_ZSTD)) && sizeof(struct patch_zs) > n)
+		n = sizeof(struct patch_zs);
 	return n;
 }
 
@@ -226,10 +230,49 @@ static int gz_make(const struct patch_exp *e, struct patch_gzenc *st, patch_read
 	return 0;
 }
 
-/* An xz member: its data then its parse, u_old_len bytes in all. */
-static int xz_expand(const struct patch_exp *e, struct patch_xz *st, patch_read_fn read,
-		     void *rctx, patch_write_fn write, void *wctx, patch_read_fn back, void *bctx,
-		     struct si_diag *d)
+/* The splits of kinds 2 to 4 behind one type: a deflate member has no
+ * distances past its window (back unused) and is the whole stream. */
+static int xz_split(void *st, patch_read_fn read, void *rctx, uint64_t m_len,
+		    patch_write_fn write, void *wctx, patch_read_fn back, void *bctx,
+		    uint64_t data_base, uint64_t data_max, uint64_t parse_base, uint64_t parse_max,
+		    uint64_t *data_len, uint64_t *parse_len, uint64_t *used, struct si_diag *d)
+{
+	return patch_xz_split(st, read, rctx, m_len, write, wctx, back, bctx, data_base, data_max,
+			      parse_base, parse_max, data_len, parse_len, used, d);
+}
+
+static int dfl_split(void *st, patch_read_fn read, void *rctx, uint64_t m_len,
+		     patch_write_fn write, void *wctx, patch_read_fn back, void *bctx,
+		     uint64_t data_base, uint64_t data_max, uint64_t parse_base, uint64_t parse_max,
+		     uint64_t *data_len, uint64_t *parse_len, uint64_t *used, struct si_diag *d)
+{
+	(void)back;
+	(void)bctx;
+	*used = m_len;
+	return patch_dfl_split(st, read, rctx, m_len, write, wctx, data_base, data_max,
+			       parse_base, parse_max, data_len, parse_len, d);
+}
+
+static int zs_split(void *st, patch_read_fn read, void *rctx, uint64_t m_len,
+		    patch_write_fn write, void *wctx, patch_read_fn back, void *bctx,
+		    uint64_t data_base, uint64_t data_max, uint64_t parse_base, uint64_t parse_max,
+		    uint64_t *data_len, uint64_t *parse_len, uint64_t *used, struct si_diag *d)
+{
+	return patch_zs_split(st, read, rctx, m_len, write, wctx, back, bctx, data_base, data_max,
+			      parse_base, parse_max, data_len, parse_len, used, d);
+}
+
+patch_split_fn patch_exp_split_fn(unsigned kind)
+{
+	return kind == PATCH_EXP_XZ ? xz_split : kind == PATCH_EXP_DEFLATE ? dfl_split
+	       : kind == PATCH_EXP_ZSTD ? zs_split : NULL;
+}
+
+/* A split member (kinds 2 to 4): its data then its parse, u_old_len
+ * bytes in all, from its old extents, which it must fill exactly. */
+static int split_expand(const struct patch_exp *e, patch_split_fn split, void *st,
+			patch_read_fn read, void *rctx, patch_write_fn write, void *wctx,
+			patch_read_fn back, void *bctx, struct si_diag *d)
 {
 	struct ext_io io;
 	uint64_t dl = 0, pl = 0, used = 0;
@@ -238,36 +281,12 @@ static int xz_expand(const struct patch_exp *e, struct patch_xz *st, patch_read_
 	ext_io_init(&io, e->old_ext, e->n_old);
 	io.read = read;
 	io.rctx = rctx;
-	r = patch_xz_split(st, ext_read, &io, io.total, write, wctx, back, bctx, e->scratch_old,
-			   e->data_old, e->scratch_old + e->data_old, e->u_old_len - e->data_old, &dl,
-			   &pl, &used, d);
+	r = split(st, ext_read, &io, io.total, write, wctx, back, bctx, e->scratch_old, e->data_old,
+		  e->scratch_old + e->data_old, e->u_old_len - e->data_old, &dl, &pl, &used, d);
 	if (r)
 		return r == SI_E_PATCH_EXPAND ? r : exp_fail(d, r, "exp.old.stream", 0, 0);
 	if (used != io.total)
 		return exp_fail(d, SI_E_PATCH_EXPAND, "exp.old.length", io.total, used);
-	if (dl != e->data_old)
-		return exp_fail(d, SI_E_PATCH_EXPAND, "exp.old.data_len", e->data_old, dl);
-	if (pl != e->u_old_len - e->data_old)
-		return exp_fail(d, SI_E_PATCH_EXPAND, "exp.old.parse_len", e->u_old_len - e->data_old,
-				pl);
-	return 0;
-}
-
-/* A deflate member: its data then its parse, u_old_len bytes in all. */
-static int dfl_expand(const struct patch_exp *e, struct patch_dfl *st, patch_read_fn read,
-		      void *rctx, patch_write_fn write, void *wctx, struct si_diag *d)
-{
-	struct ext_io io;
-	uint64_t dl = 0, pl = 0;
-	int r;
-
-	ext_io_init(&io, e->old_ext, e->n_old);
-	io.read = read;
-	io.rctx = rctx;
-	r = patch_dfl_split(st, ext_read, &io, io.total, write, wctx, e->scratch_old, e->data_old,
-			    e->scratch_old + e->data_old, e->u_old_len - e->data_old, &dl, &pl, d);
-	if (r)
-		return r == SI_E_PATCH_EXPAND ? r : exp_fail(d, r, "exp.old.stream", 0, 0);
 	if (dl != e->data_old)
 		return exp_fail(d, SI_E_PATCH_EXPAND, "exp.old.data_len", e->data_old, dl);
 	if (pl != e->u_old_len - e->data_old)
@@ -293,9 +312,18 @@ static int dfl_join(void *st, patch_read_fn read, void *rctx, uint64_t data_base
 			      wctx, m_max, m_len, d);
 }
 
+static int zs_join(void *st, patch_read_fn read, void *rctx, uint64_t data_base,
+		   uint64_t data_len, uint64_t parse_base, uint64_t parse_len, patch_write_fn write,
+		   void *wctx, uint64_t m_max, uint64_t *m_len, struct si_diag *d)
+{
+	return patch_zs_join(st, read, rctx, data_base, data_len, parse_base, parse_len, write,
+			     wctx, m_max, m_len, d);
+}
+
 patch_join_fn patch_exp_join_fn(unsigned kind)
 {
-	return kind == PATCH_EXP_XZ ? xz_join : kind == PATCH_EXP_DEFLATE ? dfl_join : NULL;
+	return kind == PATCH_EXP_XZ ? xz_join : kind == PATCH_EXP_DEFLATE ? dfl_join
+	       : kind == PATCH_EXP_ZSTD ? zs_join : NULL;
 }
 
 /* A split member (kinds 2 and 3) joined from its data and parse in the
@@ -329,9 +357,11 @@ int patch_exp_expand(struct patch_exp *e, void *st, patch_read_fn read, void *rc
 	case PATCH_EXP_GZIP:
 		return gz_expand(e, &u->in, read, rctx, write, wctx, d);
 	case PATCH_EXP_XZ:
-		return xz_expand(e, &u->xz, read, rctx, write, wctx, back, bctx, d);
+		return split_expand(e, xz_split, &u->xz, read, rctx, write, wctx, back, bctx, d);
 	case PATCH_EXP_DEFLATE:
-		return dfl_expand(e, &u->dfl, read, rctx, write, wctx, d);
+		return split_expand(e, dfl_split, &u->dfl, read, rctx, write, wctx, back, bctx, d);
+	case PATCH_EXP_ZSTD:
+		return split_expand(e, zs_split, &u->zs, read, rctx, write, wctx, back, bctx, d);
 	}
 	return exp_fail(d, SI_E_PATCH_EXPAND, "exp.kind", PATCH_EXP_GZIP, e->kind);
 }
@@ -348,6 +378,8 @@ int patch_exp_make(const struct patch_exp *e, void *st, patch_read_fn read, void
 		return join_make(e, xz_join, &u->xz, read, rctx, write, wctx, d);
 	case PATCH_EXP_DEFLATE:
 		return join_make(e, dfl_join, &u->dfl, read, rctx, write, wctx, d);
+	case PATCH_EXP_ZSTD:
+		return join_make(e, zs_join, &u->zs, read, rctx, write, wctx, d);
 	}
 	return exp_fail(d, SI_E_PATCH_EXPAND, "exp.kind", PATCH_EXP_GZIP, e->kind);
 }

@@ -214,7 +214,7 @@ static void exp_raw(const uint8_t *hdr, const struct patch_info *info, uint32_t 
 	memcpy(out->hdr, e + 88, 32);
 	if (out->kind == PATCH_EXP_GZIP)
 		out->reuse_len = si_le32(e + 4);
-	if (out->kind == PATCH_EXP_XZ || out->kind == PATCH_EXP_DEFLATE) {
+	if (out->kind == PATCH_EXP_XZ || out->kind == PATCH_EXP_DEFLATE || out->kind == PATCH_EXP_ZSTD) {
 		out->data_old = si_le64(e + 88);
 		out->data_new = si_le64(e + 96);
 	}
@@ -334,15 +334,15 @@ static int exps_check(const uint8_t *buf, const struct patch_info *info, struct 
 		const uint8_t *raw = buf + off;
 
 		exp_raw(buf, info, k, &e);
-		if (e.kind != PATCH_EXP_GZIP && e.kind != PATCH_EXP_XZ && e.kind != PATCH_EXP_DEFLATE)
-			return fail_v(d, SI_E_PATCH_FIELD, "patch.exp.kind", off, PATCH_EXP_DEFLATE,
+		if (e.kind < PATCH_EXP_GZIP || e.kind > PATCH_EXP_ZSTD)
+			return fail_v(d, SI_E_PATCH_FIELD, "patch.exp.kind", off, PATCH_EXP_ZSTD,
 				      e.kind);
 		if (e.kind == PATCH_EXP_GZIP &&
 		    (e.hdr_len < 10 || e.hdr_len > 32 || e.hdr[0] != 0x1f || e.hdr[1] != 0x8b ||
 		     e.hdr[2] != 8))
 			return fail_v(d, SI_E_PATCH_FIELD, "patch.exp.hdr", off + 3, 10, e.hdr_len);
-		/* an xz or deflate member: no header; the data lengths, then
-		 * zeros */
+		/* an xz, deflate or zstd member: no header; the data lengths,
+		 * then zeros */
 		if (e.kind != PATCH_EXP_GZIP &&
 		    (e.hdr_len != 0 || e.data_old > e.u_old_len || e.data_new > e.u_new_len))
 			return fail_v(d, SI_E_PATCH_FIELD, "patch.exp.hdr", off + 88, e.u_new_len,
@@ -363,10 +363,12 @@ static int exps_check(const uint8_t *buf, const struct patch_info *info, struct 
 			return fail(d, SI_E_PATCH_FIELD, "patch.exp.new_ext", off + 56);
 		/* a gzip member is at least its header, an empty stream and a
 		 * trailer; an xz stream its header, an index and its footer; a
-		 * deflate member a zlib header, an empty block and a trailer */
+		 * deflate member a zlib header, an empty block and a trailer; a
+		 * zstd frame its magic, a header of two bytes and a block's */
 		if (e.kind == PATCH_EXP_GZIP ? old_tot < 18 || new_tot < (uint64_t)e.hdr_len + 10
 		    : e.kind == PATCH_EXP_XZ ? old_tot < 32 || new_tot < 32
-					     : old_tot < 8 || new_tot < 8)
+		    : e.kind == PATCH_EXP_ZSTD ? old_tot < 9 || new_tot < 9
+					       : old_tot < 8 || new_tot < 8)
 			return fail(d, SI_E_PATCH_FIELD, "patch.exp.ext_len", off + 24);
 		if (e.u_old_len > PATCH_EXPAND_MAX || e.u_new_len > PATCH_EXPAND_MAX)
 			return fail_v(d, SI_E_PATCH_LIMIT, "patch.exp.u_len", off + 8,

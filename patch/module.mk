@@ -7,11 +7,11 @@
 # an integrator's own) and Debian's libzstd on the host.  Making patches
 # (patch/diff.c, match.c, plan.c: matching, suffix sorting, compression)
 # stays host-only.
-LIB_SRCS += patch/format.c patch/apply.c patch/hash.c patch/zstd.c patch/refs.c patch/gz.c patch/exp.c patch/xz.c
+LIB_SRCS += patch/format.c patch/apply.c patch/hash.c patch/zstd.c patch/refs.c patch/gz.c patch/exp.c patch/xz.c patch/zs.c
 PATCH_DIFF_SRCS := patch/diff.c patch/match.c patch/plan.c
 SEALCTL_SRCS += $(PATCH_DIFF_SRCS) tools/cmd_diff.c tools/cmd_apply.c
 UNIT_TESTS += tests/unit/test_patch.c tests/unit/test_zstd.c tests/unit/test_xz.c
-FUZZ_TARGETS += tests/fuzz/fuzz_patch.c tests/fuzz/fuzz_zstd.c tests/fuzz/fuzz_xz.c tests/fuzz/fuzz_gz.c tests/fuzz/fuzz_dfl.c \
+FUZZ_TARGETS += tests/fuzz/fuzz_patch.c tests/fuzz/fuzz_zstd.c tests/fuzz/fuzz_xz.c tests/fuzz/fuzz_gz.c tests/fuzz/fuzz_dfl.c tests/fuzz/fuzz_zs.c \
 	tests/fuzz/fuzz_plan.c
 # fuzz_plan: the diff's plan, linked with the diff's code (PATCH_DIFF_SRCS)
 FUZZ_HOST_TARGETS += tests/fuzz/fuzz_plan.c
@@ -48,7 +48,7 @@ bench-patch: $(SEALCTL)
 ZSTD_TEST_QEMU := $(if $(filter arm64,$(ARCH)),$(if $(filter aarch64,$(shell uname -m)),,qemu-aarch64-static -cpu cortex-a57))
 ZSTD_TARGET_TEST := $(B)/tests/test_zstd
 $(ZSTD_TARGET_TEST): $(B)/obj/tests/unit/test_zstd.o $(call host_obj,$(TB),patch/zstd.c patch/apply.c \
-		patch/format.c patch/hash.c patch/refs.c patch/gz.c patch/exp.c patch/xz.c verify/sha256.c verify/sha256_x86.c \
+		patch/format.c patch/hash.c patch/refs.c patch/gz.c patch/exp.c patch/xz.c patch/zs.c verify/sha256.c verify/sha256_x86.c \
 		verify/sha256_arm64.c lib/err.c lib/str.c lib/fdio.c lib/fsops.c) $(TARGET_LIBS)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)

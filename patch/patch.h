@@ -148,7 +148,7 @@ enum patch_op {
 };
 #define PATCH_OP_KINDS 6u
 enum patch_arch { PATCH_ARCH_NONE = 0, PATCH_ARCH_X86_64 = 1, PATCH_ARCH_AARCH64 = 2 };
-enum patch_exp_kind { PATCH_EXP_GZIP = 1, PATCH_EXP_XZ = 2, PATCH_EXP_DEFLATE = 3 };
+enum patch_exp_kind { PATCH_EXP_GZIP = 1, PATCH_EXP_XZ = 2, PATCH_EXP_DEFLATE = 3, PATCH_EXP_ZSTD = 4 };
 /* A gzip member's symbol in the scratch (gz.h, GZ_TOK_*): 4 bytes; a
  * record of its reuse list (formats.md, Expansions): 24. */
 #define PATCH_EXP_TOK_LEN 4u
@@ -291,12 +291,20 @@ typedef int (*patch_read_fn)(void *ctx, uint64_t off, uint8_t *buf, size_t len);
 /* Writes buf[0..len) at off; returns 0 or a negative code. */
 typedef int (*patch_write_fn)(void *ctx, uint64_t off, const uint8_t *buf, size_t len);
 
-/* A split member's join (kinds 2 and 3: patch_xz_join, patch_dfl_join),
+/* A split member's join (kinds 2 to 4: patch_xz_join, patch_dfl_join, patch_zs_join),
  * its coder's state behind st. */
 typedef int (*patch_join_fn)(void *st, patch_read_fn read, void *rctx, uint64_t data_base,
 			     uint64_t data_len, uint64_t parse_base, uint64_t parse_len,
 			     patch_write_fn write, void *wctx, uint64_t m_max, uint64_t *m_len,
 			     struct si_diag *d);
+/* And the split: member[0..m_len) through read into its data (at
+ * data_base, at most data_max) and parse (parse_base, parse_max) through
+ * write, back reading the data written; *used: the member's bytes. */
+typedef int (*patch_split_fn)(void *st, patch_read_fn read, void *rctx, uint64_t m_len,
+			      patch_write_fn write, void *wctx, patch_read_fn back, void *bctx,
+			      uint64_t data_base, uint64_t data_max, uint64_t parse_base,
+			      uint64_t parse_max, uint64_t *data_len, uint64_t *parse_len,
+			      uint64_t *used, struct si_diag *d);
 
 /* Decodes one stream: src[0..slen) -> dst[0..dlen) exactly, else
  * SI_E_PATCH_STREAM; codecs it does not know: SI_E_PATCH_CODEC. */
@@ -402,8 +410,10 @@ int patch_exp_make(const struct patch_exp *e, void *st, patch_read_fn read, void
  * patch with gzip members only does not pay for an xz member's window. */
 size_t patch_exp_state_size(unsigned kinds);
 
-/* The join of a split kind (PATCH_EXP_XZ, PATCH_EXP_DEFLATE), else NULL. */
+/* The join and the split of a split kind (PATCH_EXP_XZ, PATCH_EXP_DEFLATE,
+ * PATCH_EXP_ZSTD), else NULL. */
 patch_join_fn patch_exp_join_fn(unsigned kind);
+patch_split_fn patch_exp_split_fn(unsigned kind);
 
 /* ----------------------------------------------------------- the apply driver
  * Applies a patch file to an old image file, writing new out of place:

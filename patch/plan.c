@@ -24,11 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zstd.h>
+
 #include "lib/bytes.h"
 #include "patch/diff.h"
 #include "patch/diff_int.h"
 #include "patch/gz.h"
 #include "patch/xz.h"
+#include "patch/zs.h"
 
 /* ------------------------------------------------------------ erofs */
 #define EROFS_MAGIC 0xE0F5E1E2u
@@ -589,20 +592,23 @@ static uint8_t *joined_back(patch_join_fn join, void *z, const struct xz_out *o,
 	return u;
 }
 
-/* The first xz stream in b[0..n) (at most 4 tried) that splits and joins
- * back byte for byte, as data || parse (malloc'd, *ul bytes; *dl: the
- * data's); the stream is b[*at, *at + *ml).  NULL when none does. */
-static uint8_t *xz_member(const uint8_t *b, size_t n, size_t *at, size_t *ml, size_t *dl,
-			  size_t *ul)
+/* The first member of kind (PATCH_EXP_XZ, PATCH_EXP_ZSTD) in b[0..n) (at
+ * most 4 tried: where magic is and ok says a header starts) that splits
+ * and joins back byte for byte, as data || parse (malloc'd, *ul bytes;
+ * *dl: the data's); the member is b[*at, *at + *ml).  NULL when none
+ * does. */
+static uint8_t *split_member(unsigned kind, const uint8_t *magic, size_t mn,
+			     int (*ok)(const uint8_t *, size_t), const uint8_t *b, size_t n,
+			     size_t *at, size_t *ml, size_t *dl, size_t *ul)
 {
-	static const uint8_t magic[6] = { 0xFD, '7', 'z', 'X', 'Z', 0 };
-	struct patch_xz *z = malloc(sizeof *z);
+	void *z = malloc(patch_exp_state_size(1u << kind));
+	patch_split_fn split = patch_exp_split_fn(kind);
 	size_t from = 0;
 	uint8_t *u = NULL;
 	int tries = 0;
 
-	while (z && !u && tries < 4 && from + 32 <= n) {
-		const uint8_t *h = memmem(b + from, n - from, magic, sizeof magic);
+	while (z && !u && tries < 4 && from + 9 <= n) {
+		const uint8_t *h = memmem(b + from, n - from, magic, mn);
 		struct xz_out o;
 		struct mem in;
 		uint64_t d = 0, pl = 0, used = 0;
@@ -612,15 +618,15 @@ static uint8_t *xz_member(const uint8_t *b, size_t n, size_t *at, size_t *ml, si
 			break;
 		off = (size_t)(h - b);
 		from = off + 1;
-		if (!patch_xz_header_ok(h, n - off))
+		if (!ok(h, n - off))
 			continue;
 		tries++;
 		memset(&o, 0, sizeof o);
 		in = (struct mem){ h, n - off, NULL, 0, 0, NULL, 0 };
-		if (patch_xz_split(z, mem_read, &in, n - off, xz_out_write, &o, xz_out_read, &o, 0,
-				   XZ_PLAN_MAX, XZ_PARSE_AT, XZ_PLAN_MAX, &d, &pl, &used, NULL) == 0 &&
+		if (split(z, mem_read, &in, n - off, xz_out_write, &o, xz_out_read, &o, 0, XZ_PLAN_MAX,
+			  XZ_PARSE_AT, XZ_PLAN_MAX, &d, &pl, &used, NULL) == 0 &&
 		    d + pl <= XZ_PLAN_MAX &&
-		    (u = joined_back(patch_exp_join_fn(PATCH_EXP_XZ), z, &o, d, pl, h, (size_t)used))) {
+		    (u = joined_back(patch_exp_join_fn(kind), z, &o, d, pl, h, (size_t)used))) {
 			*at = off;
 			*ml = (size_t)used;
 			*dl = (size_t)d;
@@ -631,6 +637,23 @@ static uint8_t *xz_member(const uint8_t *b, size_t n, size_t *at, size_t *ml, si
 	}
 	free(z);
 	return u;
+}
+
+static const uint8_t xz_magic[6] = { 0xFD, '7', 'z', 'X', 'Z', 0 };
+static const uint8_t zs_magic[4] = { 0x28, 0xB5, 0x2F, 0xFD };
+
+static uint8_t *xz_member(const uint8_t *b, size_t n, size_t *at, size_t *ml, size_t *dl,
+			  size_t *ul)
+{
+	return split_member(PATCH_EXP_XZ, xz_magic, sizeof xz_magic, patch_xz_header_ok, b, n, at,
+			    ml, dl, ul);
+}
+
+static uint8_t *zs_member(const uint8_t *b, size_t n, size_t *at, size_t *ml, size_t *dl,
+			  size_t *ul)
+{
+	return split_member(PATCH_EXP_ZSTD, zs_magic, sizeof zs_magic, patch_zs_header_ok, b, n, at,
+			    ml, dl, ul);
 }
 
 /* The old files sorted by path and by shape, for the twin lookups. */
@@ -766,22 +789,20 @@ static int xz_pays(const uint8_t *om, size_t oml, const uint8_t *nm, size_t nml,
 	return split < raw - raw / 32;
 }
 
-/* An xz stream in changed file f (old version g) that pays split. */
-/* Does file f hold the xz magic?  (Most files do not: they are not
- * copied.) */
-static int has_xz_magic(const uint8_t *img, const struct efile *f)
+/* Does file f hold magic (n bytes)?  (Most files do not: they are not
+ * copied.)  A magic split across the two extents (the blocks, the inline
+ * tail) is missed: that file is diffed as bytes. */
+static int has_magic(const uint8_t *img, const struct efile *f, const uint8_t *magic, size_t n)
 {
-	static const uint8_t magic[6] = { 0xFD, '7', 'z', 'X', 'Z', 0 };
 	unsigned j;
 
-	/* a magic split across the two extents (the blocks, the inline
-	 * tail) is missed: that file is diffed as bytes */
 	for (j = 0; j < f->n_ext; j++)
-		if (memmem(img + f->ext[j].off, f->ext[j].len, magic, sizeof magic))
+		if (memmem(img + f->ext[j].off, f->ext[j].len, magic, n))
 			return 1;
 	return 0;
 }
 
+/* An xz stream in changed file f (old version g) that pays split. */
 static int plan_xz(const uint8_t *old, const uint8_t *nw, const struct efile *f,
 		   const struct efile *g, const struct patch_diff_opts *opt, struct diff_plan *p,
 		   size_t *cap)
@@ -792,7 +813,8 @@ static int plan_xz(const uint8_t *old, const uint8_t *nw, const struct efile *f,
 	struct diff_exp *x;
 	int r = 0;
 
-	if (!has_xz_magic(nw, f) || !has_xz_magic(old, g))
+	if (!has_magic(nw, f, xz_magic, sizeof xz_magic) ||
+	    !has_magic(old, g, xz_magic, sizeof xz_magic))
 		return 0;
 	nb = file_view(nw, f, &nown);
 	ob = file_view(old, g, &oown);
@@ -811,6 +833,60 @@ static int plan_xz(const uint8_t *old, const uint8_t *nw, const struct efile *f,
 	if (!xz_pays(ob + oat, oml, nb + nat, nml, uo, oul, un, nul, opt))
 		goto out;
 	if (!(x = exp_add(p, cap, PATCH_EXP_XZ, &uo, oul, &un, nul))) {
+		r = SI_E_NOMEM;
+		goto out;
+	}
+	x->n_old = (uint8_t)sub_ext(g, oat, oml, x->old_ext);
+	x->n_new = (uint8_t)sub_ext(f, nat, nml, x->new_ext);
+	si_put_le64(x->hdr, odl);
+	si_put_le64(x->hdr + 8, ndl);
+out:
+	free(nown);
+	free(oown);
+	free(un);
+	free(uo);
+	return r;
+}
+
+/* A zstd frame in changed file f (old version g; in an image that is not
+ * erofs, the frames themselves), diffed split into data and parse (kind
+ * 4) when both split and join back and that pays, as for an xz stream
+ * (xz_pays, both forms diffed alone): a changed frame differs from its old
+ * version from the change on, and its data and parse usually diff to a
+ * fraction of that (a program with 77 bytes inserted: 599,499 -> 2,315
+ * bytes), but zstd's window reaches megabytes back, and where the
+ * encoder took its matches from across the change (text of a few words
+ * repeated) every offset in the parse changes (118,352 -> 127,663). */
+static int plan_zs(const uint8_t *old, const uint8_t *nw, const struct efile *f,
+		   const struct efile *g, const struct patch_diff_opts *opt, struct diff_plan *p,
+		   size_t *cap)
+{
+	const uint8_t *nb, *ob;
+	uint8_t *nown = NULL, *oown = NULL, *un = NULL, *uo = NULL;
+	size_t nat = 0, nml = 0, ndl = 0, nul = 0, oat = 0, oml = 0, odl = 0, oul = 0;
+	struct diff_exp *x;
+	int r = 0;
+
+	if (f->size < 9 || g->size < 9 || f->n_ext == 0 || g->n_ext == 0 ||
+	    !has_magic(nw, f, zs_magic, sizeof zs_magic) ||
+	    !has_magic(old, g, zs_magic, sizeof zs_magic))
+		return 0;
+	nb = file_view(nw, f, &nown);
+	ob = file_view(old, g, &oown);
+	if (!nb || !ob) {
+		r = SI_E_NOMEM;
+		goto out;
+	}
+	if (f->size == g->size && memcmp(nb, ob, f->size) == 0)
+		goto out;
+	if (!(un = zs_member(nb, f->size, &nat, &nml, &ndl, &nul)) ||
+	    !(uo = zs_member(ob, g->size, &oat, &oml, &odl, &oul)))
+		goto out;
+	if (oml == nml && memcmp(ob + oat, nb + nat, nml) == 0)
+		goto out;
+	if (opt && !xz_pays(ob + oat, oml, nb + nat, nml, uo, oul, un, nul, opt))
+		goto out;
+	if (!(x = exp_add(p, cap, PATCH_EXP_ZSTD, &uo, oul, &un, nul))) {
 		r = SI_E_NOMEM;
 		goto out;
 	}
@@ -1009,8 +1085,13 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 		if (f->size < 18 || f->n_ext == 0 || f->ext[0].len < 2)
 			continue;
 		if (nw[f->ext[0].off] != 0x1f || nw[f->ext[0].off + 1] != 0x8b) {
-			g = opt && f->size >= 32 ? old_twin(tw, f) : NULL;
-			if (g && g->size >= 32 && g->n_ext && (r = plan_xz(old, nw, f, g, opt, p, &cap)))
+			uint32_t had = p->nexp;
+
+			g = opt && f->size >= 9 ? old_twin(tw, f) : NULL;
+			if (g && f->size >= 32 && g->size >= 32 && g->n_ext &&
+			    (r = plan_xz(old, nw, f, g, opt, p, &cap)))
+				return r;
+			if (g && p->nexp == had && (r = plan_zs(old, nw, f, g, opt, p, &cap)))
 				return r;
 			continue;
 		}
@@ -1042,11 +1123,11 @@ static int plan_expansions(const uint8_t *old, const uint8_t *nw, const struct t
 #define SK_N 64u
 #define SK_MIN 8u
 
-enum { RM_GZ, RM_XZ, RM_ZL }; /* a gzip member, an xz stream, a zlib stream */
+enum { RM_GZ, RM_XZ, RM_ZL, RM_ZS }; /* a gzip member, an xz, a zlib stream, a zstd frame */
 
 struct rmem {
 	uint64_t off, len; /* the member in its image */
-	int kind;          /* RM_GZ, RM_XZ or RM_ZL */
+	int kind;          /* RM_GZ, RM_XZ, RM_ZL or RM_ZS */
 	uint32_t h;        /* the CRC-32 of its bytes (raw_same's first test) */
 	uint64_t ulen;     /* its decompressed length */
 	uint64_t sk[SK_N]; /* the smallest shingle hashes, ascending */
@@ -1308,6 +1389,97 @@ static int zl_members(const uint8_t *img, size_t n, struct patch_inflate *st, st
 	return 0;
 }
 
+/* The zstd frame at b[0] (n bytes to the image's end) into *m; 0 when
+ * there is none: a frame header without a dictionary, a frame libzstd
+ * finds the end of and decodes, to at least ZL_MIN bytes (sketched). */
+static int zs_rmember(const uint8_t *b, uint64_t n, struct rmem *m)
+{
+	struct sketch_sink k = { m, 0, 0, 1 };
+	ZSTD_DStream *ds;
+	ZSTD_inBuffer in;
+	uint8_t out[1u << 16];
+	size_t len, r = 1;
+	int ok = 0;
+
+	if (!patch_zs_header_ok(b, n > 18 ? 18 : (size_t)n))
+		return 0;
+	len = ZSTD_findFrameCompressedSize(b, (size_t)n);
+	if (ZSTD_isError(len) || len < 9 || !(ds = ZSTD_createDStream()))
+		return 0;
+	memset(m, 0, sizeof *m);
+	m->kind = RM_ZS;
+	in = (ZSTD_inBuffer){ b, len, 0 };
+	(void)ZSTD_DCtx_setParameter(ds, ZSTD_d_windowLogMax, 31);
+	while (r != 0) {
+		ZSTD_outBuffer o = { out, sizeof out, 0 };
+
+		r = ZSTD_decompressStream(ds, &o, &in);
+		if (ZSTD_isError(r) || (o.pos == 0 && in.pos == in.size && r != 0))
+			break;
+		(void)sketch_write(&k, 0, out, o.pos);
+		if (k.n > PATCH_EXPAND_MAX)
+			break;
+	}
+	if (r == 0 && in.pos == len && k.n >= ZL_MIN && k.n <= PATCH_EXPAND_MAX) {
+		m->len = len;
+		m->ulen = k.n;
+		m->h = patch_crc32(0, b, len);
+		ok = 1;
+	}
+	ZSTD_freeDStream(ds);
+	return ok;
+}
+
+/* Does [off, off + len) meet one of v[0..n)? */
+static const struct rmem *rm_meets(const struct rmem *v, size_t n, uint64_t off, uint64_t len)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (v[j].off < off + len && off < v[j].off + v[j].len)
+			return &v[j];
+	return NULL;
+}
+
+/* The zstd frames of img[0..n), at any offset, outside the members
+ * already found (v[0..*count), in any order: the magic is rare but in
+ * them), appended to them. */
+static int zs_members(const uint8_t *img, size_t n, struct rmem **v, size_t *count)
+{
+	size_t found = *count, k = *count, cap = *count;
+	uint64_t off = 0;
+	const struct rmem *in;
+	struct rmem m;
+
+	while (off + 9 <= n && k < RAW_MEMBERS) {
+		const uint8_t *h = memmem(img + off, n - off, zs_magic, sizeof zs_magic);
+
+		if (!h)
+			break;
+		off = (uint64_t)(h - img);
+		if ((in = rm_meets(*v, found, off, 1))) {
+			off = in->off + in->len; /* inside another member */
+			continue;
+		}
+		if (!zs_rmember(h, n - off, &m) || rm_meets(*v, found, off, m.len)) {
+			off++;
+			continue;
+		}
+		if (k == cap) {
+			struct rmem *nv = realloc(*v, (cap = cap ? 2 * cap : 16) * sizeof **v);
+
+			if (!nv)
+				return SI_E_NOMEM;
+			*v = nv;
+		}
+		m.off = off;
+		(*v)[k++] = m;
+		off += m.len;
+	}
+	*count = k;
+	return 0;
+}
+
 /* Does [off, off + len) meet an extent the plan's expansions already
  * take, in the old image (old) or the new one? */
 static int exp_meets(const struct diff_plan *p, int old, uint64_t off, uint64_t len)
@@ -1382,6 +1554,12 @@ static int plan_raw(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	if (r == 0)
 		r = zl_members(nw, nn, st, &nv, &nc);
 	free(st);
+	/* the zstd frames, after the others (zl_members wants them sorted,
+	 * zs_members only that each list is in order up to where it adds) */
+	if (r == 0)
+		r = zs_members(old, on, &o, &no);
+	if (r == 0)
+		r = zs_members(nw, nn, &nv, &nc);
 	if (r == 0)
 		raw_same(old, o, no, nw, nv, nc);
 	/* the changed xz streams decoded, for their sketches */
@@ -1420,6 +1598,8 @@ static int plan_raw(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 				r = plan_xz(old, nw, &f, &g, opt, p, cap);
 			else if (nv[i].kind == RM_ZL)
 				r = plan_dfl(old, nw, &f, &g, p, cap);
+			else if (nv[i].kind == RM_ZS)
+				r = plan_zs(old, nw, &f, &g, opt, p, cap);
 			else
 				r = plan_gz(old, nw, &f, &g, p, cap);
 		}

@@ -344,7 +344,7 @@ static void code_sym(struct xz_rc *rc, struct xz_model *m, uint64_t pos, unsigne
 }
 
 /* ------------------------------------------------------------- streams */
-static void st_init(struct xz_stream *s, patch_read_fn rd, patch_write_fn wr, void *ctx,
+void patch_xs_init(struct xz_stream *s, patch_read_fn rd, patch_write_fn wr, void *ctx,
 		    uint64_t base, uint64_t len)
 {
 	s->read = rd;
@@ -357,7 +357,7 @@ static void st_init(struct xz_stream *s, patch_read_fn rd, patch_write_fn wr, vo
 	s->ended = 0;
 }
 
-static int st_flush(struct xz_stream *s)
+int patch_xs_flush(struct xz_stream *s)
 {
 	int r;
 
@@ -369,7 +369,7 @@ static int st_flush(struct xz_stream *s)
 }
 
 /* Writes n bytes; more than len in all: SI_E_PATCH_EXPAND (noted). */
-static int st_put(struct xz_stream *s, const uint8_t *p, size_t n)
+int patch_xs_put(struct xz_stream *s, const uint8_t *p, size_t n)
 {
 	int r;
 
@@ -387,14 +387,14 @@ static int st_put(struct xz_stream *s, const uint8_t *p, size_t n)
 		s->off += k;
 		p += k;
 		n -= k;
-		if (s->bpos == sizeof s->buf && (r = st_flush(s)))
+		if (s->bpos == sizeof s->buf && (r = patch_xs_flush(s)))
 			return r;
 	}
 	return 0;
 }
 
-/* Reads n bytes; past len: SI_E_PATCH_EXPAND (noted). */
-static int st_get(struct xz_stream *s, uint8_t *p, size_t n)
+/* Reads n bytes (p NULL: skips them); past len: SI_E_PATCH_EXPAND (noted). */
+int patch_xs_get(struct xz_stream *s, uint8_t *p, size_t n)
 {
 	int r;
 
@@ -416,25 +416,33 @@ static int st_get(struct xz_stream *s, uint8_t *p, size_t n)
 		k = s->blen - s->bpos;
 		if (k > n)
 			k = n;
-		memcpy(p, s->buf + s->bpos, k);
+		if (p) {
+			memcpy(p, s->buf + s->bpos, k);
+			p += k;
+		}
 		s->bpos += k;
 		s->off += k;
-		p += k;
 		n -= k;
 	}
 	return 0;
 }
 
-static int st_byte(struct xz_stream *s, unsigned *b)
+int patch_xs_byte(struct xz_stream *s, unsigned *b)
 {
 	uint8_t c;
-	int r = st_get(s, &c, 1);
+	int r;
 
+	if (s->bpos < s->blen && s->off < s->len) { /* the common case */
+		*b = s->buf[s->bpos++];
+		s->off++;
+		return 0;
+	}
+	r = patch_xs_get(s, &c, 1);
 	*b = c;
 	return r;
 }
 
-static int st_varint(struct xz_stream *s, uint64_t *v)
+int patch_xs_varint(struct xz_stream *s, uint64_t *v)
 {
 	unsigned b, sh = 0;
 	int r;
@@ -445,7 +453,7 @@ static int st_varint(struct xz_stream *s, uint64_t *v)
 			s->ended = 2; /* not a number: malformed, not short */
 			return SI_E_PATCH_EXPAND;
 		}
-		if ((r = st_byte(s, &b)))
+		if ((r = patch_xs_byte(s, &b)))
 			return r;
 		*v |= (uint64_t)(b & 0x7F) << sh;
 		sh += 7;
@@ -453,7 +461,7 @@ static int st_varint(struct xz_stream *s, uint64_t *v)
 	return 0;
 }
 
-static int put_varint(struct xz_stream *s, uint64_t v)
+int patch_xs_put_varint(struct xz_stream *s, uint64_t v)
 {
 	uint8_t t[10];
 	size_t n = 0;
@@ -462,7 +470,7 @@ static int put_varint(struct xz_stream *s, uint64_t v)
 		t[n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
 		v >>= 7;
 	} while (v);
-	return st_put(s, t, n);
+	return patch_xs_put(s, t, n);
 }
 
 /* ------------------------------------------------------------- the window
@@ -537,7 +545,7 @@ static int split_lits(struct patch_xz *z)
 		uint8_t t = (uint8_t)(n - 1);
 		int r;
 
-		if ((r = st_put(&z->parse, &t, 1)))
+		if ((r = patch_xs_put(&z->parse, &t, 1)))
 			return r;
 		z->lit_run -= n;
 	}
@@ -552,8 +560,8 @@ static int split_raw_flush(struct patch_xz *z)
 
 	if (!z->raw_n)
 		return 0;
-	if ((r = st_put(&z->parse, &t, 1)) || (r = put_varint(&z->parse, z->raw_n)) ||
-	    (r = st_put(&z->parse, z->raw, z->raw_n)))
+	if ((r = patch_xs_put(&z->parse, &t, 1)) || (r = patch_xs_put_varint(&z->parse, z->raw_n)) ||
+	    (r = patch_xs_put(&z->parse, z->raw, z->raw_n)))
 		return r;
 	z->raw_n = 0;
 	return 0;
@@ -565,7 +573,7 @@ static int split_tok(struct patch_xz *z, const uint8_t *t, size_t n)
 
 	if (!r)
 		r = split_raw_flush(z);
-	return r ? r : st_put(&z->parse, t, n);
+	return r ? r : patch_xs_put(&z->parse, t, n);
 }
 
 static int split_raw(struct patch_xz *z, const uint8_t *p, size_t n)
@@ -590,7 +598,7 @@ static int split_raw(struct patch_xz *z, const uint8_t *p, size_t n)
 /* member bytes, copied to the parse as container bytes */
 static int split_in_raw(struct patch_xz *z, uint8_t *p, size_t n)
 {
-	int r = st_get(&z->in, p, n);
+	int r = patch_xs_get(&z->in, p, n);
 
 	return r ? r : split_raw(z, p, n);
 }
@@ -622,7 +630,7 @@ static int split_sym(struct patch_xz *z, const struct xz_sym *s)
 	case SYM_MATCH:
 		if ((r = emit_len_tok(z, 0x40, s->len)))
 			return r;
-		return put_varint(&z->parse, s->dist);
+		return patch_xs_put_varint(&z->parse, s->dist);
 	case SYM_REP0:
 		return emit_len_tok(z, 0x80, s->len);
 	case SYM_SHORTREP:
@@ -634,7 +642,7 @@ static int split_sym(struct patch_xz *z, const struct xz_sym *s)
 		t[0] = (uint8_t)(0xC1 + s->kind - SYM_REP1);
 		if ((r = split_tok(z, t, 1)))
 			return r;
-		return put_varint(&z->parse, s->len - 2);
+		return patch_xs_put_varint(&z->parse, s->len - 2);
 	}
 	return SI_E_PATCH_EXPAND;
 }
@@ -729,7 +737,7 @@ static int split_block_data(struct patch_xz *z, uint64_t *clen, struct si_diag *
 	for (;;) {
 		unsigned c;
 
-		if ((r = st_get(&z->in, h, 1)))
+		if ((r = patch_xs_get(&z->in, h, 1)))
 			return r;
 		c = h[0];
 		*clen += 1;
@@ -740,7 +748,7 @@ static int split_block_data(struct patch_xz *z, uint64_t *clen, struct si_diag *
 		if (c == 1 || c == 2) {
 			unsigned n;
 
-			if ((r = st_get(&z->in, h + 1, 2)))
+			if ((r = patch_xs_get(&z->in, h + 1, 2)))
 				return r;
 			n = ((unsigned)h[1] << 8 | h[2]) + 1;
 			if (n > z->data.len - z->pos)
@@ -749,9 +757,9 @@ static int split_block_data(struct patch_xz *z, uint64_t *clen, struct si_diag *
 				return XZ_FAIL(d, "xz.chunk.dict_reset", 1, c);
 			h[0] = 0xE1;
 			h[1] = (uint8_t)c;
-			if ((r = split_tok(z, h, 2)) || (r = put_varint(&z->parse, n - 1)))
+			if ((r = split_tok(z, h, 2)) || (r = patch_xs_put_varint(&z->parse, n - 1)))
 				return r;
-			if ((r = st_get(&z->in, z->cbuf, n)))
+			if ((r = patch_xs_get(&z->in, z->cbuf, n)))
 				return r;
 			win_put(z, z->cbuf, n);
 			z->pos += n;
@@ -768,7 +776,7 @@ static int split_block_data(struct patch_xz *z, uint64_t *clen, struct si_diag *
 			size_t cl;
 			uint8_t t[3];
 
-			if ((r = st_get(&z->in, h + 1, hl)))
+			if ((r = patch_xs_get(&z->in, h + 1, hl)))
 				return r;
 			ul = (((uint32_t)(c & 0x1F) << 16) | (uint32_t)h[1] << 8 | h[2]) + 1;
 			cl = ((size_t)h[3] << 8 | h[4]) + 1;
@@ -791,7 +799,7 @@ static int split_block_data(struct patch_xz *z, uint64_t *clen, struct si_diag *
 			t[2] = h[5];
 			if ((r = split_tok(z, t, reset >= 2 ? 3 : 2)))
 				return r;
-			if ((r = st_get(&z->in, z->cbuf, cl)))
+			if ((r = patch_xs_get(&z->in, z->cbuf, cl)))
 				return r;
 			if ((r = split_lzma(z, cl, ul, d)))
 				return r;
@@ -805,7 +813,7 @@ static int idx_byte(struct patch_xz *z, uint8_t *b, int read, uint32_t *crc, uin
 {
 	int r;
 
-	if (read && (r = st_get(&z->in, b, 1)))
+	if (read && (r = patch_xs_get(&z->in, b, 1)))
 		return r;
 	*crc = patch_crc32(*crc, b, 1);
 	(*k)++;
@@ -855,7 +863,7 @@ static int split_block_header(struct patch_xz *z, uint8_t *h, uint64_t *csize, u
 	uint64_t id = 0, psz = 0;
 	int r;
 
-	if ((r = st_get(&z->in, h + 1, hl - 1)))
+	if ((r = patch_xs_get(&z->in, h + 1, hl - 1)))
 		return r;
 	if (patch_crc32(0, h, hl - 4) != si_le32(h + hl - 4))
 		return XZ_FAIL(d, "xz.block.crc32", si_le32(h + hl - 4), patch_crc32(0, h, hl - 4));
@@ -900,11 +908,11 @@ static int split_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_
 	z->raw_n = 0;
 	z->back = back;
 	z->bctx = bctx;
-	st_init(&z->in, read, NULL, rctx, 0, m_len);
-	st_init(&z->data, NULL, write, wctx, data_base, data_max);
-	st_init(&z->parse, NULL, write, wctx, parse_base, parse_max);
+	patch_xs_init(&z->in, read, NULL, rctx, 0, m_len);
+	patch_xs_init(&z->data, NULL, write, wctx, data_base, data_max);
+	patch_xs_init(&z->parse, NULL, write, wctx, parse_base, parse_max);
 
-	if ((r = st_get(&z->in, h, 12)))
+	if ((r = patch_xs_get(&z->in, h, 12)))
 		return r == SI_E_PATCH_EXPAND ? XZ_FAIL(d, "xz.stream.header", 12, m_len) : r;
 	if (!patch_xz_header_ok(h, 12))
 		return XZ_FAIL(d, "xz.stream.header", 0, h[7]);
@@ -915,7 +923,7 @@ static int split_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_
 	for (;;) {
 		uint64_t cs, us, clen, u0 = z->pos, unpadded;
 
-		if ((r = st_get(&z->in, h, 1)))
+		if ((r = patch_xs_get(&z->in, h, 1)))
 			return r;
 		if (h[0] == 0)
 			break;
@@ -985,7 +993,7 @@ static int split_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_
 			return XZ_FAIL(d, "xz.stream.footer", (k + 4) / 4 - 1, si_le32(h + 8));
 	}
 	h[0] = 0xFF;
-	if ((r = split_tok(z, h, 1)) || (r = st_flush(&z->parse)) || (r = split_flush_data(z, 1)))
+	if ((r = split_tok(z, h, 1)) || (r = patch_xs_flush(&z->parse)) || (r = split_flush_data(z, 1)))
 		return r;
 	*data_len = z->pos;
 	*parse_len = z->parse.off;
@@ -1035,9 +1043,9 @@ static int join_chunk_end(struct patch_xz *z, unsigned reset, unsigned props, ui
 	h[3] = (uint8_t)((cl - 1) >> 8);
 	h[4] = (uint8_t)(cl - 1);
 	h[5] = (uint8_t)props;
-	if ((r = st_put(&z->in, h, reset >= 2 ? 6 : 5)))
+	if ((r = patch_xs_put(&z->in, h, reset >= 2 ? 6 : 5)))
 		return r;
-	return st_put(&z->in, z->cbuf, cl);
+	return patch_xs_put(&z->in, z->cbuf, cl);
 }
 
 static int join_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t data_base,
@@ -1053,16 +1061,16 @@ static int join_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t
 	z->have_dict = z->have_props = 0;
 	z->back = read;
 	z->bctx = rctx;
-	st_init(&z->data, read, NULL, rctx, data_base, data_len);
-	st_init(&z->parse, read, NULL, rctx, parse_base, parse_len);
-	st_init(&z->in, NULL, write, wctx, 0, m_max);
+	patch_xs_init(&z->data, read, NULL, rctx, data_base, data_len);
+	patch_xs_init(&z->parse, read, NULL, rctx, parse_base, parse_len);
+	patch_xs_init(&z->in, NULL, write, wctx, 0, m_max);
 
 	for (;;) {
 		uint64_t v;
 		struct xz_sym s;
 		unsigned n = 1, i;
 
-		if ((r = st_byte(&z->parse, &t)))
+		if ((r = patch_xs_byte(&z->parse, &t)))
 			return r == SI_E_PATCH_EXPAND ? XZ_FAIL(d, "xz.parse.truncated", parse_len, z->parse.off) : r;
 		if (t >= 0xE0 && in_chunk) {
 			if ((r = join_chunk_end(z, reset, props, ul, d)))
@@ -1072,12 +1080,12 @@ static int join_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t
 		if (t >= 0xE0) {
 			switch (t) {
 			case 0xE0:
-				if ((r = st_byte(&z->parse, &reset)))
+				if ((r = patch_xs_byte(&z->parse, &reset)))
 					return r;
 				if (reset > 3 || chunk_dict(z, reset == 3))
 					return XZ_FAIL(d, "xz.parse.reset", 3, reset);
 				if (reset >= 2) {
-					if ((r = st_byte(&z->parse, &props)))
+					if ((r = patch_xs_byte(&z->parse, &props)))
 						return r;
 					if (set_props(&z->m, props))
 						return XZ_FAIL(d, "xz.parse.props", 224, props);
@@ -1095,7 +1103,7 @@ static int join_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t
 				uint8_t h[3];
 				unsigned c;
 
-				if ((r = st_byte(&z->parse, &c)) || (r = st_varint(&z->parse, &v)))
+				if ((r = patch_xs_byte(&z->parse, &c)) || (r = patch_xs_varint(&z->parse, &v)))
 					return r;
 				if ((c != 1 && c != 2) || v >= 65536 || chunk_dict(z, c == 1))
 					return XZ_FAIL(d, "xz.parse.stored", 1, c);
@@ -1104,14 +1112,14 @@ static int join_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t
 				h[0] = (uint8_t)c;
 				h[1] = (uint8_t)(v >> 8);
 				h[2] = (uint8_t)v;
-				if ((r = st_put(&z->in, h, 3)))
+				if ((r = patch_xs_put(&z->in, h, 3)))
 					return r;
 				/* the window's bytes as they are: at most two spans */
 				for (i = 0; i <= v;) {
 					size_t at = (size_t)((z->pos + i) & (XZ_WIN - 1));
 					size_t k = XZ_WIN - at < v + 1 - i ? XZ_WIN - at : (size_t)(v + 1 - i);
 
-					if ((r = st_put(&z->in, z->win + at, k)))
+					if ((r = patch_xs_put(&z->in, z->win + at, k)))
 						return r;
 					i += (unsigned)k;
 				}
@@ -1124,21 +1132,21 @@ static int join_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t
 				if (!z->have_dict)
 					return XZ_FAIL(d, "xz.parse.block_end", 1, 0);
 				z->have_dict = z->have_props = 0;
-				if ((r = st_put(&z->in, &zero, 1)))
+				if ((r = patch_xs_put(&z->in, &zero, 1)))
 					return r;
 				continue;
 			}
 			case 0xF0: {
 				uint8_t b[256];
 
-				if ((r = st_varint(&z->parse, &v)))
+				if ((r = patch_xs_varint(&z->parse, &v)))
 					return r;
 				if (!v)
 					return XZ_FAIL(d, "xz.parse.raw", 1, 0);
 				while (v) {
 					size_t k = v < sizeof b ? (size_t)v : sizeof b;
 
-					if ((r = st_get(&z->parse, b, k)) || (r = st_put(&z->in, b, k)))
+					if ((r = patch_xs_get(&z->parse, b, k)) || (r = patch_xs_put(&z->in, b, k)))
 						return r;
 					v -= k;
 				}
@@ -1147,7 +1155,7 @@ static int join_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t
 			case 0xFF:
 				if (z->have_dict || z->pos != data_len || z->parse.off != parse_len)
 					return XZ_FAIL(d, "xz.parse.end", data_len, z->pos);
-				if ((r = st_flush(&z->in)))
+				if ((r = patch_xs_flush(&z->in)))
 					return r;
 				*m_len = z->in.off;
 				return 0;
@@ -1168,14 +1176,14 @@ static int join_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t
 			s.kind = t < 0x80 ? SYM_MATCH : SYM_REP0;
 			s.len = (t & 0x3F) + 2;
 			if ((t & 0x3F) == 0x3F) {
-				if ((r = st_byte(&z->parse, &i)))
+				if ((r = patch_xs_byte(&z->parse, &i)))
 					return r;
 				if (i > 208)
 					return XZ_FAIL(d, "xz.parse.length", 273, 65 + i);
 				s.len = 65 + i;
 			}
 			if (s.kind == SYM_MATCH) {
-				if ((r = st_varint(&z->parse, &v)))
+				if ((r = patch_xs_varint(&z->parse, &v)))
 					return r;
 				if (v >= 0xFFFFFFFFu)
 					return XZ_FAIL(d, "xz.parse.distance", 0xFFFFFFFEu, v);
@@ -1186,7 +1194,7 @@ static int join_run(struct patch_xz *z, patch_read_fn read, void *rctx, uint64_t
 			s.len = 1;
 		} else if (t <= 0xC3) {
 			s.kind = SYM_REP1 + (t - 0xC1);
-			if ((r = st_varint(&z->parse, &v)))
+			if ((r = patch_xs_varint(&z->parse, &v)))
 				return r;
 			if (v > 271)
 				return XZ_FAIL(d, "xz.parse.length", 273, v + 2);

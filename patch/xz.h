@@ -102,6 +102,19 @@ struct patch_xz {
 	int have_props, have_dict;
 };
 
+/* The stream's operations (xz.c; zs.c's too): a reader or a writer of
+ * len bytes at base, through the callback, off counting what it moved;
+ * past len: SI_E_PATCH_EXPAND, with ended 1 (2: a LEB128 number longer
+ * than 63 bits). */
+void patch_xs_init(struct xz_stream *s, patch_read_fn rd, patch_write_fn wr, void *ctx,
+		   uint64_t base, uint64_t len);
+int patch_xs_flush(struct xz_stream *s) SI_WUR;
+int patch_xs_put(struct xz_stream *s, const uint8_t *p, size_t n) SI_WUR;
+int patch_xs_get(struct xz_stream *s, uint8_t *p, size_t n) SI_WUR;
+int patch_xs_byte(struct xz_stream *s, unsigned *b) SI_WUR;
+int patch_xs_varint(struct xz_stream *s, uint64_t *v) SI_WUR;
+int patch_xs_put_varint(struct xz_stream *s, uint64_t v) SI_WUR;
+
 /* Splits the xz stream at the start of member[0..m_len) (read through
  * read/rctx) into its data, written at data_base.. (at most data_max
  * bytes), and its parse, written at parse_base.. (at most parse_max), both

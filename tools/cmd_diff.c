@@ -92,10 +92,11 @@ static int diff_one(const char *what, const struct input *a, const struct input 
 			"sealctl: diff: %s: %zu bytes; ops copy %llu (%llu B) add %llu (%llu B) "
 			"xadd %llu (%llu B) lit %llu (%llu B) zero %llu (%llu B) keep %llu (%llu B); "
 			"streams ctrl %llu diff %llu lit %llu B; map %llu pieces (%llu B); "
-			"references made %llu difference bytes zero; %llu gzip or xz members decompressed "
+			"references made %llu difference bytes zero; %llu gzip, xz or zstd members decompressed "
 			"(gzip members: %llu coding the old member's symbols where they agree; "
 			"xz streams: %llu tried both ways, %llu split into data and parse; "
-			"deflate members other encoders made: %llu split into data and parse); "
+			"deflate members other encoders made: %llu split into data and parse; "
+			"zstd frames: %llu split into data and parse); "
 			"%llu segments' literals through the x86-64 filter\n",
 			what, pn, (unsigned long long)st.ops[0], (unsigned long long)st.bytes[0],
 			(unsigned long long)st.ops[1], (unsigned long long)st.bytes[1],
@@ -109,7 +110,7 @@ static int diff_one(const char *what, const struct input *a, const struct input 
 			(unsigned long long)st.nexp, (unsigned long long)st.gz_reuse,
 			(unsigned long long)st.xz_tried,
 			(unsigned long long)st.xz_split, (unsigned long long)st.dfl_split,
-			(unsigned long long)st.lit_filtered);
+			(unsigned long long)st.zs_split, (unsigned long long)st.lit_filtered);
 	r = sealctl_out_file(CMD, path, 0, p, pn);
 	free(p);
 	*size = pn;

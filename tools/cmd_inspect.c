@@ -82,11 +82,12 @@ static int inspect_collection(const char *path, const uint8_t *p, size_t len, in
 }
 
 /* An expansion's kind as inspect names it: "gzip" (made again as gzip
- * -9), "xz" and "deflate" (a gzip member or zlib stream: both split into
- * data and parse). */
+ * -9), "xz", "deflate" (a gzip member or zlib stream) and "zstd" (a zstd
+ * frame): the last three split into data and parse. */
 static const char *exp_kind_name(unsigned kind)
 {
-	return kind == PATCH_EXP_XZ ? "xz" : kind == PATCH_EXP_DEFLATE ? "deflate" : "gzip";
+	return kind == PATCH_EXP_XZ ? "xz" : kind == PATCH_EXP_DEFLATE ? "deflate"
+	       : kind == PATCH_EXP_ZSTD ? "zstd" : "gzip";
 }
 
 /* A member's bytes: the sum of its extents. */

@@ -6,11 +6,12 @@
 # inside the file systems, gzip members from gzip -1/-6/-9 and from Python's
 # zlib (split into data and parse), a squashfs image's zlib blocks, xz
 # streams of several presets, filters (x86, arm64), checks and
-# blocks, an lzma-alone file, concatenated xz streams with padding, and
-# truncated members.  Each pair: the forward and the reverse patch apply to
+# blocks, an lzma-alone file, concatenated xz streams with padding, zstd
+# frames of several levels, a long window, two in a file, a squashfs
+# image's zstd blocks, and truncated members.  Each pair: the forward and the reverse patch apply to
 # the other image byte for byte, and the diff ends (a stretch longer in the
 # new image once made it quadratic: hours).
-# Needs: mkfs.erofs, mke2fs, mksquashfs, xz, gzip, tar, python3,
+# Needs: mkfs.erofs, mke2fs, mksquashfs, xz, gzip, zstd, tar, python3,
 # build/host/sealctl.
 # Last line: "patch-shapes: N passed, N failed".
 set -u
@@ -68,6 +69,17 @@ for v in ("old", "new"):
     g = subprocess.run(["gzip", "-9", "-n", "-c"], input=cl, capture_output=True, check=True).stdout
     open(f"{d}/cut.gz", "wb").write(g[: len(g) // 2])
     open(f"{d}/cut.xz", "wb").write(a[: len(a) * 2 // 3])
+    # zstd frames: the program at levels 3 and 19 (a changed frame),
+    # the changelog with a long window, two frames in one file, one cut
+    for name, data, o in (("p3", pg, ["-3"]), ("p19", pg, ["-19"]),
+                          ("cl", cl, ["-19", "--long=24"]), ("txt", txt, ["--fast=3"])):
+        sh(["zstd", "-q", "-c"] + o, data, f"{d}/{name}.zst")
+    z1 = subprocess.run(["zstd", "-q", "-3", "-c"], input=pg[:50000], capture_output=True,
+                        check=True).stdout
+    z2 = subprocess.run(["zstd", "-q", "-3", "-c"], input=pg[50000:120000], capture_output=True,
+                        check=True).stdout
+    open(f"{d}/two.zst", "wb").write(z1 + z2)
+    open(f"{d}/cut.zst", "wb").write(z1[: len(z1) // 2])
 PY
 
 # Images.  A partition's padding, erased flash and a period around a file
@@ -78,6 +90,9 @@ for v in old new; do
 	tar -C "$v" --sort=name --mtime=@0 --owner=0 --group=0 -cf "$v.tar" .
 	# squashfs: each file's 128 KiB blocks and the tables zlib streams
 	env -u SOURCE_DATE_EPOCH mksquashfs "$v" "$v.sqfs" -comp gzip -noappend -all-root \
+		-mkfs-time 0 -all-time 0 -no-xattrs -processors 1 -quiet -no-progress >/dev/null 2>&1
+	# and with zstd: each block a zstd frame
+	env -u SOURCE_DATE_EPOCH mksquashfs "$v" "$v.zsqfs" -comp zstd -noappend -all-root \
 		-mkfs-time 0 -all-time 0 -no-xattrs -processors 1 -quiet -no-progress >/dev/null 2>&1
 done
 uuid=11111111-2222-3333-4444-555555555555
@@ -97,7 +112,7 @@ w("old.period", old[:65536] + period * (1 << 16) + old[:4096])
 w("new.period", old[:65536] + period * (3 << 16) + old[:4096])
 PY
 
-for kind in erofs lz4.erofs ext4 tar sqfs pad ff period; do
+for kind in erofs lz4.erofs ext4 tar sqfs zsqfs pad ff period; do
 	if [[ ! -s old.$kind || ! -s new.$kind ]]; then
 		ko "$kind: images not made"
 		continue
@@ -114,11 +129,12 @@ done
 # their headers, paired by content.
 for kind in erofs tar ext4; do
 	"$S" diff -v "old.$kind" "new.$kind" -o again.patch > "verbose.$kind" 2>&1
-	n=$(grep -o '[0-9]* gzip or xz members decompressed' "verbose.$kind" | head -n 1)
-	if [[ ${n%% *} -ge 4 ]] && grep -q 'xz streams: [0-9]* tried both ways, [1-9]' "verbose.$kind"; then
+	n=$(grep -o '[0-9]* gzip, xz or zstd members decompressed' "verbose.$kind" | head -n 1)
+	zs=$(grep -o 'zstd frames: [0-9]*' "verbose.$kind" | grep -o '[0-9]*$')
+	if [[ $(( ${n%% *} - ${zs:-0} )) -ge 4 ]] && grep -q 'xz streams: [0-9]* tried both ways, [1-9]' "verbose.$kind"; then
 		ok "$kind: gzip and xz members decompressed ($n)"
 	else
-		ko "$kind: members not decompressed: $(grep -o '[0-9]* gzip or xz members[^;]*;[^;]*' "verbose.$kind")"
+		ko "$kind: members not decompressed: $(grep -o '[0-9]* gzip, xz or zstd members[^;]*;[^;]*' "verbose.$kind")"
 	fi
 done
 # Deflate members that gzip -9 does not make again (gzip -1 and -6,
@@ -132,6 +148,17 @@ for kind in erofs sqfs; do
 		ok "$kind: deflate members split into data and parse ($n)"
 	else
 		ko "$kind: no deflate member split: $(grep -o 'deflate members[^)]*' "verbose.$kind")"
+	fi
+done
+# zstd frames split into data and parse (kind 4): in the erofs image by
+# their files, in the tar and the zstd squashfs image by their magic.
+"$S" diff -v old.zsqfs new.zsqfs -o again.patch > verbose.zsqfs 2>&1
+for kind in erofs tar zsqfs; do
+	n=$(grep -o 'zstd frames: [0-9]*' "verbose.$kind" | grep -o '[0-9]*$')
+	if [[ ${n:-0} -ge 1 ]]; then
+		ok "$kind: zstd frames split into data and parse ($n)"
+	else
+		ko "$kind: no zstd frame split: $(grep -o 'zstd frames[^)]*' "verbose.$kind")"
 	fi
 done
 summary patch-shapes

@@ -2,6 +2,7 @@
  * interpreter, diff + apply round trips, refusal of bad patches and bases
  * without leaving output, checkpoint resume. */
 #include <fcntl.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
 #include "lib/bytes.h"
 #include "patch/diff.h"
 #include "patch/diff_int.h"
 #include "patch/gz.h"
+#include "patch/zs.h"
 #include "tests/unit/t_xzbuf.h"
 #include "patch/patch.h"
 #include "tests/unit/t.h"
@@ -1435,6 +1439,38 @@ static void test_raw_members(void)
 	put_file(p_new, new_img, new_n);
 }
 
+/* The tars the shell commands fa and fb make, diffed both ways: the
+ * patches apply, split (the stats' counter at off) n members each way, and
+ * the forward one is a ratio-th of the raw diff's at most. */
+static void split_both_ways(const char *fa, const char *fb, const char *tools, size_t off,
+			    uint64_t n, size_t ratio)
+{
+	struct patch_diff_opts o = { .seg_size = 65536, .level = 3, .threads = 2 };
+	struct patch_diff_opts raw = o;
+	struct patch_diff_stats st;
+	uint8_t *a, *b, *p = NULL, *q = NULL;
+	size_t an = 0, bn = 0, pn = 0, qn = 0;
+
+	a = tar_of("a", fa, &an);
+	b = tar_of("b", fb, &bn);
+	if (!both_made(a, an, b, bn, tools))
+		return;
+	diff_apply(a, an, b, bn, p_old, &o, &p, &pn, &st);
+	T_EQ(*(uint64_t *)((char *)&st + off), n);
+	T_EQ(st.nexp, n);
+	raw.no_expand = 1;
+	T_OK(patch_diff(a, an, b, bn, &raw, &q, &qn, NULL, NULL));
+	T_CHECK(pn * ratio < qn, "%s: %zu bytes against %zu raw", tools, pn, qn);
+	diff_apply(b, bn, a, an, p_new, &o, &q, &qn, &st);
+	T_EQ(*(uint64_t *)((char *)&st + off), n);
+	free(p);
+	free(q);
+	free(a);
+	free(b);
+	put_file(p_old, old_img, OLD_N);
+	put_file(p_new, new_img, new_n);
+}
+
 /* Deflate members that gz.c's gzip -9 does not make again, split into
  * data and parse (formats.md, Expansions, kind 3): a gzip -1 member at a
  * tar record (gzip -9's parse is another) and a zlib stream (as squashfs
@@ -1456,11 +1492,6 @@ static void test_deflate_members(void)
 		"sys.stdout.buffer.write(d[:-1] + bytes([d[-1] ^ int(sys.argv[1])]))'";
 	static const char gz[] = "gzip -1n";
 	char fa[4096], fb[4096];
-	struct patch_diff_opts o = { .seg_size = 65536, .level = 3, .threads = 2 };
-	struct patch_diff_opts raw = o;
-	struct patch_diff_stats st;
-	uint8_t *a, *b, *p = NULL, *q = NULL;
-	size_t an = 0, bn = 0, pn = 0, qn = 0;
 
 	/* and a gzip -9 member whose header names a file of 60 bytes: past
 	 * kind 1's 32 bytes of header */
@@ -1477,26 +1508,250 @@ static void test_deflate_members(void)
 		 "{ echo x; %s 3 5000; } | %s 1 > $T/doc/c.zz && "
 		 "%s{ echo y; %s 4 6000; } > $n && gzip -9 -c $n > $T/doc/d.gz && rm $n",
 		 words, gz, words, zl, words, zl, named, words);
-	a = tar_of("a", fa, &an);
-	b = tar_of("b", fb, &bn);
-	if (!both_made(a, an, b, bn, "tar, gzip, python3"))
-		return;
-	diff_apply(a, an, b, bn, p_old, &o, &p, &pn, &st);
-	T_EQ(st.dfl_split, 3);
-	T_EQ(st.nexp, 3);
-	raw.no_expand = 1;
-	T_OK(patch_diff(a, an, b, bn, &raw, &q, &qn, NULL, NULL));
-	T_CHECK(pn * 3 < qn, "deflate members: %zu bytes against %zu raw", pn, qn);
-	diff_apply(b, bn, a, an, p_new, &o, &q, &qn, &st);
-	T_EQ(st.dfl_split, 3);
-	free(p);
-	free(q);
-	free(a);
-	free(b);
-	put_file(p_old, old_img, OLD_N);
-	put_file(p_new, new_img, new_n);
+	split_both_ways(fa, fb, "tar, gzip, python3", offsetof(struct patch_diff_stats, dfl_split),
+			3, 3);
 }
 
+
+/* Kind 4: zstd frames of libzstd at several levels and settings (a
+ * checksum or not, the content size or not, a long window, blocks of
+ * every type) split into data that is what they decode to and a parse,
+ * and joined back byte for byte; then each refusal of the join and the
+ * split. */
+static int zs_roundtrip(struct patch_zs *z, const uint8_t *m, size_t mn, const uint8_t *want,
+			size_t wn)
+{
+	static uint8_t db[1u << 21], pb[1u << 21], ob[1u << 20];
+	struct xbuf dat = { db, 0, sizeof db }, par = { pb, 0, sizeof pb };
+	struct xbuf in = { (uint8_t *)(uintptr_t)m, mn, mn }, out = { ob, 0, sizeof ob };
+	struct xpair t = { &dat, &par, sizeof db };
+	uint64_t dl = 0, pl = 0, used = 0, ml = 0;
+	struct si_diag d;
+
+	si_diag_clear(&d);
+	if (patch_zs_split(z, xbuf_read, &in, mn, xpair_write, &t, xpair_read, &t, 0, sizeof db,
+			   sizeof db, sizeof pb, &dl, &pl, &used, &d) != 0)
+		return -1;
+	if (used != mn || dl != wn || memcmp(db, want, wn) != 0)
+		return -2;
+	if (patch_zs_join(z, xpair_read, &t, 0, dl, sizeof db, pl, xbuf_write, &out, sizeof ob, &ml,
+			  &d) != 0)
+		return -3;
+	return ml == mn && memcmp(ob, m, mn) == 0 ? 0 : -4;
+}
+
+static void test_zs_frames(void)
+{
+	static const struct {
+		int level, checksum, size, wlog;
+	} cfg[] = { { 1, 1, 1, 0 }, { 3, 0, 1, 0 }, { 9, 1, 0, 0 }, { 19, 1, 1, 0 },
+		    { 22, 0, 0, 27 }, { -5, 1, 1, 0 } };
+	struct patch_zs *z = malloc(sizeof *z);
+	size_t n = 600000, i, k, cap = ZSTD_compressBound(n);
+	uint8_t *src = malloc(n), *m = malloc(cap);
+	uint32_t x = 7;
+
+	if (!z || !src || !m) {
+		T_CHECK(0, "no memory");
+		goto out;
+	}
+	/* words, then a program-like stretch, zeros (RLE blocks) and noise
+	 * (raw blocks) */
+	for (i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		src[i] = i < 200000 ? (uint8_t)("alpha beta gamma delta "[(x >> 16) % 23])
+			 : i < 350000 ? (uint8_t)(i % 251 < 40 ? x >> 24 : src[i - 4096])
+			 : i < 480000 ? 0 : (uint8_t)(x >> 24);
+	}
+	for (k = 0; k < sizeof cfg / sizeof cfg[0]; k++) {
+		ZSTD_CCtx *c = ZSTD_createCCtx();
+		size_t mn;
+		int r;
+
+		ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, cfg[k].level);
+		ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, cfg[k].checksum);
+		ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, cfg[k].size);
+		if (cfg[k].wlog)
+			ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, cfg[k].wlog);
+		mn = ZSTD_compress2(c, m, cap, src, n);
+		ZSTD_freeCCtx(c);
+		T_CHECK(!ZSTD_isError(mn), "level %d", cfg[k].level);
+		r = zs_roundtrip(z, m, mn, src, n);
+		T_CHECK(r == 0, "level %d: %d", cfg[k].level, r);
+		/* a short one, of one block */
+		mn = ZSTD_compress(m, cap, src + 1000, 300, cfg[k].level);
+		T_EQ(zs_roundtrip(z, m, mn, src + 1000, 300), 0);
+	}
+	/* nothing at all */
+	{
+		size_t mn = ZSTD_compress(m, cap, src, 0, 3);
+
+		T_EQ(zs_roundtrip(z, m, mn, src, 0), 0);
+	}
+out:
+	free(z);
+	free(src);
+	free(m);
+}
+
+struct zs_case {
+	const char *field;
+	size_t n;
+	uint8_t b[48];
+};
+
+/* join's result for data and a parse written by hand into out */
+static int join_case(patch_join_fn join, void *z, const char *data, const uint8_t *parse,
+		     size_t pn, size_t m_max, struct xbuf *out, struct si_diag *d)
+{
+	static uint8_t dp[4096];
+	struct xbuf dat = { dp, 0, sizeof dp / 2 }, par = { dp + sizeof dp / 2, 0, sizeof dp / 2 };
+	struct xpair t = { &dat, &par, sizeof dp / 2 };
+	uint64_t ml = 0;
+
+	dat.n = strlen(data);
+	memcpy(dat.p, data, dat.n);
+	par.n = pn;
+	memcpy(par.p, parse, pn);
+	out->n = 0;
+	si_diag_clear(d);
+	return join(z, xpair_read, &t, 0, dat.n, sizeof dp / 2, par.n, xbuf_write, out, m_max, &ml,
+		    d);
+}
+
+static int zs_join_case(struct patch_zs *z, const char *data, const uint8_t *parse, size_t pn,
+			size_t m_max, struct xbuf *out, struct si_diag *d)
+{
+	return join_case(patch_exp_join_fn(PATCH_EXP_ZSTD), z, data, parse, pn, m_max, out, d);
+}
+
+static void test_zs_refusals(void)
+{
+	/* a frame header (a window of 1 KiB, content size 6 in 4 bytes),
+	 * then "ababab" as a compressed block: the raw literals "ab", one
+	 * sequence of length 4 at offset 2 (value 5), predefined tables, the
+	 * last sequence's states 24, 14, 1 (LL code 2, OF 2, ML 1) */
+#define ZH 0xf0, 10, 0x28, 0xb5, 0x2f, 0xfd, 0x80, 0x00, 6, 0, 0, 0
+#define ZB 0xd2, 1, 0x00, 2, 1, 1, 0x00
+	static const uint8_t good[] = { ZH, ZB, 2, 1, 4, 24, 14, 1, 0xff };
+#define ZC(f, ...) { f, sizeof((const uint8_t[]){ __VA_ARGS__ }), { __VA_ARGS__ } }
+	static const struct zs_case joins[] = {
+		ZC("zs.parse.token", ZH, 0xc0),
+		ZC("zs.parse.last", ZH, 0xd0, 2),
+		ZC("zs.parse.end", ZH, 0xff),
+		ZC("zs.parse.container", ZH, 0xd0, 0, 0, 0xf0, 1, 0),
+		ZC("zs.parse.token", ZH, 0xd0, 1, 0, 0xd0),
+		ZC("zs.parse.block_len", ZH, 0xd0, 1, 0x81, 0x80, 0x10),
+		ZC("zs.parse.rle", ZH, 0xd1, 1, 2, 'b', 0xff),
+		ZC("zs.parse.literals", ZH, 0xd2, 1, 0x08, 2),
+		ZC("zs.parse.treeless", ZH, 0xd2, 1, 0x03, 2),
+		ZC("zs.parse.sequences", ZH, 0xd2, 1, 0x00, 2, 1, 4),
+		ZC("zs.parse.modes", ZH, 0xd2, 1, 0x00, 2, 1, 1, 0x01),
+		ZC("zs.parse.table.repeat", ZH, 0xd2, 1, 0x00, 2, 1, 1, 0xc0),
+		ZC("zs.parse.table.rle", ZH, 0xd2, 1, 0x00, 2, 1, 1, 0x40, 36),
+		ZC("zs.parse.sequence", ZH, ZB, 3, 1, 4),
+		ZC("zs.parse.state", ZH, ZB, 2, 1, 4, 64, 14, 1),
+		/* state 0 of the predefined LL table decodes code 0, not 2 */
+		ZC("zs.parse.state", ZH, ZB, 2, 1, 4, 0, 14, 1),
+		ZC("zs.parse.end", ZH, ZB, 2, 1, 4, 24, 14, 1, 0xff, 0),
+	};
+#undef ZC
+	struct patch_zs *z = malloc(sizeof *z);
+	static uint8_t ob[4096];
+	struct xbuf out = { ob, 0, sizeof ob };
+	struct si_diag d;
+	size_t k, mlen;
+	uint8_t dec[16];
+
+	if (!z) {
+		T_CHECK(0, "no memory");
+		return;
+	}
+	T_OK(zs_join_case(z, "ababab", good, sizeof good, sizeof ob, &out, &d));
+	mlen = out.n;
+	/* libzstd reads the frame the join made as "ababab" */
+	T_EQ(ZSTD_decompress(dec, sizeof dec, ob, mlen), 6u);
+	T_CHECK(memcmp(dec, "ababab", 6) == 0, "the frame decodes");
+	T_EQ(zs_roundtrip(z, ob, mlen, (const uint8_t *)"ababab", 6), 0);
+	for (k = 0; k < sizeof joins / sizeof joins[0]; k++) {
+		T_ERR(zs_join_case(z, "ababab", joins[k].b, joins[k].n, sizeof ob, &out, &d),
+		      SI_E_PATCH_EXPAND);
+		T_CHECK(d.field && strcmp(d.field, joins[k].field) == 0, "join case %zu: %s, want %s",
+			k, d.field ? d.field : "(none)", joins[k].field);
+	}
+	T_ERR(zs_join_case(z, "abababa", good, sizeof good, sizeof ob, &out, &d), SI_E_PATCH_EXPAND);
+	T_STREQ(d.field, "zs.parse.end");
+	T_ERR(zs_join_case(z, "ababab", good, sizeof good, mlen - 1, &out, &d), SI_E_PATCH_EXPAND);
+	T_STREQ(d.field, "zs.frame.length");
+	{ /* 32 raw literals do not fit the one-byte header the parse names */
+		static const uint8_t big[] = { ZH, 0xd2, 1, 0x00, 32, 0, 1, 0xff };
+
+		T_ERR(zs_join_case(z, "abababababababababababababababab", big, sizeof big, sizeof ob,
+				   &out, &d),
+		      SI_E_PATCH_EXPAND);
+		T_STREQ(d.field, "zs.parse.literals.size");
+	}
+
+	/* the split's refusals, each a change of the good frame */
+	{
+		static const struct {
+			const char *field;
+			size_t at;
+			uint8_t v;
+			int cut;
+		} sp[] = {
+			{ "zs.frame.header", 4, 0x88, 0 },   /* reserved bit */
+			{ "zs.frame.header", 4, 0x81, 0 },   /* a dictionary id */
+			{ "zs.frame.header", 0, 0x29, 0 },   /* magic */
+			{ "zs.frame.content_size", 6, 7, 0 },
+			{ "zs.block.type", 10, 0x07, 0 },    /* block type 3 */
+			{ "zs.block.size", 0, 0, 3 },        /* cut short */
+			{ "zs.sequences.modes", 17, 0x01, 0 },
+		};
+		uint8_t f[64];
+		struct xbuf in = { f, 0, sizeof f };
+		static uint8_t db[256], pb[256];
+		struct xbuf dat = { db, 0, sizeof db }, par = { pb, 0, sizeof pb };
+		struct xpair t = { &dat, &par, sizeof db };
+		uint64_t dl, pl, used;
+
+		T_CHECK(mlen <= sizeof f && ob[13] == 0x10 && ob[16] == 0x01 && ob[17] == 0x00,
+			"the good frame: %zu bytes", mlen);
+		for (k = 0; k < sizeof sp / sizeof sp[0]; k++) {
+			memcpy(f, ob, mlen);
+			in.n = mlen - (size_t)sp[k].cut;
+			if (!sp[k].cut)
+				f[sp[k].at] = sp[k].v;
+			si_diag_clear(&d);
+			T_ERR(patch_zs_split(z, xbuf_read, &in, in.n, xpair_write, &t, xpair_read, &t, 0,
+					     sizeof db, sizeof db, sizeof pb, &dl, &pl, &used, &d),
+			      SI_E_PATCH_EXPAND);
+			T_CHECK(d.field && strcmp(d.field, sp[k].field) == 0,
+				"split case %zu: %s, want %s", k, d.field ? d.field : "(none)",
+				sp[k].field);
+		}
+	}
+	free(z);
+#undef ZH
+#undef ZB
+}
+
+/* zstd frames in an image that is not erofs (a tar): a program-like file
+ * changed inside a frame is diffed split, far smaller than raw; a frame
+ * whose split does not pay stays raw. */
+static void test_zstd_members(void)
+{
+	char fa[2048], fb[2048];
+
+	snprintf(fa, sizeof fa,
+		 "mkdir -p $T/d && head -c 400000 /bin/bash > $T/p && "
+		 "zstd -q -3 -c $T/p > $T/d/p.zst && rm $T/p");
+	snprintf(fb, sizeof fb,
+		 "mkdir -p $T/d && { head -c 100000 /bin/bash; printf 'inserted bytes'; "
+		 "tail -c +100001 /bin/bash | head -c 300000; } > $T/p && "
+		 "zstd -q -3 -c $T/p > $T/d/p.zst && rm $T/p");
+	split_both_ways(fa, fb, "tar, zstd", offsetof(struct patch_diff_stats, zs_split), 1, 10);
+}
 
 /* The apply's source window: short reads, each at its own alignment,
  * that end one byte past the window the read before them filled, or
@@ -1597,19 +1852,7 @@ struct dfl_case {
 static int dfl_join_case(struct patch_dfl *z, const char *data, const uint8_t *parse, size_t pn,
 			 size_t m_max, struct xbuf *out, struct si_diag *d)
 {
-	static uint8_t dp[4096];
-	struct xbuf dat = { dp, 0, sizeof dp / 2 }, par = { dp + sizeof dp / 2, 0, sizeof dp / 2 };
-	struct xpair t = { &dat, &par, sizeof dp / 2 };
-	uint64_t ml = 0;
-
-	dat.n = strlen(data);
-	memcpy(dat.p, data, dat.n);
-	par.n = pn;
-	memcpy(par.p, parse, pn);
-	out->n = 0;
-	si_diag_clear(d);
-	return patch_dfl_join(z, xpair_read, &t, 0, dat.n, sizeof dp / 2, par.n, xbuf_write, out,
-			      m_max, &ml, d);
+	return join_case(patch_exp_join_fn(PATCH_EXP_DEFLATE), z, data, parse, pn, m_max, out, d);
 }
 
 static void test_dfl_refusals(void)
@@ -1873,8 +2116,9 @@ static void test_expansions(void)
 		T_ERR(patch_index_check(q, pn, &info, pn, &d), err);             \
 		T_STREQ(d.field, fld);                                           \
 	} while (0)
-	EXPMUT(q[eoff] = 4, SI_E_PATCH_FIELD, "patch.exp.kind");
+	EXPMUT(q[eoff] = 5, SI_E_PATCH_FIELD, "patch.exp.kind");
 	EXPMUT(q[eoff] = 0, SI_E_PATCH_FIELD, "patch.exp.kind");
+	EXPMUT(q[eoff] = 4, SI_E_PATCH_FIELD, "patch.exp.hdr"); /* zstd: no gzip header */
 	EXPMUT(q[eoff] = 3, SI_E_PATCH_FIELD, "patch.exp.hdr"); /* deflate: no gzip header */
 	EXPMUT(q[eoff] = 2, SI_E_PATCH_FIELD, "patch.exp.hdr"); /* xz: no gzip header */
 	EXPMUT(q[eoff + 4] = 1, SI_E_PATCH_FIELD, "patch.exp.reuse_len"); /* not whole records */
@@ -2665,6 +2909,9 @@ int main(void)
 	test_expansions();
 	test_members_parallel();
 	test_apply_window();
+	test_zs_frames();
+	test_zs_refusals();
+	test_zstd_members();
 	test_gz_inflate();
 	test_gz_reuse();
 #ifndef T_TSAN
