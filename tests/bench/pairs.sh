@@ -13,6 +13,8 @@
 #       kernel and all modules)
 # kcx:  the same release on amd64 (linux-image 6.1.0-56 -> 6.1.0-57): its
 #       kernel is an xz stream inside the bzImage, where kc64's is gzip
+# kcz:  kc64's kernel alone, compressed as CONFIG_KERNEL_ZSTD compresses a
+#       kernel (zstd --ultra -22): one zstd frame of 33 MB of data
 # ext4: os's packages in an ext4 file system of a 128 MiB partition (most
 #       of it free space; images that are not erofs: file data in 4 KiB
 #       blocks, metadata spread over block groups)
@@ -28,7 +30,7 @@
 # that left the archive), never another pair.
 # Needs apt-get download (the machine's Debian mirror; mk/debian.sh for
 # arm64), dpkg-deb, mkfs.erofs, mke2fs (e2fsprogs), mksquashfs
-# (squashfs-tools, for sqfs).
+# (squashfs-tools, for sqfs), zstd (for kcz).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:?usage: pairs.sh OUTDIR [NAME...|all]}; shift
@@ -41,7 +43,7 @@ if want sqfs && ! command -v mksquashfs >/dev/null; then
 	echo "pairs.sh: mksquashfs missing (apt-get install squashfs-tools)" >&2; exit 1
 fi
 
-pair() { # name arch "old pkg=ver list" "new pkg=ver list" [erofs|ext4|sqfs]
+pair() { # name arch "old pkg=ver list" "new pkg=ver list" [erofs|ext4|sqfs|kzst]
 	local name=$1 arch=$2 fs=${5:-erofs} side list d
 	[[ -s $out/$name-old.img && -s $out/$name-new.img ]] && return 0
 	for side in old new; do
@@ -80,6 +82,12 @@ pair() { # name arch "old pkg=ver list" "new pkg=ver list" [erofs|ext4|sqfs]
 			env -u SOURCE_DATE_EPOCH mksquashfs "$out/$name/$side/tree" "$out/$name-$side.img.tmp" \
 				-comp gzip -b 131072 -noappend -all-root -mkfs-time 0 -all-time 0 \
 				-no-xattrs -processors 1 -quiet -no-progress >/dev/null
+		elif [[ $fs == kzst ]]; then
+			# the kernel, as the kernel's build compresses it for
+			# CONFIG_KERNEL_ZSTD (scripts/Makefile.lib: zstd22), one
+			# thread: the same bytes every time
+			zstd -q -c --ultra -22 -T1 "$out/$name/$side/tree"/boot/vmlinuz-* \
+				> "$out/$name-$side.img.tmp"
 		else
 			mkfs.erofs --quiet -T0 --all-root -U 00000000-0000-0000-0000-000000000000 \
 				"$out/$name-$side.img.tmp" "$out/$name/$side/tree"
@@ -117,5 +125,8 @@ if want kcx; then
 fi
 if want kc64; then
 	pair kc64 arm64 "linux-image-6.1.0-56-arm64=6.1.192-2" "linux-image-6.1.0-57-arm64=6.1.192-3"
+fi
+if want kcz; then
+	pair kcz arm64 "linux-image-6.1.0-56-arm64=6.1.192-2" "linux-image-6.1.0-57-arm64=6.1.192-3" kzst
 fi
 ls -l "$out"/*.img
