@@ -1,7 +1,8 @@
 /* libFuzzer target: the diff's plan (patch/plan.c), what it reads of the
  * two images before matching: erofs superblocks, inodes and directories;
- * in other images, gzip headers and deflate streams, zlib streams at any
- * offset (then split and joined: kind 3), xz headers, footers
+ * in other images, gzip headers and deflate streams, zlib streams and
+ * zstd frames at any offset (then split and joined: kinds 3 and 4), xz
+ * headers, footers
  * and indexes found where a file can begin; the members' pairing.  The
  * images are the build server's, but the plan must not crash, read out of
  * bounds or leak on any bytes, and what it plans must lie inside them.
