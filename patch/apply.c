@@ -127,6 +127,8 @@ struct worker {
 	uint8_t *win;   /* APPLY_WIN bytes after mem: the source read last */
 	uint64_t w_off; /* its offset in the source space */
 	size_t w_len;   /* and length; 0: empty */
+	size_t w_fill;  /* what a miss reads beyond the op: 0 .. APPLY_WIN */
+	unsigned w_hits; /* reads the window served since it was filled */
 	pthread_t tid;
 };
 
@@ -173,9 +175,13 @@ static int src_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
  * The expansions' segments run short ops against an old member's data
  * and parse, each at its own alignment, so chain_len cannot join their
  * reads: on the sqfs pair a read each, 19,372 preads of the scratch for
- * 88 members.  What the window holds never changes: the old image, and
- * the old members once phase 1 has written them (a window filled before
- * that ends at the old image's end). */
+ * 88 members.  How much a miss reads adapts: four times more after a
+ * window that served a read, a quarter after one that served none, down
+ * to the op alone -- a large image's scattered ops (app: 6 million) would
+ * otherwise read 64 KiB each (its apply 0.50 -> 0.90 s, all of it system
+ * time).  What the window holds never changes: the old image, and the
+ * old members once phase 1 has written them (a window filled before that
+ * ends at the old image's end). */
 #define APPLY_WIN PATCH_APPLY_WIN
 
 static int win_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
@@ -183,15 +189,23 @@ static int win_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 	struct worker *w = ctx;
 	struct apply_ctx *c = w->c;
 	uint64_t os = c->info.old_size, hi;
+	size_t fill;
 	int r;
 
 	if (len > APPLY_WIN / 4)
 		return src_read(c, off, buf, len);
 	if (w->w_len >= len && off >= w->w_off && off - w->w_off <= w->w_len - len) {
 		memcpy(buf, w->win + (off - w->w_off), len);
+		w->w_hits++;
 		return 0;
 	}
-	hi = c->info.src_size - off > APPLY_WIN ? off + APPLY_WIN : c->info.src_size;
+	if (w->w_hits)
+		w->w_fill = w->w_fill ? (w->w_fill < APPLY_WIN / 4 ? 4 * w->w_fill : APPLY_WIN) : 4096;
+	else
+		w->w_fill = w->w_fill >= 4 * 4096 ? w->w_fill / 4 : 0;
+	w->w_hits = 0;
+	fill = w->w_fill > len ? w->w_fill : len;
+	hi = c->info.src_size - off > fill ? off + fill : c->info.src_size;
 	if (off + len <= os && hi > os && !atomic_load(&c->expanded))
 		hi = os; /* the old members may not be written yet */
 	w->w_len = 0;
@@ -959,6 +973,8 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		w[i].mem_len = patch_worker_mem(c->info.seg_size);
 		w[i].win = w[i].mem + w[i].mem_len;
 		w[i].w_len = 0;
+		w[i].w_fill = 0;
+		w[i].w_hits = 0;
 		used += wm;
 	}
 	r = c_pread(c, c->patch_fd, 0, a->work, c->info.header_len, d);

@@ -1753,32 +1753,46 @@ static void test_zstd_members(void)
 	split_both_ways(fa, fb, "tar, zstd", offsetof(struct patch_diff_stats, zs_split), 1, 10);
 }
 
-/* The apply's source window: short reads, each at its own alignment,
- * that end one byte past the window the read before them filled, or
- * start one byte before it, are read again, not served from it. */
+/* The apply's source window: runs of short reads, each at its own
+ * alignment, one after the other from a random place (the window grows
+ * to PATCH_APPLY_WIN), of lengths and gaps that make reads end anywhere
+ * around a window's end (one byte past it, among them), then scattered
+ * ones (it shrinks); what each read gets is checked by the segments'
+ * digests. */
 static void test_apply_window(void)
 {
-	const size_t L = 64, n = 1u << 20;
-	uint8_t *a = malloc(n), *b = malloc(64 * L), *p = NULL;
-	struct patch_diff_opts o = { .seg_size = 4096, .level = 3, .threads = 1 };
+	const size_t n = 1u << 20, cap = 2u << 20;
+	uint8_t *a = malloc(n), *b = malloc(cap), *p = NULL;
+	struct patch_diff_opts o = { .seg_size = 1u << 20, .level = 3, .threads = 1 };
 	size_t i, bn = 0, pn = 0, off = 0;
+	uint32_t x = 99;
 
 	T_CHECK(a && b, "alloc");
 	for (i = 0; i < n; i++)
 		a[i] = rnd();
 	put_file(p_old, a, n);
-	/* a read of L at off fills [off, off + WIN); the next ends at its
-	 * end + 1, then one starts at the new window's start - 1 */
-	while (off + PATCH_APPLY_WIN + 1 <= n && bn + 2 * L <= 64 * L) {
-		memcpy(b + bn, a + off, L);
-		bn += L;
-		off += PATCH_APPLY_WIN + 1 - L;
-		memcpy(b + bn, a + off, L);
-		bn += L;
-		if (off > 0 && bn + L <= 64 * L) {
-			memcpy(b + bn, a + off - 1, L);
-			bn += L;
+	while (bn + 300 * 120 <= cap - cap / 8) { /* runs from random places */
+		unsigned k;
+
+		x = x * 1103515245u + 12345u;
+		off = (x >> 4) % (n / 2);
+		for (k = 0; k < 300; k++) {
+			size_t l, g;
+
+			x = x * 1103515245u + 12345u;
+			l = 24 + (x >> 16) % 90;
+			g = 1 + (x >> 8) % 37;
+			off += g;
+			memcpy(b + bn, a + off, l);
+			bn += l;
+			off += l;
 		}
+	}
+	while (bn + 200 <= cap) { /* scattered */
+		x = x * 1103515245u + 12345u;
+		off = (x >> 4) % (n - 200);
+		memcpy(b + bn, a + off, 40);
+		bn += 40;
 	}
 	T_OK(patch_diff(a, n, b, bn, &o, &p, &pn, NULL, NULL));
 	put_file(p_patch, p, pn);
