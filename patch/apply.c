@@ -192,7 +192,7 @@ static int win_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 	size_t fill;
 	int r;
 
-	if (len > APPLY_WIN / 4)
+	if (len > APPLY_WIN / 4 || !w->win)
 		return src_read(c, off, buf, len);
 	if (w->w_len >= len && off >= w->w_off && off - w->w_off <= w->w_len - len) {
 		memcpy(buf, w->win + (off - w->w_off), len);
@@ -941,6 +941,10 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 	nchunks = base_chunks(&c->info);
 	meta = apply_meta(&c->info);
 	wm = apply_worker_mem(c->info.seg_size);
+	/* memory for one worker but not its window: no window (its reads
+	 * each a pread, as before it was) */
+	if (a->work_len < meta + wm && a->work_len >= meta + patch_worker_mem(c->info.seg_size))
+		wm = patch_worker_mem(c->info.seg_size);
 	if (nchunks > CONFIG_PATCH_MAX_SEGMENTS || a->work_len < meta + wm) {
 		si_diag_values(d, meta + wm, a->work_len);
 		si_diag_field(d, "apply.work");
@@ -971,7 +975,7 @@ int patch_apply_file(const struct patch_apply_args *a, struct si_diag *d)
 		w[i].c = c;
 		w[i].mem = a->work + used;
 		w[i].mem_len = patch_worker_mem(c->info.seg_size);
-		w[i].win = w[i].mem + w[i].mem_len;
+		w[i].win = wm > w[i].mem_len ? w[i].mem + w[i].mem_len : NULL;
 		w[i].w_len = 0;
 		w[i].w_fill = 0;
 		w[i].w_hits = 0;

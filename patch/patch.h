@@ -369,7 +369,8 @@ size_t patch_refs_predict(int arch, uint8_t *buf, size_t len, uint64_t src, uint
 size_t patch_lit_filter(uint8_t *buf, size_t len, uint64_t pos, unsigned bits, int forward);
 
 /* The apply's source window (apply.c): a worker serves source reads of at
- * most a quarter of it from the PATCH_APPLY_WIN bytes it read last. */
+ * most a quarter of it from the PATCH_APPLY_WIN bytes it read last; part
+ * of patch_apply_mem's worker, left out when only it does not fit. */
 #define PATCH_APPLY_WIN 65536u
 
 /* Memory one apply worker needs for a given segment size: the output/input

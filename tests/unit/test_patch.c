@@ -1254,8 +1254,12 @@ static void test_refusals(void)
 	{
 		size_t keep = work_len;
 
-		work_len = patch_apply_mem(&info, 1) - 1;
+		work_len = patch_apply_mem(&info, 1) - PATCH_APPLY_WIN - 1;
 		T_ERR(apply(p_old, p_patch, NULL, 2, 0), SI_E_NOMEM);
+		/* one worker without its source window */
+		work_len = patch_apply_mem(&info, 1) - 1;
+		T_OK(apply(p_old, p_patch, NULL, 2, 0));
+		check_out_is(new_img, new_n);
 		work_len = patch_apply_mem(&info, 1);
 		T_OK(apply(p_old, p_patch, NULL, 4, 0));
 		check_out_is(new_img, new_n);
