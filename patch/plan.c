@@ -1279,6 +1279,22 @@ static int raw_member(const uint8_t *b, uint64_t n, struct patch_inflate *st, st
 	return 1;
 }
 
+/* Appends m to (*v)[0..*k), of room for *cap, growing it by doubling. */
+static int rm_push(struct rmem **v, size_t *k, size_t *cap, const struct rmem *m)
+{
+	if (*k == *cap) {
+		size_t nc = *cap ? 2 * *cap : 16;
+		struct rmem *nv = realloc(*v, nc * sizeof **v);
+
+		if (!nv)
+			return SI_E_NOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[(*k)++] = *m;
+	return 0;
+}
+
 static int raw_members(const uint8_t *img, size_t n, struct patch_inflate *st, struct rmem **out,
 		       size_t *count)
 {
@@ -1299,17 +1315,11 @@ static int raw_members(const uint8_t *img, size_t n, struct patch_inflate *st, s
 			   !raw_member(b, n - off, st, &m)) {
 			continue;
 		}
-		if (k == cap) {
-			struct rmem *nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
-
-			if (!nv) {
-				free(v);
-				return SI_E_NOMEM;
-			}
-			v = nv;
-		}
 		m.off = off;
-		v[k++] = m;
+		if (rm_push(&v, &k, &cap, &m)) {
+			free(v);
+			return SI_E_NOMEM;
+		}
 		/* the next one begins past this one */
 		off += (m.len - 1) / RAW_ALIGN * RAW_ALIGN;
 	}
@@ -1374,15 +1384,9 @@ static int zl_members(const uint8_t *img, size_t n, struct patch_inflate *st, st
 			off++;
 			continue;
 		}
-		if (k == cap) {
-			struct rmem *nv = realloc(*v, (cap = cap ? 2 * cap : 16) * sizeof **v);
-
-			if (!nv)
-				return SI_E_NOMEM;
-			*v = nv;
-		}
 		m.off = off;
-		(*v)[k++] = m;
+		if (rm_push(v, &k, &cap, &m))
+			return SI_E_NOMEM;
 		off += m.len;
 	}
 	*count = k;
@@ -1465,15 +1469,9 @@ static int zs_members(const uint8_t *img, size_t n, struct rmem **v, size_t *cou
 			off++;
 			continue;
 		}
-		if (k == cap) {
-			struct rmem *nv = realloc(*v, (cap = cap ? 2 * cap : 16) * sizeof **v);
-
-			if (!nv)
-				return SI_E_NOMEM;
-			*v = nv;
-		}
 		m.off = off;
-		(*v)[k++] = m;
+		if (rm_push(v, &k, &cap, &m))
+			return SI_E_NOMEM;
 		off += m.len;
 	}
 	*count = k;
@@ -1554,8 +1552,8 @@ static int plan_raw(const uint8_t *old, size_t on, const uint8_t *nw, size_t nn,
 	if (r == 0)
 		r = zl_members(nw, nn, st, &nv, &nc);
 	free(st);
-	/* the zstd frames, after the others (zl_members wants them sorted,
-	 * zs_members only that each list is in order up to where it adds) */
+	/* the zstd frames, after the others (zl_members wants those before
+	 * it sorted; zs_members takes them in any order) */
 	if (r == 0)
 		r = zs_members(old, on, &o, &no);
 	if (r == 0)

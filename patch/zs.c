@@ -20,7 +20,30 @@ static_assert(ZS_KEEP + ZS_BLOCK_MAX <= ZS_OB, "a block must fit after what is k
 static int fail(struct patch_zs *z, const char *why)
 {
 	z->why = why;
+	z->vals = 0;
 	return SI_E_PATCH_EXPAND;
+}
+
+/* A refusal with the value wanted (a bound) and the one found. */
+static int fail_v(struct patch_zs *z, const char *why, uint64_t want, uint64_t found)
+{
+	fail(z, why);
+	z->vals = 1;
+	z->want = want;
+	z->found = found;
+	return SI_E_PATCH_EXPAND;
+}
+
+/* The refusal r, if any, into d: its field, and its values when it has
+ * them (a callback's error names the coder's part only). */
+static int report(const struct patch_zs *z, int r, struct si_diag *d)
+{
+	if (r && d) {
+		si_diag_field(d, z->why ? z->why : "zs.parse");
+		if (z->why && z->vals)
+			si_diag_values(d, z->want, z->found);
+	}
+	return r;
 }
 
 static unsigned hb32(uint32_t v)
@@ -356,29 +379,25 @@ static int huf_read(struct patch_zs *z, const uint8_t *p, size_t len, size_t *us
 	} else {
 		struct br b;
 		size_t nc = 0;
-		unsigned s1, s2;
+		unsigned st[2], i = 0;
 
 		if (hb == 0 || 1 + (size_t)hb > len ||
 		    fse_read(&z->wt, p + 1, hb, 255, 6, &nc) || nc >= hb ||
 		    br_init(&b, p + 1 + nc, hb - nc))
 			return -1;
-		s1 = br_get(&b, z->wt.log);
-		s2 = br_get(&b, z->wt.log);
+		st[0] = br_get(&b, z->wt.log);
+		st[1] = br_get(&b, z->wt.log);
 		if (b.pos < 0)
 			return -1;
-		for (;;) {
+		/* two states in turn; when a step reads past the stream's
+		 * start, the other state's symbol is the last */
+		for (;; i ^= 1) {
 			if (n + 2 > 255)
 				return -1;
-			w[n++] = z->wt.sym[s1];
-			s1 = z->wt.base[s1] + br_get(&b, z->wt.nb[s1]);
+			w[n++] = z->wt.sym[st[i]];
+			st[i] = fse_step(&z->wt, st[i], &b);
 			if (b.pos < 0) {
-				w[n++] = z->wt.sym[s2];
-				break;
-			}
-			w[n++] = z->wt.sym[s2];
-			s2 = z->wt.base[s2] + br_get(&b, z->wt.nb[s2]);
-			if (b.pos < 0) {
-				w[n++] = z->wt.sym[s1];
+				w[n++] = z->wt.sym[st[i ^ 1]];
 				break;
 			}
 		}
@@ -441,7 +460,7 @@ static int out_match(struct patch_zs *z, uint64_t off, size_t n)
 	int r;
 
 	if (off == 0 || off > z->dpos)
-		return fail(z, "zs.sequence.offset");
+		return fail_v(z, "zs.sequences.offset", z->dpos, off);
 	if (n > z->data_max - z->dpos || n > ZS_OB - z->ob_len)
 		return fail(z, "zs.data_len");
 	o = z->u.ob + z->ob_len;
@@ -676,7 +695,7 @@ static int split_block(struct patch_zs *z, size_t n, unsigned last)
 				}
 			}
 			if (ll > nlit - lp)
-				return fail(z, "zs.sequences.literals");
+				return fail_v(z, "zs.sequences.literals", nlit - lp, ll);
 			/* the block's data (its literals and matches) stays
 			 * within a block's size, as the join wants */
 			if (z->dpos - start + ml > ZS_BLOCK_MAX - (nlit - lp))
@@ -769,7 +788,8 @@ int patch_zs_split(struct patch_zs *z, patch_read_fn read, void *rctx, uint64_t 
 		type = (bh[0] >> 1) & 3;
 		bs = (size_t)(bh[0] >> 3) | (size_t)bh[1] << 5 | (size_t)bh[2] << 13;
 		if (type == 3 || bs > ZS_BLOCK_MAX) {
-			r = fail(z, "zs.block.type");
+			r = type == 3 ? fail_v(z, "zs.block.type", 2, type)
+				      : fail_v(z, "zs.block.size", ZS_BLOCK_MAX, bs);
 			goto out;
 		}
 		n = type == 1 ? 1 : bs;
@@ -803,7 +823,7 @@ int patch_zs_split(struct patch_zs *z, patch_read_fn read, void *rctx, uint64_t 
 			goto out;
 	}
 	if (fcs != UINT64_MAX && fcs != z->dpos) {
-		r = fail(z, "zs.frame.content_size");
+		r = fail_v(z, "zs.frame.content_size", fcs, z->dpos);
 		goto out;
 	}
 	if (ck) {
@@ -824,11 +844,7 @@ int patch_zs_split(struct patch_zs *z, patch_read_fn read, void *rctx, uint64_t 
 	*parse_len = z->ps.off;
 	*used = at;
 out:
-	if (r && d) {
-		si_diag_field(d, z->why ? z->why : "zs.parse");
-		si_diag_values(d, 0, 0);
-	}
-	return r;
+	return report(z, r, d);
 }
 
 /* -------------------------------------------------------------- the join */
@@ -1040,7 +1056,7 @@ static int join_block(struct patch_zs *z, unsigned last, patch_write_fn write, v
 			if ((r = st_leb(&z->ps, &v)))
 				return r;
 			if (v >= (1u << z->t[t].log))
-				return fail(z, "zs.parse.state");
+				return fail_v(z, "zs.parse.state", (1u << z->t[t].log) - 1, v);
 			st[t] = (uint32_t)v;
 		}
 
@@ -1190,7 +1206,7 @@ static int join_block(struct patch_zs *z, unsigned last, patch_write_fn write, v
 	bh[1] = (uint8_t)(b.pos >> 5);
 	bh[2] = (uint8_t)(b.pos >> 13);
 	if (3 + b.pos > m_max - *mpos)
-		return fail(z, "zs.frame.length");
+		return fail_v(z, "zs.frame.length", m_max, *mpos + 3 + b.pos);
 	if ((r = write(wctx, *mpos, bh, 3)) || (r = write(wctx, *mpos + 3, z->cbuf, b.pos)))
 		return r;
 	*mpos += 3 + b.pos;
@@ -1277,7 +1293,7 @@ int patch_zs_join(struct patch_zs *z, patch_read_fn read, void *rctx, uint64_t d
 			z->cbuf[0] = (uint8_t)(type == 1 ? rb : z->cbuf[0]);
 			k = type == 1 ? 1 : n;
 			if (3 + k > m_max - mpos) {
-				r = fail(z, "zs.frame.length");
+				r = fail_v(z, "zs.frame.length", m_max, mpos + 3 + k);
 				goto out;
 			}
 			if ((r = write(wctx, mpos, bh, 3)) ||
@@ -1286,15 +1302,15 @@ int patch_zs_join(struct patch_zs *z, patch_read_fn read, void *rctx, uint64_t d
 			mpos += 3 + k;
 		}
 	}
-	if (phase != 2 || z->ps.off != parse_len || z->ds.off != data_len) {
-		r = fail(z, "zs.parse.end");
+	if (phase != 2 || z->ps.off != parse_len) {
+		r = fail_v(z, "zs.parse.end", parse_len, z->ps.off);
+		goto out;
+	}
+	if (z->ds.off != data_len) {
+		r = fail_v(z, "zs.parse.end", data_len, z->ds.off);
 		goto out;
 	}
 	*m_len = mpos;
 out:
-	if (r && d) {
-		si_diag_field(d, z->why ? z->why : "zs.parse");
-		si_diag_values(d, 0, 0);
-	}
-	return r;
+	return report(z, r, d);
 }

@@ -90,7 +90,9 @@ struct patch_zs {
 	uint64_t data_base, data_max, dpos, ob_start;
 	size_t ob_len;
 	uint32_t rep[3];
-	const char *why; /* the field a refusal names */
+	const char *why; /* the field a refusal names, */
+	int vals;        /* with (1) the bound it wanted and what it found */
+	uint64_t want, found;
 };
 
 /* Splits the zstd frame at the start of member[0..m_len) (read through

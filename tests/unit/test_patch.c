@@ -1687,6 +1687,10 @@ static void test_zs_refusals(void)
 	T_STREQ(d.field, "zs.parse.end");
 	T_ERR(zs_join_case(z, "ababab", good, sizeof good, mlen - 1, &out, &d), SI_E_PATCH_EXPAND);
 	T_STREQ(d.field, "zs.frame.length");
+	/* the frame's room, and where its block would end */
+	T_CHECK((d.flags & SI_DIAG_VALUES) && d.expected == mlen - 1 && d.found == mlen,
+		"zs.frame.length: %llu, %llu", (unsigned long long)d.expected,
+		(unsigned long long)d.found);
 	{ /* 32 raw literals do not fit the one-byte header the parse names */
 		static const uint8_t big[] = { ZH, 0xd2, 1, 0x00, 32, 0, 1, 0xff };
 
@@ -1733,6 +1737,10 @@ static void test_zs_refusals(void)
 			T_CHECK(d.field && strcmp(d.field, sp[k].field) == 0,
 				"split case %zu: %s, want %s", k, d.field ? d.field : "(none)",
 				sp[k].field);
+			if (sp[k].at == 6) /* the content size the header says, what came */
+				T_CHECK((d.flags & SI_DIAG_VALUES) && d.expected == 7 && d.found == 6,
+					"zs.frame.content_size: %llu, %llu",
+					(unsigned long long)d.expected, (unsigned long long)d.found);
 		}
 	}
 	free(z);
